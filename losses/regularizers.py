@@ -1,0 +1,190 @@
+"""The exact Softmax family, each loss defined once by its regularizer (Ω, domain, ŷ).
+
+Fenchel–Young loss (Blondel, Martins & Niculae, JMLR 2020, Def. 2):
+``L_Ω(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩`` with ``ŷ_Ω(θ) = ∇Ω*(θ) = argmax_{p ∈ dom Ω} ⟨θ,p⟩ − Ω(p)``.
+
+| regularizer  | Ω on its domain                         | ŷ                                   |
+|--------------|-----------------------------------------|-------------------------------------|
+| Shannon      | Σ p log p on Δ                          | softmax(θ), Ω* = logsumexp          |
+| SquaredNorm  | ½‖p‖² − ½ on Δ                          | [θ − τ]_+  (sparsemax)              |
+| Tsallis(α)   | (Σ p^α − 1)/(α(α−1)) on Δ               | [(α−1)θ − τ]_+^{1/(α−1)} (entmax)   |
+| CappedSquare | ½‖p‖² on C_k = {p∈[0,1]ⁿ : Σp = k}      | clip(θ − τ, 0, 1)  (rankmax)        |
+
+Each regularizer solves the argmax once (:meth:`Regularizer.solve`) and everything
+else -- prediction, conjugate, loss, gradient -- is read off that :class:`Solution`.
+Because every domain has a fixed total mass ``s`` (1 or k), ``Ω*(θ + c1) = Ω*(θ) + c·s``;
+solutions are computed for ``θ − max θ`` and shifted back, which is what keeps
+|θ| = 1e4 in float32 exact.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from . import projections as proj
+from ._checks import check_alpha, domain_tol
+
+
+@dataclass
+class Solution:
+    """ŷ for a batch (B, n): its non-zero part ``values`` at columns ``index``
+    (``index`` None means dense), the row shift ``m`` = max θ, and Ω*(θ − m)."""
+
+    values: Tensor
+    index: Tensor | None
+    shift: Tensor  # (B, 1), input dtype
+    conj_shifted: Tensor  # (B,)
+    n: int
+
+    def dense(self, dtype: torch.dtype) -> Tensor:
+        if self.index is None:
+            return self.values.to(dtype)
+        out = torch.zeros(self.values.shape[0], self.n, dtype=dtype, device=self.values.device)
+        # scatter_add: padded slices repeat a column with zero mass, which must not overwrite
+        return out.scatter_add_(-1, self.index, self.values.to(dtype))
+
+
+class Regularizer:
+    """Base class. Subclasses set ``name``, ``mass`` and ``margin`` and implement
+    :meth:`solve`, :meth:`_omega` (Ω on a row, no domain check) and ``_cap`` (upper
+    bound of an entry: ∞ on Δ, 1 on C_k)."""
+
+    name: str = "?"
+    mass: float = 1.0  # Σ p over the domain
+    margin: float | None = None  # separation margin of FY-3 (None: no margin)
+    _cap: float = math.inf
+
+    def solve(self, theta: Tensor) -> Solution:  # theta: (B, n), validated
+        raise NotImplementedError
+
+    def _omega(self, p: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def params(self) -> dict:
+        return {}
+
+    # -- domain -------------------------------------------------------------------------
+    def in_domain(self, y: Tensor) -> Tensor:
+        """Row mask: y ≥ 0, y ≤ cap, Σy = mass, within a dtype-aware tolerance."""
+        tol = domain_tol(y.dtype, y.shape[-1])
+        ok = (y >= -tol).all(-1)
+        ok = ok & ((y.sum(-1) - self.mass).abs() <= tol * max(1.0, self.mass))
+        if math.isfinite(self._cap):
+            ok = ok & (y <= self._cap + tol).all(-1)
+        return ok
+
+    def check_target(self, y: Tensor, name: str = "target") -> None:
+        if not bool(self.in_domain(y).all()):
+            where = "C_k = {p ∈ [0,1]^n : Σp = k}" if math.isfinite(self._cap) else "the simplex"
+            raise ValueError(f"{name} has label vectors outside the domain of {self.name} ({where}, k = {self.mass:g})"
+                             if math.isfinite(self._cap) else f"{name} has label vectors outside {where}")
+
+    def omega(self, p: Tensor) -> Tensor:
+        """Ω(p) row-wise; ``ValueError`` if a row is outside the domain (where Ω = +∞)."""
+        self.check_target(p, "p")
+        return self._omega(p.clamp_min(0))
+
+    def omega_vertex(self, theta: Tensor) -> Tensor | float:
+        """Ω(e_y) for a one-hot label (same for every y)."""
+        n = theta.shape[-1]
+        e = torch.zeros(1, n, dtype=torch.float64)
+        e[0, 0] = 1.0
+        return float(self._omega(e)[0])
+
+
+class Shannon(Regularizer):
+    """Negative Shannon entropy Ω(p) = Σ p log p on Δ; ŷ = softmax, Ω* = logsumexp."""
+
+    name = "softmax"
+
+    def solve(self, theta: Tensor) -> Solution:
+        m = theta.max(-1, keepdim=True).values
+        lse = torch.logsumexp(theta - m, -1)
+        return Solution(torch.softmax(theta, -1), None, m, lse, theta.shape[-1])
+
+    def _omega(self, p: Tensor) -> Tensor:
+        return torch.special.xlogy(p, p).sum(-1)
+
+
+class SquaredNorm(Regularizer):
+    """Ω(p) = ½‖p‖² − ½ on Δ; ŷ = Euclidean projection on Δ (sparsemax)."""
+
+    name = "sparsemax"
+    margin = 1.0
+    k0 = 16
+
+    def _solver(self) -> proj.Solver:
+        return proj.simplex_threshold
+
+    def solve(self, theta: Tensor) -> Solution:
+        values, index, shift, _ = proj.solve_topk(theta, self._solver(), self.k0)
+        top = (theta.gather(-1, index) - shift).double()  # ⟨θ − m, ŷ⟩ needs only the slice
+        conj = (top * values).sum(-1) - self._omega(values)
+        return Solution(values, index, shift, conj, theta.shape[-1])
+
+    def _omega(self, p: Tensor) -> Tensor:
+        return 0.5 * (p * p).sum(-1) - 0.5
+
+
+class Tsallis(SquaredNorm):
+    """Tsallis α-entropy Ω(p) = (Σ p^α − 1)/(α(α−1)) on Δ, α > 1; ŷ = α-entmax.
+
+    α = 1.5 and α = 2 use exact sort algorithms; other α bisection."""
+
+    name = "entmax"
+    k0 = 64
+
+    def __init__(self, alpha: float = 1.5):
+        self.alpha = check_alpha(alpha)
+        if self.alpha == 1:
+            raise ValueError("alpha must be > 1 for Tsallis; alpha = 1 is the Shannon (softmax) regularizer")
+        self.margin = 1.0 / (self.alpha - 1)
+
+    def params(self) -> dict:
+        return {"alpha": self.alpha}
+
+    def _solver(self) -> proj.Solver:
+        if self.alpha == 2:
+            return proj.simplex_threshold
+        if self.alpha == 1.5:
+            return proj.entmax15_threshold
+        return proj.tsallis_bisect_threshold(self.alpha)
+
+    def _omega(self, p: Tensor) -> Tensor:
+        a = self.alpha
+        return (p.clamp_min(0).pow(a).sum(-1) - 1) / (a * (a - 1))
+
+
+class CappedSquare(SquaredNorm):
+    """Ω(p) = ½‖p‖² on C_k = {p ∈ [0,1]^n : Σp = k}; ŷ = Euclidean projection on C_k
+    (rankmax, reading R1 of CLAIMS.md).  k = 1 is sparsemax."""
+
+    name = "rankmax"
+    margin = 1.0
+    _cap = 1.0
+
+    def __init__(self, k: int):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an integer ≥ 1, got {k!r}")
+        self.k = k
+        self.mass = float(k)
+        self.k0 = max(64, 2 * k + 1)
+
+    def params(self) -> dict:
+        return {"k": self.k}
+
+    def check_n(self, n: int) -> None:
+        if not 1 <= self.k <= n - 1:
+            raise ValueError(f"k must lie in [1, n − 1] = [1, {n - 1}] for n = {n}, got k = {self.k}")
+
+    def _solver(self) -> proj.Solver:
+        return proj.capped_threshold(self.k)
+
+    def _omega(self, p: Tensor) -> Tensor:
+        return 0.5 * (p * p).sum(-1)
+
+    def omega_vertex(self, theta: Tensor) -> float:
+        return 0.5  # one-hot labels are in C_k only for k = 1

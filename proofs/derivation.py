@@ -1,0 +1,58 @@
+"""Structured result of a symbolic derivation (never a bare bool)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from reports.evidence import Evidence, Outcome
+
+
+@dataclass
+class Derivation:
+    """A statement, its assumptions and scope, the LaTeX steps, and the decision.
+
+    ``scope`` says how general the derivation is ("symbolic in n and α",
+    "n = 2, 3, 4 with symbolic θ", "α ∈ {5/4, 3/2, 7/4}"), because CLAIMS.md asks
+    each derivation to say which."""
+
+    statement: str
+    scope: str
+    assumptions: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    decision: Outcome = "undecided"
+    counterexample: dict | None = None
+
+    def step(self, text: str, expr: object | None = None) -> None:
+        """Record a step: plain-text words, optionally followed by a sympy expression
+        (or a ready LaTeX string), rendered as display math in the appendix."""
+        if expr is None:
+            self.steps.append(text)
+        else:
+            latex = expr if isinstance(expr, str) else sp.latex(expr)
+            self.steps.append(f"{text} $\\displaystyle {latex}$")
+
+    def decide(self, ok: bool | None) -> "Derivation":
+        """``True`` → holds, ``False`` → fails, ``None`` (sympy could not decide) → undecided."""
+        self.decision = "undecided" if ok is None else ("holds" if ok else "fails")
+        return self
+
+    def evidence(self, check: str) -> Evidence:
+        return Evidence(
+            kind="symbolic",
+            check=check,
+            outcome=self.decision,
+            detail=f"{self.statement} [scope: {self.scope}]",
+            counterexample=self.counterexample,
+            steps=tuple(self.steps),
+            assumptions=tuple(self.assumptions),
+        )
+
+
+def is_zero(expr: sp.Expr) -> bool | None:
+    """Decide ``expr == 0``: True/False when sympy can, None when it cannot."""
+    simplified = sp.simplify(expr)
+    if simplified == 0:
+        return True
+    z = simplified.is_zero
+    return z if z is not None else None
