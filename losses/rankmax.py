@@ -15,6 +15,8 @@ bisection on log a (the support of Π_{C_k}(aθ) shrinks as a grows).  The loss 
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -35,7 +37,7 @@ class AdaptiveRankmaxLoss(FenchelYoungLoss):
         y = target.reshape(flat.shape)
         labelled = y > 0
         lo = torch.full((flat.shape[0], 1), -12.0, dtype=flat.dtype, device=flat.device)  # log a
-        hi = torch.full_like(lo, float(torch.log(torch.tensor(self.a_max))))
+        hi = torch.full_like(lo, math.log(self.a_max))
 
         def ok(log_a: Tensor) -> Tensor:
             p = self.regularizer.solve(flat * log_a.exp()).dense(flat.dtype)

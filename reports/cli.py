@@ -1,0 +1,83 @@
+"""Command line: ``softmax-audit report | bench``.
+
+    softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
+    softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
+
+``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda requested but torch.cuda.is_available() is False")
+    return choice
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .evidence import RunContext
+    from .report import write_report
+
+    ctx = RunContext(profile=args.profile, seed=args.seed, device=_device(args.device))
+    try:
+        results, crashed = write_report(Path(args.out), ctx, args.only, pdf=not args.no_pdf)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts: dict[str, int] = {}
+    for row in results["claims"]:
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+    print("verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())), file=sys.stderr)
+    if crashed:
+        print("error: at least one check crashed (see 'check crashed' in results.json)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.what == "losses":
+        from numerics.bench_losses import main as bench_losses
+
+        return bench_losses(n=args.n, batch=args.batch, repeats=args.repeats, device=_device(args.device))
+    raise SystemExit(f"error: unknown benchmark {args.what!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="softmax-audit", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("report", help="run every registered check; write results.json, appendix.tex, appendix.pdf")
+    r.add_argument("--profile", choices=("quick", "full"), default="quick",
+                   help="check budgets: quick (CI, ≤ 3 min) or full (deeper searches)")
+    r.add_argument("--out", default="reports/out", help="output directory (default: reports/out)")
+    r.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="torch device for Monte Carlo work")
+    r.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    r.add_argument("--only", nargs="+", metavar="ID", help="claim ids (FY-3), prefixes (FY) or ID[reading]")
+    r.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
+    r.set_defaults(func=_report)
+
+    b = sub.add_parser("bench", help="speed benchmarks, ratios measured side by side in one run")
+    b.add_argument("what", choices=("losses",), help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package")
+    b.add_argument("--n", type=int, default=100_000, help="number of classes (default 100000)")
+    b.add_argument("--batch", type=int, default=256, help="batch size (default 256)")
+    b.add_argument("--repeats", type=int, default=7, help="timed repetitions; the median is reported (default 7)")
+    b.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    b.set_defaults(func=_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""``softmax-audit report``: run the registry, write results.json, appendix.tex and appendix.pdf."""
+from __future__ import annotations
+
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .evidence import RunContext
+from .registry import all_claims, select
+from .runner import run_all
+
+SCHEMA = 1
+_VERSIONED = ("torch", "sympy", "cvxpy", "clarabel", "numpy", "scipy", "hypothesis")
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for pkg in _VERSIONED:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
+def build_results(ctx: RunContext, only: list[str] | None = None) -> tuple[dict[str, Any], bool]:
+    claims = select(all_claims(), only)
+    rows, crashed = run_all(claims, ctx)
+    meta = {
+        "profile": ctx.profile,
+        "seed": ctx.seed,
+        "device": ctx.device,
+        "versions": versions(),
+        # keys of figures that are wall-clock measurements (masked by the determinism test)
+        "wallclock": [],
+    }
+    return {"schema": SCHEMA, "meta": meta, "claims": rows}, crashed
+
+
+def dumps(results: dict[str, Any]) -> str:
+    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True) -> tuple[dict, bool]:
+    """Write ``out/results.json``, ``out/appendix.tex`` and, when pdflatex is on PATH,
+    ``out/appendix.pdf``.  Returns (results, crashed)."""
+    from .latex import compile_pdf, render_appendix
+
+    out.mkdir(parents=True, exist_ok=True)
+    results, crashed = build_results(ctx, only)
+    (out / "results.json").write_text(dumps(results), encoding="utf-8")
+    tex = out / "appendix.tex"
+    tex.write_text(render_appendix(results), encoding="utf-8")
+    print(f"wrote {out / 'results.json'} and {tex}", file=sys.stderr)
+    if pdf:
+        made = compile_pdf(tex)
+        print(f"wrote {made}" if made else "pdflatex not on PATH: appendix.pdf not written", file=sys.stderr)
+    return results, crashed

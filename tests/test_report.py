@@ -1,0 +1,95 @@
+"""The report contract: results.json schema, determinism, the CLI, the PDF."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from reports.evidence import VERDICTS, Evidence, verdict
+
+ONLY = ["FY-3", "FY-4[entmax[alpha>2]]"]  # cheap rows, one of them refuted
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    outs = []
+    for i in range(2):
+        out = tmp_path_factory.mktemp(f"run{i}")
+        proc = _cli("report", "--profile", "quick", "--seed", "3", "--out", str(out), "--only", *ONLY,
+                    *(["--no-pdf"] if i else []))
+        assert proc.returncode == 0, proc.stderr
+        outs.append((out, proc))
+    return outs
+
+
+def test_results_json_follows_the_contract(two_runs):
+    out, proc = two_runs[0]
+    res = json.loads((out / "results.json").read_text())
+    assert res["schema"] == 1
+    assert res["meta"]["profile"] == "quick" and res["meta"]["seed"] == 3 and res["meta"]["device"] in ("cpu", "cuda")
+    assert {"torch", "sympy", "cvxpy"} <= set(res["meta"]["versions"])
+    assert isinstance(res["meta"]["wallclock"], list)
+    ids = {(r["id"], r["reading"]) for r in res["claims"]}
+    assert ("FY-3", "softmax") in ids and ("FY-4", "entmax[alpha>2]") in ids and len(ids) == 5
+    for row in res["claims"]:
+        assert set(row) == {"id", "reading", "statement", "verdict", "evidence"}
+        assert row["verdict"] in VERDICTS
+        for ev in row["evidence"]:
+            assert ev["kind"] in ("symbolic", "numeric", "empirical") and ev["outcome"] in ("holds", "fails", "undecided")
+    refuted = [r for r in res["claims"] if r["reading"] == "entmax[alpha>2]"][0]
+    assert refuted["verdict"] == "refuted"
+    assert any("counterexample" in e for e in refuted["evidence"])
+    assert "[  5/5]" in proc.stderr  # progress on stderr
+
+
+def test_same_seed_gives_byte_identical_json_and_tex(two_runs):
+    (a, _), (b, _) = two_runs
+    assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+    assert (a / "appendix.tex").read_bytes() == (b / "appendix.tex").read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH (.ci/run installs TeX Live)")
+def test_appendix_compiles_with_plain_pdflatex(two_runs):
+    out, _ = two_runs[0]
+    pdf = out / "appendix.pdf"
+    assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
+    assert "no-shell-escape" not in (out / "appendix.tex").read_text()
+
+
+def test_cli_rejects_unknown_claim_ids(tmp_path):
+    proc = _cli("report", "--out", str(tmp_path), "--only", "NOPE-9")
+    assert proc.returncode == 2 and "matched no claim" in proc.stderr
+
+
+def test_cli_fails_when_a_check_crashes(tmp_path, monkeypatch):
+    from reports import registry, report
+
+    def boom(ctx):
+        raise RuntimeError("deliberate")
+
+    claim = registry.Claim("FY-0", "test", "a crashing check", (registry.Check("boom", "numeric", boom),))
+    monkeypatch.setattr(report, "all_claims", lambda: [claim])
+    results, crashed = report.write_report(tmp_path, report.RunContext(), pdf=False)
+    assert crashed and results["claims"][0]["verdict"] == "inconclusive"
+    assert "deliberate" in results["claims"][0]["evidence"][0]["detail"]
+
+
+@pytest.mark.parametrize(
+    "outcomes,expected",
+    [
+        ([("symbolic", "holds"), ("numeric", "holds")], "verified"),
+        ([("numeric", "holds")], "supported"),
+        ([("symbolic", "holds"), ("numeric", "undecided")], "inconclusive"),
+        ([("symbolic", "holds"), ("numeric", "fails", {"theta": [0]})], "refuted"),
+        ([("symbolic", "holds"), ("numeric", "fails")], "inconclusive"),  # a failure must carry its counterexample
+        ([], "inconclusive"),
+    ],
+)
+def test_verdict_rules(outcomes, expected):
+    ev = [Evidence(o[0], "c", o[1], counterexample=o[2] if len(o) > 2 else None) for o in outcomes]
+    assert verdict(ev) == expected
