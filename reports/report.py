@@ -47,12 +47,14 @@ def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf:
     """Write ``out/results.json``, ``out/appendix.tex`` and, when pdflatex is on PATH,
     ``out/appendix.pdf``.  Returns (results, crashed)."""
     from .latex import compile_pdf, render_appendix
+    from .plots import render_plots
 
     out.mkdir(parents=True, exist_ok=True)
     results, crashed = build_results(ctx, only)
     (out / "results.json").write_text(dumps(results), encoding="utf-8")
     tex = out / "appendix.tex"
-    tex.write_text(render_appendix(results), encoding="utf-8")
+    figures = render_plots(results, out)
+    tex.write_text(render_appendix({**results, "figures_files": figures} if figures else results), encoding="utf-8")
     print(f"wrote {out / 'results.json'} and {tex}", file=sys.stderr)
     if pdf:
         made = compile_pdf(tex)
