@@ -26,9 +26,12 @@ class _FYFunction(torch.autograd.Function):
             inner = (theta.gather(-1, index[:, None]) - sol.shift).squeeze(-1).to(conj.dtype)
             loss = conj - inner + reg.omega_vertex(theta)
         else:
+            # L = ⟨θ − m, ŷ − y⟩ − Ω(ŷ) + Ω(y) on dense rows summed in the same order, so
+            # ŷ = y gives exactly 0 (the slice-based Ω* would differ from ⟨θ − m, y⟩ by an ulp)
             yd = y.to(conj.dtype)
-            inner = ((theta - sol.shift).to(conj.dtype) * yd).sum(-1)
-            loss = conj - inner + reg._omega(yd.clamp_min(0))
+            p = sol.dense(conj.dtype)
+            inner = ((theta - sol.shift).to(conj.dtype) * (p - yd)).sum(-1)
+            loss = inner - reg._omega(p) + reg._omega(yd.clamp_min(0))
         ctx.sol, ctx.index, ctx.y = sol, index, y
         return loss.to(theta.dtype)
 

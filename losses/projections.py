@@ -93,12 +93,17 @@ def capped_threshold(k: int) -> Solver:
 
         brk = torch.cat([z, z - 1], -1).sort(-1).values  # ascending; mass is non-increasing
         f = mass(brk)
-        j = (f >= k).sum(-1, keepdim=True).clamp(1, 2 * K - 1) - 1  # last breakpoint with mass ≥ k
-        t_lo, t_hi = brk.gather(-1, j), brk.gather(-1, j + 1)
-        a, c = counts((t_lo + t_hi) / 2)  # the active set inside the bracketing segment
+        gt = (f > k).sum(-1, keepdim=True)  # ≥ 1 since f(z_K − 1) = K > k; ≤ 2K − 1 since f(z_1) = 0
+        ge = (f >= k).sum(-1, keepdim=True)
+        # where the mass equals k on a whole segment, every p_i there is 0 or 1: take the
+        # midpoint, which keeps z_i − τ away from the 0/1 kinks (a breakpoint z_i − 1 is rounded)
+        flat = (brk.gather(-1, gt) + brk.gather(-1, (ge - 1).clamp_min(0))) / 2
+        # otherwise the mass crosses k inside (brk[gt−1], brk[gt]): solve on its active set
+        t_lo, t_hi = brk.gather(-1, gt - 1), brk.gather(-1, gt)
+        a, c = counts((t_lo + t_hi) / 2)
         free = (a - c).to(z.dtype)
         exact = (c + prefix.gather(-1, a) - prefix.gather(-1, c) - k) / free.clamp_min(1)
-        tau = torch.where(free > 0, exact, t_lo)
+        tau = torch.where(ge - gt >= 2, flat, torch.where(free > 0, exact, t_hi))
         return tau, (z - tau).clamp(0, 1)
 
     return solve

@@ -101,9 +101,16 @@ class Shannon(Regularizer):
     name = "softmax"
 
     def solve(self, theta: Tensor) -> Solution:
-        m = theta.max(-1, keepdim=True).values
-        lse = torch.logsumexp(theta - m, -1)
-        return Solution(torch.softmax(theta, -1), None, m, lse, theta.shape[-1])
+        # Ω*(θ − m) = log Σ exp(θ_j − m) = log1p(Σ_{j ≠ j*} exp(θ_j − m)), j* one argmax: the
+        # log1p form keeps L(θ; e_y) = log1p(·) accurate when θ_y leads by a wide margin
+        # (logsumexp − θ_y rounds to 0 beyond a margin of ≈ 36 in float64), and one exp
+        # pass serves both Ω* and ŷ.
+        m, arg = theta.max(-1, keepdim=True)
+        e = torch.exp(theta - m)
+        rest = e.sum(-1) - 1  # exact enough for ŷ; the loss uses the masked sum below
+        tail = e.scatter(-1, arg, 0.0).sum(-1)
+        p = e / (1 + rest)[:, None]
+        return Solution(p, None, m, torch.log1p(tail), theta.shape[-1])
 
     def _omega(self, p: Tensor) -> Tensor:
         return torch.special.xlogy(p, p).sum(-1)

@@ -190,3 +190,23 @@ def test_rankmax_adaptive_scale_r2():
     assert torch.allclose(grad, a * (p_at - y), atol=1e-9)
     top = torch.tensor([[1.0, 0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)  # labels are the top 2: scale hits a_max
     assert math.isclose(float(loss.scale(theta, top)), loss.a_max, rel_tol=1e-9)
+
+
+def test_rankmax_exact_zero_when_labels_clear_the_margin():
+    """Regressions: τ on a rounded breakpoint gave ŷ_i = 1 − 1e-12 and L = 7e-9 at margin 4.3;
+    the slice-ordered conjugate gave L = −2e-16 when ŷ = y."""
+    th = torch.tensor([[3147.270426173861, -11837.084044289595, -2853.187412542514, 5041.383234662204,
+                        -2855.5125303687028, -2848.8729357576262]], dtype=torch.float64)
+    y = torch.tensor([[1.0, 0, 0, 1, 0, 1]], dtype=torch.float64)
+    assert torch.equal(get("rankmax", k=3).predict(th), y)
+    assert get("rankmax", k=3)(th, y).item() == 0.0
+    th2 = torch.tensor([[-0.01836, 0.98164 + 1e-6, 1.74418]], dtype=torch.float64)
+    assert get("rankmax", k=2)(th2, torch.tensor([[0.0, 1, 1]], dtype=torch.float64)).item() == 0.0
+
+
+def test_softmax_loss_keeps_tiny_values_at_wide_margins():
+    """L(θ; e_y) = log1p(Σ_{j≠y} e^{θ_j − θ_y}) stays positive far beyond logsumexp − θ_y's ≈ 36."""
+    th = torch.tensor([[40.0, 0.0, 0.0], [700.0, 0.0, -3.0]], dtype=torch.float64)
+    L = get("softmax")(th, torch.tensor([0, 0]))
+    expect = torch.log1p(torch.exp(-th[:, 0:1] + th[:, 1:]).sum(-1))
+    assert (L > 0).all() and torch.allclose(L, expect, rtol=1e-14, atol=0)
