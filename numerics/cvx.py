@@ -1,0 +1,143 @@
+"""Reference argmax / conjugate by convex optimization (cvxpy), independent of ``losses/``.
+
+``solve_argmax(loss_name, theta, **params)`` solves
+
+    Ω*(θ̃) = max_{p ∈ dom Ω} ⟨θ̃, p⟩ − Ω(p),     θ̃ = θ − max θ,
+
+on the exact domain, with the regularizer written with cvxpy atoms:
+
+| loss        | Ω                               | domain                         | cone              |
+|-------------|---------------------------------|--------------------------------|-------------------|
+| ``softmax`` | Σ p log p  (= −Σ entr(p))       | Δ                              | exponential       |
+| ``sparsemax``| ½‖p‖² − ½                      | Δ                              | QP (second order) |
+| ``entmax``  | (Σ p^α − 1)/(α(α−1)), α > 1     | Δ                              | power             |
+| ``rankmax`` | ½‖p‖²                           | C_k = {0 ≤ p ≤ 1, Σp = k}      | QP                |
+
+**Why the shift is exact.**  Every domain has a fixed total mass s = Σp (1 on Δ, k on
+C_k), so ⟨θ − c1, p⟩ = ⟨θ, p⟩ − c·s for every feasible p: the objective changes by the
+constant c·s, the maximizer is unchanged and Ω*(θ) = Ω*(θ − c1) + c·s.  Solving at
+θ̃ = θ − max θ keeps the data in [−ptp θ, 0] with one entry 0, which is what lets an
+interior-point solver reach 1e-8 accuracy when |θ| ~ 1e4.  The returned ``value`` is
+therefore the *shifted* conjugate Ω*(θ − max θ); compare it with the shifted conjugate
+of the implementation under test.
+
+Clarabel is used (tightened tolerances, see :data:`TOL_RUNGS`); SCS only if Clarabel is not installed.  The
+solver status is returned as is: callers must treat anything but ``"optimal"`` as
+*undecided*, never as agreement.
+"""
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+
+#: Tolerance rungs (duality gap / feasibility).  At 1e-12 an "optimal" Clarabel answer has
+#: ‖p − p*‖∞ ≲ 1e-8 in our measurements but the solver reports "optimal_inaccurate" on
+#: about half the power-cone problems; at 1e-11 it reports "optimal" almost always but p
+#: is only accurate to a few 1e-6 (an interior point's p error scales like sqrt(gap));
+#: 1e-10 is the last resort for the few power-cone problems that stall at 1e-11.
+TOL_RUNGS = (1e-12, 1e-11, 1e-10)
+
+#: Losses whose argmax is a quadratic program (OSQP with polishing first).
+QP_LOSSES = ("sparsemax", "rankmax")
+
+
+def _clarabel_opts(tol: float) -> dict:
+    return dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, tol_ktratio=100 * tol, max_iter=400)
+
+
+def _scs_opts(tol: float) -> dict:
+    return dict(eps_abs=tol, eps_rel=tol, max_iters=200_000)
+
+
+def solver_name() -> str:
+    """The solver :func:`solve_argmax` uses: CLARABEL, or SCS when Clarabel is missing."""
+    return "CLARABEL" if "CLARABEL" in cp.installed_solvers() else "SCS"
+
+
+def omega_numpy(loss_name: str, p: np.ndarray, **params) -> float:
+    """Ω(p) in numpy (float64) on the domain -- an implementation independent of ``losses/``."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
+    if loss_name == "softmax":
+        nz = p[p > 0]
+        return float(np.sum(nz * np.log(nz)))
+    if loss_name == "sparsemax":
+        return float(0.5 * np.dot(p, p) - 0.5)
+    if loss_name == "entmax":
+        a = float(params["alpha"])
+        return float((np.sum(p ** a) - 1.0) / (a * (a - 1.0)))
+    if loss_name == "rankmax":
+        return float(0.5 * np.dot(p, p))
+    raise ValueError(f"loss_name must be softmax, sparsemax, entmax or rankmax, got {loss_name!r}")
+
+
+def _problem(loss_name: str, t: np.ndarray, params: dict) -> tuple[cp.Problem, cp.Variable]:
+    n = t.shape[0]
+    p = cp.Variable(n)
+    if loss_name == "softmax":
+        obj = t @ p + cp.sum(cp.entr(p))
+        cons = [cp.sum(p) == 1]  # entr's domain gives p ≥ 0
+    elif loss_name == "sparsemax":
+        obj = t @ p - 0.5 * cp.sum_squares(p) + 0.5
+        cons = [p >= 0, cp.sum(p) == 1]
+    elif loss_name == "entmax":
+        a = float(params["alpha"])
+        if not a > 1:
+            raise ValueError(f"alpha must be > 1 for the Tsallis program, got {a}")
+        obj = t @ p - (cp.sum(cp.power(p, a, approx=False)) - 1.0) / (a * (a - 1.0))
+        cons = [p >= 0, cp.sum(p) == 1]
+    elif loss_name == "rankmax":
+        k = int(params["k"])
+        if not 1 <= k <= n - 1:
+            raise ValueError(f"k must lie in [1, n − 1] = [1, {n - 1}], got {k}")
+        obj = t @ p - 0.5 * cp.sum_squares(p)
+        cons = [p >= 0, p <= 1, cp.sum(p) == k]
+    else:
+        raise ValueError(f"loss_name must be softmax, sparsemax, entmax or rankmax, got {loss_name!r}")
+    return cp.Problem(cp.Maximize(obj), cons), p
+
+
+def solve_argmax(loss_name: str, theta, *, tol: float = TOL_RUNGS[0], **params) -> tuple[str, np.ndarray | None, float | None]:
+    """Solve max_{p ∈ dom Ω} ⟨θ − max θ, p⟩ − Ω(p) with cvxpy.
+
+    Returns ``(status, p, value)``: the cvxpy status string (``"optimal"`` is the only
+    one to trust), the maximizer (float64, shape (n,); None if the solver gave none) and
+    the optimal value, i.e. the **shifted** conjugate Ω*(θ − max θ) -- add max θ·Σp to
+    get Ω*(θ).  ``tol`` is the solver's gap/feasibility tolerance.  ``params``: ``alpha``
+    (entmax), ``k`` (rankmax).  A solver error is reported as status ``"solver_error: ..."``.
+
+    The value is the solver's own optimal objective (cvxpy re-evaluating the objective at
+    the returned p would give −inf/NaN when an entry is −1e-13, outside entr/power's domain)."""
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1)
+    if theta.size < 2 or not np.all(np.isfinite(theta)):
+        raise ValueError("theta must be a finite vector with n ≥ 2 entries")
+    t = theta - theta.max()
+    prob, p = _problem(loss_name, t, params)
+    if loss_name in QP_LOSSES and "OSQP" in cp.installed_solvers():
+        # QPs: OSQP's polish step solves the KKT system on the detected active set, which
+        # gives the argmax to ~1e-9 where an interior point stops at ~sqrt(gap); trusted only
+        # when the polish succeeded, else the interior-point rungs below decide
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                prob.solve(solver=cp.OSQP, eps_abs=1e-12, eps_rel=1e-12, polishing=True, max_iter=200_000)
+            info = getattr(prob.solver_stats.extra_stats, "info", None)
+            if str(prob.status) == "optimal" and getattr(info, "status_polish", 0) == 1 and p.value is not None:
+                return "optimal", np.asarray(p.value, dtype=np.float64), float(prob.solution.opt_val)
+        except cp.error.SolverError:
+            pass
+    name = solver_name()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "solution may be inaccurate": the status says so
+            if name == "CLARABEL":
+                prob.solve(solver=cp.CLARABEL, **_clarabel_opts(tol))
+            else:
+                prob.solve(solver=cp.SCS, **_scs_opts(tol))
+    except cp.error.SolverError as exc:
+        return f"solver_error: {exc}", None, None
+    sol = prob.solution
+    if p.value is None or sol is None or sol.opt_val is None:
+        return str(prob.status), None, None
+    return str(prob.status), np.asarray(p.value, dtype=np.float64), float(sol.opt_val)
