@@ -87,23 +87,23 @@ def capped_threshold(k: int) -> Solver:
             capped = K - torch.searchsorted(asc, t + 1, right=False)  # #{z_i ≥ t + 1}
             return above, capped
 
-        def mass(t: Tensor) -> Tensor:  # Σ clip(z_i − t, 0, 1)
-            a, c = counts(t)
-            return c + prefix.gather(-1, a) - prefix.gather(-1, c) - (a - c) * t
-
-        brk = torch.cat([z, z - 1], -1).sort(-1).values  # ascending; mass is non-increasing
-        f = mass(brk)
-        gt = (f > k).sum(-1, keepdim=True)  # ≥ 1 since f(z_K − 1) = K > k; ≤ 2K − 1 since f(z_1) = 0
-        ge = (f >= k).sum(-1, keepdim=True)
-        # where the mass equals k on a whole segment, every p_i there is 0 or 1: take the
-        # midpoint, which keeps z_i − τ away from the 0/1 kinks (a breakpoint z_i − 1 is rounded)
-        flat = (brk.gather(-1, gt) + brk.gather(-1, (ge - 1).clamp_min(0))) / 2
-        # otherwise the mass crosses k inside (brk[gt−1], brk[gt]): solve on its active set
-        t_lo, t_hi = brk.gather(-1, gt - 1), brk.gather(-1, gt)
-        a, c = counts((t_lo + t_hi) / 2)
-        free = (a - c).to(z.dtype)
-        exact = (c + prefix.gather(-1, a) - prefix.gather(-1, c) - k) / free.clamp_min(1)
-        tau = torch.where(ge - gt >= 2, flat, torch.where(free > 0, exact, t_hi))
+        brk = torch.cat([z, z - 1], -1).sort(-1).values  # ascending
+        left, right = brk[:, :-1], brk[:, 1:]  # the 2K − 1 segments between breakpoints
+        mid = (left + right) / 2
+        # on each segment the active sets are constant; classify them by integer counts at the
+        # midpoint, never by comparing a rounded mass with k
+        a, c = counts(mid)
+        free = a - c
+        # a segment where no entry is free and exactly k are capped: every p_i is 0 or 1 and
+        # its midpoint keeps z_i − τ away from the 0/1 kinks (a breakpoint z_i − 1 is rounded)
+        flat = (free == 0) & (c == k) & (right > left)
+        # otherwise the sloped segment whose exact τ = (c + S_a − S_c − k)/free lies inside it
+        tau_seg = (c + prefix.gather(-1, a) - prefix.gather(-1, c) - k) / free.clamp_min(1).to(z.dtype)
+        miss = torch.maximum(left - tau_seg, tau_seg - right).clamp_min(0)
+        miss = torch.where(free > 0, miss, torch.full_like(miss, float("inf")))
+        j_slope = miss.argmin(-1, keepdim=True)
+        j_flat = flat.to(torch.int8).argmax(-1, keepdim=True)
+        tau = torch.where(flat.any(-1, keepdim=True), mid.gather(-1, j_flat), tau_seg.gather(-1, j_slope))
         return tau, (z - tau).clamp(0, 1)
 
     return solve

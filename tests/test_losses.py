@@ -210,3 +210,15 @@ def test_softmax_loss_keeps_tiny_values_at_wide_margins():
     L = get("softmax")(th, torch.tensor([0, 0]))
     expect = torch.log1p(torch.exp(-th[:, 0:1] + th[:, 1:]).sum(-1))
     assert (L > 0).all() and torch.allclose(L, expect, rtol=1e-14, atol=0)
+
+
+def test_rankmax_flat_segment_found_by_counts_not_rounded_mass():
+    """Regression: at margin 1 + 1e-3 the rounded mass at z_i − 1 missed the flat segment and
+    left ŷ_1 = 4.4e-16 and L = −8.9e-16 (FY-3 rankmax, found by the margin check)."""
+    th = torch.tensor([[-0.0751347019464, 0.100338399553, 1.10133839955, 0.061379199789, -0.0167782777837,
+                        -0.216147871928, 0.026840630577, 0.000516318635438, -0.142884397796, 2.10851271198]],
+                      dtype=torch.float64)
+    y = torch.zeros(1, 10, dtype=torch.float64)
+    y[0, [2, 9]] = 1.0
+    assert torch.equal(get("rankmax", k=2).predict(th), y)
+    assert get("rankmax", k=2)(th, y).item() == 0.0
