@@ -1,0 +1,121 @@
+"""FY-3: separation margins. L(θ; y) = 0 ⟺ ŷ(θ) = y (FY-2), so the margin is the
+smallest score gap at which the one-hot (multi-hot for rankmax) KKT pattern is feasible."""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import sympy as sp
+
+from .conjugates import derived_conjugate
+from .derivation import Derivation
+from .kkt import eq, ALPHA, TAU, all_true, check_loss, decide_zero, omega, solve_case
+
+GAP = sp.Symbol("g", real=True)  # θ_y − θ_j
+EPS = sp.Symbol("epsilon", positive=True)
+
+
+def _gap_multiplier(loss: str):
+    """(multiplier whose sign decides the pattern, as a function of the gap g; L on the pattern).
+
+    sparsemax / entmax: support {y}, j off it: μ_j = λ − θ_j ≥ 0.
+    rankmax: Y = upper set, j ∉ Y: ν_i + μ_j = (θ_i − 1 − λ) + (λ − θ_j) ≥ 0 for every pair
+    i ∈ Y, j ∉ Y is exactly the condition that some λ makes every multiplier ≥ 0."""
+    if loss == "rankmax":
+        c = solve_case("rankmax", 4, (), (0, 1), (2, 3), k=2)  # k = 2, Y = {1, 2}
+        i, j = 0, 2
+        comb = c.mult[i] + c.mult[j]
+        comb = comb.subs(c.theta[j], c.theta[i] - GAP)
+        y = [1 if t in c.upper else 0 for t in range(c.n)]
+    else:
+        c = solve_case(loss, 2, (0,), (), (1,))
+        lam = c.lam
+        if loss == "entmax":  # Σ_S ŷ = 1 on S = {y}, solved for τ
+            (tau,) = sp.solve(c.constraint, TAU)
+            lam = lam.subs(TAU, tau)
+        comb = (lam - c.theta[1]).subs(c.theta[1], c.theta[0] - GAP)
+        y = [1, 0]
+    conj = derived_conjugate(c)
+    if loss == "entmax":
+        conj = conj.subs(TAU, tau)
+    L = conj + omega(loss, y) - sum(t * yi for t, yi in zip(c.theta, y))
+    return sp.simplify(comb), L, c
+
+
+def check_margin(loss: str, m) -> bool | None:
+    """Decide that ``m`` is the separation margin: at gap g = m the label's KKT pattern is
+    feasible with a vanishing multiplier (so g ≥ m is exactly feasibility) and L = 0 there,
+    while every gap g = m − ε < m is infeasible.  Softmax: L(θ; e_y) at gap m, other scores
+    equal, is decided non-zero, so no finite m is a margin."""
+    check_loss(loss)
+    m = sp.sympify(m)
+    if loss == "softmax":
+        n = 3
+        th = sp.symbols(f"theta_1:{n + 1}", real=True)
+        L = sp.log(sum(sp.exp(t) for t in th)) - th[0]
+        Lm = L.subs({th[0]: m, th[1]: 0, th[2]: 0})
+        return decide_zero(None, Lm)
+    comb, L, c = _gap_multiplier(loss)
+    at_m = decide_zero(None, comb.subs(GAP, m))
+    a1 = sp.Symbol("a", positive=True)  # α = 1 + a, a > 0, for sign decisions
+    below = sp.simplify(comb.subs(GAP, m - EPS).subs(ALPHA, 1 + a1)).is_negative
+    zero_L = decide_zero(c, L)
+    return all_true([at_m, below, zero_L])
+
+
+_STMT = {
+    "sparsemax": "L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1 (margin 1)",
+    "entmax": "L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1/(α−1) (margin 1/(α−1), symbolic in α)",
+    "rankmax": "rankmax (k = 1) margin 1; for general k and multi-hot y with support Y, |Y| = k: "
+               "ŷ = y (L = 0) ⟺ min_{i∈Y} θ_i ≥ max_{j∉Y} θ_j + 1 (margin 1)",
+    "softmax": "softmax has no separation margin: L(θ; e_y) = log(1 + Σ_{j≠y} exp(θ_j − θ_y)) > 0 for every finite θ",
+}
+
+
+@lru_cache(maxsize=None)
+def _margin(loss: str) -> Derivation:
+    d = Derivation(statement=_STMT[loss], scope="", assumptions=["θ ∈ R^n finite"])
+    if loss == "softmax":
+        d.scope = "symbolic in n (S = Σ_{j≠y} e^{θ_j−θ_y} > 0 as a symbol); n = 2, 3, 4 with symbolic θ"
+        d.assumptions.append("Ω(e_y) = 0")
+        res = []
+        for n in (2, 3, 4):
+            th = sp.symbols(f"theta_1:{n + 1}", real=True)
+            L = sp.log(sum(sp.exp(t) for t in th)) - th[0]  # Ω* + Ω(e_1) − θ_1
+            form = sp.log(1 + sum(sp.exp(t - th[0]) for t in th[1:]))
+            res.append(decide_zero(None, sp.simplify(sp.exp(L) - sp.exp(form))))
+            res.append(form.is_positive)
+        d.step("L(θ; e_y) = logsumexp(θ) − θ_y rewritten (sympy, n = 2, 3, 4):",
+               eq("L", form))
+        S = sp.Symbol("S", positive=True)
+        res.append(sp.log(1 + S).is_positive)
+        d.step("S = Σ_{j≠y} e^{θ_j−θ_y} > 0 for finite θ, and sympy decides (is_positive):", r"\log(1+S)>0")
+        d.step("so ŷ ≠ e_y and L > 0 at every finite θ: no finite gap gives zero loss.")
+        return d.decide(all_true(res))
+    comb, L, c = _gap_multiplier(loss)
+    (m,) = sp.solve(sp.Eq(comb, 0), GAP)
+    if loss == "rankmax":
+        d.scope = ("symbolic in θ for a generic pair i ∈ Y, j ∉ Y (any n, k); shown on n = 4, k = 2; "
+                   "k = 1 is the sparsemax case with the cap inactive")
+        d.assumptions += ["y multi-hot with |Y| = k, 1 ≤ k ≤ n − 1", "pattern U = Y, F = ∅, Z = [n] \\ Y"]
+        d.step("KKT of ŷ = y: ν_i = θ_i − 1 − λ ≥ 0 on Y, μ_j = λ − θ_j ≥ 0 off Y; some λ exists iff for all pairs",
+               r"\nu_i+\mu_j=" + sp.latex(comb.subs(GAP, sp.Symbol("g"))) + r",\quad g=\theta_i-\theta_j")
+    else:
+        d.scope = ("symbolic in θ" + (" and α" if loss == "entmax" else "") +
+                   " for the pair (y, j), j ≠ y generic, so any n")
+        d.assumptions += ["y one-hot e_y", "support S = {y}"] + (["α > 1 (symbolic)"] if loss == "entmax" else [])
+        d.step("KKT on S = {y}: Σ_S ŷ = 1 fixes the multiplier; off-support multiplier at gap g = θ_y − θ_j:",
+               eq(r"\mu_j", comb))
+    d.step("The pattern is feasible iff the multiplier is ≥ 0; sympy solves its boundary:", sp.Eq(GAP, m))
+    d.step("On the pattern the loss vanishes (Ω* from FY-1):", eq("L", sp.simplify(L)))
+    d.step("Below the margin (g = m − ε, ε > 0) the multiplier is negative, so ŷ ≠ y and L > 0 (FY-2).")
+    d.statement += f"; derived margin = {sp.sstr(sp.simplify(m))}"
+    expect = {"sparsemax": 1, "rankmax": 1, "entmax": 1 / (ALPHA - 1)}[loss]
+    ok = check_margin(loss, m)
+    same = decide_zero(None, m - expect)
+    return d.decide(all_true([ok, same]))
+
+
+def margin(loss: str) -> Derivation:
+    """FY-3: the separation margin (None counterexample when it holds)."""
+    return copy.deepcopy(_margin(check_loss(loss)))

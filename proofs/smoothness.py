@@ -1,0 +1,224 @@
+"""FY-4: the Lipschitz constant of ∇L = ŷ − y, i.e. sup_θ λ_max(J_ŷ(θ))."""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import sympy as sp
+
+from .derivation import Derivation
+from .hessians import jacobian, stated_hessian
+from .kkt import eq, ALPHA, TAU, all_true, check_loss, decide_zero, solve_case
+
+ALPHA_RANGES = ("le2", "gt2")
+T = sp.Symbol("t", positive=True)  # p = (t, 1 − t)
+U = sp.Symbol("u", positive=True)  # u = 1 − t
+BETA = sp.Symbol("beta", nonnegative=True)  # β = 2 − α ∈ [0, 1) for 1 < α ≤ 2
+M = sp.Symbol("m", positive=True, integer=True)  # uniform support size
+
+
+def _lmax(matrix: sp.Matrix) -> sp.Expr:
+    return sp.Max(*matrix.eigenvals().keys())
+
+
+def two_point_eigenvalue() -> tuple[bool | None, sp.Expr]:
+    """Non-zero eigenvalue of diag(s) − ssᵀ/Σs for two support points (sympy eigenvals)."""
+    s1, s2 = sp.symbols("s_1 s_2", positive=True)
+    H = sp.Matrix([[s1, 0], [0, s2]]) - sp.Matrix([s1, s2]) * sp.Matrix([[s1, s2]]) / (s1 + s2)
+    evs = [sp.simplify(e) for e in H.eigenvals()]
+    nz = [e for e in evs if e != 0]
+    ok = len(evs) == 2 and 0 in evs and len(nz) == 1
+    harm = 2 * s1 * s2 / (s1 + s2)
+    return (all_true([ok, decide_zero(None, nz[0] - harm)]) if nz else None), harm
+
+
+def entmax_two_point_max() -> tuple[bool | None, sp.Expr, list[str]]:
+    """max_t of 2 s₁s₂/(s₁+s₂), s = (t^β, (1−t)^β): h = 2/f, f(t) = t^{−β} + (1−t)^{−β}
+    is convex (f'' ≥ 0) and f'(½) = 0, so the max is at t = ½: h(½) = 2^{−β} = 2^{α−2}."""
+    _, harm = two_point_eigenvalue()
+    s1, s2 = sp.symbols("s_1 s_2", positive=True)
+    t = sp.Symbol("t", positive=True)
+    h = harm.subs({s1: t**BETA, s2: (1 - t) ** BETA})
+    f = t ** (-BETA) + (1 - t) ** (-BETA)
+    ok_form = decide_zero(None, sp.simplify(h - 2 / f))
+    f2 = sp.diff(f, t, 2).subs(1 - t, U)
+    convex = sp.simplify(f2).is_nonnegative
+    stat = decide_zero(None, sp.diff(f, t).subs(t, sp.Rational(1, 2)))
+    hmax = sp.simplify(sp.powsimp((2 / f).subs(t, sp.Rational(1, 2)), force=True))
+    ok_val = decide_zero(None, hmax - 2 ** (-BETA))
+    steps = [eq("f''(t)", f2), eq(r"h_{\max}", hmax)]
+    return all_true([ok_form, convex, stat, ok_val]), hmax.subs(BETA, 2 - ALPHA), steps
+
+
+def uniform_eigenvalue() -> tuple[bool | None, sp.Expr]:
+    """Uniform support of size m: p_i = 1/m, s = m^{α−2}, Σs = m·s, so
+    J = s (I − 11ᵀ/m); I − 11ᵀ/m has eigenvalues {0, 1} (sympy for m = 2..5) ⇒ λ_max = m^{α−2}."""
+    s = (1 / M) ** (2 - ALPHA)
+    diag_entry = s - s * s / (M * s)
+    off_entry = -s * s / (M * s)
+    ok = all_true([decide_zero(None, diag_entry - s * (1 - 1 / M)), decide_zero(None, off_entry + s / M)])
+    evs_ok = all(set((sp.eye(m) - sp.ones(m, m) / m).eigenvals()) == {0, 1} for m in range(2, 6))
+    return all_true([ok, evs_ok]), sp.powsimp(sp.expand_power_base(s, force=True), force=True)
+
+
+def entmax_lipschitz(alpha) -> float:
+    """The derived constant 2^{α−2} (two-point support maximum) evaluated at ``alpha``."""
+    _, hmax, _ = entmax_two_point_max()
+    return float(hmax.subs(ALPHA, sp.nsimplify(alpha)))
+
+
+def entmax_gt2_counterexample(alpha=3, n=3) -> dict:
+    """θ = 0 with α > 2: ŷ is uniform, λ_max(J_ŷ) = n^{α−2} computed by sympy from the KKT case."""
+    c = solve_case("entmax", n, tuple(range(n)), (), ())
+    a = sp.Integer(alpha)
+    sub = {t: 0 for t in c.theta}
+    G = c.constraint.subs(sub).subs(ALPHA, a)
+    taus = [r for r in sp.solve(G, TAU) if r.is_real]
+    tau = taus[0]
+    J = jacobian(c).subs(sub).subs(ALPHA, a).subs(TAU, tau)
+    J = J.applyfunc(sp.simplify)
+    lm = _lmax(J)
+    return {"alpha": int(alpha), "n": n, "theta": [0] * n, "tau": sp.nsimplify(tau),
+            "lambda_max": int(lm) if lm.is_integer else float(lm)}
+
+
+def check_smoothness(loss: str, constant, alpha_range: str = "le2") -> bool | None:
+    """Decide ``constant`` == the derived Lipschitz constant of ∇L (entmax: symbolic in α)."""
+    check_loss(loss)
+    constant = sp.sympify(constant, locals={"alpha": ALPHA})
+    if loss == "softmax":
+        derived = _softmax_sup()[1]
+    elif loss in ("sparsemax", "rankmax"):
+        derived = _projection_sup(loss)[1]
+    else:
+        derived = entmax_two_point_max()[1]
+    return decide_zero(None, constant - derived)
+
+
+def _softmax_sup() -> tuple[bool | None, sp.Expr, list[str]]:
+    """Two-point p = (t, 1−t): eigenvalue 2t(1−t), max ½ at t = ½ (attained as θ_3.. → −∞).
+    Upper bound for any n, unit x: xᵀ(diag p − ppᵀ)x = Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4."""
+    t = sp.Symbol("t", real=True)
+    H = sp.Matrix([[t, 0], [0, 1 - t]]) - sp.Matrix([t, 1 - t]) * sp.Matrix([[t, 1 - t]])
+    evs = [sp.factor(e) for e in H.eigenvals()]
+    nz = [e for e in evs if e != 0][0]
+    (t_star,) = sp.solve(sp.diff(nz, t), t)
+    concave = sp.diff(nz, t, 2).is_negative
+    val = nz.subs(t, t_star)
+    # Popoviciu: with c = (M+m)/2, Var = Σp(x−c)² − (Σpx − c)² ≤ Σp(x−c)², and ((M−m)/2)² − (x−c)² = (M−x)(x−m)
+    x, Mx, mx = sp.symbols("x M m", real=True)
+    c = (Mx + mx) / 2
+    pop = decide_zero(None, ((Mx - mx) / 2) ** 2 - (x - c) ** 2 - (Mx - x) * (x - mx))
+    p1, p2, x1, x2, x3 = sp.symbols("p_1 p_2 x_1 x_2 x_3", real=True)
+    ps, xs = [p1, p2, 1 - p1 - p2], [x1, x2, x3]
+    var = sum(p * xx**2 for p, xx in zip(ps, xs)) - sum(p * xx for p, xx in zip(ps, xs)) ** 2
+    shifted = sum(p * (xx - c) ** 2 for p, xx in zip(ps, xs)) - (sum(p * xx for p, xx in zip(ps, xs)) - c) ** 2
+    var_id = decide_zero(None, var - shifted)
+    a, b = sp.symbols("a b", real=True)
+    range_bound = decide_zero(None, 2 * (a**2 + b**2) - (a - b) ** 2 - (a + b) ** 2)
+    # n = 3 check at p = (½, ½, 0)
+    c3 = solve_case("softmax", 3, (0, 1, 2))
+    Hh = stated_hessian(c3)
+    pt = sp.Matrix(3, 3, lambda i, j: Hh[i, j]).subs({sp.exp(c3.theta[2]): 0, sp.exp(c3.theta[0]): 1,
+                                                      sp.exp(c3.theta[1]): 1})
+    lm3 = _lmax(pt)
+    steps = [eq(r"\lambda_{\max}", nz), sp.latex(sp.Eq(t, t_star)),
+             eq(r"\lambda_{\max}(p=(\frac12,\frac12,0))", lm3)]
+    ok = all_true([concave, pop, var_id, range_bound, decide_zero(None, lm3 - val)])
+    return ok, val, steps
+
+
+def _projection_sup(loss: str) -> tuple[bool | None, sp.Expr, str]:
+    """J = I_F − 11ᵀ/|F| is an orthogonal projection: eigenvalues {0, 1}; 1 is attained
+    once |F| ≥ 2 (sparsemax θ = (0, 0); rankmax n = 4, k = 2, θ = 0)."""
+    if loss == "sparsemax":
+        c = solve_case("sparsemax", 2, (0, 1), (), ())
+    else:
+        c = solve_case("rankmax", 4, (0, 1, 2, 3), (), (), k=2)
+    J = jacobian(c)
+    idem = all(decide_zero(None, e) for e in (J * J - J))
+    sym = J == J.T
+    lm = _lmax(J)
+    return all_true([idem, sym]), lm, sp.latex(J)
+
+
+@lru_cache(maxsize=None)
+def _smoothness(loss: str, alpha_range: str) -> Derivation:
+    d = Derivation(statement="", scope="", assumptions=["θ ∈ R^n finite", "y fixed in dom Ω"])
+    d.step("∇_θL = ŷ(θ) − y (FY-2), so the Lipschitz constant of ∇L is sup_θ λ_max(J_ŷ(θ)) (J_ŷ symmetric PSD).")
+    if loss == "softmax":
+        ok, val, steps = _softmax_sup()
+        d.statement = (f"∇L is L-Lipschitz with L = sup_θ λ_max(diag(p) − ppᵀ) = {val}, approached as "
+                       "p → (½, ½, 0, …)")
+        d.scope = "upper bound symbolic in n (Popoviciu + (x_i − x_j)² ≤ 2‖x‖²; variance identity at n = 3); " \
+                  "two-point supremum symbolic in t"
+        d.step("Two-point p = (t, 1−t): non-zero eigenvalue (sympy)", steps[0])
+        d.step("maximised at", steps[1])
+        d.step("Any n, ‖x‖ = 1: Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4 (sympy identities):",
+               r"x^\top(\operatorname{diag}p-pp^\top)x=\operatorname{Var}_p(x)\le\tfrac14(x_i-x_j)^2\le\tfrac12")
+        d.step("Check at n = 3:", steps[2])
+        return d.decide(all_true([ok, decide_zero(None, val - sp.Rational(1, 2))]))
+    if loss in ("sparsemax", "rankmax"):
+        ok, lm, Jl = _projection_sup(loss)
+        d.statement = f"∇L is L-Lipschitz with L = {lm} (ŷ is a Euclidean projection; J_ŷ = I_F − 11ᵀ/|F|)"
+        d.scope = "J² = J on the stated instance; eigenvalues of I_s − 11ᵀ/s for s = 1..4 in hessian(); " \
+                  "ŷ is continuous and piecewise linear, so the piecewise bound is global"
+        where = "θ = (0, 0)" if loss == "sparsemax" else "n = 4, k = 2, θ = 0"
+        d.step(f"Jacobian at {where} (sympy), idempotent and symmetric:", Jl)
+        d.step("so its eigenvalues are 0 and 1, and", eq(r"\sup_\theta\lambda_{\max}", lm))
+        return d.decide(all_true([ok, decide_zero(None, lm - 1)]))
+    # entmax
+    if alpha_range not in ALPHA_RANGES:
+        raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
+    ok2, harm = two_point_eigenvalue()
+    okm, hmax, steps = entmax_two_point_max()
+    oku, unif = uniform_eigenvalue()
+    d.step("Two-point support, s_i = p_i^{2−α}: eigenvalues of diag(s) − ssᵀ/Σs are 0 and the harmonic mean",
+           eq(r"\lambda", harm))
+    d.step("Uniform support of size m: J = m^{α−2}(I − 11ᵀ/m), so", eq(r"\lambda_{\max}", unif))
+    if alpha_range == "le2":
+        d.assumptions.append("1 < α ≤ 2 (β = 2 − α ∈ [0, 1))")
+        d.scope = ("symbolic in α (and t, m) for the two-point supports p = (t, 1−t) and the uniform supports "
+                   "of any size m; eigenvalues of I − 11ᵀ/m for m = 2..5; the general-support supremum is "
+                   "checked numerically elsewhere")
+        d.step("With β = 2 − α: λ = 2/f(t), f = t^{−β} + (1−t)^{−β} convex (sympy), f'(½) = 0 (u = 1 − t):", steps[0])
+        d.step("so the two-point maximum is at t = ½:", eq(r"\max_t\lambda", hmax))
+        mono = sp.diff(M ** (-BETA), M).is_nonpositive  # m^{α−2} non-increasing in m ≥ 2
+        d.step("m^{α−2} is non-increasing in m for α ≤ 2, so over uniform supports the max is m = 2, equal to",
+               hmax)
+        inc = sp.diff(hmax, ALPHA).is_positive
+        lo = sp.limit(hmax, ALPHA, 1, "+")
+        hi = hmax.subs(ALPHA, 2)
+        d.step("2^{α−2} is increasing in α; its values at α → 1⁺ and at α = 2:", sp.Tuple(lo, hi))
+        in_range = all_true([inc, decide_zero(None, lo - sp.Rational(1, 2)), decide_zero(None, hi - 1)])
+        d.statement = ("α-entmax (1 < α ≤ 2): on two-point and uniform supports sup λ_max(J_ŷ) = 2^{α−2} "
+                       "∈ (½, 1], between softmax's ½ (α → 1) and sparsemax's 1 (α = 2); the symbolic part "
+                       "covers the two-point and uniform supports only")
+        return d.decide(all_true([ok2, okm, oku, mono, in_range]))
+    d.assumptions.append("α > 2")
+    d.scope = ("symbolic in α > 2 and m for the uniform support of size m; concrete counterexample "
+               "α = 3, n = 3, θ = 0 with λ_max from sympy eigenvalues of the implicit-differentiation Jacobian")
+    g = sp.Symbol("gamma", positive=True)  # γ = α − 2 > 0
+    q = sp.Symbol("q", nonnegative=True)  # m = 2 + q
+    above = (g * sp.log(2 + q)).is_positive  # log m^{α−2} > 0 ⇒ m^{α−2} > 1
+    unbounded = sp.limit(M**g, M, sp.oo) == sp.oo
+    d.step("For α > 2 (γ = α − 2 > 0) and m ≥ 2: log m^{γ} = γ log m > 0, and", sp.Eq(
+        sp.Limit(M ** (ALPHA - 2), M, sp.oo), sp.oo))
+    ce = entmax_gt2_counterexample(3, 3)
+    d.step("Counterexample α = 3, n = 3, θ = 0: τ from Σŷ = 1, then λ_max of the Jacobian (sympy):",
+           eq(r"\lambda_{\max}", ce["lambda_max"]))
+    d.counterexample = {k: (float(v) if isinstance(v, sp.Basic) else v) for k, v in ce.items()}
+    exceeds = sp.Integer(ce["lambda_max"]) > 1 if isinstance(ce["lambda_max"], int) else ce["lambda_max"] > 1
+    d.statement = ("α-entmax with α > 2: the constant is NOT between softmax's ½ and sparsemax's 1: the uniform "
+                   "support of size m gives λ_max = m^{α−2} > 1, unbounded in m")
+    holds = all_true([oku, above, unbounded, bool(exceeds)])
+    # the claim 'constant ∈ [½, 1]' fails exactly when the derivation of the violation holds
+    return d.decide(None if holds is None else not holds)
+
+
+def smoothness(loss: str, alpha_range: str = "le2") -> Derivation:
+    """FY-4: Lipschitz constant of ∇L; ``alpha_range`` ("le2" or "gt2") matters for entmax only."""
+    check_loss(loss)
+    if alpha_range not in ALPHA_RANGES:
+        raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
+    return copy.deepcopy(_smoothness(loss, alpha_range))

@@ -1,0 +1,105 @@
+"""Symbolic derivations of FY-1 … FY-4 (proofs/)."""
+import numpy as np
+import pytest
+import sympy as sp
+
+from proofs.derivation import Derivation
+from proofs.fy import (LOSSES, check_conjugate, check_hessian, check_margin, check_smoothness, conjugate,
+                       derived_conjugate, entmax_lipschitz, hessian, loss_properties, margin, smoothness,
+                       stated_hessian)
+
+FUNCS = [conjugate, loss_properties, hessian, margin, smoothness]
+
+
+def _well_formed(d):
+    assert isinstance(d, Derivation)
+    assert d.steps and all(isinstance(s, str) and s for s in d.steps)
+    assert d.statement and d.scope
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_derivations_hold(fn, loss):
+    d = fn(loss)
+    _well_formed(d)
+    assert d.decision == "holds", (fn.__name__, loss, d.steps)
+    assert d.counterexample is None
+
+
+def test_entmax_gt2_fails_with_computed_counterexample():
+    d = smoothness("entmax", "gt2")
+    _well_formed(d)
+    assert d.decision == "fails"
+    ce = d.counterexample
+    assert ce["alpha"] == 3 and ce["n"] == 3 and ce["theta"] == [0, 0, 0]
+    # independent numeric re-check: θ = 0 → ŷ uniform, s = p^{2−α}
+    p = np.full(3, 1 / 3)
+    s = p ** (2 - 3)
+    J = np.diag(s) - np.outer(s, s) / s.sum()
+    assert ce["lambda_max"] == pytest.approx(np.linalg.eigvalsh(J).max())
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_unknown_loss(fn):
+    with pytest.raises(ValueError, match="hingemax"):
+        fn("hingemax")
+
+
+def test_bad_alpha_range():
+    with pytest.raises(ValueError, match="alpha_range"):
+        smoothness("entmax", "lt1")
+
+
+def test_margin_values_in_statement():
+    assert "1/(alpha - 1)" in margin("entmax").statement
+    assert "margin = 1" in margin("sparsemax").statement
+
+
+# -- the decision procedures refute wrong candidates ----------------------------------
+def test_wrong_hessians_fail():
+    # softmax: diag(p) without the rank-one correction
+    assert check_hessian("softmax", lambda c: sp.diag(*c.yhat), sizes=(2,)) is False
+    # sparsemax: the identity on the support, no centring
+    assert check_hessian("sparsemax", lambda c: sp.diag(*[1 if i in c.free else 0 for i in range(c.n)]),
+                         sizes=(2, 3)) is False
+    # entmax: normalising the rank-one term by |S| instead of Σs
+    def wrong(c):
+        w = [c.yhat[i] ** (2 - sp.Symbol("alpha", positive=True)) if i in c.free else 0 for i in range(c.n)]
+        return sp.diag(*w) - sp.Matrix(w) * sp.Matrix([w]) / len(c.free)
+    assert check_hessian("entmax", wrong, sizes=(2,)) is False
+    # and the right ones hold on the same code path
+    assert check_hessian("softmax", stated_hessian, sizes=(2,)) is True
+    assert check_hessian("rankmax", stated_hessian, sizes=(3,)) is True
+
+
+def test_wrong_conjugates_fail():
+    assert check_conjugate("sparsemax", lambda c: sum(t**2 for t in c.theta) / 2, sizes=(2,)) is False
+    assert check_conjugate("softmax", lambda c: sp.Max(*c.theta), sizes=(2,)) is False
+    assert check_conjugate("softmax", lambda c: derived_conjugate(c) + 1, sizes=(2,)) is False
+    assert check_conjugate("rankmax", derived_conjugate, sizes=(3,)) is True
+
+
+def test_wrong_margins_fail():
+    assert check_margin("sparsemax", 2) is False
+    assert check_margin("sparsemax", sp.Rational(1, 2)) is False
+    assert check_margin("entmax", 1) is False  # 1 is the margin only at α = 2
+    assert check_margin("rankmax", 2) is False
+    assert check_margin("softmax", 10) is False  # no finite margin
+    assert check_margin("sparsemax", 1) is True
+
+
+def test_wrong_smoothness_constants_fail():
+    assert check_smoothness("softmax", 1) is False
+    assert check_smoothness("softmax", sp.Rational(1, 4)) is False
+    assert check_smoothness("entmax", 1) is False
+    assert check_smoothness("entmax", "2**(alpha - 2)") is True
+
+
+@pytest.mark.parametrize("alpha", [1.25, 1.5, 1.75, 2.0])
+def test_entmax_constant_matches_numpy(alpha):
+    p = np.array([0.5, 0.5])
+    s = p ** (2 - alpha)
+    J = np.diag(s) - np.outer(s, s) / s.sum()
+    lam = np.linalg.eigvalsh(J).max()
+    assert entmax_lipschitz(alpha) == pytest.approx(lam, rel=1e-12)
+    assert 0.5 < entmax_lipschitz(alpha) <= 1.0
