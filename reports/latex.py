@@ -333,14 +333,19 @@ def _is_wallclock(key: str, wall: set[str], claim_id: str = "") -> bool:
     return bool(claim_id) and any(w.startswith(claim_id) and re.split(r"[/.:]", w)[-1] == key for w in wall)
 
 
+#: Figure names that carry a finding (errors, gaps, constants, rates); shown first in the summary.
+_HEADLINE = re.compile(r"err|gap|lambda|regret|exponent|slope|bias|variance|mse|ndcg|recall|ratio|steps|fraction|margin")
+
+
 def _key_figures(row: Mapping[str, Any], wall: set[str]) -> str:
-    """First ``KEY_FIGURES`` numeric figures of the row's evidence, in order."""
+    """Up to ``KEY_FIGURES`` numeric figures of the row's evidence: headline figures (names
+    matching :data:`_HEADLINE`) first, then the rest, each group in evidence order."""
+    found = [(k, v) for ev in row.get("evidence") or [] for k, v in (ev.get("figures") or {}).items() if _is_number(v)]
+    ranked = [kv for kv in found if _HEADLINE.search(str(kv[0]))] + [kv for kv in found if not _HEADLINE.search(str(kv[0]))]
     out = []
-    for ev in row.get("evidence") or []:
-        for k, v in (ev.get("figures") or {}).items():
-            if _is_number(v) and len(out) < KEY_FIGURES:
-                mark = r"\ensuremath{^\dagger}" if _is_wallclock(str(k), wall, str(row.get("id", ""))) else ""
-                out.append(f"{_ident(k)}{mark}~= {_num(v, KEY_FORMAT)}")
+    for k, v in ranked[:KEY_FIGURES]:
+        mark = r"\ensuremath{^\dagger}" if _is_wallclock(str(k), wall, str(row.get("id", ""))) else ""
+        out.append(f"{_ident(k)}{mark}~= {_num(v, KEY_FORMAT)}")
     return "; ".join(out) if out else "--"
 
 
