@@ -39,12 +39,26 @@ import numpy as np
 #: 1e-10 is the last resort for the few power-cone problems that stall at 1e-11.
 TOL_RUNGS = (1e-12, 1e-11, 1e-10)
 
+
+def _clarabel_opts(tol: float, **extra) -> dict:
+    return dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, tol_ktratio=100 * tol, max_iter=400) | extra
+
+
+#: Clarabel settings tried in order until one reports "optimal": the tolerance rungs, then two
+#: rescue settings for power cones with spreads ~1e4 that stall (in the full profile 11 of 800
+#: entmax solves reached none of the tolerance rungs): a larger static regularization, then no
+#: equilibration at gap 1e-9.  Their p is less accurate, which the caller must allow for by
+#: comparing at its own tolerance (FY-1 arbitrates larger differences with a 50-digit bisection).
+RUNGS = tuple(_clarabel_opts(t) for t in TOL_RUNGS) + (
+    _clarabel_opts(1e-10, max_iter=2000, static_regularization_constant=1e-7),
+    _clarabel_opts(1e-9, max_iter=2000, equilibrate_enable=False),
+)
+#: Settings per case: the Clarabel rungs, then one SCS solve (a first-order method, a
+#: different algorithm) as the last resort before "undecided".
+N_RUNGS = len(RUNGS) + 1
+
 #: Losses whose argmax is a quadratic program (OSQP with polishing first).
 QP_LOSSES = ("sparsemax", "rankmax")
-
-
-def _clarabel_opts(tol: float) -> dict:
-    return dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, tol_ktratio=100 * tol, max_iter=400)
 
 
 def _scs_opts(tol: float) -> dict:
@@ -98,7 +112,7 @@ def _problem(loss_name: str, t: np.ndarray, params: dict) -> tuple[cp.Problem, c
     return cp.Problem(cp.Maximize(obj), cons), p
 
 
-def solve_argmax(loss_name: str, theta, *, tol: float = TOL_RUNGS[0], **params) -> tuple[str, np.ndarray | None, float | None]:
+def solve_argmax(loss_name: str, theta, *, tol: float | None = None, rung: int = 0, **params) -> tuple[str, np.ndarray | None, float | None]:
     """Solve max_{p ∈ dom Ω} ⟨θ − max θ, p⟩ − Ω(p) with cvxpy.
 
     Returns ``(status, p, value)``: the cvxpy status string (``"optimal"`` is the only
@@ -127,14 +141,14 @@ def solve_argmax(loss_name: str, theta, *, tol: float = TOL_RUNGS[0], **params) 
                 return "optimal", np.asarray(p.value, dtype=np.float64), float(prob.solution.opt_val)
         except cp.error.SolverError:
             pass
-    name = solver_name()
+    name = solver_name() if rung < len(RUNGS) else "SCS"  # the rung past Clarabel's is SCS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "solution may be inaccurate": the status says so
             if name == "CLARABEL":
-                prob.solve(solver=cp.CLARABEL, **_clarabel_opts(tol))
+                prob.solve(solver=cp.CLARABEL, **(RUNGS[rung] if tol is None else _clarabel_opts(tol)))
             else:
-                prob.solve(solver=cp.SCS, **_scs_opts(tol))
+                prob.solve(solver=cp.SCS, **_scs_opts(1e-9 if tol is None else tol))
     except cp.error.SolverError as exc:
         return f"solver_error: {exc}", None, None
     sol = prob.solution
