@@ -508,18 +508,12 @@ def margin_check(loss: str, ctx: RunContext) -> Evidence:
 
     if loss == "softmax":
         L = get("softmax")
-        for n in (2, 3, 10, 50):
-            for m in (0.5, 1.0, 5.0, 10.0, 20.0, 30.0):
-                for _ in range(reps):
-                    others = torch.randn(n - 1, generator=g, dtype=torch.float64).numpy() * 3
-                    theta = np.concatenate([[others.max() + m], others])
-                    y = np.zeros(n)
-                    y[0] = 1.0
-                    fail = check_case_softmax(L, theta, y, stats)
-                    if fail:
-                        break
-                if fail:
-                    break
+        for n, m, _ in itertools.product((2, 3, 10, 50), (0.5, 1.0, 5.0, 10.0, 20.0, 30.0), range(reps)):
+            others = torch.randn(n - 1, generator=g, dtype=torch.float64).numpy() * 3
+            theta = np.concatenate([[others.max() + m], others])
+            y = np.zeros(n)
+            y[0] = 1.0
+            fail = check_case_softmax(L, theta, y, stats)
             if fail:
                 break
         # float64 reach of the library's loss, n = 2, θ = (m, 0)
@@ -535,8 +529,8 @@ def margin_check(loss: str, ctx: RunContext) -> Evidence:
         outcome = _outcome(fail, 0)
         detail = (fail or {}).get("reason") or (
             "softmax has no margin: L > 0 at margins ≤ 30 and equal to the exact value to rounding; the "
-            f"float64 loss of losses/ reaches 0.0 beyond margin ≈ {figures['library_loss_positive_up_to_margin']} "
-            "(log-sum-exp form), log1p(e^-m) itself underflows beyond ≈ 745; the symbolic proof covers all finite θ")
+            f"float64 loss of losses/ stays > 0 up to margin {figures['library_loss_positive_up_to_margin']} "
+            "(log1p form; e^-m itself underflows beyond ≈ 745); the symbolic proof covers all finite θ")
         return Evidence("numeric", "margin_check[softmax]", outcome, detail, figures,
                         None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
 
@@ -547,32 +541,24 @@ def margin_check(loss: str, ctx: RunContext) -> Evidence:
         if L.margin is None or abs(L.margin - mu) > 1e-15:
             mismatched_attr.append({**params, "library_margin": L.margin, "claimed": mu})
         k = params.get("k", 1)
-        for n in ctx.budget((2, 3, 10), (2, 3, 5, 10, 40)):
+        cases = itertools.product(ctx.budget((2, 3, 10), (2, 3, 5, 10, 40)), (1e-3, 1e-6), ("plus", "minus"), range(reps))
+        for n, eps, side, r in cases:
             if n < k + 1:
                 continue
-            for eps in (1e-3, 1e-6):
-                for side in ("plus", "minus"):
-                    for r in range(reps):
-                        scale = (0.1, 1.0, 100.0)[r % 3]
-                        vals = torch.randn(n, generator=g, dtype=torch.float64).numpy() * scale
-                        perm = torch.randperm(n, generator=g).numpy()
-                        lab, rest = perm[:k], perm[k:]
-                        base = vals[rest].max() + (mu + eps if side == "plus" else mu - eps)
-                        theta = vals.copy()
-                        theta[lab] = base + np.abs(torch.randn(k, generator=g, dtype=torch.float64).numpy())
-                        theta[lab[0]] = base
-                        realized = theta[lab].min() - theta[rest].max()
-                        if abs(realized - (mu + eps if side == "plus" else mu - eps)) > 1e-9:
-                            raise AssertionError(f"margin construction off: {realized} for μ={mu}, ε={eps}")
-                        y = np.zeros(n)
-                        y[lab] = 1.0
-                        fail = check_case(L, params, theta, y, side, eps)
-                        if fail:
-                            break
-                    if fail:
-                        break
-                if fail:
-                    break
+            scale = (0.1, 1.0, 100.0)[r % 3]
+            vals = torch.randn(n, generator=g, dtype=torch.float64).numpy() * scale
+            perm = torch.randperm(n, generator=g).numpy()
+            lab, rest = perm[:k], perm[k:]
+            base = vals[rest].max() + (mu + eps if side == "plus" else mu - eps)
+            theta = vals.copy()
+            theta[lab] = base + np.abs(torch.randn(k, generator=g, dtype=torch.float64).numpy())
+            theta[lab[0]] = base
+            realized = theta[lab].min() - theta[rest].max()
+            if abs(realized - (mu + eps if side == "plus" else mu - eps)) > 1e-9:
+                raise AssertionError(f"margin construction off: {realized} for μ={mu}, ε={eps}")
+            y = np.zeros(n)
+            y[lab] = 1.0
+            fail = check_case(L, params, theta, y, side, eps)
             if fail:
                 break
         if fail:
