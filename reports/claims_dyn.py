@@ -21,6 +21,25 @@ _DYN2 = {
     "softmax": "On separable data GD keeps the softmax loss positive, decaying about like 1/t with ||theta|| growing about like log t; on non-separable data it converges to the Bayes predictor.",
     "sparse": "On separable data GD drives the {loss} loss to exactly zero in finitely many steps; on non-separable data it converges to the Bayes predictor.",
 }
+_DYN2_STEP = ("On separable data GD with any constant step size in (0, 1/L] (L the Lipschitz constant of the gradient, "
+              "FY-4) drives the {loss} loss to exactly zero in finitely many steps, from every start; on non-separable "
+              "data it converges to the Bayes predictor.")
+_DYN2_UNIT = ("GD with the constant step lr = 1/L = 1 on a free score vector theta in R^n (a linear model on one example, "
+              "x = 1) drives the {loss} loss to exactly zero in finitely many steps from every start, at most "
+              "ceil(1 - g_0) steps where g_0 = min_Y theta - max_(not Y) theta.")
+_UNIT_PARAMS = {"sparsemax": " [any n; exact check n = 2..5]",
+                "rankmax": " [reading R1, any n and k, multi-hot y with |Y| = k; exact check n = 2..5, k = 1..3]"}
+_DYN2_NOTE = {
+    "sparsemax": "free score vector theta0 = (0, 0), y = e_1, lr = 1/2 <= 1/L = 1: L_t = (1/4)^{t+1} > 0 for every t "
+                 "(exact: the gradient shrinks by 1 - lr per step on the all-free region), so no finite step count; "
+                 "lr = 1 does reach 0 (row sparsemax/lr=1/L); non-separable part holds",
+    "entmax": "1.5-entmax, n = 2, theta0 = (0, 0), y = e_1, lr = 1/2: the shortfall obeys s_{t+1} >= s_t (1 - lr s_t / 2) "
+              "> 0 for every t (s_0 = 2 < 2/lr), so the loss is positive at every step; the same holds for every "
+              "lr > 0 from a start close to the margin; non-separable part holds",
+    "rankmax": "k = 2, n = 3, theta0 = 0, y = (1, 1, 0), lr = 1/2: L_t = (1/3)(1/4)^t > 0 for every t (k = 1 is "
+               "sparsemax: the same with L_t = (1/4)^{t+1}); lr = 1 does reach 0 (row rankmax/lr=1/L); non-separable "
+               "part holds",
+}
 _PARAMS = {"entmax": " [alpha in {1.5, 2.5} quick; more in full]", "rankmax": " [k in {1, 2}, reading R1]",
            "softmax": "", "sparsemax": ""}
 
@@ -47,13 +66,29 @@ def claims() -> list[Claim]:
             symbolic("gradient-support", sym.gradient_support, loss),
             numeric("negative-gradient-fraction", dyn.negative_gradients, loss),
         )))
+    from proofs import gd_exact as gde
+
     for loss in LOSSES:
-        expected = "supported" if loss == "softmax" else "inconclusive"
-        note = "" if loss == "softmax" else (
-            "at lr 0.5 the loss on the separable linear model decays (geometrically for sparsemax/rankmax, like 1/t "
-            "for 1.5-entmax near the margin) but is not exactly 0 within the step budget")
-        out.append(Claim("DYN-2", loss, _text(_DYN2, loss), (
-            numeric("separable-gd", dyn.separable_dynamics, loss),
-            numeric("bayes-convergence", dyn.bayes_convergence, loss),
-        ), expected=expected, note=note))
+        checks = (numeric("separable-gd", dyn.separable_dynamics, loss),
+                  numeric("bayes-convergence", dyn.bayes_convergence, loss))
+        if loss == "softmax":
+            out.append(Claim("DYN-2", loss, _text(_DYN2, loss), checks, expected="supported"))
+            continue
+        # reading: every constant step in (0, 1/L] (FY-4: L = 1 for sparsemax/rankmax, 2^{alpha-2} for entmax)
+        out.append(Claim("DYN-2", loss, _DYN2_STEP.format(loss=loss) + _PARAMS[loss],
+                         (symbolic("gd-exact", gde.finite_steps_row, loss), *checks),
+                         expected="refuted", note=_DYN2_NOTE[loss]))
+    for loss in ("sparsemax", "rankmax"):
+        out.append(Claim("DYN-2", f"{loss}/lr=1/L", _DYN2_UNIT.format(loss=loss) + _UNIT_PARAMS[loss], (
+            symbolic("unit-step-gap", gde.unit_step_finite, loss),
+            numeric("unit-step-exact", gde.unit_step_exact, loss),
+        )))
+    out.append(Claim("DYN-2", "entmax/lr=1/L",
+                     "GD with the constant step lr = 1/L = sqrt(2) (L = 2^{alpha-2}, alpha = 1.5, FY-4) on a free score "
+                     "vector (one separable example) drives the 1.5-entmax loss to exactly zero in finitely many steps "
+                     "from every start.",
+                     (symbolic("gd-exact", gde.entmax_unit_step),), expected="refuted",
+                     note="n = 2, theta0 = (1, 0), y = e_1, lr = sqrt(2): the shortfall s_t = 2 - (theta_1 - theta_2) obeys "
+                          "s_{t+1} >= s_t (1 - lr s_t / 2) > 0 for every t (s_0 = 1 < 2/lr), so the loss is positive at "
+                          "every step"))
     return out

@@ -1,0 +1,429 @@
+"""DYN-2 (sparse part) in exact arithmetic: does gradient descent with a constant step
+size reach *exactly* zero loss in finitely many steps?
+
+Setting: GD on a free score vector θ ∈ R^n with a fixed label y (one-hot for sparsemax,
+multi-hot with |Y| = k for rankmax), θ_{t+1} = θ_t − lr (ŷ(θ_t) − y).  This is the
+linear model on a single example with feature x = 1 (θ = W), so the data are separable
+(a single example always is) and the Lipschitz constant of ∇L in W is the one of FY-4:
+L = 1 for sparsemax and rankmax, L = 2^{α−2} = 1/√2 for 1.5-entmax.
+
+Three derivations, each returning a :class:`Derivation`:
+
+* :func:`sparse_finite_steps` (sparsemax; rankmax, any k): on the "all-free" region
+  R = {θ : 0 ≤ θ − τ1 ≤ 1, τ = (Σθ − k)/n} the projection is ŷ = θ − τ1, GD keeps Σθ
+  (hence τ) fixed, and the gradient obeys g_{t+1} = (1 − lr) g_t, so
+  L_t = ½ (1 − lr)^{2t} ‖ŷ_0 − y‖²: positive for every t when lr ∈ (0, 1), zero
+  after one step when lr = 1 = 1/L.  Symbolic in θ and lr (identities checked with
+  sympy for n = 2, 3, 4 and every k < n), rsolve in t; the losses L_0..L_5 of the
+  counterexample come from an exact Fraction GD loop and must equal the closed form.
+* :func:`unit_step_finite` (sparsemax, rankmax, lr = 1/L = 1, every start, any n, k):
+  θ − ŷ(θ) moves each coordinate towards τ by at most 1, which gives a case analysis in
+  which every step either reaches the margin (gap min_Y θ − max_{¬Y} θ ≥ 1, so L = 0 by
+  FY-3) or raises the gap by more than 1: zero loss after at most ⌈1 − g_0⌉ steps.
+  :func:`unit_step_exact` is the numeric side: exact Fraction GD from random rational
+  starts must reach exactly zero within that bound and stay there.
+* :func:`entmax15_never_zero` (1.5-entmax, n = 2, every lr > 0): the closed form
+  2√p₀ − 2√p₁ = θ₀ − θ₁ gives the shortfall recurrence s_{t+1} = s_t − lr h(s_t) with
+  0 < h(s) ≤ C s², C = lim h/s² = ½ (derived), so s_t stays in (0, s_0] for every t
+  once 0 < s_0 < min(4, 1/(lr C)): the loss never reaches exactly zero, for any step size.
+"""
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction as Fr
+from functools import lru_cache
+
+import sympy as sp
+
+from reports.evidence import Evidence, RunContext
+
+from .derivation import Derivation, is_zero
+from .kkt import all_true, eq
+
+LR = sp.Symbol("eta", positive=True)  # step size (LaTeX η)
+TT = sp.Symbol("t", integer=True, nonnegative=True)
+S = sp.Symbol("s", positive=True)  # margin shortfall
+N_STEPS = 5  # counterexample losses L_0..L_5
+
+
+# --------------------------------------------------------------------------------------
+# exact projections and losses (Fractions)
+# --------------------------------------------------------------------------------------
+def project_capped(theta, k: int = 1) -> list[Fr]:
+    """Exact Euclidean projection of rational θ on C_k = {p ∈ [0,1]^n : Σp = k}
+    (k = 1: the simplex, i.e. sparsemax), by enumerating the active sets in sorted order:
+    U (p = 1) the a largest, F (p = θ − τ) the next f, Z (p = 0) the rest; the KKT
+    conditions are linear, so τ and p are rational.  The projection is unique, so the
+    first feasible pattern is it."""
+    th = [Fr(x) for x in theta]
+    n = len(th)
+    if not 1 <= k <= n - 1:
+        raise ValueError(f"need 1 <= k <= n-1, got k={k}, n={n}")
+    order = sorted(range(n), key=lambda i: -th[i])
+    for a in range(k + 1):
+        for f in range(n - a + 1):
+            U, F, Z = order[:a], order[a:a + f], order[a + f:]
+            if f == 0:
+                if a != k or th[U[-1]] - 1 < th[Z[0]]:
+                    continue
+                return [Fr(1) if i in U else Fr(0) for i in range(n)]
+            tau = (sum(th[i] for i in F) + a - k) / f
+            if all(0 <= th[i] - tau <= 1 for i in F) and all(th[i] - tau >= 1 for i in U) \
+                    and all(th[i] - tau <= 0 for i in Z):
+                p = [Fr(0)] * n
+                for i in U:
+                    p[i] = Fr(1)
+                for i in F:
+                    p[i] = th[i] - tau
+                return p
+    raise AssertionError(f"no feasible KKT pattern for theta={theta}, k={k}")  # pragma: no cover
+
+
+def loss_capped(theta, y, k: int = 1) -> Fr:
+    """L(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩ with Ω = ½‖p‖² on C_k (sparsemax for k = 1: the
+    constant −½ of the simplex regularizer cancels)."""
+    th = [Fr(x) for x in theta]
+    p = project_capped(th, k)
+    conj = sum(a * b for a, b in zip(th, p)) - sum(q * q for q in p) / 2
+    return conj + sum(Fr(v) ** 2 for v in y) / 2 - sum(a * Fr(b) for a, b in zip(th, y))
+
+
+def gd_exact(theta0, y, lr, k: int = 1, steps: int = N_STEPS) -> tuple[list[list[Fr]], list[Fr]]:
+    """Exact GD θ ← θ − lr (ŷ(θ) − y); returns the iterates θ_0..θ_steps and losses L_0..L_steps."""
+    lr = Fr(lr)
+    th = [Fr(x) for x in theta0]
+    ys = [Fr(v) for v in y]
+    thetas, losses = [th], [loss_capped(th, ys, k)]
+    for _ in range(steps):
+        p = project_capped(th, k)
+        th = [a - lr * (q - b) for a, q, b in zip(th, p, ys)]
+        thetas.append(th)
+        losses.append(loss_capped(th, ys, k))
+    return thetas, losses
+
+
+def gap(theta, y) -> Fr:
+    """min_{i∈Y} θ_i − max_{j∉Y} θ_j; L = 0 ⟺ gap ≥ 1 (FY-3, margin 1)."""
+    return min(t for t, v in zip(theta, y) if v) - max(t for t, v in zip(theta, y) if not v)
+
+
+def _fr(x: Fr) -> str:
+    return str(Fr(x))
+
+
+# --------------------------------------------------------------------------------------
+# (1) sparsemax / rankmax, constant lr ∈ (0, 1]: the all-free region
+# --------------------------------------------------------------------------------------
+def _poly_zero(expr) -> bool:
+    """A polynomial identity: zero iff its expanded form is 0 (decided, never None)."""
+    return sp.expand(expr) == 0
+
+
+@lru_cache(maxsize=64)
+def _free_region_identities(n: int, k: int, ratio) -> tuple[bool, bool, bool]:
+    """Symbolic θ ∈ R^n on R (ŷ = θ − τ1, τ = (Σθ − k)/n), label y = 1 on the first k:
+    (a) Σ of the update is 0, so τ(θ − lr g) = τ(θ); (b) g(θ − lr g(θ)) = ratio · g(θ);
+    (c) L(θ; y) = ½‖ŷ − y‖² on R (Ω*(θ) = ⟨θ,ŷ⟩ − ½‖ŷ‖²)."""
+    th = sp.symbols(f"theta_1:{n + 1}", real=True)
+    y = [1] * k + [0] * (n - k)
+
+    def yhat(v):
+        tau = (sum(v) - k) / sp.Integer(n)
+        return [vi - tau for vi in v]
+
+    p = yhat(th)
+    g = [pi - yi for pi, yi in zip(p, y)]
+    new = [ti - LR * gi for ti, gi in zip(th, g)]
+    a = _poly_zero(sum(new) - sum(th))
+    g2 = [pi - yi for pi, yi in zip(yhat(new), y)]
+    b = all(_poly_zero(x - ratio * gi) for x, gi in zip(g2, g))
+    L = sum(t * q for t, q in zip(th, p)) - sum(q**2 for q in p) / 2 + sp.Rational(k, 2) - sum(th[:k])
+    c = _poly_zero(L - sum(gi**2 for gi in g) / 2)
+    return a, b, c
+
+
+@lru_cache(maxsize=32)
+def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 1, n: int = 2,
+                        ratio=None) -> Derivation:
+    """Decide "GD at constant step ``lr`` from θ0 = 0 reaches exactly zero loss in finitely
+    many steps" for sparsemax (k = 1) / rankmax (multi-hot y, |Y| = k), lr ∈ (0, 1].
+
+    ``ratio`` is the claimed per-step factor of the gradient on R (default 1 − lr, the
+    derived one); a wrong one is rejected by sympy and the derivation is undecided."""
+    if loss not in ("sparsemax", "rankmax") or (loss == "sparsemax" and k != 1) or not 1 <= k < n:
+        raise ValueError(f"bad loss/k/n: {loss}, k={k}, n={n}")
+    lr = sp.nsimplify(lr)
+    if not (0 < lr <= 1):
+        raise ValueError("lr must lie in (0, 1/L] = (0, 1]")
+    ratio = 1 - LR if ratio is None else ratio
+    lab = "e_1" if k == 1 else f"1_Y, Y = {{1..{k}}}"
+    d = Derivation(
+        statement=(f"{loss}{'' if loss == 'sparsemax' else f' (k = {k})'}: GD with constant step lr = {lr} on the free "
+                   f"score vector θ ∈ R^{n}, label {lab}, from θ0 = 0 reaches exactly zero loss in finitely many steps"),
+        scope=("symbolic in θ and the step η on the all-free region R = {θ : 0 ≤ θ − τ1 ≤ 1}, any n and k "
+               "(sympy identities for n = 2, 3, 4 and every k < n); rsolve in t; decision at the concrete "
+               f"lr = {lr}, n = {n}, k = {k}, θ0 = 0; L_0..L_{N_STEPS} by exact Fraction GD"),
+        assumptions=["free score vector = linear model on one example with x = 1 (separable data)",
+                     "constant step η ∈ (0, 1/L], L = 1 (FY-4: ∇L is 1-Lipschitz)",
+                     "exact arithmetic"],
+    )
+    checks = []
+    for nn in (2, 3, 4):
+        for kk in range(1, nn):
+            checks.extend(_free_region_identities(nn, kk, ratio))
+    ok_ident = all_true(checks)
+    d.step("On R the projection is free in every coordinate: ŷ = θ − τ1 with", r"\tau = \frac{1}{n}\Big(\sum_i\theta_i-k\Big)")
+    d.step("The gradient g = ŷ − y sums to k − k = 0, so GD keeps Σθ and τ fixed; sympy (symbolic θ, n = 2, 3, 4, "
+           "all k < n) verifies", eq(r"g(\theta-\eta g(\theta))", ratio * sp.Symbol("g(\\theta)")))
+    f = sp.Function("g")
+    sol = sp.rsolve(f(TT + 1) - ratio * f(TT), f(TT), {f(0): sp.Symbol("g_0")})
+    d.step("rsolve of the recurrence:", sp.Eq(f(TT), sol))
+    d.step("Hence ŷ_t = y + (1 − η)^t (ŷ_0 − y), a convex combination of y and ŷ_0 ∈ [0,1]^n for η ∈ (0, 1]: "
+           "the iterates stay in R (induction on t), and for every pair i ∈ Y, j ∉ Y the margin shortfall "
+           "s = 1 − (θ_i − θ_j) = ŷ_j − ŷ_i + 1 obeys", r"s_{t+1} = (1-\eta)\,s_t")
+    d.step("On R, L(θ; y) = ½‖ŷ − y‖² (sympy), so",
+           r"L_t = \tfrac12(1-\eta)^{2t}\,\|\hat y_0-y\|^2")
+    if ok_ident is not True or sol is None or not is_zero(sp.simplify(sol - sp.Symbol("g_0") * (1 - LR) ** TT)):
+        d.step("A stated identity or the recurrence did not check: undecided.")
+        return d.decide(None)
+    # the concrete start θ0 = 0 ∈ R: ŷ_0 = (k/n) 1
+    y = [1] * k + [0] * (n - k)
+    p0 = [sp.Rational(k, n)] * n
+    L0 = sum((a - b) ** 2 for a, b in zip(p0, y)) / 2
+    closed = [L0 * (1 - lr) ** (2 * t) for t in range(N_STEPS + 1)]
+    _, exact = gd_exact([0] * n, y, Fr(int(lr.p), int(lr.q)), k, N_STEPS)
+    same = all(sp.Rational(e.numerator, e.denominator) == c for e, c in zip(exact, closed))
+    d.step(f"θ0 = 0 lies in R (ŷ_0 = (k/n)1 = {k}/{n}·1, strictly inside [0,1]^n), ‖ŷ_0 − y‖²/2 =", sp.latex(L0))
+    d.step("Exact Fraction GD gives L_0..L_5 = " + ", ".join(_fr(e) for e in exact)
+           + ("; equal to the closed form." if same else "; NOT equal to the closed form."))
+    if not same:
+        return d.decide(None)
+    Lt = L0 * (1 - lr) ** (2 * TT)
+    if lr < 1:
+        pos = Lt.is_positive
+        d.step(f"At η = {lr} < 1 the closed form is positive for every integer t ≥ 0 (sympy is_positive = {pos}):",
+               eq("L_t", Lt))
+        d.step("so the loss never reaches exactly 0 in finitely many steps, although it tends to 0 geometrically.")
+        d.counterexample = {"loss": loss, "k": k, "theta0": ["0"] * n, "y": y, "lr": str(lr),
+                            "losses": [_fr(e) for e in exact], "loss_ratio": str((1 - lr) ** 2),
+                            "closed_form": f"L_t = {L0} * ({(1 - lr) ** 2})^t > 0 for all t"}
+        return d.decide(False if pos else None)
+    zero = is_zero(Lt.subs(TT, 1))
+    d.step("At η = 1 = 1/L the closed form gives L_1 = 0 from every start in R: zero loss after one step "
+           "(starts outside R: see the lr = 1/L reading).")
+    return d.decide(all_true([zero, exact[1] == 0]))
+
+
+# --------------------------------------------------------------------------------------
+# (2) sparsemax / rankmax, lr = 1/L = 1, every start, any n, k
+# --------------------------------------------------------------------------------------
+def _unit_step_cases() -> list[tuple[str, bool | None]]:
+    """The sympy-checked inequalities of the unit-step argument (τ the threshold of ŷ(θ),
+    nonnegative/positive symbols parametrize each case)."""
+    tau = sp.Symbol("tau", real=True)
+    dl, m_, M_ = sp.symbols("delta m M", real=True)
+    a, b, c, w = sp.symbols("a b c w", positive=True)
+    z = sp.Symbol("z", nonnegative=True)
+    out = []
+    # coordinate update θ' = θ − ŷ + y, per case of ŷ_i = clip(θ_i − τ, 0, 1)
+    lab = {  # (θ_i, ŷ_i) per case; i ∈ Y: θ' = θ − ŷ + 1 ≥ min(θ + 1, τ + 1)
+        "Z": (tau - z, 0), "F": (tau + 1 / (1 + w), 1 / (1 + w)), "U": (tau + 1 + z, 1)}
+    for name, (th, yh) in lab.items():
+        new = th - yh + 1
+        out.append((f"labelled, case {name}: θ' ≥ min(θ + 1, τ + 1)",
+                    sp.simplify(new - sp.Min(th + 1, tau + 1)).is_nonnegative))
+        new_u = th - yh  # j ∉ Y: θ' = θ − ŷ ≤ max(θ − 1, τ)
+        out.append((f"unlabelled, case {name}: θ' ≤ max(θ − 1, τ)",
+                    sp.simplify(sp.Max(th - 1, tau) - new_u).is_nonnegative))
+    g = m_ - M_
+    lo, hi = (m_ + 1, tau + 1), (M_ - 1, tau)  # new gap ≥ min(lo) − max(hi)
+
+    def combos(sub, c, strict):
+        """min(lo) − max(hi) − c > 0 (or ≥ 0) ⟺ every pair (P ∈ lo, Q ∈ hi) has P − Q − c > 0 (≥ 0)."""
+        vals = [sp.simplify((P - Q - c).subs(sub)) for P in lo for Q in hi]
+        return all_true([v.is_positive if strict else v.is_nonnegative for v in vals])
+
+    # case A: m < τ (so M > τ by Σŷ = k)
+    out.append(("case A (m < τ < M): min(m+1, τ+1) − max(M−1, τ) > g + 1",
+                combos({tau: m_ + a, M_: m_ + a + b}, g + 1, True)))
+    # case B: τ ≤ m < τ + 1 < M
+    out.append(("case B (τ ≤ m < τ+1 < M): min(m+1, τ+1) − max(M−1, τ) > g + 1",
+                combos({m_: tau + z / (1 + z), M_: tau + 1 + c}, g + 1, True)))
+    # case C: m ≥ τ, M ≤ τ + 1
+    out.append(("case C (m ≥ τ, M ≤ τ+1): min(m+1, τ+1) − max(M−1, τ) ≥ 1",
+                combos({m_: tau + z, M_: tau + 1 - dl**2}, 1, False)))
+    return out
+
+
+@lru_cache(maxsize=4)
+def unit_step_finite(loss: str = "sparsemax") -> Derivation:
+    """lr = 1/L = 1: exactly zero loss after at most ⌈1 − g_0⌉ steps from every start."""
+    if loss not in ("sparsemax", "rankmax"):
+        raise ValueError(loss)
+    d = Derivation(
+        statement=(f"{loss}: GD with constant step lr = 1/L = 1 on the free score vector reaches exactly zero loss in "
+                   "finitely many steps from every start θ0 ∈ R^n, at most ⌈1 − g_0⌉ steps where "
+                   "g_0 = min_{i∈Y} θ0_i − max_{j∉Y} θ0_j < 1"),
+        scope=("symbolic: any n ≥ 2" + (", any k ∈ [1, n−1] and multi-hot y with |Y| = k" if loss == "rankmax" else ", k = 1")
+               + "; the per-case inequalities are checked by sympy with parametrized symbols, the case split "
+                 "and the support lemma (Σŷ = k) are stated"),
+        assumptions=["free score vector = linear model on one example with x = 1", "L = 1 (FY-4)",
+                     "margin: L(θ; y) = 0 ⟺ gap ≥ 1 (FY-3)", "exact arithmetic"],
+    )
+    res = _unit_step_cases()
+    d.step("With ŷ_i = clip(θ_i − τ, 0, 1) the step is θ' = θ − ŷ + y. Per case of ŷ_i (sympy):")
+    for text, ok in res:
+        d.step(f"{text}: {ok}")
+    d.step("Let m = min_Y θ, M = max_{¬Y} θ, g = m − M. Case A (m < τ): some i ∈ Y has ŷ_i = 0, so Σ_{¬Y} ŷ ≥ 1 "
+           "and M > τ. Case B (m ≥ τ, M > τ + 1): some j ∉ Y has ŷ_j = 1, so some i ∈ Y has ŷ_i < 1 and m < τ + 1. "
+           "Case C (m ≥ τ, M ≤ τ + 1): the new gap is ≥ 1.")
+    d.step("So every step from g < 1 either reaches g' ≥ 1 (L = 0, FY-3; then ŷ = y, the gradient vanishes and θ "
+           "stays) or raises the gap by more than 1:", r"g_t \ge 1 \text{ for some } t \le \lceil 1-g_0\rceil")
+    return d.decide(all_true([ok for _, ok in res]))
+
+
+def unit_step_exact(loss: str, ctx: RunContext, lr=1) -> Evidence:
+    """Numeric side of the lr = 1/L reading: exact Fraction GD at lr = 1 from random rational
+    starts (n = 2..5; k = 1 for sparsemax, k ∈ {1, 2, 3} ∩ [1, n−1] for rankmax) must reach
+    L = 0 exactly within ⌈1 − g_0⌉ steps (0 if g_0 ≥ 1), never increase the loss, and stay at 0.
+    (``lr`` other than 1 only for tests: the same criteria must then fail.)"""
+    lr = Fr(lr)
+    rng = random.Random(ctx.seed * 1_000_003 + 31)
+    runs = ctx.budget(150, 1500)
+    worst, fails, max_steps = None, [], 0
+    for r in range(runs):
+        n = rng.randint(2, 5)
+        k = 1 if loss == "sparsemax" else rng.randint(1, min(3, n - 1))
+        scale = rng.choice([1, 3, 10])
+        th0 = [Fr(rng.randint(-12 * scale, 12 * scale), rng.randint(1, 7)) for _ in range(n)]
+        y = [1] * k + [0] * (n - k)
+        rng.shuffle(y)
+        g0 = gap(th0, y)
+        bound = 0 if g0 >= 1 else math.ceil(1 - g0)
+        ths, Ls = gd_exact(th0, y, lr, k, bound + 2)
+        first = next((t for t, L in enumerate(Ls) if L == 0), None)
+        ok = (first is not None and first <= bound and all(L == 0 for L in Ls[first:])
+              and all(b <= a for a, b in zip(Ls, Ls[1:])))
+        if first is not None:
+            max_steps = max(max_steps, first)
+        if not ok:
+            fails.append({"theta0": [_fr(x) for x in th0], "y": y, "k": k, "lr": _fr(lr), "bound": bound, "first_zero": first,
+                          "losses": [_fr(x) for x in Ls]})
+        elif worst is None or first > worst["steps"]:
+            worst = {"theta0": [_fr(x) for x in th0], "y": y, "k": k, "steps": first, "bound": bound}
+    detail = (f"lr = {_fr(lr)} (1/L = 1), exact Fraction GD from {runs} random rational starts (n = 2..5, scores up to ±120); "
+              "holds iff every run reaches L = 0 exactly within ceil(1 − g_0) steps, the loss never increases and "
+              "stays 0")
+    figures = {"runs": runs, "max_steps_to_zero": max_steps, "slowest_start": worst, "failures": len(fails)}
+    if fails:
+        return Evidence("numeric", "unit-step-exact", "fails", detail, figures, {"runs": fails[:5]})
+    return Evidence("numeric", "unit-step-exact", "holds", detail, figures)
+
+
+# --------------------------------------------------------------------------------------
+# (3) 1.5-entmax, n = 2: the shortfall never reaches 0, for any lr
+# --------------------------------------------------------------------------------------
+def _entmax15_closed_form():
+    """(v(s), u(s), h(s), L(s)) for n = 2, y = e_0, d = θ₀ − θ₁ = 2 − s, both in the support."""
+    u, v, dd = sp.symbols("u v d", real=True)
+    sols = sp.solve([u**2 + v**2 - 1, 2 * u - 2 * v - dd], [u, v], dict=True)
+    # the branch with u + v > 0 (both square roots nonnegative): test at d = 0
+    sol = next(x for x in sols if (x[u] + x[v]).subs(dd, 0) > 0)
+    us, vs = sp.simplify(sol[u].subs(dd, 2 - S)), sp.simplify(sol[v].subs(dd, 2 - S))
+    h = 2 * vs**2  # gradient (−ŷ₁, ŷ₁): d grows by 2 lr ŷ₁, so s_{t+1} = s_t − lr h(s_t)
+    L = -vs**2 * (2 - S) - sp.Rational(4, 3) * (us**3 + vs**3 - 1)  # Ω* + Ω(e_0) − θ₀, Tsallis α = 3/2
+    return us, vs, h, L, sols
+
+
+@lru_cache(maxsize=8)
+def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
+    """Decide "GD with step ``lr`` on 1.5-entmax (n = 2, y = e_0) from ``theta0`` reaches
+    exactly zero loss in finitely many steps"; fails (with a counterexample) when the
+    derived sufficient condition 0 < s_0 < min(4, 1/(lr C)) holds."""
+    lr = sp.nsimplify(lr)
+    th0 = [sp.nsimplify(x) for x in theta0]
+    d = Derivation(
+        statement=(f"1.5-entmax: GD with constant step lr = {sp.sstr(lr)} on the free score vector θ ∈ R², label e_1, "
+                   f"from θ0 = ({sp.sstr(th0[0])}, {sp.sstr(th0[1])}) reaches exactly zero loss in finitely many steps"),
+        scope=("n = 2, symbolic in the shortfall s ∈ (0, 4) and the step η > 0 (sympy: closed form, series, "
+               "C = lim h/s², global bound, positivity); concrete start for the decision"),
+        assumptions=["α = 3/2, ŷ = [θ/2 − τ]_+², margin 1/(α−1) = 2 (FY-3)",
+                     "free score vector = linear model on one example with x = 1 (separable data)",
+                     "any constant step η > 0 (covers (0, 1/L], L = 2^{α−2} = 1/√2, FY-4)", "exact arithmetic"],
+    )
+    us, vs, h, L, sols = _entmax15_closed_form()
+    tau = sp.Symbol("tau")
+    t0, t1 = sp.symbols("theta_0 theta_1", real=True)
+    d.step("Both classes in the support: √ŷ_i = θ_i/2 − τ, so with u = √ŷ₀, v = √ŷ₁: u² + v² = 1 and "
+           "2u − 2v = θ₀ − θ₁ = d; sympy solves (branch u + v > 0), with the shortfall s = 2 − d:",
+           eq("v(s)", vs))
+    # KKT check: τ = θ₀/2 − u makes θ₁/2 − τ = v when θ₀ − θ₁ = 2 − s
+    kkt = is_zero(sp.simplify((t1 / 2 - (t0 / 2 - us)).subs(t1, t0 - (2 - S)) - vs))
+    norm = is_zero(sp.simplify(us**2 + vs**2 - 1))
+    # v > 0 on (0, 4): (1 + s − s²/4) − (1 − s/2)² = s(4 − s)/2
+    rad = 1 + S - S**2 / 4
+    v_pos = is_zero(sp.simplify(vs - (sp.sqrt(rad) - 1 + S / 2) / 2))
+    diff_pos = sp.factor(sp.expand(rad - (1 - S / 2) ** 2))
+    d.step("v(s) = (√(1 + s − s²/4) − 1 + s/2)/2 > 0 on (0, 4), since", eq(r"(1+s-\tfrac{s^2}{4})-(1-\tfrac s2)^2", diff_pos))
+    d.step("The gradient is ŷ − e_1 = (−ŷ₁, ŷ₁), so d grows by 2η ŷ₁ and the shortfall obeys",
+           r"s_{t+1} = s_t-\eta\,h(s_t),\quad h(s)=2v(s)^2")
+    ser = sp.series(h, S, 0, 4).removeO()
+    C = sp.limit(h / S**2, S, 0)
+    d.step("Near the margin h is quadratic (sympy series), so the step shrinks like s²:", eq("h(s)", ser) + r"+O(s^4)")
+    d.step("C = lim_{s→0} h(s)/s² (sympy):", eq("C", C))
+    # global bound h ≤ C s² on (0, 4) for C = 1/2: v ≤ s/2 ⟺ √rad ≤ 1 + s/2 ⟺ (1 + s/2)² − rad ≥ 0
+    gap_sq = sp.expand((1 + S / 2) ** 2 - rad)
+    bound_ok = all_true([is_zero(C - sp.Rational(1, 2)), sp.simplify(gap_sq).is_nonnegative])
+    d.step("and h(s) ≤ C s² on all of (0, 4): v ≤ s/2 because", eq(r"(1+\tfrac s2)^2-(1+s-\tfrac{s^2}{4})", gap_sq))
+    d.step("Induction: if 0 < s_t ≤ s_0 < min(4, 1/(ηC)) then", r"s_{t+1}\ge s_t(1-\eta C s_t)>0,\quad s_{t+1}<s_t")
+    d.step("so s_t ∈ (0, s_0] for every t: ŷ₁ = v(s_t)² > 0, ŷ ≠ e_1 and L > 0 (FY-2) at every step. "
+           "For every η > 0 such starts exist (s_0 small enough): no step size gives finite-time zero loss.")
+    lser = sp.series(L, S, 0, 5).removeO()
+    d.step("The loss on the path (Tsallis Ω, sympy series):", eq("L(s)", lser) + r"+O(s^5)")
+    s0 = 2 - (th0[0] - th0[1])
+    cond = bool(s0 > 0) and bool(s0 < 4) and bool(s0 < 1 / (lr * C))  # concrete numbers: decided exactly
+    d.step(f"Concrete start: s_0 = 2 − (θ0₀ − θ0₁) = {sp.sstr(s0)}; condition 0 < s_0 < min(4, 1/(ηC)) = "
+           f"min(4, {sp.sstr(sp.nsimplify(1 / (lr * C)))}): {cond}")
+    ok_all = all_true([kkt, norm, v_pos, bound_ok, len(sols) == 2])
+    if ok_all is not True or not cond:
+        d.step("A derivation step did not check or the start violates the condition: undecided.")
+        return d.decide(None)
+    # corroboration: 40-digit iteration of the exact recurrence (not part of the proof)
+    hs = sp.lambdify(S, h, "mpmath")
+    import mpmath
+    with mpmath.workdps(40):
+        s, traj, lv = mpmath.mpf(sp.N(s0, 40)), [], sp.lambdify(S, L, "mpmath")
+        lr_mp = mpmath.mpf(sp.N(lr, 40))
+        for _ in range(N_STEPS + 1):
+            traj.append((mpmath.nstr(s, 20), mpmath.nstr(lv(s), 20)))
+            s = s - lr_mp * hs(s)
+    d.step("40-digit iteration (corroboration): s_t = " + ", ".join(a for a, _ in traj))
+    d.counterexample = {"loss": "entmax", "alpha": 1.5, "theta0": [sp.sstr(x) for x in th0], "y": 0,
+                        "lr": sp.sstr(lr), "s0": sp.sstr(s0), "C": sp.sstr(C),
+                        "condition": "0 < s0 < min(4, 1/(lr*C))",
+                        "shortfall_first_steps": [a for a, _ in traj], "losses_first_steps": [b for _, b in traj]}
+    return d.decide(False)
+
+
+# --------------------------------------------------------------------------------------
+# registry helpers
+# --------------------------------------------------------------------------------------
+def finite_steps_row(loss: str) -> Derivation:
+    """The counterexample for the reading "any constant step in (0, 1/L]" of each sparse loss."""
+    if loss == "sparsemax":
+        return sparse_finite_steps("sparsemax", sp.Rational(1, 2), 1, 2)
+    if loss == "rankmax":
+        return sparse_finite_steps("rankmax", sp.Rational(1, 2), 2, 3)
+    if loss == "entmax":
+        return entmax15_never_zero(sp.Rational(1, 2), (0, 0))
+    raise ValueError(loss)
+
+
+def entmax_unit_step() -> Derivation:
+    """1.5-entmax at lr = 1/L = √2 (L = 2^{α−2}, FY-4) from θ0 = (1, 0): s_0 = 1 < √2 = 1/(lr C)."""
+    return entmax15_never_zero(sp.sqrt(2), (1, 0))
+
+
+__all__ = ["project_capped", "loss_capped", "gd_exact", "gap", "sparse_finite_steps", "unit_step_finite",
+           "unit_step_exact", "entmax15_never_zero", "finite_steps_row", "entmax_unit_step"]
