@@ -42,6 +42,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reports.recheck import recheck_dcg_counterexample  # noqa: F401 -- re-exported
 from reports.evidence import Evidence, RunContext
 
 from . import risk
@@ -464,66 +465,3 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext) -> Evidence:
                         detail + f"; {len(bad_numeric)} solves: solver not optimal or cvxpy minimizer's ranking disagrees",
                         figures)
     return Evidence("numeric", "dcg-enumeration", "holds", detail, figures)
-
-
-# ======================================================================================
-# outside re-check (numpy + itertools only)
-# ======================================================================================
-def _np_predict(loss: str, theta: np.ndarray, alpha: float | None = None, k: int | None = None) -> np.ndarray:
-    """ŷ(θ) by self-contained numpy code (no losses/, no cvxpy)."""
-    t = np.asarray(theta, dtype=np.float64)
-    if loss == "softmax":
-        e = np.exp(t - t.max())
-        return e / e.sum()
-    if loss == "sparsemax":
-        u = np.sort(t)[::-1]
-        css = np.cumsum(u) - 1.0
-        rho = np.nonzero(u - css / np.arange(1, t.size + 1) > 0)[0][-1]
-        return np.maximum(t - css[rho] / (rho + 1), 0.0)
-
-    def bisect(f, lo, hi, target):
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if f(mid) > target else (lo, mid)
-        return 0.5 * (lo + hi)
-
-    if loss == "entmax":
-        a = float(alpha)
-        z = (a - 1) * t
-        f = lambda tau: np.sum(np.maximum(z - tau, 0) ** (1 / (a - 1)))  # noqa: E731
-        tau = bisect(f, z.max() - 1.0, z.max(), 1.0)
-        return np.maximum(z - tau, 0) ** (1 / (a - 1))
-    if loss == "rankmax":
-        f = lambda tau: np.sum(np.clip(t - tau, 0, 1))  # noqa: E731
-        tau = bisect(f, t.min() - 1.0, t.max(), float(k))
-        return np.clip(t - tau, 0, 1)
-    raise ValueError(f"unknown loss {loss!r}")
-
-
-def recheck_dcg_counterexample(cx: dict, loss: str, label_map: str) -> bool:
-    """Re-check a CON-2 counterexample from its data alone: True iff theta is (approximately)
-    Bayes-optimal for D under the loss and map (properness: ŷ(theta) = E[label] within 1e-6)
-    AND the worst ranking that sorts theta (exact ties broken every way) has E[DCG] below
-    the best permutation's by more than 1e-6."""
-    ps = np.array([float(a["p"]) for a in cx["D"]])
-    ps = ps / ps.sum()
-    R = np.array([a["r"] for a in cx["D"]], dtype=np.float64)
-    G = 2.0 ** R - 1.0
-    if label_map == "L1":
-        target = ps @ G / (ps @ G.sum(1))
-    elif label_map == "L2":
-        target = ps @ (G / G.sum(1, keepdims=True))
-    elif label_map == "multihot":
-        target = ps @ R
-    else:
-        raise ValueError(f"label_map must be L1, L2 or multihot, got {label_map!r}")
-    theta = np.array([float(x) for x in cx["theta"]], dtype=np.float64)
-    yhat = _np_predict(loss, theta, alpha=cx.get("alpha"), k=cx.get("k"))
-    bayes = bool(np.max(np.abs(yhat - target)) <= 1e-6)
-    g = ps @ G
-    n = g.size
-    disc = 1.0 / np.log2(np.arange(2, n + 2))
-    best = max(float(g[list(p)] @ disc) for p in itertools.permutations(range(n)))
-    worst_sorted = min(float(g[list(p)] @ disc) for p in itertools.permutations(range(n))
-                       if all(theta[p[a]] >= theta[p[a + 1]] for a in range(n - 1)))
-    return bayes and best - worst_sorted > 1e-6

@@ -1,6 +1,7 @@
 """Command line: ``softmax-audit report | bench``.
 
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
+    softmax-audit recheck [results.json]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
 
 ``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed.
@@ -50,6 +51,12 @@ def _bench(args: argparse.Namespace) -> int:
     raise SystemExit(f"error: unknown benchmark {args.what!r}")
 
 
+def _recheck(args: argparse.Namespace) -> int:
+    from .recheck import main as recheck
+
+    return recheck(["recheck", args.results])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="softmax-audit", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -63,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", metavar="ID", help="claim ids (FY-3), prefixes (FY) or ID[reading]")
     r.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
     r.set_defaults(func=_report)
+
+    c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")
+    c.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
+    c.set_defaults(func=_recheck)
 
     b = sub.add_parser("bench", help="speed benchmarks, ratios measured side by side in one run")
     b.add_argument("what", choices=("losses",), help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package")

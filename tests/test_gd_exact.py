@@ -1,4 +1,4 @@
-"""DYN-2 in exact arithmetic (proofs/gd_exact.py) and its standalone re-checker (scripts/recheck.py)."""
+"""DYN-2 in exact arithmetic (proofs/gd_exact.py) and its standalone re-checker (reports/recheck.py)."""
 import importlib.util
 import json
 import random
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _recheck_module():
-    spec = importlib.util.spec_from_file_location("recheck_script", ROOT / "scripts" / "recheck.py")
+    spec = importlib.util.spec_from_file_location("recheck_script", ROOT / "reports" / "recheck.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

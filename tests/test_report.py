@@ -93,3 +93,19 @@ def test_cli_fails_when_a_check_crashes(tmp_path, monkeypatch):
 def test_verdict_rules(outcomes, expected):
     ev = [Evidence(o[0], "c", o[1], counterexample=o[2] if len(o) > 2 else None) for o in outcomes]
     assert verdict(ev) == expected
+
+
+def test_recheck_reproduces_stored_counterexamples_and_rejects_tampered_ones(two_runs, tmp_path):
+    out, _ = two_runs[0]
+    proc = _cli("recheck", str(out / "results.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 counterexample(s), 2 re-checked" in proc.stdout
+    res = json.loads((out / "results.json").read_text())
+    for row in res["claims"]:
+        for ev in row["evidence"]:
+            if ev.get("counterexample"):
+                ev["counterexample"]["theta"] = [0.0, 1.0, 5.0]  # a sparse support: λ_max ≤ 1 there
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(res))
+    proc = _cli("recheck", str(bad))
+    assert proc.returncode == 1 and "FAILED" in proc.stdout

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Re-check every counterexample stored in a results.json, from the stored data alone.
 
-    python scripts/recheck.py reports/out/results.json
+    softmax-audit recheck reports/out/results.json
+    python reports/recheck.py reports/out/results.json   # the same, with nothing but numpy
 
 Independent of the suite: plain numpy and fractions, no import of losses/, proofs/, numerics/ or
 reports/; each prediction map is re-implemented here by bisection on its threshold.
@@ -10,6 +11,7 @@ claim id has no re-checker.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -219,7 +221,75 @@ def recheck_dyn2(cx: dict) -> tuple[bool, str]:
     return False, f"no DYN-2 re-check for this counterexample shape: keys {sorted(cx)}"
 
 
-RECHECKERS = {"FY-4": recheck_fy4, "DYN-2": recheck_dyn2}
+def np_predict(loss: str, theta: np.ndarray, alpha: float | None = None, k: int | None = None) -> np.ndarray:
+    """ŷ(θ) by self-contained numpy code (no losses/, no cvxpy)."""
+    t = np.asarray(theta, dtype=np.float64)
+    if loss == "softmax":
+        e = np.exp(t - t.max())
+        return e / e.sum()
+    if loss == "sparsemax":
+        u = np.sort(t)[::-1]
+        css = np.cumsum(u) - 1.0
+        rho = np.nonzero(u - css / np.arange(1, t.size + 1) > 0)[0][-1]
+        return np.maximum(t - css[rho] / (rho + 1), 0.0)
+
+    def bisect(f, lo, hi, target):
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if f(mid) > target else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    if loss == "entmax":
+        a = float(alpha)
+        z = (a - 1) * t
+        f = lambda tau: np.sum(np.maximum(z - tau, 0) ** (1 / (a - 1)))  # noqa: E731
+        tau = bisect(f, z.max() - 1.0, z.max(), 1.0)
+        return np.maximum(z - tau, 0) ** (1 / (a - 1))
+    if loss == "rankmax":
+        f = lambda tau: np.sum(np.clip(t - tau, 0, 1))  # noqa: E731
+        tau = bisect(f, t.min() - 1.0, t.max(), float(k))
+        return np.clip(t - tau, 0, 1)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def recheck_dcg_counterexample(cx: dict, loss: str, label_map: str) -> bool:
+    """Re-check a CON-2 counterexample from its data alone: True iff theta is (approximately)
+    Bayes-optimal for D under the loss and map (properness: ŷ(theta) = E[label] within 1e-6)
+    AND the worst ranking that sorts theta (exact ties broken every way) has E[DCG] below
+    the best permutation's by more than 1e-6."""
+    ps = np.array([float(a["p"]) for a in cx["D"]])
+    ps = ps / ps.sum()
+    R = np.array([a["r"] for a in cx["D"]], dtype=np.float64)
+    G = 2.0 ** R - 1.0
+    if label_map == "L1":
+        target = ps @ G / (ps @ G.sum(1))
+    elif label_map == "L2":
+        target = ps @ (G / G.sum(1, keepdims=True))
+    elif label_map == "multihot":
+        target = ps @ R
+    else:
+        raise ValueError(f"label_map must be L1, L2 or multihot, got {label_map!r}")
+    theta = np.array([float(x) for x in cx["theta"]], dtype=np.float64)
+    yhat = np_predict(loss, theta, alpha=cx.get("alpha"), k=cx.get("k"))
+    bayes = bool(np.max(np.abs(yhat - target)) <= 1e-6)
+    g = ps @ G
+    n = g.size
+    disc = 1.0 / np.log2(np.arange(2, n + 2))
+    best = max(float(g[list(p)] @ disc) for p in itertools.permutations(range(n)))
+    worst_sorted = min(float(g[list(p)] @ disc) for p in itertools.permutations(range(n))
+                       if all(theta[p[a]] >= theta[p[a + 1]] for a in range(n - 1)))
+    return bayes and best - worst_sorted > 1e-6
+
+
+def recheck_con2(cx: dict, reading: str) -> tuple[bool, str]:
+    """CON-2: theta is Bayes-optimal for D under the reading's loss and label map, and sorting
+    it loses E[DCG] against the best permutation."""
+    loss, label_map = reading.split("/")
+    ok = recheck_dcg_counterexample(cx, loss, label_map)
+    return ok, f"D={json.dumps(cx['D'])}, theta={cx['theta']}"
+
+
+RECHECKERS = {"FY-4": recheck_fy4, "CON-2": recheck_con2, "DYN-2": recheck_dyn2}
 
 
 def main(argv: list[str]) -> int:
