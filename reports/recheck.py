@@ -51,7 +51,7 @@ def jacobian_lambda_max(f, theta: np.ndarray, h: float = 1e-6) -> float:
     return float(np.linalg.eigvalsh((J + J.T) / 2).max())
 
 
-def recheck_fy4(cx: dict) -> tuple[bool, str]:
+def recheck_fy4(cx: dict, reading: str) -> tuple[bool, str]:
     """FY-4 entmax[alpha>2]: λ_max(J_ŷ(θ)) > 1 at the stored θ, refuting 'between ½ and 1'."""
     lam = jacobian_lambda_max(lambda t: entmax(t, cx["alpha"]), np.array(cx["theta"]))
     return lam > 1 + 1e-6, f"alpha={cx['alpha']}, theta={cx['theta']}: lambda_max={lam:.6g} (stored {cx.get('lambda_max')})"
@@ -209,7 +209,7 @@ def _recheck_dyn2_unit_runs(cx: dict) -> tuple[bool, str]:
     return bad == 0, f"{len(cx['runs']) - bad} of {len(cx['runs'])} stored failing runs reproduced exactly"
 
 
-def recheck_dyn2(cx: dict) -> tuple[bool, str]:
+def recheck_dyn2(cx: dict, reading: str = "") -> tuple[bool, str]:
     """DYN-2: GD with a constant step size does not reach exactly zero loss in finitely many steps."""
     if "runs" in cx:
         return _recheck_dyn2_unit_runs(cx)
@@ -289,6 +289,20 @@ def recheck_con2(cx: dict, reading: str) -> tuple[bool, str]:
     return ok, f"D={json.dumps(cx['D'])}, theta={cx['theta']}"
 
 
+def recheck_sop_witness(w: dict, reading: str) -> tuple[bool, str]:
+    """CON-3: a witness that a sparse map is not strictly order preserving: θ_i > θ_j yet
+    ŷ_i = ŷ_j (O1), and for O2 θ is a Bayes minimizer (ŷ(θ) = η) with η_i = η_j."""
+    loss, order = reading.split("/")
+    theta = np.array(w["theta"], dtype=np.float64)
+    i, j = w["i"], w["j"]
+    yhat = np_predict(loss, theta, alpha=w.get("alpha"), k=w.get("k"))
+    ok = theta[i] > theta[j] and abs(yhat[i] - yhat[j]) <= 1e-12
+    if order == "O2":
+        eta = np.array(w["eta"], dtype=np.float64)
+        ok = ok and eta[i] == eta[j] and float(np.abs(yhat - eta).max()) <= 1e-6
+    return bool(ok), f"theta={w['theta']}, i={i}, j={j}: yhat_i={yhat[i]:.3g}, yhat_j={yhat[j]:.3g}"
+
+
 RECHECKERS = {"FY-4": recheck_fy4, "CON-2": recheck_con2, "DYN-2": recheck_dyn2}
 
 
@@ -310,11 +324,22 @@ def main(argv: list[str]) -> int:
                 print(f"NO RECHECKER {row['id']} [{row['reading']}] {ev['check']}")
                 bad += 1
                 continue
-            ok, msg = fn(cx) if row["id"] != "CON-2" else fn(cx, row["reading"])
+            ok, msg = fn(cx, row["reading"])
             bad += not ok
             print(f"{'ok    ' if ok else 'FAILED'} {row['id']} [{row['reading']}] {ev['check']}: {msg}")
-    print(f"{seen} counterexample(s), {seen - bad} re-checked")
-    return 1 if bad else 0
+    # witnesses that confirm a claim by exhibiting a case (e.g. "not strictly order preserving")
+    witnesses = wbad = 0
+    for row in results["claims"]:
+        for ev in row["evidence"]:
+            w = (ev.get("figures") or {}).get("sop_witness")
+            if w is None:
+                continue
+            witnesses += 1
+            ok, msg = recheck_sop_witness(w, row["reading"])
+            wbad += not ok
+            print(f"{'ok    ' if ok else 'FAILED'} {row['id']} [{row['reading']}] {ev['check']} (witness): {msg}")
+    print(f"{seen} counterexample(s), {seen - bad} re-checked; {witnesses} witness(es), {witnesses - wbad} re-checked")
+    return 1 if bad or wbad else 0
 
 
 if __name__ == "__main__":
