@@ -165,10 +165,13 @@ def test_render_is_deterministic_and_complete():
     assert pos == sorted(pos)
     for v in ("verified", "supported", "refuted", "inconclusive"):
         assert f"\\textcolor{{v-{v}}}{{{v}}}" in a
-    # key figures use the fixed %.3g format, at most three per row
+    # key figures use the fixed %.3g format, at most three per row, headline figures (errors,
+    # ratios, gaps, ...) first in evidence order, so plain counts like `cases` give way
     assert r"\texttt{max{\char95}\allowbreak{}abs{\char95}\allowbreak{}err}~= \ensuremath{3.1\times 10^{-9}}" in a
     row = next(line for line in a.splitlines() if line.startswith("\\hyperref[claim-1]"))
-    assert row.count("~= ") == 3 and "0.123" not in row
+    assert row.count("~= ") == 3 and "~= 0.123;" in row
+    assert row.index("max{") < row.index("ratio") < row.index("cases")  # tol (before ratio) gave way
+    assert "tol" not in row
     assert r"\ensuremath{0.123457}" not in a and "0.123457" in a  # detail tables use %.6g
     # steps are inserted raw (sympy's LaTeX survives), their leading words escaped
     assert r"\begin{cases}" in a and r"\sum_{i=1}^{n}" in a and r"\frac{\theta_{1}" in a
