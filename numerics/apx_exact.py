@@ -1,0 +1,228 @@
+"""Exact bias–variance ground truth for the approximate Softmax methods (APX).
+
+For one example (θ ∈ ℝⁿ, label y) and an estimator ``g̃`` of ``g = softmax(θ) − e_y``:
+``bias² = ‖E g̃ − g‖²``, ``variance = E‖g̃ − E g̃‖²``, ``MSE = bias² + variance``.
+
+- Sampling methods (SSM, NCE): both estimators are symmetric in their samples, so the
+  expectation over m i.i.d. draws is a finite sum over **multisets** (count vectors c
+  with Σ c = m over the proposal's support) with multinomial weights
+  ``m!/Π c_j! · Π q_j^{c_j}`` — C(m + r − 1, r − 1) terms (495 for m = 8 over r = 5
+  negatives).  Each multiset goes through the estimator itself (``losses.approx``) as one
+  row of a batch: enumeration and Monte Carlo share that code path.  ``mode="sequences"``
+  enumerates all r^m ordered sequences instead (weights Π q), as a cross-check.
+- NCE also has a closed form by linearity (its samples enter additively):
+  ``E g̃ = −σ(−Δ_y) e_y + k q ⊙ σ(Δ)``, ``Var = k (Σ_j q_j σ(Δ_j)² − Σ_j q_j² σ(Δ_j)²)``.
+- HSM and RG are deterministic: variance is exactly 0.
+
+Everything is float64.  :func:`canonical` computes the canonical configuration of the
+issue (θ = (2, 1, 0, −1, −2, 0.5), y = 0).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from losses import approx
+
+CANONICAL_THETA = (2.0, 1.0, 0.0, -1.0, -2.0, 0.5)
+CANONICAL_Y = 0
+CANONICAL_M = (1, 2, 4, 8)
+CANONICAL_K = (1, 2, 4, 8, 16)
+
+
+def moments(grads: Tensor, weights: Tensor, g: Tensor) -> dict:
+    """Exact moments of a discrete estimator: rows ``grads`` (M, n) with probabilities
+    ``weights`` (M,) → mean (n,), bias2, variance, mse (floats), total weight."""
+    grads, weights, g = grads.double(), weights.double(), g.double()
+    mean = weights @ grads
+    dev = grads - mean
+    var = float(weights @ (dev * dev).sum(-1))
+    bias2 = float(((mean - g) ** 2).sum())
+    return {"mean": mean, "bias2": bias2, "variance": var, "mse": bias2 + var, "total_weight": float(weights.sum())}
+
+
+def multisets(q: Tensor, m: int, mode: str = "multisets") -> tuple[Tensor, Tensor]:
+    """All outcomes of m i.i.d. draws from ``q`` (n,) restricted to its support.
+
+    ``mode="multisets"``: sorted representatives (M, m) and multinomial probabilities (M,);
+    ``mode="sequences"``: all ordered sequences (r^m, m) and products of q."""
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise ValueError(f"m must be an integer ≥ 1, got {m!r}")
+    q = _dist(q)
+    support = torch.nonzero(q > 0).flatten()
+    if mode == "multisets":
+        if support.numel() == 1:
+            seqs = support.repeat(1, m)
+        else:
+            seqs = torch.combinations(support, r=m, with_replacement=True).reshape(-1, m)
+        counts = torch.zeros(seqs.shape[0], q.shape[0], dtype=torch.float64)
+        counts.scatter_add_(-1, seqs, torch.ones_like(seqs, dtype=torch.float64))
+        logw = math.lgamma(m + 1) - torch.lgamma(counts + 1).sum(-1) + (counts * torch.log(q.clamp_min(1e-300))).sum(-1)
+        return seqs, torch.exp(logw)
+    if mode == "sequences":
+        seqs = torch.cartesian_prod(*([support] * m)).reshape(-1, m)
+        return seqs, q[seqs].prod(-1)
+    raise ValueError(f"mode must be 'multisets' or 'sequences', got {mode!r}")
+
+
+def _dist(q: Tensor) -> Tensor:
+    """Check q in its own dtype, then renormalize in float64 (the ground truth is exact
+    for the float64 version of q)."""
+    if not isinstance(q, Tensor) or not q.is_floating_point() or q.dim() != 1:
+        raise ValueError("q must be a floating-point tensor of shape (n,)")
+    approx._check_distribution(q, "q")
+    q = q.double()
+    return q / q.sum()
+
+
+def _vec(theta) -> Tensor:
+    t = torch.as_tensor(theta, dtype=torch.float64)
+    if t.dim() != 1:
+        raise ValueError(f"theta must be one score vector (n,), got shape {tuple(t.shape)}")
+    return t
+
+
+def full_grad(theta, y: int) -> Tensor:
+    t = _vec(theta)
+    return approx.softmax_grad(t[None], torch.tensor([y]))[0]
+
+
+def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", mode: str = "multisets") -> dict:
+    """Exact moments of the SSM estimator (canonical or TF-style) for proposal ``q`` (n,)."""
+    t = _vec(theta)
+    yy = torch.tensor([y])
+    q = _dist(q)
+    if variant == "canonical":
+        draw = approx.negative_proposal(q, t[None], yy)[0]
+    else:
+        approx.check_proposal(q, t[None])
+        draw = q
+    seqs, w = multisets(draw, m, mode)
+    M = seqs.shape[0]
+    _, grads = approx.ssm_grad(t.expand(M, -1), yy.expand(M), seqs, q, variant=variant)
+    return moments(grads, w, full_grad(t, y))
+
+
+def nce_exact(theta, y: int, q: Tensor, k: int, c: float, *, mode: str = "closed") -> dict:
+    """Exact moments of the NCE estimator: ``mode="closed"`` by linearity (any k),
+    ``"multisets"``/``"sequences"`` by enumeration through ``approx.nce_grad``."""
+    t = _vec(theta)
+    q = _dist(q)
+    approx.check_proposal(q, t[None])
+    if mode == "closed":
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an integer ≥ 1, got {k!r}")
+        if not float(q[y]) > 0:
+            raise ValueError("q has zero mass on the label y; NCE needs log(k q_y)")
+        sup = q > 0
+        delta = torch.where(sup, t - c - torch.log(k * q.clamp_min(1e-300)), torch.zeros_like(t))
+        s = torch.where(sup, torch.sigmoid(delta), torch.zeros_like(t))
+        mean = k * q * s
+        mean[y] -= torch.sigmoid(-delta[y])
+        var = k * float((q * s * s).sum() - ((q * s) ** 2).sum())
+        g = full_grad(t, y)
+        bias2 = float(((mean - g) ** 2).sum())
+        return {"mean": mean, "bias2": bias2, "variance": var, "mse": bias2 + var, "total_weight": 1.0}
+    seqs, w = multisets(q, k, mode)
+    M = seqs.shape[0]
+    _, grads, _ = approx.nce_grad(t.expand(M, -1), torch.tensor([y]).expand(M), seqs, q, c)
+    return moments(grads, w, full_grad(t, y))
+
+
+def hsm_exact(theta, y: int, tree: approx.Tree) -> dict:
+    """Reading H2 (tied, ``u = tree.tie @ θ``): deterministic, variance exactly 0."""
+    t = _vec(theta)
+    _, gt = approx.hsm_grad(t[None], torch.tensor([y]), tree)
+    return moments(gt, torch.ones(1, dtype=torch.float64), full_grad(t, y)) | {"variance": 0.0}
+
+
+def rg_exact(theta, y: int, kind: str) -> dict:
+    t = _vec(theta)
+    _, gt = approx.rg_grad(t[None], torch.tensor([y]), kind)
+    return moments(gt, torch.ones(1, dtype=torch.float64), full_grad(t, y)) | {"variance": 0.0}
+
+
+def _figures(key: str | None, xs, rows: list[dict], reading: str) -> dict:
+    out = {"reading": reading} | ({key: list(xs)} if key else {})
+    return out | {
+        "bias2": [float(r["bias2"]) for r in rows],
+        "variance": [float(r["variance"]) for r in rows],
+        "mse": [float(r["mse"]) for r in rows],
+    }
+
+
+def canonical(method: str, reading: str) -> dict:
+    """The canonical configuration θ = (2, 1, 0, −1, −2, 0.5), y = 0 (n = 6).
+
+    ``("ssm", "uniform")``: canonical SSM, q uniform over the 5 negatives, m ∈ {1, 2, 4, 8};
+    ``("ssm", "ideal")``: q̃ ∝ exp θ on the negatives (bias² computed, not assumed);
+    ``("nce", "c=logZ")`` / ``("nce", "c=0")``: noise uniform over all 6 classes,
+    k ∈ {1, 2, 4, 8, 16}, closed form by linearity;
+    ``("hsm", "balanced-H2")``: :func:`losses.approx.balanced_tree` (6) = ((0, 1), 2) | ((3, 4), 5),
+    reading H2 with user vector θ and item vectors the standard basis e_j (so leaf scores
+    are θ_j and node scores are the mean of θ over the node's leaves);
+    ``("rg", "rg2")`` / ``("rg", "rgx")``.
+    Returns {"reading", "m" or "k" (sampling methods), "bias2", "variance", "mse"} with
+    float64 lists; deterministic methods give one-element lists and variance [0.0]."""
+    t = torch.tensor(CANONICAL_THETA, dtype=torch.float64)
+    y, n = CANONICAL_Y, t.shape[0]
+    name = f"{method}/{reading}"
+    if method == "ssm":
+        if reading == "uniform":
+            q = approx.uniform_proposal(n)
+        elif reading == "ideal":
+            q = approx.ideal_proposal(t[None], torch.tensor([y]))[0]
+        else:
+            raise ValueError(f"reading for ssm must be 'uniform' or 'ideal', got {reading!r}")
+        return _figures("m", CANONICAL_M, [ssm_exact(t, y, q, m) for m in CANONICAL_M], name)
+    if method == "nce":
+        if reading == "c=logZ":
+            c = float(torch.logsumexp(t, 0))
+        elif reading == "c=0":
+            c = 0.0
+        else:
+            raise ValueError(f"reading for nce must be 'c=logZ' or 'c=0', got {reading!r}")
+        q = approx.uniform_proposal(n)
+        return _figures("k", CANONICAL_K, [nce_exact(t, y, q, k, c) for k in CANONICAL_K], name)
+    if method == "hsm":
+        if reading != "balanced-H2":
+            raise ValueError(f"reading for hsm must be 'balanced-H2', got {reading!r}")
+        return _figures(None, (), [hsm_exact(t, y, approx.balanced_tree(n))], name)
+    if method == "rg":
+        if reading not in ("rg2", "rgx"):
+            raise ValueError(f"reading for rg must be 'rg2' or 'rgx', got {reading!r}")
+        return _figures(None, (), [rg_exact(t, y, reading)], name)
+    raise ValueError(f"method must be 'ssm', 'nce', 'hsm' or 'rg', got {method!r}")
+
+
+def ssm_ideal_bias_symbolic(n: int, y: int, m: int) -> list:
+    """Exact (sympy) E g̃ − g of canonical SSM under the ideal proposal, for every θ.
+
+    Scores enter through ``x_j = exp θ_j`` (positive symbols); ``q̃_j = x_j / S`` on the
+    negatives, ``S = Σ_{j≠y} x_j``.  Every multiset of m negatives (count vector c) is
+    enumerated with its multinomial weight ``m!/Π c_j! · Π q̃_j^{c_j}``, and the estimator
+    ``w_0 = x_y / (x_y + Σ_j c_j x_j/(m q̃_j))``, ``g̃_y = w_0 − 1``,
+    ``g̃_j = c_j x_j/(m q̃_j) / (x_y + Σ …)`` is written out term by term (no use of
+    E c_j = m q̃_j).  Returns the n simplified entries of E g̃ − g (all 0 iff unbiased)."""
+    import itertools
+
+    import sympy as sp
+
+    x = sp.symbols(f"x0:{n}", positive=True)
+    neg = [j for j in range(n) if j != y]
+    S = sp.Add(*[x[j] for j in neg])
+    qt = {j: x[j] / S for j in neg}
+    Z = S + x[y]
+    mean = [sp.Integer(0)] * n
+    for combo in itertools.combinations_with_replacement(neg, m):
+        c = {j: combo.count(j) for j in set(combo)}
+        w = sp.factorial(m) * sp.Mul(*[qt[j] ** cj / sp.factorial(cj) for j, cj in c.items()])
+        terms = {j: cj * x[j] / (m * qt[j]) for j, cj in c.items()}
+        denom = x[y] + sp.Add(*terms.values())
+        mean[y] += w * (x[y] / denom - 1)
+        for j, t in terms.items():
+            mean[j] += w * t / denom
+    g = [x[j] / Z - (1 if j == y else 0) for j in range(n)]
+    return [sp.cancel(sp.together(mean[j] - g[j])) for j in range(n)]
