@@ -64,7 +64,8 @@ __all__ = [
     "softmax_grad", "sample", "uniform_proposal", "unigram_proposal", "mixture_proposal",
     "ideal_proposal", "negative_proposal", "check_proposal", "ssm_loss", "ssm_grad", "nce_loss",
     "nce_grad", "Tree", "balanced_tree", "huffman_tree", "hsm_log_probs", "hsm_loss",
-    "hsm_node_grad", "hsm_grad", "rg_loss", "rg_grad", "scores_at",
+    "hsm_node_grad", "hsm_grad", "rg_loss", "rg_grad", "scores_at", "ssm_kernel", "nce_kernel",
+    "densify", "check_normalizer",
 ]
 
 
@@ -213,6 +214,18 @@ def sample(q: Tensor, m: int, generator: torch.Generator | None = None, *, batch
 
 
 # ---------------------------------------------------------------- SSM
+def ssm_kernel(o_pos: Tensor, o_neg: Tensor) -> tuple[Tensor, Tensor]:
+    """The SSM estimator on gathered logits, shared by :func:`ssm_grad` and the Monte Carlo.
+
+    ``o_pos`` (B, 1) the corrected positive logit, ``o_neg`` (B, m) the corrected sample
+    logits (−∞ for removed accidental hits) → (loss (B,), values (B, 1 + m)): the sparse
+    gradient ``g̃ = (w_0 − 1) e_y + Σ_k w_k e_{s_k}`` at the indices ``[y, s_1 … s_m]``."""
+    o = torch.cat([o_pos, o_neg], -1)
+    lse = torch.logsumexp(o, -1, keepdim=True)
+    w = torch.exp(o - lse)
+    return (lse - o_pos)[:, 0], torch.cat([w[:, :1] - 1, w[:, 1:]], -1)
+
+
 def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
@@ -226,8 +239,8 @@ def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
         qs = qt.gather(-1, samples)
         if bool((qs <= 0).any()):
             raise ValueError("samples contain a class of zero proposal mass (log q̃ = −∞)")
-        o = torch.cat([pos, neg - torch.log(m * qs)], -1)
-    elif variant == "tf":
+        return theta, y, samples, pos, neg - torch.log(m * qs)
+    if variant == "tf":
         q = check_proposal(q, theta)
         qy = q.gather(-1, y[:, None])
         if bool((qy <= 0).any()):
@@ -238,32 +251,41 @@ def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
         on = neg - torch.log(m * qs)
         if remove_accidental_hits:
             on = on.masked_fill(samples == y[:, None], float("-inf"))
-        o = torch.cat([pos - torch.log(m * qy), on], -1)
-    else:
-        raise ValueError(f"variant must be 'canonical' or 'tf', got {variant!r}")
-    return theta, y, samples, o
+        return theta, y, samples, pos - torch.log(m * qy), on
+    raise ValueError(f"variant must be 'canonical' or 'tf', got {variant!r}")
 
 
 def ssm_loss(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, *, variant: str = "canonical",
              remove_accidental_hits: bool = True) -> Tensor:
     """Sampled-softmax loss ``−o_0 + logsumexp(o)`` (B,); see the module docstring."""
-    _, _, _, o = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
-    return torch.logsumexp(o, -1) - o[:, 0]
+    _, _, _, o_pos, o_neg = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
+    return torch.logsumexp(torch.cat([o_pos, o_neg], -1), -1) - o_pos[:, 0]
 
 
 def ssm_grad(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, *, variant: str = "canonical",
              remove_accidental_hits: bool = True) -> tuple[Tensor, Tensor]:
     """(loss (B,), g̃ (B, n)) with ``g̃ = (w_0 − 1) e_y + Σ_k w_k e_{s_k}``, w = softmax(o)."""
-    theta, y, samples, o = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
-    lse = torch.logsumexp(o, -1, keepdim=True)
-    w = torch.exp(o - lse)
-    g = torch.zeros_like(theta)
-    g.scatter_add_(-1, samples, w[:, 1:])
-    g.scatter_add_(-1, y[:, None], w[:, :1] - 1)
-    return (lse[:, 0] - o[:, 0]), g
+    theta, y, samples, o_pos, o_neg = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
+    loss, vals = ssm_kernel(o_pos, o_neg)
+    return loss, densify(torch.cat([y[:, None], samples], -1), vals, theta.shape[1])
+
+
+def densify(index: Tensor, values: Tensor, n: int) -> Tensor:
+    """Sparse rows (B, K) of (index, value) pairs, repeated indices summed → dense (B, n)."""
+    return torch.zeros(index.shape[0], n, dtype=values.dtype, device=values.device).scatter_add_(-1, index, values)
 
 
 # ---------------------------------------------------------------- NCE
+def nce_kernel(d_pos: Tensor, d_neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The NCE estimator on gathered ``Δ`` (shared by :func:`nce_grad` and the Monte Carlo):
+    ``d_pos`` (B, 1), ``d_neg`` (B, k) → (loss (B,), values (B, 1 + k) of the sparse
+    ``g̃ = −σ(−Δ_y) e_y + Σ_i σ(Δ_{s_i}) e_{s_i}`` at ``[y, s_1 … s_k]``, ∂loss/∂c (B,))."""
+    loss = F.softplus(-d_pos[:, 0]) + F.softplus(d_neg).sum(-1)
+    a = torch.sigmoid(-d_pos)                                               # 1 − σ(Δ_y)
+    b = torch.sigmoid(d_neg)
+    return loss, torch.cat([-a, b], -1), a[:, 0] - b.sum(-1)
+
+
 def _nce_parts(theta, y, samples, q, c):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
@@ -275,15 +297,20 @@ def _nce_parts(theta, y, samples, q, c):
     qs = q.gather(-1, samples)
     if bool((qs <= 0).any()):
         raise ValueError("samples contain a class of zero noise mass (log q = −∞)")
+    c = check_normalizer(c, theta)
+    d_pos = theta.gather(-1, y[:, None]) - c - torch.log(k * qy)            # (B, 1)
+    d_neg = theta.gather(-1, samples) - c - torch.log(k * qs)               # (B, k)
+    return theta, y, samples, d_pos, d_neg
+
+
+def check_normalizer(c, theta: Tensor) -> Tensor:
+    """NCE's c: a scalar or one per row, finite → broadcastable (1, 1) or (B, 1)."""
     c = torch.as_tensor(c, dtype=theta.dtype, device=theta.device)
     if c.dim() > 1 or (c.dim() == 1 and c.shape[0] != theta.shape[0]):
         raise ValueError(f"c must be a scalar or have shape ({theta.shape[0]},), got {tuple(c.shape)}")
     if not bool(torch.isfinite(c).all()):
         raise ValueError("c must be finite")
-    c = c.reshape(-1, 1) if c.dim() == 1 else c
-    d_pos = theta.gather(-1, y[:, None]) - c - torch.log(k * qy)            # (B, 1)
-    d_neg = theta.gather(-1, samples) - c - torch.log(k * qs)               # (B, k)
-    return theta, y, samples, d_pos, d_neg
+    return c.reshape(-1, 1)
 
 
 def nce_loss(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, c: float | Tensor = 0.0) -> Tensor:
@@ -296,13 +323,8 @@ def nce_grad(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor,
              c: float | Tensor = 0.0) -> tuple[Tensor, Tensor, Tensor]:
     """(loss (B,), g̃ (B, n), ∂loss/∂c (B,)); ``g̃ = −σ(−Δ_y) e_y + Σ_i σ(Δ_{s_i}) e_{s_i}``."""
     theta, y, samples, d_pos, d_neg = _nce_parts(theta, y, samples, q, c)
-    loss = F.softplus(-d_pos[:, 0]) + F.softplus(d_neg).sum(-1)
-    a = torch.sigmoid(-d_pos)                                               # 1 − σ(Δ_y)
-    b = torch.sigmoid(d_neg)
-    g = torch.zeros_like(theta)
-    g.scatter_add_(-1, samples, b)
-    g.scatter_add_(-1, y[:, None], -a)
-    return loss, g, a[:, 0] - b.sum(-1)
+    loss, vals, dc = nce_kernel(d_pos, d_neg)
+    return loss, densify(torch.cat([y[:, None], samples], -1), vals, theta.shape[1]), dc
 
 
 # ---------------------------------------------------------------- HSM
