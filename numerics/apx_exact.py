@@ -34,13 +34,31 @@ CANONICAL_K = (1, 2, 4, 8, 16)
 
 def moments(grads: Tensor, weights: Tensor, g: Tensor) -> dict:
     """Exact moments of a discrete estimator: rows ``grads`` (M, n) with probabilities
-    ``weights`` (M,) → mean (n,), bias2, variance, mse (floats), total weight."""
+    ``weights`` (M,) → mean (n,), bias2, variance, and mse computed directly as
+    ``Σ w ‖g̃ − g‖²`` (not as their sum, so the decomposition can be checked), total weight."""
     grads, weights, g = grads.double(), weights.double(), g.double()
     mean = weights @ grads
     dev = grads - mean
     var = float(weights @ (dev * dev).sum(-1))
     bias2 = float(((mean - g) ** 2).sum())
-    return {"mean": mean, "bias2": bias2, "variance": var, "mse": bias2 + var, "total_weight": float(weights.sum())}
+    err = grads - g
+    mse = float(weights @ (err * err).sum(-1))
+    return {"mean": mean, "bias2": bias2, "variance": var, "mse": mse, "total_weight": float(weights.sum())}
+
+
+def count_vectors(r: int, m: int) -> Tensor:
+    """Every way to put m draws into r classes: (C(m + r − 1, r − 1), r) count vectors,
+    built class by class (stars and bars), in lexicographic order."""
+    counts = torch.zeros(1, 0, dtype=torch.long)
+    left = torch.tensor([m])
+    for _ in range(r - 1):
+        reps = left + 1
+        counts = counts.repeat_interleave(reps, 0)
+        start = torch.cumsum(reps, 0) - reps
+        c = torch.arange(int(reps.sum())) - start.repeat_interleave(reps)
+        left = left.repeat_interleave(reps) - c
+        counts = torch.cat([counts, c[:, None]], 1)
+    return torch.cat([counts, left[:, None]], 1)
 
 
 def multisets(q: Tensor, m: int, mode: str = "multisets") -> tuple[Tensor, Tensor]:
@@ -53,12 +71,10 @@ def multisets(q: Tensor, m: int, mode: str = "multisets") -> tuple[Tensor, Tenso
     q = _dist(q)
     support = torch.nonzero(q > 0).flatten()
     if mode == "multisets":
-        if support.numel() == 1:
-            seqs = support.repeat(1, m)
-        else:
-            seqs = torch.combinations(support, r=m, with_replacement=True).reshape(-1, m)
+        counts_s = count_vectors(support.numel(), m)
+        seqs = torch.repeat_interleave(support.repeat(counts_s.shape[0]), counts_s.flatten()).view(-1, m)
         counts = torch.zeros(seqs.shape[0], q.shape[0], dtype=torch.float64)
-        counts.scatter_add_(-1, seqs, torch.ones_like(seqs, dtype=torch.float64))
+        counts[:, support] = counts_s.double()
         logw = math.lgamma(m + 1) - torch.lgamma(counts + 1).sum(-1) + (counts * torch.log(q.clamp_min(1e-300))).sum(-1)
         return seqs, torch.exp(logw)
     if mode == "sequences":

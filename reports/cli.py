@@ -3,6 +3,7 @@
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
     softmax-audit recheck [results.json]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
+    softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
 
 ``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed.
 """
@@ -44,10 +45,16 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.repeats is None:
+        args.repeats = 7 if args.what == "losses" else 3
     if args.what == "losses":
         from numerics.bench_losses import main as bench_losses
 
         return bench_losses(n=args.n, batch=args.batch, repeats=args.repeats, device=_device(args.device))
+    if args.what == "montecarlo":
+        from numerics.bench_montecarlo import main as bench_mc
+
+        return bench_mc(n=args.n, draws=args.draws, repeats=args.repeats, device=_device(args.device))
     raise SystemExit(f"error: unknown benchmark {args.what!r}")
 
 
@@ -76,10 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_recheck)
 
     b = sub.add_parser("bench", help="speed benchmarks, ratios measured side by side in one run")
-    b.add_argument("what", choices=("losses",), help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package")
+    b.add_argument("what", choices=("losses", "montecarlo"),
+                   help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package; "
+                        "montecarlo: APX Monte Carlo throughput and its growth with the sample count")
     b.add_argument("--n", type=int, default=100_000, help="number of classes (default 100000)")
     b.add_argument("--batch", type=int, default=256, help="batch size (default 256)")
-    b.add_argument("--repeats", type=int, default=7, help="timed repetitions; the median is reported (default 7)")
+    b.add_argument("--draws", type=int, default=100_000, help="montecarlo: estimator draws per configuration (default 100000)")
+    b.add_argument("--repeats", type=int, default=None,
+                   help="timed repetitions; the median is reported (default 7 for losses, 3 for montecarlo)")
     b.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     b.set_defaults(func=_bench)
     return p

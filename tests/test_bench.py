@@ -13,3 +13,12 @@ def test_bench_losses_runs_and_compares_side_by_side():
     for name in ("cross_entropy (torch)", "sparsemax (ours)", "entmax-1.5 (ours)", "sparsemax (entmax pkg, k=64)"):
         assert name in out
     assert out.count("target ") == 2 and "× cross-entropy" in out
+
+
+def test_bench_montecarlo_prints_throughput_and_growth():
+    proc = subprocess.run([sys.executable, "-m", "reports.cli", "bench", "montecarlo", "--n", "2000", "--draws", "400",
+                           "--repeats", "1"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("score evaluations/s") == 2 * (5 + 4)
+    assert "time ~ m^" in out and "time ~ R^" in out

@@ -1,0 +1,90 @@
+"""Monte Carlo moments (numerics/montecarlo.py) against exact enumeration (numerics/apx_exact.py).
+
+Statistics: the comparisons below use intervals at level 1 − 0.001/K, K the number of
+interval decisions in this file (Bonferroni), with fixed seeds; the chance that the
+fixed seeds raise a false alarm is below 0.1%."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from losses import approx as A
+from numerics import apx_exact as X
+from numerics import montecarlo as MC
+
+TH = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
+# (method, proposal name, sample counts, c)
+CASES = [("ssm", "uniform", (1, 3, 8), None), ("ssm", "popular", (2, 5), None), ("ssm", "ideal", (1, 4), None),
+         ("nce", "uniform", (1, 4, 16), "logZ"), ("nce", "popular", (2, 8), 0.0)]
+K = sum(len(c[2]) for c in CASES) * (6 + 4)
+LEVEL = 1 - 0.001 / K
+
+
+def _q(name):
+    if name == "uniform":
+        return A.uniform_proposal(6)
+    if name == "popular":
+        return A.unigram_proposal(torch.tensor([1.0, 5, 3, 9, 2, 4]), power=0.75)
+    return A.ideal_proposal(TH[None], torch.tensor([0]))[0]
+
+
+@pytest.mark.parametrize("method,qname,ms,c", CASES)
+def test_monte_carlo_agrees_with_exact(method, qname, ms, c):
+    q = _q(qname)
+    cc = float(torch.logsumexp(TH, 0)) if c == "logZ" else c
+    z = MC._normal_quantile(0.5 + LEVEL / 2)
+    gen = MC.device_generator("cpu", 1234)
+    for m in ms:
+        ex = X.ssm_exact(TH, 0, q, m) if method == "ssm" else X.nce_exact(TH, 0, q, m, cc, mode="multisets")
+        mc = MC.estimate(method, TH, 0, q, m, c=cc, draws=60_000, level=LEVEL, generator=gen)
+        assert mc.draws == 60_000 and mc.score_evaluations == 60_000 * (m + 1)
+        zs = (mc.mean - ex["mean"]).abs() / mc.mean_se
+        assert float(zs.max()) <= z, (m, zs)
+        assert mc.second_moment.contains(float((ex["mean"] ** 2).sum()) + ex["variance"]), m
+        assert mc.mse.contains(ex["mse"]), (m, mc.mse, ex["mse"])
+        if ex["bias2"] > 1e-20:  # the bias² interval is for a non-degenerate U-statistic (module docstring)
+            assert mc.bias2.contains(ex["bias2"]), (m, mc.bias2, ex["bias2"])
+            assert mc.variance.contains(ex["variance"]), (m, mc.variance, ex["variance"])
+        # the interval is informative, not just wide: a few standard errors of the estimate
+        assert mc.variance.hi - mc.variance.lo < 0.1 * ex["variance"]
+
+
+def test_merged_squares_match_dense_norms():
+    g = torch.Generator().manual_seed(3)
+    idx = torch.randint(0, 5, (200, 7), generator=g)
+    val = torch.randn(200, 7, generator=g, dtype=torch.float64)
+    dense = A.densify(idx, val, 5)
+    sidx, merged, sq = MC._merged_squares(idx, val)
+    torch.testing.assert_close(sq, (dense * dense).sum(-1))
+    torch.testing.assert_close(A.densify(sidx, merged, 5), dense)
+
+
+def test_deterministic_given_seed_and_independent_of_chunking():
+    q = _q("popular")
+    a = MC.estimate("ssm", TH, 0, q, 4, draws=2000, generator=MC.device_generator("cpu", 7))
+    b = MC.estimate("ssm", TH, 0, q, 4, draws=2000, generator=MC.device_generator("cpu", 7))
+    assert a.bias2 == b.bias2 and a.variance == b.variance and torch.equal(a.mean, b.mean)
+
+
+def test_large_n_runs_without_dense_draws():
+    theta, y, props = MC.large_problem(100_000, seed=0)
+    r = MC.estimate("ssm", theta, y, props["popularity"], 16, draws=2_000, generator=MC.device_generator("cpu", 0))
+    assert r.mean.shape == (100_000,) and r.variance.est > 0 and r.mse.est > r.variance.lo
+    r = MC.estimate("nce", theta, y, props["uniform"], 4, c=float(torch.logsumexp(theta, 0)), draws=2_000,
+                    generator=MC.device_generator("cpu", 0))
+    assert r.mse.est > 0
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(method="x"), "method"), (dict(theta=torch.tensor([1.0, float("nan"), 0.0])), "theta"),
+    (dict(y=3), r"\by\b"), (dict(m=0), r"\bm\b"), (dict(q=torch.tensor([0.5, 0.6, -0.1], dtype=torch.float64)), r"\bq\b"),
+    (dict(draws=1), "draws"), (dict(groups=1), "groups"), (dict(level=1.0), "level"),
+    (dict(method="nce", c=None), r"\bc\b"), (dict(q=torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)), r"\bq\b"),
+])
+def test_bad_input(kw, match):
+    args = dict(method="ssm", theta=torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64), y=0,
+                q=A.uniform_proposal(3), m=2, draws=100, c=0.0)
+    args.update(kw)
+    method, theta, y, q, m = (args.pop(k) for k in ("method", "theta", "y", "q", "m"))
+    with pytest.raises(ValueError, match=match):
+        MC.estimate(method, theta, y, q, m, **args)
