@@ -1,0 +1,299 @@
+"""APX derivations (proofs/apx.py): decisions, and independent numeric checks of what they derive
+(exact enumeration, closed forms at huge k, float64 slopes, the library estimators)."""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from losses import approx as A
+from numerics import apx_exact as X
+from proofs import apx
+from proofs.sgd_bound import neighbourhood_radius, radius_after
+
+TH = list(X.CANONICAL_THETA)
+
+
+# ---------------------------------------------------------------- cached derivations (each runs once)
+@lru_cache(maxsize=None)
+def _d(name, *args):
+    return getattr(apx, name)(*args)
+
+
+def _dec(r):
+    return (r[0] if isinstance(r, tuple) else r).decision
+
+
+def test_every_derivation_is_well_formed():
+    calls = [("decomposition",), ("deterministic_variance", "hsm"), ("deterministic_variance", "rg2"),
+             ("deterministic_variance", "rgx"), ("ssm_ideal_unbiased",), ("ssm_only_if",), ("nce_limit", "c=logZ"),
+             ("nce_limit", "c=0"), ("nce_population",), ("hsm_tree_dependence",), ("hsm_h1_tree_free",),
+             ("rg_scale", "rg2"), ("rg_scale", "rgx"), ("rg_spread", "rg2"), ("rg_spread", "rgx"),
+             ("rg2_weighted_squared",), ("sgd_neighbourhood",)]
+    for c in calls:
+        r = _d(*c)
+        d = r[0] if isinstance(r, tuple) else r
+        assert d.scope and d.statement and len(d.steps) >= 2, c
+        assert d.decision in ("holds", "fails"), (c, d.decision)
+        if d.decision == "fails":
+            assert d.counterexample, c
+        ev = d.evidence(f"apx:{c}")
+        assert ev.kind == "symbolic" and ev.outcome == d.decision
+
+
+# ---------------------------------------------------------------- (1) decomposition
+def test_decomposition_holds_and_matches_exact_moments():
+    assert _dec(_d("decomposition")) == "holds"
+    rng = np.random.default_rng(0)
+    grads = torch.tensor(rng.normal(size=(7, 4)))
+    w = torch.tensor(rng.dirichlet(np.ones(7)))
+    g = torch.tensor(rng.normal(size=4))
+    mom = X.moments(grads, w, g)
+    mse_direct = float(w @ ((grads - g) ** 2).sum(-1))
+    assert mom["mse"] == pytest.approx(mse_direct, rel=1e-12)
+    assert mom["bias2"] > 0 and mom["variance"] > 0
+
+
+# ---------------------------------------------------------------- (2) deterministic estimators
+@pytest.mark.parametrize("method", ["hsm", "rg2", "rgx"])
+def test_deterministic_variance_holds(method):
+    assert _dec(_d("deterministic_variance", method)) == "holds"
+
+
+def test_hsm_h2_sympy_derivative_matches_library_at_random_points():
+    theta = sp.symbols("theta_0:3", real=True)
+    rng = random.Random(5)
+    for tree in (A.balanced_tree(3), A.Tree(3, ((1, 2), (0, 3)))):
+        for y in range(3):
+            gt, _, _ = apx._hsm_h2_grad(tree, theta, y)
+            for _ in range(3):
+                pt = [sp.Rational(rng.randint(-30, 30), rng.randint(1, 9)) for _ in range(3)]
+                sym = [float(e.subs(dict(zip(theta, pt)))) for e in gt]
+                ref = A.hsm_grad(torch.tensor([[float(v) for v in pt]], dtype=torch.float64),
+                                 torch.tensor([y]), tree)[1][0].tolist()
+                assert sym == pytest.approx(ref, abs=1e-12)
+    # and the library's variance is exactly 0 for the deterministic methods
+    assert X.hsm_exact(TH, 0, A.balanced_tree(6))["variance"] == 0.0
+    assert X.rg_exact(TH, 0, "rgx")["variance"] == 0.0
+
+
+# ---------------------------------------------------------------- (3) SSM delta method
+def _b1_closed(theta, y, q):
+    """Closed form b1_y = aV/Z³, b1_j = −(Σ1 1)_j/Z² + x_j V/Z³ in float64 (independent of sympy)."""
+    x = np.exp(np.asarray(theta, float))
+    n = len(x)
+    neg = [j for j in range(n) if j != y]
+    qt = np.asarray(q, float)[neg] / (1 - q[y])
+    xn, a, Z = x[neg], x[y], x.sum()
+    S1 = np.diag(xn ** 2 / qt) - np.outer(xn, xn)
+    V = S1.sum()
+    b1 = np.zeros(n)
+    b1[y] = a * V / Z ** 3
+    b1[neg] = -S1.sum(1) / Z ** 2 + xn * V / Z ** 3
+    return b1
+
+
+def _ssm_moments_by_counts(theta, y, q, m):
+    """Exact E g̃ of canonical SSM over every multiset of m negatives (stars and bars), each
+    multiset passed through losses.approx.ssm_grad (numerics.apx_exact.multisets materializes
+    r^m sequences, which is out of memory for m ≥ 16 with r = 5)."""
+    t = torch.tensor(theta, dtype=torch.float64)
+    n = t.shape[0]
+    neg = [j for j in range(n) if j != y]
+    r = len(neg)
+    qt = torch.tensor(q, dtype=torch.float64)[neg] / (1 - q[y])
+    rows, logw = [], []
+    for bars in itertools.combinations(range(m + r - 1), r - 1):
+        cuts = (-1,) + bars + (m + r - 1,)
+        counts = [cuts[i + 1] - cuts[i] - 1 for i in range(r)]
+        rows.append([neg[i] for i, c in enumerate(counts) for _ in range(c)])
+        logw.append(math.lgamma(m + 1) + sum(c * math.log(float(qt[i])) - math.lgamma(c + 1)
+                                             for i, c in enumerate(counts)))
+    seqs = torch.tensor(rows)
+    w = torch.exp(torch.tensor(logw, dtype=torch.float64))
+    assert float(w.sum()) == pytest.approx(1.0, abs=1e-10)
+    M = seqs.shape[0]
+    _, grads = A.ssm_grad(t.expand(M, -1), torch.tensor([y]).expand(M), seqs, torch.tensor(q, dtype=torch.float64))
+    return w @ grads
+
+
+def test_ssm_delta_method_b1_matches_exact_enumeration():
+    q = [1 / 6] * 6
+    d, b1 = _d("ssm_delta_method", tuple(TH), 0, tuple(q))
+    assert d.decision == "holds"
+    assert len(b1) == 6 and abs(sum(b1)) < 1e-12
+    assert b1 == pytest.approx(_b1_closed(TH, 0, q).tolist(), abs=1e-14)
+    g = X.full_grad(TH, 0)
+    qt = torch.tensor(q, dtype=torch.float64)
+    errs = []
+    for m in (2, 4, 8, 16, 32):
+        if m <= 8:  # the library's enumeration
+            mean = X.ssm_exact(TH, 0, qt, m)["mean"]
+            if m == 8:
+                assert mean.tolist() == pytest.approx(_ssm_moments_by_counts(TH, 0, q, m).tolist(), abs=1e-14)
+        else:
+            mean = _ssm_moments_by_counts(TH, 0, q, m)
+        errs.append(float(torch.linalg.norm(m * (mean - g) - torch.tensor(b1))))
+    ratios = [b / a for a, b in zip(errs, errs[1:])]
+    assert errs[0] < 0.05 and errs[-1] < 1e-3, errs
+    assert all(r <= 0.6 for r in ratios), (errs, ratios)
+
+
+def test_ssm_delta_method_other_configuration_and_bad_input():
+    theta, y = [0.4, -1.2, 0.9, 0.0], 2
+    q = [0.1, 0.5, 0.15, 0.25]
+    d, b1 = apx.ssm_delta_method(theta, y, q)
+    assert d.decision == "holds"
+    assert b1 == pytest.approx(_b1_closed(theta, y, q).tolist(), abs=1e-14)
+    # the 1/m error still shrinks for a non-uniform proposal (exact, library enumeration)
+    g = X.full_grad(theta, y)
+    errs = [float(torch.linalg.norm(m * (X.ssm_exact(theta, y, torch.tensor(q, dtype=torch.float64), m)["mean"] - g)
+                                    - torch.tensor(b1))) for m in (4, 8, 16)]
+    assert errs[1] / errs[0] <= 0.6 and errs[2] / errs[1] <= 0.6, errs
+    with pytest.raises(ValueError):
+        apx.ssm_delta_method([0.0, 1.0, 2.0], 0, [0.5, 0.5, 0.0])
+    with pytest.raises(ValueError):
+        apx.ssm_delta_method([0.0] * 9, 0, [1 / 9] * 9)
+
+
+# ---------------------------------------------------------------- (4) SSM ideal proposal
+def test_ssm_ideal_and_only_if():
+    assert _dec(_d("ssm_ideal_unbiased")) == "holds"
+    assert _dec(_d("ssm_only_if")) == "holds"
+    theta = [0.3, 1.1, -0.4]
+    x = np.exp(theta)
+    g = X.full_grad(theta, 0)
+    ideal = x[1] / (x[1] + x[2])
+    for t in (0.1, 0.4, ideal, 0.8):
+        q = torch.tensor([0.0, t, 1 - t], dtype=torch.float64)
+        b = float(X.ssm_exact(theta, 0, q, 1)["mean"][0] - g[0])
+        if t == ideal:
+            assert abs(b) < 1e-14
+        else:
+            assert b > 1e-6  # the derivation's sign: E g̃_y − g_y ≥ 0, zero only at the ideal t
+
+
+# ---------------------------------------------------------------- (5) NCE
+def test_nce_limit_c_logz_holds_and_per_coordinate_formula():
+    assert _dec(_d("nce_limit", "c=logZ")) == "holds"
+    t = torch.tensor(TH, dtype=torch.float64)
+    p = torch.softmax(t, 0)
+    c = float(torch.logsumexp(t, 0))
+    q = torch.tensor([0.1, 0.3, 0.2, 0.15, 0.05, 0.2], dtype=torch.float64)
+    for k in (1, 7, 100):
+        mean = X.nce_exact(TH, 0, q, k, c)["mean"]
+        bias = mean - X.full_grad(TH, 0)
+        want = -p ** 2 / (p + k * q)
+        want[0] = p[0] * (1 - p[0]) / (p[0] + k * q[0])
+        assert bias.tolist() == pytest.approx(want.tolist(), abs=1e-13)
+    b_a = X.nce_exact(TH, 0, q, 2 ** 10, c)["bias2"]
+    b_b = X.nce_exact(TH, 0, q, 2 ** 11, c)["bias2"]
+    assert 0.2 < b_b / b_a < 0.3  # bias² = O(1/k²)
+
+
+def test_nce_limit_c0_matches_closed_form_at_huge_k():
+    assert _dec(_d("nce_limit", "c=0")) == "holds"
+    lim = apx._nce_c0_limit_bias2(TH)
+    assert lim == pytest.approx(56.30, abs=5e-3)
+    q = A.uniform_proposal(6)
+    huge = X.nce_exact(TH, 0, q, 2 ** 20, 0.0)["bias2"]
+    assert huge == pytest.approx(lim, rel=1e-4)
+    # and the limit vector is (Z − 1) p
+    t = torch.tensor(TH, dtype=torch.float64)
+    Z = float(torch.exp(t).sum())
+    mean = X.nce_exact(TH, 0, q, 2 ** 30, 0.0)["mean"]
+    assert (mean - X.full_grad(TH, 0)).tolist() == pytest.approx(((Z - 1) * torch.softmax(t, 0)).tolist(), rel=1e-6)
+
+
+def test_nce_population_minimizer_is_log_p():
+    from scipy.optimize import minimize_scalar
+
+    assert _dec(_d("nce_population")) == "holds"
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        p, q, k = rng.uniform(0.01, 1), rng.uniform(0.01, 1), float(rng.integers(1, 50))
+        L = math.log(k * q)
+
+        def J(th):
+            return p * np.logaddexp(0, -(th - L)) + k * q * np.logaddexp(0, th - L)
+
+        res = minimize_scalar(J, bracket=(-20, 0, 20), tol=1e-12)
+        assert res.x == pytest.approx(math.log(p), abs=1e-5)
+
+
+# ---------------------------------------------------------------- (6) HSM
+def test_hsm_tree_dependence_h2():
+    d = _d("hsm_tree_dependence")
+    assert d.decision == "holds"
+    th = [1.0, -0.5, 0.0]
+    b_bal = X.hsm_exact(th, 0, A.balanced_tree(3))["bias2"]
+    b_oth = X.hsm_exact(th, 0, A.Tree(3, ((1, 2), (0, 3))))["bias2"]
+    assert abs(b_bal - b_oth) > 0.1
+    assert any(f"{b_bal:.10f}" in s for s in d.steps) and any(f"{b_oth:.10f}" in s for s in d.steps)
+
+
+def test_hsm_h1_every_tree_fits_exactly():
+    d = _d("hsm_h1_tree_free")
+    assert d.decision == "fails"
+    assert d.counterexample == {"p": [0.5, 0.3, 0.2], "trees": ["((0,1),2)", "(0,(1,2))"], "kl_best_fit": [0.0, 0.0]}
+    # numeric: the node scores log(P(left)/P(right)) reproduce p through the library's H1 model
+    rng = np.random.default_rng(2)
+    p = torch.tensor(rng.dirichlet(np.ones(5)), dtype=torch.float64)
+    for tree in (A.balanced_tree(5), A.huffman_tree(p), A.Tree(5, ((3, 4), (2, 5), (1, 6), (0, 7)))):
+        u, _ = apx._h1_fit(tree, [float(v) for v in p])
+        u = torch.tensor([[float(e) for e in u]], dtype=torch.float64)
+        assert torch.exp(A.hsm_log_probs(u, tree))[0].tolist() == pytest.approx(p.tolist(), abs=1e-14)
+
+
+# ---------------------------------------------------------------- (7) RG
+@pytest.mark.parametrize("kind,power", [("rg2", 2), ("rgx", 4)])
+def test_rg_scale_power_matches_float64_slope(kind, power):
+    d, pw, coeff = _d("rg_scale", kind)
+    assert d.decision == "holds" and pw == power and coeff > 0
+    if kind == "rg2":
+        assert coeff == pytest.approx(1 / 864, rel=1e-12)  # (θ̄0)²/n = (1/12)²/6
+    th0 = np.asarray(TH)
+    b = {s: X.rg_exact((s * th0).tolist(), 0, kind)["bias2"] for s in (1e-2, 1e-3)}
+    slope = math.log(b[1e-2] / b[1e-3]) / math.log(10)
+    assert slope == pytest.approx(power, abs=0.05)
+    assert b[1e-3] / 1e-3 ** power == pytest.approx(coeff, rel=2e-2)
+
+
+def test_rg_spread():
+    d2 = _d("rg_spread", "rg2")
+    assert d2.decision == "fails"
+    assert d2.counterexample["theta"] == [1.0, 1.0, 1.0] and d2.counterexample["bias2"] == pytest.approx(1 / 3)
+    assert X.rg_exact([1.0, 1.0, 1.0], 0, "rg2")["bias2"] == pytest.approx(1 / 3, rel=1e-12)
+    assert _dec(_d("rg_spread", "rgx")) == "holds"
+    for c in (-3.0, 0.7, 5.0):
+        assert X.rg_exact([c] * 3, 0, "rgx")["bias2"] < 1e-28
+        assert X.rg_exact([c] * 3, 0, "rg2")["bias2"] == pytest.approx(c * c / 3, rel=1e-12)
+
+
+def test_rg2_is_a_weighted_squared_loss():
+    assert _dec(_d("rg2_weighted_squared")) == "holds"
+    g = torch.Generator().manual_seed(0)
+    n = 9  # outside the symbolic n = 2..6 sweep
+    theta = torch.randn(4, n, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 3, 8, 5])
+    r = n * torch.nn.functional.one_hot(y, n).double() - 1
+    want = ((theta - r) ** 2).sum(-1) / (2 * n) + math.log(n) - (n - 1) / 2
+    assert A.rg_loss(theta, y, "rg2").tolist() == pytest.approx(want.tolist(), abs=1e-12)
+
+
+# ---------------------------------------------------------------- (9) SGD neighbourhood
+def test_sgd_neighbourhood():
+    assert _dec(_d("sgd_neighbourhood")) == "holds"
+    for b, s2, eta, mu in ((0.3, 0.5, 0.1, 1.0), (0.05, 2.0, 0.2, 2.0), (1.0, 0.0, 0.01, 5.0)):
+        r = neighbourhood_radius(b, s2, eta, mu)
+        assert radius_after(20000, 10.0, b, s2, eta, mu) == pytest.approx(r, rel=1e-9)
+        assert neighbourhood_radius(b * 1.1 + 0.01, s2, eta, mu) > r
+        assert neighbourhood_radius(b, s2 * 1.1 + 0.01, eta, mu) > r
+    assert neighbourhood_radius(0.4, 0.0, 0.1, 2.0) == pytest.approx(0.4 / 2.0, rel=1e-12)
+    assert neighbourhood_radius(0.0, 0.3, 0.1, 2.0) ** 2 == pytest.approx(0.1 * 0.3 / (2.0 * (2 - 0.2)), rel=1e-12)
