@@ -52,9 +52,9 @@ def numeric(name: str, fn: Callable[..., Evidence], *args, heavy: bool = False, 
 
 def all_claims() -> list[Claim]:
     """Every registered claim × reading, in report order (one module per claim group)."""
-    from . import claims_con, claims_dyn, claims_fy
+    from . import claims_apx, claims_con, claims_dyn, claims_fy
 
-    return [*claims_fy.claims(), *claims_con.claims(), *claims_dyn.claims()]
+    return [*claims_fy.claims(), *claims_con.claims(), *claims_dyn.claims(), *claims_apx.claims()]
 
 
 def select(claims: list[Claim], only: list[str] | None) -> list[Claim]:
