@@ -85,7 +85,11 @@ def decomposition(method: str, reading: str, ctx: RunContext) -> Evidence:
                        ("balanced-H2" if method == "hsm" else reading))
     rows_fig = list(zip(figs["bias2"], figs["variance"], figs["mse"]))
     dec_err = max(abs(m - (b + v)) / max(1.0, m) for b, v, m in rows_fig)
-    figures = dict(figs) | {"max_rel_mse_minus_bias2_plus_variance": dec_err}
+    key0 = "m" if method == "ssm" else "k"
+    head = ({f"bias2_{key0}=1": figs["bias2"][0], f"variance_{key0}=1": figs["variance"][0],
+             f"bias2_{key0}={figs[key0][-1]}": figs["bias2"][-1], f"variance_{key0}={figs[key0][-1]}": figs["variance"][-1]}
+            if method in ("ssm", "nce") else {"bias2_exact": figs["bias2"][0], "variance_exact": figs["variance"][0]})
+    figures = head | dict(figs) | {"max_rel_mse_minus_bias2_plus_variance": dec_err}
     outs = ["holds" if dec_err <= 1e-12 else "fails"]
     cx = None
     if dec_err > 1e-12:

@@ -205,8 +205,8 @@ def _math_raw(latex: str) -> str:
     for ch in unicodedata.normalize("NFC", latex):
         if ch < "\x80":
             out.append(ch)
-        elif ch in _MATH:
-            out.append("{" + _MATH[ch] + "}")
+        elif ch in _MATH:  # \ensuremath: steps may go back to text after their math
+            out.append(r"\ensuremath{" + _MATH[ch] + "}")
         else:
             out.append(escape(ch))
     return "".join(out)

@@ -356,6 +356,7 @@ def recheck_apx(cx: dict, reading: str) -> tuple[bool, str]:
         return ok, f"{cx['quantity']} at k={cx['k_from']}: {a:.6g} -> k={cx['k_to']}: {b:.6g}"
     if "trees" in cx:
         p = np.array(cx["p"], dtype=np.float64)
+        p = p / p.sum()  # the stored p is rounded to 12 digits
         kls = [float((p * np.log(p / _hsm_ratio_fit(_parse_tree(t), p))).sum()) for t in cx["trees"]]
         ok = len(kls) >= 2 and max(abs(v) for v in kls) <= 1e-12
         return ok, f"p={[round(v, 4) for v in cx['p']]}: KL of the ratio fit per tree {kls}"
