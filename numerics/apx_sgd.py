@@ -88,6 +88,8 @@ from losses import approx
 from proofs.sgd_bound import neighbourhood_radius, radius_after
 from reports.evidence import Evidence, RunContext
 
+from .threads import one_thread
+
 DT = torch.float64
 CHECK = "sgd-neighbourhood"
 ALPHA_S = 0.025   # family level of the lower confidence bounds on s2_T (Bonferroni over estimators)
@@ -477,23 +479,11 @@ def _spearman(x: list[float], y: list[float]) -> float | None:
 # --------------------------------------------------------------------------------------
 # the check
 # --------------------------------------------------------------------------------------
-class _one_thread:
-    """Small tensors in a long Python loop: one intra-op thread is fastest and, on a loaded
-    machine, avoids the thread-pool stalls that make two threads 10–100× slower.  The
-    previous setting is restored on exit (no lasting change to global state)."""
-
-    def __enter__(self):
-        self.prev = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.prev)
-        return False
 
 
 def sgd_convergence(ctx: RunContext, config: Config | None = None) -> Evidence:
     """APX-6 on softmax regression; see the module docstring for setup and decision."""
-    with _one_thread():
+    with one_thread():
         return _sgd_convergence(ctx, config)
 
 

@@ -57,6 +57,8 @@ from scipy import stats
 from losses import get
 from reports.evidence import Evidence, RunContext
 
+from .threads import one_thread
+
 DT = torch.float64
 N_CLASSES = 5
 DIM = 4  # features, plus a bias column
@@ -191,21 +193,10 @@ def _run_cached(name: str, key: tuple, setting: str, T: int, seed: int) -> dict:
 def run(name: str, params: dict, setting: str, ctx: RunContext) -> dict:
     T = _horizon(name, setting, ctx)
     seed = ctx.seed * 1_000_003 + (11 if setting == "free" else 12)
-    with _one_thread():
+    with one_thread():
         return _run_cached(name, tuple(sorted(params.items())), setting, T, seed)
 
 
-class _one_thread:
-    """Small tensors in a long Python loop: one intra-op thread is fastest and does not
-    fight the other checks for the cores.  Restores the previous setting."""
-
-    def __enter__(self):
-        self.prev = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.prev)
-        return False
 
 
 def _horizon(name: str, setting: str, ctx: RunContext) -> int:
@@ -464,7 +455,7 @@ def bayes_convergence(loss: str, ctx: RunContext) -> Evidence:
     N = ctx.budget(500, 2_000)
     for label, params in variants(loss, ctx):
         name = label.split("(")[0]
-        with _one_thread():
+        with one_thread():
             r = _bayes_cached(name, tuple(sorted(params.items())), T, N, ctx.seed * 1_000_003 + 13)
         pop, smp = r["population"], r["sampled"]
         ex = np.array(pop["excess"])

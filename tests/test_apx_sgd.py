@@ -132,7 +132,7 @@ def test_small_config_runs():
 
 @pytest.mark.parametrize("n", [5, 10])
 def test_fast_path_matches_library_estimators(n):
-    with apx_sgd._one_thread():
+    with apx_sgd.one_thread():
         _fast_path_matches_library(n)
 
 
