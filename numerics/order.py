@@ -314,9 +314,9 @@ def order_preservation(loss: str, reading: str, ctx: RunContext) -> Evidence:
     if loss == "softmax":
         if reading == "O1":
             return _o1_softmax(ctx)
-        from .dynamics import _one_thread  # small tensors in a step loop
+        from .threads import one_thread  # small tensors in a step loop
 
-        with _one_thread():
+        with one_thread():
             return _o2_softmax(ctx)
     variants(loss, ctx)  # validates the name
     return _o1_sparse(loss, ctx) if reading == "O1" else _o2_sparse(loss, ctx)
