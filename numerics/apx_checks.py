@@ -256,7 +256,7 @@ def mc_rate_large(proposal: str, ctx: RunContext) -> Evidence:
     z = MC._normal_quantile(0.5 + LEVEL / 2)
     figures = {"n": n, "y": y, "proposal": proposal, "draws": draws, "level": LEVEL, "m": ms,
                "bias2": [r.bias2.to_json() for r in res], "variance": [r.variance.to_json() for r in res],
-               "mse": [r.mse.to_json() for r in res], "seconds": sum(r.seconds for r in res)}
+               "mse": [r.mse.to_json() for r in res]}  # timings belong to `bench montecarlo`, not here
     outs, notes = [], []
     for name, claimed in (("bias2", -2.0), ("variance", -1.0)):
         a, b = getattr(res[-2], name), getattr(res[-1], name)
