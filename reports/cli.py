@@ -2,6 +2,7 @@
 
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
     softmax-audit recheck [results.json]
+    softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
     softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
 
@@ -58,6 +59,22 @@ def _bench(args: argparse.Namespace) -> int:
     raise SystemExit(f"error: unknown benchmark {args.what!r}")
 
 
+def _data(args: argparse.Namespace) -> int:
+    from numerics.data import DataError, fetch_ml100k, load_ml100k
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
+    try:
+        path = fetch_ml100k(args.cache, wheel=args.wheel, force=args.force, log=log)
+        data = load_ml100k(path)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: {len(data.users)} interactions, {data.n_users} users, {data.n_items} items")
+    return 0
+
+
 def _recheck(args: argparse.Namespace) -> int:
     from .recheck import main as recheck
 
@@ -81,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")
     c.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
     c.set_defaults(func=_recheck)
+
+    d = sub.add_parser("data", help="fetch a data set through pip, verify its checksum, cache it")
+    d.add_argument("name", choices=("ml-100k",), help="ml-100k: MovieLens-100K from the RecBole 1.2.1 wheel")
+    d.add_argument("--cache", type=Path, default=None,
+                   help="cache directory (default: $SOFTMAX_AUDIT_CACHE or ~/.cache/softmax-audit)")
+    d.add_argument("--wheel", type=Path, default=None, help="a RecBole 1.2.1 wheel already on disk (offline use)")
+    d.add_argument("--force", action="store_true", help="replace a cached file that fails its checksum")
+    d.set_defaults(func=_data)
 
     b = sub.add_parser("bench", help="speed benchmarks, ratios measured side by side in one run")
     b.add_argument("what", choices=("losses", "montecarlo"),
