@@ -354,7 +354,7 @@ def recheck_apx(cx: dict, reading: str) -> tuple[bool, str]:
         b = _nce_moments(theta, cx["y"], q, cx["k_to"], cx["c"])[idx]
         ok = b > a and abs(a - cx["value_from"]) <= 1e-9 * max(1, a) and abs(b - cx["value_to"]) <= 1e-9 * max(1, b)
         return ok, f"{cx['quantity']} at k={cx['k_from']}: {a:.6g} -> k={cx['k_to']}: {b:.6g}"
-    if "trees" in cx:
+    if "trees" in cx and "p" in cx:
         p = np.array(cx["p"], dtype=np.float64)
         p = p / p.sum()  # the stored p is rounded to 12 digits
         kls = [float((p * np.log(p / _hsm_ratio_fit(_parse_tree(t), p))).sum()) for t in cx["trees"]]
