@@ -90,23 +90,13 @@ def tempered_sparsemax(monkeypatch):
     monkeypatch.setattr(regs.SquaredNorm, "_solver", lambda self: (lambda z: proj.simplex_threshold(z / 1.01)))
 
 
-def test_cvx_agreement_catches_scaled_softmax(scaled_softmax):
-    ev = F.cvx_agreement("softmax", CTX)
-    assert ev.outcome == "fails" and "theta" in ev.counterexample
-
-
-def test_cvx_agreement_catches_shifted_sparsemax(shifted_sparsemax):
-    ev = F.cvx_agreement("sparsemax", CTX)
-    assert ev.outcome == "fails" and "theta" in ev.counterexample
-
-
-def test_loss_properties_catches_scaled_softmax(scaled_softmax):
-    ev = F.loss_properties("softmax", CTX)
-    assert ev.outcome == "fails" and "theta" in ev.counterexample
-
-
-def test_loss_properties_catches_tempered_sparsemax(tempered_sparsemax):
-    ev = F.loss_properties("sparsemax", CTX)
+@pytest.mark.parametrize("check,loss,planted", [
+    ("cvx_agreement", "softmax", "scaled_softmax"), ("cvx_agreement", "sparsemax", "shifted_sparsemax"),
+    ("loss_properties", "softmax", "scaled_softmax"), ("loss_properties", "sparsemax", "tempered_sparsemax"),
+])
+def test_check_catches_planted_defect(check, loss, planted, request):
+    request.getfixturevalue(planted)
+    ev = getattr(F, check)(loss, CTX)
     assert ev.outcome == "fails" and "theta" in ev.counterexample
 
 
