@@ -69,11 +69,6 @@ class MCResult:
     seconds: float
     score_evaluations: int  # draws × (m + 1) scores gathered
 
-    def summary(self) -> dict:
-        return {"m": self.m, "draws": self.draws, "level": self.level,
-                "bias2": self.bias2.to_json(), "variance": self.variance.to_json(),
-                "mse": self.mse.to_json()}
-
 
 def _t_quantile(p: float, df: int) -> float:
     from scipy.stats import t
