@@ -50,6 +50,7 @@ Bad input raises ``ValueError`` naming the argument.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -342,7 +343,6 @@ class Tree:
     root: int = field(init=False)
     path: Tensor = field(init=False, repr=False)      # (n, D) internal-node index (0 … n−2), 0-padded
     sign: Tensor = field(init=False, repr=False)      # (n, D) +1 left, −1 right, 0 padding
-    tie: Tensor = field(init=False, repr=False)       # (n−1, n) A_{vj} = 1/|leaves(v)| for j under v
 
     def __post_init__(self):
         n = self.n
@@ -393,19 +393,21 @@ class Tree:
             paths.append(p[::-1])
             signs.append(s[::-1])
         D = max(len(p) for p in paths)
-        path = torch.zeros(n, D, dtype=torch.long)
-        sign = torch.zeros(n, D, dtype=torch.float64)
-        tie = torch.zeros(n - 1, n, dtype=torch.float64)
-        for j in range(n):
-            path[j, :len(paths[j])] = torch.tensor(paths[j], dtype=torch.long)
-            sign[j, :len(signs[j])] = torch.tensor(signs[j], dtype=torch.float64)
-            tie[paths[j], j] = 1.0
-        tie = tie / tie.sum(-1, keepdim=True)
+        path = torch.tensor([p + [0] * (D - len(p)) for p in paths], dtype=torch.long)
+        sign = torch.tensor([s + [0.0] * (D - len(s)) for s in signs], dtype=torch.float64)
         object.__setattr__(self, "children", tuple(ch))
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "sign", sign)
-        object.__setattr__(self, "tie", tie)
+
+    @functools.cached_property
+    def tie(self) -> Tensor:
+        """(n−1, n) ``A_{vj} = 1/|leaves(v)|`` for j under v (reading H2), built on first use:
+        it is dense, 8 n² bytes, and only H2 needs it."""
+        tie = torch.zeros(self.n - 1, self.n, dtype=torch.float64)
+        live = self.sign != 0
+        tie[self.path[live], torch.arange(self.n)[:, None].expand_as(self.path)[live]] = 1.0
+        return tie / tie.sum(-1, keepdim=True)
 
     def depth(self) -> Tensor:
         """Path length of each leaf (n,)."""

@@ -76,7 +76,8 @@ def tsallis_bisect_threshold(alpha: float, n_iter: int = 80) -> Solver:
     return solve
 
 
-def capped_threshold(k: int) -> Solver:
+def capped_threshold(k: "int | Tensor") -> Solver:
+    """``k`` an int, or a (B, 1) tensor of per-row capacities (``rankmax.capped_projection``)."""
     def solve(z: Tensor) -> tuple[Tensor, Tensor]:
         B, K = z.shape
         asc = z.flip(-1).contiguous()

@@ -55,3 +55,40 @@ class AdaptiveRankmaxLoss(FenchelYoungLoss):
             raise ValueError("target for adaptive rankmax (R2) must be multi-hot label vectors in C_k")
         a = self.scale(theta, target).to(theta.dtype).reshape(*theta.shape[:-1], 1)
         return super().forward(theta * a, target)
+
+
+def capped_projection(theta: Tensor, k: Tensor) -> Tensor:
+    """``Π_{C_{k_b}}(θ_b)`` row by row with a per-row ``k`` (B,): rankmax with
+    "k = the number of labels of the example" (Kong et al. 2020), e.g. one row per user
+    of a recommender with its training items as labels.
+
+    Solved exactly on a top-K slice, K = max(64, 2·max k + 1), as every sparse map here
+    (``losses/projections.py``); rows whose support does not fit are solved on the full
+    sorted row.  Returns ŷ (B, n) in θ's dtype."""
+    from ._checks import check_scores
+    from .projections import capped_threshold
+
+    theta = check_scores(theta)
+    if theta.dim() != 2:
+        raise ValueError(f"theta must have shape (B, n), got {tuple(theta.shape)}")
+    B, n = theta.shape
+    if not isinstance(k, Tensor) or k.shape != (B,):
+        raise ValueError(f"k must be a tensor of shape ({B},) (one capacity per row)")
+    kk = k.detach().double().to(theta.device)
+    if bool((kk != kk.round()).any()) or bool((kk < 1).any()) or bool((kk > n - 1).any()):
+        raise ValueError(f"k must hold integers in [1, n − 1] = [1, {n - 1}]")
+    kk = kk[:, None]
+
+    def on_slice(rows: Tensor, cap: Tensor, K: int) -> tuple[Tensor, Tensor]:
+        top, idx = rows.topk(K, dim=-1) if K < n else rows.sort(-1, descending=True)
+        return idx, capped_threshold(cap)((top - top[:, :1]).double())[1]
+
+    K = min(n, max(64, 2 * int(kk.max()) + 1))
+    idx, p = on_slice(theta.detach(), kk, K)
+    out = torch.zeros(B, n, dtype=torch.float64, device=theta.device).scatter_(-1, idx, p)
+    if K < n:
+        redo = (p[:, -1] > 0).nonzero().flatten()
+        if redo.numel():
+            idx_r, p_r = on_slice(theta.detach()[redo], kk[redo], n)
+            out[redo] = torch.zeros(redo.numel(), n, dtype=torch.float64, device=theta.device).scatter_(-1, idx_r, p_r)
+    return out.to(theta.dtype)

@@ -408,7 +408,7 @@ def _figures_table(figs: Mapping[str, Any], wall: set[str], claim_id: str) -> li
     lines = [r"\begin{center}\small", r"\begin{tabular}{@{}l>{\raggedright\arraybackslash}p{0.55\linewidth}@{}}",
              r"\toprule Figure & Value \\ \midrule"]
     for k, v in figs.items():
-        if k == "plot":  # the series are drawn in the Figures section; a table of them is noise
+        if k in ("plot", "plot_time"):  # the series are drawn in the Figures section; a table of them is noise
             lines.append(r"plot & \emph{series in results.json, drawn under Figures} \\")
             continue
         mark = r"\ensuremath{^\dagger}" if _is_wallclock(str(k), wall, claim_id) else ""

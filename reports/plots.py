@@ -3,7 +3,11 @@
 A check that wants a figure puts plot data in its evidence::
 
     figures["plot"] = {"title": str, "xlabel": str, "ylabel": str, "logx": bool, "logy": bool,
-                       "series": {label: {"x": [...], "y": [...]}}}
+                       "series": {label: {"x": [...], "y": [...]}}, "markers": bool}
+
+(``markers``: points instead of lines.)  A figure drawn from wall-clock data goes under
+``figures["plot_time"]`` (a key listed in ``meta.wallclock``), so it is never mistaken
+for a deterministic one.
 
 :func:`render_plots` draws each one into ``out/fig-<n>.pdf`` and returns the list of
 ``{"path", "caption"}`` entries the LaTeX writer includes.  Nothing is computed here:
@@ -15,13 +19,17 @@ from pathlib import Path
 from typing import Any
 
 
+PLOT_KEYS = ("plot", "plot_time")
+
+
 def plot_specs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for row in results["claims"]:
         for ev in row["evidence"]:
-            spec = (ev.get("figures") or {}).get("plot")
-            if spec:
-                out.append((f"{row['id']} [{row['reading']}], {ev['check']}", spec))
+            for key in PLOT_KEYS:
+                spec = (ev.get("figures") or {}).get(key)
+                if spec:
+                    out.append((f"{row['id']} [{row['reading']}], {ev['check']}", spec))
     return out
 
 
@@ -38,7 +46,10 @@ def render_plots(results: dict[str, Any], out: Path) -> list[dict[str, str]]:
     for i, (where, spec) in enumerate(specs, 1):
         fig, ax = plt.subplots(figsize=(5.0, 3.2))
         for label, s in spec.get("series", {}).items():
-            ax.plot(s["x"], s["y"], label=str(label), linewidth=1.2)
+            if spec.get("markers"):
+                ax.plot(s["x"], s["y"], label=str(label), marker="o", linestyle="none")
+            else:
+                ax.plot(s["x"], s["y"], label=str(label), linewidth=1.2)
         if spec.get("logx"):
             ax.set_xscale("log")
         if spec.get("logy"):

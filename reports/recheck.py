@@ -373,8 +373,46 @@ def recheck_apx(cx: dict, reading: str) -> tuple[bool, str]:
     return False, f"unrecognized APX counterexample keys {sorted(cx)}"
 
 
+def _t_quantile(p: float, df: int) -> float:
+    """Student-t quantile: the normal quantile by bisection on math.erfc, then the
+    Cornish-Fisher expansion in 1/df (error below 1e-6 for df ≥ 100)."""
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if 0.5 * math.erfc(mid / math.sqrt(2)) > 1 - p:
+            lo = mid
+        else:
+            hi = mid
+    z = (lo + hi) / 2
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def recheck_exp(cx: dict, reading: str = "") -> tuple[bool, str]:
+    """EXP-1, DYN-3, CPX-2: a paired comparison whose interval lies on the stored side of 0,
+    recomputed from the per-user differences; or per-epoch operation counts."""
+    msgs = []
+    for name, c in (cx.get("comparisons") or {}).items():
+        d = np.asarray(c["per_user_diff"], dtype=np.float64)
+        if d.size < 100:
+            return False, f"{name}: only {d.size} users (the t expansion needs df ≥ 100)"
+        half = _t_quantile(0.5 + float(cx["level"]) / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+        lo, hi = d.mean() - half, d.mean() + half
+        ok = lo > 0 if c["side"] == "above 0" else hi < 0
+        if not ok:
+            return False, f"{name}: recomputed interval [{lo:.5f}, {hi:.5f}] is not {c['side']}"
+        msgs.append(f"{name} [{lo:.4f}, {hi:.4f}]")
+    flops = cx.get("flops_per_epoch")
+    if flops and not cx.get("comparisons"):
+        dearer = [m for m, f in flops.items() if m != "softmax" and f >= flops["softmax"]]
+        if not dearer:
+            return False, "no method costs at least as much as softmax"
+        msgs.append(f"{', '.join(dearer)} >= softmax ({flops['softmax']:.3g} operations per epoch)")
+    return (True, "; ".join(msgs)) if msgs else (False, "nothing to re-check")
+
+
 RECHECKERS = {"FY-4": recheck_fy4, "CON-2": recheck_con2, "DYN-2": recheck_dyn2, "APX-1": recheck_apx,
-              "APX-4": recheck_apx, "APX-5": recheck_apx}
+              "APX-4": recheck_apx, "APX-5": recheck_apx, "EXP-1": recheck_exp, "DYN-3": recheck_exp,
+              "CPX-2": recheck_exp}
 
 
 def main(argv: list[str]) -> int:

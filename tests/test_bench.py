@@ -22,3 +22,13 @@ def test_bench_montecarlo_prints_throughput_and_growth():
     out = proc.stdout
     assert out.count("score evaluations/s") == 2 * (5 + 4)
     assert "time ~ m^" in out and "time ~ R^" in out
+
+
+def test_bench_recsys_times_ours_and_the_naive_loop(tmp_path):
+    # an empty cache and no wheel: offline → the synthetic stand-in of ML-100K's shape; a tiny d keeps it fast
+    env = {**__import__("os").environ, "SOFTMAX_AUDIT_CACHE": str(tmp_path), "PIP_NO_INDEX": "1"}
+    proc = subprocess.run([sys.executable, "-m", "reports.cli", "bench", "recsys", "--d", "4", "--repeats", "1"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    out = proc.stdout
+    assert "synthetic data of its shape" in out and "naive / ours = " in out and "round 1: naive" in out

@@ -109,3 +109,36 @@ def test_recheck_reproduces_stored_counterexamples_and_rejects_tampered_ones(two
     bad.write_text(json.dumps(res))
     proc = _cli("recheck", str(bad))
     assert proc.returncode == 1 and "FAILED" in proc.stdout
+
+
+def mask_wallclock(results: dict) -> dict:
+    """A copy of results.json with every figure key listed in meta.wallclock removed."""
+    wall = set(results["meta"]["wallclock"])
+    out = json.loads(json.dumps(results))
+    for row in out["claims"]:
+        for ev in row["evidence"]:
+            for k in wall & set(ev.get("figures") or {}):
+                del ev["figures"][k]
+    return out
+
+
+@pytest.mark.heavy
+def test_measured_rows_are_deterministic_apart_from_wallclock(tmp_path):
+    """The rows that measure time (CPX-1, CPX-2, EXP-1): two fresh processes, same seed,
+    give the same results.json once the keys in meta.wallclock are masked, and an appendix
+    that differs only in the values marked as wall-clock."""
+    only = ["EXP-1[softmax]", "CPX-2", "CPX-1[softmax]"]
+    runs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        proc = _cli("report", "--profile", "quick", "--out", str(out), "--no-pdf", "--only", *only)
+        assert proc.returncode == 0, proc.stderr
+        runs.append((json.loads((out / "results.json").read_text()), (out / "appendix.tex").read_text()))
+    (a, ta), (b, tb) = runs
+    assert {"epoch_s", "exponent_n"} <= set(a["meta"]["wallclock"])
+    assert any("epoch_s" in (ev.get("figures") or {}) for row in a["claims"] for ev in row["evidence"])
+    assert mask_wallclock(a) == mask_wallclock(b)
+    la, lb = ta.splitlines(), tb.splitlines()
+    assert len(la) == len(lb)
+    # a line may differ only where it shows a wall-clock figure (marked with a dagger)
+    assert all(x == y or ("\\dagger" in x and "\\dagger" in y) for x, y in zip(la, lb))

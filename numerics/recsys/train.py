@@ -1,0 +1,170 @@
+"""Training loop and multi-seed experiment of the MF recommender (CLAIMS.md §6, EXP-1).
+
+Protocol, the same for every method and fixed before any measurement
+(``split.holdout``): each user's interactions split 80/20 into train/test, and 10 % of
+the training part held out as validation.  Gradient-trained methods: Adam (lr
+``cfg.lr``), batches of ``cfg.batch_users`` users with all their training interactions,
+loss = the batch's sum divided by its interaction count, at most ``cfg.epochs`` epochs,
+early stopping on validation NDCG@20 (every ``cfg.eval_every`` epochs, patience
+``cfg.patience``), the best validation model restored.  RG²-ALS: the ridge λ and the
+number of sweeps selected on validation.  No per-method tuning of anything else; the
+test split is used once, on the selected model, and the validation curves are the
+convergence curves.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import torch
+from torch import Tensor
+
+from .methods import Batch, Method, make
+from .metrics import evaluate
+from .split import Split, batches, holdout
+
+
+@dataclass(frozen=True)
+class Config:
+    d: int = 64
+    epochs: int = 40            # at most; early stopping on validation NDCG@20
+    batch_users: int = 64
+    lr: float = 1e-2
+    m: int = 32                 # samples per interaction (SSM negatives, NCE noise)
+    eval_every: int = 2
+    patience: int = 3           # evaluations without improvement before stopping
+    als_lams: tuple[float, ...] = (1.0, 10.0, 100.0)
+    als_sweeps: int = 10
+
+
+@dataclass
+class RunResult:
+    method: str
+    seed: int
+    per_user: dict[str, Tensor]                       # test metrics of the selected model
+    curve: list[tuple[int, float]] = field(default_factory=list)   # (epoch, validation ndcg@20)
+    epoch_s: float = 0.0                              # median wall seconds per epoch (sweep for ALS)
+    best_epoch: int = 0
+    grad_frac: float | None = None                    # mean over the last epoch run
+    lam: float | None = None                          # the ridge ALS selected
+
+    def mean(self, key: str) -> float:
+        return float(self.per_user[key].mean())
+
+
+class Progress:
+    """A one-line progress bar on stderr (redrawn with \\r on a terminal, one line per run
+    otherwise, so logs stay readable)."""
+
+    def __init__(self, stream: TextIO | None = sys.stderr, width: int = 24):
+        self.stream, self.width = stream, width
+        self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+
+    def update(self, label: str, done: int, total: int, note: str = "") -> None:
+        if self.stream is None:
+            return
+        if self.tty:
+            fill = int(self.width * done / max(total, 1))
+            bar = "#" * fill + "-" * (self.width - fill)
+            print(f"\r  {label:<28} [{bar}] {done}/{total} {note}", end="", file=self.stream, flush=True)
+            if done >= total:
+                print(file=self.stream, flush=True)
+        elif done >= total:
+            print(f"  {label:<28} {done}/{total} {note}", file=self.stream, flush=True)
+
+
+def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device: str = "cpu",
+          progress: Progress | None = None) -> RunResult:
+    """Train one method with one seed on ``inner.train``; select by validation NDCG@20
+    (``inner.test``); return the selected model's test metrics on ``outer.test``."""
+    gen = torch.Generator().manual_seed(seed)
+    meth: Method = make(name, m=cfg.m)
+    label = f"{name} (seed {seed})"
+    res = RunResult(name, seed, {})
+    if meth.kind == "fixed":
+        params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
+        res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
+        if progress:
+            progress.update(label, 1, 1, f"test ndcg@20 {res.mean('ndcg@20'):.4f}")
+        return res
+    if meth.kind == "als":
+        return _train_als(name, outer, inner, cfg, seed, device, progress)
+    params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
+    valid = lambda: float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())  # noqa: E731
+    opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
+    # samples are drawn where the proposal lives (a CUDA generator for CUDA tensors)
+    draw = gen if torch.device(device).type == "cpu" else torch.Generator(device=device).manual_seed(seed)
+    best, best_state, since, times, fracs = -1.0, None, 0, [], []
+    for epoch in range(1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        fracs = []
+        for b in batches(inner, cfg.batch_users, gen):
+            b = Batch(*(t.to(device) for t in (b.users, b.counts, b.rows, b.items)))
+            loss, frac = meth.batch_loss(params, b, draw)
+            opt.zero_grad(set_to_none=True)
+            (loss / b.size).backward()
+            opt.step()
+            if frac is not None:
+                fracs.append(frac)
+        times.append(time.perf_counter() - t0)
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            nd = valid()
+            res.curve.append((epoch, nd))
+            if nd > best:
+                best, since, res.best_epoch = nd, 0, epoch
+                best_state = {k: v.detach().clone() for k, v in params.items()}
+            else:
+                since += 1
+        if progress:
+            progress.update(label, epoch, cfg.epochs, f"{statistics.median(times):.3f} s/epoch, valid ndcg@20 "
+                            f"{best:.4f} (epoch {res.best_epoch})")
+        if since >= cfg.patience:
+            if progress:
+                progress.update(label, cfg.epochs, cfg.epochs, f"stopped at epoch {epoch}")
+            break
+    with torch.no_grad():
+        for k, v in params.items():
+            v.copy_(best_state[k])
+    res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
+    res.epoch_s = statistics.median(times)
+    res.grad_frac = statistics.fmean(fracs) if fracs else None
+    return res
+
+
+def _train_als(name, outer, inner, cfg, seed, device, progress) -> RunResult:
+    """RG²-ALS: every ridge in ``cfg.als_lams`` × up to ``cfg.als_sweeps`` sweeps, the
+    (ridge, sweep) with the best validation NDCG@20 selected."""
+    res = RunResult(name, seed, {})
+    best, times = -1.0, []
+    u_all, i_all = inner.train_users.to(device), inner.train_items.to(device)
+    total, done = len(cfg.als_lams) * cfg.als_sweeps, 0
+    for lam in cfg.als_lams:
+        gen = torch.Generator().manual_seed(seed)
+        meth = make(name, lam=lam)
+        params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
+        curve = []
+        for sweep in range(1, cfg.als_sweeps + 1):
+            t0 = time.perf_counter()
+            meth.als_epoch(params, u_all, i_all, inner.n_users, inner.n_items)
+            times.append(time.perf_counter() - t0)
+            nd = float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())
+            curve.append((sweep, nd))
+            if nd > best:
+                best, res.best_epoch, res.lam, res.curve = nd, sweep, lam, curve
+                res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
+            done += 1
+            if progress:
+                progress.update(f"{name} (seed {seed})", done, total, f"lam {lam:g}, valid ndcg@20 {best:.4f}")
+    res.epoch_s = statistics.median(times)
+    return res
+
+
+def experiment(data, cfg: Config, methods: tuple[str, ...], seeds: tuple[int, ...], split_seed: int = 0,
+               device: str = "cpu", progress: Progress | None = None) -> dict[str, list[RunResult]]:
+    """Every method × seed on one fixed split (``split.holdout(data, split_seed)``); the
+    seed drives initialization, batch order and sampling."""
+    outer, inner = holdout(data, split_seed)
+    return {name: [train(name, outer, inner, cfg, s, device, progress) for s in seeds] for name in methods}

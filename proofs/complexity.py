@@ -1,0 +1,304 @@
+"""CPX-1 (CLAIMS.md §5) in sympy: the claimed per-epoch costs and their asymptotic orderings.
+
+Symbols (all positive): N training interactions, U users, n items, d dimensions, m samples
+per interaction.  The claim, per epoch (:func:`cost`):
+
+==================================  ===============================================
+method                              claimed cost
+==================================  ===============================================
+softmax                             ``N n d``
+sparsemax, entmax-1.5, rankmax      ``N n (d + log n)`` sort-based projection;
+                                    ``N n d`` with linear-time selection
+ssm/uniform, ssm/popularity, nce    ``N m d``
+hsm                                 ``N d log n``
+rg2/als                             ``N d² + (U + n) d³``
+==================================  ===============================================
+
+**Hidden constants.**  An O(·) bound hides one positive constant per term.  The
+expressions here set them all to 1 and take ``log`` natural.  Limits of ratios as one
+variable → ∞ do not depend on the constants except through a positive factor (a limit of
+0 or ∞ stays 0 or ∞; a finite limit is scaled), which each derivation says where it
+matters.  The *local log–log exponent* of a cost in one variable between two grid points
+x0 < x1, ``log(C(x1)/C(x0)) / log(x1/x0)`` (:func:`local_exponent`), does depend on them
+when C has several terms; but for positive constants it always lies between the smallest
+and the largest local exponent of the single terms (the ratio C(x1)/C(x0) is a convex
+combination of the terms' ratios, with weights ∝ each term's value at x0):
+:func:`exponent_band` returns that interval, which is what an O(·) bound with unknown
+constants allows.  ``numerics/complexity.py`` compares counted exponents with the band
+(and reports the unit-constant value alongside).
+
+Every public ``*_vs_*`` function returns a :class:`Derivation` decided by sympy limits;
+each takes an optional ``costs`` table (method → expression) so a planted wrong cost can be
+seen to fail.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from .derivation import Derivation, is_zero
+
+N, U, n, d, m = sp.symbols("N U n d m", positive=True)
+SYMBOLS = {"N": N, "U": U, "n": n, "d": d, "m": m}
+
+SPARSE = ("sparsemax", "entmax-1.5", "rankmax")
+SAMPLED = ("ssm/uniform", "ssm/popularity", "nce")
+METHODS = ("softmax", *SPARSE, *SAMPLED, "hsm", "rg2/als")
+SELECTIONS = ("sort", "linear")
+
+_SCOPE = ("symbolic in N, U, n, d, m > 0; the O(·) constants set to 1 and log natural (a limit 0 or ∞ of a ratio "
+          "does not depend on them; a finite limit is scaled by their ratio)")
+
+
+def _table(selection: str) -> dict[str, sp.Expr]:
+    sparse = N * n * (d + sp.log(n)) if selection == "sort" else N * n * d
+    return {"softmax": N * n * d, **{k: sparse for k in SPARSE}, **{k: N * m * d for k in SAMPLED},
+            "hsm": N * d * sp.log(n), "rg2/als": N * d ** 2 + (U + n) * d ** 3}
+
+
+def cost(method: str, selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> sp.Expr:
+    """The claimed per-epoch cost of ``method`` (module table), unit constants.
+
+    ``selection`` picks the reading of the sparse projections: ``"sort"`` (n (d + log n) per
+    interaction) or ``"linear"`` (linear-time selection, n d); ignored by the other methods.
+    ``costs`` overrides the table (planted-defect tests)."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
+    table = _table(selection) | dict(costs or {})
+    if method not in table:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return table[method]
+
+
+def claimed_string(method: str, selection: str = "sort") -> str:
+    """The claim's order as written in CLAIMS.md (plain text)."""
+    cost(method, selection)  # validates both
+    if method in SPARSE:
+        return "N n (d + log n)" if selection == "sort" else "N n d"
+    return {"softmax": "N n d", "hsm": "N d log n", "rg2/als": "N d^2 + (U + n) d^3",
+            **{k: "N m d" for k in SAMPLED}}[method]
+
+
+def _subs(var: str, fixed: Mapping[str, float], expr: sp.Expr) -> dict:
+    if var not in SYMBOLS:
+        raise ValueError(f"var must be one of {tuple(SYMBOLS)}, got {var!r}")
+    need = {s.name for s in expr.free_symbols} - {var}
+    missing = sorted(need - set(fixed))
+    if missing:
+        raise ValueError(f"fixed must give a value to {missing} (the cost depends on them)")
+    for k, v in fixed.items():
+        if k not in SYMBOLS or not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
+            raise ValueError(f"fixed must map symbol names to positive finite numbers, got {k!r}: {v!r}")
+    return {SYMBOLS[k]: sp.nsimplify(v, rational=True) for k, v in fixed.items() if k != var}
+
+
+def _local(expr: sp.Expr, var: str, x0: float, x1: float, fixed: Mapping[str, float]) -> float:
+    if not (x0 > 0 and x1 > x0):
+        raise ValueError(f"need 0 < x0 < x1, got x0 = {x0!r}, x1 = {x1!r}")
+    e = expr.subs(_subs(var, fixed, expr))
+    x = SYMBOLS[var]
+    x0r, x1r = sp.nsimplify(x0, rational=True), sp.nsimplify(x1, rational=True)
+    ratio = e.subs(x, x1r) / e.subs(x, x0r)
+    return float(sp.N(sp.log(ratio) / sp.log(x1r / x0r), 30))
+
+
+def local_exponent(method: str, var: str, x0: float, x1: float, fixed: Mapping[str, float], *,
+                   selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> float:
+    """Claimed local log–log exponent of ``method``'s cost in ``var`` between x0 < x1:
+    ``log(C(x1)/C(x0)) / log(x1/x0)``, the other symbols set by ``fixed`` (unit constants)."""
+    return _local(cost(method, selection, costs), var, x0, x1, fixed)
+
+
+def exponent_band(method: str, var: str, x0: float, x1: float, fixed: Mapping[str, float], *,
+                  selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> tuple[float, float]:
+    """(smallest, largest) local exponent of the single terms of the expanded cost: the
+    range of the claim's local exponent over all positive hidden constants (module
+    docstring).  For a one-term cost both ends equal :func:`local_exponent`."""
+    terms = sp.Add.make_args(sp.expand(cost(method, selection, costs)))
+    vals = [_local(t, var, x0, x1, fixed) if SYMBOLS[var] in t.free_symbols else 0.0 for t in terms]
+    return min(vals), max(vals)
+
+
+# --------------------------------------------------------------------------------------
+# derivations
+# --------------------------------------------------------------------------------------
+def _lim(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+    return sp.limit(expr, var, sp.oo)
+
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool | None:
+    """Decide the identity a ≡ b (as functions of the positive symbols): True when sympy
+    simplifies a − b to 0, False when a − b is nonzero at some sample point (a proof of
+    non-identity), None otherwise."""
+    if a.is_infinite or b.is_infinite:
+        return a == b
+    z = is_zero(a - b)
+    if z is not None:
+        return z
+    diff = a - b
+    for vals in ((2, 3, 5, 7, 11), (13, 17, 19, 23, 29)):
+        v = diff.subs(dict(zip((N, U, n, d, m), map(sp.Integer, vals))))
+        if v.is_number and v.is_zero is False:
+            return False
+    return None
+
+
+def _all(*flags):
+    if any(f is False for f in flags):
+        return False
+    return None if any(f is None for f in flags) else True
+
+
+def hsm_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """lim_{n→∞} HSM/Softmax = 0 (d, N fixed): HSM's per-epoch cost is o(softmax's)."""
+    D = Derivation(
+        statement="HSM's claimed per-epoch cost N d log n is o(N n d): lim_{n -> oo} HSM/Softmax = 0, and the ratio "
+                  "log(n)/n is below 1 for every n >= 1 (unit constants)",
+        scope=_SCOPE, assumptions=["balanced or Huffman tree of depth Theta(log n)", "N, d fixed as n grows"])
+    r = sp.simplify(cost("hsm", costs=costs) / cost("softmax", costs=costs))
+    D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{Softmax}}"), r))
+    L = _lim(r, n)
+    D.step("Limit as $n\\to\\infty$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
+    below = sp.simplify(sp.log(n) - n).subs(n, 1) < 0 and sp.diff(n - sp.log(n), n).subs(n, 1) >= 0
+    D.step("$n - \\log n$ is increasing for $n \\ge 1$ and equals 1 at n = 1, so $\\log n < n$: "
+           f"{bool(below)}")
+    return D.decide(_all(_same(L, sp.Integer(0)), bool(below)))
+
+
+def sampled_vs_softmax(method: str = "ssm/uniform", costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """SSM/NCE vs softmax: ratio m/n → 0 as n → ∞ at fixed m; = 1 when m = n (no saving when
+    m grows like n), = c when m = c n."""
+    if method not in SAMPLED:
+        raise ValueError(f"method must be one of {SAMPLED}, got {method!r}")
+    c = sp.Symbol("c", positive=True)
+    D = Derivation(
+        statement=f"{method}: claimed N m d vs softmax N n d. At fixed m, lim_(n -> oo) ratio = 0 (sampling is "
+                  "asymptotically cheaper); with m = n the ratio is exactly 1 and with m = c n it is c: no saving "
+                  "when m grows like n",
+        scope=_SCOPE, assumptions=["N, d fixed", "m samples per interaction, each scored with one d-dot product"])
+    r = sp.simplify(cost(method, costs=costs) / cost("softmax", costs=costs))
+    D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{sampled}}{C_{Softmax}}"), r))
+    L = _lim(r, n)
+    D.step("At fixed m:", sp.Eq(sp.Limit(r, n, sp.oo), L))
+    at_n = sp.simplify(r.subs(m, n))
+    at_cn = sp.simplify(r.subs(m, c * n))
+    D.step("With m = n:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=n}"), at_n))
+    D.step("With m = c n:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=cn}"), at_cn))
+    return D.decide(_all(_same(L, sp.Integer(0)), _same(at_n, sp.Integer(1)), _same(at_cn, c)))
+
+
+def sparse_vs_softmax(method: str = "sparsemax", costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """Sort-based sparse / softmax = (d + log n)/d: → ∞ as n → ∞ at fixed d, → 1 as d → ∞ at
+    fixed n; with linear-time selection the ratio is 1."""
+    if method not in SPARSE:
+        raise ValueError(f"method must be one of {SPARSE}, got {method!r}")
+    D = Derivation(
+        statement=f"{method}: with a sort-based projection the claimed N n (d + log n) exceeds softmax's N n d by the "
+                  "factor 1 + log(n)/d, which -> oo as n -> oo at fixed d and -> 1 as d -> oo at fixed n (the sort "
+                  "overhead is below the score computation iff n < e^d); with linear-time selection the costs have "
+                  "the same order (ratio 1)",
+        scope=_SCOPE + "; with unequal constants the sort-based d -> oo limit is the ratio of the two n d constants",
+        assumptions=["a projection sorts (or selects on) the n scores of each interaction's row",
+                     "N fixed; the score row costs n d"])
+    soft = cost("softmax", costs=costs)
+    r = sp.simplify(cost(method, "sort", costs) / soft)
+    D.step("Sort-based ratio:", sp.Eq(sp.Symbol(r"\frac{C_{sort}}{C_{Softmax}}"), sp.expand(r)))
+    Ln, Ld = _lim(r, n), _lim(r, d)
+    D.step("At fixed d:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
+    D.step("At fixed n:", sp.Eq(sp.Limit(r, d, sp.oo), Ld))
+    cross = sp.solve(sp.Eq(sp.expand(r) - 1, 1), n)
+    D.step("The sort term equals the score term (ratio 2) at", sp.Eq(n, cross[0]) if cross else "no n")
+    rl = sp.simplify(cost(method, "linear", costs) / soft)
+    D.step("Linear-time selection:", sp.Eq(sp.Symbol(r"\frac{C_{linear}}{C_{Softmax}}"), rl))
+    return D.decide(_all(_same(Ln, sp.oo), _same(Ld, sp.Integer(1)), _same(rl, sp.Integer(1)),
+                         bool(cross) and _same(cross[0], sp.exp(d))))
+
+
+def als_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """RG-ALS / softmax → d²/N as n → ∞ at fixed N, U, d; < 1 iff d < √N."""
+    D = Derivation(
+        statement="RG^2 by ALS, claimed N d^2 + (U + n) d^3, vs softmax N n d: as n -> oo at fixed N, U, d the ratio "
+                  "tends to d^2/N, which is < 1 iff d < sqrt(N) (one ALS sweep is asymptotically cheaper than a "
+                  "softmax epoch iff d^2 < N); as N -> oo at fixed n, U, d it tends to d/n",
+        scope=_SCOPE + "; the threshold d^2 < N moves by the ratio of the two constants",
+        assumptions=["one ALS sweep: d x d systems for every user and item (U + n) d^3, their right sides and Gram "
+                     "matrices N d^2", "N, U, d fixed as n grows"])
+    r = cost("rg2/als", costs=costs) / cost("softmax", costs=costs)
+    D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{ALS}}{C_{Softmax}}"), sp.expand(sp.simplify(r))))
+    Ln = sp.simplify(_lim(r, n))
+    D.step("At fixed N, U, d:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
+    root = sp.solve(sp.Eq(Ln, 1), d)
+    slope = sp.simplify(sp.diff(Ln, d))
+    D.step("The limit equals 1 at", sp.Eq(d, root[0]) if len(root) == 1 else f"{root}")
+    D.step("and increases with d:", "\\frac{\\partial L}{\\partial d} = " + sp.latex(slope))
+    if len(root) == 1:
+        D.step("so it is below 1 iff", sp.StrictLessThan(d, root[0]))
+    LN = sp.simplify(_lim(r, N))
+    D.step("At fixed n, U, d:", sp.Eq(sp.Limit(r, N, sp.oo), LN))
+    return D.decide(_all(_same(Ln, d ** 2 / N), len(root) == 1 and _same(root[0], sp.sqrt(N)), slope.is_positive,
+                         _same(LN, d / n)))
+
+
+def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """HSM vs SSM/NCE: ratio log(n)/m → ∞ as n → ∞ at fixed m (the sampled methods do not
+    depend on n); HSM is the cheaper one iff log n < m, i.e. n < e^m."""
+    D = Derivation(
+        statement="HSM (N d log n) vs SSM/NCE (N m d): lim_(n -> oo) HSM/SSM = oo at fixed m (the sampled cost does "
+                  "not grow with n), and HSM is cheaper exactly when log n < m, i.e. n < e^m (unit constants)",
+        scope=_SCOPE, assumptions=["N, d, m fixed as n grows"])
+    r = sp.simplify(cost("hsm", costs=costs) / cost("ssm/uniform", costs=costs))
+    D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{SSM}}"), r))
+    L = _lim(r, n)
+    D.step("At fixed m:", sp.Eq(sp.Limit(r, n, sp.oo), L))
+    root = sp.solve(sp.Eq(r, 1), n)
+    slope = sp.simplify(sp.diff(r, n))
+    D.step("The ratio equals 1 at", sp.Eq(n, root[0]) if len(root) == 1 else f"{root}")
+    D.step("and is increasing in n:", "\\frac{\\partial r}{\\partial n} = " + sp.latex(slope))
+    if len(root) == 1:
+        D.step("so HSM is the cheaper one iff", sp.StrictLessThan(n, root[0]))
+    return D.decide(_all(_same(L, sp.oo), len(root) == 1 and _same(root[0], sp.exp(m)), slope.is_positive))
+
+
+def ordering(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+    """The chain as n → ∞ with N, U, d, m fixed:
+    SSM ≍ NCE ≺ HSM ≺ Softmax ≍ sparse (linear) ≍ RG-ALS ≺ sparse (sort)."""
+    D = Derivation(
+        statement="As n -> oo with N, U, d, m fixed, the claimed per-epoch costs order as SSM = NCE << HSM << "
+                  "Softmax = sparse (linear-time selection) = RG-ALS << sparse (sort-based), where A << B means "
+                  "lim A/B = 0 and A = B means a finite positive limit",
+        scope=_SCOPE, assumptions=["N, U, d, m fixed"])
+    chain = [("ssm/uniform", "nce", "same"), ("nce", "hsm", "less"), ("hsm", "softmax", "less"),
+             ("softmax", "sparsemax/linear", "same"), ("softmax", "rg2/als", "same"),
+             ("softmax", "sparsemax", "less")]
+
+    def c(name: str) -> sp.Expr:  # "sparsemax/linear": the linear-time selection reading
+        if name.endswith("/linear"):
+            return cost(name.removesuffix("/linear"), "linear", costs)
+        return cost(name, "sort", costs)
+
+    flags = []
+    for a, b, rel in chain:
+        L = _lim(sp.simplify(c(a) / c(b)), n)
+        ok = _same(L, sp.Integer(0)) if rel == "less" else (bool(L.is_positive) and bool(L.is_finite))
+        D.step(f"{a} vs {b}:", sp.Eq(sp.Limit(sp.Symbol(r"C_{\mathrm{" + a.replace("/", "-") + r"}}")
+                                              / sp.Symbol(r"C_{\mathrm{" + b.replace("/", "-") + r"}}"), n, sp.oo), L))
+        flags.append(ok)
+    return D.decide(_all(*flags))
+
+
+# the symbolic check of each CPX-1 row (reports/claims_cpx.py)
+def row_derivations(method: str) -> tuple[tuple[str, Callable[[], Derivation]], ...]:
+    """(check name, derivation) pairs for a method's CPX-1 row."""
+    if method == "softmax":
+        return (("ordering-in-n", ordering),)
+    if method in SPARSE:
+        return (("sparse-vs-softmax", lambda: sparse_vs_softmax(method)),)
+    if method in SAMPLED:
+        return (("sampled-vs-softmax", lambda: sampled_vs_softmax(method)),)
+    if method == "hsm":
+        return (("hsm-vs-softmax", hsm_vs_softmax), ("hsm-vs-sampled", hsm_vs_sampled))
+    if method == "rg2/als":
+        return (("als-vs-softmax", als_vs_softmax),)
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
