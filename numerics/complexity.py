@@ -35,8 +35,8 @@ from it, users are ``arange(B)``.  Every grid point seeds its own generator from
 (seed, method, n, d, m), so a count never depends on which points ran before it.
 
 Grids (:data:`GRIDS`): n at d = m = 32; d at n = 3,000, m = 32; m (SSM, NCE) at n = 3,000,
-d = 32.  HSM's n grid stops at 10⁴ while ``losses.approx.Tree`` builds its dense
-(n − 1) × n tie matrix (8 n² bytes: 80 GB at n = 10⁵).
+d = 32.  (HSM's tree is built per grid point; its dense tie matrix of reading H2 is never
+formed, ``Tree.tie`` being lazy.)
 
 Decision (:func:`decide_variable`, :func:`cpx1`).  For each variable and each consecutive pair of grid points
 x0 < x1, the counted local exponent ``log(c1/c0)/log(x1/x0)`` is compared with the claim's
@@ -62,7 +62,6 @@ flattened every fitted time exponent towards 0; counts do not depend on threads.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 import time
@@ -98,22 +97,13 @@ WALLCLOCK_KEYS = ("exponent_n", "exponent_n_ci", "exponent_n_top", "exponent_d",
                   "seconds_per_interaction_d", "seconds_per_interaction_m")
 
 
-def _hsm_max_n() -> int | None:
-    from losses import approx
-
-    dense_tie = any(f.name == "tie" for f in dataclasses.fields(approx.Tree))
-    return 10_000 if dense_tie else None
-
-
 def grid(method: str, var: str, profile: str) -> tuple[int, ...]:
     """The grid of ``var`` for ``method`` (module docstring)."""
     if profile not in GRIDS:
         raise ValueError(f"profile must be one of {tuple(GRIDS)}, got {profile!r}")
     if var == "m" and method not in SAMPLED:
         return ()
-    xs = GRIDS[profile][var]
-    cap = _hsm_max_n() if (method == "hsm" and var == "n") else None
-    return tuple(x for x in xs if cap is None or x <= cap)
+    return GRIDS[profile][var]
 
 
 def fixed_values(method: str, var: str) -> dict[str, float]:

@@ -229,16 +229,22 @@ def als_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{ALS}}{C_{Softmax}}"), sp.expand(sp.simplify(r))))
     Ln = sp.simplify(_lim(r, n))
     D.step("At fixed N, U, d:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
-    root = sp.solve(sp.Eq(Ln, 1), d)
-    slope = sp.simplify(sp.diff(Ln, d))
-    D.step("The limit equals 1 at", sp.Eq(d, root[0]) if len(root) == 1 else f"{root}")
-    D.step("and increases with d:", "\\frac{\\partial L}{\\partial d} = " + sp.latex(slope))
-    if len(root) == 1:
-        D.step("so it is below 1 iff", sp.StrictLessThan(d, root[0]))
+    root, slope = _crossing(D, Ln, d, "The limit", "L", "so it is below 1 iff")
     LN = sp.simplify(_lim(r, N))
     D.step("At fixed n, U, d:", sp.Eq(sp.Limit(r, N, sp.oo), LN))
     return D.decide(_all(_same(Ln, d ** 2 / N), len(root) == 1 and _same(root[0], sp.sqrt(N)), slope.is_positive,
                          _same(LN, d / n)))
+
+
+def _crossing(D: Derivation, ratio: sp.Expr, var: sp.Symbol, what: str, name: str, below: str):
+    """Record where ``ratio`` crosses 1 in ``var`` and its slope there; returns (roots, slope)."""
+    root = sp.solve(sp.Eq(ratio, 1), var)
+    slope = sp.simplify(sp.diff(ratio, var))
+    D.step(f"{what} equals 1 at", sp.Eq(var, root[0]) if len(root) == 1 else f"{root}")
+    D.step(f"and increases with {var}:", f"\\frac{{\\partial {name}}}{{\\partial {var}}} = " + sp.latex(slope))
+    if len(root) == 1:
+        D.step(below, sp.StrictLessThan(var, root[0]))
+    return root, slope
 
 
 def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
@@ -252,12 +258,7 @@ def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{SSM}}"), r))
     L = _lim(r, n)
     D.step("At fixed m:", sp.Eq(sp.Limit(r, n, sp.oo), L))
-    root = sp.solve(sp.Eq(r, 1), n)
-    slope = sp.simplify(sp.diff(r, n))
-    D.step("The ratio equals 1 at", sp.Eq(n, root[0]) if len(root) == 1 else f"{root}")
-    D.step("and is increasing in n:", "\\frac{\\partial r}{\\partial n} = " + sp.latex(slope))
-    if len(root) == 1:
-        D.step("so HSM is the cheaper one iff", sp.StrictLessThan(n, root[0]))
+    root, slope = _crossing(D, r, n, "The ratio", "r", "so HSM is the cheaper one iff")
     return D.decide(_all(_same(L, sp.oo), len(root) == 1 and _same(root[0], sp.exp(m)), slope.is_positive))
 
 
