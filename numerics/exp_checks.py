@@ -303,6 +303,7 @@ def _frontier_plot(ex: dict, axis: str) -> dict:
     for m in LEARNED:
         x = flops[m] if axis == "flops" else statistics.median(r.epoch_s for r in runs[m])
         pts[m] = {"x": [x], "y": [seed_summary(runs[m], KEY)["mean"]]}
-    return {"title": f"Test NDCG@20 vs per-epoch cost ({ex['dataset']})",
+    what = "counted operations" if axis == "flops" else "wall-clock seconds"
+    return {"title": f"Test NDCG@20 vs {what} per epoch ({ex['dataset']})",
             "xlabel": "counted operations per epoch" if axis == "flops" else "seconds per epoch (wall clock)",
             "ylabel": "NDCG@20 (test)", "logx": True, "logy": False, "series": pts, "markers": True}

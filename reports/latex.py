@@ -518,7 +518,8 @@ def render_appendix(results: Mapping[str, Any]) -> str:
     """The complete standalone ``appendix.tex`` for a results.json dict.
 
     Sections: header (title, run meta, verdict legend), Summary (one booktabs longtable
-    row per claim × reading: id, reading, verdict, key figures), Claims (one subsection
+    row per claim × reading: id, reading, verdict, key figures), the complexity and
+    experiment tables when CPX-1 / EXP-1 rows ran (``tables.py``), Claims (one subsection
     per row: statement, every evidence with its detail, assumptions, steps, figures,
     counterexample), and Figures when ``results["figures_files"]`` is given.
     Deterministic: the same dict gives the same bytes."""
@@ -528,7 +529,11 @@ def render_appendix(results: Mapping[str, Any]) -> str:
     colours = "\n".join(rf"\definecolor{{v-{v}}}{{rgb}}{{{rgb}}}" for v, rgb in _VERDICT_COLOURS.items())
     out = [_PREAMBLE % {"colours": colours, "title": escape(TITLE), "pdftitle": _pdfstring(TITLE)}]
     out += _header(results)
-    out += [""] + _summary_table(claims, wall) + ["", r"\section{Claims}", ""]
+    from .tables import complexity_table, experiment_table
+
+    out += [""] + _summary_table(claims, wall) + [""]
+    out += complexity_table(claims, wall) + experiment_table(claims, wall)
+    out += [r"\section{Claims}", ""]
     for i, row in enumerate(claims, 1):
         out += _claim(i, row, wall)
     files = results.get("figures_files")

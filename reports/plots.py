@@ -58,7 +58,8 @@ def render_plots(results: dict[str, Any], out: Path) -> list[dict[str, str]]:
         ax.set_ylabel(spec.get("ylabel", ""))
         ax.set_title(spec.get("title", ""), fontsize=9)
         if len(spec.get("series", {})) > 1:
-            ax.legend(fontsize=7)
+            # scatter plots put the legend beside the axes: points can sit anywhere
+            ax.legend(fontsize=7, **({"loc": "center left", "bbox_to_anchor": (1.0, 0.5)} if spec.get("markers") else {}))
         fig.tight_layout()
         name = f"fig-{i}.pdf"
         # no CreationDate, so reruns give the same file
