@@ -173,15 +173,22 @@ def _cx(ex: dict, pairs: dict[str, dict]) -> dict:
                                 "per_user_diff": [round(float(x), 9) for x in v["d"]]} for k, v in pairs.items()}}
 
 
-def _ctx_results(ctx: RunContext) -> dict | Evidence:
-    try:
-        return results(ctx.profile, ctx.seed, ctx.device)
-    except Exception as exc:  # a missing data set (offline) is a budget problem, not a finding
-        from .data import DataError
+_UNAVAILABLE: dict[tuple, str] = {}
 
-        if isinstance(exc, DataError):
-            return Evidence("empirical", "experiment", "undecided", detail=f"data unavailable: {exc}")
-        raise
+
+def _ctx_results(ctx: RunContext) -> dict | Evidence:
+    """The experiment, or an ``undecided`` evidence when its data set cannot be had (offline
+    and not cached): a missing input is a spent budget, not a finding.  The failure is
+    remembered, so the other rows do not try the download again."""
+    from .data import DataError
+
+    key = (ctx.profile, ctx.seed, ctx.device)
+    if key not in _UNAVAILABLE:
+        try:
+            return results(*key)
+        except DataError as exc:
+            _UNAVAILABLE[key] = str(exc)
+    return Evidence("empirical", "experiment", "undecided", detail=f"data unavailable: {_UNAVAILABLE[key]}")
 
 
 # ------------------------------------------------------------------ the checks

@@ -1,6 +1,7 @@
 """Two overview tables of the appendix, drawn from results.json rows alone: the
 per-epoch complexity (CPX-1) and the recommendation experiment (EXP-1).  Each is
-empty when its rows did not run.  Wall-clock columns carry the dagger mark."""
+empty when its rows did not run.  Wall-clock values carry the dagger mark, in the
+header and in every cell, so a line that shows one says so."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -46,7 +47,7 @@ def complexity_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[st
         cells = [escape(row.get("reading", "")), escape(f.get("claimed", ""))]
         for var in ("n", "d", "m"):
             cells += [_cell(f.get(f"flops_exponent_{var}_top")), _cell(f.get(f"claimed_exponent_{var}_top"))]
-        cells += [_cell(f.get("exponent_n"), ".2f"), _verdict(row.get("verdict"))]
+        cells += [_cell(f.get("exponent_n"), ".2f") + _mark("exponent_n", wall, "CPX-1"), _verdict(row.get("verdict"))]
         body.append(" & ".join(cells) + r" \\")
     return _table("Per-epoch complexity (CPX-1)",
                   r"Local log--log exponents over the top pair of each grid: counted operations vs the claimed "
@@ -67,7 +68,8 @@ def experiment_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[st
         ci_txt = f"[{_cell(ci[0])}, {_cell(ci[1])}]" if len(ci) == 2 else "--"
         body.append(" & ".join([escape(row.get("reading", "")), _cell(f.get("ndcg@10"), ".4f"),
                                 _cell(f.get("ndcg@20"), ".4f"), ci_txt, _cell(f.get("recall@20"), ".4f"),
-                                _cell(_float(f.get("flops_per_epoch")), ".3g"), _cell(f.get("epoch_s"), ".3f"),
+                                _cell(_float(f.get("flops_per_epoch")), ".3g"),
+                                _cell(f.get("epoch_s"), ".3f") + _mark("epoch_s", wall, "EXP-1"),
                                 _verdict(row.get("verdict"))]) + r" \\")
     data = escape(_figs(rows[0]).get("dataset", "?"))
     return _table("Recommendation experiment (EXP-1)",

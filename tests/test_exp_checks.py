@@ -97,3 +97,20 @@ def test_paired_interval_covers_the_planted_difference():
     ex = _fake({"softmax": 0.1})
     c = E.paired(ex["runs"]["softmax"], ex["runs"]["sparsemax"], level=0.99)
     assert c["lo"] < 0.1 < c["hi"] and c["users"] == USERS
+
+
+def test_missing_data_is_undecided_and_tried_once(monkeypatch):
+    from numerics.data import DataError
+
+    calls = []
+
+    def offline(*key):
+        calls.append(key)
+        raise DataError("could not download recbole==1.2.1 (offline)")
+
+    monkeypatch.setattr(E, "results", offline)
+    monkeypatch.setattr(E, "_UNAVAILABLE", {})
+    ctx = RunContext(profile="full", seed=7)
+    for ev in (E.exp_ordering("softmax", ctx), E.sop_ahead_of_wop(ctx), E.frontier("softmax-undominated", ctx)):
+        assert ev.outcome == "undecided" and "offline" in ev.detail
+    assert calls == [("full", 7, "cpu")]
