@@ -119,3 +119,23 @@ def test_cvx_undecided_when_solver_not_optimal(monkeypatch):
     monkeypatch.setattr(cvx, "solve_argmax", lambda *a, **k: ("optimal_inaccurate", None, None))
     ev = F.cvx_agreement("sparsemax", CTX)
     assert ev.outcome == "undecided" and ev.figures["undecided"] == 25 and ev.figures["cases"] == 0
+
+
+def test_loss_tolerance_covers_the_rounding_of_a_wide_theta():
+    """The full profile's false alarm on FY-2[rankmax]: θ with one entry 5277 puts the
+    computed loss 4.8e-9 below ½‖y − ŷ‖² (a theorem for Euclidean projections); the loss
+    tolerance covers it, the old one did not, and a real gap of 1e-6·ptp² would not pass."""
+    import numpy as np
+    import torch
+
+    from losses import get
+    from numerics.fy_checks import _loss_tol, _round_tol
+
+    theta = np.array([-0.000896528047779, 4.01330962135e-05, 5276.78537432, 0.000384008410963, 2.19003803812e-05])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    loss = get("rankmax", k=2)
+    th = torch.tensor(theta)[None]
+    yhat = loss.predict(th)[0].numpy()
+    gap = float(loss(th, torch.tensor(y)[None])[0]) - 0.5 * float((y - yhat) @ (y - yhat))
+    assert _round_tol(theta) < -gap <= _loss_tol(theta)
+    assert 1e-6 * np.ptp(theta) ** 2 > 100 * _loss_tol(theta)
