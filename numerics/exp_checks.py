@@ -87,7 +87,8 @@ def epoch_flops(data, cfg: Config, seed: int) -> dict[str, int]:
     experiment trains on; deterministic (seeded model, batches and samples)."""
     from .opcount import count
     from .recsys.methods import make, naive_softmax_epoch
-    from .recsys.split import batches, holdout
+    from .recsys.split import holdout
+    from .recsys.train import sgd_epoch
 
     _, inner = holdout(data, seed)
     out = {}
@@ -105,15 +106,7 @@ def epoch_flops(data, cfg: Config, seed: int) -> dict[str, int]:
             _, c = count(meth.als_epoch, params, inner.train_users, inner.train_items, inner.n_users, inner.n_items)
         else:
             opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
-
-            def epoch():
-                for b in batches(inner, cfg.batch_users, gen):
-                    loss, _ = meth.batch_loss(params, b, gen)
-                    opt.zero_grad(set_to_none=True)
-                    (loss / b.size).backward()
-                    opt.step()
-
-            _, c = count(epoch)
+            _, c = count(sgd_epoch, meth, params, inner, cfg.batch_users, gen, gen, opt)
         out[name] = c.total
     return out
 

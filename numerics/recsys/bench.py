@@ -31,8 +31,9 @@ def _data():
 
 
 def main(d: int = 64, batch: int = 1024, repeats: int = 5, device: str = "cpu", seed: int = 0) -> int:
-    from .methods import Batch, make, naive_softmax_epoch
-    from .split import batches, holdout
+    from .methods import make, naive_softmax_epoch
+    from .split import holdout
+    from .train import sgd_epoch
 
     if d < 1 or batch < 1 or repeats < 1:
         raise SystemExit("error: need --d ≥ 1, --batch ≥ 1, --repeats ≥ 1")
@@ -56,12 +57,7 @@ def main(d: int = 64, batch: int = 1024, repeats: int = 5, device: str = "cpu", 
     opt_ours = torch.optim.Adam(list(params.values()), lr=1e-2)
 
     def ours_epoch():
-        for b in batches(inner, 64, gen):
-            b = Batch(*(t.to(device) for t in (b.users, b.counts, b.rows, b.items)))
-            loss, _ = meth.batch_loss(params, b, gen)
-            opt_ours.zero_grad(set_to_none=True)
-            (loss / b.size).backward()
-            opt_ours.step()
+        sgd_epoch(meth, params, inner, 64, gen, gen, opt_ours, device)
 
     def timed(fn):
         if device.startswith("cuda"):

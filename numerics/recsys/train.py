@@ -76,6 +76,23 @@ class Progress:
             print(f"  {label:<28} {done}/{total} {note}", file=self.stream, flush=True)
 
 
+def sgd_epoch(meth: Method, params: dict[str, Tensor], sp: Split, batch_users: int, order: torch.Generator,
+              draw: torch.Generator, opt: torch.optim.Optimizer, device: str = "cpu") -> list[float]:
+    """One epoch of gradient training: the users in ``order``'s random order, ``batch_users``
+    at a time, loss = the batch's sum / its interaction count, one optimizer step per batch.
+    Returns the batches' gradient fractions (empty where a method has none)."""
+    fracs = []
+    for b in batches(sp, batch_users, order):
+        b = Batch(*(t.to(device) for t in (b.users, b.counts, b.rows, b.items)))
+        loss, frac = meth.batch_loss(params, b, draw)
+        opt.zero_grad(set_to_none=True)
+        (loss / b.size).backward()
+        opt.step()
+        if frac is not None:
+            fracs.append(frac)
+    return fracs
+
+
 def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device: str = "cpu",
           progress: Progress | None = None) -> RunResult:
     """Train one method with one seed on ``inner.train``; select by validation NDCG@20
@@ -100,15 +117,7 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
     best, best_state, since, times, fracs = -1.0, None, 0, [], []
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        fracs = []
-        for b in batches(inner, cfg.batch_users, gen):
-            b = Batch(*(t.to(device) for t in (b.users, b.counts, b.rows, b.items)))
-            loss, frac = meth.batch_loss(params, b, draw)
-            opt.zero_grad(set_to_none=True)
-            (loss / b.size).backward()
-            opt.step()
-            if frac is not None:
-                fracs.append(frac)
+        fracs = sgd_epoch(meth, params, inner, cfg.batch_users, gen, draw, opt, device)
         times.append(time.perf_counter() - t0)
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             nd = valid()
