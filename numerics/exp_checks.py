@@ -197,9 +197,12 @@ def exp_ordering(method: str, ctx: RunContext) -> Evidence:
         signs = {k: _sign(v) for k, v in pairs.items()}
         fig["plot"] = _curves(ex)
         below = [k for k, s in signs.items() if s < 0]
-        outcome = "fails" if below else "holds"
+        tie = [k for k, s in signs.items() if s == 0]
+        # "at the top" is earned only when softmax is separated from every other method
+        outcome = "fails" if below else ("undecided" if tie else "holds")
         detail = (f"softmax is significantly below {', '.join(k.split('-', 1)[1] for k in below)}" if below
-                  else "no method is significantly above softmax")
+                  else (f"softmax is not separated from {', '.join(k.split('-', 1)[1] for k in tie)}" if tie
+                        else "softmax is significantly above every other method"))
     elif method == "popularity":
         pairs = {f"{o}-popularity": paired(runs[o], runs["popularity"]) for o in LEARNED}
         signs = {k: _sign(v) for k, v in pairs.items()}
@@ -263,13 +266,17 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
            "epoch_s_by_method": {m: statistics.median(r.epoch_s for r in runs[m]) for m in LEARNED}}
     if reading == "softmax-undominated":
         pairs = {f"{o}-softmax": paired(runs[o], runs["softmax"]) for o in LEARNED if o != "softmax"}
-        dom = [k for k, v in pairs.items() if _sign(v) > 0 and flops[k[:-8]] < flops["softmax"]]
+        cheaper = {k: _sign(v) for k, v in pairs.items() if flops[k[:-8]] < flops["softmax"]}
+        dom = [k for k, s in cheaper.items() if s > 0]
+        tie = [k for k, s in cheaper.items() if s == 0]
         fig["comparisons"] = {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()}
         fig["plot"] = _frontier_plot(ex, "flops")
         fig["plot_time"] = _frontier_plot(ex, "time")
-        outcome = "fails" if dom else "holds"
+        # a cheaper method not separated from softmax may or may not dominate it: undecided
+        outcome = "fails" if dom else ("undecided" if tie else "holds")
         detail = (f"dominated by {', '.join(k[:-8] for k in dom)} (cheaper and significantly more accurate)" if dom
-                  else "no method is both cheaper per epoch and significantly more accurate than softmax")
+                  else (f"cheaper and not separated from softmax: {', '.join(k[:-8] for k in tie)}" if tie
+                        else "every method cheaper per epoch is significantly less accurate than softmax"))
         cx = _cx(ex, {k: pairs[k] for k in dom}) | {"flops_per_epoch": dict(flops)} if dom else None
     else:
         ref = PER_INTERACTION if reading.endswith("/per-interaction") else "softmax"

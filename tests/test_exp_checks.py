@@ -69,8 +69,11 @@ def test_a_method_above_softmax_refutes_and_rechecks(planted):
 
 
 def test_a_tie_is_undecided(planted):
-    planted(_fake({**THEORY, "nce": 0.2}))
-    assert E.exp_ordering("nce", RunContext()).outcome == "undecided"
+    planted(_fake({**THEORY, "nce": 0.2}))  # nce is cheaper than softmax in the planted counts
+    ctx = RunContext()
+    assert E.exp_ordering("nce", ctx).outcome == "undecided"
+    assert E.exp_ordering("softmax", ctx).outcome == "undecided"  # "at the top" is not earned by a tie
+    assert E.frontier("softmax-undominated", ctx).outcome == "undecided"
 
 
 def test_popularity_above_a_model_refutes(planted):
