@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from losses import approx
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from . import apx_exact as X
 from . import montecarlo as MC

@@ -86,7 +86,7 @@ from scipy import optimize, stats
 
 from losses import approx
 from proofs.sgd_bound import neighbourhood_radius, radius_after
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from .threads import one_thread
 

@@ -72,7 +72,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from .opcount import count
 

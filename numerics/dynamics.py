@@ -55,7 +55,7 @@ import torch
 from scipy import stats
 
 from losses import get
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from .threads import one_thread
 

@@ -36,7 +36,7 @@ import statistics
 import torch
 from scipy import stats
 
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from .recsys.methods import EXACT, METHODS
 from .recsys.train import Config, RunResult, experiment

@@ -1,7 +1,7 @@
 """Numeric checks of the Fenchel–Young claims FY-1 … FY-4 (CLAIMS.md §1).
 
 Each check takes the loss name (``softmax``, ``sparsemax``, ``entmax``, ``rankmax``) and a
-:class:`~reports.evidence.RunContext`, and returns one :class:`~reports.evidence.Evidence`
+:class:`~audit.RunContext`, and returns one :class:`~audit.Evidence`
 (kind ``numeric``).  Checks are deterministic functions of the context: hypothesis runs
 derandomized (the run seed is mixed into the generated data through ``salt``), every
 other random draw comes from ``ctx.generator(salt)``.
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from losses import get
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from . import cvx
 from .strategies import capped_points, scores, simplex_points

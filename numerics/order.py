@@ -38,7 +38,7 @@ import mpmath
 import torch
 
 from losses import get
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 DT = torch.float64
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from reports.evidence import Evidence, Outcome
+from audit import Evidence, Outcome
 
 
 @dataclass
@@ -22,6 +22,9 @@ class Derivation:
     steps: list[str] = field(default_factory=list)
     decision: Outcome = "undecided"
     counterexample: dict | None = None
+    # the part of the claim's domain the scope does not cover, in words ("two-point and
+    # uniform supports only"); non-empty makes the row supported rather than verified
+    gap: str = ""
 
     def step(self, text: str, expr: object | None = None) -> None:
         """Record a step: plain-text words, optionally followed by a sympy expression
@@ -46,6 +49,7 @@ class Derivation:
             counterexample=self.counterexample,
             steps=tuple(self.steps),
             assumptions=tuple(self.assumptions),
+            scope_gap=self.gap,
         )
 
 

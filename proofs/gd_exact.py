@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from reports.evidence import Evidence, RunContext
+from audit import Evidence, RunContext
 
 from .derivation import Derivation, is_zero
 from .kkt import all_true, eq

@@ -1,7 +1,7 @@
 """CPX-1: per-epoch complexity of every method, symbolic orderings and counted FLOPs (CLAIMS.md §5)."""
 from __future__ import annotations
 
-from .registry import Claim, numeric, symbolic
+from .claim import Claim, numeric, symbolic
 
 _STATEMENT = ("Per-epoch cost of {method} is O({claimed}) (N interactions, U users, n items, d dimensions, m samples"
               "{extra}). Reading: the suite's implementation (numerics/recsys/methods.py), its arithmetic counted by "

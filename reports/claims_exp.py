@@ -9,7 +9,7 @@ MovieLens-100K; the ``_FULL`` table records where the full profile's verdict dif
 """
 from __future__ import annotations
 
-from .registry import Check, Claim
+from .claim import Check, Claim
 
 _PRED = {
     "softmax": "softmax is at the top: its test NDCG@20 is significantly higher than every other method's (a "
@@ -44,12 +44,12 @@ def claims() -> list[Claim]:
     for m in METHODS:
         pred = _PRED.get(m) or f"{m} ({_WHY[m]}) has a significantly lower test NDCG@20 than exact softmax"
         rows.append(Claim("EXP-1", m, f"{_SETUP} Prediction: {pred}.",
-                          (Check("ndcg-ordering", "empirical", lambda ctx, m=m: E.exp_ordering(m, ctx)),),
+                          (Check("ndcg-ordering", "empirical", lambda ctx, m=m: E.exp_ordering(m, ctx), statistical=True),),
                           **_expect("EXP-1", m)))
     rows.append(Claim("DYN-3", "sop-vs-wop",
                       f"{_SETUP} Prediction: the SOP softmax has a significantly higher test NDCG@20 than each WOP "
                       "loss (sparsemax, 1.5-entmax, rankmax).",
-                      (Check("sop-vs-wop", "empirical", E.sop_ahead_of_wop),), **_expect("DYN-3", "sop-vs-wop")))
+                      (Check("sop-vs-wop", "empirical", E.sop_ahead_of_wop, statistical=True),), **_expect("DYN-3", "sop-vs-wop")))
     for reading, text in (
             ("softmax-undominated", "Softmax lies on the accuracy-cost frontier: every method that is cheaper per "
                                     "epoch (counted operations) has a significantly lower test NDCG@20 (one that is "
@@ -64,7 +64,7 @@ def claims() -> list[Claim]:
              "interaction (one score row per training interaction, the O(N n d) cost model of CPX-1; counted on the "
              "plain PyTorch loop of 'softmax-audit bench recsys').")):
         rows.append(Claim("CPX-2", reading, f"{_SETUP} {text}",
-                          (Check("frontier", "empirical", lambda ctx, r=reading: E.frontier(r, ctx)),),
+                          (Check("frontier", "empirical", lambda ctx, r=reading: E.frontier(r, ctx), statistical=True),),
                           **_expect("CPX-2", reading)))
     return rows
 

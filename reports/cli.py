@@ -27,7 +27,7 @@ def _device(choice: str) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .evidence import RunContext
+    from audit import RunContext
     from .report import write_report
 
     ctx = RunContext(profile=args.profile, seed=args.seed, device=_device(args.device))

@@ -7,9 +7,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .evidence import RunContext
+from audit import RunContext
 from .registry import all_claims, select
-from .runner import run_all
+from .runner import run_all, shown_to_fail
 
 SCHEMA = 1
 _VERSIONED = ("torch", "sympy", "cvxpy", "clarabel", "numpy", "scipy", "hypothesis")
@@ -32,6 +32,14 @@ def wallclock_keys() -> list[str]:
     return sorted(set(complexity.WALLCLOCK_KEYS) | set(exp_checks.WALLCLOCK_KEYS))
 
 
+def false_alarm_budget() -> dict[str, Any]:
+    """The suite's family-wise false-alarm budget and each statistical check's share."""
+    from audit.falsealarm import FAMILY, SHARES
+
+    return {"family": FAMILY, "rule": "Bonferroni",
+            "shares": [{"id": c, "reading": r, "check": k, "alpha": a} for (c, r, k), a in SHARES.items()]}
+
+
 def build_results(ctx: RunContext, only: list[str] | None = None) -> tuple[dict[str, Any], bool]:
     claims = select(all_claims(), only)
     rows, crashed = run_all(claims, ctx)
@@ -42,6 +50,10 @@ def build_results(ctx: RunContext, only: list[str] | None = None) -> tuple[dict[
         "versions": versions(),
         # keys of figures that are wall-clock measurements (masked by the determinism test)
         "wallclock": wallclock_keys(),
+        # checks run, and checks whose every planted defect turned them (fails / undecided)
+        "checks": sum(shown_to_fail(r)[0] for r in rows),
+        "checks_shown_to_fail": sum(shown_to_fail(r)[1] for r in rows),
+        "false_alarm": false_alarm_budget(),
     }
     return {"schema": SCHEMA, "meta": meta, "claims": rows}, crashed
 

@@ -1,59 +1,187 @@
-"""Run registered checks and assemble results.json rows."""
+"""Run registered checks and their planted defects; assemble results.json rows.
+
+The runner enforces the rules that keep a defect of the suite from being printed as a
+finding about the paper:
+
+* a check that raises -- :class:`audit.SuiteDefect` (two of our own routes disagree) or
+  any other exception -- is a crash (:class:`CheckCrashed`; the CLI exits 1), recorded as
+  ``undecided``, never as a verdict;
+* a ``fails`` must carry a counterexample, and that counterexample must re-check from
+  its stored JSON alone with reports/recheck.py (numpy only, outside the suite); a
+  stored witness (``figures.sop_witness``) likewise.  Otherwise it is a crash.
+
+Planted defects (reports/claim.py) run after the row's real checks; each must turn its
+check (``fails``, ``undecided``, or a :class:`~audit.SuiteDefect` raised on the wrong
+input).  Results computed under a planted defect never survive it: the functools caches
+of ``losses/``, ``proofs/`` and ``numerics/`` are cleared after each planted run (and
+before a patched one, so that it computes under its patch), except
+caches marked ``keep_across_planted`` (keyed by everything they read; no planted defect
+patches what they read).
+"""
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
-from .evidence import Evidence, RunContext, verdict
-from .registry import Claim
+from audit import Evidence, RunContext, SuiteDefect
+from audit.evidence import _clean
+from audit.falsealarm import share
+
+from .claim import Check, Claim, verdict
+from .recheck import WITNESS_KEY, recheck_one, recheck_witness
+
+_OUR_PACKAGES = ("losses", "proofs", "numerics")
 
 
 class CheckCrashed(RuntimeError):
-    """A check raised: a defect of the suite, not a finding about the paper."""
+    """A check raised or broke a rule of the runner: a defect of the suite, not a finding
+    about the paper."""
 
 
-def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True) -> tuple[dict[str, Any], bool]:
-    """Run every check of ``claim``.  Returns (row, crashed).
+@dataclass(frozen=True)
+class PlantedResult:
+    defect: str
+    outcome: str  # holds | fails | undecided | suite-defect | error
+    detail: str = ""
 
-    With ``raise_errors`` (pytest) a crashing check propagates; otherwise (report)
-    it is recorded as ``undecided`` with its traceback tail and ``crashed`` is set,
-    so the CLI exits non-zero."""
+    @property
+    def turned(self) -> bool:
+        return self.outcome in ("fails", "undecided", "suite-defect")
+
+    def to_json(self) -> dict[str, str]:
+        return {"defect": self.defect, "outcome": self.outcome}
+
+
+def check_context(claim: Claim, check: Check, ctx: RunContext) -> RunContext:
+    """The context a check runs in: a statistical check gets its share of the budget."""
+    return replace(ctx, alpha=share(claim.id, claim.reading, check.name)) if check.statistical else ctx
+
+
+def _stored(x: Any) -> Any:
+    """As results.json stores it."""
+    return json.loads(json.dumps(_clean(x)))
+
+
+def audit_evidence(claim: Claim, ev: Evidence) -> None:
+    """Raise :class:`SuiteDefect` where ``ev`` breaks a rule (module docstring)."""
+    if ev.outcome == "fails":
+        if ev.counterexample is None:
+            raise SuiteDefect(f"{claim.key} / {ev.check}: 'fails' without a counterexample")
+        ok, msg = recheck_one(claim.id, claim.reading, _stored(ev.counterexample))
+        if not ok:
+            raise SuiteDefect(f"{claim.key} / {ev.check}: the counterexample does not re-check "
+                              f"(reports/recheck.py): {msg}")
+    witness = (ev.figures or {}).get(WITNESS_KEY)
+    if witness is not None:
+        ok, msg = recheck_witness(claim.id, claim.reading, _stored(witness))
+        if not ok:
+            raise SuiteDefect(f"{claim.key} / {ev.check}: the stored witness does not re-check: {msg}")
+
+
+def run_check(claim: Claim, check: Check, ctx: RunContext) -> Evidence:
+    """One check, its evidence normalized (name, kind, declared scope gap) and audited."""
+    ev = check.run(check_context(claim, check, ctx))
+    gap = ev.scope_gap or check.scope_gap
+    if ev.check != check.name or ev.kind != check.kind or gap != ev.scope_gap:
+        ev = replace(ev, check=check.name, kind=check.kind, scope_gap=gap)
+    audit_evidence(claim, ev)
+    return ev
+
+
+def clear_caches() -> None:
+    """Clear the functools caches of our packages (see the module docstring)."""
+    for name, mod in list(sys.modules.items()):
+        if mod is None or name.split(".")[0] not in _OUR_PACKAGES:
+            continue
+        for obj in list(vars(mod).values()):
+            if (callable(getattr(obj, "cache_clear", None)) and getattr(obj, "__module__", None) == name
+                    and not getattr(obj, "keep_across_planted", False)):
+                obj.cache_clear()
+
+
+def run_planted(claim: Claim, check: Check, ctx: RunContext, *, raise_errors: bool = True) -> list[PlantedResult]:
+    """Run every planted defect of ``check``.  An exception other than
+    :class:`SuiteDefect` is a defect of the planted input itself: raised with
+    ``raise_errors``, else recorded as ``error``."""
+    out = []
+    cctx = check_context(claim, check, ctx)
+    for p in check.planted:
+        if p.patch is not None:  # a patched implementation must not meet results cached without it
+            clear_caches()
+        try:
+            ev = check.run_planted(p, cctx)
+            out.append(PlantedResult(p.defect, ev.outcome, ev.detail[:200]))
+        except SuiteDefect as exc:
+            out.append(PlantedResult(p.defect, "suite-defect", str(exc)[:200]))
+        except Exception as exc:  # noqa: BLE001
+            if raise_errors:
+                raise
+            out.append(PlantedResult(p.defect, "error", repr(exc)[:200]))
+        finally:
+            clear_caches()
+    return out
+
+
+def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True,
+              planted: bool = False) -> tuple[dict[str, Any], bool]:
+    """Run every check of ``claim`` (and, with ``planted``, every planted defect after
+    them).  Returns (row, crashed).
+
+    With ``raise_errors`` (pytest) a crash propagates as :class:`CheckCrashed`; otherwise
+    (report) it is recorded as ``undecided`` with its reason and ``crashed`` is set, so
+    the CLI exits non-zero."""
     evidence: list[Evidence] = []
     crashed = False
     for check in claim.checks:
         try:
-            ev = check.run(ctx)
+            ev = run_check(claim, check, ctx)
         except Exception as exc:  # noqa: BLE001 -- recorded, and the CLI fails
             if raise_errors:
                 raise CheckCrashed(f"{claim.key} / {check.name}: {exc!r}") from exc
             crashed = True
             tail = traceback.format_exc().strip().splitlines()[-1]
-            ev = Evidence(check.kind, check.name, "undecided", detail=f"check crashed: {tail}")  # type: ignore[arg-type]
-        if ev.check != check.name or ev.kind != check.kind:
-            ev = Evidence(check.kind, check.name, ev.outcome, ev.detail, ev.figures, ev.counterexample,  # type: ignore[arg-type]
-                          ev.steps, ev.assumptions)
+            ev = Evidence(check.kind, check.name, "undecided", detail=f"check crashed: {tail}")
         evidence.append(ev)
+    rows = [e.to_json() for e in evidence]
+    if planted:
+        for check, ev_json in zip(claim.checks, rows):
+            res = run_planted(claim, check, ctx, raise_errors=raise_errors)
+            crashed |= any(r.outcome == "error" for r in res)
+            ev_json["planted"] = [r.to_json() for r in res]
     row = {
         "id": claim.id,
         "reading": claim.reading,
         "statement": claim.statement,
         "verdict": verdict(evidence),
-        "evidence": [e.to_json() for e in evidence],
+        "evidence": rows,
     }
     return row, crashed
 
 
-def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr) -> tuple[list[dict], bool]:
+def shown_to_fail(row: dict[str, Any]) -> tuple[int, int]:
+    """(checks, checks whose every planted defect turned them) of a row."""
+    evs = row["evidence"]
+    turned = sum(1 for e in evs if e.get("planted") and all(
+        PlantedResult(p["defect"], p["outcome"]).turned for p in e["planted"]))
+    return len(evs), turned
+
+
+def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,
+            planted: bool = True) -> tuple[list[dict], bool]:
     rows, any_crash = [], False
     for i, claim in enumerate(claims, 1):
         t0 = time.perf_counter()
-        row, crashed = run_claim(claim, ctx, raise_errors=False)
+        row, crashed = run_claim(claim, ctx, raise_errors=False, planted=planted)
         any_crash |= crashed
         rows.append(row)
         if progress is not None:
+            n, turned = shown_to_fail(row)
             flag = "  CRASHED" if crashed else ""
-            print(f"[{i:>3}/{len(claims)}] {claim.key:<28} {row['verdict']:<13} {time.perf_counter() - t0:6.1f}s{flag}",
-                  file=progress, flush=True)
+            shown = f"  {turned}/{n} shown to fail" if planted else ""
+            print(f"[{i:>3}/{len(claims)}] {claim.key:<28} {row['verdict']:<13} {time.perf_counter() - t0:6.1f}s"
+                  f"{shown}{flag}", file=progress, flush=True)
     return rows, any_crash

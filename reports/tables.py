@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .latex import _is_number, _is_wallclock, _num, _verdict, escape
+from .texfmt import _is_number, _is_wallclock, _num, _verdict, escape
 
 DAGGER = r"\ensuremath{^\dagger}"
 

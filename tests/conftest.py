@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from reports.evidence import RunContext
+from audit import RunContext
 
 
 def pytest_addoption(parser):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from losses import approx as A
 from numerics import apx_checks as N
 from numerics import apx_exact as X
-from reports.evidence import RunContext
+from audit import RunContext
 
 
 def test_decomposition_fails_when_mse_is_not_bias2_plus_variance(monkeypatch):

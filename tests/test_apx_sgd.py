@@ -8,7 +8,7 @@ import torch
 
 from losses import approx
 from numerics import apx_sgd
-from reports.evidence import RunContext
+from audit import RunContext
 
 QUICK = RunContext(profile="quick", seed=0)
 

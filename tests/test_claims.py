@@ -1,14 +1,19 @@
 """Every registered claim × reading is a test (ARCHITECTURE.md, "Conventions").
 
-The test asserts that the reading holds (verified or supported, as registered).
-A reading the suite refutes runs as ``xfail(strict=True, raises=ClaimRefuted)``: it
-must keep failing, and only by a re-found counterexample; if it starts to hold the
-run turns red.  Inconclusive readings run as ``xfail(strict=False, raises=ClaimInconclusive)``.
+The test asserts the registered verdict in both directions: a verified/supported reading
+must come out as registered; a refuted reading runs as ``xfail(strict=True,
+raises=ClaimRefuted)`` and an inconclusive one as ``xfail(strict=True,
+raises=ClaimInconclusive)``, so a row whose verdict changes either way turns the run red
+until it is re-registered.  Before a row may xfail, the outcome of each of its checks must
+match the one pinned in the registry (Claim.pinned): a refuted row whose other checks
+change raises a plain AssertionError, which the xfail does not accept.
 """
 import json
 
 import pytest
 
+from audit import OUTCOMES, VERDICTS
+from reports.claim import PASSING
 from reports.registry import all_claims
 from reports.runner import run_claim
 
@@ -27,7 +32,7 @@ def _param(claim, profile):
     if expected == "refuted":
         marks.append(pytest.mark.xfail(strict=True, raises=ClaimRefuted, reason=f"refuted: {note}"))
     elif expected == "inconclusive":
-        marks.append(pytest.mark.xfail(strict=False, raises=ClaimInconclusive, reason=f"inconclusive: {note}"))
+        marks.append(pytest.mark.xfail(strict=True, raises=ClaimInconclusive, reason=f"inconclusive: {note}"))
     return pytest.param(claim, id=claim.key, marks=marks)
 
 
@@ -42,6 +47,9 @@ def pytest_generate_tests(metafunc):
 def test_claim(claim, ctx):
     row, _ = run_claim(claim, ctx, raise_errors=True)
     found = row["verdict"]
+    outcomes = {e["check"]: e["outcome"] for e in row["evidence"]}
+    pinned = claim.pinned(ctx.profile)
+    assert outcomes == pinned, f"{claim.key}: check outcomes {outcomes}, pinned {pinned}"
     bad = [e for e in row["evidence"] if e["outcome"] != "holds"]
     if found == "refuted":
         cx = [e.get("counterexample") for e in bad if e.get("counterexample") is not None]
@@ -52,13 +60,36 @@ def test_claim(claim, ctx):
     assert found == expected, f"{claim.key}: verdict {found}, registered {expected}"
 
 
-def test_registry_keys_are_unique_and_every_claim_has_checks():
+def test_registry_keys_are_unique_and_every_claim_is_registered_consistently():
     claims = all_claims()
     keys = [c.key for c in claims]
     assert len(keys) == len(set(keys))
     for c in claims:
         assert c.checks, c.key
+        names = [ch.name for ch in c.checks]
+        assert len(names) == len(set(names)), f"{c.key}: check names must be unique within a row"
         for profile in ("quick", "full"):
             expected, note = c.expectation(profile)
-            assert expected in ("verified", "supported", "refuted", "inconclusive")
-            assert expected in ("verified", "supported") or note, f"{c.key}: a non-passing expectation needs a note"
+            assert expected in VERDICTS
+            assert expected in PASSING or note, f"{c.key}: a non-passing expectation needs a note"
+            pins = c.pinned(profile)
+            assert set(pins.values()) <= set(OUTCOMES)
+            if expected in PASSING:
+                assert set(pins.values()) == {"holds"}, f"{c.key}: a passing row pins every check to holds"
+            elif expected == "refuted":
+                assert "fails" in pins.values(), f"{c.key}: a refuted row pins at least one check to fails"
+            else:
+                assert "undecided" in pins.values() and "fails" not in pins.values(), c.key
+            if expected == "verified":
+                kinds = {ch.kind for ch in c.checks}
+                assert "symbolic" in kinds and kinds & {"numeric", "empirical"}, \
+                    f"{c.key}: verified needs a symbolic and an independent numeric route"
+
+
+def test_every_statistical_check_has_a_share_of_one_false_alarm_budget():
+    from audit.falsealarm import FAMILY, SHARES
+
+    stat = {(c.id, c.reading, ch.name) for c in all_claims() for ch in c.checks if ch.statistical}
+    assert stat == set(SHARES), f"statistical checks without a share: {stat - set(SHARES)}; " \
+                                f"shares of no statistical check: {set(SHARES) - stat}"
+    assert sum(SHARES.values()) <= FAMILY * (1 + 1e-12) and min(SHARES.values()) > 0

@@ -7,7 +7,7 @@ import sympy as sp
 
 from numerics import complexity as X
 from proofs import complexity as P
-from reports.evidence import RunContext
+from audit import RunContext
 
 N, U, n, d, m = P.N, P.U, P.n, P.d, P.m
 

@@ -8,7 +8,8 @@ import pytest
 
 from numerics import consistency as C
 from numerics import risk
-from reports.evidence import RunContext
+from audit import RunContext
+from reports.rechecks.con import recheck_dcg_counterexample
 
 CTX = RunContext(profile="quick", seed=0)
 
@@ -96,17 +97,17 @@ def test_known_l2_counterexample_by_plain_enumeration_and_recheck():
     D = [(0.4, (0, 2, 0)), (0.6, (0, 0, 1))]
     assert _plain_l2_regret(D) > 0.2
     cx = {"D": [{"p": p, "r": list(r)} for p, r in D], "theta": [0.0, 0.4, 0.6]}
-    assert C.recheck_dcg_counterexample(cx, "sparsemax", "L2")
-    assert C.recheck_dcg_counterexample(dict(cx, theta=[-30.0, math.log(0.4), math.log(0.6)]), "softmax", "L2")
+    assert recheck_dcg_counterexample(cx, "sparsemax", "L2")
+    assert recheck_dcg_counterexample(dict(cx, theta=[-30.0, math.log(0.4), math.log(0.6)]), "softmax", "L2")
     # the recheck can fail: wrong scores are not Bayes-optimal; L1 is consistent here
-    assert not C.recheck_dcg_counterexample(dict(cx, theta=[0.0, 0.6, 0.4]), "sparsemax", "L2")
+    assert not recheck_dcg_counterexample(dict(cx, theta=[0.0, 0.6, 0.4]), "sparsemax", "L2")
     q1 = [float(x) for x in risk.target_mean([(F(2, 5), (0, 2, 0)), (F(3, 5), (0, 0, 1))], "L1")]
-    assert not C.recheck_dcg_counterexample(dict(cx, theta=q1), "sparsemax", "L1")
+    assert not recheck_dcg_counterexample(dict(cx, theta=q1), "sparsemax", "L1")
 
 
 def test_dcg_check_finds_l2_and_passes_l1():
     ev = C.dcg_consistency("sparsemax", "L2", CTX)
-    assert ev.outcome == "fails" and C.recheck_dcg_counterexample(ev.counterexample, "sparsemax", "L2")
+    assert ev.outcome == "fails" and recheck_dcg_counterexample(ev.counterexample, "sparsemax", "L2")
     ev = C.dcg_consistency("sparsemax", "L1", CTX)
     assert ev.outcome == "holds"
 

@@ -9,8 +9,8 @@ import torch
 from numerics import exp_checks as E
 from numerics.recsys.methods import METHODS
 from numerics.recsys.train import RunResult
-from reports.evidence import RunContext
-from reports.recheck import recheck_exp
+from audit import RunContext
+from reports.rechecks.exp import recheck_exp
 
 USERS = 400
 

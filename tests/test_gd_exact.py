@@ -12,7 +12,8 @@ import torch
 
 from losses import get
 from proofs import gd_exact as gde
-from reports.evidence import RunContext, _clean
+from audit import RunContext
+from audit.evidence import _clean
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def test_exact_projection_and_loss_match_the_library():
         assert max(abs(float(a) - b) for a, b in zip(p, loss.predict(t)[0].tolist())) < 1e-12
         assert abs(float(gde.loss_capped(th, y, k)) - float(loss(t, yy)[0])) < 1e-9
         # the standalone re-checker's projection (different algorithm) agrees exactly
-        assert RECHECK.capped_projection_exact(th, k) == p
+        assert RECHECK.maps.capped_projection_exact(th, k) == p
 
 
 def test_entmax15_closed_form_matches_the_library():
@@ -115,7 +116,7 @@ def test_unit_step_numeric_check_holds_and_can_fail():
     assert ev.outcome == "holds" and ev.figures["failures"] == 0
     bad = gde.unit_step_exact("sparsemax", ctx, lr=Fr(1, 2))  # below 1/L the same criteria must fail
     assert bad.outcome == "fails" and bad.counterexample["runs"]
-    ok, msg = RECHECK.recheck_dyn2(json.loads(json.dumps(_clean(bad.counterexample))))
+    ok, msg = RECHECK.dyn.recheck_dyn2(json.loads(json.dumps(_clean(bad.counterexample))))
     assert ok, msg
 
 
@@ -133,20 +134,20 @@ def test_derivations_are_fast():
                                   lambda: gde.finite_steps_row("entmax"), gde.entmax_unit_step],
                          ids=["sparsemax", "rankmax", "entmax", "entmax-1/L"])
 def test_recheck_reproduces_the_counterexample(make):
-    ok, msg = RECHECK.recheck_dyn2(_stored(make()))
+    ok, msg = RECHECK.dyn.recheck_dyn2(_stored(make()))
     assert ok, msg
 
 
 def test_recheck_rejects_tampered_counterexamples():
     cx = _stored(gde.finite_steps_row("sparsemax"))
-    assert not RECHECK.recheck_dyn2({**cx, "lr": "1"})[0]  # lr = 1 reaches zero after one step
-    assert not RECHECK.recheck_dyn2({**cx, "losses": ["1/4", "1/8"]})[0]
-    assert not RECHECK.recheck_dyn2({**cx, "theta0": ["0", "5"]})[0]  # not in the all-free region
+    assert not RECHECK.dyn.recheck_dyn2({**cx, "lr": "1"})[0]  # lr = 1 reaches zero after one step
+    assert not RECHECK.dyn.recheck_dyn2({**cx, "losses": ["1/4", "1/8"]})[0]
+    assert not RECHECK.dyn.recheck_dyn2({**cx, "theta0": ["0", "5"]})[0]  # not in the all-free region
     ce = _stored(gde.finite_steps_row("entmax"))
-    assert not RECHECK.recheck_dyn2({**ce, "lr": "1"})[0]  # s0 = 2/lr: the sufficient condition fails
-    assert not RECHECK.recheck_dyn2({**ce, "theta0": ["-3", "0"]})[0]
-    assert not RECHECK.recheck_dyn2({**ce, "shortfall_first_steps": ["2.0", "1.4"]})[0]
-    assert not RECHECK.recheck_dyn2({"loss": "softmax"})[0]
+    assert not RECHECK.dyn.recheck_dyn2({**ce, "lr": "1"})[0]  # s0 = 2/lr: the sufficient condition fails
+    assert not RECHECK.dyn.recheck_dyn2({**ce, "theta0": ["-3", "0"]})[0]
+    assert not RECHECK.dyn.recheck_dyn2({**ce, "shortfall_first_steps": ["2.0", "1.4"]})[0]
+    assert not RECHECK.dyn.recheck_dyn2({"loss": "softmax"})[0]
 
 
 def test_recheck_script_main_on_a_results_file(tmp_path, capsys):

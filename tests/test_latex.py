@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofs.derivation import Derivation
-from reports.evidence import Evidence, verdict
-from reports.latex import _MATH, _TEXT, compile_pdf, escape, render_appendix
+from audit import Evidence
+from reports.claim import verdict
+from reports.latex import compile_pdf, render_appendix
+from reports.texfmt import _MATH, _TEXT, escape
 
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
                                     reason="pdflatex not on PATH (CI installs TeX Live, so this runs there)")

@@ -12,7 +12,7 @@ from losses import projections as proj
 from losses import regularizers as regs
 from numerics import cvx, fy_checks as F
 from numerics.strategies import capped_points, scores, simplex_points
-from reports.evidence import RunContext
+from audit import RunContext
 
 CTX = RunContext(profile="quick")
 

@@ -5,7 +5,7 @@ import torch
 from losses import get
 from numerics import dynamics as dyn
 from numerics import order
-from reports.evidence import RunContext
+from audit import RunContext
 
 CTX = RunContext()
 

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from reports.evidence import VERDICTS, Evidence, verdict
+from audit import VERDICTS, Evidence
+from reports.claim import verdict
 
 ONLY = ["FY-3", "FY-4[entmax[alpha>2]]"]  # cheap rows, one of them refuted
 
@@ -67,12 +68,13 @@ def test_cli_rejects_unknown_claim_ids(tmp_path):
 
 
 def test_cli_fails_when_a_check_crashes(tmp_path, monkeypatch):
-    from reports import registry, report
+    from reports import report
+    from reports.claim import Check, Claim
 
     def boom(ctx):
         raise RuntimeError("deliberate")
 
-    claim = registry.Claim("FY-0", "test", "a crashing check", (registry.Check("boom", "numeric", boom),))
+    claim = Claim("FY-0", "test", "a crashing check", (Check("boom", "numeric", boom),))
     monkeypatch.setattr(report, "all_claims", lambda: [claim])
     results, crashed = report.write_report(tmp_path, report.RunContext(), pdf=False)
     assert crashed and results["claims"][0]["verdict"] == "inconclusive"
@@ -86,12 +88,14 @@ def test_cli_fails_when_a_check_crashes(tmp_path, monkeypatch):
         ([("numeric", "holds")], "supported"),
         ([("symbolic", "holds"), ("numeric", "undecided")], "inconclusive"),
         ([("symbolic", "holds"), ("numeric", "fails", {"theta": [0]})], "refuted"),
-        ([("symbolic", "holds"), ("numeric", "fails")], "inconclusive"),  # a failure must carry its counterexample
+        ([("symbolic", "holds", None, "n = 2 only"), ("numeric", "holds")], "supported"),  # partial symbolic scope
+        ([("symbolic", "fails", {"theta": [0]}), ("numeric", "undecided")], "refuted"),
         ([], "inconclusive"),
     ],
 )
 def test_verdict_rules(outcomes, expected):
-    ev = [Evidence(o[0], "c", o[1], counterexample=o[2] if len(o) > 2 else None) for o in outcomes]
+    ev = [Evidence(o[0], "c", o[1], counterexample=o[2] if len(o) > 2 else None, scope_gap=o[3] if len(o) > 3 else "")
+          for o in outcomes]
     assert verdict(ev) == expected
 
 

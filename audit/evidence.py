@@ -1,21 +1,17 @@
-"""The data every check produces, and the context it runs in.
+"""What every check produces: one :class:`Evidence` per check of a claim × reading.
 
-An :class:`Evidence` is one check's finding about one claim × reading; the verdict of
-the row is derived from its evidence by :func:`verdict` (CLAIMS.md, "Verdicts"):
-
-* ``refuted``      some evidence ``fails`` and carries a counterexample;
-* ``inconclusive`` otherwise, some evidence is ``undecided`` (solver not optimal,
-  interval straddles, budget spent) -- never counted as a pass;
-* ``verified``     every evidence holds, and there is symbolic AND numeric evidence;
-* ``supported``    every evidence holds, but one of the two routes is missing.
-
-A ``fails`` without a counterexample is a defect of the check (it must say why),
-so it reads ``inconclusive`` rather than ``refuted``.
+A check decides ``holds``, ``fails`` or ``undecided`` (solver not optimal, interval
+straddles, budget spent).  ``fails`` is a finding about the paper and must carry a
+counterexample that ``softmax-audit recheck`` re-checks from the stored data alone; a
+disagreement between two of the suite's own routes is not a finding but a defect of the
+suite, raised as :class:`SuiteDefect` (the runner turns it into a crash, never into
+``refuted``).  How a row's verdict follows from its evidence lives with the claims
+(``reports/claim.py``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
 import torch
@@ -25,6 +21,12 @@ Outcome = Literal["holds", "fails", "undecided"]
 KINDS = ("symbolic", "numeric", "empirical")
 OUTCOMES = ("holds", "fails", "undecided")
 VERDICTS = ("verified", "supported", "refuted", "inconclusive")
+
+
+class SuiteDefect(RuntimeError):
+    """Two of the suite's own routes disagree (closed form vs finite differences, a loss
+    attribute vs its derivation, autograd vs the defined backward, a heuristic without
+    data): a bug of ours, reported as a crash, never as a finding about the paper."""
 
 
 def _clean(x: Any) -> Any:
@@ -60,6 +62,9 @@ class Evidence:
     counterexample: Mapping[str, Any] | None = None
     steps: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    # symbolic evidence whose scope does not cover the claim's domain names the missing part
+    # here ("two-point and uniform supports only"); the row then reads supported, not verified
+    scope_gap: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -79,40 +84,8 @@ class Evidence:
             out["assumptions"] = list(self.assumptions)
         if self.steps:
             out["steps"] = list(self.steps)
+        if self.scope_gap:
+            out["scope_gap"] = self.scope_gap
         return out
 
 
-def verdict(evidence: list[Evidence]) -> str:
-    if not evidence:
-        return "inconclusive"
-    if any(e.outcome == "fails" and e.counterexample is not None for e in evidence):
-        return "refuted"
-    if any(e.outcome != "holds" for e in evidence):
-        return "inconclusive"
-    kinds = {e.kind for e in evidence}
-    if "symbolic" in kinds and kinds & {"numeric", "empirical"}:
-        return "verified"
-    return "supported"
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What a check may depend on: the profile (budgets), the seed, the device.
-
-    Checks must be deterministic functions of this context."""
-
-    profile: Literal["quick", "full"] = "quick"
-    seed: int = 0
-    device: str = "cpu"
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def budget(self, quick: int, full: int) -> int:
-        """Example/sample budget for the current profile."""
-        return quick if self.profile == "quick" else full
-
-    def generator(self, salt: int = 0) -> torch.Generator:
-        """A torch generator seeded from the run seed and a per-check salt, so checks
-        do not share (and perturb) one random stream."""
-        g = torch.Generator(device="cpu")
-        g.manual_seed(self.seed * 1_000_003 + salt)
-        return g

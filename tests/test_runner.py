@@ -1,0 +1,112 @@
+"""The runner's rules: a defect of the suite is a crash, never a verdict; planted defects
+are run and counted; a statistical check gets its share of the false-alarm budget."""
+import pytest
+
+from audit import Evidence, RunContext, SuiteDefect
+from reports.claim import Check, Claim, Planted, numeric, patched, wrong_input
+from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, shown_to_fail
+
+CTX = RunContext()
+FY4_CX = {"alpha": 3.0, "theta": [0.0, 0.0, 0.0], "lambda_max": 3.0}  # a real FY-4 [alpha>2] counterexample
+
+
+def _claim(*evidence_fns, cid="FY-4", reading="entmax[alpha>2]"):
+    return Claim(cid, reading, "test row", tuple(Check(f"c{i}", "numeric", fn) for i, fn in enumerate(evidence_fns)),
+                 expected="refuted", note="test")
+
+
+def test_a_fails_with_a_rechecked_counterexample_refutes():
+    row, crashed = run_claim(_claim(lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX)), CTX)
+    assert row["verdict"] == "refuted" and not crashed
+
+
+@pytest.mark.parametrize("cx", [None, {"alpha": 3.0, "theta": [0.0, 1.0, 5.0]}, {"beta": 1}],
+                         ids=["no-counterexample", "not-a-counterexample", "malformed"])
+def test_a_fails_that_does_not_recheck_is_a_crash_not_a_refutation(cx):
+    claim = _claim(lambda ctx: Evidence("numeric", "x", "fails", counterexample=cx))
+    with pytest.raises(CheckCrashed, match="counterexample"):
+        run_claim(claim, CTX)
+    row, crashed = run_claim(claim, CTX, raise_errors=False)
+    assert crashed and row["verdict"] == "inconclusive"
+
+
+def test_a_row_without_a_rechecker_cannot_be_refuted():
+    claim = _claim(lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX), cid="FY-1", reading="softmax")
+    with pytest.raises(CheckCrashed, match="no re-checker"):
+        run_claim(claim, CTX)
+
+
+def test_a_disagreement_of_our_own_routes_is_a_crash():
+    def defect(ctx):
+        raise SuiteDefect("closed-form Jacobian and finite differences disagree")
+
+    row, crashed = run_claim(_claim(defect), CTX, raise_errors=False)
+    assert crashed and row["verdict"] == "inconclusive" and "SuiteDefect" in row["evidence"][0]["detail"]
+
+
+def test_a_stored_witness_must_recheck():
+    bad = {"theta": [1.0, 0.0], "i": 0, "j": 1}  # sparsemax(1, 0) = (1, 0): not tied, not a witness
+    claim = Claim("CON-3", "sparsemax/O1", "t", (Check("w", "numeric", lambda ctx: Evidence(
+        "numeric", "w", "holds", figures={"sop_witness": bad})),))
+    with pytest.raises(CheckCrashed, match="witness"):
+        run_claim(claim, CTX)
+
+
+def test_planted_defects_are_run_and_counted():
+    holds = lambda ctx: Evidence("numeric", "x", "holds")  # noqa: E731
+    fails = lambda ctx: Evidence("numeric", "x", "fails", counterexample={"planted": True})  # noqa: E731
+
+    def raises(ctx):
+        raise SuiteDefect("routes disagree on the wrong input")
+
+    check = Check("c", "numeric", holds, planted=(Planted("a", run=fails), Planted("b", run=raises)))
+    blind = Check("d", "numeric", holds, planted=(Planted("c", run=holds),))
+    claim = Claim("FY-1", "softmax", "t", (check, blind))
+    res = run_planted(claim, check, CTX)
+    assert [r.outcome for r in res] == ["fails", "suite-defect"] and all(r.turned for r in res)
+    row, _ = run_claim(claim, CTX, planted=True)
+    assert shown_to_fail(row) == (2, 1)  # the blind check is not shown able to fail
+    assert row["evidence"][1]["planted"] == [{"defect": "c", "outcome": "holds"}]
+
+
+def test_a_patched_defect_wraps_the_checks_own_run_and_its_results_do_not_survive():
+    import functools
+
+    import numerics
+
+    state = {"wrong": False}
+
+    @functools.lru_cache(maxsize=None)
+    def cached_value():
+        return -1.0 if state["wrong"] else 1.0
+
+    cached_value.__module__ = "numerics"
+    numerics._test_cached_value = cached_value
+    try:
+        def run(ctx):
+            return Evidence("numeric", "c", "holds" if cached_value() > 0 else "undecided")
+
+        class Wrong:
+            def __enter__(self):
+                state["wrong"] = True
+
+            def __exit__(self, *a):
+                state["wrong"] = False
+
+        check = Check("c", "numeric", run, planted=(patched("negative value", Wrong),))
+        claim = Claim("FY-1", "softmax", "t", (check,))
+        clear_caches()
+        assert [r.outcome for r in run_planted(claim, check, CTX)] == ["undecided"]
+        assert run(CTX).outcome == "holds"  # the cache filled under the defect was cleared
+    finally:
+        del numerics._test_cached_value
+
+
+def test_a_statistical_check_gets_its_share_of_the_budget():
+    from audit.falsealarm import SHARES
+
+    seen = {}
+    check = numeric("mc-vs-exact", lambda ctx: seen.setdefault("alpha", ctx.alpha) and Evidence("numeric", "x", "holds"),
+                    statistical=True, planted=[wrong_input("none", lambda ctx: Evidence("numeric", "x", "fails"))])
+    run_claim(Claim("APX-2", "ssm/uniform", "t", (check,)), CTX)
+    assert seen["alpha"] == SHARES[("APX-2", "ssm/uniform", "mc-vs-exact")] < CTX.alpha
