@@ -1,4 +1,4 @@
-"""Conditional-risk minimizers of the exact Fenchel–Young losses (cvxpy), with label laws.
+"""Conditional-risk minimizers of the exact Fenchel–Young losses (cvxpy).
 
 For an FY loss ``L(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩`` and any label law with E[w] > 0,
 
@@ -27,6 +27,7 @@ with f the one-dimensional part of Ω on p_i ≥ 0 (and p_i ≤ 1 for rankmax):
 | entmax α  | 1 | (α−1)^β/α · pos(u)^β,  β = α/(α−1)                  | 1/(α(α−1))     |
 | rankmax k | k | ½ huber(pos(u), 1)  (= u²/2 on [0,1], u − ½ above)  | 0              |
 | flat      | 1 | Ω ≡ 0 on Δ: Ω*(θ) = max θ (an *improper* test loss) | 0              |
+| flat k    | k | Ω ≡ 0 on C_k: Ω*(θ) = sum of the k largest θ_i      | 0              |
 
 The joint problem over (θ, τ) is convex.  Because s is fixed, R(θ + c1) = R(θ): the
 problem is solved on the box −B ≤ θ ≤ 0 (B = 30, then 25 and 20 when Clarabel is not optimal), which loses nothing for the
@@ -34,23 +35,23 @@ losses with a minimizer inside the box, and for softmax with zeros in q (the inf
 *not attained*: θ_j → −∞ on the zero set) changes the infimum by at most n·e^{−B}
 (≲ 1e-8 at B = 20).  Such cases are flagged ``attained = False`` and counted by the callers.
 
-Label laws (``target_mean``): classification y ∼ η → q = η; ranking r ∼ D with gains
-G(r) = 2^r − 1 and the maps of CLAIMS.md §2: ``L1`` (summed: weight ΣG(r), label
-G(r)/ΣG(r)) → q = E[G(r)] / E[ΣG(r)]; ``L2`` (normalized, unit weight) →
-q = E[G(r)/ΣG(r)]; ``multihot`` (rankmax, r ∈ {0,1}^n with |r| = k fixed) → q = E[r].
-Targets are computed in exact rationals (``fractions.Fraction``).
+Label laws (relevance laws and label maps) live in :mod:`numerics.labels`; every law
+reduces to weighted labels (c_a, y_a) and the program above with q = Σ c y / Σ c.
+:func:`check_transcription` compares the transcribed risk with the loss implementation
+under test (``losses/``) at the minimizer: two routes of the suite to one number.
 """
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import cvxpy as cp
 import numpy as np
 from scipy.optimize import minimize_scalar
+
+from audit import SuiteDefect
 
 #: box half-width on the scores (shift-normalized: −BOX ≤ θ ≤ 0); a second, smaller box is
 #: (and third) are tried when Clarabel is not "optimal" on the first (softmax with zeros in q is badly
@@ -59,6 +60,9 @@ BOXES = (30.0, 25.0, 20.0)
 BOX = BOXES[0]
 #: solver tolerance rungs (Clarabel gap / feasibility); values are then accurate to ~1e-9
 SOLVER_TOLS = (1e-10, 1e-8)
+#: relative agreement of the loss implementation with the cvxpy transcription (values are
+#: accurate to ~1e-9)
+TRANSCRIPTION_TOL = 1e-6
 
 
 # --------------------------------------------------------------------------------------
@@ -107,8 +111,8 @@ class LossSpec:
     def conjugate_expr(self, theta: cp.Variable) -> cp.Expression:
         if self.name == "softmax":
             return cp.log_sum_exp(theta)
-        if self.name == "flat":
-            return cp.max(theta)
+        if self.name == "flat":  # Ω ≡ 0 on the domain: Ω* = the sum of the `mass` largest scores
+            return cp.max(theta) if self.mass == 1 else cp.sum_largest(theta, int(self.mass))
         tau = cp.Variable()
         u = cp.pos(theta - tau)
         if self.name == "sparsemax":
@@ -136,9 +140,17 @@ class LossSpec:
 
 def spec(loss: str | LossSpec, **params) -> LossSpec:
     """A :class:`LossSpec` by name: softmax, sparsemax, entmax (alpha), rankmax (k), or the
-    improper ``flat`` test loss (Ω ≡ 0 on Δ, i.e. the perceptron-like max θ − ⟨θ, y⟩)."""
+    improper ``flat`` test loss (Ω ≡ 0 on Δ, i.e. the perceptron-like max θ − ⟨θ, y⟩; with
+    ``k``: Ω ≡ 0 on C_k, the sum of the k largest scores minus ⟨θ, y⟩)."""
     if isinstance(loss, LossSpec):
         return loss
+    if loss == "flat" and params.get("k", 1) != 1:
+        k = params["k"]
+        if set(params) != {"k"} or not isinstance(k, int) or k < 1:
+            raise ValueError(f"flat takes only an integer k ≥ 1, got {params}")
+        return LossSpec("flat", (("k", k),), mass=float(k), cap=1.0, proper=False)
+    if loss == "flat":
+        params = {key: v for key, v in params.items() if key != "k"}
     if loss in ("softmax", "sparsemax", "flat"):
         if params:
             raise ValueError(f"{loss} takes no parameters, got {sorted(params)}")
@@ -164,21 +176,23 @@ class _Program:
     prob: cp.Problem
     theta: cp.Variable
     q: cp.Parameter
-    a: cp.Parameter  # half-space a·θ ≤ 0 (a = 0: unconstrained)
+    A: cp.Parameter  # rows a with a·θ ≤ 0 (zero rows: no constraint)
 
 
 _CACHE: dict[tuple, _Program] = {}
 
 
 def _program(sp_: LossSpec, n: int, box: float) -> _Program:
+    """min Ω*(θ) − ⟨θ, q⟩ s.t. Aθ ≤ 0 on the box −B ≤ θ ≤ 0, with up to n − 1 rows in A
+    (one row: a half-space θ_i ≤ θ_j; several: a polyhedral cone such as {θ_t ≥ θ_i, t ∈ T})."""
     key = (sp_.key, n, box)
     if key not in _CACHE:
         theta = cp.Variable(n)
         q = cp.Parameter(n)
-        a = cp.Parameter(n)
+        A = cp.Parameter((max(1, n - 1), n))
         obj = sp_.conjugate_expr(theta) - q @ theta
-        cons = [theta <= 0, theta >= -box, a @ theta <= 0]
-        _CACHE[key] = _Program(cp.Problem(cp.Minimize(obj), cons), theta, q, a)
+        cons = [theta <= 0, theta >= -box, A @ theta <= 0]
+        _CACHE[key] = _Program(cp.Problem(cp.Minimize(obj), cons), theta, q, A)
     return _CACHE[key]
 
 
@@ -198,22 +212,36 @@ class RiskSolution:
         return self.status == "optimal" and self.value is not None
 
 
-def solve_risk(loss: str | LossSpec, q: Sequence, pair: tuple[int, int] | None = None, **params) -> RiskSolution:
-    """min_θ Ω*(θ) − ⟨θ, q⟩ (optionally s.t. θ_i ≤ θ_j for ``pair = (i, j)``) by cvxpy/Clarabel.
+def _rows(n: int, pair: tuple[int, int] | None, rows: Sequence[tuple[int, int]] | None) -> np.ndarray:
+    """The constraint matrix of ``θ_i ≤ θ_j`` for each (i, j) (``pair`` is one row)."""
+    pairs = list(rows or ()) + ([pair] if pair is not None else [])
+    if len(pairs) > max(1, n - 1):
+        raise ValueError(f"rows: at most {max(1, n - 1)} constraints θ_i ≤ θ_j for n = {n}, got {len(pairs)}")
+    A = np.zeros((max(1, n - 1), n))
+    for r, (i, j) in enumerate(pairs):
+        if i == j or not (0 <= i < n and 0 <= j < n):
+            raise ValueError(f"rows: ({i}, {j}) is not a pair of distinct items of [0, {n})")
+        A[r, i], A[r, j] = 1.0, -1.0
+    return A
 
-    The conditional risk of any label law with target mean q is E[w]·(this) + const."""
+
+def solve_risk(loss: str | LossSpec, q: Sequence, pair: tuple[int, int] | None = None,
+               rows: Sequence[tuple[int, int]] | None = None, **params) -> RiskSolution:
+    """min_θ Ω*(θ) − ⟨θ, q⟩ (optionally s.t. θ_i ≤ θ_j for ``pair = (i, j)`` and for every
+    (i, j) in ``rows``) by cvxpy/Clarabel.
+
+    The conditional risk of any label law with weights c_a and labels y_a is
+    Σ_a c_a L(θ; y_a) = s·(this objective) + Σ_a c_a Ω(y_a), s = Σ_a c_a, q = Σ_a c_a y_a / s:
+    the same program up to a positive factor and a constant."""
     sp_ = spec(loss, **params)
     q = np.asarray([float(x) for x in q], dtype=np.float64)
     n = q.size
-    a = np.zeros(n)
-    if pair is not None:
-        i, j = pair
-        a[i], a[j] = 1.0, -1.0
+    A = _rows(n, pair, rows)
     status = "not_run"
     for box in BOXES:
         prog = _program(sp_, n, box)
         prog.q.value = q
-        prog.a.value = a
+        prog.A.value = A
         for tol in SOLVER_TOLS:  # a tight rung first; a looser one only if Clarabel is not "optimal"
             try:
                 with warnings.catch_warnings():
@@ -227,9 +255,7 @@ def solve_risk(loss: str | LossSpec, q: Sequence, pair: tuple[int, int] | None =
                 break
         if status == "optimal":
             break
-    if not status.startswith("optimal") and not status.startswith("solver_error"):
-        return RiskSolution(status, None, None, False)
-    if status.startswith("solver_error"):
+    if status != "optimal":
         return RiskSolution(status, None, None, False)
     if prog.theta.value is None or prog.prob.value is None:
         return RiskSolution(str(prog.prob.status), None, None, False)
@@ -302,57 +328,45 @@ def bayes_scores(loss: str | LossSpec, q: Sequence, **params) -> BayesScores:
 
 
 # --------------------------------------------------------------------------------------
-# label laws → target mean (exact rationals)
+# the loss under test: the implementation's risk at a point, against the cvxpy transcription
 # --------------------------------------------------------------------------------------
-def gains(r: Sequence[int]) -> list[int]:
-    """G(r) = 2^r − 1."""
-    return [2 ** int(x) - 1 for x in r]
+def implementation_risk(sp_: LossSpec, theta: np.ndarray, atoms: Sequence[tuple]) -> float | None:
+    """Σ_a c_a L(θ; y_a) computed by the loss implementation under test (``losses.get``),
+    atom by atom; ``None`` for a spec without an implementation (the improper test losses)."""
+    if not sp_.proper:
+        return None
+    import torch
+
+    from losses import get
+
+    loss = get(sp_.name, **dict(sp_.params))
+    Y = torch.tensor([[float(v) for v in y] for _, y in atoms], dtype=torch.float64)
+    c = np.array([float(w) for w, _ in atoms])
+    th = torch.as_tensor(np.asarray(theta, dtype=np.float64)).expand(Y.shape[0], -1)
+    return float(c @ loss(th, Y).numpy())
 
 
-def target_mean(D: Sequence[tuple], label_map: str) -> list[Fraction]:
-    """Target mean q of a ranking label law.  ``D``: pairs (p, r) with p a probability
-    (Fraction or int weights -- normalized here) and r a relevance vector.
-
-    ``L1``: E[G(r)] / E[ΣG(r)];  ``L2``: E[G(r)/ΣG(r)];  ``multihot``: E[r] (r binary, |r| = k)."""
-    if not D:
-        raise ValueError("D must have at least one atom")
-    total = sum(Fraction(p) for p, _ in D)
-    n = len(D[0][1])
-    if label_map == "L1":
-        num = [Fraction(0)] * n
-        den = Fraction(0)
-        for p, r in D:
-            g = gains(r)
-            num = [a + Fraction(p) / total * b for a, b in zip(num, g)]
-            den += Fraction(p) / total * sum(g)
-        if den == 0:
-            raise ValueError("L1 needs E[ΣG(r)] > 0")
-        return [a / den for a in num]
-    if label_map == "L2":
-        out = [Fraction(0)] * n
-        for p, r in D:
-            g = gains(r)
-            s = sum(g)
-            if s == 0:
-                raise ValueError("L2 needs ΣG(r) > 0 for every r in D's support")
-            out = [a + Fraction(p) / total * Fraction(b, s) for a, b in zip(out, g)]
-        return out
-    if label_map == "multihot":
-        ks = {sum(1 for x in r if x) for _, r in D}
-        if len(ks) != 1 or any(x not in (0, 1) for _, r in D for x in r):
-            raise ValueError("multihot needs binary r with the same number k of relevant items in every atom")
-        out = [Fraction(0)] * n
-        for p, r in D:
-            out = [a + Fraction(p) / total * int(b) for a, b in zip(out, r)]
-        return out
-    raise ValueError(f"label_map must be L1, L2 or multihot, got {label_map!r}")
+def transcribed_risk(sp_: LossSpec, value: float, atoms: Sequence[tuple]) -> float:
+    """The same risk from the cvxpy optimum ``value`` of Ω*(θ) − ⟨θ, q⟩ (q = Σ c y / s):
+    s·value + Σ_a c_a Ω(y_a), Ω in numpy (``LossSpec.omega``)."""
+    s = sum(float(w) for w, _ in atoms)
+    return s * value + sum(float(w) * sp_.omega(np.array([float(v) for v in y])) for w, y in atoms)
 
 
-def expected_gains(D: Sequence[tuple]) -> list[Fraction]:
-    """E_D[G(r)] per item (exact)."""
-    total = sum(Fraction(p) for p, _ in D)
-    n = len(D[0][1])
-    out = [Fraction(0)] * n
-    for p, r in D:
-        out = [a + Fraction(p) / total * b for a, b in zip(out, gains(r))]
-    return out
+def check_transcription(sp_: LossSpec, theta: np.ndarray, value: float, atoms: Sequence[tuple],
+                        tol: float = TRANSCRIPTION_TOL) -> float | None:
+    """|implementation risk − transcribed risk| at the cvxpy minimizer θ, relative to
+    1 + |risk|; ``None`` for a spec without an implementation.  Above ``tol`` this raises
+    :class:`audit.SuiteDefect`: the cvxpy transcription of Ω* and the loss under test are two
+    routes of the suite to the same number (a wrong prediction map, conjugate or loss value
+    in ``losses/`` shows up here)."""
+    impl = implementation_risk(sp_, theta, atoms)
+    if impl is None:
+        return None
+    ref = transcribed_risk(sp_, value, atoms)
+    err = abs(impl - ref) / (1.0 + abs(ref))
+    if not err <= tol:
+        raise SuiteDefect(f"{sp_.label}: the loss implementation's conditional risk at the cvxpy minimizer is "
+                          f"{impl:.12g}, the cvxpy transcription of Ω* gives {ref:.12g} (relative difference "
+                          f"{err:.3g} > {tol:g})")
+    return err

@@ -1,156 +1,346 @@
-"""CON-1 and CON-2, symbolic parts (sympy).
+"""CON-1 and CON-2, symbolic parts (sympy).  Every derivation takes the loss under test and
+reads its regularizer Ω from the FY derivations (:func:`proofs.kkt.omega`), and its
+premises -- ∇Ω* = ŷ (FY-1) and L ≥ 0 with L = 0 ⟺ y = ŷ(θ), convexity (FY-2) -- from
+:func:`proofs.fy.conjugate` and :func:`proofs.fy.loss_properties`, whose decisions must
+hold and whose scope gaps carry over (``Derivation.gap``).
 
-* :func:`properness` -- for a generic FY loss (Ω, Ω* undefined sympy functions) and a
-  label law with m atoms, E[w L(θ; y)] − E[w]·L(θ; q) does not depend on θ
-  (q = E[w y]/E[w]); so the risk minimizers are those of L(θ; q), i.e. ŷ(θ) = q.
-* :func:`topk_calibration` -- per loss: the half-space gap
-  gap(a, b) = φ(a) + φ(b) − 2φ((a+b)/2)  (Ω = Σφ, η_i = a > η_j = b), from the dual
-  identity inf_{θ_i ≤ θ_j} R = −min_μ Ω(η + μ(e_j − e_i)) and the stationarity of μ* = (a−b)/2
-  (checked by sympy), is > 0 because φ'' > 0 (decided by sympy under positivity
-  assumptions) -- strict Jensen.  With the covering lemma (every non-top-k-preserving θ
-  lies in some half-space θ_i ≤ θ_j with η_i > η_j) this is top-k calibration.
-* :func:`dcg_consistency` -- L1: ∇ E[w L] = E[ΣG]·ŷ(θ) − E[G] (sympy), so ŷ ∝ E[G]: sorting
-  the minimizer sorts E[G] (ties in ŷ are ties in E[G]), optimal by the rearrangement
-  inequality → holds.  L2: ŷ = E[G/ΣG]; the law D = {2/5: (0,2,0), 3/5: (0,0,1)} gives
-  E[G] = (0, 6/5, 3/5) but ŷ = (0, 2/5, 3/5): the order of items 2, 3 flips, and the exact
-  DCG difference is decided by sympy → fails, with that counterexample.  rankmax/multihot
-  (binary r, fixed |r| = k): ŷ = E[r] = E[G(r)] → holds.
+* :func:`properness` -- per coordinate and symbolic in the number m of atoms of the label
+  law: ∂/∂θ_i Σ_a c_a L(θ; y_a) = (Σ c)(ŷ_i(θ) − q_i), q = Σ c y / Σ c, for any Ω*; with
+  FY-2 the risk minimizers are exactly {θ : ŷ(θ) = q} and inf R = −(Σ c)Ω(q) + const.
+* :func:`order_premise` -- ŷ is weakly order preserving: Ω separable with one generator φ
+  (checked on Ω itself) makes Ω, and so Ω*, permutation symmetric; ∇Ω* = ŷ (FY-1) is
+  monotone (Ω* convex, FY-2), and against the swapped point P_ij θ the monotonicity reads
+  2(ŷ_i − ŷ_j)(θ_i − θ_j) ≥ 0 (sympy identity); θ_i = θ_j gives ŷ_i = ŷ_j.  Hence
+  ŷ_i > ŷ_j ⇒ θ_i > θ_j, for every n.
+* :func:`topk_calibration` -- the half-space gap φ(a) + φ(b) − 2φ((a+b)/2) (η_i = a > η_j = b
+  ≥ 0), from the dual identity and the stationarity of μ* = (a−b)/2, is > 0 because φ'' > 0
+  (strict Jensen; φ continuous at 0 covers b = 0); with the covering lemma this is top-k
+  calibration for every k < n.
+* :func:`dcg_consistency` -- L1 and multihot: properness gives ŷ(θ*) = q with E[G] an
+  increasing affine function of q (the link between the label gains and the metric's gains
+  G(r) = 2^r − 1 is checked, symbolic in the grade r); the order premise makes every sorting
+  of every minimizer sort E[G], optimal by the rearrangement inequality (discounts strictly
+  decreasing, checked).  L2: ŷ = E[G/ΣG] and an exact law where the orders flip → fails,
+  with that counterexample.
+
+A premise that does not hold (or a link that is not increasing affine) leaves the claim
+undecided: the argument does not apply, which is not a counterexample.  Planted defects
+pass a wrong Ω (``omega=``), a wrong target (``target=``) or wrong label gains
+(``label_gain=``).
 """
 from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Sequence
 
 import sympy as sp
 
 from .derivation import Derivation, is_zero
+from .kkt import ALPHA, LOSSES, omega as kkt_omega
 
-_PHI = {
-    "softmax": lambda x, a: x * sp.log(x),
-    "sparsemax": lambda x, a: x**2 / 2,
-    "entmax": lambda x, a: x**a / (a * (a - 1)),
-    "rankmax": lambda x, a: x**2 / 2,
-}
+Omega = Callable[[Sequence[sp.Expr]], sp.Expr]
+_T = sp.Symbol("t", positive=True)  # α = 1 + t, t > 0
 
 
-def properness(n: int = 3, atoms: int = 2) -> Derivation:
+def _check(loss: str) -> str:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    return loss
+
+
+def _alpha_gt_1(expr: sp.Expr) -> sp.Expr:
+    return sp.simplify(sp.sympify(expr).subs(ALPHA, 1 + _T))
+
+
+def _all(results) -> bool | None:
+    results = list(results)
+    if any(r is False for r in results):
+        return False
+    return None if any(r is None for r in results) else True
+
+
+# --------------------------------------------------------------------------------------
+# premises from this loss's FY derivations
+# --------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def fy_premises(loss: str) -> tuple[tuple[str, str, str, str], ...]:
+    """(claim, decision, scope, gap) of FY-1 (kkt-conjugate: ∇Ω* = ŷ) and FY-2 (L ≥ 0,
+    L = 0 ⟺ y = ŷ, convexity, ∇L = ŷ − y) for ``loss``.  Kept across planted runs: it reads
+    only sympy derivations, which no planted defect patches."""
+    from .fy import conjugate, loss_properties
+
+    c, p = conjugate(_check(loss)), loss_properties(loss)
+    return (("FY-1", c.decision, c.scope, c.gap), ("FY-2", p.decision, p.scope, p.gap))
+
+
+fy_premises.keep_across_planted = True  # type: ignore[attr-defined]
+
+
+def _premises(d: Derivation, loss: str) -> bool | None:
+    """Record FY-1 / FY-2 as premises of ``d`` (decisions, scopes; gaps carry over)."""
+    out = []
+    gaps = []
+    for claim, decision, scope, gap in fy_premises(loss):
+        what = ("∇Ω* = ŷ, the map derived from the KKT conditions" if claim == "FY-1" else
+                "L(θ; y) ≥ 0 with equality iff y = ŷ(θ), L convex in θ, ∇_θ L = ŷ − y")
+        d.step(f"Premise {claim}[{loss}] ({what}): {decision} [scope: {scope}]"
+               + (f" [gap: {gap}]" if gap else ""))
+        d.assumptions.append(f"{claim}[{loss}] holds (proofs.fy, derived, not assumed): {what}")
+        out.append(True if decision == "holds" else (False if decision == "fails" else None))
+        if gap:
+            gaps.append(f"premise {claim}[{loss}]: {gap}")
+    if gaps:
+        d.gap = "; ".join(filter(None, [d.gap, *gaps]))
+    return _all(out)
+
+
+def separable(loss: str, omega: Omega | None = None, n: int = 4) -> tuple[bool | None, sp.Expr]:
+    """(Ω(p) = Σ_i φ(p_i) + Ω(0) with one generator φ(x) = Ω(x, 0, …) − Ω(0), checked with
+    symbolic p ∈ R^n_{>0}; φ).  One generator for every coordinate makes Ω permutation
+    symmetric for every n."""
+    om = omega or (lambda p: kkt_omega(loss, p))
+    p = sp.symbols(f"p_1:{n + 1}", positive=True)
+    x = sp.Symbol("x", positive=True)
+    zero = sp.sympify(om([sp.S.Zero] * n))
+    phi = sp.simplify(om([x] + [sp.S.Zero] * (n - 1)) - zero)
+    res = sp.expand(sp.sympify(om(list(p))) - zero - sum(phi.subs(x, v) for v in p))
+    return (True if res == 0 else is_zero(res)), phi
+
+
+# --------------------------------------------------------------------------------------
+# properness and the order premise
+# --------------------------------------------------------------------------------------
+_A, _M = sp.symbols("a m", integer=True, positive=True)
+_C, _Y = sp.IndexedBase("c", positive=True), sp.IndexedBase("y")
+
+
+def _linear_sums(expr: sp.Expr) -> sp.Expr:
+    """Sums over the atoms split into sums of monomials, factors free of the index pulled out."""
+    def split(s: sp.Sum) -> sp.Expr:
+        out = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand(s.function)):
+            coeff, dep = term.as_independent(_A, as_Add=False)
+            out += coeff * sp.Sum(dep, *s.limits)
+        return out
+
+    return sp.expand(sp.expand(expr).replace(lambda e: isinstance(e, sp.Sum), split))
+
+
+def atom_symbols() -> tuple[sp.Symbol, sp.Symbol, sp.IndexedBase, sp.IndexedBase]:
+    """(a, m, c, y): the atom index, the number of atoms, the weights c_a and the i-th label
+    coordinates y_a of :func:`properness` (to state a target in them)."""
+    return _A, _M, _C, _Y
+
+
+def weighted_mean() -> sp.Expr:
+    """q_i = Σ_a c_a y_{a,i} / Σ_a c_a (m atoms, symbolic)."""
+    return sp.Sum(_C[_A] * _Y[_A], (_A, 1, _M)) / sp.Sum(_C[_A], (_A, 1, _M))
+
+
+def _risk_gradient(d: Derivation, target: sp.Expr) -> bool | None:
+    """∂R/∂θ_i − (Σ c)(ŷ_i − q_i) for R = Σ_a c_a (Ω*(θ) + Ω(y_a) − ⟨θ, y_a⟩), per coordinate:
+    ⟨θ, y_a⟩ = θ_i y_{a,i} + (terms free of θ_i), Ω* a function of θ_i (other coordinates fixed)."""
+    t = sp.Symbol("theta_i", real=True)
+    rest, om = sp.IndexedBase("rho"), sp.IndexedBase("Omega_y")
+    conj = sp.Function("Omegastar")(t)
+    R = sp.Sum(_C[_A] * (conj + om[_A] - t * _Y[_A] - rest[_A]), (_A, 1, _M))
+    grad = sp.diff(R, t)
+    expect = sp.Sum(_C[_A], (_A, 1, _M)) * (sp.diff(conj, t) - target)
+    diff = _linear_sums(grad - expect)
+    d.step("∂R/∂θ_i for R(θ) = Σ_{a=1}^{m} c_a L(θ; y_a), per coordinate (symbolic m):", grad)
+    d.step("minus (Σ_a c_a)(ŷ_i(θ) − q_i), ŷ_i = ∂Ω*/∂θ_i, q_i =", target)
+    d.step("simplifies to", diff)
+    return True if diff == 0 else None
+
+
+def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
+    """For this FY loss and any weighted label law (weights c_a ≥ 0, labels y_a ∈ dom Ω),
+    the risk minimizers are exactly the θ with ŷ(θ) = q, q = Σ c y / Σ c.  ``target``: the
+    claimed q_i (a planted defect passes a wrong one)."""
     d = Derivation(
-        "For an FY loss and any label law (weights w ≥ 0, labels y in dom Ω), E[w L(θ; y)] = E[w]·L(θ; q) + const "
-        "with q = E[w y]/E[w]; hence the conditional-risk minimizers are exactly the θ with ŷ(θ) = q (where one exists).",
-        f"generic Ω, Ω* (undefined functions), n = {n}, a law with {atoms} atoms, symbolic weights, probabilities, labels",
-        assumptions=["L(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩ (Blondel et al. 2020)", "E[w] > 0", "∇Ω* = ŷ"])
-    th = sp.symbols(f"theta1:{n + 1}", real=True)
-    p = sp.symbols(f"p1:{atoms + 1}", positive=True)
-    w = sp.symbols(f"w1:{atoms + 1}", positive=True)
-    Y = [sp.symbols(f"y{a}_1:{n + 1}", nonnegative=True) for a in range(1, atoms + 1)]
-    conj, om = sp.Function("Omegastar"), sp.Function("Omega")
-    L = lambda y: conj(*th) + om(*y) - sum(t * v for t, v in zip(th, y))  # noqa: E731
-    Ew = sum(pi * wi for pi, wi in zip(p, w))
-    q = [sum(pi * wi * y[i] for pi, wi, y in zip(p, w, Y)) / Ew for i in range(n)]
-    risk = sum(pi * wi * L(y) for pi, wi, y in zip(p, w, Y))
-    diff = risk - Ew * L(q)
-    d.step("Risk minus E[w]·L(θ; q):", sp.simplify(diff))
-    grads = [sp.simplify(sp.diff(diff, t)) for t in th]
-    d.step("Its gradient in θ (must vanish identically):", sp.Matrix(grads))
-    ok = all(is_zero(g) for g in grads)
-    d.step("So ∇R(θ) = E[w](∇Ω*(θ) − q) = E[w](ŷ(θ) − q): R is minimized exactly where ŷ(θ) = q (convexity of Ω*).")
-    return d.decide(ok)
+        f"{loss}: for any label law (weights c_a ≥ 0, labels y_a in dom Ω), ∇R(θ) = (Σ c)(ŷ(θ) − q), "
+        "q = Σ c y/Σ c ∈ dom Ω; R(θ) = (Σ c)·L(θ; q) + const, so the conditional-risk minimizers are exactly the "
+        "θ with ŷ(θ) = q (where one exists) and inf R = (Σ c)(−Ω(q)) + const.",
+        "symbolic in n (per coordinate) and in the number m of atoms; premises FY-1, FY-2 of this loss",
+        assumptions=["L(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩ (Blondel et al. 2020)", "Σ_a c_a > 0",
+                     "dom Ω convex, so q ∈ dom Ω"])
+    ident = _risk_gradient(d, weighted_mean() if target is None else target)
+    prem = _premises(d, loss)
+    d.step("With ∇Ω* = ŷ (FY-1) the gradient vanishes exactly where ŷ(θ) = q; R = (Σ c)L(θ; q) + const and "
+           "L(θ; q) ≥ 0 with equality iff ŷ(θ) = q (FY-2): these are the minimizers, inf R = const − (Σ c)Ω(q).")
+    ok = _all([ident, prem])
+    return d.decide(True if ok else None)
 
 
-def topk_calibration(loss: str) -> Derivation:
-    a, b, mu = sp.symbols("a b mu", positive=True)
-    al = sp.Symbol("alpha", positive=True)
-    alpha = al if loss == "entmax" else None
-    phi = lambda x: _PHI[loss](x, alpha)  # noqa: E731
+def order_premise(d: Derivation, loss: str, omega: Omega | None = None) -> bool | None:
+    """Add to ``d`` the derivation that ŷ = ∇Ω* is weakly order preserving (module docstring)."""
+    sep, phi = separable(loss, omega)
+    d.step("Ω from the FY derivations is separable with one generator, φ(x) = Ω(x, 0, …) − Ω(0) =", phi)
+    d.step("Ω(p) − Σ_i φ(p_i) − Ω(0) = 0 for symbolic p (n = 4): " + ("checked" if sep else "NOT established")
+           + "; one generator for every coordinate makes Ω, its domain (Δ, C_k) and so Ω* permutation symmetric, "
+           "for every n: Ω*(Pθ) = Ω*(θ), ŷ(Pθ) = Pŷ(θ)")
+    yi, yj, ti, tj = sp.symbols("yhat_i yhat_j theta_i theta_j", real=True)
+    # ⟨ŷ(θ) − ŷ(θ'), θ − θ'⟩ with θ' = P_ij θ, ŷ(θ') = P_ij ŷ(θ): only coordinates i, j differ
+    mono = (yi - yj) * (ti - tj) + (yj - yi) * (tj - ti)
+    swap = sp.expand(mono - 2 * (yi - yj) * (ti - tj)) == 0
+    d.step("Ω* convex (FY-2) ⇒ ∇Ω* = ŷ (FY-1) monotone; against θ' = P_ij θ the monotonicity "
+           "⟨ŷ(θ) − ŷ(θ'), θ − θ'⟩ ≥ 0 is", sp.factor(mono))
+    d.step("so (ŷ_i − ŷ_j)(θ_i − θ_j) ≥ 0, and θ_i = θ_j gives P_ij θ = θ, ŷ_i = ŷ_j: hence ŷ_i > ŷ_j ⇒ θ_i > θ_j "
+           "(weak order preservation), for every n.")
+    return _all([sep, swap])
+
+
+# --------------------------------------------------------------------------------------
+# CON-1
+# --------------------------------------------------------------------------------------
+def topk_calibration(loss: str, omega: Omega | None = None) -> Derivation:
+    """CON-1 by strict Jensen on the half-spaces of the covering lemma.  ``omega``: the
+    regularizer (default: this loss's, from the FY derivations)."""
+    _check(loss)
     d = Derivation(
         f"{loss}: every half-space θ_i ≤ θ_j with η_i > η_j has conditional-risk infimum strictly above inf R, so "
         f"{loss} is top-k calibrated for every k < n (properness + strictly convex separable Ω).",
-        "symbolic in a = η_i > b = η_j ≥ 0" + (" and α > 1" if loss == "entmax" else "")
-        + ("; rankmax: η = marginals in C_k, a, b ∈ [0, 1]" if loss == "rankmax" else ""),
+        "symbolic in a = η_i > b = η_j ≥ 0 (b = 0 by continuity of φ at 0)" + (" and α > 1" if loss == "entmax" else "")
+        + ("; rankmax: η = marginals in C_k, a, b ∈ [0, 1]" if loss == "rankmax" else "")
+        + "; every n and k < n through the covering lemma",
         assumptions=[
-            "Ω(p) = Σ φ(p_i) on its domain (separable, symmetric)",
-            "duality: inf_{θ_i ≤ θ_j} Ω*(θ) − ⟨θ, η⟩ = −min_{μ ≥ 0} Ω(η + μ(e_j − e_i)) (one linear constraint: strong duality)",
-            "covering lemma: θ not top-k preserving ⇒ θ_i ≤ θ_j for some i, j with η_i > η_j (counting argument)",
+            "Ω(p) = Σ φ(p_i) + const on its domain (checked below on the FY derivations' Ω)",
+            "duality: inf_{θ_i ≤ θ_j} Ω*(θ) − ⟨θ, η⟩ = −min_{μ ≥ 0} Ω(η + μ(e_j − e_i)) (one linear constraint: "
+            "strong duality); inf R = −Ω(η) (properness, the row's properness check)",
             "a − b > 0" + ("; α > 1" if loss == "entmax" else ""),
         ])
+    sep, phi_x = separable(loss, omega)
+    x = sp.Symbol("x", positive=True)
+    phi = sp.Lambda(x, phi_x)
+    d.step("Generator of Ω (from the FY derivations): φ(x) =", phi_x)
+    d.step("Ω(p) − Σ φ(p_i) is constant (symbolic p, n = 4): " + ("checked" if sep else "NOT established"))
+    a, b, mu = sp.symbols("a b mu", positive=True)
     h = phi(a - mu) + phi(b + mu)
     hp = sp.diff(h, mu)
-    mu_star = (a - b) / 2
-    stat = is_zero(hp.subs(mu, mu_star))
+    stat = is_zero(hp.subs(mu, (a - b) / 2))
     d.step("h(μ) = φ(η_i − μ) + φ(η_j + μ); h'(μ) =", hp)
-    d.step("h'((η_i − η_j)/2) = 0 (checked):", sp.simplify(hp.subs(mu, mu_star)))
-    x = sp.Symbol("x", positive=True)
-    phi2 = sp.simplify(sp.diff(phi(x), x, 2))
+    d.step("h'((η_i − η_j)/2) = 0 (checked):", sp.simplify(hp.subs(mu, (a - b) / 2)))
+    phi2 = sp.simplify(sp.diff(phi_x, x, 2))
     d.step("φ''(x) =", phi2)
-    if loss == "entmax":
-        t = sp.Symbol("t", positive=True)  # α = 1 + t
-        pos = sp.simplify(phi2.subs(al, 1 + t)).is_positive
-    else:
-        pos = phi2.is_positive
+    pos = _alpha_gt_1(phi2).is_positive if loss == "entmax" else phi2.is_positive
+    at0 = _alpha_gt_1(sp.limit(phi_x, x, 0, "+")) if loss == "entmax" else sp.limit(phi_x, x, 0, "+")
+    d.step("φ(0+) =", at0)
+    cont = bool(at0.is_finite)
     gap = sp.simplify(phi(a) + phi(b) - 2 * phi((a + b) / 2))
     d.step("Gap of the half-space: Ω(η) − Ω(η with η_i, η_j averaged) =", gap)
-    if loss in ("sparsemax", "rankmax"):
-        d.step("which factors as", sp.factor(gap))
-    d.step("φ'' > 0 ⇒ h strictly convex, so μ* is its unique minimizer and the gap is positive by strict Jensen "
-           "(a ≠ b); the averaged point stays in the domain (for rankmax in [0, 1]).")
-    d.step("Every violating pair has a positive gap; the covering lemma gives inf{R : θ not top-k preserving} ≥ "
-           "inf R + min gap > inf R, for every k < n and every η (ties give no violating pair).")
-    ok = bool(stat) and pos is True
-    return d.decide(ok if (stat is not None and pos is not None) else None)
+    d.step("φ'' > 0 on (0, ∞) and φ continuous at 0 ⇒ φ strictly convex on [0, ∞): h is strictly convex, μ* its "
+           "unique minimizer, and the gap is positive by strict Jensen (a ≠ b, b = 0 included); the averaged point "
+           "stays in the domain (for rankmax in [0, 1]).")
+    d.step("Covering lemma (counting): if η_i > η_[k+1] and θ_i ≤ θ_[k+1], the k + 1 largest θ other than or "
+           "including i all lie at or above θ_i, while at most k − 1 items other than i have η ≥ η_i; so some j "
+           "with η_j < η_i has θ_j ≥ θ_i, i.e. θ lies in the half-space of (i, j) ∈ P_k.  The clause η_i < η_[k] "
+           "is symmetric.  Hence inf{R : θ not top-k preserving} ≥ inf R + min gap > inf R, for every k < n and "
+           "every η (exact ties give no violating pair).")
+    ok = _all([sep, stat, pos, cont])
+    return d.decide(True if ok else None)
 
 
+# --------------------------------------------------------------------------------------
+# CON-2
+# --------------------------------------------------------------------------------------
 def _dcg(g, order):
     return sum(sp.Rational(1) * g[i] / sp.log(pos + 2, 2) for pos, i in enumerate(order))
 
 
-def dcg_consistency(loss: str, label_map: str) -> Derivation:
-    n, atoms = 3, 2
+def _gain_link(d: Derivation, label_gain: Callable, binary: bool) -> bool | None:
+    """E[G] increasing affine in E[ℓ]: G(r) = A + B·ℓ(r), B > 0, on the grades (symbolic r ≥ 0;
+    binary: r ∈ {0, 1})."""
+    r = sp.Symbol("r", integer=True, nonnegative=True)
+    G = lambda v: 2 ** v - 1  # noqa: E731
+    l0, l1 = sp.sympify(label_gain(sp.S.Zero)), sp.sympify(label_gain(sp.S.One))
+    if l1 == l0:
+        d.step("The label gain is constant on {0, 1}: the labels carry no relevance.")
+        return None
+    B = sp.nsimplify((G(1) - G(0)) / (l1 - l0))
+    A = sp.nsimplify(G(0) - B * l0)
+    d.step("Metric gain G(r) = 2^r − 1 against the label gain ℓ(r) =", sp.sympify(label_gain(r)))
+    d.step(f"G = A + B·ℓ on r ∈ {{0, 1}}: A = {sp.latex(A)}, B = {sp.latex(B)}; B > 0: {bool(B > 0)}")
+    if binary:
+        inside = all(0 <= v <= 1 for v in (l0, l1))
+        d.step(f"Labels ℓ(r) ∈ [0, 1] for r ∈ {{0, 1}} (a fixed number of them, so the label lies in C_k = dom Ω): "
+               f"{inside}")
+        return True if (B > 0 and inside) else None
+    res = sp.simplify(G(r) - A - B * sp.sympify(label_gain(r)))
+    d.step("residual G(r) − A − B·ℓ(r) for every grade r ≥ 0 (symbolic):", res)
+    return True if (res == 0 and B > 0) else None
+
+
+def dcg_consistency(loss: str, label_map: str, label_gain: Callable | None = None,
+                    omega: Omega | None = None) -> Derivation:
+    """CON-2 for one loss and label map.  ``label_gain``: the gain ℓ the labels are built
+    from (default G(r) = 2^r − 1 for L1/L2, r for multihot); ``omega``: the regularizer."""
+    _check(loss)
+    if label_map not in ("L1", "L2", "multihot"):
+        raise ValueError(f"label_map must be L1, L2 or multihot, got {label_map!r}")
+    binary = label_map == "multihot"
+    ell = label_gain or ((lambda v: v) if binary else (lambda v: 2 ** v - 1))
     d = Derivation(
-        f"{loss}/{label_map}: sorting the Bayes-optimal scores maximizes E_D[DCG] for every D.",
-        "generic Ω (∇Ω* = ŷ) for the minimizer; n = 3, 2-atom laws with symbolic probabilities and gains for the "
-        "gradient; the L2 counterexample with exact rationals",
-        assumptions=["G(r) = 2^r − 1, DCG discount 1/log2(1 + pos)",
-                     "ŷ is weakly order preserving and strictly increasing in θ_i on its support (so the minimizer's "
-                     "order is the order of q, with ties only where q ties)"])
-    th = sp.symbols("theta1:4", real=True)
-    p = sp.symbols("p1:3", positive=True)
-    Gs = [sp.symbols(f"g{a}_1:4", nonnegative=True) for a in range(1, atoms + 1)]
-    conj = sp.Function("Omegastar")(*th)
-    yhat = [sp.diff(conj, t) for t in th]
-    if label_map == "L1":
-        # Σ_a p_a ΣG_a · L(θ; G_a/ΣG_a)  (the Ω(y) terms do not depend on θ)
-        R = sum(pa * sum(G) * conj - pa * sum(t * g for t, g in zip(th, G)) for pa, G in zip(p, Gs))
-        EG = [sum(pa * G[i] for pa, G in zip(p, Gs)) for i in range(n)]
-        Ew = sum(pa * sum(G) for pa, G in zip(p, Gs))
-        grad = [sp.expand(sp.diff(R, t)) for t in th]
-        expect = [sp.expand(Ew * yh - eg) for yh, eg in zip(yhat, EG)]
-        ok = all(is_zero(g - e) for g, e in zip(grad, expect))
-        d.step("∇R(θ) = E[ΣG(r)]·ŷ(θ) − E[G(r)] (checked):", sp.Matrix(grad))
-        d.step("So ŷ(θ*) = E[G]/E[ΣG] ∝ E[G]; ŷ is monotone, so sorting θ* sorts E[G] (ties in ŷ are ties in E[G]), "
-               "and E[DCG(π)] = Σ_pos E[G_{π(pos)}]/log2(1+pos) is maximized by that order (rearrangement inequality).")
-        return d.decide(ok)
-    if label_map == "multihot":
-        d.step("Binary r with |r| = k fixed: the label r is in C_k and G(r) = r, so properness gives ŷ(θ*) = E[r] = E[G(r)]; "
-               "sorting θ* sorts E[G] (ties: items with ŷ ∈ {0, 1} tie in E[G] too) → DCG-optimal.")
-        gb = [sp.Integer(2) ** sp.Integer(v) - 1 for v in (0, 1)]
-        ok = gb == [0, 1]
-        d.step("G(0) = 0 and G(1) = 1 (checked):", sp.Matrix(gb))
-        return d.decide(ok)
-    # L2
-    R = sum(pa * conj - pa * sum(t * g for t, g in zip(th, G)) / sum(G) for pa, G in zip(p, Gs))
-    grad = [sp.diff(R, t) for t in th]
-    expect = [sum(p) * yh - sum(pa * G[i] / sum(G) for pa, G in zip(p, Gs)) for i, yh in enumerate(yhat)]
-    ok_grad = all(is_zero(g - e) for g, e in zip(grad, expect))
-    d.step("∇R(θ) = ŷ(θ) − E[G(r)/ΣG(r)] (checked, unit weights):", sp.Matrix(grad))
+        f"{loss}/{label_map}: sorting the Bayes-optimal scores (every minimizer, ties broken every way) maximizes "
+        f"E_D[DCG] for every D.",
+        "symbolic in n (per coordinate) and in the number of atoms of D"
+        + ("; binary r with |r| = k" if binary else "; every grade r ≥ 0") + "; the L2 counterexample in exact "
+        "rationals; premises FY-1, FY-2 of this loss",
+        assumptions=["G(r) = 2^r − 1, DCG discount 1/log2(1 + pos)"])
+    ok_prop = _all([_risk_gradient(d, weighted_mean()), _properness_block(d, label_map)])
+    prem = _premises(d, loss)
+    ok_wop = order_premise(d, loss, omega)
+    u = sp.Symbol("u", positive=True)
+    ddisc = sp.simplify(sp.diff(1 / sp.log(1 + u, 2), u))
+    dec = ddisc.is_negative
+    d.step("The discount 1/log2(1 + u) strictly decreases: d/du =", ddisc)
+    premises = _all([ok_prop, prem, ok_wop, dec])
+    if label_map in ("L1", "multihot"):
+        link = _gain_link(d, ell, binary)
+        d.step("So ŷ(θ*) = q with E[G]_i = A + B·c·q_i (c = E[Σℓ] for L1, 1 for multihot; B > 0): q_i > q_j ⇔ "
+               "E[G]_i > E[G]_j.  By the order premise every minimizer has θ*_i > θ*_j whenever q_i > q_j, so every "
+               "sorting of θ* (any tie-break) sorts E[G] non-increasingly, and E[DCG(π)] = Σ_pos E[G_{π(pos)}]/"
+               "log2(1 + pos) is maximized by exactly those orders (rearrangement, discounts strictly decreasing).")
+        if loss == "softmax":
+            d.step("Softmax with E[G]_j = 0 (q_j = 0): the minimizer is not attained; along a minimizing sequence "
+                   "θ_j → −∞ below every item with q > 0, and items with q_j = 0 tie in E[G] = A as well.")
+        return d.decide(True if _all([premises, link]) else None)
+    return _l2_counterexample(d, loss, ell, premises)
+
+
+def _properness_block(d: Derivation, label_map: str) -> bool | None:
+    """The label law's target: weights c_a = p_a·w_a, labels y_a; q = Σ c y/Σ c (properness)."""
+    p, w, ell = sp.IndexedBase("p", positive=True), sp.IndexedBase("W", positive=True), sp.IndexedBase("ell")
+    if label_map == "L1":  # y = ℓ/Σℓ, w = Σℓ
+        c, y, closed = p[_A] * w[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(
+            p[_A] * w[_A], (_A, 1, _M))
+        what = "E[ℓ_i]/E[Σℓ] (W_a = Σ_j ℓ_j(r_a))"
+    elif label_map == "L2":
+        c, y, closed = p[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A] / w[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
+        what = "E[ℓ_i/Σℓ]"
+    else:
+        c, y, closed = p[_A], ell[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
+        what = "E[r_i] (the label r ∈ C_k itself)"
+    q = sp.Sum(c * y, (_A, 1, _M)) / sp.Sum(c, (_A, 1, _M))
+    same = sp.simplify(_linear_sums(sp.numer(sp.together(q - closed)))) == 0
+    d.step(f"Label map {label_map}: weights c_a and labels y_a give the target q_i = Σ c_a y_a,i/Σ c_a = {what}:",
+           sp.simplify(q))
+    return True if same else None
+
+
+def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool | None) -> Derivation:
+    n = 3
     D = [(sp.Rational(2, 5), (0, 2, 0)), (sp.Rational(3, 5), (0, 0, 1))]
     G = [[sp.Integer(2) ** v - 1 for v in r] for _, r in D]
+    L = [[sp.sympify(ell(sp.Integer(v))) for v in r] for _, r in D]
     EG = [sum(pa * g[i] for (pa, _), g in zip(D, G)) for i in range(n)]
-    q = [sum(pa * g[i] / sum(g) for (pa, _), g in zip(D, G)) for i in range(n)]
+    q = [sum(pa * lab[i] / sum(lab) for (pa, _), lab in zip(D, L)) for i in range(n)]
     d.step("Law D = {2/5: r = (0,2,0), 3/5: r = (0,0,1)}: E[G] =", sp.Matrix(EG))
-    d.step("and the Bayes-optimal prediction ŷ = E[G/ΣG] =", sp.Matrix(q))
-    sorted_q = sorted(range(n), key=lambda i: -q[i])
-    sorted_g = sorted(range(n), key=lambda i: -EG[i])
-    loss_dcg = sp.nsimplify(_dcg(EG, sorted_g) - _dcg(EG, sorted_q))
+    d.step("and the Bayes-optimal prediction ŷ = q = E[ℓ/Σℓ] =", sp.Matrix(q))
+    order_q = sorted(range(n), key=lambda i: -q[i])
+    order_g = sorted(range(n), key=lambda i: -EG[i])
+    loss_dcg = sp.nsimplify(_dcg(EG, order_g) - _dcg(EG, order_q))
     d.step("E[DCG] of the E[G]-order minus E[DCG] of the ŷ-order (items 1-based):", loss_dcg)
     positive = sp.simplify(loss_dcg).is_positive
-    # the Bayes-optimal scores ∇Ω(q) for the counterexample (item 1 has q = 0)
     if loss == "softmax":
         theta = [sp.log(v) if v > 0 else -sp.oo for v in q]
     elif loss == "entmax":
@@ -160,13 +350,18 @@ def dcg_consistency(loss: str, label_map: str) -> Derivation:
         theta = list(q)
     d.step("Bayes-optimal scores (∇Ω(q); softmax: θ_1 → −∞, not attained" + (", α = 3/2" if loss == "entmax" else "")
            + "):", sp.Matrix(theta))
-    d.step("q_2 < q_3 but E[G]_2 > E[G]_3, and q has no ties among items 2, 3, so EVERY minimizer ranks item 3 "
-           "above item 2: DCG-suboptimal.")
-    if ok_grad is not True or positive is None:
+    flip = q[1] < q[2] and EG[1] > EG[2]
+    d.step("q_2 < q_3 but E[G]_2 > E[G]_3; by the order premise (ŷ_i < ŷ_j ⇒ θ_i < θ_j) EVERY minimizer ranks "
+           "item 3 strictly above item 2: DCG-suboptimal.")
+    if premises is not True or positive is None or not flip:
+        d.step("(a premise or the exhibited law does not hold: nothing decided)")
         return d.decide(None)
     if not positive:
-        d.step("(the exhibited law does not separate the orders: nothing decided)")
         return d.decide(None)
     d.counterexample = {"D": [{"p": float(pa), "r": list(r)} for pa, r in D],
                         "theta": [float(t) for t in theta], **({"alpha": 1.5} if loss == "entmax" else {})}
     return d.decide(False)
+
+
+__all__ = ["properness", "order_premise", "separable", "fy_premises", "topk_calibration", "dcg_consistency",
+           "weighted_mean", "atom_symbols"]

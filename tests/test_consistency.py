@@ -1,4 +1,4 @@
-"""Unit tests of the CON-1 / CON-2 machinery: each check is shown to be able to fail."""
+"""Unit tests of the CON-1 / CON-2 machinery: each route is shown to be able to fail."""
 import itertools
 import math
 from fractions import Fraction as F
@@ -6,9 +6,12 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
+from audit import RunContext, SuiteDefect
 from numerics import consistency as C
+from numerics import dcg
+from numerics import labels as lab
 from numerics import risk
-from audit import RunContext
+from reports.planted import reversed_map
 from reports.rechecks.con import recheck_dcg_counterexample
 
 CTX = RunContext(profile="quick", seed=0)
@@ -44,6 +47,19 @@ def test_halfspace_routes_agree_and_match_closed_form():
     assert abs(gap_a - exact) < 1e-8 and abs(gap_b - exact) < 1e-10
 
 
+def test_cone_program_matches_closed_form():
+    # sparsemax, η = (1/2, 1/3, 1/6), cone θ_0 ≤ θ_1, θ_0 ≤ θ_2: the minimizer averages all three
+    # coordinates of the target (projection of η on {p_0 ≤ p_1, p_0 ≤ p_2} ∩ Δ = uniform),
+    # so the gap is Ω(η) − Ω(uniform) = ½(‖η‖² − 1/3)
+    eta = [F(1, 2), F(1, 3), F(1, 6)]
+    base = risk.solve_risk("sparsemax", eta)
+    c = risk.solve_risk("sparsemax", eta, rows=[(0, 1), (0, 2)])
+    exact = 0.5 * (1 / 4 + 1 / 9 + 1 / 36 - 1 / 3)
+    assert abs((c.value - base.value) - exact) < 1e-8
+    with pytest.raises(ValueError, match="rows"):
+        risk.solve_risk("sparsemax", eta, rows=[(0, 1), (0, 2), (1, 2)])
+
+
 def test_violating_pairs_counting():
     eta = [F(1, 2), F(1, 4), F(1, 4), F(0)]
     # the cover of the counting lemma (a superset of what is needed: the bound stays valid)
@@ -55,30 +71,58 @@ def test_violating_pairs_counting():
     assert C.violating_pairs([F(1, 3)] * 3, 1) == set()
 
 
+def test_covering_lemma_and_cones_by_enumeration():
+    """Every θ that is not top-k preserving lies in a half-space of P_k and in one of the
+    violating cones, and every θ of a cone is not top-k preserving (all weak orders of θ on
+    small integer grids)."""
+    for eta in ([F(3), F(2), F(2), F(1)], [F(4), F(3), F(2), F(1), F(0)], [F(1), F(1), F(0)]):
+        n = len(eta)
+        for k in range(1, n):
+            pairs, cones = C.violating_pairs(eta, k), C.violating_cones(eta, k)
+            for theta in itertools.product(range(3), repeat=n):
+                bad = not C.top_k_preserving(eta, theta, k)
+                if bad:
+                    assert any(theta[i] <= theta[j] for i, j in pairs), (eta, k, theta)
+                in_cone = any(all(theta[a] <= theta[b] for a, b in rows) for _, _, rows in cones)
+                assert in_cone == bad, (eta, k, theta)
+
+
 def test_certificate_positive_gap_for_proper_loss():
     r = C.certify_eta("softmax", [F(1, 2), F(1, 3), F(1, 6), F(0)])
-    assert r["decision"] == "certified" and r["min_gap"] > C.GAP_TOL
+    assert r["decision"] == "certified" and r["min_gap"] > C.GAP_TOL and r["transcription_err"] < 1e-9
 
 
-def test_certificate_fails_for_improper_flat_loss():
-    # Ω ≡ 0 on Δ: R(θ) = max θ − ⟨θ, η⟩ is minimized by θ = c·1, which violates every pair
-    r = C.certify_eta(risk.spec("flat"), [F(1, 2), F(1, 3), F(1, 6)])
+def test_certificate_fails_for_improper_flat_loss_with_a_true_witness():
+    # Ω ≡ 0 on Δ: R(θ) = max θ − ⟨θ, η⟩ is minimized by θ = c·1, which is not top-k preserving
+    eta = [F(1, 2), F(1, 3), F(1, 6)]
+    r = C.certify_eta(risk.spec("flat"), eta)
     assert r["decision"] == "fails" and abs(r["bad"]["gap"]) < 1e-8
-    ev = C.topk_calibration(risk.spec("flat"), CTX)
+    assert not C.top_k_preserving(eta, r["bad"]["theta"], r["bad"]["k"])
+    ev = C.topk_calibration("sparsemax", CTX, spec_of=lambda **p: risk.spec("flat"))
     assert ev.outcome == "fails" and ev.counterexample is not None
+
+
+def test_certificate_is_a_suite_defect_when_the_loss_disagrees_with_its_transcription():
+    with reversed_map("sparsemax").patch(), pytest.raises(SuiteDefect, match="transcription"):
+        C.certify_eta("sparsemax", [F(1, 2), F(1, 3), F(1, 6)])
 
 
 def test_dcg_enumeration_hand_computed():
     g = [1.0, 3.0, 0.0]  # E[G]
-    table = C.dcg_table(g)
+    table = dcg.dcg_table(g)
     best = 3.0 + 1.0 / math.log2(3)
     assert abs(table.max() - best) < 1e-12
     # ranking by scores (3, 1, 2 → items 0, 2, 1): DCG = 1 + 0 + 3/2
-    regret, regret_best = C.dcg_regret(g, [3.0, 1.0, 2.0])
+    regret, regret_best = dcg.dcg_regret(g, [3.0, 1.0, 2.0])
     assert abs(regret - (best - 2.5)) < 1e-12 and regret == regret_best
     # tied scores: worst tie-break counts
-    regret, regret_best = C.dcg_regret(g, [1.0, 1.0, 0.0])
+    regret, regret_best = dcg.dcg_regret(g, [1.0, 1.0, 0.0])
     assert abs(regret - (best - (1.0 + 3.0 / math.log2(3)))) < 1e-12 and regret_best < 1e-12
+
+
+def test_level_pairs():
+    assert dcg.level_pairs([F(3), F(1), F(1), F(0)]) == [(0, 1), (0, 2), (1, 3), (2, 3)]
+    assert dcg.level_pairs([F(1), F(1)]) == []
 
 
 def _plain_l2_regret(D):
@@ -87,34 +131,46 @@ def _plain_l2_regret(D):
     G = [[2 ** v - 1 for v in r] for _, r in D]
     EG = [sum(p * g[i] for (p, _), g in zip(D, G)) for i in range(n)]
     q = [sum(p * g[i] / sum(g) for (p, _), g in zip(D, G)) for i in range(n)]
-    dcg = lambda order: sum(EG[i] / math.log2(pos + 2) for pos, i in enumerate(order))  # noqa: E731
-    best = max(dcg(o) for o in itertools.permutations(range(n)))
+    dcg_ = lambda order: sum(EG[i] / math.log2(pos + 2) for pos, i in enumerate(order))  # noqa: E731
+    best = max(dcg_(o) for o in itertools.permutations(range(n)))
     bayes = [o for o in itertools.permutations(range(n)) if all(q[o[a]] >= q[o[a + 1]] for a in range(n - 1))]
-    return best - min(dcg(o) for o in bayes)
+    return best - min(dcg_(o) for o in bayes)
 
 
-def test_known_l2_counterexample_by_plain_enumeration_and_recheck():
-    D = [(0.4, (0, 2, 0)), (0.6, (0, 0, 1))]
+def test_decide_law_on_the_known_l2_law_uses_the_loss():
+    D = [(F(2, 5), (0, 2, 0)), (F(3, 5), (0, 0, 1))]
     assert _plain_l2_regret(D) > 0.2
-    cx = {"D": [{"p": p, "r": list(r)} for p, r in D], "theta": [0.0, 0.4, 0.6]}
-    assert recheck_dcg_counterexample(cx, "sparsemax", "L2")
-    assert recheck_dcg_counterexample(dict(cx, theta=[-30.0, math.log(0.4), math.log(0.6)]), "softmax", "L2")
-    # the recheck can fail: wrong scores are not Bayes-optimal; L1 is consistent here
-    assert not recheck_dcg_counterexample(dict(cx, theta=[0.0, 0.6, 0.4]), "sparsemax", "L2")
-    q1 = [float(x) for x in risk.target_mean([(F(2, 5), (0, 2, 0)), (F(3, 5), (0, 0, 1))], "L1")]
-    assert not recheck_dcg_counterexample(dict(cx, theta=q1), "sparsemax", "L1")
+    for loss, params in (("sparsemax", {}), ("entmax", {"alpha": 1.5}), ("softmax", {})):
+        r = dcg.decide_law(risk.spec(loss, **params), lab.label_map("L2"), D)
+        assert r["decision"] == "fails" and r["kind"] == "strict" and r["pair"] == (1, 2)
+        cx = {"D": [{"p": float(p), "r": list(x)} for p, x in D], "theta": r["theta"], **params}
+        assert recheck_dcg_counterexample(cx, loss, "L2")
+        r = dcg.decide_law(risk.spec(loss, **params), lab.label_map("L1"), D)
+        assert r["decision"] == "certified" and r["closed_regret"] == 0
+    # an improper loss: its constant minimizers tie every pair
+    r = dcg.decide_law(risk.spec("flat"), lab.label_map("L1"), D)
+    assert r["decision"] == "fails"
+
+
+def test_decide_law_is_a_suite_defect_when_the_map_is_reversed():
+    D = [(F(2, 5), (0, 2, 0)), (F(3, 5), (0, 0, 1))]
+    with reversed_map("entmax").patch(), pytest.raises(SuiteDefect):
+        dcg.decide_law(risk.spec("entmax", alpha=1.5), lab.label_map("L1"), D)
 
 
 def test_dcg_check_finds_l2_and_passes_l1():
-    ev = C.dcg_consistency("sparsemax", "L2", CTX)
+    ev = dcg.dcg_consistency("sparsemax", "L2", CTX)
     assert ev.outcome == "fails" and recheck_dcg_counterexample(ev.counterexample, "sparsemax", "L2")
-    ev = C.dcg_consistency("sparsemax", "L1", CTX)
-    assert ev.outcome == "holds"
+    ev = dcg.dcg_consistency("sparsemax", "L1", CTX)
+    assert ev.outcome == "holds" and ev.figures["pairs_tested"] > 20
 
 
 def test_target_means():
     D = [(F(1, 2), (1, 0, 1)), (F(1, 2), (0, 1, 0))]
-    assert risk.target_mean(D, "L1") == [F(1, 3), F(1, 3), F(1, 3)]
-    assert risk.target_mean(D, "L2") == [F(1, 4), F(1, 2), F(1, 4)]
+    assert lab.target_mean(D, "L1") == [F(1, 3), F(1, 3), F(1, 3)]
+    assert lab.target_mean(D, "L2") == [F(1, 4), F(1, 2), F(1, 4)]
     with pytest.raises(ValueError):
-        risk.target_mean([(1, (1, 0)), (1, (1, 1))], "multihot")
+        lab.target_mean([(1, (1, 0)), (1, (1, 1))], "multihot")
+    # the atoms reproduce the weighted risk: L1 weights ΣG(r), L2 unit weights
+    atoms = lab.label_map("L1").atoms([(F(1, 2), (2, 0)), (F(1, 2), (0, 1))])
+    assert atoms == [(F(3, 2), [F(1), F(0)]), (F(1, 2), [F(0), F(1)])]
