@@ -13,10 +13,10 @@ finding about the paper:
 Planted defects (reports/claim.py) run after the row's real checks; each must turn its
 check (``fails``, ``undecided``, or a :class:`~audit.SuiteDefect` raised on the wrong
 input).  Results computed under a planted defect never survive it: the functools caches
-of ``losses/``, ``proofs/`` and ``numerics/`` are cleared after each planted run (and
-before a patched one, so that it computes under its patch), except
-caches marked ``keep_across_planted`` (keyed by everything they read; no planted defect
-patches what they read).
+of ``losses/`` and ``numerics/`` are cleared after each planted run, and those of
+``proofs/`` too after (and before) a patched one, so that it computes under its patch;
+caches marked ``keep_across_planted`` are kept (keyed by everything they read; no
+planted defect patches what they read).
 """
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ from audit.falsealarm import share
 from .claim import Check, Claim, verdict
 from .recheck import WITNESS_KEY, recheck_one, recheck_witness
 
-_OUR_PACKAGES = ("losses", "proofs", "numerics")
+# a planted run may leave results computed under its wrong input in these packages' caches;
+# proofs/ is sympy over its arguments, reached only by patched (not by run=) planted defects
+_PATCHABLE = ("losses", "numerics")
+_ALL_OURS = ("losses", "numerics", "proofs")
 
 
 class CheckCrashed(RuntimeError):
@@ -92,10 +95,10 @@ def run_check(claim: Claim, check: Check, ctx: RunContext) -> Evidence:
     return ev
 
 
-def clear_caches() -> None:
+def clear_caches(packages: tuple[str, ...] = _ALL_OURS) -> None:
     """Clear the functools caches of our packages (see the module docstring)."""
     for name, mod in list(sys.modules.items()):
-        if mod is None or name.split(".")[0] not in _OUR_PACKAGES:
+        if mod is None or name.split(".")[0] not in packages:
             continue
         for obj in list(vars(mod).values()):
             if (callable(getattr(obj, "cache_clear", None)) and getattr(obj, "__module__", None) == name
@@ -122,7 +125,7 @@ def run_planted(claim: Claim, check: Check, ctx: RunContext, *, raise_errors: bo
                 raise
             out.append(PlantedResult(p.defect, "error", repr(exc)[:200]))
         finally:
-            clear_caches()
+            clear_caches(_ALL_OURS if p.patch is not None else _PATCHABLE)
     return out
 
 
