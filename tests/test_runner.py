@@ -31,7 +31,7 @@ def test_a_fails_that_does_not_recheck_is_a_crash_not_a_refutation(cx):
 
 
 def test_a_row_without_a_rechecker_cannot_be_refuted():
-    claim = _claim(lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX), cid="FY-1", reading="softmax")
+    claim = _claim(lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX), cid="XX-1", reading="none")
     with pytest.raises(CheckCrashed, match="no re-checker"):
         run_claim(claim, CTX)
 
