@@ -1,5 +1,18 @@
 """FY-1 (conjugates Ω* and ŷ = ∇Ω* from the KKT conditions) and the symbolic part of
-FY-2 (∇L = ŷ − y, shift invariance, L ≥ 0 with equality iff y = ŷ, convexity)."""
+FY-2 (∇L = ŷ − y, shift invariance, L ≥ 0 with equality iff y = ŷ, convexity).
+
+Each derivation has two routes to the same identities:
+
+* **symbolic in n** (proofs/fy_generic.py): on a KKT region whose blocks F, U, Z have
+  symbolic sizes, with sympy sums over them -- this is what covers every n (and every k,
+  every α > 1);
+* **every KKT pattern of small n** (proofs/kkt.py): the region's KKT system solved by
+  sympy for n = 2, 3, 4 with symbolic θ -- a cross-check by a different solve.
+
+Both take the same *candidate* closed form of Ω* (a function of a few block sums,
+:func:`proofs.fy_generic.closed_form`), so a wrong candidate -- a conjugate off by a
+constant, a τ-coefficient slip -- fails on both routes.
+"""
 from __future__ import annotations
 
 import copy
@@ -7,9 +20,12 @@ from functools import lru_cache
 
 import sympy as sp
 
+from audit import SuiteDefect
+
 from .derivation import Derivation
-from .kkt import (eq, ALPHA, TAU, Case, Candidate, all_true, cases, check_loss, decide_zero,
-                  generator, omega)
+from .fy_generic import ClosedForm, closed_form, concrete_sums, generic_sums, kkt_solution, conjugate_identities
+from .fy_generic import loss_identities
+from .kkt import ALPHA, TAU, Case, Candidate, all_true, cases, check_loss, decide_zero, eq, generator, omega
 
 SIZES = {"softmax": (2, 3, 4), "sparsemax": (2, 3, 4), "entmax": (4,), "rankmax": (2, 3, 4)}
 PROP_SIZES = {"softmax": (2, 3), "sparsemax": (2, 3), "entmax": (3,), "rankmax": (2, 3)}
@@ -18,23 +34,12 @@ PROP_SIZES = {"softmax": (2, 3), "sparsemax": (2, 3), "entmax": (3,), "rankmax":
 # -- the derived closed forms of Ω* on a region -----------------------------------------
 def derived_conjugate(case: Case) -> sp.Expr:
     """Ω* on the case's region, in closed form (entmax: in θ and the implicit τ(θ))."""
-    th, F, U = case.theta, case.free, case.upper
-    if case.loss == "softmax":
-        return sp.log(sum(sp.exp(t) for t in th))
-    if case.loss == "entmax":
-        a = ALPHA
-        inner = sum(th[i] * case.yhat[i] for i in F)
-        # Σ p^α = Σ p·p^{α−1} = (α−1)⟨θ,p⟩ − τ on Σp = 1
-        return (a - 1) / a * inner + (1 + TAU) / (a * (a - 1))
-    A = sum((th[i] for i in F), sp.S.Zero)
-    B = sum((th[i] ** 2 for i in F), sp.S.Zero)
-    m = case.k - len(U)
-    out = sum((th[i] for i in U), sp.S.Zero) - sp.Rational(len(U), 2)
-    if F:
-        out += B / 2 - (A - m) ** 2 / (2 * len(F))
-    if case.loss == "sparsemax":
-        out += sp.Rational(1, 2)
-    return out
+    return closed_form(case.loss, concrete_sums(case))
+
+
+def on_cases(candidate: ClosedForm) -> Candidate:
+    """A closed form in block sums, as a candidate on concrete KKT cases."""
+    return lambda case: candidate(case.loss, concrete_sums(case))
 
 
 def _fenchel_value(case: Case) -> sp.Expr:
@@ -59,127 +64,109 @@ def check_conjugate(loss: str, candidate: Candidate, sizes=None) -> bool | None:
     return all_true(res)
 
 
-# -- symbolic-size pieces ---------------------------------------------------------------
-def _softmax_symbolic_n() -> bool | None:
-    """Per coordinate, with Z = Σ_j e^{θ_j} > 0: θ_i − log p_i = log Z, so
-    Ω* = Σ_i p_i (θ_i − log p_i) = log Z · Σ p_i = log Z (symbolic in n)."""
-    t = sp.Symbol("theta_i", real=True)
-    Z = sp.Symbol("Z", positive=True)
-    p = sp.exp(t) / Z
-    return decide_zero(None, sp.expand_log(t - sp.log(p), force=True) - sp.log(Z))
+def agree(what: str, generic: bool | None, per_pattern: bool | None) -> None:
+    """The symbolic-size route and the per-pattern route decide the same identities: if the
+    first holds for every block size and the second refutes it on a concrete pattern, one of
+    our two derivations is wrong -- a defect of the suite, not a finding."""
+    if generic is True and per_pattern is False:
+        raise SuiteDefect(f"{what}: the identities hold for symbolic block sizes but fail on a concrete KKT pattern")
 
 
-def _quadratic_symbolic_size() -> tuple[bool | None, sp.Expr]:
-    """Sparsemax/rankmax with symbolic free-set size f, capped count u and mass k:
-    with A = Σ_F θ, B = Σ_F θ², τ = (A − (k−u))/f, Ω* = Σ_U θ − u/2 + B/2 − (A−(k−u))²/(2f);
-    d/dθ_i (chain rule ∂A/∂θ_i = 1, ∂B/∂θ_i = 2θ_i) equals θ_i − τ for i ∈ F."""
-    A, B, t = sp.symbols("A B theta_i", real=True)
-    f, u, k = sp.symbols("f u k", positive=True)
-    tau = (A - (k - u)) / f
-    conj = B / 2 - (A - (k - u)) ** 2 / (2 * f)
-    grad = sp.diff(conj, A) + sp.diff(conj, B) * 2 * t
-    # value: Σ_F θ(θ−τ) − ½Σ_F (θ−τ)² = B − τA − ½(B − 2τA + fτ²)
-    value = B - tau * A - (B - 2 * tau * A + f * tau**2) / 2
-    ok = all_true([decide_zero(None, grad - (t - tau)), decide_zero(None, value - conj)])
-    return ok, conj
+def _generic(d: Derivation, identities) -> bool | None:
+    """Record each generic identity as a step; stop at the first refuted one."""
+    res = []
+    for name, v in identities:
+        res.append(v.ok)
+        d.step(f"{name} (block sizes symbolic): "
+               + {True: "simplifies to 0", False: "does not vanish", None: "undecided"}[v.ok] + ";")
+        if v.ok is False:
+            break
+    return all_true(res)
 
 
-def _entmax_symbolic_support() -> bool | None:
-    """On S, θ_j − Ω'(p_j) = τ/(α−1) for every j, so by the envelope argument
-    dΩ*/dθ_i = p_i + τ/(α−1) · d(Σ_S p)/dθ_i = p_i (symbolic in |S| and α)."""
-    P = sp.Symbol("P_j", positive=True)
-    th = (P ** (ALPHA - 1) + TAU) / (ALPHA - 1)
-    return decide_zero(None, th - P ** (ALPHA - 1) / (ALPHA - 1) - TAU / (ALPHA - 1))
+_GENERIC_SCOPE = ("symbolic in the block sizes f = |F|, u = |U|, z = |Z| (so every n{k}){a}, by sympy sums over "
+                  "index sets of symbolic size; cross-checked on every KKT pattern of {sizes} with symbolic θ")
 
 
-_SCOPE = {
-    "softmax": "symbolic in n for Ω* = logsumexp (per-coordinate identity with Z = Σe^θ); "
-               "n = 2, 3, 4 with symbolic θ for the full identity and ∇Ω* = softmax",
-    "sparsemax": "symbolic support size s (sums A = Σ_S θ, B = Σ_S θ²); and n = 2, 3, 4 with "
-                 "symbolic θ on every support pattern",
-    "entmax": "symbolic α and symbolic θ, τ(θ) implicit; n = 4 with support S = {1..s}, s = 1, 2, 3, 4 "
-              "(every support pattern of n ≤ 4 up to a permutation of coordinates); plus the "
-              "per-coordinate envelope identity, symbolic in |S| and α",
-    "rankmax": "symbolic free-set size f, capped count u and k (sums A, B); and n = 2, 3, 4, "
-               "every k ∈ [1, n−1], every (U, F, Z) pattern, symbolic θ",
+def _scope(loss: str, sizes) -> str:
+    n = sizes[-1]
+    where = f"n = {n}, supports of size 1..{n} (every pattern of n ≤ {n} up to permutation)" if loss == "entmax" else \
+        f"n = {', '.join(map(str, sizes))}" + (" and every k ∈ [1, n−1]" if loss == "rankmax" else "")
+    return _GENERIC_SCOPE.format(k=", every k" if loss == "rankmax" else "", a=" and α > 1" if loss == "entmax" else "",
+                                 sizes=where)
+
+
+_STATEMENT = {
+    "softmax": "Ω(p) = Σ p log p on Δ: KKT gives ŷ = softmax(θ), Ω* = logsumexp(θ) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
+    "sparsemax": "Ω(p) = ½‖p‖² − ½ on Δ: KKT gives ŷ = [θ − τ]_+, τ = (Σ_S θ − 1)/|S|; "
+                 "Ω* = ½Σ_S θ² − (Σ_S θ − 1)²/(2|S|) + ½ = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
+    "entmax": "Ω = Tsallis α-entropy on Δ: KKT gives ŷ = [(α−1)θ − τ]_+^{1/(α−1)} with Σŷ = 1; "
+              "Ω* = ((α−1)/α)⟨θ,ŷ⟩ + (1+τ)/(α(α−1)) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
+    "rankmax": "Ω(p) = ½‖p‖² on C_k: KKT gives ŷ = clip(θ − τ, 0, 1); "
+               "Ω* = Σ_U θ − |U|/2 + ½Σ_F θ² − (Σ_F θ − k + |U|)²/(2|F|) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
 }
+_ASSUMPTIONS = {
+    "softmax": ["full support (Ω' = log p + 1 → −∞ at 0 forces p > 0)"],
+    "sparsemax": ["support S = F fixed, |S| = f ≥ 1; off S: μ_j = τ − θ_j ≥ 0, i.e. θ_j ≤ τ, which is [θ_j − τ]_+ = 0"],
+    "entmax": ["α > 1 (symbolic)", "support S = F fixed, |S| = f ≥ 1", "τ = τ(θ) defined implicitly by Σ_S ŷ = 1",
+               "off S: μ_j = τ/(α−1) − θ_j ≥ 0, i.e. (α−1)θ_j ≤ τ"],
+    "rankmax": ["1 ≤ k ≤ n − 1", "pattern (U, F, Z) fixed: ŷ = 1 on U, 0 < ŷ < 1 on F, ŷ = 0 on Z; multipliers "
+                "ν_i = θ_i − 1 − τ ≥ 0 on U, μ_j = τ − θ_j ≥ 0 on Z"],
+}
+
+
+def _sums_latex(loss: str) -> dict:
+    return {"softmax": {"Z": sp.Symbol(r"Z")}, "entmax": {"D": sp.Symbol(r"\langle\theta,\hat y\rangle")}}.get(
+        loss, {"A": sp.Symbol("A"), "B": sp.Symbol("B"), "f": sp.Symbol("f"), "T": sp.Symbol("T"),
+               "u": sp.Symbol("u") if loss == "rankmax" else 0, "k": sp.Symbol("k") if loss == "rankmax" else 1})
+
+
+def _build_conjugate(loss: str, candidate: ClosedForm) -> Derivation:
+    d = Derivation(statement=_STATEMENT[loss], scope=_scope(loss, SIZES[loss]),
+                   assumptions=["θ ∈ R^n finite"] + _ASSUMPTIONS[loss])
+    t, lam, p = sp.Symbol("theta_j", real=True), sp.Symbol("lambda", real=True), sp.Symbol("p_j", positive=True)
+    d.step("Stationarity of the Lagrangian on the free set F (g: Ω = Σ g(p_j) + const):",
+           sp.Eq(t - sp.powsimp(sp.simplify(sp.diff(generator(loss, p), p)), force=True) - lam, 0))
+    yhat, how = kkt_solution(loss)
+    d.step("Solved by sympy with the mass constraint on a block of symbolic size f (" + "; ".join(how) + "):",
+           eq(r"\hat y_i", yhat))
+    d.step("Closed form of Ω* in block sums (Z = Σ_F e^θ; A = Σ_F θ, B = Σ_F θ², T = Σ_U θ):",
+           eq(r"\Omega^*(\theta)", candidate(loss, _sums_latex(loss))))
+    if loss == "entmax":
+        d.step("Derivatives through τ(θ) by implicit differentiation of G(θ, τ) = Σ_{j∈F} ŷ_j − 1 = 0; "
+               "sums over F re-expressed in canonical variables q_j = ŷ_j (Σ q = 1, Σ q^{2−α} = σ):",
+               r"\frac{\partial\tau}{\partial\theta_i}=-\frac{\partial G/\partial\theta_i}{\partial G/\partial\tau}")
+    gen = _generic(d, conjugate_identities(loss, candidate))
+    if gen is False:
+        return d.decide(False)
+    conc = check_conjugate(loss, on_cases(candidate))
+    agree(f"FY-1 conjugate({loss})", gen, conc)
+    d.step("Cross-check, every KKT pattern of the stated sizes (sympy solve per pattern): Ω* − (⟨θ,ŷ⟩ − Ω(ŷ)) and "
+           "∂Ω*/∂θ_i − ŷ_i", eq(r"\nabla\Omega^*(\theta)-\hat y", 0) if conc else r"\text{not zero}")
+    return d.decide(all_true([gen, conc]))
 
 
 @lru_cache(maxsize=None)
 def _conjugate(loss: str) -> Derivation:
-    d = Derivation(
-        statement={
-            "softmax": "Ω(p) = Σ p log p on Δ: KKT gives ŷ = softmax(θ), Ω* = logsumexp(θ) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-            "sparsemax": "Ω(p) = ½‖p‖² − ½ on Δ: KKT gives ŷ = [θ − τ]_+, τ = (Σ_S θ − 1)/|S|; "
-                         "Ω* = ½Σ_S θ² − (Σ_S θ − 1)²/(2|S|) + ½ = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-            "entmax": "Ω = Tsallis α-entropy on Δ: KKT gives ŷ = [(α−1)θ − τ]_+^{1/(α−1)} with Σŷ = 1; "
-                      "Ω* = ((α−1)/α)⟨θ,ŷ⟩ + (1+τ)/(α(α−1)) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-            "rankmax": "Ω(p) = ½‖p‖² on C_k: KKT gives ŷ = clip(θ − τ, 0, 1); "
-                       "Ω* = Σ_U θ − |U|/2 + ½Σ_F θ² − (Σ_F θ − k + |U|)²/(2|F|) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-        }[loss],
-        scope=_SCOPE[loss],
-        assumptions=["θ ∈ R^n finite"],
-    )
-    a = ALPHA
-    if loss == "softmax":
-        d.assumptions.append("full support (Ω' = log p + 1 → −∞ at 0 forces p > 0)")
-        t, lam = sp.symbols("theta_i lambda", real=True)
-        p = sp.Symbol("p_i", positive=True)
-        d.step("Stationarity of the Lagrangian in p_i:", sp.Eq(t - sp.log(p) - 1 - lam, 0))
-        c = next(iter(cases(loss, (3,))))
-        d.step("Solving it and Σp = 1 with sympy (n = 3):", eq(r"\hat y_1", c.yhat[0]))
-        d.step("Value at the KKT point simplifies to logsumexp:",
-               eq(r"\Omega^*(\theta)", sp.simplify(sp.expand_log(_fenchel_value(c), force=True))))
-        sym = _softmax_symbolic_n()
-        d.step("For any n, with Z = Σ_j e^{θ_j}: θ_i − log p_i = log Z, hence",
-               r"\Omega^*(\theta)=\sum_i p_i(\theta_i-\log p_i)=\log Z")
-    elif loss in ("sparsemax", "rankmax"):
-        if loss == "rankmax":
-            d.assumptions += ["1 ≤ k ≤ n − 1", "pattern (U, F, Z) fixed: ŷ = 1 on U, 0 < ŷ < 1 on F, ŷ = 0 on Z"]
-            d.step("Lagrangian with box multipliers μ_i, ν_i ≥ 0:",
-                   r"\langle\theta,p\rangle-\tfrac12\|p\|^2-\lambda(\textstyle\sum p-k)+\sum\mu_i p_i-\sum\nu_i(p_i-1)")
-        else:
-            d.assumptions.append("support S fixed, |S| = s ≥ 1")
-            d.step("Lagrangian with multipliers μ_i ≥ 0 for p_i ≥ 0:",
-                   r"\langle\theta,p\rangle-\tfrac12\|p\|^2+\tfrac12-\lambda(\textstyle\sum p-1)+\sum\mu_i p_i")
-        d.step("Stationarity on the free set gives p_i = θ_i − λ; off it μ_i = λ − θ_i ≥ 0 (or ν_i = θ_i − 1 − λ ≥ 0):",
-               r"\hat y_i=\theta_i-\tau,\quad \tau=\lambda")
-        c = next(c for c in cases(loss, (3,)) if len(c.free) == 2)
-        d.step(f"sympy solve on F = {{{', '.join(str(i + 1) for i in c.free)}}}, n = 3, k = {c.k}:",
-               eq(r"\tau", c.lam))
-        sym, conj = _quadratic_symbolic_size()
-        d.step("Symbolic free-set size f (A = Σ_F θ, B = Σ_F θ², u = |U|):",
-               eq(r"\Omega^*_F", conj))
-        d.step("Chain rule (∂A/∂θ_i = 1, ∂B/∂θ_i = 2θ_i) gives ∂Ω*/∂θ_i = θ_i − τ = ŷ_i on F, 1 on U, 0 on Z.")
-    else:
-        d.assumptions += ["α > 1 (symbolic)", "support S fixed, |S| = s ≥ 1", "τ = τ(θ) defined implicitly by Σ_S ŷ = 1"]
-        t, lam = sp.symbols("theta_i lambda", real=True)
-        p = sp.Symbol("p_i", positive=True)
-        d.step("Stationarity on S:", sp.Eq(t - p ** (a - 1) / (a - 1) - lam, 0))
-        c = next(x for x in cases(loss, (2,)) if len(x.free) == 2)
-        d.step("Solved for p_i^{α−1} (linear) with τ = (α−1)λ:", eq(r"\hat y_1", c.yhat[0]))
-        d.step("On Σp = 1, Σ p^α = Σ p·p^{α−1} = (α−1)⟨θ,p⟩ − τ, so",
-               eq(r"\Omega^*(\theta)", derived_conjugate(c).subs(
-                   sum(c.theta[i] * c.yhat[i] for i in c.free), sp.Symbol("IP"))).replace(
-                   r"\text{IP}", r"\langle\theta,\hat y\rangle").replace("IP", r"\langle\theta,\hat y\rangle"))
-        d.step("Implicit differentiation of G(θ, τ) = Σ_S ŷ − 1 = 0:",
-               r"\frac{\partial\tau}{\partial\theta_i}=-\frac{\partial G/\partial\theta_i}{\partial G/\partial\tau}")
-        sym = _entmax_symbolic_support()
-        d.step("Envelope identity on S (symbolic in |S|): θ_j − Ω'(ŷ_j) = τ/(α−1) for all j ∈ S, so",
-               r"\frac{d\Omega^*}{d\theta_i}=\hat y_i+\frac{\tau}{\alpha-1}\,\frac{d}{d\theta_i}\sum_{j\in S}\hat y_j=\hat y_i")
-    conc = check_conjugate(loss, derived_conjugate)
-    d.step("sympy: Ω*(θ) − (⟨θ,ŷ⟩ − Ω(ŷ)) and ∂Ω*/∂θ_i − ŷ_i simplify to 0 on every pattern of the stated sizes:",
-           eq(r"\nabla\Omega^*(\theta)-\hat y", 0) if conc else r"\text{not zero}")
-    return d.decide(all_true([sym, conc]))
+    return _build_conjugate(loss, closed_form)
 
 
-def conjugate(loss: str) -> Derivation:
-    """FY-1: Ω* and ŷ = ∇Ω* from the KKT conditions."""
-    return copy.deepcopy(_conjugate(check_loss(loss)))
+# derivations read no losses/ code: no planted defect of a loss implementation reaches them, and a
+# wrong candidate takes the uncached path
+_conjugate.keep_across_planted = True  # type: ignore[attr-defined]
+
+
+def conjugate(loss: str, candidate: ClosedForm | None = None) -> Derivation:
+    """FY-1: Ω* and ŷ = ∇Ω* from the KKT conditions.  ``candidate`` (loss, block sums) → Ω*
+    replaces the derived closed form (:func:`proofs.fy_generic.closed_form`)."""
+    check_loss(loss)
+    if candidate is None:
+        return copy.deepcopy(_conjugate(loss))
+    return _build_conjugate(loss, candidate)
 
 
 # -- FY-2 --------------------------------------------------------------------------------
-def _bregman_identity(case: Case) -> bool | None:
+def _bregman_identity(case: Case, conj: Candidate) -> bool | None:
     """L(θ; y) = Σ_i [g(y_i) − g(ŷ_i) − g'(ŷ_i)(y_i − ŷ_i)] + Σ_Z μ_i y_i + Σ_U ν_i (1 − y_i)
     for every y with Σy = k (y_n eliminated)."""
     n, loss = case.n, case.loss
@@ -187,7 +174,7 @@ def _bregman_identity(case: Case) -> bool | None:
     x = sp.Symbol("x", positive=True)
     g = generator(loss, x)
     gp = sp.diff(g, x)
-    L = derived_conjugate(case) + omega(loss, y) - sum(t * yi for t, yi in zip(case.theta, y))
+    L = conj(case) + omega(loss, y) - sum(t * yi for t, yi in zip(case.theta, y))
     rhs = sp.S.Zero
     for i in range(n):
         p = case.yhat[i]
@@ -201,52 +188,53 @@ def _bregman_identity(case: Case) -> bool | None:
     return decide_zero(case, diff)
 
 
-def _shift(case: Case) -> bool | None:
+def _shift(case: Case, conj: Candidate) -> bool | None:
     """Ω*(θ + c1) = Ω*(θ) + c·k (entmax: τ(θ + c1) = τ(θ) + (α−1)c, checked on G)."""
     c = sp.Symbol("c", real=True)
-    conj = derived_conjugate(case)
+    cj = sp.sympify(conj(case))
     sub = {t: t + c for t in case.theta}
     res = []
     if case.tau is not None:
         sub[TAU] = TAU + (ALPHA - 1) * c
         res.append(decide_zero(case, case.constraint.subs(sub, simultaneous=True) - case.constraint))
-    res.append(decide_zero(case, conj.subs(sub, simultaneous=True) - conj - c * case.k))
+    res.append(decide_zero(case, cj.subs(sub, simultaneous=True) - cj - c * case.k))
     return all_true(res)
 
 
-def _gradient(case: Case) -> bool | None:
+def _gradient(case: Case, conj: Candidate) -> bool | None:
     y = sp.symbols(f"y_1:{case.n + 1}", real=True)
-    L = derived_conjugate(case) - sum(t * yi for t, yi in zip(case.theta, y))  # + Ω(y), constant in θ
+    L = conj(case) - sum(t * yi for t, yi in zip(case.theta, y))  # + Ω(y), constant in θ
     return all_true(decide_zero(case, case.d(L, i) - (case.yhat[i] - y[i])) for i in range(case.n))
 
 
-@lru_cache(maxsize=None)
-def _loss_properties(loss: str) -> Derivation:
+def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
     from .hessians import hessian  # convexity = PSD Hessian of Ω*
 
     d = Derivation(
         statement=f"{loss}: L(θ;y) = Ω*(θ) + Ω(y) − ⟨θ,y⟩ has ∇_θL = ŷ − y, L(θ + c1; y) = L(θ; y), "
                   "L ≥ 0 with L = 0 ⟺ y = ŷ(θ), and L is convex in θ",
-        scope=("n = 3, support S = {1..s}, s = 1, 2, 3 (every pattern up to permutation), symbolic θ, y, α"
-               if loss == "entmax" else
-               f"n = 2, 3 with symbolic θ, y on every KKT pattern"
-               f"{' (every k ∈ [1, n−1])' if loss == 'rankmax' else ''}") + f"; convexity from hessian('{loss}')",
+        scope=_scope(loss, PROP_SIZES[loss]) + f"; convexity from hessian('{loss}')",
         assumptions=["θ ∈ R^n finite", f"y ∈ dom Ω ({'C_k' if loss == 'rankmax' else 'Δ'}), so Σy = Σŷ"],
     )
+    d.step("L with the closed form Ω* of FY-1 (block sums as there):",
+           eq(r"L(\theta;y)", candidate(loss, _sums_latex(loss)) + sp.Symbol(r"\Omega(y)")
+              - sp.Symbol(r"\langle\theta,y\rangle")))
+    gen = _generic(d, loss_identities(loss, candidate))
+    if gen is False:
+        return d.decide(False)
+    conj = on_cases(candidate)
     cs = list(cases(loss, PROP_SIZES[loss]))
-    grad = all_true(_gradient(c) for c in cs)
-    d.step("Gradient: differentiating the derived Ω* (FY-1) minus ⟨θ, y⟩:",
-           r"\nabla_\theta L=\hat y(\theta)-y")
-    shift = all_true(_shift(c) for c in cs)
-    d.step("Shift: Ω*(θ + c1) = Ω*(θ) + c·Σŷ, and Σŷ = Σy, so",
-           r"L(\theta+c\mathbf 1;y)-L(\theta;y)=c\,(\textstyle\sum\hat y-\sum y)=0")
-    breg = all_true(_bregman_identity(c) for c in cs)
-    d.step("Fenchel–Young gap as a Bregman divergence of g plus multiplier terms (sympy identity, Σy = Σŷ):",
-           r"L(\theta;y)=\sum_i\big[g(y_i)-g(\hat y_i)-g'(\hat y_i)(y_i-\hat y_i)\big]+\sum_{Z}\mu_i y_i+\sum_{U}\nu_i(1-y_i)")
+    grad = all_true(_gradient(c, conj) for c in cs)
+    shift = all_true(_shift(c, conj) for c in cs)
+    breg = all_true(_bregman_identity(c, conj) for c in cs)
+    agree(f"FY-2 loss_properties({loss})", gen, all_true([grad, shift, breg]))
+    d.step("Cross-check on every KKT pattern of the stated sizes (sympy): the gradient, the shift and the Bregman "
+           "identity", r"\nabla_\theta L=\hat y-y,\quad L(\theta+c\mathbf 1;y)=L(\theta;y),\quad "
+           r"L=\sum_i\big[g(y_i)-g(\hat y_i)-g'(\hat y_i)(y_i-\hat y_i)\big]+\sum_{Z}\mu_i y_i+\sum_{U}\nu_i(1-y_i)")
     x = sp.Symbol("x", positive=True)
     g2 = sp.simplify(sp.diff(generator(loss, x), x, 2))
-    conv_g = g2.is_positive
-    d.step("g is strictly convex on (0, ∞), so each Bregman term is ≥ 0 and = 0 only at y_i = ŷ_i:",
+    conv_g = g2.subs(ALPHA, 1 + sp.Symbol("a", positive=True)).is_positive if loss == "entmax" else g2.is_positive
+    d.step("g is strictly convex on (0, ∞) (α > 1), so each Bregman term is ≥ 0 and = 0 only at y_i = ŷ_i:",
            eq("g''(x)", g2))
     mu, yy = sp.Symbol("mu", nonnegative=True), sp.Symbol("y", nonnegative=True)
     w = sp.Symbol("w", nonnegative=True)  # w = 1 − y_i ≥ 0 on U
@@ -255,10 +243,24 @@ def _loss_properties(loss: str) -> Derivation:
            r"L(\theta;y)\ge0,\qquad L(\theta;y)=0\iff y=\hat y(\theta)")
     h = hessian(loss)
     d.step(f"Convexity: ∇²_θ L = ∇²Ω* = J_ŷ is PSD (hessian('{loss}'): {h.decision}).")
-    return d.decide(all_true([grad, shift, breg, conv_g, mult_sign, h.decision == "holds" or
+    return d.decide(all_true([gen, grad, shift, breg, conv_g, mult_sign, h.decision == "holds" or
                               (None if h.decision == "undecided" else False)]))
 
 
-def loss_properties(loss: str) -> Derivation:
-    """FY-2 (symbolic part)."""
-    return copy.deepcopy(_loss_properties(check_loss(loss)))
+@lru_cache(maxsize=None)
+def _loss_properties(loss: str) -> Derivation:
+    return _build_loss_properties(loss, closed_form)
+
+
+_loss_properties.keep_across_planted = True  # type: ignore[attr-defined]
+
+
+def loss_properties(loss: str, candidate: ClosedForm | None = None) -> Derivation:
+    """FY-2 (symbolic part); ``candidate`` as for :func:`conjugate`."""
+    check_loss(loss)
+    if candidate is None:
+        return copy.deepcopy(_loss_properties(loss))
+    return _build_loss_properties(loss, candidate)
+
+
+__all__ = ["conjugate", "loss_properties", "check_conjugate", "derived_conjugate", "on_cases", "generic_sums"]

@@ -3,11 +3,19 @@
 Every function takes ``loss`` ∈ {"softmax", "sparsemax", "entmax", "rankmax"} and returns a
 :class:`~proofs.derivation.Derivation`; an unknown loss raises ``ValueError``.  The work is
 split by topic: :mod:`proofs.kkt` (KKT solutions per support pattern, shared helpers),
-:mod:`proofs.conjugates` (FY-1, FY-2), :mod:`proofs.hessians`, :mod:`proofs.margins` (FY-3),
-:mod:`proofs.smoothness` (FY-4).  The ``check_*`` helpers are the decision procedures the
-derivations use; they accept a candidate so that a wrong candidate can be shown to fail.
+:mod:`proofs.generic` and :mod:`proofs.fy_generic` (the identities on KKT regions of
+symbolic size: every n at once), :mod:`proofs.conjugates` (FY-1, FY-2),
+:mod:`proofs.hessians`, :mod:`proofs.margins` (FY-3), :mod:`proofs.smoothness` (FY-4).
+
+Each derivation accepts the claimed input it decides -- ``conjugate(loss, candidate=…)``
+(a closed form of Ω* in block sums), ``loss_properties(loss, candidate=…)``,
+``hessian(loss, candidate=…)`` (a Hessian entry form), ``margin(loss, claimed=…)``,
+``smoothness(loss, alpha_range, claimed=…)`` -- so that a wrong input can be shown to turn
+it (reports/claims_fy.py declares those planted defects).  The ``check_*`` helpers are the
+decision procedures on concrete KKT cases.
 """
 from .conjugates import check_conjugate, conjugate, derived_conjugate, loss_properties
+from .fy_generic import closed_form, stated_form
 from .hessians import check_hessian, hessian, jacobian, stated_hessian
 from .kkt import LOSSES
 from .margins import check_margin, margin
@@ -17,4 +25,5 @@ __all__ = [
     "LOSSES", "conjugate", "loss_properties", "hessian", "margin", "smoothness",
     "check_conjugate", "check_hessian", "check_margin", "check_smoothness",
     "derived_conjugate", "stated_hessian", "jacobian", "entmax_lipschitz", "entmax_gt2_counterexample",
+    "closed_form", "stated_form",
 ]

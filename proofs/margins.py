@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from audit import SuiteDefect
+
 from .conjugates import derived_conjugate
 from .derivation import Derivation
 from .kkt import eq, ALPHA, TAU, all_true, check_loss, decide_zero, omega, solve_case
@@ -72,10 +74,39 @@ _STMT = {
 }
 
 
-@lru_cache(maxsize=None)
-def _margin(loss: str) -> Derivation:
+#: the margin each row states (CLAIMS.md FY-3); softmax: no margin
+STATED = {"sparsemax": sp.S.One, "rankmax": sp.S.One, "entmax": 1 / (ALPHA - 1)}
+_WITNESS_ALPHA = sp.Rational(3, 2)  # where an α-dependent margin is evaluated for a numeric witness
+
+
+def _witness(loss: str, claimed: sp.Expr, derived: sp.Expr) -> dict | None:
+    """A score vector between the claimed and the derived margin, as the numeric check
+    stores it (re-checked by reports/rechecks/fy.py): above a too-small claimed margin the
+    claim says ŷ = y but ŷ ≠ y ("plus"); below a too-large one the claim says ŷ ≠ y but
+    ŷ = y ("minus").  n = 2 (rankmax: n = 3, k = 2), label first; α = 3/2 where α enters."""
+    sub = {ALPHA: _WITNESS_ALPHA}
+    c, m = sp.nsimplify(claimed.subs(sub)), derived.subs(sub)
+    if not (c.is_number and m.is_number) or c == m:
+        return None
+    gap = (c + m) / 2
+    side = "plus" if c < m else "minus"
+    params = {"alpha": float(_WITNESS_ALPHA)} if loss == "entmax" else {"k": 2} if loss == "rankmax" else {}
+    g = float(gap)
+    theta, y = ([g, g, 0.0], [1.0, 1.0, 0.0]) if loss == "rankmax" else ([g, 0.0], [1.0, 0.0])
+    return {"theta": theta, "y": y, **params, "side": side, "eps": float(abs(c - gap)), "claimed_margin": float(c),
+            "source": "symbolic"}
+
+
+def _build_margin(loss: str, claimed) -> Derivation:
     d = Derivation(statement=_STMT[loss], scope="", assumptions=["θ ∈ R^n finite"])
     if loss == "softmax":
+        if claimed is not None:  # a finite margin claimed for softmax: L must vanish at that gap
+            d.statement = f"softmax has separation margin {sp.sstr(claimed)}"
+            d.scope = "n = 3 with symbolic θ at the claimed gap, other scores equal"
+            ok = check_margin("softmax", claimed)
+            d.step("L(θ; e_y) at the claimed gap, other scores 0 (sympy):",
+                   r"\log\left(1+(n-1)e^{-m}\right)" + (r"=0" if ok else r"\ne0"))
+            return d.decide(ok)
         d.scope = "symbolic in n (S = Σ_{j≠y} e^{θ_j−θ_y} > 0 as a symbol); n = 2, 3, 4 with symbolic θ"
         d.assumptions.append("Ω(e_y) = 0")
         res = []
@@ -92,11 +123,12 @@ def _margin(loss: str) -> Derivation:
         d.step("S = Σ_{j≠y} e^{θ_j−θ_y} > 0 for finite θ, and sympy decides (is_positive):", r"\log(1+S)>0")
         d.step("so ŷ ≠ e_y and L > 0 at every finite θ: no finite gap gives zero loss.")
         return d.decide(all_true(res))
+    claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
     comb, L, c = _gap_multiplier(loss)
     (m,) = sp.solve(sp.Eq(comb, 0), GAP)
     if loss == "rankmax":
-        d.scope = ("symbolic in θ for a generic pair i ∈ Y, j ∉ Y (any n, k); shown on n = 4, k = 2; "
-                   "k = 1 is the sparsemax case with the cap inactive")
+        d.scope = ("symbolic in θ for a generic pair i ∈ Y, j ∉ Y (any n, k): λ cancels from ν_i + μ_j; "
+                   "shown on n = 4, k = 2; k = 1 is the sparsemax case with the cap inactive")
         d.assumptions += ["y multi-hot with |Y| = k, 1 ≤ k ≤ n − 1", "pattern U = Y, F = ∅, Z = [n] \\ Y"]
         d.step("KKT of ŷ = y: ν_i = θ_i − 1 − λ ≥ 0 on Y, μ_j = λ − θ_j ≥ 0 off Y; some λ exists iff for all pairs",
                r"\nu_i+\mu_j=" + sp.latex(comb.subs(GAP, sp.Symbol("g"))) + r",\quad g=\theta_i-\theta_j")
@@ -109,13 +141,33 @@ def _margin(loss: str) -> Derivation:
     d.step("The pattern is feasible iff the multiplier is ≥ 0; sympy solves its boundary:", sp.Eq(GAP, m))
     d.step("On the pattern the loss vanishes (Ω* from FY-1):", eq("L", sp.simplify(L)))
     d.step("Below the margin (g = m − ε, ε > 0) the multiplier is negative, so ŷ ≠ y and L > 0 (FY-2).")
-    d.statement += f"; derived margin = {sp.sstr(sp.simplify(m))}"
-    expect = {"sparsemax": 1, "rankmax": 1, "entmax": 1 / (ALPHA - 1)}[loss]
-    ok = check_margin(loss, m)
-    same = decide_zero(None, m - expect)
-    return d.decide(all_true([ok, same]))
+    d.statement += f"; derived margin = {sp.sstr(sp.simplify(m))}; claimed {sp.sstr(claimed)}"
+    ok = check_margin(loss, claimed)
+    same = decide_zero(None, m - claimed)
+    if None not in (ok, same) and ok != same:  # two routes of ours decide "is the claimed margin the margin?"
+        raise SuiteDefect(f"FY-3 margin({loss}): check_margin says {ok}, the derived margin {sp.sstr(m)} against the "
+                          f"claimed {sp.sstr(claimed)} says {same}")
+    d.step("The claimed margin against the derived one (check_margin: feasible with a vanishing multiplier at the "
+           "claimed gap, infeasible just below it):", sp.Eq(sp.Symbol("m_claimed"), claimed))
+    out = all_true([ok, same])
+    if out is False:
+        d.counterexample = _witness(loss, claimed, m)
+    return d.decide(out)
 
 
-def margin(loss: str) -> Derivation:
-    """FY-3: the separation margin (None counterexample when it holds)."""
-    return copy.deepcopy(_margin(check_loss(loss)))
+@lru_cache(maxsize=None)
+def _margin(loss: str) -> Derivation:
+    return _build_margin(loss, None)
+
+
+_margin.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code
+
+
+def margin(loss: str, claimed=None) -> Derivation:
+    """FY-3: the separation margin, derived from the KKT conditions and compared with the
+    ``claimed`` one (default: the row's statement, :data:`STATED`; for softmax a finite
+    ``claimed`` margin is tested against "no margin")."""
+    check_loss(loss)
+    if claimed is None:
+        return copy.deepcopy(_margin(loss))
+    return _build_margin(loss, claimed)

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .derivation import Derivation
 from .hessians import jacobian, stated_hessian
+from .fy_generic import idempotent_identity, variance_identity
 from .kkt import eq, ALPHA, TAU, all_true, check_loss, decide_zero, solve_case
 
 ALPHA_RANGES = ("le2", "gt2")
@@ -96,8 +97,9 @@ def check_smoothness(loss: str, constant, alpha_range: str = "le2") -> bool | No
 
 
 def _softmax_sup() -> tuple[bool | None, sp.Expr, list[str]]:
-    """Two-point p = (t, 1−t): eigenvalue 2t(1−t), max ½ at t = ½ (attained as θ_3.. → −∞).
-    Upper bound for any n, unit x: xᵀ(diag p − ppᵀ)x = Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4."""
+    """Two-point p = (t, 1−t): eigenvalue 2t(1−t), max ½ at t = ½ (attained at θ = (0, 0);
+    approached as θ_3.. → −∞ for n ≥ 3).  Upper bound for any n, unit x:
+    xᵀ(diag p − ppᵀ)x = Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4."""
     t = sp.Symbol("t", real=True)
     H = sp.Matrix([[t, 0], [0, 1 - t]]) - sp.Matrix([t, 1 - t]) * sp.Matrix([[t, 1 - t]])
     evs = [sp.factor(e) for e in H.eigenvals()]
@@ -109,11 +111,7 @@ def _softmax_sup() -> tuple[bool | None, sp.Expr, list[str]]:
     x, Mx, mx = sp.symbols("x M m", real=True)
     c = (Mx + mx) / 2
     pop = decide_zero(None, ((Mx - mx) / 2) ** 2 - (x - c) ** 2 - (Mx - x) * (x - mx))
-    p1, p2, x1, x2, x3 = sp.symbols("p_1 p_2 x_1 x_2 x_3", real=True)
-    ps, xs = [p1, p2, 1 - p1 - p2], [x1, x2, x3]
-    var = sum(p * xx**2 for p, xx in zip(ps, xs)) - sum(p * xx for p, xx in zip(ps, xs)) ** 2
-    shifted = sum(p * (xx - c) ** 2 for p, xx in zip(ps, xs)) - (sum(p * xx for p, xx in zip(ps, xs)) - c) ** 2
-    var_id = decide_zero(None, var - shifted)
+    var_id = variance_identity().ok  # Var_p(x) = Σp(x − c)² − (Σpx − c)², sums of symbolic length
     a, b = sp.symbols("a b", real=True)
     range_bound = decide_zero(None, 2 * (a**2 + b**2) - (a - b) ** 2 - (a + b) ** 2)
     # n = 3 check at p = (½, ½, 0)
@@ -129,8 +127,9 @@ def _softmax_sup() -> tuple[bool | None, sp.Expr, list[str]]:
 
 
 def _projection_sup(loss: str) -> tuple[bool | None, sp.Expr, str]:
-    """J = I_F − 11ᵀ/|F| is an orthogonal projection: eigenvalues {0, 1}; 1 is attained
-    once |F| ≥ 2 (sparsemax θ = (0, 0); rankmax n = 4, k = 2, θ = 0)."""
+    """J = I_F − 11ᵀ/|F| is an orthogonal projection for every |F| (symmetric, and
+    idempotent by a sympy sum over a free set of symbolic size): eigenvalues {0, 1}; 1 is
+    attained once |F| ≥ 2 (sparsemax θ = (0, 0); rankmax n = 4, k = 2, θ = 0)."""
     if loss == "sparsemax":
         c = solve_case("sparsemax", 2, (0, 1), (), ())
     else:
@@ -139,35 +138,66 @@ def _projection_sup(loss: str) -> tuple[bool | None, sp.Expr, str]:
     idem = all(decide_zero(None, e) for e in (J * J - J))
     sym = J == J.T
     lm = _lmax(J)
-    return all_true([idem, sym]), lm, sp.latex(J)
+    return all_true([idem, sym, idempotent_identity().ok]), lm, sp.latex(J)
 
 
-@lru_cache(maxsize=None)
-def _smoothness(loss: str, alpha_range: str) -> Derivation:
+#: the constant each row states (CLAIMS.md FY-4); for α > 2 the claim is the range [½, 1]
+STATED = {"softmax": sp.Rational(1, 2), "sparsemax": sp.S.One, "rankmax": sp.S.One, "entmax": 2 ** (ALPHA - 2)}
+GT2_UPPER = sp.S.One  # "between softmax's ½ and sparsemax's 1", read for α > 2
+_WITNESS = {"softmax": ([0.0, 0.0], {}), "sparsemax": ([0.0, 0.0], {}), "rankmax": ([0.0, 0.0, 0.0, 0.0], {"k": 2}),
+            "entmax": ([0.0, 0.0], {"alpha": 1.5})}
+ENTMAX_GAP = ("general supports: the symbolic supremum covers two-point and uniform supports only (three or more "
+              "distinct non-zero ŷ values are searched numerically, not derived)")
+
+
+def _compare(d: Derivation, loss: str, derived: sp.Expr, claimed: sp.Expr, ok: bool | None) -> Derivation:
+    """holds: the claimed constant equals the derived supremum; fails (with a witness θ where
+    λ_max = derived supremum > claimed): claimed too small; undecided: claimed larger than
+    the derived supremum -- an upper bound is refuted by a proof, not by a finite witness."""
+    same = decide_zero(None, claimed - derived)
+    d.step("The claimed constant against the derived supremum:", sp.Eq(sp.Symbol("L_claimed"), claimed))
+    if ok is not True or same is True:
+        return d.decide(all_true([ok, same]))
+    at = {ALPHA: sp.Rational(3, 2)}
+    c, m = sp.N(claimed.subs(at)), sp.N(derived.subs(at))
+    if same is False and c.is_number and m.is_number and c < m:
+        theta, params = _WITNESS[loss]
+        d.counterexample = {"theta": theta, **params, "lambda_max": float(m), "claimed": float(c), "source": "symbolic"}
+        d.step(f"The claimed constant {sp.sstr(claimed)} is below the supremum, attained at θ = {theta}"
+               + (" (α = 3/2)" if loss == "entmax" else "") + ".")
+        return d.decide(False)
+    d.step("The claimed constant is not the derived supremum but not below it either: undecided.")
+    return d.decide(None)
+
+
+def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
     d = Derivation(statement="", scope="", assumptions=["θ ∈ R^n finite", "y fixed in dom Ω"])
     d.step("∇_θL = ŷ(θ) − y (FY-2), so the Lipschitz constant of ∇L is sup_θ λ_max(J_ŷ(θ)) (J_ŷ symmetric PSD).")
+    if loss == "entmax" and alpha_range == "gt2":
+        return _gt2(d, GT2_UPPER if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA, "m": M}))
+    claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
     if loss == "softmax":
         ok, val, steps = _softmax_sup()
-        d.statement = (f"∇L is L-Lipschitz with L = sup_θ λ_max(diag(p) − ppᵀ) = {val}, approached as "
-                       "p → (½, ½, 0, …)")
-        d.scope = "upper bound symbolic in n (Popoviciu + (x_i − x_j)² ≤ 2‖x‖²; variance identity at n = 3); " \
-                  "two-point supremum symbolic in t"
+        d.statement = (f"∇L is L-Lipschitz with L = sup_θ λ_max(diag(p) − ppᵀ) = {val}, attained at n = 2, θ = 0 and "
+                       "approached as p → (½, ½, 0, …)")
+        d.scope = ("upper bound symbolic in n (Popoviciu, the variance identity as sums of symbolic length, "
+                   "(x_i − x_j)² ≤ 2‖x‖²); two-point supremum symbolic in t")
         d.step("Two-point p = (t, 1−t): non-zero eigenvalue (sympy)", steps[0])
         d.step("maximised at", steps[1])
         d.step("Any n, ‖x‖ = 1: Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4 (sympy identities):",
                r"x^\top(\operatorname{diag}p-pp^\top)x=\operatorname{Var}_p(x)\le\tfrac14(x_i-x_j)^2\le\tfrac12")
         d.step("Check at n = 3:", steps[2])
-        return d.decide(all_true([ok, decide_zero(None, val - sp.Rational(1, 2))]))
+        return _compare(d, loss, val, claimed, ok)
     if loss in ("sparsemax", "rankmax"):
         ok, lm, Jl = _projection_sup(loss)
         d.statement = f"∇L is L-Lipschitz with L = {lm} (ŷ is a Euclidean projection; J_ŷ = I_F − 11ᵀ/|F|)"
-        d.scope = "J² = J on the stated instance; eigenvalues of I_s − 11ᵀ/s for s = 1..4 in hessian(); " \
-                  "ŷ is continuous and piecewise linear, so the piecewise bound is global"
+        d.scope = ("J = I_F − 11ᵀ/|F| symmetric idempotent for a free set of symbolic size (hessian() derives J for "
+                   "every |F|); ŷ is continuous and piecewise linear, so the piecewise bound is global")
         where = "θ = (0, 0)" if loss == "sparsemax" else "n = 4, k = 2, θ = 0"
         d.step(f"Jacobian at {where} (sympy), idempotent and symmetric:", Jl)
-        d.step("so its eigenvalues are 0 and 1, and", eq(r"\sup_\theta\lambda_{\max}", lm))
-        return d.decide(all_true([ok, decide_zero(None, lm - 1)]))
-    # entmax
+        d.step("(H²)_li = Σ_{m∈F} H_lm H_mi = H_li for |F| symbolic (sympy sum), so the eigenvalues are 0 and 1, and",
+               eq(r"\sup_\theta\lambda_{\max}", lm))
+        return _compare(d, loss, lm, claimed, ok)
     if alpha_range not in ALPHA_RANGES:
         raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
     ok2, harm = two_point_eigenvalue()
@@ -176,25 +206,30 @@ def _smoothness(loss: str, alpha_range: str) -> Derivation:
     d.step("Two-point support, s_i = p_i^{2−α}: eigenvalues of diag(s) − ssᵀ/Σs are 0 and the harmonic mean",
            eq(r"\lambda", harm))
     d.step("Uniform support of size m: J = m^{α−2}(I − 11ᵀ/m), so", eq(r"\lambda_{\max}", unif))
-    if alpha_range == "le2":
-        d.assumptions.append("1 < α ≤ 2 (β = 2 − α ∈ [0, 1))")
-        d.scope = ("symbolic in α (and t, m) for the two-point supports p = (t, 1−t) and the uniform supports "
-                   "of any size m; eigenvalues of I − 11ᵀ/m for m = 2..5; the general-support supremum is "
-                   "checked numerically elsewhere")
-        d.step("With β = 2 − α: λ = 2/f(t), f = t^{−β} + (1−t)^{−β} convex (sympy), f'(½) = 0 (u = 1 − t):", steps[0])
-        d.step("so the two-point maximum is at t = ½:", eq(r"\max_t\lambda", hmax))
-        mono = sp.diff(M ** (-BETA), M).is_nonpositive  # m^{α−2} non-increasing in m ≥ 2
-        d.step("m^{α−2} is non-increasing in m for α ≤ 2, so over uniform supports the max is m = 2, equal to",
-               hmax)
-        inc = sp.diff(hmax, ALPHA).is_positive
-        lo = sp.limit(hmax, ALPHA, 1, "+")
-        hi = hmax.subs(ALPHA, 2)
-        d.step("2^{α−2} is increasing in α; its values at α → 1⁺ and at α = 2:", sp.Tuple(lo, hi))
-        in_range = all_true([inc, decide_zero(None, lo - sp.Rational(1, 2)), decide_zero(None, hi - 1)])
-        d.statement = ("α-entmax (1 < α ≤ 2): on two-point and uniform supports sup λ_max(J_ŷ) = 2^{α−2} "
-                       "∈ (½, 1], between softmax's ½ (α → 1) and sparsemax's 1 (α = 2); the symbolic part "
-                       "covers the two-point and uniform supports only")
-        return d.decide(all_true([ok2, okm, oku, mono, in_range]))
+    d.assumptions.append("1 < α ≤ 2 (β = 2 − α ∈ [0, 1))")
+    d.scope = ("symbolic in α (and t, m) for the two-point supports p = (t, 1−t) and the uniform supports "
+               "of any size m; eigenvalues of I − 11ᵀ/m for m = 2..5")
+    d.gap = ENTMAX_GAP
+    d.step("With β = 2 − α: λ = 2/f(t), f = t^{−β} + (1−t)^{−β} convex (sympy), f'(½) = 0 (u = 1 − t):", steps[0])
+    d.step("so the two-point maximum is at t = ½:", eq(r"\max_t\lambda", hmax))
+    mono = sp.diff(M ** (-BETA), M).is_nonpositive  # m^{α−2} non-increasing in m ≥ 2
+    d.step("m^{α−2} is non-increasing in m for α ≤ 2, so over uniform supports the max is m = 2, equal to", hmax)
+    inc = sp.diff(hmax, ALPHA).is_positive
+    lo = sp.limit(hmax, ALPHA, 1, "+")
+    hi = hmax.subs(ALPHA, 2)
+    d.step("2^{α−2} is increasing in α; its values at α → 1⁺ and at α = 2:", sp.Tuple(lo, hi))
+    in_range = all_true([inc, decide_zero(None, lo - sp.Rational(1, 2)), decide_zero(None, hi - 1)])
+    d.statement = ("α-entmax (1 < α ≤ 2): on two-point and uniform supports sup λ_max(J_ŷ) = 2^{α−2} "
+                   "∈ (½, 1], between softmax's ½ (α → 1) and sparsemax's 1 (α = 2); the symbolic part "
+                   "covers the two-point and uniform supports only")
+    return _compare(d, loss, hmax, claimed, all_true([ok2, okm, oku, mono, in_range]))
+
+
+def _gt2(d: Derivation, upper: sp.Expr) -> Derivation:
+    """α > 2: the claimed upper bound (default 1, "between ½ and 1"; an expression in α and
+    the uniform support size m) against λ_max = m^{α−2} of the uniform support."""
+    oku, unif = uniform_eigenvalue()
+    d.step("Uniform support of size m: J = m^{α−2}(I − 11ᵀ/m), so", eq(r"\lambda_{\max}", unif))
     d.assumptions.append("α > 2")
     d.scope = ("symbolic in α > 2 and m for the uniform support of size m; concrete counterexample "
                "α = 3, n = 3, θ = 0 with λ_max from sympy eigenvalues of the implicit-differentiation Jacobian")
@@ -207,18 +242,38 @@ def _smoothness(loss: str, alpha_range: str) -> Derivation:
     ce = entmax_gt2_counterexample(3, 3)
     d.step("Counterexample α = 3, n = 3, θ = 0: τ from Σŷ = 1, then λ_max of the Jacobian (sympy):",
            eq(r"\lambda_{\max}", ce["lambda_max"]))
-    d.counterexample = {k: (float(v) if isinstance(v, sp.Basic) else v) for k, v in ce.items()}
-    exceeds = sp.Integer(ce["lambda_max"]) > 1 if isinstance(ce["lambda_max"], int) else ce["lambda_max"] > 1
+    bound = upper.subs({ALPHA: 3, M: 3})
+    d.step("Claimed upper bound on λ_max (at α = 3, m = 3):", eq(r"L_{\text{claimed}}", upper))
     d.statement = ("α-entmax with α > 2: the constant is NOT between softmax's ½ and sparsemax's 1: the uniform "
                    "support of size m gives λ_max = m^{α−2} > 1, unbounded in m")
-    holds = all_true([oku, above, unbounded, bool(exceeds)])
-    # the claim 'constant ∈ [½, 1]' fails exactly when the derivation of the violation holds
-    return d.decide(None if holds is None else not holds)
+    derived = all_true([oku, above, unbounded])
+    if derived is not True or not bound.is_number:
+        return d.decide(None)
+    if sp.Integer(ce["lambda_max"]) > bound:
+        d.counterexample = {k: (float(v) if isinstance(v, sp.Basic) else v) for k, v in ce.items()}
+        return d.decide(False)
+    covers = decide_zero(None, sp.simplify(sp.Max(upper - unif, 0) - (upper - unif)))  # upper ≥ m^{α−2}
+    d.step("The claimed bound is not below m^{α−2} on the uniform supports.")
+    d.gap = "uniform supports only (near a support change λ_max = δ^{2−α} grows without bound; not derived here)"
+    return d.decide(True if covers is True else None)
 
 
-def smoothness(loss: str, alpha_range: str = "le2") -> Derivation:
-    """FY-4: Lipschitz constant of ∇L; ``alpha_range`` ("le2" or "gt2") matters for entmax only."""
+@lru_cache(maxsize=None)
+def _smoothness(loss: str, alpha_range: str) -> Derivation:
+    return _build_smoothness(loss, alpha_range, None)
+
+
+_smoothness.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code
+
+
+def smoothness(loss: str, alpha_range: str = "le2", claimed=None) -> Derivation:
+    """FY-4: Lipschitz constant of ∇L; ``alpha_range`` ("le2" or "gt2") matters for entmax only.
+    ``claimed``: the stated constant (default :data:`STATED`; an expression in ``alpha`` for
+    entmax), or for "gt2" the stated upper bound (default 1; may use ``alpha`` and the
+    uniform support size ``m``)."""
     check_loss(loss)
     if alpha_range not in ALPHA_RANGES:
         raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
-    return copy.deepcopy(_smoothness(loss, alpha_range))
+    if claimed is None:
+        return copy.deepcopy(_smoothness(loss, alpha_range))
+    return _build_smoothness(loss, alpha_range, claimed)

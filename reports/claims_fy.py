@@ -1,7 +1,7 @@
 """FY-1 … FY-4: the exact family as Fenchel–Young losses (CLAIMS.md §1)."""
 from __future__ import annotations
 
-from .claim import Claim, numeric, symbolic
+from .claim import Claim, numeric, symbolic, wrong_derivation, wrong_input
 
 FY_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
@@ -25,6 +25,8 @@ _FY3 = {
     "entmax": "α-entmax has margin 1/(α−1): L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1/(α−1).",
     "rankmax": "Rankmax has margin 1: for a multi-hot y with k labels, L(θ; y) = 0 ⟺ min_{i∈Y} θ_i ≥ max_{j∉Y} θ_j + 1 (k = 1: the sparsemax margin).",
 }
+_ENTMAX_FY4_NOTE = ("symbolic: two-point and uniform supports only (sup λ_max = 2^{α−2} derived there for every "
+                    "α ∈ (1, 2]); supports with three or more distinct values rest on the numeric search")
 _FY4 = {
     "softmax": "∇L is Lipschitz with constant sup_θ λ_max(J_ŷ(θ)) = ½ for softmax.",
     "sparsemax": "∇L is Lipschitz with constant sup_θ λ_max(J_ŷ(θ)) = 1 for sparsemax.",
@@ -38,35 +40,55 @@ def claims() -> list[Claim]:
     from numerics import fy_checks as num
     from proofs import fy as sym
 
+    from . import planted_fy as pf
+    from .planted import tempered
+
     out: list[Claim] = []
     for loss in FY_LOSSES:
         tail = f" [{_FY_READING_NOTE[loss]}]"
+        slip, cand = pf.CONJUGATE_SLIPS[loss]
         out.append(Claim("FY-1", loss, _FY1[loss] + tail, (
-            symbolic("kkt-conjugate", sym.conjugate, loss),
-            numeric("cvxpy-argmax", num.cvx_agreement, loss),
+            symbolic("kkt-conjugate", sym.conjugate, loss,
+                     planted=[wrong_derivation(slip, sym.conjugate, loss, candidate=cand)]),
+            numeric("cvxpy-argmax", num.cvx_agreement, loss, planted=[tempered(loss), pf.tempered_formula(loss)]),
         )))
     for loss in FY_LOSSES:
         tail = f" [{_FY_READING_NOTE[loss]}]"
+        slip, cand = pf.CONJUGATE_SLIPS[loss]
+        hslip, hcand = pf.HESSIAN_SLIPS[loss]
         out.append(Claim("FY-2", loss, _FY2 + tail, (
-            symbolic("fy-gradient-shift-convexity", sym.loss_properties, loss),
-            symbolic("hessian-psd", sym.hessian, loss),
-            numeric("properties", num.loss_properties, loss),
+            symbolic("fy-gradient-shift-convexity", sym.loss_properties, loss,
+                     planted=[wrong_derivation(slip, sym.loss_properties, loss, candidate=cand)]),
+            symbolic("hessian-psd", sym.hessian, loss,
+                     planted=[wrong_derivation(hslip, sym.hessian, loss, candidate=hcand)]),
+            numeric("properties", num.loss_properties, loss, planted=[pf.tempered_formula(loss)]),
         )))
     for loss in FY_LOSSES:
+        mslip, mval = pf.MARGIN_SLIPS[loss]
+        num_planted = pf.flushed_softmax() if loss == "softmax" else wrong_input(
+            "claimed margin 1 % high", num.margin_check, loss, claimed=pf.scaled(num.MARGINS[loss], 1.01))
         out.append(Claim("FY-3", loss, _FY3[loss], (
-            symbolic("margin", sym.margin, loss),
-            numeric("margin-eps", num.margin_check, loss),
+            symbolic("margin", sym.margin, loss, planted=[wrong_derivation(mslip, sym.margin, loss, claimed=mval)]),
+            numeric("margin-eps", num.margin_check, loss, planted=[num_planted]),
         )))
     for loss in FY_LOSSES:
+        lslip, lval = pf.LIPSCHITZ_SLIPS[loss]
         out.append(Claim("FY-4", loss, _FY4[loss], (
-            symbolic("lipschitz-constant", sym.smoothness, loss),
-            numeric("jacobian-eigen-search", num.smoothness_check, loss),
-        )))
+            symbolic("lipschitz-constant", sym.smoothness, loss,
+                     planted=[wrong_derivation(lslip, sym.smoothness, loss, claimed=lval)]),
+            numeric("jacobian-eigen-search", num.smoothness_check, loss, planted=[wrong_input(
+                "claimed constant 1 % low", num.smoothness_check, loss,
+                claimed=pf.scaled(num.claimed_constant, 0.99))]),
+        ), **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if loss == "entmax" else {})))
+    gslip, gval = pf.LIPSCHITZ_SLIPS["entmax[alpha>2]"]
     out.append(Claim(
         "FY-4", "entmax[alpha>2]", _FY4["entmax[alpha>2]"],
         (
-            symbolic("lipschitz-constant", sym.smoothness, "entmax", "gt2", expect="fails"),
-            numeric("jacobian-eigen-search", num.smoothness_check, "entmax", alpha_range="gt2", expect="fails"),
+            symbolic("lipschitz-constant", sym.smoothness, "entmax", "gt2", expect="fails",
+                     planted=[wrong_derivation(gslip, sym.smoothness, "entmax", "gt2", claimed=gval)]),
+            numeric("jacobian-eigen-search", num.smoothness_check, "entmax", alpha_range="gt2", expect="fails",
+                    planted=[wrong_input(gslip, num.smoothness_check, "entmax", alpha_range="gt2",
+                                         claimed=lambda loss, p: 2.0 ** (p["alpha"] - 2.0))]),
         ),
         expected="refuted",
         note="for α > 2 the uniform support of size m gives λ_max = m^{α−2} > 1 (e.g. α = 3, θ = 0 ∈ R³: λ_max = 3)",

@@ -1,5 +1,7 @@
-"""Numeric FY checks (numerics/fy_checks.py): each holds where the claim holds, and each
-can fail -- a slightly wrong prediction map is caught (no unfalsifiable check)."""
+"""Numeric FY checks (numerics/fy1_conjugate.py … fy4_smoothness.py): each can fail, and each
+tells a finding about the claim (``fails``) from a defect of ours (``SuiteDefect``).
+That each registered FY check holds, and turns on its planted defects, is asserted through
+the registry (tests/test_claims.py, tests/test_planted.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,11 +10,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit import RunContext, SuiteDefect
 from losses import projections as proj
 from losses import regularizers as regs
 from numerics import cvx, fy_checks as F
+from numerics.fy4_smoothness import _fd_jacobian, _lam
 from numerics.strategies import capped_points, scores, simplex_points
-from audit import RunContext
 
 CTX = RunContext(profile="quick")
 
@@ -41,15 +44,27 @@ def test_cvx_reference_on_known_points():
 
 
 # ---------------------------------------------------------------------- refutation and oracle
-# (that each registered FY check holds is asserted by tests/test_claims.py through the registry)
 def test_smoothness_gt2_fails_with_recheckable_counterexample():
     ev = F.smoothness_check("entmax", CTX, alpha_range="gt2")
     assert ev.outcome == "fails" and ev.counterexample is not None
     ce = ev.counterexample
     from losses import get
-    J = F._fd_jacobian(get("entmax", alpha=ce["alpha"]), torch.tensor([ce["theta"]], dtype=torch.float64), 1e-6)
-    lam = float(F._lam(J)[0])
+    J = _fd_jacobian(get("entmax", alpha=ce["alpha"]), torch.tensor([ce["theta"]], dtype=torch.float64), 1e-6)
+    lam = float(_lam(J)[0])
     assert lam > 1 and abs(lam - ce["lambda_max"]) < 1e-6 and abs(lam - 3 ** (ce["alpha"] - 2)) < 1e-6
+
+
+def test_smoothness_gt2_can_hold():
+    """The α > 2 check is not rigged to fail: with the true uniform-support value 3^{α−2} as
+    the claimed bound at n = 3 it holds."""
+    ev = F.smoothness_check("entmax", CTX, alpha_range="gt2", claimed=lambda loss, p: 3.0 ** (p["alpha"] - 2.0))
+    assert ev.outcome == "holds", ev.detail
+
+
+def test_smoothness_below_claimed_is_undecided_not_fails():
+    """A search that does not reach the claimed constant cannot refute a supremum."""
+    ev = F.smoothness_check("sparsemax", CTX, claimed=lambda loss, p: 1.01)
+    assert ev.outcome == "undecided" and ev.counterexample is None
 
 
 @pytest.mark.parametrize("loss", ["sparsemax", "entmax"])
@@ -62,7 +77,7 @@ def test_entmax_differential_holds(loss):
 # ------------------------------------------------------------------ falsifiability
 @pytest.fixture
 def scaled_softmax(monkeypatch):
-    """softmax with a 0.999 temperature error: in the simplex, but not the argmax."""
+    """softmax with a 0.999 temperature error in ŷ only: in the simplex, but not the argmax."""
     orig = regs.Shannon.solve
 
     def solve(self, theta):
@@ -90,29 +105,43 @@ def tempered_sparsemax(monkeypatch):
     monkeypatch.setattr(regs.SquaredNorm, "_solver", lambda self: (lambda z: proj.simplex_threshold(z / 1.01)))
 
 
-@pytest.mark.parametrize("check,loss,planted", [
-    ("cvx_agreement", "softmax", "scaled_softmax"), ("cvx_agreement", "sparsemax", "shifted_sparsemax"),
-    ("loss_properties", "softmax", "scaled_softmax"), ("loss_properties", "sparsemax", "tempered_sparsemax"),
-])
-def test_check_catches_planted_defect(check, loss, planted, request):
+@pytest.mark.parametrize("loss,planted", [("softmax", "scaled_softmax"), ("sparsemax", "shifted_sparsemax")])
+def test_cvx_agreement_blames_our_implementation(loss, planted, request):
+    """losses/ off the stated formula while the formula is the argmax: a defect of ours."""
     request.getfixturevalue(planted)
-    ev = getattr(F, check)(loss, CTX)
-    assert ev.outcome == "fails" and "theta" in ev.counterexample
+    with pytest.raises(SuiteDefect, match="FY-1"):
+        F.cvx_agreement(loss, CTX)
 
 
-def test_margin_check_catches_tempered_sparsemax(tempered_sparsemax):
-    ev = F.margin_check("sparsemax", CTX)
-    assert ev.outcome == "fails" and ev.counterexample["side"] == "plus"
+@pytest.mark.parametrize("loss,planted", [("softmax", "scaled_softmax"), ("sparsemax", "tempered_sparsemax")])
+def test_loss_properties_catches_planted_defect(loss, planted, request):
+    request.getfixturevalue(planted)
+    try:
+        ev = F.loss_properties(loss, CTX)
+    except SuiteDefect:
+        return
+    assert ev.outcome == "fails" and "theta" in ev.counterexample and "property" in ev.counterexample
 
 
-def test_smoothness_catches_tempered_sparsemax(tempered_sparsemax):
-    ev = F.smoothness_check("sparsemax", CTX)  # Jacobian 1/1.01 ≠ closed form, sup 0.99 < 1 − 1e-3
-    assert ev.outcome == "fails"
+def test_margin_check_blames_a_tempered_sparsemax(tempered_sparsemax):
+    """At gap μ + ε the exact loss is 0 (50 digits) but losses/ says otherwise: ours."""
+    with pytest.raises(SuiteDefect, match="exact loss is 0"):
+        F.margin_check("sparsemax", CTX)
 
 
-def test_entmax_differential_catches_tempered_sparsemax(tempered_sparsemax):
-    ev = F.entmax_differential("sparsemax", CTX)
-    assert ev.outcome == "fails" and "theta" in ev.counterexample
+def test_margin_check_fails_on_a_wrong_claimed_margin():
+    ev = F.margin_check("sparsemax", CTX, claimed=lambda p: 1.01)
+    assert ev.outcome == "fails" and ev.counterexample["side"] == "minus"
+
+
+def test_smoothness_blames_a_tempered_sparsemax(tempered_sparsemax):
+    with pytest.raises(SuiteDefect, match="closed form"):  # Jacobian 1/1.01 ≠ the closed form of the same ŷ
+        F.smoothness_check("sparsemax", CTX)
+
+
+def test_entmax_differential_blames_a_tempered_sparsemax(tempered_sparsemax):
+    with pytest.raises(SuiteDefect, match="entmax package"):
+        F.entmax_differential("sparsemax", CTX)
 
 
 def test_cvx_undecided_when_solver_not_optimal(monkeypatch):
@@ -125,11 +154,8 @@ def test_loss_tolerance_covers_the_rounding_of_a_wide_theta():
     """The full profile's false alarm on FY-2[rankmax]: θ with one entry 5277 puts the
     computed loss 4.8e-9 below ½‖y − ŷ‖² (a theorem for Euclidean projections); the loss
     tolerance covers it, the old one did not, and a real gap of 1e-6·ptp² would not pass."""
-    import numpy as np
-    import torch
-
     from losses import get
-    from numerics.fy_checks import _loss_tol, _round_tol
+    from numerics.fy_common import loss_tol, round_tol
 
     theta = np.array([-0.000896528047779, 4.01330962135e-05, 5276.78537432, 0.000384008410963, 2.19003803812e-05])
     y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
@@ -137,5 +163,5 @@ def test_loss_tolerance_covers_the_rounding_of_a_wide_theta():
     th = torch.tensor(theta)[None]
     yhat = loss.predict(th)[0].numpy()
     gap = float(loss(th, torch.tensor(y)[None])[0]) - 0.5 * float((y - yhat) @ (y - yhat))
-    assert _round_tol(theta) < -gap <= _loss_tol(theta)
-    assert 1e-6 * np.ptp(theta) ** 2 > 100 * _loss_tol(theta)
+    assert round_tol(theta) < -gap <= loss_tol(theta)
+    assert 1e-6 * np.ptp(theta) ** 2 > 100 * loss_tol(theta)

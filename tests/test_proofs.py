@@ -103,3 +103,58 @@ def test_entmax_constant_matches_numpy(alpha):
     lam = np.linalg.eigvalsh(J).max()
     assert entmax_lipschitz(alpha) == pytest.approx(lam, rel=1e-12)
     assert 0.5 < entmax_lipschitz(alpha) <= 1.0
+
+
+# -- symbolic in n: the generic identities (proofs/fy_generic.py) can fail -------------------
+from proofs import fy_generic as G  # noqa: E402
+from proofs.kkt import ALPHA, TAU  # noqa: E402
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_generic_identities_fail_on_a_shifted_conjugate(loss):
+    """(That they hold on the derived closed form is part of test_derivations_hold.)"""
+    off = lambda l, s: G.closed_form(l, s) + sp.Rational(1, 3)  # noqa: E731
+    assert next(v.ok for _, v in G.conjugate_identities(loss, off)) is False  # the value identity
+    assert next(v.ok for _, v in G.loss_identities(loss, off)) is False  # L(θ; ŷ) ≠ 0: the Bregman sum
+
+
+def test_entmax_envelope_is_symbolic_in_the_support_and_can_fail():
+    """FY-1 entmax, symbolic in |S| and α: dΩ*/dθ_i = ŷ_i through τ(θ).  A τ-coefficient slip
+    passes the value at no point and breaks the gradient identity."""
+    a = ALPHA
+    slip = lambda l, s: (a - 1) / a * s["D"] + (1 + 2 * TAU) / (a * (a - 1))  # noqa: E731
+    res = dict(G.conjugate_identities("entmax", slip))  # every identity, not stopping at the first failure
+    assert res["∂Ω*/∂θ_i = ŷ_i, i ∈ F"].ok is False and res["∂Ω*/∂θ_i = ŷ_i, i ∈ Z"].ok is True
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_generic_jacobian_fails_on_a_wrong_sign(loss):
+    assert G.jacobian_identity(loss, lambda d, wl, wi, W: d * wl + wl * wi / W).ok is False
+
+
+def test_generic_projection_and_variance_identities():
+    assert G.idempotent_identity().ok is True and G.variance_identity().ok is True
+    assert G.idempotent_identity(lambda d, wl, wi, W: d * wl - 2 * wl * wi / W).ok is False
+
+
+# -- the claimed inputs of the derivations ---------------------------------------------------
+def test_claimed_margins_and_constants_are_decided():
+    assert margin("sparsemax", sp.Rational(101, 100)).decision == "fails"
+    assert margin("softmax", 10).decision == "fails"
+    assert smoothness("softmax", claimed=sp.Rational(1, 4)).decision == "fails"
+    assert smoothness("softmax", claimed=1).decision == "undecided"  # above the supremum: no finite witness
+    assert smoothness("entmax", claimed="alpha/2").decision == "undecided"
+
+
+def test_entmax_smoothness_names_its_scope_gap():
+    d = smoothness("entmax")
+    assert d.decision == "holds" and "two-point and uniform" in d.gap
+    assert d.evidence("x").scope_gap == d.gap
+
+
+def test_entmax_gt2_can_hold_with_the_true_uniform_value():
+    """The refuted α > 2 reading is not rigged: claimed λ_max ≤ m^{α−2} on the uniform supports holds
+    (with its own gap), the α ≤ 2 formula 2^{α−2} carried over still fails."""
+    d = smoothness("entmax", "gt2", claimed="m**(alpha - 2)")
+    assert d.decision == "holds" and "uniform supports only" in d.gap
+    assert smoothness("entmax", "gt2", claimed="2**(alpha - 2)").decision == "fails"
