@@ -40,7 +40,7 @@ import numpy as np
 TOL_RUNGS = (1e-12, 1e-11, 1e-10)
 
 
-def _clarabel_opts(tol: float, **extra) -> dict:
+def clarabel_opts(tol: float, **extra) -> dict:
     return dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, tol_ktratio=100 * tol, max_iter=400) | extra
 
 
@@ -49,9 +49,9 @@ def _clarabel_opts(tol: float, **extra) -> dict:
 #: entmax solves reached none of the tolerance rungs): a larger static regularization, then no
 #: equilibration at gap 1e-9.  Their p is less accurate, which the caller must allow for by
 #: comparing at its own tolerance (FY-1 arbitrates larger differences with a 50-digit bisection).
-RUNGS = tuple(_clarabel_opts(t) for t in TOL_RUNGS) + (
-    _clarabel_opts(1e-10, max_iter=2000, static_regularization_constant=1e-7),
-    _clarabel_opts(1e-9, max_iter=2000, equilibrate_enable=False),
+RUNGS = tuple(clarabel_opts(t) for t in TOL_RUNGS) + (
+    clarabel_opts(1e-10, max_iter=2000, static_regularization_constant=1e-7),
+    clarabel_opts(1e-9, max_iter=2000, equilibrate_enable=False),
 )
 #: Settings per case: the Clarabel rungs, then one SCS solve (a first-order method, a
 #: different algorithm) as the last resort before "undecided".
@@ -146,7 +146,7 @@ def solve_argmax(loss_name: str, theta, *, tol: float | None = None, rung: int =
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "solution may be inaccurate": the status says so
             if name == "CLARABEL":
-                prob.solve(solver=cp.CLARABEL, **(RUNGS[rung] if tol is None else _clarabel_opts(tol)))
+                prob.solve(solver=cp.CLARABEL, **(RUNGS[rung] if tol is None else clarabel_opts(tol)))
             else:
                 prob.solve(solver=cp.SCS, **_scs_opts(1e-9 if tol is None else tol))
     except cp.error.SolverError as exc:

@@ -17,20 +17,7 @@ Decision rules (stated before searching):
   log ŷ_i − log ŷ_j = θ_i − θ_j holds to 1e-9·(1+|θ|) on every pair, and every float64
   tie (e.g. θ = (0, −800, −900): both ŷ underflow to 0) re-evaluated with mpmath at 60
   digits is strict.  Such ties are floating-point artefacts, reported, not counterexamples.
-* O2, sparse: η with zeros and ties; a minimizer of the conditional risk is any θ with
-  L(θ; η) = 0 (FY-2: L ≥ 0, = 0 ⟺ ŷ(θ) = η).  We build θ = ŷ⁻¹ on the support plus
-  random scores below the threshold off it, certify L(θ; η) ≤ 1e-12 and ŷ(θ) = η to
-  1e-12; holds iff every certified minimizer is WOP (η_i > η_j ⇒ θ_i ≥ θ_j) and some
-  minimizer splits a tie (η_i = η_j, θ_i ≠ θ_j).
-* O2, softmax: interior η (ties, no zeros): the minimizer log η + c (unique modulo
-  shift; Hessian rank n − 1 checked) is certified by ‖softmax(θ*) − η‖ ≤ 1e-12, and GD
-  from random starts must reproduce its order (strict gaps where η differs, gaps
-  ≤ 1e-3 on ties).  η with zeros: the infimum is unattained (L > 0 at every iterate);
-  along GD (a minimizing sequence) the coordinates with η_i > 0 approach
-  log(η_i/η_max) (error at T below the error at T/4; convergence is slow) and those with η_i = 0 decrease without bound below them, so the
-  limit in the extended reals, normalized by max θ = 0, is log(η/η_max) with −∞ on
-  every zero: ties at zero are equal (both −∞).  Finite iterates may keep zero-η
-  coordinates apart; that gap is reported.  SOP is read on that limit.
+* O2: numerics/order_bayes.py (minimizers found by GD/Newton and by cvxpy, not built).
 """
 from __future__ import annotations
 
@@ -164,159 +151,14 @@ def _o1_softmax(ctx: RunContext) -> Evidence:
     return Evidence("numeric", "order-search", "holds" if ok else "undecided", detail, figures)
 
 
-# --------------------------------------------------------------------------------------
-def _etas(n: int, B: int, g: torch.Generator, mass: float) -> torch.Tensor:
-    """η with zeros and ties (rows in Δ, or in C_k for mass k: capped at 1)."""
-    e = -torch.log(torch.rand(B, n, generator=g, dtype=DT))
-    e[:, 3:] = 0.0  # two zeros (a tie at 0)
-    e[:, 1] = e[:, 0]  # a positive tie
-    e = e / e.sum(-1, keepdim=True)
-    if mass == 1:
-        return e
-    # C_k: scale up and cap at 1 by water-filling (a few fixed-point rounds)
-    p = e * mass
-    for _ in range(20):
-        p = p.clamp(max=1.0)
-        free = (p < 1) & (p > 0)
-        deficit = mass - p.sum(-1, keepdim=True)
-        p = torch.where(free, p + deficit * p / (p * free).sum(-1, keepdim=True).clamp_min(1e-300), p)
-    return p.clamp(max=1.0)
-
-
-def _sparse_minimizers(loss: str, params: dict, eta: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """θ with ŷ(θ) = η: invert ŷ_i = f(θ_i − τ) on the support (τ = 0), random scores ≤ 0 off it
-    (and ≥ 1 on η_i = 1 for rankmax)."""
-    if loss == "entmax":
-        a = params["alpha"]
-        on = eta.clamp_min(0).pow(a - 1) / (a - 1)
-    else:
-        on = eta.clone()
-    off = -3 * torch.rand(eta.shape, generator=g, dtype=DT)
-    theta = torch.where(eta > 0, on, off)
-    if loss == "rankmax":
-        top = eta >= 1
-        theta = torch.where(top, 1 + 3 * torch.rand(eta.shape, generator=g, dtype=DT), theta)
-    return theta
-
-
-def _o2_sparse(loss: str, ctx: RunContext) -> Evidence:
-    g = ctx.generator(303)
-    B = ctx.budget(500, 5_000)
-    n = 5
-    figures: dict = {}
-    witness = None
-    violation = None
-    uncertified = 0
-    for params, extra in variants(loss, ctx):
-        mass = float(params.get("k", 1))
-        obj = get(loss, **params)
-        eta = _etas(n, B, g, mass)
-        theta = _sparse_minimizers(loss, params, eta, g)
-        yhat = obj.predict(theta)
-        L = obj(theta, eta)
-        cert = ((yhat - eta).abs().amax(-1) <= 1e-12) & (L.abs() <= 1e-12)
-        uncertified += int((~cert).sum())
-        th, et = theta[cert], eta[cert]
-        gt_eta = et[:, :, None] > et[:, None, :]
-        wop_bad = gt_eta & (th[:, :, None] < th[:, None, :])
-        split = (et[:, :, None] == et[:, None, :]) & (th[:, :, None] > th[:, None, :])
-        key = ",".join(f"{k}={v}" for k, v in extra.items()) or loss
-        figures[key] = {"eta_cases": B, "certified_minimizers": int(cert.sum()),
-                        "max_loss_at_minimizer": float(L.abs().max()), "wop_violations": int(wop_bad.sum()),
-                        "tie_splits": int(split.sum())}
-        if wop_bad.any() and violation is None:
-            b, i, j = wop_bad.nonzero()[0].tolist()
-            violation = {"theta": th[b].tolist(), "eta": et[b].tolist(), "i": i, "j": j, **extra}
-        if split.any() and witness is None:
-            for b, i, j in split.nonzero().tolist()[:100]:
-                t4 = torch.round(th[b] * 1e4) / 1e4
-                e4 = et[b]
-                # re-certify the rounded θ against the η it now minimizes exactly: ŷ(θ4) (properness)
-                y4 = obj.predict(t4[None])[0]
-                if t4[i] > t4[j] and y4[i] == y4[j] and float(obj(t4[None], y4[None])[0].abs()) <= 1e-12:
-                    witness = {"theta": t4.tolist(), "eta": y4.tolist(), "i": i, "j": j, **extra}
-                    break
-    figures["uncertified"] = uncertified
-    detail = ("minimizers certified by L(theta; eta) <= 1e-12 and yhat(theta) = eta (FY-2/properness); WOP: "
-              "eta_i > eta_j => theta_i >= theta_j on every certified minimizer; not SOP: a minimizer with "
-              "eta_i = eta_j and theta_i > theta_j (witness eta = yhat(theta) of the stored, rounded theta)")
-    if violation is not None:
-        return Evidence("numeric", "bayes-minimizer-order", "fails", detail, figures, violation)
-    if witness is None or uncertified:
-        return Evidence("numeric", "bayes-minimizer-order", "undecided", detail, figures)
-    figures["sop_witness"] = witness
-    return Evidence("numeric", "bayes-minimizer-order", "holds", detail, figures)
-
-
-def _o2_softmax(ctx: RunContext) -> Evidence:
-    g = ctx.generator(304)
-    B = ctx.budget(200, 2_000)
-    n = 5
-    obj = get("softmax")
-    # interior η with ties
-    e = -torch.log(torch.rand(B, n, generator=g, dtype=DT))
-    e[:, 1] = e[:, 0]
-    eta = e / e.sum(-1, keepdim=True)
-    star = eta.log()
-    cert = float((obj.predict(star) - eta).abs().max())
-    p = eta
-    H = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
-    ev = torch.linalg.eigvalsh(H)
-    rank_ok = bool((ev[:, 1] > 1e-12).all() and (ev[:, 0].abs() < 1e-12).all())
-    theta = torch.randn(B, n, generator=g, dtype=DT)
-    for _ in range(ctx.budget(3_000, 6_000)):
-        theta = theta - 2.0 * (torch.softmax(theta, -1) - eta)
-    dth = theta[:, :, None] - theta[:, None, :]
-    deta = star[:, :, None] - star[:, None, :]
-    gt = eta[:, :, None] > eta[:, None, :]
-    tie = (eta[:, :, None] == eta[:, None, :]) & ~torch.eye(n, dtype=torch.bool)
-    strict_ok = bool((dth[gt] > 0.5 * deta[gt]).all())
-    tie_gap = float(dth[tie].abs().max())
-    # η with zeros (and a tie at zero): GD is a minimizing sequence; the infimum is not attained
-    ez = -torch.log(torch.rand(B, n, generator=g, dtype=DT))
-    ez[:, 3:] = 0
-    ez = ez / ez.sum(-1, keepdim=True)
-    th = torch.randn(B, n, generator=g, dtype=DT)
-    T = ctx.budget(4_000, 20_000)
-    mid_vals = None
-    for t in range(1, T + 1):
-        th = th - 2.0 * (torch.softmax(th, -1) - ez)
-        if t == T // 4:
-            mid_vals = (th - th.max(-1, keepdim=True).values).clone()
-            mid_err = float(((mid_vals - (ez / ez.amax(-1, keepdim=True)).log())[ez > 0]).abs().max())
-    Lz = obj(th, ez)
-    norm = th - th.max(-1, keepdim=True).values
-    pos = ez > 0
-    target = (ez / ez.amax(-1, keepdim=True)).log()
-    pos_err = float((norm - target)[pos].abs().max())
-    zero_dec = bool((norm[~pos] < mid_vals[~pos]).all())
-    zero_below = bool((norm[:, 3:].amax(-1) < norm[:, :3].amin(-1)).all())
-    zero_gap = float((norm[:, 3] - norm[:, 4]).abs().max())
-    figures = {"interior": {"cases": B, "max_abs_softmax_logeta_minus_eta": cert, "hessian_rank_n_minus_1": rank_ok,
-                            "gd_order_strict": strict_ok, "gd_max_tie_gap": tie_gap},
-               "with_zeros": {"cases": B, "steps": T, "min_loss_at_end": float(Lz.min()),
-                              "max_err_positive_coords_vs_log_eta_ratio": pos_err, "same_at_quarter_horizon": mid_err,
-                              "zero_coords_decreasing": zero_dec, "zero_coords_below_positive": zero_below,
-                              "min_normalized_zero_coord_at_end": float(norm[~pos].max()),
-                              "max_gap_between_tied_zero_coords_at_end": zero_gap}}
-    ok = (cert <= 1e-12 and rank_ok and strict_ok and tie_gap <= 1e-3 and float(Lz.min()) > 0
-          and pos_err < mid_err and zero_dec and zero_below)
-    detail = ("interior eta: minimizer log(eta) + c unique mod shift, order reproduced by GD; eta with zeros: infimum "
-              "unattained, limit of GD (normalized max theta = 0) is log(eta/eta_max) with -inf on zeros, so ties at 0 "
-              "are equal in the extended reals; finite iterates keep a gap between tied zero coordinates (reported)")
-    return Evidence("numeric", "bayes-minimizer-order", "holds" if ok else "fails", detail, figures,
-                    None if ok else {"figures": figures})
-
-
 def order_preservation(loss: str, reading: str, ctx: RunContext) -> Evidence:
     if reading not in ("O1", "O2"):
         raise ValueError(f"reading must be 'O1' or 'O2', got {reading!r}")
-    if loss == "softmax":
-        if reading == "O1":
-            return _o1_softmax(ctx)
-        from .threads import one_thread  # small tensors in a step loop
+    from .order_bayes import o2_softmax, o2_sparse
+    from .threads import one_thread  # small tensors in step loops
 
-        with one_thread():
-            return _o2_softmax(ctx)
-    variants(loss, ctx)  # validates the name
-    return _o1_sparse(loss, ctx) if reading == "O1" else _o2_sparse(loss, ctx)
+    vs = variants(loss, ctx)  # validates the name
+    with one_thread():
+        if loss == "softmax":
+            return _o1_softmax(ctx) if reading == "O1" else o2_softmax(ctx)
+        return _o1_sparse(loss, ctx) if reading == "O1" else o2_sparse(loss, vs, ctx)

@@ -218,9 +218,11 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
 # --------------------------------------------------------------------------------------
 # (2) sparsemax / rankmax, lr = 1/L = 1, every start, any n, k
 # --------------------------------------------------------------------------------------
-def _unit_step_cases() -> list[tuple[str, bool | None]]:
+def _unit_step_cases(lr=1) -> list[tuple[str, bool | None]]:
     """The sympy-checked inequalities of the unit-step argument (τ the threshold of ŷ(θ),
-    nonnegative/positive symbols parametrize each case)."""
+    nonnegative/positive symbols parametrize each case); ``lr`` is the step of the update
+    θ' = θ − lr (ŷ − y) (1 = 1/L; another value only to show the argument fails there)."""
+    lr = sp.nsimplify(lr)
     tau = sp.Symbol("tau", real=True)
     dl, m_, M_ = sp.symbols("delta m M", real=True)
     a, b, c, w = sp.symbols("a b c w", positive=True)
@@ -230,10 +232,10 @@ def _unit_step_cases() -> list[tuple[str, bool | None]]:
     lab = {  # (θ_i, ŷ_i) per case; i ∈ Y: θ' = θ − ŷ + 1 ≥ min(θ + 1, τ + 1)
         "Z": (tau - z, 0), "F": (tau + 1 / (1 + w), 1 / (1 + w)), "U": (tau + 1 + z, 1)}
     for name, (th, yh) in lab.items():
-        new = th - yh + 1
+        new = th - lr * (yh - 1)
         out.append((f"labelled, case {name}: θ' ≥ min(θ + 1, τ + 1)",
                     sp.simplify(new - sp.Min(th + 1, tau + 1)).is_nonnegative))
-        new_u = th - yh  # j ∉ Y: θ' = θ − ŷ ≤ max(θ − 1, τ)
+        new_u = th - lr * yh  # j ∉ Y: θ' = θ − ŷ ≤ max(θ − 1, τ)
         out.append((f"unlabelled, case {name}: θ' ≤ max(θ − 1, τ)",
                     sp.simplify(sp.Max(th - 1, tau) - new_u).is_nonnegative))
     g = m_ - M_
@@ -256,13 +258,15 @@ def _unit_step_cases() -> list[tuple[str, bool | None]]:
     return out
 
 
-@lru_cache(maxsize=4)
-def unit_step_finite(loss: str = "sparsemax") -> Derivation:
-    """lr = 1/L = 1: exactly zero loss after at most ⌈1 − g_0⌉ steps from every start."""
+@lru_cache(maxsize=8)
+def unit_step_finite(loss: str = "sparsemax", lr=1) -> Derivation:
+    """lr = 1/L = 1: exactly zero loss after at most ⌈1 − g_0⌉ steps from every start
+    (``lr`` other than 1: the same argument run at a wrong step, which must not hold)."""
     if loss not in ("sparsemax", "rankmax"):
         raise ValueError(loss)
     d = Derivation(
-        statement=(f"{loss}: GD with constant step lr = 1/L = 1 on the free score vector reaches exactly zero loss in "
+        statement=(f"{loss}: GD with constant step lr = {'1/L = 1' if lr == 1 else sp.sstr(lr)} on the free score "
+                   "vector reaches exactly zero loss in "
                    "finitely many steps from every start θ0 ∈ R^n, at most ⌈1 − g_0⌉ steps where "
                    "g_0 = min_{i∈Y} θ0_i − max_{j∉Y} θ0_j < 1"),
         scope=("symbolic: any n ≥ 2" + (", any k ∈ [1, n−1] and multi-hot y with |Y| = k" if loss == "rankmax" else ", k = 1")
@@ -271,7 +275,7 @@ def unit_step_finite(loss: str = "sparsemax") -> Derivation:
         assumptions=["free score vector = linear model on one example with x = 1", "L = 1 (FY-4)",
                      "margin: L(θ; y) = 0 ⟺ gap ≥ 1 (FY-3)", "exact arithmetic"],
     )
-    res = _unit_step_cases()
+    res = _unit_step_cases(lr)
     d.step("With ŷ_i = clip(θ_i − τ, 0, 1) the step is θ' = θ − ŷ + y. Per case of ŷ_i (sympy):")
     for text, ok in res:
         d.step(f"{text}: {ok}")

@@ -1,186 +1,247 @@
-"""CON-3 (order preservation, readings O1/O2) and DYN-1 (gradient support), symbolically.
+"""CON-3 (order preservation, readings O1/O2), symbolically.
 
-Softmax: ∂ŷ_i/∂θ_i = p_i(1 − p_i) > 0 and ŷ_i/ŷ_j = exp(θ_i − θ_j) > 1 for θ_i > θ_j
-(symbolic in n, writing R = Σ_{j≠i} e^{θ_j} > 0).  Sparse maps ŷ_i = f(θ_i − τ) with f
-non-decreasing: WOP; an exact rational witness (θ_i > θ_j, ŷ_i = ŷ_j = 0, KKT checked)
-shows not SOP, and f' = 0 below the threshold (flat outside the support).
-O2: ŷ(θ*) = η at a minimizer (properness of FY losses); softmax θ* = log η + c.
+The sparse maps are derived, not typed: the per-coordinate KKT condition of
+ŷ = argmax_{p ∈ dom Ω} ⟨θ,p⟩ − Ω(p) for a separable Ω = Σ g(p_i) (proofs/kkt.py, FY-1) is
+g'(p_i) = θ_i − λ on the free coordinates, p_i = 0 where θ_i − λ ≤ g'(0), and (rankmax)
+p_i = 1 where θ_i − λ ≥ g'(1).  So ŷ_i = f(θ_i − λ) with one threshold λ for every
+coordinate and any n, where f = 0 below g'(0), f = (g')⁻¹ between, and 1 above g'(1):
+
+* f is non-decreasing (sympy: (g')⁻¹ has a positive derivative, f is continuous at the
+  joins), so θ_i > θ_j ⇒ ŷ_i ≥ ŷ_j for every n (WOP, reading O1);
+* f is flat outside the free interval, so an exact rational witness (θ_i > θ_j,
+  ŷ_i = ŷ_j, Σŷ = mass checked) shows the map is not SOP;
+* reading O2: by FY-2 the minimizers of the conditional risk are exactly the θ with
+  ŷ(θ) = η; f non-decreasing gives η_i > η_j ⇒ θ_i > θ_j (contrapositive), and ties at
+  the flat values (0, and 1 for rankmax) split: exact witness.
+
+Softmax: ŷ_i/ŷ_j = exp(θ_i − θ_j) for θ_i = θ_j + δ (symbolic in n through R, the sum of the
+other exponentials); O2: the stationarity condition solved for θ gives θ* = log η + log Z
+(every minimizer, modulo shift), and for η with zeros the decomposition
+logsumexp θ = logsumexp θ_S + log(1 + E_Z/E_S) shows the infimum is not attained and
+forces θ_j − logsumexp θ_S ≤ log(e^ε − 1) → −∞ on every ε-minimizer as ε → 0.
+
+Every derivation takes its input as an argument (``f_free``, ``yhat``, ``minimizer``) so
+that a planted wrong input can be run through it (reports/claims_dyn.py).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import sympy as sp
 
 from .derivation import Derivation
+from .kkt import ALPHA, generator
 
 SPARSE = ("sparsemax", "entmax", "rankmax")
+U = sp.Symbol("u", positive=True)  # θ_i − λ on the free interval
+S_ALPHA = sp.Symbol("s", positive=True)  # α = 1 + s, s > 0
 
 
-def _softmax_o1() -> Derivation:
-    d = Derivation("Softmax is strictly order preserving: dyhat_i/dtheta_i = p_i(1 - p_i) > 0 and "
-                   "theta_i > theta_j implies yhat_i > yhat_j", "symbolic in n (R = sum of the other exponentials)",
-                   ["theta real, finite; R = sum_{j != i} exp(theta_j) > 0"])
-    ti, tj, R, delta = sp.symbols("theta_i theta_j R delta", real=True)
-    Rp, dp = sp.symbols("R delta", positive=True)
-    p = sp.exp(ti) / (sp.exp(ti) + Rp)
-    dp_dt = sp.simplify(sp.diff(p, ti))
-    d.step("p_i = e^{theta_i}/(e^{theta_i} + R), so dp_i/dtheta_i =", dp_dt)
-    same = sp.simplify(dp_dt - p * (1 - p)) == 0
-    d.step("which equals p_i(1 - p_i): ", sp.Eq(dp_dt, sp.factor(p * (1 - p))))
-    pos = dp_dt.is_positive
-    ratio = sp.exp(dp)  # yhat_i / yhat_j = exp(theta_i - theta_j), delta = theta_i - theta_j > 0
-    x = sp.Symbol("x", real=True)
-    incr = sp.diff(sp.exp(x), x).is_positive  # exp strictly increasing, so exp(delta) > exp(0) = 1
-    d.step("yhat_i / yhat_j = exp(theta_i - theta_j) = exp(delta) with delta > 0; (exp)' = exp > 0, so exp(delta) > 1:",
-           ratio)
-    return d.decide(bool(same) and pos is True and incr is True and sp.log(ratio) == dp and dp.is_positive is True)
+# --------------------------------------------------------------------------------------
+# the per-coordinate map of the sparse losses, from the KKT condition
+# --------------------------------------------------------------------------------------
+def derived_free_map(loss: str) -> sp.Expr:
+    """(g')⁻¹(u) for u on the free interval, solved by sympy from Ω's generator g (kkt.py);
+    entmax with α = 1 + s symbolic."""
+    x, p = sp.Symbol("x", positive=True), sp.Symbol("p", positive=True)
+    gp = sp.diff(generator(loss, x), x).subs(ALPHA, 1 + S_ALPHA)
+    sols = sp.solve(sp.Eq(gp.subs(x, p), U), p)
+    if len(sols) != 1:
+        raise ValueError(f"{loss}: the KKT condition g'(p) = u has {len(sols)} positive solutions")
+    return sols[0]
 
 
-def _witness(loss: str, param) -> tuple[list, list, object]:
-    """Exact θ, its ŷ (KKT-checked), and τ for a sparse map."""
+def _flat_values(loss: str) -> tuple[sp.Expr, sp.Expr | None]:
+    """(g'(0), g'(1) for rankmax else None): where the free interval starts and ends."""
+    x = sp.Symbol("x", positive=True)
+    gp = sp.diff(generator(loss, x), x).subs(ALPHA, 1 + S_ALPHA)
+    lo = sp.limit(gp, x, 0, "+")
+    return lo, (gp.subs(x, 1) if loss == "rankmax" else None)
+
+
+def piecewise_map(loss: str, f_free: sp.Expr) -> Callable[[sp.Expr], sp.Expr]:
+    """f(u) on all of R: 0 below g'(0), f_free between, 1 above g'(1) (rankmax)."""
+    lo, hi = _flat_values(loss)
+
+    def f(u):
+        u = sp.sympify(u)
+        if (u - lo).is_nonpositive:
+            return sp.S.Zero
+        if hi is not None and (u - hi).is_nonnegative:
+            return sp.S.One
+        return sp.simplify(f_free.subs(U, u))
+
+    return f
+
+
+def monotone_steps(d: Derivation, loss: str, f_free: sp.Expr) -> bool | None:
+    """f non-decreasing on R: (g')⁻¹ increasing and f continuous at the joins."""
+    lo, hi = _flat_values(loss)
+    d.step("KKT per coordinate (FY-1): g'(p_i) = θ_i − λ on the free coordinates; g'(0) =", lo)
+    d.step("free part f(u) = (g')⁻¹(u), solved by sympy (α = 1 + s for entmax):", f_free)
+    df = sp.simplify(sp.diff(f_free, U))
+    inc = df.is_positive
+    d.step("f'(u) on the free interval (positive for u > 0):", df)
+    at0 = sp.limit(f_free, U, 0, "+")
+    cont = bool(lo == 0) and sp.simplify(at0) == 0
+    d.step("continuity at the lower join: f(0+) =", at0)
+    if hi is not None:
+        at1 = sp.simplify(f_free.subs(U, hi))
+        cont = cont and at1 == 1
+        d.step("continuity at the cap: g'(1) = 1 and f(1) =", at1)
+    if inc is None:
+        return None
+    return bool(inc) and bool(cont)
+
+
+def _witness(loss: str, param, f) -> tuple[list, list, object]:
+    """Exact θ, its ŷ = f(θ − λ) and λ for a sparse map."""
     if loss == "sparsemax" or (loss == "rankmax" and param == 1):
         theta = [sp.Integer(2), sp.Integer(0), sp.Integer(-1)]
-        tau = sp.Integer(1)
-        yhat = [sp.Max(t - tau, 0) for t in theta]
-        return theta, yhat, tau
-    if loss == "entmax":
-        a = param
-        theta = [1 / (a - 1), sp.Integer(0), -1 / (a - 1)]
-        tau = sp.Integer(0)
-        yhat = [sp.Max((a - 1) * t - tau, 0) ** (1 / (a - 1)) for t in theta]
-        return theta, yhat, tau
-    k = param  # rankmax, k ≥ 2: k items saturated at 1, two below the threshold
-    theta = [sp.Integer(3)] + [sp.Integer(2)] * (k - 1) + [sp.Integer(0), sp.Integer(-1)]
-    tau = sp.Integer(1)
-    yhat = [sp.Min(sp.Max(t - tau, 0), 1) for t in theta]
-    return theta, yhat, tau
+        lam = sp.Integer(1)
+    elif loss == "entmax":
+        theta = [1 / S_ALPHA, sp.Integer(0), -1 / S_ALPHA]  # α − 1 = s
+        lam = sp.Integer(0)
+    else:  # rankmax, k ≥ 2: k items saturated at 1, two below the threshold
+        theta = [sp.Integer(3)] + [sp.Integer(2)] * (param - 1) + [sp.Integer(0), sp.Integer(-1)]
+        lam = sp.Integer(1)
+    return theta, [f(t - lam) for t in theta], lam
 
 
-def _sparse_o1(loss: str) -> Derivation:
-    if loss == "entmax":
-        a = 1 + sp.Symbol("s", positive=True)  # alpha = 1 + s, s > 0
-        params, scope = [a], "symbolic in alpha = 1 + s, s > 0"
-    elif loss == "rankmax":
-        params, scope = [1, 2, 3], "k in {1, 2, 3}"
-    else:
-        params, scope = [None], "exact rationals"
-    d = Derivation(f"{loss}: theta_i > theta_j implies yhat_i >= yhat_j (WOP), but not SOP: yhat is flat "
-                   "outside its support (and, for rankmax, at the cap 1)", scope,
-                   ["yhat_i = f(theta_i - tau) with a common threshold tau"])
-    u = sp.Symbol("u", real=True)
-    up = sp.Symbol("u", positive=True)
+def sparse_o1(loss: str, f_free: sp.Expr | None = None) -> Derivation:
+    """O1 for a sparse map: WOP for every n, not SOP (exact witness).  ``f_free`` is the
+    free part of the per-coordinate map (default: derived from the KKT condition)."""
+    params, scope = {"entmax": ([None], "symbolic in alpha = 1 + s, s > 0; any n"),
+                     "rankmax": ([1, 2, 3], "any n (WOP); witnesses for k in {1, 2, 3}"),
+                     "sparsemax": ([None], "any n (WOP); exact rational witness")}[loss]
+    d = Derivation(f"{loss}: theta_i > theta_j implies yhat_i >= yhat_j (WOP), but not SOP: yhat is flat outside "
+                   "its support (and, for rankmax, at the cap 1)", scope,
+                   ["yhat_i = f(theta_i - lambda) with one threshold lambda (separable Omega, KKT)"])
+    f_free = derived_free_map(loss) if f_free is None else f_free
+    mono = monotone_steps(d, loss, f_free)
+    d.step("θ_i > θ_j gives θ_i − λ > θ_j − λ, so f non-decreasing gives ŷ_i ≥ ŷ_j for every n (WOP)")
+    f = piecewise_map(loss, f_free)
     ok = True
-    if loss == "entmax":
-        a = params[0]
-        f_pos = ((a - 1) * up) ** (1 / (a - 1))
-        fp = sp.simplify(sp.diff(f_pos, up))
-        d.step("f(u) = [(alpha-1)u]_+^{1/(alpha-1)}; for u > 0, f'(u) =", fp)
-        mono = fp.is_nonnegative
-        d.step("f'(u) >= 0 for u > 0 (alpha - 1 = s > 0); f(u) = 0 and f'(u) = 0 for u < 0 (flat)")
-    else:
-        f = sp.Max(u, 0) if loss == "sparsemax" else sp.Min(sp.Max(u, 0), 1)
-        fp_neg = sp.diff(f, u).subs(u, sp.Rational(-1, 2))
-        fp_pos = sp.diff(f, u).subs(u, sp.Rational(1, 2))
-        d.step("f(u) =", f)
-        d.step("f'(-1/2) (outside the support) =", fp_neg)
-        mono = fp_neg == 0 and fp_pos >= 0
-        if loss == "rankmax":
-            fp_cap = sp.diff(f, u).subs(u, sp.Rational(3, 2))
-            d.step("f'(3/2) (at the cap) =", fp_cap)
-            mono = mono and fp_cap == 0
-    ok &= bool(mono)
-    d.step("theta_i > theta_j gives theta_i - tau > theta_j - tau, so f non-decreasing gives yhat_i >= yhat_j (WOP)")
     for param in params:
-        theta, yhat, tau = _witness(loss, param)
-        mass = sp.simplify(sum(yhat))
-        target = 1 if loss != "rankmax" else param
-        kkt = sp.simplify(mass - target) == 0
+        theta, yhat, lam = _witness(loss, param, f)
+        mass = 1 if loss != "rankmax" else param
+        kkt_ok = sp.simplify(sum(yhat) - mass) == 0
         i, j = len(theta) - 2, len(theta) - 1
-        order = sp.simplify(theta[i] - theta[j])
-        strict = order.is_positive
+        strict = sp.simplify(theta[i] - theta[j]).is_positive
         tie = sp.simplify(yhat[i] - yhat[j]) == 0
-        d.step(f"witness{'' if param is None else f' ({param})'}: theta =", sp.Matrix(theta).T)
-        d.step("yhat = f(theta - tau), sum yhat equals the domain mass:", sp.Matrix([sp.simplify(v) for v in yhat]).T)
-        ok &= bool(kkt) and bool(strict) and bool(tie)
-    d.step("theta_i > theta_j with yhat_i = yhat_j: strict order preservation fails")
-    return d.decide(ok)
+        d.step(f"witness{'' if param is None else f' (k = {param})'}: θ =", sp.Matrix(theta).T)
+        d.step(f"ŷ = f(θ − λ), λ = {lam}; Σŷ = mass: {kkt_ok}; ŷ =", sp.Matrix(yhat).T)
+        ok = ok and kkt_ok and strict is True and tie
+    d.step("θ_i > θ_j with ŷ_i = ŷ_j: strict order preservation fails")
+    return d.decide(None if mono is None else (mono and ok))
 
 
-def order_o1(loss: str) -> Derivation:
-    return _softmax_o1() if loss == "softmax" else _sparse_o1(loss)
+def softmax_map(ti: sp.Expr, tj: sp.Expr, R: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(ŷ_i, ŷ_j) of softmax, the gradient of Ω* = log(e^{θ_i} + e^{θ_j} + R) (FY-1)."""
+    conj = sp.log(sp.exp(ti) + sp.exp(tj) + R)
+    return sp.diff(conj, ti), sp.diff(conj, tj)
 
 
-def order_o2(loss: str) -> Derivation:
-    """Bayes minimizers: ŷ(θ*) = η (properness).  Softmax: θ* = log η + c, strict; zeros:
-    unattained, limit log η with −∞.  Sparse: ties off the support can split."""
-    if loss == "softmax":
-        d = Derivation("Softmax minimizers of the conditional risk are theta* = log(eta) + c: eta_i > eta_j implies "
-                       "theta*_i > theta*_j and eta_i = eta_j implies theta*_i = theta*_j (SOP)",
-                       "symbolic in n for the order; eta with zeros: extended-real limit",
-                       ["R(theta; eta) = L(theta; eta) + const, gradient softmax(theta) - eta",
-                        "eta_i = 0: infimum not attained; minimizing sequences normalized by max theta = 0 "
-                        "converge to log(eta/eta_max) in [-inf, 0]^n"])
-        e1, e2, S = sp.symbols("eta_1 eta_2 S", positive=True)
-        # softmax(log eta) = eta / sum(eta) = eta when sum eta = 1
-        eta = sp.symbols("eta_1:4", positive=True)
-        sm = [sp.exp(sp.log(x)) / sum(sp.exp(sp.log(y)) for y in eta) for x in eta]
-        fixed = all(sp.simplify(s - x / sum(eta)) == 0 for s, x in zip(sm, eta))
-        d.step("softmax(log eta)_i = eta_i / sum eta (= eta_i on the simplex), checked for n = 3:", sp.Matrix(sm).T)
-        dd = sp.Symbol("d", positive=True)
-        gap = sp.expand_log(sp.log(e2 + dd) - sp.log(e2), force=True)
-        strict = sp.log(1 + dd / e2).is_positive
-        d.step("eta_1 = eta_2 + d, d > 0: theta*_1 - theta*_2 = log(1 + d/eta_2) > 0;", sp.log(1 + dd / e2))
-        d.step("ties: log(eta_1) - log(eta_2) = 0 when eta_1 = eta_2; uniqueness mod shift: Hessian "
-               "diag(p) - p p^T has kernel span(1) for p > 0")
-        d.step("zeros: softmax(theta) > 0 for finite theta, so the infimum is not attained; along a minimizing "
-               "sequence normalized by max theta = 0, theta_i -> log(eta_i/eta_max) and theta_j -> -inf for "
-               "eta_j = 0: equal (both -inf) in the extended reals, below every positive class")
-        return d.decide(bool(fixed) and strict is True and gap is not None)
-    d = Derivation(f"{loss}: minimizers of the conditional risk are all theta with yhat(theta) = eta; they are WOP, "
-                   "and ties at eta_i = eta_j = 0 can split (not SOP)", "exact rational example, n = 4",
-                   ["R(theta; eta) = L(theta; eta) + const >= const, with equality iff yhat(theta) = eta (FY-2)"])
-    eta = [sp.Rational(1, 2), sp.Rational(1, 2), 0, 0]
-    if loss == "entmax":
-        a = sp.Rational(3, 2)
-        theta = [sp.Rational(1, 2) ** (a - 1) / (a - 1)] * 2 + [sp.Integer(0), sp.Integer(-1)]
-        yhat = [sp.Max((a - 1) * t, 0) ** (1 / (a - 1)) for t in theta]
-        scope_note = "alpha = 3/2"
+def softmax_o1(yhat: Callable = softmax_map) -> Derivation:
+    """θ_i = θ_j + δ, δ > 0 ⇒ ŷ_i > ŷ_j, symbolic in n (R > 0: the other exponentials)."""
+    d = Derivation("Softmax is strictly order preserving: theta_i > theta_j implies yhat_i > yhat_j",
+                   "symbolic in n (R = sum of the other exponentials > 0)", ["theta real, finite"])
+    ti, tj = sp.symbols("theta_i theta_j", real=True)
+    dl, R = sp.Symbol("delta", positive=True), sp.Symbol("R", positive=True)
+    yi, yj = (sp.sympify(v).subs(ti, tj + dl) for v in yhat(ti, tj, R))
+    d.step("ŷ_i, ŷ_j as the partial derivatives of Ω* (θ_i = θ_j + δ):", sp.Matrix([yi, yj]).T)
+    pos = all(sp.simplify(v).is_positive is True for v in (yi, yj))
+    logratio = sp.simplify(sp.expand_log(sp.log(sp.simplify(yi / yj)), force=True))
+    d.step("both positive; log(ŷ_i/ŷ_j) =", logratio)
+    sign = logratio.is_positive
+    d.step("log(ŷ_i/ŷ_j) > 0, so ŷ_i > ŷ_j whenever θ_i > θ_j (SOP)")
+    return d.decide(None if sign is None or not pos else bool(sign))
+
+
+def order_o1(loss: str, **kw) -> Derivation:
+    return softmax_o1(**kw) if loss == "softmax" else sparse_o1(loss, **kw)
+
+
+# --------------------------------------------------------------------------------------
+# O2: Bayes minimizers
+# --------------------------------------------------------------------------------------
+def softmax_minimizer(eta_i: sp.Expr, Z: sp.Expr) -> sp.Expr:
+    """θ*_i from the stationarity condition e^{θ_i}/Z = η_i (Z = Σ e^θ), solved by sympy."""
+    t = sp.Symbol("t", real=True)
+    (sol,) = sp.solve(sp.Eq(sp.exp(t) / Z, eta_i), t)
+    return sol
+
+
+def softmax_o2(minimizer: Callable = softmax_minimizer) -> Derivation:
+    d = Derivation("Softmax minimizers of the conditional risk are theta* = log(eta) + c: eta_i > eta_j implies "
+                   "theta*_i > theta*_j and eta_i = eta_j implies theta*_i = theta*_j (SOP); eta with zeros: "
+                   "every minimizing sequence has its zero coordinates at -inf (tied) in the limit",
+                   "symbolic in n; eta with zeros: extended-real limit of epsilon-minimizers",
+                   ["R(theta; eta) = L(theta; eta) + const, convex, gradient softmax(theta) - eta (FY-2)",
+                    "sum eta = 1"])
+    ei, ej, Z, dd = sp.symbols("eta_i eta_j Z d", positive=True)
+    th_i, th_j = minimizer(ei, Z), minimizer(ej, Z)
+    d.step("stationarity e^{θ_i} / Σe^θ = η_i solved for θ_i (every stationary point, any n):", th_i)
+    # fixed point: e^{θ*_i} = η_i Z for every i, so Σ_j e^{θ*_j} = Z Σ η = Z and softmax(θ*) = η
+    fixed = sp.simplify(sp.exp(th_i) - ei * Z) == 0
+    d.step("e^{θ*_i} = η_i Z for every i, hence Σ e^{θ*} = Z Σ η = Z and softmax(θ*) = η:", sp.exp(th_i))
+    gap = sp.simplify(sp.expand_log(th_i.subs(ei, ej * (1 + dd)) - th_j, force=True))
+    d.step("η_i = η_j (1 + d), d > 0: θ*_i − θ*_j =", gap)
+    strict = gap.is_positive
+    tie = sp.simplify(th_i.subs(ei, ej) - th_j) == 0
+    d.step(f"ties η_i = η_j give θ*_i − θ*_j = 0: {tie}; unique modulo the shift log Z (each coordinate is solved "
+           "for alone, Z common)")
+    # zeros: logsumexp(θ) = logsumexp(θ_S) + log(1 + E_Z/E_S)
+    ES, EZ, eps = sp.symbols("E_S E_Z epsilon", positive=True)
+    decomp = sp.simplify(sp.expand_log(sp.log(ES + EZ) - sp.log(ES) - sp.log(1 + EZ / ES), force=True)) == 0
+    d.step("η with zeros on Z: R(θ) − R*_S ≥ log Σe^θ − log Σ_S e^θ = log(1 + E_Z/E_S) > 0 (sympy identity: "
+           f"{decomp}), so the infimum R*_S of the support problem is not attained")
+    excess_pos = sp.log(1 + EZ / ES).is_positive
+    bound = sp.log(sp.exp(eps) - 1)
+    lim = sp.limit(bound, eps, 0, "+")
+    d.step("an ε-minimizer has E_Z/E_S ≤ e^ε − 1, so θ_j − logsumexp θ_S ≤ log(e^ε − 1) for j ∈ Z, and as ε → 0:",
+           sp.Eq(sp.Limit(bound, eps, 0, "+"), lim))
+    d.step("normalized by max θ = 0, the zero coordinates tend to −∞ together (a tie in the extended reals) and the "
+           "support to log(η_S/η_max) (the support problem's unique minimizer above): SOP in the limit")
+    ok = fixed and strict is True and tie and decomp and excess_pos is True and lim == -sp.oo
+    return d.decide(ok if strict is not None else None)
+
+
+def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
+    d = Derivation(f"{loss}: the minimizers of the conditional risk are the theta with yhat(theta) = eta; every one "
+                   "has eta_i > eta_j => theta_i > theta_j (WOP), and ties at a flat value (0; 1 for rankmax) can "
+                   "split (not SOP)",
+                   "any n (WOP, from f non-decreasing); exact witness n = 4" + (" (alpha = 3/2)" if loss == "entmax" else ""),
+                   ["R(theta; eta) = L(theta; eta) + const >= const, with equality iff yhat(theta) = eta (FY-2)",
+                    "yhat_i = f(theta_i - lambda), one threshold (KKT)"])
+    f_free = derived_free_map(loss) if f_free is None else f_free
+    mono = monotone_steps(d, loss, f_free)
+    d.step("at a minimizer f(θ_i − λ) = η_i; if η_i > η_j then θ_i ≤ θ_j would give f(θ_i − λ) ≤ f(θ_j − λ) "
+           "(f non-decreasing): so θ_i > θ_j (WOP)")
+    sub = {S_ALPHA: sp.Rational(1, 2)} if loss == "entmax" else {}
+    f = piecewise_map(loss, f_free.subs(sub))
+    if loss == "rankmax":  # k = 2: two ones and two zeros; λ = −1/2
+        eta = [1, 1, 0, 0]
+        theta = [sp.Integer(2), sp.Rational(3, 2), sp.Rational(-1, 2), sp.Integer(-2)]
+        lam = sp.Rational(-1, 2)
     else:
-        theta = [sp.Rational(1, 2), sp.Rational(1, 2), sp.Integer(0), sp.Integer(-1)]
-        if loss == "rankmax":  # k = 2: eta in C_2 with two ones and two zeros; tau = -1/2
-            eta = [1, 1, 0, 0]
-            theta = [sp.Integer(2), sp.Rational(3, 2), sp.Rational(-1, 2), sp.Integer(-2)]
-            yhat = [sp.Min(sp.Max(t + sp.Rational(1, 2), 0), 1) for t in theta]
-            scope_note = "k = 2"
-        else:
-            yhat = [sp.Max(t, 0) for t in theta]
-            scope_note = "tau = 0"
-    d.scope += f" ({scope_note})"
+        eta = [sp.Rational(1, 2), sp.Rational(1, 2), 0, 0]
+        half = sp.solve(sp.Eq(f_free.subs(sub), sp.Rational(1, 2)), U) if f_free.has(U) else []
+        theta = [half[0] if half else sp.Rational(1, 2)] * 2 + [sp.Integer(0), sp.Integer(-1)]
+        lam = sp.Integer(0)
+    yhat = [sp.simplify(f(t - lam)) for t in theta]
     same = all(sp.simplify(y - e) == 0 for y, e in zip(yhat, eta))
-    d.step("eta =", sp.Matrix(eta).T)
-    d.step("theta =", sp.Matrix(theta).T)
-    d.step("yhat(theta) =", sp.Matrix([sp.simplify(y) for y in yhat]).T)
-    split = theta[2] > theta[3] and eta[2] == eta[3]
-    wop = all(theta[i] >= theta[j] for i in range(4) for j in range(4) if eta[i] > eta[j])
-    d.step("yhat(theta) = eta, so theta minimizes R; eta_3 = eta_4 but theta_3 > theta_4 (tie split); "
-           "every eta_i > eta_j has theta_i >= theta_j")
-    return d.decide(bool(same) and bool(split) and bool(wop))
+    d.step("η =", sp.Matrix(eta).T)
+    d.step(f"θ (λ = {lam}) =", sp.Matrix(theta).T)
+    d.step("ŷ(θ) = f(θ − λ) =", sp.Matrix(yhat).T)
+    split = bool(theta[2] > theta[3]) and eta[2] == eta[3]
+    d.step("ŷ(θ) = η, so θ minimizes R; η_3 = η_4 but θ_3 > θ_4 (tie split): not SOP")
+    return d.decide(None if mono is None else (mono and same and split))
 
 
-def gradient_support(loss: str) -> Derivation:
-    """DYN-1: the gradient of L(θ; e_y) on a negative class j is ŷ_j."""
-    if loss == "softmax":
-        d = Derivation("Softmax gives every negative class a non-zero gradient at every finite theta: "
-                       "dL/dtheta_j = yhat_j = exp(theta_j)/sum_k exp(theta_k) > 0", "symbolic in n",
-                       ["nabla L = yhat - e_y (FY-2)", "theta finite"])
-        tj = sp.Symbol("theta_j", real=True)
-        R = sp.Symbol("R", positive=True)
-        g = sp.exp(tj) / (sp.exp(tj) + R)
-        d.step("dL/dtheta_j for j != y:", g)
-        return d.decide(g.is_positive is True)
-    d = Derivation(f"{loss}: every negative class outside the support of yhat gets exactly zero gradient",
-                   "symbolic threshold tau", ["nabla L = yhat - y (FY-2)", "yhat_j = f(theta_j - tau), f = 0 on u <= 0"])
-    t, tau = sp.symbols("theta_j tau", real=True)
-    f = sp.Max(t - tau, 0)
-    val = f.subs(t, tau - sp.Symbol("c", positive=True))
-    d.step("for theta_j = tau - c, c > 0: dL/dtheta_j = yhat_j =", val)
-    return d.decide(sp.simplify(val) == 0)
+def order_o2(loss: str, **kw) -> Derivation:
+    return softmax_o2(**kw) if loss == "softmax" else sparse_o2(loss, **kw)
+
+
+__all__ = ["derived_free_map", "piecewise_map", "sparse_o1", "softmax_o1", "softmax_map", "order_o1",
+           "softmax_minimizer", "softmax_o2", "sparse_o2", "order_o2", "SPARSE", "U", "S_ALPHA"]

@@ -159,3 +159,20 @@ def test_recheck_script_main_on_a_results_file(tmp_path, capsys):
     f.write_text(json.dumps({"claims": rows}), encoding="utf-8")
     assert RECHECK.main(["recheck.py", str(f)]) == 0
     assert "4 counterexample(s), 4 re-checked" in capsys.readouterr().out
+
+
+def test_recheck_rejects_unit_step_runs_that_do_reach_zero():
+    # runs at lr = 1 reach exactly zero within ceil(1 - g_0) and stay there: stored as "failing" they must not re-check
+    runs = []
+    for th0, y, k in (([0, 0], [1, 0], 1), (["-7/3", "5/2", "1"], [1, 0, 1], 2), (["3", "-1", "1/2", "0"], [0, 1, 0, 0], 1)):
+        th = [Fr(x) for x in th0]
+        g0 = gde.gap(th, y)
+        bound = 0 if g0 >= 1 else -(-(1 - g0) // 1)
+        _, Ls = gde.gd_exact(th, y, 1, k, int(bound) + 2)
+        runs.append({"theta0": [str(x) for x in th], "y": y, "k": k, "lr": "1", "bound": int(bound),
+                     "first_zero": None, "losses": [str(x) for x in Ls]})
+    for r in runs:
+        ok, msg = RECHECK.dyn.recheck_dyn2({"runs": [r]})
+        assert not ok, msg
+    ok, _ = RECHECK.dyn.recheck_dyn2({"runs": [{**runs[0], "losses": ["1/4", "1/8"]}]})  # losses not reproduced
+    assert not ok

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .maps import capped_projection_exact, entmax
+from .maps import _t_quantile, capped_projection_exact, entmax
 
 
 def _capped_loss(theta, p, y) -> Fraction:
@@ -143,8 +143,34 @@ def _recheck_dyn2_unit_runs(cx: dict) -> tuple[bool, str]:
     return bad == 0, f"{len(cx['runs']) - bad} of {len(cx['runs'])} stored failing runs reproduced exactly"
 
 
+def _recheck_dyn2_rate(cx: dict) -> tuple[bool, str]:
+    """Softmax: the stored recorded losses L(t) over the last decade, refitted by least squares
+    log L = c + s log t with a 95 % t-interval of s (own OLS and t quantile): the interval must lie
+    entirely outside the stated band ("about 1/t" refuted on that run)."""
+    t = np.asarray(cx["t"], dtype=np.float64)
+    L = np.asarray(cx["loss"], dtype=np.float64)
+    lo_b, hi_b = (float(v) for v in cx["band"])
+    level = float(cx.get("level", 0.95))
+    if t.shape != L.shape or t.size < 4 or np.any(L <= 0) or np.any(t <= 0):
+        return False, "rate counterexample: malformed series"
+    x, y = np.log(t), np.log(L)
+    xm, ym = x.mean(), y.mean()
+    sxx = float(((x - xm) ** 2).sum())
+    b = float(((x - xm) * (y - ym)).sum() / sxx)
+    res = y - (ym - b * xm) - b * x
+    se = math.sqrt(float((res ** 2).sum()) / (t.size - 2) / sxx)
+    q = _t_quantile(0.5 + level / 2, t.size - 2)
+    lo, hi = b - q * se, b + q * se
+    ok = hi < lo_b or lo > hi_b
+    return bool(ok), (f"{cx.get('setting', '?')}: exponent {b:.4g}, {level:.0%} interval [{lo:.4g}, {hi:.4g}] vs band "
+                      f"[{lo_b}, {hi_b}]: outside = {ok}")
+
+
 def recheck_dyn2(cx: dict, reading: str = "") -> tuple[bool, str]:
-    """DYN-2: GD with a constant step size does not reach exactly zero loss in finitely many steps."""
+    """DYN-2: GD with a constant step size does not reach exactly zero loss in finitely many steps;
+    softmax: the loss does not decay about like 1/t (refitted from the stored series)."""
+    if "band" in cx:
+        return _recheck_dyn2_rate(cx)
     if "runs" in cx:
         return _recheck_dyn2_unit_runs(cx)
     loss = cx.get("loss")

@@ -1,10 +1,19 @@
 """Re-checks of CON-3 witnesses (a sparse map is not strictly order preserving) and
-counterexamples (numpy only)."""
+counterexamples (numpy and the standard library only; each map by the re-checker's own
+route in maps.py)."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .maps import np_predict
+
+RES = 1e-9  # the resolution of ŷ differences the suite decides on (numerics/order_bayes.py)
+
+
+def _params(w: dict) -> dict:
+    return {"alpha": w.get("alpha"), "k": w.get("k")}
 
 
 def recheck_sop_witness(w: dict, reading: str) -> tuple[bool, str]:
@@ -13,7 +22,7 @@ def recheck_sop_witness(w: dict, reading: str) -> tuple[bool, str]:
     loss, order = reading.split("/")
     theta = np.array(w["theta"], dtype=np.float64)
     i, j = w["i"], w["j"]
-    yhat = np_predict(loss, theta, alpha=w.get("alpha"), k=w.get("k"))
+    yhat = np_predict(loss, theta, **_params(w))
     ok = theta[i] > theta[j] and abs(yhat[i] - yhat[j]) <= 1e-12
     if order == "O2":
         eta = np.array(w["eta"], dtype=np.float64)
@@ -21,5 +30,68 @@ def recheck_sop_witness(w: dict, reading: str) -> tuple[bool, str]:
     return bool(ok), f"theta={w['theta']}, i={i}, j={j}: yhat_i={yhat[i]:.3g}, yhat_j={yhat[j]:.3g}"
 
 
+def _log_softmax(theta: np.ndarray) -> np.ndarray:
+    m = theta.max()
+    return theta - m - math.log(math.fsum(math.exp(v - m) for v in theta))
+
+
+def _o1(cx: dict, loss: str) -> tuple[bool, str]:
+    """θ_i > θ_j with ŷ_i < ŷ_j (sparse: a WOP violation) or ŷ_i ≤ ŷ_j (softmax, compared in
+    log space, where log ŷ_i − log ŷ_j = θ_i − θ_j needs no exp that could underflow)."""
+    theta = np.array(cx["theta"], dtype=np.float64)
+    i, j = int(cx["i"]), int(cx["j"])
+    if loss == "softmax":
+        ls = _log_softmax(theta)
+        ok = theta[i] > theta[j] and ls[i] <= ls[j]
+        return bool(ok), f"softmax theta_i - theta_j = {theta[i] - theta[j]:.3g}, log yhat_i - log yhat_j = {ls[i] - ls[j]:.3g}"
+    y = np_predict(loss, theta, **_params(cx))
+    ok = theta[i] > theta[j] and y[j] - y[i] > RES
+    return bool(ok), f"{loss} theta_i - theta_j = {theta[i] - theta[j]:.3g}, yhat_i - yhat_j = {y[i] - y[j]:.3g}"
+
+
+def _o2_sparse(cx: dict, loss: str) -> tuple[bool, str]:
+    """θ is an exact minimizer of L(·; η) for η = ŷ(θ) (the stored η re-derived), η_i − η_j > RES
+    and θ_i < θ_j: a WOP violation at a Bayes minimizer."""
+    theta = np.array(cx["theta"], dtype=np.float64)
+    eta = np.array(cx["eta"], dtype=np.float64)
+    i, j = int(cx["i"]), int(cx["j"])
+    y = np_predict(loss, theta, **_params(cx))
+    dev = float(np.abs(y - eta).max())
+    ok = dev <= RES and eta[i] - eta[j] > RES and theta[i] < theta[j]
+    return bool(ok), (f"{loss}: |yhat(theta) - eta| = {dev:.2g}, eta_i - eta_j = {eta[i] - eta[j]:.3g}, "
+                      f"theta_i - theta_j = {theta[i] - theta[j]:.3g}")
+
+
+def _o2_softmax(cx: dict) -> tuple[bool, str]:
+    """A near-stationary θ (δ = ‖softmax(θ) − η‖∞, recomputed) whose order contradicts η beyond
+    the radius r_ij = ℓ(δ/η_i) + ℓ(δ/η_j), ℓ(x) = −log(1 − x): for softmax
+    |θ_i − θ_j − log(η_i/η_j)| ≤ r_ij, so a genuine counterexample cannot exist; a stored one
+    re-checks only if the numbers say so."""
+    theta = np.array(cx["theta"], dtype=np.float64)
+    eta = np.array(cx["eta"], dtype=np.float64)
+    i, j = int(cx["i"]), int(cx["j"])
+    delta = float(np.abs(np.exp(_log_softmax(theta)) - eta).max())
+    if not (eta > 0).all() or delta >= 0.5 * eta.min():
+        return False, f"softmax: eta not interior or theta not near-stationary (delta = {delta:.3g})"
+    ell = lambda x: -math.log1p(-x)  # noqa: E731
+    r = ell(delta / eta[i]) + ell(delta / eta[j])
+    d = theta[i] - theta[j]
+    if cx.get("kind") == "tie":
+        ok = eta[i] == eta[j] and abs(d) > r
+    else:
+        ok = eta[i] > eta[j] and math.log(eta[i] / eta[j]) > r and d <= 0
+    return bool(ok), f"softmax {cx.get('kind')}: delta = {delta:.3g}, radius = {r:.3g}, theta_i - theta_j = {d:.3g}"
+
+
+def recheck_con3(cx: dict, reading: str) -> tuple[bool, str]:
+    """CON-3 counterexamples: O1 (θ, i, j), O2 sparse (θ, η = ŷ(θ), i, j), O2 softmax (θ, η, i, j, kind)."""
+    loss, order = reading.split("/")
+    if order == "O1":
+        return _o1(cx, loss)
+    if order == "O2":
+        return _o2_softmax(cx) if loss == "softmax" else _o2_sparse(cx, loss)
+    return False, f"unknown CON-3 reading {reading!r}"
+
+
 #: claim id -> re-check(counterexample, reading) -> (re-checked?, message)
-RECHECKERS = {}
+RECHECKERS = {"CON-3": recheck_con3}

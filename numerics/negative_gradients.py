@@ -1,0 +1,73 @@
+"""DYN-1: which negative classes receive a gradient during training (CLAIMS.md §3).
+
+Measured on the GD runs of numerics/gd_runs.py ((a) free scores, (b) separable linear
+model): per step, the fraction of negatives (classes outside the label) whose training
+gradient ŷ_j − y_j is non-zero.  At the recorded steps the zero pattern is re-measured by
+an independent route, backward differences of the loss value (gd_runs.fd_route); a
+disagreement of the two routes is a defect of the suite (SuiteDefect), never a finding.
+
+Decision rules (stated before measuring):
+
+* softmax: holds iff the fraction is 1 at every step of (a) and (b).  A zero training
+  gradient whose log-space value θ_j − logsumexp θ is below −700 is float64 underflow,
+  not a zero of the loss's gradient: the check is then undecided (cannot be resolved in
+  float64); any other zero is a defect of the suite (gd_runs).
+* sparse losses: the zero-gradient set of the negatives is exactly the complement of the
+  support of ŷ (training gradient, and the independent route at every recorded step);
+  holds iff in addition some negative gets exactly zero gradient at some step (fraction
+  < 1: the statement is not vacuous on these runs); undecided otherwise.  The fraction
+  falls to exactly 0 once every example has its margin; the trajectory is reported.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from audit import Evidence, RunContext
+
+from . import gd_runs
+from .series import curve
+
+
+def negative_gradients(loss: str, ctx: RunContext, runner: Callable[..., dict] | None = None) -> Evidence:
+    """DYN-1 on the GD runs (``runner(name, params, setting, ctx)``, default gd_runs.run;
+    planted defects pass runs of the same shape)."""
+    runner = runner or gd_runs.run
+    figures: dict = {}
+    series: dict = {}
+    outcomes = []
+    for label, params in gd_runs.variants(loss, ctx):
+        for setting in ("free", "separable"):
+            r = runner(label.split("(")[0], params, setting, ctx)
+            frac = np.asarray(r["frac"], dtype=np.float64)
+            entry = {"steps": len(frac), "frac_first": float(frac[0]), "frac_min": float(frac.min()),
+                     "frac_last": float(frac[-1]), "frac_mean": float(frac.mean()), "max_score_gap": r["max_gap"],
+                     "independent_route": r["route"]}
+            if loss == "softmax":
+                o = "holds" if bool(np.all(frac == 1.0)) else "undecided"  # zeros reaching here are underflow
+            else:
+                o = "holds" if bool((frac < 1.0).any()) else "undecided"
+                fz = np.nonzero(frac == 0.0)[0]
+                entry["first_step_all_negatives_zero"] = int(fz[0]) if len(fz) else None
+            entry["outcome"] = o
+            outcomes.append(o)
+            figures[f"{label}/{setting}"] = entry
+            series[f"{label} ({setting})"] = curve(r, "frac")
+    figures["plot"] = {"title": f"DYN-1 {loss}: fraction of negatives with non-zero gradient",
+                       "xlabel": "GD step t", "ylabel": "fraction of negatives", "logx": True, "logy": False,
+                       "series": series}
+    if loss == "softmax":
+        rule = ("holds iff the fraction equals 1 at every step of (a) free scores and (b) separable linear model; "
+                "undecided if a zero is float64 underflow (log-space value below -700)")
+    else:
+        rule = ("holds iff the negatives with zero gradient are exactly those outside the support of yhat (training "
+                "gradient; backward differences of the loss value at every recorded step) and some negative gets "
+                "exactly zero gradient at some step (fraction < 1); undecided if none does")
+    detail = (f"{rule}; lr={gd_runs.LR}, n={gd_runs.N_CLASSES}, float64; independent route: backward differences "
+              f"(h = {gd_runs.H_FD:g}) of the loss value, a mismatch is a defect of the suite.")
+    out = "holds" if all(o == "holds" for o in outcomes) else "undecided"
+    return Evidence("numeric", "negative-gradient-fraction", out, detail, figures)
+
+
+__all__ = ["negative_gradients"]

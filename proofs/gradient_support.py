@@ -1,0 +1,131 @@
+"""DYN-1 symbolically: which negative classes get a gradient (CLAIMS.md §3).
+
+The gradient is not typed: it is the derivative of FY-1's derived conjugate Ω*
+(proofs/conjugates.py ``derived_conjugate``, on every KKT pattern of proofs/kkt.py) minus
+⟨θ, y⟩, i.e. FY-2's gradient, and on a negative class j (y_j = 0) it is ∂Ω*/∂θ_j.
+
+* softmax: Ω* = log(e^{θ_j} + R) with R > 0 the sum of the other exponentials (any n), so
+  ∂L/∂θ_j = e^{θ_j}/(e^{θ_j} + R) > 0 at every finite θ; checked also on FY-1's derived
+  Ω* for n = 2, 3, 4.
+* sparse losses: on each KKT pattern (free F, capped U, zero Z) sympy decides, for every
+  coordinate j, ∂Ω*/∂θ_j = 0 on Z, = ŷ_j (not identically 0) on F, = 1 on U, with the
+  total derivative through the implicit threshold for entmax.  So the zero-gradient set of
+  the negatives is exactly the complement of the support of ŷ.  Patterns of n = 2, 3, 4
+  (every k < n for rankmax; entmax n = 4, every support size, symbolic α).  For any n the
+  same holds because a pattern's KKT system (the stationarity rows of F, the mass
+  constraint Σ_F p + |U| = k) contains no θ_j with j ∈ Z, so ŷ and Ω* on the region do not
+  depend on θ_Z; sympy checks that structural fact on every pattern it solves.
+
+``conjugate`` is injectable (a wrong Ω* candidate, e.g. the conjugate of a smeared map,
+must make the derivation fail).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy as sp
+
+from .conjugates import derived_conjugate
+from .derivation import Derivation
+from .kkt import Case, all_true, cases, decide_zero
+
+SIZES = {"sparsemax": (2, 3, 4), "rankmax": (2, 3, 4), "entmax": (4,), "softmax": (2, 3, 4)}
+
+
+def softmax_conjugate(tj: sp.Expr, R: sp.Expr) -> sp.Expr:
+    """Ω* = logsumexp written with one coordinate θ_j and R = Σ_{k≠j} e^{θ_k} > 0."""
+    return sp.log(sp.exp(tj) + R)
+
+
+def _softmax(conjugate: Callable, derived: Callable[[Case], sp.Expr]) -> Derivation:
+    d = Derivation("Softmax gives every negative class a non-zero gradient at every finite theta: "
+                   "dL/dtheta_j = yhat_j = exp(theta_j)/sum_k exp(theta_k) > 0",
+                   "symbolic in n (R = sum of the other exponentials > 0); FY-1's derived conjugate for n = 2, 3, 4",
+                   ["L(theta; y) = Omega*(theta) + Omega(y) - <theta, y>, y_j = 0 for a negative j", "theta finite"])
+    tj = sp.Symbol("theta_j", real=True)
+    R = sp.Symbol("R", positive=True)
+    g = sp.simplify(sp.diff(conjugate(tj, R), tj))
+    d.step("dL/dθ_j = ∂Ω*/∂θ_j for j ∉ y:", g)
+    pos = g.is_positive
+    d.step(f"positive for every real θ_j and R > 0 (sympy): {pos}")
+    res = []
+    for case in cases("softmax", SIZES["softmax"]):
+        conj = derived(case)
+        for j in range(case.n):
+            gj = case.d(conj, j)
+            res.append(decide_zero(case, gj - case.yhat[j]))
+            res.append(sp.simplify(case.yhat[j]).is_positive)
+    agree = all_true(r if r is not None else None for r in res)
+    d.step(f"on FY-1's derived Ω* (n = 2, 3, 4) ∂Ω*/∂θ_j = ŷ_j = e^θ_j/Σe^θ > 0: {agree}")
+    return d.decide(all_true([pos, agree]))
+
+
+def _structure(case: Case) -> bool:
+    """ŷ and λ on the region contain no θ_j, j ∈ Z (the KKT system of F and U does not)."""
+    zs = {case.theta[j] for j in case.zero}
+    exprs = list(case.yhat) + [case.lam] + ([case.constraint] if case.constraint is not None else [])
+    return not any(sp.sympify(e).free_symbols & zs for e in exprs)
+
+
+def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
+    sizes = SIZES[loss]
+    d = Derivation(f"{loss}: a negative class gets exactly zero gradient iff it is outside the support of yhat "
+                   "(and a non-zero gradient inside it)",
+                   f"every KKT pattern for n in {sizes}" + (" and every k < n" if loss == "rankmax" else "")
+                   + (", symbolic alpha" if loss == "entmax" else "")
+                   + "; any n by the structure of the KKT system (checked on every pattern solved)",
+                   ["L(theta; y) = Omega*(theta) + Omega(y) - <theta, y>, y_j = 0 for a negative j (FY-2)",
+                    "Omega* and yhat on each pattern from FY-1 (proofs/kkt.py, proofs/conjugates.py)"])
+    zero_ok, free_ok, cap_ok, nonzero, struct = [], [], [], [], []
+    npat = 0
+    for case in cases(loss, sizes):
+        npat += 1
+        conj = derived(case)
+        struct.append(_structure(case))
+        for j in range(case.n):
+            gj = case.d(conj, j)
+            if j in case.zero:
+                zero_ok.append(decide_zero(case, gj))
+            elif j in case.upper:
+                cap_ok.append(decide_zero(case, gj - 1))
+            else:
+                free_ok.append(decide_zero(case, gj - case.yhat[j]))
+                # not identically 0: non-zero at the region's generic exact point
+                val = sp.N(sp.sympify(case.yhat[j]).subs(case.point()), 30)
+                nonzero.append(bool(val.is_number and abs(complex(val)) > 1e-20) or None)
+            if free_ok and free_ok[-1] is False or zero_ok and zero_ok[-1] is False or cap_ok and cap_ok[-1] is False:
+                break  # a refuted identity decides the derivation (fails)
+        else:
+            continue
+        break
+    d.step(f"{npat} KKT patterns; on each, ∂Ω*/∂θ_j by sympy (total derivative through the implicit threshold "
+           "for entmax) of FY-1's derived Ω*")
+    d.step(f"j ∈ Z (ŷ_j = 0): ∂L/∂θ_j = 0 on every pattern: {all_true(zero_ok)}")
+    d.step(f"j ∈ F (0 < ŷ_j < cap): ∂L/∂θ_j = ŷ_j, not identically 0: {all_true(free_ok)}, {all_true(nonzero)}")
+    if loss == "rankmax":
+        d.step(f"j ∈ U (ŷ_j = 1): ∂L/∂θ_j = 1 on a negative: {all_true(cap_ok)}")
+    d.step(f"ŷ, λ (and τ's constraint) on each pattern contain no θ_Z: {all(struct)}; so for any n the region's Ω* "
+           "does not depend on θ_Z and the zero-gradient negatives are exactly those outside the support")
+    return d.decide(all_true([all_true(zero_ok), all_true(free_ok), all_true(cap_ok or [True]),
+                              all_true(nonzero), all(struct)]))
+
+
+def gradient_support(loss: str, conjugate: Callable | None = None) -> Derivation:
+    """DYN-1.  ``conjugate``: softmax, a function (θ_j, R) → Ω*; sparse, a function
+    Case → Ω* on the pattern (default: FY-1's derived conjugate)."""
+    if loss == "softmax":
+        return _softmax(conjugate or softmax_conjugate, derived_conjugate)
+    if loss not in ("sparsemax", "entmax", "rankmax"):
+        raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
+    return _sparse(loss, conjugate or derived_conjugate)
+
+
+def smeared_conjugate(eps=sp.Rational(1, 1000)) -> Callable[[Case], sp.Expr]:
+    """Ω* of the map (1 − ε)ŷ + ε·mass/n (a sparse map made dense): (1 − ε)Ω* + (ε·mass/n)Σθ."""
+    def conj(case: Case) -> sp.Expr:
+        return (1 - eps) * derived_conjugate(case) + eps * case.k * sum(case.theta) / case.n
+
+    return conj
+
+
+__all__ = ["gradient_support", "softmax_conjugate", "smeared_conjugate", "SIZES"]
