@@ -12,7 +12,11 @@ For one example (θ ∈ ℝⁿ, label y) and an estimator ``g̃`` of ``g = softm
   enumerates all r^m ordered sequences instead (weights Π q), as a cross-check.
 - NCE also has a closed form by linearity (its samples enter additively):
   ``E g̃ = −σ(−Δ_y) e_y + k q ⊙ σ(Δ)``, ``Var = k (Σ_j q_j σ(Δ_j)² − Σ_j q_j² σ(Δ_j)²)``.
-- HSM and RG are deterministic: variance is exactly 0.
+- HSM and RG are deterministic: their variance is computed from ``CALLS`` independent
+  calls of the estimator (0 exactly when the calls agree), not assumed.
+
+Every estimator is a parameter (``grad=``) so a planted defect can hand in a wrong one
+(reports/planted_apx.py).
 
 Everything is float64.  :func:`canonical` computes the canonical configuration of the
 issue (θ = (2, 1, 0, −1, −2, 0.5), y = 0).
@@ -105,8 +109,12 @@ def full_grad(theta, y: int) -> Tensor:
     return approx.softmax_grad(t[None], torch.tensor([y]))[0]
 
 
-def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", mode: str = "multisets") -> dict:
-    """Exact moments of the SSM estimator (canonical or TF-style) for proposal ``q`` (n,)."""
+def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", mode: str = "multisets",
+              grad=None) -> dict:
+    """Exact moments of the SSM estimator (canonical or TF-style) for proposal ``q`` (n,).
+    ``grad(theta (M, n), y (M,), samples (M, m), q, variant=…)`` → (loss, g̃) is the estimator
+    enumerated (default :func:`losses.approx.ssm_grad`); a planted defect hands in another."""
+    grad = approx.ssm_grad if grad is None else grad
     t = _vec(theta)
     yy = torch.tensor([y])
     q = _dist(q)
@@ -117,7 +125,7 @@ def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", m
         draw = q
     seqs, w = multisets(draw, m, mode)
     M = seqs.shape[0]
-    _, grads = approx.ssm_grad(t.expand(M, -1), yy.expand(M), seqs, q, variant=variant)
+    _, grads = grad(t.expand(M, -1), yy.expand(M), seqs, q, variant=variant)
     return moments(grads, w, full_grad(t, y))
 
 
@@ -147,17 +155,33 @@ def nce_exact(theta, y: int, q: Tensor, k: int, c: float, *, mode: str = "closed
     return moments(grads, w, full_grad(t, y))
 
 
-def hsm_exact(theta, y: int, tree: approx.Tree) -> dict:
-    """Reading H2 (tied, ``u = tree.tie @ θ``): deterministic, variance exactly 0."""
-    t = _vec(theta)
-    _, gt = approx.hsm_grad(t[None], torch.tensor([y]), tree)
-    return moments(gt, torch.ones(1, dtype=torch.float64), full_grad(t, y)) | {"variance": 0.0}
+CALLS = 3  # independent evaluations of a deterministic estimator (module docstring)
 
 
-def rg_exact(theta, y: int, kind: str) -> dict:
+def _deterministic(t: Tensor, y: int, call) -> dict:
+    """Moments of the empirical law of ``CALLS`` independent calls of an estimator that
+    claims to be deterministic: the variance is computed, not assumed (it is 0 exactly
+    when every call returns the same g̃)."""
+    grads = torch.cat([call() for _ in range(CALLS)], 0)
+    if all(torch.equal(grads[0], r) for r in grads[1:]):  # one outcome: the point mass (variance exactly 0)
+        return moments(grads[:1], torch.ones(1, dtype=torch.float64), full_grad(t, y))
+    return moments(grads, torch.full((CALLS,), 1.0 / CALLS, dtype=torch.float64), full_grad(t, y))
+
+
+def hsm_exact(theta, y: int, tree: approx.Tree, *, grad=None) -> dict:
+    """Reading H2 (tied, ``u = tree.tie @ θ``), deterministic.  ``grad(theta (1, n), y (1,),
+    tree)`` → (loss, g̃), default :func:`losses.approx.hsm_grad`."""
+    grad = approx.hsm_grad if grad is None else grad
     t = _vec(theta)
-    _, gt = approx.rg_grad(t[None], torch.tensor([y]), kind)
-    return moments(gt, torch.ones(1, dtype=torch.float64), full_grad(t, y)) | {"variance": 0.0}
+    return _deterministic(t, y, lambda: grad(t[None], torch.tensor([y]), tree)[1])
+
+
+def rg_exact(theta, y: int, kind: str, *, grad=None) -> dict:
+    """RG² / RG×, deterministic.  ``grad(theta (1, n), y (1,), kind)`` → (loss, g̃), default
+    :func:`losses.approx.rg_grad`."""
+    grad = approx.rg_grad if grad is None else grad
+    t = _vec(theta)
+    return _deterministic(t, y, lambda: grad(t[None], torch.tensor([y]), kind)[1])
 
 
 def _figures(key: str | None, xs, rows: list[dict], reading: str) -> dict:
@@ -169,76 +193,61 @@ def _figures(key: str | None, xs, rows: list[dict], reading: str) -> dict:
     }
 
 
-def canonical(method: str, reading: str) -> dict:
+def canonical_proposal(reading: str, theta: Tensor, y: int) -> Tensor:
+    """The proposal q (n,) of an SSM reading: 'uniform' (over the classes; canonical SSM
+    conditions it on the negatives) or 'ideal' (∝ exp θ on the negatives)."""
+    if reading == "uniform":
+        return approx.uniform_proposal(theta.shape[0])
+    if reading == "ideal":
+        return approx.ideal_proposal(theta[None], torch.tensor([y]))[0]
+    raise ValueError(f"reading for ssm must be 'uniform' or 'ideal', got {reading!r}")
+
+
+def canonical_c(reading: str, theta: Tensor) -> float:
+    """NCE's normalizer of a reading: 'c=logZ' (log Σ exp θ) or 'c=0'."""
+    if reading == "c=logZ":
+        return float(torch.logsumexp(theta, 0))
+    if reading == "c=0":
+        return 0.0
+    raise ValueError(f"reading for nce must be 'c=logZ' or 'c=0', got {reading!r}")
+
+
+def canonical(method: str, reading: str, *, exact=None) -> dict:
     """The canonical configuration θ = (2, 1, 0, −1, −2, 0.5), y = 0 (n = 6).
 
     ``("ssm", "uniform")``: canonical SSM, q uniform over the 5 negatives, m ∈ {1, 2, 4, 8};
     ``("ssm", "ideal")``: q̃ ∝ exp θ on the negatives (bias² computed, not assumed);
     ``("nce", "c=logZ")`` / ``("nce", "c=0")``: noise uniform over all 6 classes,
-    k ∈ {1, 2, 4, 8, 16}, closed form by linearity;
+    k ∈ {1, 2, 4, 8, 16}, by enumeration of every multiset (so the MSE is computed
+    directly; the closed form by linearity carries the long series);
     ``("hsm", "balanced-H2")``: :func:`losses.approx.balanced_tree` (6) = ((0, 1), 2) | ((3, 4), 5),
     reading H2 with user vector θ and item vectors the standard basis e_j (so leaf scores
     are θ_j and node scores are the mean of θ over the node's leaves);
     ``("rg", "rg2")`` / ``("rg", "rgx")``.
+    ``exact`` replaces the method's exact-moment function (:func:`ssm_exact`,
+    :func:`nce_exact`, :func:`hsm_exact`, :func:`rg_exact`, same signature).
     Returns {"reading", "m" or "k" (sampling methods), "bias2", "variance", "mse"} with
-    float64 lists; deterministic methods give one-element lists and variance [0.0]."""
+    float64 lists; deterministic methods give one-element lists."""
     t = torch.tensor(CANONICAL_THETA, dtype=torch.float64)
     y, n = CANONICAL_Y, t.shape[0]
     name = f"{method}/{reading}"
     if method == "ssm":
-        if reading == "uniform":
-            q = approx.uniform_proposal(n)
-        elif reading == "ideal":
-            q = approx.ideal_proposal(t[None], torch.tensor([y]))[0]
-        else:
-            raise ValueError(f"reading for ssm must be 'uniform' or 'ideal', got {reading!r}")
-        return _figures("m", CANONICAL_M, [ssm_exact(t, y, q, m) for m in CANONICAL_M], name)
+        q = canonical_proposal(reading, t, y)
+        ex = ssm_exact if exact is None else exact
+        return _figures("m", CANONICAL_M, [ex(t, y, q, m) for m in CANONICAL_M], name)
     if method == "nce":
-        if reading == "c=logZ":
-            c = float(torch.logsumexp(t, 0))
-        elif reading == "c=0":
-            c = 0.0
-        else:
-            raise ValueError(f"reading for nce must be 'c=logZ' or 'c=0', got {reading!r}")
+        c = canonical_c(reading, t)
         q = approx.uniform_proposal(n)
-        return _figures("k", CANONICAL_K, [nce_exact(t, y, q, k, c) for k in CANONICAL_K], name)
+        ex = nce_exact if exact is None else exact
+        return _figures("k", CANONICAL_K, [ex(t, y, q, k, c, mode="multisets") for k in CANONICAL_K], name)
     if method == "hsm":
         if reading != "balanced-H2":
             raise ValueError(f"reading for hsm must be 'balanced-H2', got {reading!r}")
-        return _figures(None, (), [hsm_exact(t, y, approx.balanced_tree(n))], name)
+        ex = hsm_exact if exact is None else exact
+        return _figures(None, (), [ex(t, y, approx.balanced_tree(n))], name)
     if method == "rg":
         if reading not in ("rg2", "rgx"):
             raise ValueError(f"reading for rg must be 'rg2' or 'rgx', got {reading!r}")
-        return _figures(None, (), [rg_exact(t, y, reading)], name)
+        ex = rg_exact if exact is None else exact
+        return _figures(None, (), [ex(t, y, reading)], name)
     raise ValueError(f"method must be 'ssm', 'nce', 'hsm' or 'rg', got {method!r}")
-
-
-def ssm_ideal_bias_symbolic(n: int, y: int, m: int) -> list:
-    """Exact (sympy) E g̃ − g of canonical SSM under the ideal proposal, for every θ.
-
-    Scores enter through ``x_j = exp θ_j`` (positive symbols); ``q̃_j = x_j / S`` on the
-    negatives, ``S = Σ_{j≠y} x_j``.  Every multiset of m negatives (count vector c) is
-    enumerated with its multinomial weight ``m!/Π c_j! · Π q̃_j^{c_j}``, and the estimator
-    ``w_0 = x_y / (x_y + Σ_j c_j x_j/(m q̃_j))``, ``g̃_y = w_0 − 1``,
-    ``g̃_j = c_j x_j/(m q̃_j) / (x_y + Σ …)`` is written out term by term (no use of
-    E c_j = m q̃_j).  Returns the n simplified entries of E g̃ − g (all 0 iff unbiased)."""
-    import itertools
-
-    import sympy as sp
-
-    x = sp.symbols(f"x0:{n}", positive=True)
-    neg = [j for j in range(n) if j != y]
-    S = sp.Add(*[x[j] for j in neg])
-    qt = {j: x[j] / S for j in neg}
-    Z = S + x[y]
-    mean = [sp.Integer(0)] * n
-    for combo in itertools.combinations_with_replacement(neg, m):
-        c = {j: combo.count(j) for j in set(combo)}
-        w = sp.factorial(m) * sp.Mul(*[qt[j] ** cj / sp.factorial(cj) for j, cj in c.items()])
-        terms = {j: cj * x[j] / (m * qt[j]) for j, cj in c.items()}
-        denom = x[y] + sp.Add(*terms.values())
-        mean[y] += w * (x[y] / denom - 1)
-        for j, t in terms.items():
-            mean[j] += w * t / denom
-    g = [x[j] / Z - (1 if j == y else 0) for j in range(n)]
-    return [sp.cancel(sp.together(mean[j] - g[j])) for j in range(n)]

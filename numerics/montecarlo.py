@@ -18,7 +18,10 @@ Estimates (float64 accumulators), with ``ḡ = (1/R) Σ_r g̃_r``:
 
 ``variance`` and ``bias2`` get delete-a-group jackknife standard errors over
 ``groups`` independent groups of draws, and Student-t intervals with ``groups − 1``
-degrees of freedom; ``mse`` and ``second_moment`` normal intervals.  The level is the
+degrees of freedom; ``mse``, ``second_moment`` and the mean coordinates CLT standard
+errors over the R draws and Student-t intervals with ``R − 1`` degrees of freedom.
+:func:`accumulate` keeps the raw sums (:class:`Sums`), :func:`summarize` turns them into
+estimates at a level, so a caller can re-summarize one run at another level.  The level is the
 caller's (``level``); callers that compare many intervals split their error budget
 (Bonferroni).  Caveat, stated rather than hidden: when the bias is exactly zero the
 bias² U-statistic is a degenerate (chi-square-like, right-skewed) statistic and its
@@ -30,6 +33,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -47,11 +51,13 @@ class Interval:
     lo: float
     hi: float
 
+    df: int | None = None  # degrees of freedom of the t quantile
+
     def contains(self, x: float) -> bool:
         return self.lo <= x <= self.hi
 
     def to_json(self) -> dict:
-        return {"est": self.est, "se": self.se, "lo": self.lo, "hi": self.hi}
+        return {"est": self.est, "se": self.se, "lo": self.lo, "hi": self.hi, "df": self.df}
 
 
 @dataclass(frozen=True)
@@ -70,16 +76,11 @@ class MCResult:
     score_evaluations: int  # draws × (m + 1) scores gathered
 
 
-def _t_quantile(p: float, df: int) -> float:
+def t_quantile(p: float, df: int) -> float:
+    """Student-t quantile with ``df`` degrees of freedom."""
     from scipy.stats import t
 
     return float(t.ppf(p, df))
-
-
-def _normal_quantile(p: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(p)
 
 
 def _prepare(method, theta, y, q, m, c, variant):
@@ -140,20 +141,45 @@ def _merged_squares(index: Tensor, values: Tensor) -> tuple[Tensor, Tensor, Tens
     return idx, merged, (merged * merged).sum(-1)
 
 
-def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: int, c: float | None = None,
-             variant: str = "canonical", groups: int = 20, level: float = 0.95,
-             generator: torch.Generator | None = None, chunk: int | None = None) -> MCResult:
-    """Monte Carlo moments of the SSM (canonical, proposal q conditioned on the negatives)
-    or NCE (noise q, k = m samples, normalizer c) estimator at (θ, y); see the module
-    docstring.  ``draws`` is rounded up to a multiple of ``groups``.  ``generator`` must
-    live on θ's device (a CPU generator for CPU θ)."""
+@dataclass(frozen=True)
+class Sums:
+    """Raw per-group accumulators of one Monte Carlo run (float64, on the CPU), from which
+    :func:`summarize` builds every estimate: ``S1`` (groups, n) Σ g̃_r per group, ``S2``
+    (n,) Σ g̃_r² per coordinate, ``Q`` (groups,) Σ ‖g̃_r‖² per group, ``QQ`` Σ ‖g̃_r‖⁴,
+    ``D``/``DD`` Σ ‖g̃_r − g‖² and Σ ‖g̃_r − g‖⁴; ``g`` the full-softmax gradient."""
+
+    method: str
+    m: int
+    draws: int
+    groups: int
+    g: Tensor
+    S1: Tensor
+    S2: Tensor
+    Q: Tensor
+    QQ: float
+    D: float
+    DD: float
+    seconds: float
+
+
+def _draw(q: Tensor, count: int, generator: torch.Generator | None) -> Tensor:
+    """``count`` i.i.d. class indices from ``q`` (the default sampler)."""
+    return torch.multinomial(q, count, replacement=True, generator=generator)
+
+
+def accumulate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: int, c: float | None = None,
+               variant: str = "canonical", groups: int = 20, generator: torch.Generator | None = None,
+               chunk: int | None = None, sampler: Callable | None = None) -> Sums:
+    """Draw the estimator ``draws`` times (rounded up to a multiple of ``groups``) and keep
+    the sums of :class:`Sums`.  ``sampler(q, count, generator)`` → ``count`` class indices
+    (default: i.i.d. from q); it is a parameter so that a planted defect can hand in a
+    biased one."""
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
         raise ValueError(f"draws must be an integer ≥ 2, got {draws!r}")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 2:
         raise ValueError(f"groups must be an integer ≥ 2, got {groups!r}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level!r}")
     draw_q, kernel = _prepare(method, theta, y, q, m, c, variant)
+    sampler = _draw if sampler is None else sampler
     dev, n = theta.device, theta.shape[0]
     per_group = -(-draws // groups)
     R = per_group * groups
@@ -171,7 +197,7 @@ def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: in
         done = 0
         while done < per_group:
             r = min(chunk, per_group - done)
-            s = torch.multinomial(draw_q, r * m, replacement=True, generator=generator).view(r, m)
+            s = sampler(draw_q, r * m, generator).view(r, m)
             vals = kernel(s).double()
             index = torch.cat([ycol.expand(r, 1), s], -1)
             idx, merged, qr = _merged_squares(index, vals)
@@ -184,35 +210,61 @@ def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: in
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
+    qq, d, dd = (float(x) for x in sums)
+    return Sums(method, m, R, groups, g.cpu(), S1.cpu(), S2.cpu(), Q.cpu(), qq, d, dd, seconds)
+
+
+def summarize(s: Sums, level: float = 0.95, *, correct_bias2: bool = True) -> MCResult:
+    """Estimates and intervals at ``level`` from the sums (module docstring).
+
+    ``correct_bias2=False`` returns the plug-in ``‖ḡ − g‖²`` for bias², which is biased
+    upward by ``variance/R`` (an estimator without its correction: the planted defect of
+    the rate checks)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    R, groups, per_group, g = s.draws, s.groups, s.draws // s.groups, s.g
 
     def moments(s1: Tensor, qsum: Tensor, count: int) -> tuple[Tensor, Tensor]:
         mean = s1 / count
         var = (qsum - count * (mean * mean).sum(-1)) / (count - 1)
-        bias2 = ((mean - g) ** 2).sum(-1) - var / count
+        bias2 = ((mean - g) ** 2).sum(-1) - (var / count if correct_bias2 else 0.0)
         return bias2, var
 
-    S1t, Qt = S1.sum(0), Q.sum()
+    S1t, Qt = s.S1.sum(0), s.Q.sum()
     bias2, var = (float(x) for x in moments(S1t, Qt, R))
-    loo_b, loo_v = moments(S1t[None] - S1, Qt - Q, R - per_group)          # leave one group out
+    loo_b, loo_v = moments(S1t[None] - s.S1, Qt - s.Q, R - per_group)      # leave one group out
     jk = (groups - 1) / groups
     se_b = math.sqrt(jk * float(((loo_b - loo_b.mean()) ** 2).sum()))
     se_v = math.sqrt(jk * float(((loo_v - loo_v.mean()) ** 2).sum()))
-    tq = _t_quantile(0.5 + level / 2, groups - 1)
-    zq = _normal_quantile(0.5 + level / 2)
-    sq, sd, sd2 = (float(x) for x in sums)
+    t_groups = t_quantile(0.5 + level / 2, groups - 1)
+    t_draws = t_quantile(0.5 + level / 2, R - 1)
     m2 = float(Qt) / R
-    se_m2 = math.sqrt(max(sq / R - m2 * m2, 0.0) / R)
-    mse = sd / R
-    se_mse = math.sqrt(max(sd2 / R - mse * mse, 0.0) / R)
-    mean = (S1t / R).cpu()
-    mean_se = ((S2.cpu() / R - mean * mean).clamp_min(0.0) / R).sqrt()
+    se_m2 = math.sqrt(max(s.QQ / R - m2 * m2, 0.0) / R)
+    mse = s.D / R
+    se_mse = math.sqrt(max(s.DD / R - mse * mse, 0.0) / R)
+    mean = S1t / R
+    mean_se = ((s.S2 / R - mean * mean).clamp_min(0.0) / R).sqrt()
     return MCResult(
-        method=method, m=m, draws=R, level=level,
-        bias2=Interval(bias2, se_b, bias2 - tq * se_b, bias2 + tq * se_b),
-        variance=Interval(var, se_v, var - tq * se_v, var + tq * se_v),
-        mse=Interval(mse, se_mse, mse - zq * se_mse, mse + zq * se_mse),
-        second_moment=Interval(m2, se_m2, m2 - zq * se_m2, m2 + zq * se_m2),
-        mean=mean, mean_se=mean_se, seconds=seconds, score_evaluations=R * (m + 1))
+        method=s.method, m=s.m, draws=R, level=level,
+        bias2=Interval(bias2, se_b, bias2 - t_groups * se_b, bias2 + t_groups * se_b, groups - 1),
+        variance=Interval(var, se_v, var - t_groups * se_v, var + t_groups * se_v, groups - 1),
+        mse=Interval(mse, se_mse, mse - t_draws * se_mse, mse + t_draws * se_mse, R - 1),
+        second_moment=Interval(m2, se_m2, m2 - t_draws * se_m2, m2 + t_draws * se_m2, R - 1),
+        mean=mean, mean_se=mean_se, seconds=s.seconds, score_evaluations=R * (s.m + 1))
+
+
+def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: int, c: float | None = None,
+             variant: str = "canonical", groups: int = 20, level: float = 0.95,
+             generator: torch.Generator | None = None, chunk: int | None = None,
+             sampler: Callable | None = None) -> MCResult:
+    """Monte Carlo moments of the SSM (canonical, proposal q conditioned on the negatives)
+    or NCE (noise q, k = m samples, normalizer c) estimator at (θ, y); see the module
+    docstring.  ``draws`` is rounded up to a multiple of ``groups``.  ``generator`` must
+    live on θ's device (a CPU generator for CPU θ)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    return summarize(accumulate(method, theta, y, q, m, draws=draws, c=c, variant=variant, groups=groups,
+                                generator=generator, chunk=chunk, sampler=sampler), level)
 
 
 def large_problem(n: int, seed: int, *, device: str | torch.device = "cpu", dtype=torch.float64):

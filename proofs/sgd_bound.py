@@ -14,7 +14,7 @@ whose right side is increasing in s_t; hence ``limsup s_t ≤ s*``, the positive
     s* = [ρ η b + sqrt(ρ² η² b² + (1 − ρ²) η² (b² + σ²))] / (1 − ρ²).
 
 Limits: σ = 0 gives s* = b/μ; b = 0 gives s*² = η σ² / (μ (2 − η μ)).
-(The symbolic derivation of this root and its monotonicity is ``proofs/apx.py``.)
+(The symbolic derivation of this root and its monotonicity is ``proofs/apx_sgd.py``.)
 """
 from __future__ import annotations
 

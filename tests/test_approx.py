@@ -100,8 +100,10 @@ def test_ssm_ideal_proposal_is_unbiased_exactly():
         r = X.ssm_exact(th, 2, A.ideal_proposal(th[None], torch.tensor([2]))[0], m)
         assert r["bias2"] < 1e-28 and abs(r["total_weight"] - 1) < 1e-12
     # exact: symbolic in x_j = exp θ_j, every θ, n = 6, y = 0 (m = 8 takes ~30 s; run by hand)
+    from proofs.apx import ssm_ideal_bias_symbolic
+
     for m in (1, 2, 4):
-        assert X.ssm_ideal_bias_symbolic(6, 0, m) == [0] * 6
+        assert ssm_ideal_bias_symbolic(6, 0, m) == [0] * 6
 
 
 def test_ssm_non_ideal_is_biased_and_shrinks_with_m():

@@ -15,6 +15,7 @@ import torch
 from losses import approx as A
 from numerics import apx_exact as X
 from proofs import apx
+from proofs.apx_common import hsm_h2_grad
 from proofs.sgd_bound import neighbourhood_radius, radius_after
 
 TH = list(X.CANONICAL_THETA)
@@ -31,7 +32,7 @@ def _dec(r):
 
 
 def test_every_derivation_is_well_formed():
-    calls = [("decomposition",), ("deterministic_variance", "hsm"), ("deterministic_variance", "rg2"),
+    calls = [("decomposition",), ("ssm_ideal_moments",), ("deterministic_variance", "hsm"), ("deterministic_variance", "rg2"),
              ("deterministic_variance", "rgx"), ("ssm_ideal_unbiased",), ("ssm_only_if",), ("nce_limit", "c=logZ"),
              ("nce_limit", "c=0"), ("nce_population",), ("hsm_tree_dependence",), ("hsm_h1_tree_free",),
              ("rg_scale", "rg2"), ("rg_scale", "rgx"), ("rg_spread", "rg2"), ("rg_spread", "rgx"),
@@ -71,7 +72,7 @@ def test_hsm_h2_sympy_derivative_matches_library_at_random_points():
     rng = random.Random(5)
     for tree in (A.balanced_tree(3), A.Tree(3, ((1, 2), (0, 3)))):
         for y in range(3):
-            gt, _, _ = apx._hsm_h2_grad(tree, theta, y)
+            gt, _, _ = hsm_h2_grad(tree, theta, y)
             for _ in range(3):
                 pt = [sp.Rational(rng.randint(-30, 30), rng.randint(1, 9)) for _ in range(3)]
                 sym = [float(e.subs(dict(zip(theta, pt)))) for e in gt]
@@ -125,7 +126,7 @@ def _ssm_moments_by_counts(theta, y, q, m):
 
 def test_ssm_delta_method_b1_matches_exact_enumeration():
     q = [1 / 6] * 6
-    d, b1 = _d("ssm_delta_method", tuple(TH), 0, tuple(q))
+    d, b1, v1 = _d("ssm_delta_method", tuple(TH), 0, tuple(q))
     assert d.decision == "holds"
     assert len(b1) == 6 and abs(sum(b1)) < 1e-12
     assert b1 == pytest.approx(_b1_closed(TH, 0, q).tolist(), abs=1e-14)
@@ -142,12 +143,59 @@ def test_ssm_delta_method_b1_matches_exact_enumeration():
     assert all(r <= 0.6 for r in ratios), (errs, ratios)
 
 
+def _v1_closed(theta, y, q):
+    """v1 = tr(J Σ1 Jᵀ) in float64: J_y = −a/Z² 1ᵀ, J_j = e_j/Z − x_j/Z² 1ᵀ (independent of sympy)."""
+    x = np.exp(np.asarray(theta, float))
+    n = len(x)
+    neg = [j for j in range(n) if j != y]
+    qt = np.asarray(q, float)[neg] / (1 - q[y])
+    xn, a, Z = x[neg], x[y], x.sum()
+    S1 = np.diag(xn ** 2 / qt) - np.outer(xn, xn)
+    J = np.vstack([-a / Z ** 2 * np.ones(len(neg)), np.eye(len(neg)) / Z - np.outer(xn, np.ones(len(neg))) / Z ** 2])
+    return float(np.trace(J @ S1 @ J.T))
+
+
+def test_ssm_delta_method_v1_matches_closed_form_and_enumeration():
+    q = [1 / 6] * 6
+    _, _, v1 = _d("ssm_delta_method", tuple(TH), 0, tuple(q))
+    assert v1 == pytest.approx(_v1_closed(TH, 0, q), rel=1e-12)
+    qt = torch.tensor(q, dtype=torch.float64)
+    rel = [abs(m * X.ssm_exact(TH, 0, qt, m)["variance"] - v1) / v1 for m in (8, 16, 32)]
+    assert rel[-1] < 2e-3 and rel[0] < 1e-2, rel
+
+
+def test_ssm_delta_method_rejects_a_covariance_that_is_not_the_draws():
+    from audit import SuiteDefect
+
+    def poisson(x, t):
+        return sp.Matrix(len(x), len(x), lambda i, k: x[i] ** 2 / t[i] if i == k else 0)
+
+    with pytest.raises(SuiteDefect, match="categorical"):
+        apx.ssm_delta_method(TH, 0, [1 / 6] * 6, sigma1=poisson)
+
+
+def test_ssm_ideal_moments_variance_formula_matches_enumeration():
+    assert _dec(_d("ssm_ideal_moments")) == "holds"
+    for theta, y in ((TH, 0), ([0.3, -1.2, 2.0, 0.7, -0.1], 2)):
+        t = torch.tensor(theta, dtype=torch.float64)
+        q = A.ideal_proposal(t[None], torch.tensor([y]))[0]
+        x = np.exp(np.asarray(theta))
+        S, Z = x.sum() - x[y], x.sum()
+        Q2 = float((q ** 2).sum())
+        for m in (1, 2, 5):
+            want = (S / Z) ** 2 * (1 - Q2) / m
+            assert X.ssm_exact(t, y, q, m)["variance"] == pytest.approx(want, rel=1e-12)
+    d = apx.ssm_ideal_moments(temperature=2)  # a tempered proposal: the corrected logit depends on the draw
+    assert d.decision == "fails" and d.counterexample["shape"] == "ssm-iff"
+
+
 def test_ssm_delta_method_other_configuration_and_bad_input():
     theta, y = [0.4, -1.2, 0.9, 0.0], 2
     q = [0.1, 0.5, 0.15, 0.25]
-    d, b1 = apx.ssm_delta_method(theta, y, q)
+    d, b1, v1 = apx.ssm_delta_method(theta, y, q)
     assert d.decision == "holds"
     assert b1 == pytest.approx(_b1_closed(theta, y, q).tolist(), abs=1e-14)
+    assert v1 == pytest.approx(_v1_closed(theta, y, q), rel=1e-12)
     # the 1/m error still shrinks for a non-uniform proposal (exact, library enumeration)
     g = X.full_grad(theta, y)
     errs = [float(torch.linalg.norm(m * (X.ssm_exact(theta, y, torch.tensor(q, dtype=torch.float64), m)["mean"] - g)
@@ -196,8 +244,10 @@ def test_nce_limit_c_logz_holds_and_per_coordinate_formula():
 
 def test_nce_limit_c0_matches_closed_form_at_huge_k():
     assert _dec(_d("nce_limit", "c=0")) == "holds"
-    lim = apx._nce_c0_limit_bias2(TH)
+    t0 = np.asarray(TH)
+    lim = float((((np.exp(t0).sum() - 1) * np.exp(t0) / np.exp(t0).sum()) ** 2).sum())  # ‖(Z − 1) p‖²
     assert lim == pytest.approx(56.30, abs=5e-3)
+    assert any(f"{lim:.10g}"[:8] in s_ for s_ in _d("nce_limit", "c=0").steps)
     q = A.uniform_proposal(6)
     huge = X.nce_exact(TH, 0, q, 2 ** 20, 0.0)["bias2"]
     assert huge == pytest.approx(lim, rel=1e-4)
@@ -243,7 +293,7 @@ def test_hsm_h1_every_tree_fits_exactly():
     rng = np.random.default_rng(2)
     p = torch.tensor(rng.dirichlet(np.ones(5)), dtype=torch.float64)
     for tree in (A.balanced_tree(5), A.huffman_tree(p), A.Tree(5, ((3, 4), (2, 5), (1, 6), (0, 7)))):
-        u, _ = apx._h1_fit(tree, [float(v) for v in p])
+        u, _ = apx.h1_fit(tree, [float(v) for v in p])
         u = torch.tensor([[float(e) for e in u]], dtype=torch.float64)
         assert torch.exp(A.hsm_log_probs(u, tree))[0].tolist() == pytest.approx(p.tolist(), abs=1e-14)
 

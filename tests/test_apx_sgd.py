@@ -27,6 +27,7 @@ def test_quick_holds_and_is_deterministic(ev):
     assert ev.kind == "numeric" and ev.check == "sgd-neighbourhood"
     assert ev.outcome == "holds", ev.detail
     assert ev.counterexample is None
+    apx_sgd.measure.cache_clear()          # recompute, not a cache hit
     again = apx_sgd.sgd_convergence(QUICK)
     assert again.to_json() == ev.to_json()
 
@@ -98,14 +99,58 @@ def test_planted_failure_gives_counterexample(ev, rows):
     assert apx_sgd.decide(rows, **kw) == ("holds", None)
     bad = copy.deepcopy(dict(rows))
     bad["rg2"]["s2_T"] = bad["rg2"]["s2_T_lcb"] = 2.0 * bad["rg2"]["bound2"]
-    outcome, cex = apx_sgd.decide(bad, **kw)
+    outcome, cex = apx_sgd.decide(bad, **kw, data={"X": [[0.0]]})
     assert outcome == "fails"
-    assert cex["estimator"] == "rg2" and cex["s2_T"] > cex["bound2"]
-    assert {"estimator", "eta", "mu", "b", "sigma2", "s2_T", "bound2", "T", "seed", "N", "n", "d"} <= set(cex)
+    assert cex["estimator"] == "rg2" and cex["s2_T"] > cex["bound2"] and cex["X"] == [[0.0]]
+    assert {"shape", "estimator", "eta", "mu", "b", "sigma2", "s2_T", "bound2", "T", "s0", "slack", "seed"} <= set(cex)
+    # a stochastic estimator's run cannot be re-run from stored data: alone it is undecided
+    sto = copy.deepcopy(dict(rows))
+    sto["ssm/uniform m=1"]["s2_T_lcb"] = 2.0 * sto["ssm/uniform m=1"]["bound2"]
+    assert apx_sgd.decide(sto, **kw) == ("undecided", None)
     nan = copy.deepcopy(dict(rows))
     nan["exact"]["bound2"] = float("nan")
     assert apx_sgd.decide(nan, **kw)[0] == "undecided"
     assert apx_sgd.decide({}, **kw)[0] == "undecided"
+
+
+def test_bias_measured_at_the_start_fails_and_the_outside_recheck_rejects_it(ev):
+    from reports.rechecks.apx import recheck_apx
+
+    bad = apx_sgd.sgd_convergence(QUICK, moments_at="start")        # the planted defect: b at W_0 only
+    assert bad.outcome == "fails" and bad.counterexample["estimator"] in ("rg2", "rgx")
+    assert bad.counterexample["b"] < 1e-12 < ev.figures["estimators"]["rg2"]["b"]   # RG is exact at theta = 0
+    ok, msg = recheck_apx(json_round_trip(bad.counterexample), "sgd")
+    assert not ok and "bias along the run" in msg
+
+
+def json_round_trip(x):
+    import json
+
+    from audit.evidence import _clean
+
+    return json.loads(json.dumps(_clean(x)))
+
+
+def test_false_alarm_level_is_the_context_share_and_split(ev):
+    from dataclasses import replace
+
+    setup = ev.figures["setup"]
+    assert setup["alpha"] == QUICK.alpha
+    assert setup["alpha_s"] + setup["alpha_m"] + setup["alpha_crosscheck"] == pytest.approx(QUICK.alpha)
+    tight = apx_sgd.sgd_convergence(replace(QUICK, alpha=0.002))
+    r0, r1 = ev.figures["estimators"]["ssm/uniform m=4"], tight.figures["estimators"]["ssm/uniform m=4"]
+    assert r1["s2_T_lcb"] < r0["s2_T_lcb"] and r1["b"] > r0["b"]      # a smaller level widens both bounds
+    assert r1["s2_T"] == r0["s2_T"]                                   # the measurement itself is the same
+
+
+def test_crosscheck_disagreement_is_a_suite_defect():
+    from audit import SuiteDefect
+
+    meas = apx_sgd.measure(apx_sgd.config_for(QUICK), 0)
+    broken = dict(meas) | {"crosscheck": {k: v | {"sigma2_mc": 3 * v["sigma2_exact"]}
+                                          for k, v in meas["crosscheck"].items()}}
+    with pytest.raises(SuiteDefect, match="disagree"):
+        apx_sgd._evidence(broken, apx_sgd.config_for(QUICK), QUICK, "run")
 
 
 def test_bad_inputs():
@@ -122,6 +167,8 @@ def test_bad_inputs():
             apx_sgd.Config(**ok, **{key: val})
     with pytest.raises(ValueError, match="config"):
         apx_sgd.sgd_convergence(QUICK, config={"N": 32})
+    with pytest.raises(ValueError, match="moments_at"):
+        apx_sgd.sgd_convergence(QUICK, moments_at="end")
 
 
 def test_small_config_runs():

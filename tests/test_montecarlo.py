@@ -13,6 +13,15 @@ from numerics import apx_exact as X
 from numerics import montecarlo as MC
 
 TH = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors in a loop: one intra-op thread (numerics/threads.py)."""
+    from numerics.threads import one_thread
+
+    with one_thread():
+        yield
 # (method, proposal name, sample counts, c)
 CASES = [("ssm", "uniform", (1, 3, 8), None), ("ssm", "popular", (2, 5), None), ("ssm", "ideal", (1, 4), None),
          ("nce", "uniform", (1, 4, 16), "logZ"), ("nce", "popular", (2, 8), 0.0)]
@@ -32,7 +41,7 @@ def _q(name):
 def test_monte_carlo_agrees_with_exact(method, qname, ms, c):
     q = _q(qname)
     cc = float(torch.logsumexp(TH, 0)) if c == "logZ" else c
-    z = MC._normal_quantile(0.5 + LEVEL / 2)
+    z = MC.t_quantile(0.5 + LEVEL / 2, 60_000 - 1)  # the mean coordinates: CLT over R draws, R − 1 df
     gen = MC.device_generator("cpu", 1234)
     for m in ms:
         ex = X.ssm_exact(TH, 0, q, m) if method == "ssm" else X.nce_exact(TH, 0, q, m, cc, mode="multisets")
@@ -47,6 +56,39 @@ def test_monte_carlo_agrees_with_exact(method, qname, ms, c):
             assert mc.variance.contains(ex["variance"]), (m, mc.variance, ex["variance"])
         # the interval is informative, not just wide: a few standard errors of the estimate
         assert mc.variance.hi - mc.variance.lo < 0.1 * ex["variance"]
+
+
+def test_intervals_use_t_quantiles_with_their_degrees_of_freedom():
+    q = _q("uniform")
+    r = MC.estimate("ssm", TH, 0, q, 3, draws=4000, groups=10, level=0.99, generator=MC.device_generator("cpu", 5))
+    assert r.bias2.df == 9 and r.variance.df == 9 and r.mse.df == r.draws - 1 == r.second_moment.df
+    t9 = MC.t_quantile(0.995, 9)
+    assert t9 > 3.2  # heavier than the normal 2.576
+    assert (r.variance.hi - r.variance.est) == pytest.approx(t9 * r.variance.se, rel=1e-12)
+    assert (r.mse.hi - r.mse.est) == pytest.approx(MC.t_quantile(0.995, r.draws - 1) * r.mse.se, rel=1e-12)
+
+
+def test_summarize_reuses_sums_and_the_plugin_bias_lacks_its_correction():
+    q = _q("popular")
+    s = MC.accumulate("ssm", TH, 0, q, 4, draws=3000, groups=10, generator=MC.device_generator("cpu", 9))
+    a, b = MC.summarize(s, 0.9), MC.summarize(s, 0.999)
+    assert a.bias2.est == b.bias2.est and b.bias2.hi - b.bias2.lo > a.bias2.hi - a.bias2.lo
+    plug = MC.summarize(s, 0.9, correct_bias2=False)
+    assert plug.bias2.est == pytest.approx(a.bias2.est + a.variance.est / s.draws, rel=1e-12)
+    again = MC.estimate("ssm", TH, 0, q, 4, draws=3000, groups=10, level=0.9, generator=MC.device_generator("cpu", 9))
+    assert again.bias2 == a.bias2 and torch.equal(again.mean, a.mean)
+
+
+def test_sampler_is_a_parameter():
+    q = _q("uniform")
+    seen = []
+
+    def sampler(p, count, generator):
+        seen.append((p.clone(), count))
+        return torch.multinomial(p, count, replacement=True, generator=generator)
+
+    MC.estimate("ssm", TH, 0, q, 2, draws=200, groups=4, generator=MC.device_generator("cpu", 1), sampler=sampler)
+    assert seen and float(seen[0][0][0]) == 0.0  # canonical SSM draws from q conditioned on the negatives
 
 
 def test_merged_squares_match_dense_norms():

@@ -1,0 +1,199 @@
+"""Sampling estimators of the Softmax gradient: proposals, samplers, SSM and NCE
+(definitions in the module docstring of losses/approx.py, which re-exports every name)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._checks import check_scores
+from .approx_common import _check_2d, _check_count, _check_distribution, _check_samples, check_proposal
+
+
+# ---------------------------------------------------------------- proposals and sampling
+def uniform_proposal(n: int, *, dtype=torch.float64, device=None) -> Tensor:
+    """Uniform over the n classes (for canonical SSM: uniform over the negatives)."""
+    _check_count(n, "n")
+    return torch.full((n,), 1.0 / n, dtype=dtype, device=device)
+
+
+def unigram_proposal(counts: Tensor, power: float = 1.0) -> Tensor:
+    """Popularity proposal ``q_j ∝ counts_j^power`` (power 0.75 is the word2vec choice)."""
+    if not isinstance(counts, Tensor) or counts.dim() != 1:
+        raise ValueError("counts must be a 1-D tensor of class frequencies")
+    counts = counts.double() if not counts.is_floating_point() else counts
+    if not bool(torch.isfinite(counts).all()) or bool((counts < 0).any()):
+        raise ValueError("counts must be finite and non-negative")
+    w = counts ** power if power != 1.0 else counts
+    if not float(w.sum()) > 0:
+        raise ValueError("counts must have positive total mass")
+    return w / w.sum()
+
+
+def mixture_proposal(q1: Tensor, q2: Tensor, weight: float) -> Tensor:
+    """``weight · q1 + (1 − weight) · q2`` for weight in [0, 1]."""
+    if not (0.0 <= float(weight) <= 1.0):
+        raise ValueError(f"weight must lie in [0, 1], got {weight!r}")
+    for name, q in (("q1", q1), ("q2", q2)):
+        if not isinstance(q, Tensor) or not q.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor")
+        _check_distribution(q, name)
+    if q1.shape != q2.shape:
+        raise ValueError(f"q1 and q2 must have the same shape, got {tuple(q1.shape)} and {tuple(q2.shape)}")
+    return weight * q1 + (1 - weight) * q2
+
+
+def ideal_proposal(theta: Tensor, y: Tensor | None = None) -> Tensor:
+    """``q ∝ exp θ`` (B, n); with ``y``, restricted to the negatives (``q_y = 0``)."""
+    check_scores(theta)
+    if y is None:
+        return torch.softmax(theta, -1)
+    _check_2d(theta, y)
+    return torch.softmax(theta.scatter(-1, y[:, None], float("-inf")), -1)
+
+
+def negative_proposal(q: Tensor, theta: Tensor, y: Tensor, name: str = "q") -> Tensor:
+    """The canonical SSM proposal ``q̃ = q`` conditioned on j ≠ y: (B, n), zero at y."""
+    q = check_proposal(q, theta, name)
+    qt = q.scatter(-1, y[:, None], 0.0)
+    mass = qt.sum(-1, keepdim=True)
+    if bool((mass <= 0).any()):
+        raise ValueError(f"{name} puts zero mass on every negative class of some row; SSM cannot sample a negative")
+    return qt / mass
+
+
+def sample(q: Tensor, m: int, generator: torch.Generator | None = None, *, batch: int | None = None,
+           exclude: Tensor | None = None) -> Tensor:
+    """m i.i.d. draws with replacement from q: (B, m) class indices.
+
+    ``q`` (n,) or (B, n).  ``exclude`` (B,) draws from q conditioned on j ≠ exclude_b (the
+    canonical SSM proposal over the negatives).  ``batch`` sets B for a shared (n,) q."""
+    _check_count(m, "m")
+    if not isinstance(q, Tensor) or not q.is_floating_point() or q.dim() not in (1, 2):
+        raise ValueError("q must be a floating-point tensor of shape (n,) or (B, n)")
+    _check_distribution(q, "q")
+    B = q.shape[0] if q.dim() == 2 else (exclude.shape[0] if exclude is not None else (batch or 1))
+    w = q.expand(B, q.shape[-1]) if q.dim() == 1 else q
+    if batch is not None and batch != B:
+        raise ValueError(f"batch = {batch} does not match q's rows {B}")
+    if exclude is not None:
+        if exclude.shape != (B,):
+            raise ValueError(f"exclude must have shape ({B},), got {tuple(exclude.shape)}")
+        w = w.scatter(-1, exclude[:, None].to(w.device), 0.0)
+        if bool((w.sum(-1) <= 0).any()):
+            raise ValueError("q puts zero mass on every class outside exclude for some row")
+    return torch.multinomial(w, m, replacement=True, generator=generator)
+
+
+# ---------------------------------------------------------------- SSM
+def ssm_kernel(o_pos: Tensor, o_neg: Tensor) -> tuple[Tensor, Tensor]:
+    """The SSM estimator on gathered logits, shared by :func:`ssm_grad` and the Monte Carlo.
+
+    ``o_pos`` (B, 1) the corrected positive logit, ``o_neg`` (B, m) the corrected sample
+    logits (−∞ for removed accidental hits) → (loss (B,), values (B, 1 + m)): the sparse
+    gradient ``g̃ = (w_0 − 1) e_y + Σ_k w_k e_{s_k}`` at the indices ``[y, s_1 … s_m]``."""
+    o = torch.cat([o_pos, o_neg], -1)
+    lse = torch.logsumexp(o, -1, keepdim=True)
+    w = torch.exp(o - lse)
+    return (lse - o_pos)[:, 0], torch.cat([w[:, :1] - 1, w[:, 1:]], -1)
+
+
+def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
+    theta, y = _check_2d(theta, y)
+    samples = _check_samples(samples, theta)
+    m = samples.shape[1]
+    pos = theta.gather(-1, y[:, None])                                     # (B, 1)
+    neg = theta.gather(-1, samples)                                        # (B, m)
+    if variant == "canonical":
+        qt = negative_proposal(q, theta, y)
+        if bool((samples == y[:, None]).any()):
+            raise ValueError("samples contain the label y; canonical SSM draws negatives only (use variant='tf')")
+        qs = qt.gather(-1, samples)
+        if bool((qs <= 0).any()):
+            raise ValueError("samples contain a class of zero proposal mass (log q̃ = −∞)")
+        return theta, y, samples, pos, neg - torch.log(m * qs)
+    if variant == "tf":
+        q = check_proposal(q, theta)
+        qy = q.gather(-1, y[:, None])
+        if bool((qy <= 0).any()):
+            raise ValueError("q has zero mass on the label y; the TF-style SSM corrects the positive by log(m q_y)")
+        qs = q.gather(-1, samples)
+        if bool((qs <= 0).any()):
+            raise ValueError("samples contain a class of zero proposal mass (log q = −∞)")
+        on = neg - torch.log(m * qs)
+        if remove_accidental_hits:
+            on = on.masked_fill(samples == y[:, None], float("-inf"))
+        return theta, y, samples, pos - torch.log(m * qy), on
+    raise ValueError(f"variant must be 'canonical' or 'tf', got {variant!r}")
+
+
+def ssm_loss(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, *, variant: str = "canonical",
+             remove_accidental_hits: bool = True) -> Tensor:
+    """Sampled-softmax loss ``−o_0 + logsumexp(o)`` (B,); see the module docstring."""
+    _, _, _, o_pos, o_neg = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
+    return torch.logsumexp(torch.cat([o_pos, o_neg], -1), -1) - o_pos[:, 0]
+
+
+def ssm_grad(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, *, variant: str = "canonical",
+             remove_accidental_hits: bool = True) -> tuple[Tensor, Tensor]:
+    """(loss (B,), g̃ (B, n)) with ``g̃ = (w_0 − 1) e_y + Σ_k w_k e_{s_k}``, w = softmax(o)."""
+    theta, y, samples, o_pos, o_neg = _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits)
+    loss, vals = ssm_kernel(o_pos, o_neg)
+    return loss, densify(torch.cat([y[:, None], samples], -1), vals, theta.shape[1])
+
+
+def densify(index: Tensor, values: Tensor, n: int) -> Tensor:
+    """Sparse rows (B, K) of (index, value) pairs, repeated indices summed → dense (B, n)."""
+    return torch.zeros(index.shape[0], n, dtype=values.dtype, device=values.device).scatter_add_(-1, index, values)
+
+
+# ---------------------------------------------------------------- NCE
+def nce_kernel(d_pos: Tensor, d_neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The NCE estimator on gathered ``Δ`` (shared by :func:`nce_grad` and the Monte Carlo):
+    ``d_pos`` (B, 1), ``d_neg`` (B, k) → (loss (B,), values (B, 1 + k) of the sparse
+    ``g̃ = −σ(−Δ_y) e_y + Σ_i σ(Δ_{s_i}) e_{s_i}`` at ``[y, s_1 … s_k]``, ∂loss/∂c (B,))."""
+    loss = F.softplus(-d_pos[:, 0]) + F.softplus(d_neg).sum(-1)
+    a = torch.sigmoid(-d_pos)                                               # 1 − σ(Δ_y)
+    b = torch.sigmoid(d_neg)
+    return loss, torch.cat([-a, b], -1), a[:, 0] - b.sum(-1)
+
+
+def _nce_parts(theta, y, samples, q, c):
+    theta, y = _check_2d(theta, y)
+    samples = _check_samples(samples, theta)
+    q = check_proposal(q, theta)
+    k = samples.shape[1]
+    qy = q.gather(-1, y[:, None])
+    if bool((qy <= 0).any()):
+        raise ValueError("q has zero mass on the label y; NCE needs log(k q_y)")
+    qs = q.gather(-1, samples)
+    if bool((qs <= 0).any()):
+        raise ValueError("samples contain a class of zero noise mass (log q = −∞)")
+    c = check_normalizer(c, theta)
+    d_pos = theta.gather(-1, y[:, None]) - c - torch.log(k * qy)            # (B, 1)
+    d_neg = theta.gather(-1, samples) - c - torch.log(k * qs)               # (B, k)
+    return theta, y, samples, d_pos, d_neg
+
+
+def check_normalizer(c, theta: Tensor) -> Tensor:
+    """NCE's c: a scalar or one per row, finite → broadcastable (1, 1) or (B, 1)."""
+    c = torch.as_tensor(c, dtype=theta.dtype, device=theta.device)
+    if c.dim() > 1 or (c.dim() == 1 and c.shape[0] != theta.shape[0]):
+        raise ValueError(f"c must be a scalar or have shape ({theta.shape[0]},), got {tuple(c.shape)}")
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError("c must be finite")
+    return c.reshape(-1, 1)
+
+
+def nce_loss(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor, c: float | Tensor = 0.0) -> Tensor:
+    """``−log σ(Δ_y) − Σ_i log(1 − σ(Δ_{s_i}))`` (B,), ``Δ_j = θ_j − c − log(k q_j)``."""
+    _, _, _, d_pos, d_neg = _nce_parts(theta, y, samples, q, c)
+    return F.softplus(-d_pos[:, 0]) + F.softplus(d_neg).sum(-1)
+
+
+def nce_grad(theta: Tensor, y: Tensor, samples: Tensor, q: Tensor,
+             c: float | Tensor = 0.0) -> tuple[Tensor, Tensor, Tensor]:
+    """(loss (B,), g̃ (B, n), ∂loss/∂c (B,)); ``g̃ = −σ(−Δ_y) e_y + Σ_i σ(Δ_{s_i}) e_{s_i}``."""
+    theta, y, samples, d_pos, d_neg = _nce_parts(theta, y, samples, q, c)
+    loss, vals, dc = nce_kernel(d_pos, d_neg)
+    return loss, densify(torch.cat([y[:, None], samples], -1), vals, theta.shape[1]), dc

@@ -1,0 +1,78 @@
+"""Pieces shared by the APX numeric checks (numerics/apx_checks.py lists them): the
+canonical configuration, exact series along the sample count, slopes, plot data."""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from losses import approx
+
+from . import apx_exact as X
+from .threads import one_thread
+
+EQ_TOL = 1e-14  # float64 rounding of an exact enumeration: |Δ| below this counts as "equal"
+THETA = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
+Y = X.CANONICAL_Y
+N = THETA.shape[0]
+
+
+def single_threaded(fn):
+    """Run a check on one intra-op thread (numerics/threads.py: small tensors in loops run
+    10-100x slower with two threads on a loaded 2-core machine)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kw):
+        with one_thread():
+            return fn(*args, **kw)
+    return wrapper
+
+
+def combine(outs: list[str]) -> str:
+    return "fails" if "fails" in outs else ("undecided" if "undecided" in outs else "holds")
+
+
+def slope(x0: float, y0: float, x1: float, y1: float) -> float:
+    return (math.log(y1) - math.log(y0)) / (math.log(x1) - math.log(x0))
+
+
+def proposal(reading: str) -> torch.Tensor:
+    return X.canonical_proposal(reading, THETA, Y)
+
+
+def nce_c(reading: str, theta: torch.Tensor = THETA) -> float:
+    return X.canonical_c(reading, theta)
+
+
+def sampling_series(method: str, reading: str, ctx, exact=None) -> tuple[list[int], list[dict]]:
+    """Exact moments along an extended doubling grid of the sample count: SSM by
+    enumeration (m ≤ 32 quick, 64 full), NCE by its closed form (k ≤ 2^20).  ``exact``
+    replaces :func:`~numerics.apx_exact.ssm_exact` / :func:`~numerics.apx_exact.nce_exact`."""
+    if method == "ssm":
+        q = proposal(reading)
+        ms = [2 ** i for i in range(ctx.budget(6, 7))]
+        ex = X.ssm_exact if exact is None else exact
+        return ms, [ex(THETA, Y, q, m) for m in ms]
+    ks = [2 ** i for i in range(21)]
+    q = approx.uniform_proposal(N)
+    ex = X.nce_exact if exact is None else exact
+    return ks, [ex(THETA, Y, q, k, nce_c(reading)) for k in ks]
+
+
+def bv_plot(title: str, key: str, xs, series: dict) -> dict:
+    out = {}
+    for label, ys in series.items():
+        pts = [(x, y) for x, y in zip(xs, ys) if y > 0]
+        out[label] = {"x": [p[0] for p in pts], "y": [p[1] for p in pts]}
+    return {"title": title, "xlabel": key, "ylabel": "exact value (float64)", "logx": True, "logy": True,
+            "series": out}
+
+
+def nested(tree: approx.Tree) -> str:
+    """A tree as nested pairs of leaf indices, e.g. '((0,1),2)' (the format of the recheck)."""
+    def walk(v: int) -> str:
+        if v < tree.n:
+            return str(v)
+        a, b = tree.children[v - tree.n]
+        return f"({walk(a)},{walk(b)})"
+    return walk(tree.root)

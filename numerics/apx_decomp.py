@@ -1,0 +1,98 @@
+"""APX-1, numeric: the bias–variance decomposition on the canonical configuration, the
+shrinking with the sample count (sampling methods), zero variance and a positive bias
+(deterministic methods).  Exact float64 (numerics/apx_exact.py)."""
+from __future__ import annotations
+
+from audit import Evidence, RunContext, SuiteDefect
+from losses import approx
+
+from . import apx_exact as X
+from .apx_common import (EQ_TOL, N, THETA, Y, bv_plot, combine, nce_c, nested, proposal, sampling_series,
+                         single_threaded)
+
+
+def _sub(method: str, reading: str) -> str:
+    if method in ("ssm", "nce"):
+        return reading.split("/")[-1]
+    return "balanced-H2" if method == "hsm" else reading
+
+
+@single_threaded
+def decomposition(method: str, reading: str, ctx: RunContext, *, exact=None) -> Evidence:
+    """APX-1 for one canonical reading.
+
+    MSE (computed directly, Σ w ‖g̃ − g‖²) against bias² + variance on the canonical grid:
+    a mismatch is a defect of ours (the identity is a theorem; the two sides are two of our
+    own computations), raised as :class:`SuiteDefect`; so is, for NCE, a mismatch between
+    the enumeration and the closed form by linearity.  Sampling methods: bias² and variance
+    non-increasing along the doubling grid of the sample count, ``fails`` at the first
+    increase (stored, re-checked by reports/rechecks/apx.py).  Deterministic methods: the
+    variance of independent calls exactly 0 and a positive bias² (there is no sample count
+    to spend), ``fails`` otherwise.  ``exact`` replaces the method's exact-moment function
+    (a planted defect hands in a wrong one)."""
+    sub = _sub(method, reading)
+    figs = X.canonical(method, sub, exact=exact)
+    rows_fig = list(zip(figs["bias2"], figs["variance"], figs["mse"]))
+    dec_err = max(abs(m - (b + v)) / max(1.0, m) for b, v, m in rows_fig)
+    if dec_err > 1e-12:
+        raise SuiteDefect(f"APX-1 {reading}: MSE computed directly differs from bias^2 + variance by {dec_err:.3g} "
+                          "(relative) on the canonical grid: the exact moments are inconsistent")
+    key0 = "m" if method == "ssm" else "k"
+    head = ({f"bias2_{key0}=1": figs["bias2"][0], f"variance_{key0}=1": figs["variance"][0],
+             f"bias2_{key0}={figs[key0][-1]}": figs["bias2"][-1], f"variance_{key0}={figs[key0][-1]}": figs["variance"][-1]}
+            if method in ("ssm", "nce") else {"bias2_exact": figs["bias2"][0], "variance_exact": figs["variance"][0]})
+    figures = head | dict(figs) | {"max_rel_mse_minus_bias2_plus_variance": dec_err}
+    outs, cx = [], None
+    if method in ("ssm", "nce"):
+        if method == "nce":
+            _nce_closed_matches(figs, sub)
+        key = key0
+        xs, rows = sampling_series(method, sub, ctx, exact=exact)
+        b2 = [r["bias2"] for r in rows]
+        var = [r["variance"] for r in rows]
+        figures |= {f"extended_{key}": xs, "extended_bias2": b2, "extended_variance": var}
+        q = approx.uniform_proposal(N) if method == "nce" else proposal(sub)
+        for name, seq in (("bias2", b2), ("variance", var)):
+            for i in range(len(xs) - 1):
+                if seq[i + 1] > seq[i] + EQ_TOL:
+                    outs.append("fails")
+                    cx = cx or {"shape": "sampling-increase", "method": method, "quantity": name, "count": key,
+                                "from": xs[i], "to": xs[i + 1], "value_from": seq[i], "value_to": seq[i + 1],
+                                "theta": THETA.tolist(), "y": Y, "q": q.tolist(),
+                                **({"c": nce_c(sub)} if method == "nce" else {})}
+                    break
+            else:
+                outs.append("holds")
+        figures["plot"] = bv_plot(f"APX-1 {reading}: exact bias^2 and variance", key, xs,
+                                  {"bias^2": b2, "variance": var})
+        rule = (f"holds iff MSE (computed directly) = bias^2 + variance to 1e-12 on the canonical grid (else a suite "
+                f"defect), and bias^2 and variance are non-increasing along {key} = 1, 2, 4, ..., {xs[-1]} (exact; "
+                f"increases below {EQ_TOL:g} count as float64 rounding); fails at the first increase, which is stored")
+    else:
+        ok = figs["variance"] == [0.0] and figs["bias2"][0] > 1e-12
+        outs.append("holds" if ok else "fails")
+        if not ok:
+            cx = {"shape": "deterministic", "method": "hsm" if method == "hsm" else reading, "theta": THETA.tolist(),
+                  "y": Y, "variance": figs["variance"][0], "bias2": figs["bias2"][0],
+                  **({"tree": nested(approx.balanced_tree(N))} if method == "hsm" else {})}
+        rule = (f"holds iff MSE = bias^2 + variance to 1e-12, the variance of {X.CALLS} independent calls of the "
+                "estimator is exactly 0 (a function of theta alone) and bias^2 > 1e-12 (no sample count exists that "
+                "could shrink it)")
+    out = combine(outs)
+    return Evidence("numeric", "exact-decomposition", out,
+                    f"{rule}. Canonical theta = {THETA.tolist()}, y = {Y}, float64.", figures,
+                    cx if out == "fails" else None)
+
+
+def _nce_closed_matches(figs: dict, sub: str) -> None:
+    """The NCE enumeration (canonical grid) against the closed form by linearity: two of
+    our own routes; a mismatch is a suite defect."""
+    q = approx.uniform_proposal(N)
+    for k, b, v in zip(figs["k"], figs["bias2"], figs["variance"]):
+        cl = X.nce_exact(THETA, Y, q, k, nce_c(sub))
+        err = max(abs(cl["bias2"] - b), abs(cl["variance"] - v))
+        if err > 1e-12 * max(1.0, cl["variance"] + cl["bias2"]):
+            raise SuiteDefect(f"APX-1 nce/{sub}: enumeration and closed form disagree at k = {k} by {err:.3g}")
+
+
+__all__ = ["decomposition"]
