@@ -53,6 +53,13 @@ says whether the top pair's exponent is within TOL of the claim's with all const
 (RG²-ALS is not: its sweep is O(N d + n d² + U d³), the item side sharing one d × d
 system, cheaper than the claimed N d² + (U + n) d³).
 
+A ``fails`` carries the grid, the counts and the offending pair; reports/rechecks/cost.py
+re-checks it against its own transcription of the claim.  Planted counts (the real ones
+plus a wrong implementation's extra operations, reports/planted_cpx.py) enter
+:func:`cpx1` through ``data=``, decided exactly as measured ones.  This check covers the
+grids only; where the step's count is an exact polynomial (softmax, RG²-ALS) the cost for
+all sizes is derived in ``numerics/cost_derivation.py``.
+
 Wall time is measured (median of repeats) and fitted the same way, but it goes only into
 figures listed in :data:`WALLCLOCK_KEYS`, never into an outcome or a detail text.  It is
 taken with one intra-op thread (``numerics.threads.one_thread``): on this 2-core machine,
@@ -146,46 +153,58 @@ def _timed(step, repeats: int, device: str = "cpu") -> float:
     return statistics.median(samples)
 
 
-def measure_point(method: str, n: int, d: int, m: int, *, seed: int = 0, device: str = "cpu",
-                  repeats: int = 3) -> dict:
-    """Counted FLOPs (total and per operator) and median wall seconds of one step of
-    ``method`` at (n, d, m), per interaction (module docstring)."""
+def make_step(method: str, n: int, d: int, m: int, *, seed: int = 0, device: str = "cpu", batch: int | None = None,
+              als_users: int = ALS_USERS, als_interactions: int = ALS_INTERACTIONS):
+    """(step, per): the counted unit of ``method`` at (n, d, m) as a closure, and the number
+    of interactions it serves (module docstring).  ``batch`` overrides B; ``als_users`` and
+    ``als_interactions`` set U and N of the ALS sweep (numerics/cost_derivation.py traces
+    the step at small sizes)."""
     from numerics.recsys.methods import Batch, make
 
-    for name, v in (("n", n), ("d", d), ("m", m), ("repeats", repeats)):
+    for name, v in (("n", n), ("d", d), ("m", m), ("als_users", als_users), ("als_interactions", als_interactions)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     gen = torch.Generator().manual_seed(_seed(seed, method, n, d, m))
     pop = _popularity(n)
     meth = make(method, m=m)
     if method == "rg2/als":
-        params = meth.init(ALS_USERS, n, d, pop, gen, device=device)
-        users = torch.randint(ALS_USERS, (ALS_INTERACTIONS,), generator=gen).to(device)
-        items = torch.multinomial(pop / pop.sum(), ALS_INTERACTIONS, replacement=True, generator=gen).to(device)
+        params = meth.init(als_users, n, d, pop, gen, device=device)
+        users = torch.randint(als_users, (als_interactions,), generator=gen).to(device)
+        items = torch.multinomial(pop / pop.sum(), als_interactions, replacement=True, generator=gen).to(device)
         start = {k: v.detach().clone() for k, v in params.items()}
 
         def step():
-            meth.als_epoch({k: v.clone() for k, v in start.items()}, users, items, ALS_USERS, n)
+            meth.als_epoch({k: v.clone() for k, v in start.items()}, users, items, als_users, n)
 
-        per = ALS_INTERACTIONS
-    else:
-        B = B_EXACT if method in EXACT else B_SAMPLED
-        params = meth.init(B, n, d, pop, gen, device=device)
-        if method in EXACT:  # scores θ = 0: every projection has full support (module docstring)
-            with torch.no_grad():
-                params["user"].zero_()
-        items = torch.multinomial(pop / pop.sum(), B, replacement=True, generator=gen)
-        ar = torch.arange(B)
-        batch = Batch(users=ar.to(device), counts=torch.ones(B, device=device), rows=ar.to(device),
-                      items=items.to(device))
-        train = [p for p in params.values() if p.requires_grad]
-        step_seed = _seed(seed, method, n, d, m, "step")
+        return step, als_interactions
+    B = batch or (B_EXACT if method in EXACT else B_SAMPLED)
+    if isinstance(B, bool) or not isinstance(B, int) or B < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    params = meth.init(B, n, d, pop, gen, device=device)
+    if method in EXACT:  # scores θ = 0: every projection has full support (module docstring)
+        with torch.no_grad():
+            params["user"].zero_()
+    items = torch.multinomial(pop / pop.sum(), B, replacement=True, generator=gen)
+    ar = torch.arange(B)
+    batch_ = Batch(users=ar.to(device), counts=torch.ones(B, device=device), rows=ar.to(device),
+                   items=items.to(device))
+    train = [p for p in params.values() if p.requires_grad]
+    step_seed = _seed(seed, method, n, d, m, "step")
 
-        def step():
-            loss, _ = meth.batch_loss(params, batch, torch.Generator(device=device).manual_seed(step_seed))
-            torch.autograd.grad(loss, train)
+    def step():
+        loss, _ = meth.batch_loss(params, batch_, torch.Generator(device=device).manual_seed(step_seed))
+        torch.autograd.grad(loss, train)
 
-        per = B
+    return step, B
+
+
+def measure_point(method: str, n: int, d: int, m: int, *, seed: int = 0, device: str = "cpu",
+                  repeats: int = 3) -> dict:
+    """Counted FLOPs (total and per operator) and median wall seconds of one step of
+    ``method`` at (n, d, m), per interaction (module docstring)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    step, per = make_step(method, n, d, m, seed=seed, device=device)
     _, c = count(step)  # also the warm-up of the timing
     secs = _timed(step, repeats, device)
     return {"flops": c.total / per, "by_op": {k: v / per for k, v in c.by_op.items() if v},
@@ -210,6 +229,11 @@ def method_measurements(method: str, profile: str, seed: int, device: str) -> di
                     done[key] = measure_point(method, **(BASE | {var: x}), seed=seed, device=device, repeats=reps)
         out[var] = {"x": list(xs), "points": [done[tuple((BASE | {var: x}).values())] for x in xs]}
     return out
+
+
+# keyed by everything it reads, and computed only inside CPX-1's own checks, which no planted
+# patch wraps: planted runs keep it (their planted counts are derived from it, never recounted)
+method_measurements.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def measurements(profile: str, seed: int, device: str) -> dict:
@@ -269,7 +293,8 @@ def decide_variable(method: str, var: str, xs: Sequence[float], counts: Sequence
         pairs.append({"x0": x0, "x1": x1, "counted": s, "claimed": unit, "band": [lo, hi],
                       "within_bound": s <= hi + tol, "tight": lo - tol <= s <= hi + tol})
         if s > hi + tol and cx is None:
-            cx = {"method": method, "variable": var, "grid": list(xs), "flops_per_interaction": list(counts),
+            cx = {"kind": "counted-exponent", "method": method, "variable": var, "grid": list(xs),
+                  "flops_per_interaction": list(counts),
                   "pair": [x0, x1], "fitted": s, "claimed": unit, "claimed_band": [lo, hi], "tol": tol,
                   "fixed": dict(fixed)}
             if by_op is not None:
@@ -295,13 +320,16 @@ def _time_figures(var: str, xs, secs) -> dict:
             f"seconds_per_interaction_{var}": list(secs)}
 
 
-def cpx1(method: str, ctx: RunContext) -> Evidence:
-    """The numeric CPX-1 check of one method (module docstring)."""
+def cpx1(method: str, ctx: RunContext, data: Mapping | None = None) -> Evidence:
+    """The numeric CPX-1 check of one method (module docstring).  ``data`` replaces the
+    measurements (:func:`method_measurements`' shape): planted counts are decided
+    exactly as measured ones (reports/planted_cpx.py)."""
     from proofs import complexity as PC
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    data = method_measurements(method, ctx.profile, ctx.seed, ctx.device)
+    planted = data is not None
+    data = data if planted else method_measurements(method, ctx.profile, ctx.seed, ctx.device)
     figures: dict = {"claimed": PC.claimed_string(method)}
     outcomes, cx = [], None
     for var in ("n", "d", "m"):
@@ -321,7 +349,7 @@ def cpx1(method: str, ctx: RunContext) -> Evidence:
                 p["counted"] <= c_ + TOL for p, c_ in zip(figs[f"pairs_{var}"], lin))
     figures["default_rule_ops"] = sorted({o for var in ("n", "d", "m") for p in data[var]["points"]
                                           for o in p["default_ops"]})
-    if method == "softmax":
+    if method == "softmax" and not planted:
         figures["plot"] = flops_plot(ctx)
     B = B_EXACT if method in EXACT else B_SAMPLED
     unit = ("one ALS sweep on U = 1000 users, N = 20,000 interactions, per interaction" if method == "rg2/als" else

@@ -18,10 +18,13 @@ below every learned model.
 Statistics.  A comparison of methods A and B uses the per-user paired differences of
 NDCG@20 on the test split, each user's difference averaged over the seeds:
 ``d_u = mean_s (NDCG_{A,u,s} − NDCG_{B,u,s})``, and a Student-t interval for their
-mean over users at level ``LEVEL = 1 − ALPHA / TESTS`` (Bonferroni over every
-comparison the EXP/DYN-3/CPX-2 rows make, family-wise false-alarm rate ALPHA).  The
-interval covers the variation over test users and training seeds on this split, not
-over data sets.  "A above B" needs the whole interval above 0; an interval across 0
+mean over users.  Each check receives its family-wise level ``ctx.alpha`` (its share of
+the suite's false-alarm budget, audit/falsealarm.py) and splits it by Bonferroni over the
+interval decisions it makes, fixed before any NDCG is seen: EXP-1[softmax] and
+EXP-1[popularity] 10 each, every other EXP-1 row 1, DYN-3 3, CPX-2[softmax-undominated]
+one per method that is cheaper than softmax in counted operations (deterministic);
+each interval is at level ``1 − ctx.alpha / k``.  The interval covers the variation over
+test users and training seeds on this split, not over data sets.  "A above B" needs the whole interval above 0; an interval across 0
 is ``undecided``.  Seed-level means and their t-interval (over the seeds) are
 reported as figures.  Wall-clock figures (epoch seconds) never enter a decision;
 per-epoch cost decisions use counted operations (``numerics.opcount``), which are
@@ -41,11 +44,6 @@ from audit import Evidence, RunContext
 from .recsys.methods import EXACT, METHODS
 from .recsys.train import Config, RunResult, experiment
 
-ALPHA = 0.01
-#: interval decisions in the family: EXP-1 softmax vs the 10 others, 9 learned vs softmax,
-#: popularity vs the 10 learned; DYN-3 3; CPX-2 the 9 learned vs softmax
-TESTS = 10 + 9 + 10 + 3 + 9
-LEVEL = 1 - ALPHA / TESTS
 SEEDS = 3
 KEY = "ndcg@20"
 WOP = ("sparsemax", "entmax-1.5", "rankmax")
@@ -67,6 +65,15 @@ def _setting(profile: str):
     return data, Config(d=16, batch_users=50, m=16, als_sweeps=4)
 
 
+def level(ctx: RunContext, decisions: int) -> float:
+    """The level of each of a check's ``decisions`` intervals: Bonferroni over its share."""
+    if decisions < 1:
+        raise ValueError(f"decisions must be >= 1, got {decisions}")
+    if not 0 < ctx.alpha < 1:
+        raise ValueError(f"ctx.alpha must lie in (0, 1), got {ctx.alpha}")
+    return 1 - ctx.alpha / decisions
+
+
 @functools.lru_cache(maxsize=2)
 def results(profile: str, seed: int, device: str) -> dict:
     """The experiment: {"dataset", "config", "runs": {method: [RunResult]}, "flops": {method: int}}."""
@@ -79,6 +86,11 @@ def results(profile: str, seed: int, device: str) -> dict:
     print(f"  EXP: {data.name}, {len(METHODS)} methods x {SEEDS} seeds", file=sys.stderr, flush=True)
     runs = experiment(data, cfg, METHODS, seeds, split_seed=seed, device=device, progress=Progress())
     return {"dataset": data.name, "config": cfg, "runs": runs, "flops": epoch_flops(data, cfg, seed)}
+
+
+# keyed by everything it reads and computed only inside this group's checks, which no planted
+# patch wraps; its planted defects are built beside it (reports/planted_exp.py), never trained
+results.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def epoch_flops(data, cfg: Config, seed: int) -> dict[str, int]:
@@ -112,7 +124,7 @@ def epoch_flops(data, cfg: Config, seed: int) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ statistics
-def paired(a: list[RunResult], b: list[RunResult], key: str = KEY, level: float = LEVEL) -> dict:
+def paired(a: list[RunResult], b: list[RunResult], level: float, key: str = KEY) -> dict:
     """Mean over users of ``d_u = mean_s (A − B)`` with its t-interval (module docstring)."""
     d = torch.stack([ra.per_user[key] - rb.per_user[key] for ra, rb in zip(a, b)]).mean(0).double()
     n = d.numel()
@@ -137,9 +149,9 @@ def seed_summary(runs: list[RunResult], key: str) -> dict:
     return {"mean": m, "ci95": [m - half, m + half], "per_seed": vals}
 
 
-def _figures(ex: dict, name: str) -> dict:
+def _figures(ex: dict, name: str, lev: float) -> dict:
     runs = ex["runs"][name]
-    fig = {"dataset": ex["dataset"], "seeds": len(runs), "level": LEVEL}
+    fig = {"dataset": ex["dataset"], "seeds": len(runs), "level": lev}
     for key in ("ndcg@10", "ndcg@20", "recall@20"):
         s = seed_summary(runs, key)
         fig[key] = s["mean"]
@@ -156,11 +168,11 @@ def _figures(ex: dict, name: str) -> dict:
     return fig
 
 
-def _cx(ex: dict, pairs: dict[str, dict]) -> dict:
+def _cx(ex: dict, pairs: dict[str, dict], lev: float) -> dict:
     """The counterexample: for each failing comparison "A-B" its interval and the per-user
     differences d_u it rests on, so ``reports/recheck.py`` recomputes the interval from
     results.json alone."""
-    return {"dataset": ex["dataset"], "metric": KEY, "level": LEVEL,
+    return {"dataset": ex["dataset"], "metric": KEY, "level": lev,
             "comparisons": {k: {"diff": v["diff"], "lo": v["lo"], "hi": v["hi"], "users": v["users"],
                                 "side": "above 0" if _sign(v) > 0 else "below 0",
                                 "per_user_diff": [round(float(x), 9) for x in v["d"]]} for k, v in pairs.items()}}
@@ -185,17 +197,23 @@ def _ctx_results(ctx: RunContext) -> dict | Evidence:
 
 
 # ------------------------------------------------------------------ the checks
-def exp_ordering(method: str, ctx: RunContext) -> Evidence:
+def _experiment(ctx: RunContext, ex: dict | None) -> dict | Evidence:
+    """``ex`` (planted outcomes of the experiment's shape, reports/planted_exp.py) or the
+    experiment of this context."""
+    return ex if ex is not None else _ctx_results(ctx)
+
+
+def exp_ordering(method: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
     """EXP-1[method]: the theory's predicted place of ``method`` (module docstring)."""
-    ex = _ctx_results(ctx)
+    ex = _experiment(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
     runs = ex["runs"]
-    fig = _figures(ex, method)
     if method == "softmax":
-        pairs = {f"softmax-{o}": paired(runs["softmax"], runs[o]) for o in METHODS if o != "softmax"}
+        others = [o for o in METHODS if o != "softmax"]
+        lev = level(ctx, len(others))
+        pairs = {f"softmax-{o}": paired(runs["softmax"], runs[o], lev) for o in others}
         signs = {k: _sign(v) for k, v in pairs.items()}
-        fig["plot"] = _curves(ex)
         below = [k for k, s in signs.items() if s < 0]
         tie = [k for k, s in signs.items() if s == 0]
         # "at the top" is earned only when softmax is separated from every other method
@@ -204,7 +222,8 @@ def exp_ordering(method: str, ctx: RunContext) -> Evidence:
                   else (f"softmax is not separated from {', '.join(k.split('-', 1)[1] for k in tie)}" if tie
                         else "softmax is significantly above every other method"))
     elif method == "popularity":
-        pairs = {f"{o}-popularity": paired(runs[o], runs["popularity"]) for o in LEARNED}
+        lev = level(ctx, len(LEARNED))
+        pairs = {f"{o}-popularity": paired(runs[o], runs["popularity"], lev) for o in LEARNED}
         signs = {k: _sign(v) for k, v in pairs.items()}
         above = [k for k, s in signs.items() if s < 0]
         tie = [k for k, s in signs.items() if s == 0]
@@ -213,29 +232,36 @@ def exp_ordering(method: str, ctx: RunContext) -> Evidence:
                   else (f"not separated from {', '.join(k.split('-popularity')[0] for k in tie)}" if tie
                         else "every learned model is significantly above popularity"))
     else:
-        pairs = {f"softmax-{method}": paired(runs["softmax"], runs[method])}
+        lev = level(ctx, 1)
+        pairs = {f"softmax-{method}": paired(runs["softmax"], runs[method], lev)}
         s = _sign(next(iter(pairs.values())))
         outcome = {1: "holds", -1: "fails", 0: "undecided"}[s]
         detail = {1: f"{method} is significantly below softmax", -1: f"{method} is significantly above softmax",
-                  0: f"{method} and softmax are not separated at level {LEVEL:.5f}"}[s]
+                  0: f"{method} and softmax are not separated at level {lev:.6f}"}[s]
+    fig = _figures(ex, method, lev)
+    if method == "softmax":
+        fig["plot"] = _curves(ex)
     fig["comparisons"] = {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()}
     bad = {k: v for k, v in pairs.items() if _sign(v) < 0}
-    return Evidence("empirical", "ndcg-ordering", outcome, detail=detail + f" ({_ds(ex)})", figures=fig,
-                    counterexample=_cx(ex, bad) if outcome == "fails" else None)
+    return Evidence("empirical", "ndcg-ordering", outcome, detail=detail + f" ({_ds(ex, lev, len(pairs))})",
+                    figures=fig, counterexample=_cx(ex, bad, lev) if outcome == "fails" else None)
 
 
-def _ds(ex: dict) -> str:
-    return f"{ex['dataset']}, {SEEDS} seeds, paired per-user NDCG@20 t-intervals at level {LEVEL:.5f}"
+def _ds(ex: dict, lev: float, k: int) -> str:
+    return (f"{ex['dataset']}, {SEEDS} seeds, paired per-user NDCG@20 t-intervals at level {lev:.6f} "
+            f"(Bonferroni: the check's share of the false-alarm budget over its {k} interval decision"
+            f"{'s' if k != 1 else ''})")
 
 
-def sop_ahead_of_wop(ctx: RunContext) -> Evidence:
+def sop_ahead_of_wop(ctx: RunContext, ex: dict | None = None) -> Evidence:
     """DYN-3: softmax (SOP) significantly above each WOP loss (sparsemax, 1.5-entmax, rankmax)."""
-    ex = _ctx_results(ctx)
+    ex = _experiment(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
-    pairs = {f"softmax-{w}": paired(ex["runs"]["softmax"], ex["runs"][w]) for w in WOP}
+    lev = level(ctx, len(WOP))
+    pairs = {f"softmax-{w}": paired(ex["runs"]["softmax"], ex["runs"][w], lev) for w in WOP}
     signs = {k: _sign(v) for k, v in pairs.items()}
-    fig = {"dataset": ex["dataset"], "level": LEVEL,
+    fig = {"dataset": ex["dataset"], "level": lev,
            "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()},
            **{f"ndcg@20[{m}]": seed_summary(ex["runs"][m], KEY)["mean"] for m in ("softmax", *WOP)},
            **{f"grad_fraction[{m}]": statistics.fmean(r.grad_frac for r in ex["runs"][m]) for m in EXACT}}
@@ -245,18 +271,19 @@ def sop_ahead_of_wop(ctx: RunContext) -> Evidence:
     detail = (f"{', '.join(k[8:] for k in ahead)} significantly above softmax" if ahead else
               (f"not separated from softmax: {', '.join(k[8:] for k in tie)}" if tie
                else "softmax significantly above sparsemax, 1.5-entmax and rankmax"))
-    return Evidence("empirical", "sop-vs-wop", outcome, detail=detail + f" ({_ds(ex)})", figures=fig,
-                    counterexample=_cx(ex, {k: pairs[k] for k in ahead}) if ahead else None)
+    return Evidence("empirical", "sop-vs-wop", outcome, detail=detail + f" ({_ds(ex, lev, len(WOP))})", figures=fig,
+                    counterexample=_cx(ex, {k: pairs[k] for k in ahead}, lev) if ahead else None)
 
 
-def frontier(reading: str, ctx: RunContext) -> Evidence:
+def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
     """CPX-2.  ``softmax-undominated``: no method both costs fewer counted operations per
     epoch than softmax and is significantly more accurate.  ``approximations-cheaper``:
     every approximation (SSM, NCE, HSM, RG²) costs fewer counted operations per epoch
     than exact softmax as trained here (one score row per user);
     ``approximations-cheaper/per-interaction``: than exact softmax computed per
-    interaction (the O(N n d) model of CPX-1, the naive loop of ``bench recsys``)."""
-    ex = _ctx_results(ctx)
+    interaction (the O(N n d) model of CPX-1, the naive loop of ``bench recsys``).  The
+    two ``approximations-cheaper`` readings compare deterministic counts: no interval."""
+    ex = _experiment(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
     runs, flops = ex["runs"], ex["flops"]
@@ -265,10 +292,14 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
            "ndcg@20_by_method": {m: seed_summary(runs[m], KEY)["mean"] for m in LEARNED},
            "epoch_s_by_method": {m: statistics.median(r.epoch_s for r in runs[m]) for m in LEARNED}}
     if reading == "softmax-undominated":
-        pairs = {f"{o}-softmax": paired(runs[o], runs["softmax"]) for o in LEARNED if o != "softmax"}
-        cheaper = {k: _sign(v) for k, v in pairs.items() if flops[k[:-8]] < flops["softmax"]}
-        dom = [k for k, s in cheaper.items() if s > 0]
-        tie = [k for k, s in cheaper.items() if s == 0]
+        # the decisions are the methods cheaper than softmax: fixed by the counts, before any NDCG
+        cheaper = [o for o in LEARNED if o != "softmax" and flops[o] < flops["softmax"]]
+        lev = level(ctx, max(len(cheaper), 1))
+        pairs = {f"{o}-softmax": paired(runs[o], runs["softmax"], lev) for o in LEARNED if o != "softmax"}
+        signs = {f"{o}-softmax": _sign(pairs[f"{o}-softmax"]) for o in cheaper}
+        dom = [k for k, s in signs.items() if s > 0]
+        tie = [k for k, s in signs.items() if s == 0]
+        fig["level"] = lev
         fig["comparisons"] = {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()}
         fig["plot"] = _frontier_plot(ex, "flops")
         fig["plot_time"] = _frontier_plot(ex, "time")
@@ -277,7 +308,8 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
         detail = (f"dominated by {', '.join(k[:-8] for k in dom)} (cheaper and significantly more accurate)" if dom
                   else (f"cheaper and not separated from softmax: {', '.join(k[:-8] for k in tie)}" if tie
                         else "every method cheaper per epoch is significantly less accurate than softmax"))
-        cx = _cx(ex, {k: pairs[k] for k in dom}) | {"flops_per_epoch": dict(flops)} if dom else None
+        detail += f"; {len(cheaper)} cheaper method(s), each interval at level {lev:.6f}"
+        cx = _cx(ex, {k: pairs[k] for k in dom}, lev) | {"flops_per_epoch": dict(flops)} if dom else None
     else:
         ref = PER_INTERACTION if reading.endswith("/per-interaction") else "softmax"
         dearer = [m for m in APPROX if flops[m] >= flops[ref]]

@@ -9,7 +9,7 @@ MovieLens-100K; the ``_FULL`` table records where the full profile's verdict dif
 """
 from __future__ import annotations
 
-from .claim import Check, Claim
+from .claim import Claim, empirical
 
 _PRED = {
     "softmax": "softmax is at the top: its test NDCG@20 is significantly higher than every other method's (a "
@@ -40,16 +40,19 @@ def claims() -> list[Claim]:
     from numerics import exp_checks as E
     from numerics.recsys.methods import METHODS
 
+    from . import planted_exp as PE
+
     rows = []
     for m in METHODS:
         pred = _PRED.get(m) or f"{m} ({_WHY[m]}) has a significantly lower test NDCG@20 than exact softmax"
         rows.append(Claim("EXP-1", m, f"{_SETUP} Prediction: {pred}.",
-                          (Check("ndcg-ordering", "empirical", lambda ctx, m=m: E.exp_ordering(m, ctx), statistical=True),),
+                          (empirical("ndcg-ordering", E.exp_ordering, m, planted=[PE.exp1(m)], statistical=True),),
                           **_expect("EXP-1", m)))
     rows.append(Claim("DYN-3", "sop-vs-wop",
                       f"{_SETUP} Prediction: the SOP softmax has a significantly higher test NDCG@20 than each WOP "
                       "loss (sparsemax, 1.5-entmax, rankmax).",
-                      (Check("sop-vs-wop", "empirical", E.sop_ahead_of_wop, statistical=True),), **_expect("DYN-3", "sop-vs-wop")))
+                      (empirical("sop-vs-wop", E.sop_ahead_of_wop, planted=[PE.dyn3()], statistical=True),),
+                      **_expect("DYN-3", "sop-vs-wop")))
     for reading, text in (
             ("softmax-undominated", "Softmax lies on the accuracy-cost frontier: every method that is cheaper per "
                                     "epoch (counted operations) has a significantly lower test NDCG@20 (one that is "
@@ -64,7 +67,7 @@ def claims() -> list[Claim]:
              "interaction (one score row per training interaction, the O(N n d) cost model of CPX-1; counted on the "
              "plain PyTorch loop of 'softmax-audit bench recsys').")):
         rows.append(Claim("CPX-2", reading, f"{_SETUP} {text}",
-                          (Check("frontier", "empirical", lambda ctx, r=reading: E.frontier(r, ctx), statistical=True),),
+                          (empirical("frontier", E.frontier, reading, planted=[PE.cpx2(reading)], statistical=True),),
                           **_expect("CPX-2", reading)))
     return rows
 
@@ -90,8 +93,12 @@ _EXPECT: dict[tuple[str, str], dict] = {
                           expected_full="refuted", note_full=f"{_ML}: {m} significantly above softmax "
                                                              f"({'0.407' if m == 'rg2/als' else '0.392'} vs 0.342)")
        for m in ("rg2/als", "rg2/sgd")},
-    ("EXP-1", "popularity"): dict(expected="refuted", note=f"{_SYN}: popularity significantly above 8 learned models",
-                                  expected_full="supported"),
+    ("EXP-1", "popularity"): dict(
+        expected="refuted", note=f"{_SYN}: popularity significantly above 8 learned models",
+        # issue 10 §6: the row's share of the budget (0.004/15) split over its 10 comparisons
+        # is stricter than the former 0.01/41 per comparison, under which this row was supported
+        expected_full="inconclusive", note_full=f"{_ML}: sparsemax (0.230) not separated from popularity (0.212): "
+                                                "difference +0.019, interval (-0.002, +0.040) at level 1 - 0.004/150"),
     ("DYN-3", "sop-vs-wop"): dict(expected="inconclusive", note=f"{_SYN}: the WOP losses are not separated from softmax",
                                   expected_full="supported"),
     ("CPX-2", "softmax-undominated"): dict(

@@ -1,5 +1,6 @@
 """CPX-1: the claimed costs and their orderings (proofs/complexity.py), the local-exponent
 functions, and the numeric decision (numerics/complexity.py), including planted defects."""
+import json
 import math
 
 import pytest
@@ -180,3 +181,115 @@ def test_wall_clock_stays_in_wallclock_keys(monkeypatch):
         assert differ and differ <= set(X.WALLCLOCK_KEYS)
     a = run("softmax", 0.9)
     assert {"exponent_n", "claimed", "plot"} <= set(a["figures"])
+
+
+# ------------------------------------------------------------------ the implementation's cost, derived
+from fractions import Fraction  # noqa: E402
+
+from numerics import cost_derivation as CD  # noqa: E402
+from reports.recheck import recheck_one  # noqa: E402
+
+
+def test_interpolation_recovers_a_known_polynomial_exactly():
+    grid = {"x": (1, 2, 4), "y": (3, 5)}
+    f = lambda x, y: Fraction(2, 3) * x * x * y - 7 * y + 5  # noqa: E731
+    vals = [f(x, y) for x in grid["x"] for y in grid["y"]]
+    poly = CD.interpolate(("x", "y"), grid, vals)
+    assert poly == {(2, 1): Fraction(2, 3), (0, 1): Fraction(-7), (0, 0): Fraction(5)}
+    assert CD.evaluate(poly, ("x", "y"), {"x": 10, "y": 11}) == f(10, 11)
+    with pytest.raises(ValueError, match="values"):
+        CD.interpolate(("x", "y"), grid, vals[:-1])
+
+
+def test_domination_and_growth_certificate():
+    claim = ({"N": 1, "n": 1, "d": 1},)
+    assert CD.dominated({"N": 1, "d": 1}, claim) and CD.dominated({"N": 1, "B": -1}, claim)
+    assert not CD.dominated({"N": 1, "n": 2}, claim) and not CD.dominated({"B": 1}, claim)
+    mons = {(("N", 1), ("d", 1), ("n", 1)): Fraction(6), (("N", 1), ("n", 2)): Fraction(1)}
+    cert = CD.growth_certificate(mons, claim)
+    assert cert["variables"] == ["n"] and cert["degree"] == 2 and cert["claimed_degree"] == 1
+    assert CD.growth_certificate({(("N", 1), ("d", 1), ("n", 1)): Fraction(6)}, claim) is None
+
+
+@pytest.mark.parametrize("method", list(CD.SPECS))
+def test_derived_cost_holds_and_reproduces_the_measured_count(method):
+    D = CD.derive_cost(method)
+    assert D.decision == "holds", D.steps
+    # the derived count at the numeric check's base point is the measured one (held out)
+    assert "Reproduces the exact count at the held-out sizes: True" in D.steps
+
+
+def test_softmax_count_is_the_measured_per_interaction_count():
+    """The softmax count 6Bnd + Bd + 21Bn + 10B + 2 (numerics/opcount.py rules), at B = 32,
+    n = 1000, d = 32, is the per-interaction count the numeric check measures."""
+    spec = CD.SPECS["softmax"]
+    poly = CD.interpolate(spec.variables, spec.grid, CD.traced("softmax")["grid"])
+    assert poly == {(1, 1, 1): 6, (1, 0, 1): 1, (1, 1, 0): 21, (1, 0, 0): 10, (0, 0, 0): 2}
+    measured = X.measure_point("softmax", 1000, 32, 32, repeats=1)["flops"]
+    assert CD.evaluate(poly, spec.variables, {"B": 32, "n": 1000, "d": 32}) / 32 == Fraction(measured)
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("softmax", lambda p: p["B"] * p["n"] ** 2),       # the softmax Jacobian materialized
+    ("rg2/als", lambda p: 2 * p["n"] ** 2 * p["d"]),   # the Gram matrix transposed
+    ("rg2/als", lambda p: p["N"] * p["n"]),             # a dense N x n pass
+])
+def test_derived_cost_fails_on_planted_counts_and_the_counterexample_rechecks(method, extra):
+    D = CD.derive_cost(method, extra=("planted", extra))
+    assert D.decision == "fails"
+    cx = json.loads(json.dumps(D.counterexample))
+    ok, msg = recheck_one("CPX-1", method, cx)
+    assert ok, msg
+
+
+def test_derived_cost_is_undecided_when_the_degree_bound_is_exceeded():
+    D = CD.derive_cost("softmax", extra=("cubic", lambda p: p["n"] ** 3))  # degree 3 > the bound 2
+    assert D.decision == "undecided" and "held-out sizes: False" in D.steps[-1]
+
+
+def test_derived_cost_recheck_rejects_non_counterexamples():
+    D = CD.derive_cost("softmax", extra=("planted", lambda p: p["B"] * p["n"] ** 2))
+    cx = json.loads(json.dumps(D.counterexample))
+    real = CD.traced("softmax")
+    honest = cx | {"counts": [str(c) for c in real["grid"]], "heldout_counts": [str(c) for c in real["heldout"]]}
+    ok, msg = recheck_one("CPX-1", "softmax", honest)  # the real counts grow like the claim
+    assert not ok and "no faster growth" in msg
+    tampered = cx | {"heldout_counts": [str(Fraction(c) + 1) for c in cx["heldout_counts"]]}
+    assert not recheck_one("CPX-1", "softmax", tampered)[0]  # not the polynomial the grid gives
+    assert not recheck_one("CPX-1", "rg2/als", cx)[0]  # about softmax, stored under another row
+
+
+def test_counted_exponent_recheck():
+    counts = [3.0 * x * x for x in GRID]
+    out, _, cx = X.decide_variable("softmax", "n", GRID, counts, {"N": 1, "d": 32})
+    cx = json.loads(json.dumps(cx))
+    assert out == "fails" and recheck_one("CPX-1", "softmax", cx)[0]
+    # a count within the sort-based band of a sparse map is not a counterexample
+    sparse = cx | {"method": "sparsemax", "flops_per_interaction": [x * (32 + math.log2(x)) for x in GRID]}
+    ok, msg = recheck_one("CPX-1", "sparsemax", sparse)
+    assert not ok and "within the claim" in msg
+    # nor a sampled method whose count does not grow with n
+    flat = cx | {"method": "nce", "flops_per_interaction": [8000.0 + 0.001 * x for x in GRID]}
+    assert not recheck_one("CPX-1", "nce", flat)[0]
+    assert not recheck_one("CPX-1", "softmax", cx | {"pair": [1_000, 10_000]})[0]  # not consecutive
+
+
+# ------------------------------------------------------------------ planted defects of the CPX-1 rows
+def test_every_cpx1_planted_defect_turns_its_check():
+    """tests/test_planted.py runs them all; here the outcome each must give: fails for the
+    derived and counted routes (with a counterexample), a suite defect for the claimed
+    formulas (a wrong table contradicts our own stated relations)."""
+    from audit import SuiteDefect
+    from reports.claims_cpx import claims
+
+    ctx = RunContext()
+    for claim in claims():
+        for check in claim.checks:
+            for p in check.planted:
+                if check.name in ("derived-cost", "counted-flops-exponents"):
+                    ev = check.run_planted(p, ctx)
+                    assert ev.outcome == "fails" and ev.counterexample, (claim.key, check.name)
+                    assert recheck_one("CPX-1", claim.reading, json.loads(json.dumps(ev.counterexample)))[0]
+                else:
+                    with pytest.raises(SuiteDefect):
+                        check.run_planted(p, ctx)
