@@ -20,9 +20,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from audit import SuiteDefect
-
-from .derivation import Derivation
+from .derivation import Derivation, agree
 from .fy_generic import ClosedForm, closed_form, concrete_sums, generic_sums, kkt_solution, conjugate_identities
 from .fy_generic import loss_identities
 from .kkt import ALPHA, TAU, Case, Candidate, all_true, cases, check_loss, decide_zero, eq, generator, omega
@@ -62,14 +60,6 @@ def check_conjugate(loss: str, candidate: Candidate, sizes=None) -> bool | None:
             if res[-1] is False:
                 return False
     return all_true(res)
-
-
-def agree(what: str, generic: bool | None, per_pattern: bool | None) -> None:
-    """The symbolic-size route and the per-pattern route decide the same identities: if the
-    first holds for every block size and the second refutes it on a concrete pattern, one of
-    our two derivations is wrong -- a defect of the suite, not a finding."""
-    if generic is True and per_pattern is False:
-        raise SuiteDefect(f"{what}: the identities hold for symbolic block sizes but fail on a concrete KKT pattern")
 
 
 def _generic(d: Derivation, identities) -> bool | None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from audit import Evidence, Outcome
+from audit import Evidence, Outcome, SuiteDefect
 
 
 @dataclass
@@ -60,3 +60,11 @@ def is_zero(expr: sp.Expr) -> bool | None:
         return True
     z = simplified.is_zero
     return z if z is not None else None
+
+
+def agree(what: str, generic: bool | None, per_pattern: bool | None) -> None:
+    """The symbolic-size route and the per-pattern route decide the same identities: if the
+    first holds for every block size and the second refutes it on a concrete pattern, one of
+    our two derivations is wrong -- a defect of the suite, not a finding."""
+    if generic is True and per_pattern is False:
+        raise SuiteDefect(f"{what}: the identities hold for symbolic block sizes but fail on a concrete KKT pattern")

@@ -13,8 +13,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .conjugates import agree
-from .derivation import Derivation
+from .derivation import Derivation, agree
 from .fy_generic import HessianForm, jacobian_identity, psd_identity, stated_form
 from .kkt import ALPHA, Case, Candidate, all_true, cases, check_loss, decide_zero, eq
 
