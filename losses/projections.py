@@ -110,25 +110,37 @@ def capped_threshold(k: "int | Tensor") -> Solver:
     return solve
 
 
-def solve_topk(theta: Tensor, solver: Solver, k0: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _unmask(z: Tensor, gap: float) -> Tensor:
+    """Masked entries (−inf) of a shifted slice replaced by (its smallest finite entry − gap)."""
+    masked = torch.isneginf(z)
+    if not bool(masked.any()):
+        return z
+    lowest = z.masked_fill(masked, float("inf")).amin(-1, keepdim=True)
+    return torch.where(masked, lowest - gap, z)
+
+
+def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Solve a sparse map on the top-K slice of each row of ``theta`` (B, n).
 
     Returns ``(values, index, shift, tau)``: ŷ on the slice (float64, B×K), the column
     indices of the slice, the row maxima (input dtype, B×1) and τ for the shifted
-    scores (float64, B×1).  Entries of ŷ outside ``index`` are exactly zero."""
+    scores (float64, B×1).  Entries of ŷ outside ``index`` are exactly zero.  Masked
+    scores (−inf; a row keeps one finite score) sit at the bottom of a row: inside a
+    slice they are solved as (smallest finite entry − ``mask_gap``), which the caller
+    chooses below every threshold the map can have, so they get exactly zero mass."""
     B, n = theta.shape
     K = min(n, max(1, k0))
     top, idx = theta.topk(K, dim=-1) if K < n else theta.sort(-1, descending=True)
     shift = top[:, :1]
-    z = (top - shift).double()
+    z = _unmask((top - shift).double(), mask_gap)
     tau, p = solver(z)
     todo = (p[:, -1] > 0).nonzero().flatten() if K < n else idx.new_zeros(0)
     values, index = p, idx
     while todo.numel():
         K = min(n, 4 * K)
-        rows = theta[todo]
+        rows = theta if todo.numel() == B else theta[todo]
         top_r, idx_r = rows.topk(K, dim=-1) if K < n else rows.sort(-1, descending=True)
-        tau_r, p_r = solver((top_r - shift[todo]).double())
+        tau_r, p_r = solver(_unmask((top_r - shift[todo]).double(), mask_gap))
         # widen the accepted slices to K columns (zero mass in the new columns) and overwrite the redone rows
         pad = K - values.shape[1]
         values = torch.nn.functional.pad(values, (0, pad))

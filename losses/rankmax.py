@@ -33,7 +33,7 @@ class AdaptiveRankmaxLoss(FenchelYoungLoss):
 
     def scale(self, theta: Tensor, target: Tensor) -> Tensor:
         """The adaptive scale a(θ, y), shape (B, 1), float64, no gradient."""
-        flat = self._flat(theta).detach().double()
+        flat = self._prepare(theta, -1)[1].detach().double()
         y = target.reshape(flat.shape)
         labelled = y > 0
         lo = torch.full((flat.shape[0], 1), -12.0, dtype=flat.dtype, device=flat.device)  # log a
@@ -50,9 +50,11 @@ class AdaptiveRankmaxLoss(FenchelYoungLoss):
             lo, hi = torch.where(good, mid, lo), torch.where(good, hi, mid)
         return torch.where(top_ok, hi, lo).exp()
 
-    def forward(self, theta: Tensor, target: Tensor) -> Tensor:
+    def forward(self, theta: Tensor, target: Tensor, dim: int = -1) -> Tensor:
         if not (isinstance(target, Tensor) and target.is_floating_point()):
             raise ValueError("target for adaptive rankmax (R2) must be multi-hot label vectors in C_k")
+        if isinstance(theta, Tensor) and theta.dim():
+            theta, target = theta.movedim(dim, -1), target.movedim(dim, -1)
         a = self.scale(theta, target).to(theta.dtype).reshape(*theta.shape[:-1], 1)
         return super().forward(theta * a, target)
 

@@ -63,21 +63,31 @@ class Regularizer:
     def _omega(self, p: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def _omega_dense(self, p: Tensor) -> Tensor:
+        """Ω on long dense rows (labels of the loss); the Euclidean maps use one pass."""
+        return self._omega(p)
+
     def params(self) -> dict:
         return {}
 
+    def vjp(self, p: Tensor, g: Tensor) -> Tensor:
+        """``J_ŷ(θ)ᵀ g`` from ŷ = ``p`` alone (the Jacobian is symmetric, so this is also
+        the JVP); closed forms per map, never autograd through a sort or a bisection."""
+        raise NotImplementedError
+
     # -- domain -------------------------------------------------------------------------
-    def in_domain(self, y: Tensor) -> Tensor:
-        """Row mask: y ≥ 0, y ≤ cap, Σy = mass, within a dtype-aware tolerance."""
+    def in_domain(self, y: Tensor, stats: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
+        """Row mask: y ≥ 0, y ≤ cap, Σy = mass, within a dtype-aware tolerance; ``stats``
+        = row-wise (min, max, sum) when already computed."""
         tol = domain_tol(y.dtype, y.shape[-1])
-        ok = (y >= -tol).all(-1)
-        ok = ok & ((y.sum(-1) - self.mass).abs() <= tol * max(1.0, self.mass))
+        lo, hi, total = stats if stats is not None else (y.amin(-1), y.amax(-1), y.sum(-1))
+        ok = (lo >= -tol) & ((total - self.mass).abs() <= tol * max(1.0, self.mass))
         if math.isfinite(self._cap):
-            ok = ok & (y <= self._cap + tol).all(-1)
+            ok = ok & (hi <= self._cap + tol)
         return ok
 
-    def check_target(self, y: Tensor, name: str = "target") -> None:
-        if not bool(self.in_domain(y).all()):
+    def check_target(self, y: Tensor, name: str = "target", stats: tuple[Tensor, Tensor, Tensor] | None = None) -> None:
+        if not bool(self.in_domain(y, stats).all()):
             where = "C_k = {p ∈ [0,1]^n : Σp = k}" if math.isfinite(self._cap) else "the simplex"
             raise ValueError(f"{name} has label vectors outside the domain of {self.name} ({where}, k = {self.mass:g})"
                              if math.isfinite(self._cap) else f"{name} has label vectors outside {where}")
@@ -115,6 +125,10 @@ class Shannon(Regularizer):
     def _omega(self, p: Tensor) -> Tensor:
         return torch.special.xlogy(p, p).sum(-1)
 
+    def vjp(self, p: Tensor, g: Tensor) -> Tensor:
+        """J = diag(p) − ppᵀ."""
+        return p * (g - (p * g).sum(-1, keepdim=True))
+
 
 class SquaredNorm(Regularizer):
     """Ω(p) = ½‖p‖² − ½ on Δ; ŷ = Euclidean projection on Δ (sparsemax)."""
@@ -122,18 +136,32 @@ class SquaredNorm(Regularizer):
     name = "sparsemax"
     margin = 1.0
     k0 = 16
+    # a masked score (−inf) in the top-K slice is solved as (smallest finite score of the
+    # slice − gap): a gap above the map's margin puts it below every threshold τ the row
+    # can have (τ ≥ max θ − margin; rankmax: τ ≥ θ_[k+1] − 1 with θ_[k+1] in the slice), so
+    # it gets exactly zero mass, as if the class were dropped (projections.solve_topk)
+    mask_gap = 2.0
 
     def _solver(self) -> proj.Solver:
         return proj.simplex_threshold
 
     def solve(self, theta: Tensor) -> Solution:
-        values, index, shift, _ = proj.solve_topk(theta, self._solver(), self.k0)
-        top = (theta.gather(-1, index) - shift).double()  # ⟨θ − m, ŷ⟩ needs only the slice
+        values, index, shift, _ = proj.solve_topk(theta, self._solver(), self.k0, self.mask_gap)
+        # ⟨θ − m, ŷ⟩ needs only the slice; a masked entry (−inf) has ŷ = 0 and adds 0, not −inf · 0
+        top = (theta.gather(-1, index) - shift).double().nan_to_num(neginf=0.0)
         conj = (top * values).sum(-1) - self._omega(values)
         return Solution(values, index, shift, conj, theta.shape[-1])
 
     def _omega(self, p: Tensor) -> Tensor:
         return 0.5 * (p * p).sum(-1) - 0.5
+
+    def _omega_dense(self, p: Tensor) -> Tensor:
+        return 0.5 * (p.unsqueeze(1) @ p.unsqueeze(2)).reshape(-1) - 0.5
+
+    def vjp(self, p: Tensor, g: Tensor) -> Tensor:
+        """J = diag(s) − ssᵀ/|S|, s the indicator of the support (Martins & Astudillo 2016)."""
+        s = (p > 0).to(g.dtype)
+        return s * (g - (s * g).sum(-1, keepdim=True) / s.sum(-1, keepdim=True))
 
 
 class Tsallis(SquaredNorm):
@@ -149,9 +177,16 @@ class Tsallis(SquaredNorm):
         if self.alpha == 1:
             raise ValueError("alpha must be > 1 for Tsallis; alpha = 1 is the Shannon (softmax) regularizer")
         self.margin = 1.0 / (self.alpha - 1)
+        self.mask_gap = 1.0 + self.margin
 
     def params(self) -> dict:
         return {"alpha": self.alpha}
+
+    def vjp(self, p: Tensor, g: Tensor) -> Tensor:
+        """J = diag(s) − ssᵀ/Σs with s_i = ŷ_i^{2−α} on the support, 0 off it (Peters,
+        Niculae & Martins 2019, Prop. 1)."""
+        s = torch.where(p > 0, p.clamp_min(0).pow(2 - self.alpha), torch.zeros_like(p))
+        return s * g - s * (s * g).sum(-1, keepdim=True) / s.sum(-1, keepdim=True)
 
     def _solver(self) -> proj.Solver:
         if self.alpha == 2:
@@ -163,6 +198,9 @@ class Tsallis(SquaredNorm):
     def _omega(self, p: Tensor) -> Tensor:
         a = self.alpha
         return (p.clamp_min(0).pow(a).sum(-1) - 1) / (a * (a - 1))
+
+    def _omega_dense(self, p: Tensor) -> Tensor:
+        return self._omega(p)
 
 
 class CappedSquare(SquaredNorm):
@@ -178,7 +216,9 @@ class CappedSquare(SquaredNorm):
             raise ValueError(f"k must be an integer ≥ 1, got {k!r}")
         self.k = k
         self.mass = float(k)
-        self.k0 = max(64, 2 * k + 1)
+        # the free set of a projection on C_k holds several times k entries for spread-out
+        # scores: start the slice there rather than pay for a second top-K
+        self.k0 = max(64, 8 * k)
 
     def params(self) -> dict:
         return {"k": self.k}
@@ -187,11 +227,25 @@ class CappedSquare(SquaredNorm):
         if not 1 <= self.k <= n - 1:
             raise ValueError(f"k must lie in [1, n − 1] = [1, {n - 1}] for n = {n}, got k = {self.k}")
 
+    def check_masked(self, masked: Tensor | None, name: str = "theta") -> None:
+        """A row needs at least k unmasked classes to carry mass k."""
+        if masked is not None and bool(((~masked).sum(-1) < self.k).any()):
+            raise ValueError(f"{name} has a row with fewer than k = {self.k} unmasked (finite) scores")
+
+    def vjp(self, p: Tensor, g: Tensor) -> Tensor:
+        """J = diag(s) − ssᵀ/|F|, s the indicator of the free set F = {0 < ŷ_i < 1};
+        zero when no entry is free."""
+        s = ((p > 0) & (p < 1)).to(g.dtype)
+        return s * (g - (s * g).sum(-1, keepdim=True) / s.sum(-1, keepdim=True).clamp_min(1))
+
     def _solver(self) -> proj.Solver:
         return proj.capped_threshold(self.k)
 
     def _omega(self, p: Tensor) -> Tensor:
         return 0.5 * (p * p).sum(-1)
+
+    def _omega_dense(self, p: Tensor) -> Tensor:
+        return 0.5 * (p.unsqueeze(1) @ p.unsqueeze(2)).reshape(-1)
 
     def omega_vertex(self, theta: Tensor) -> float:
         return 0.5  # one-hot labels are in C_k only for k = 1
