@@ -46,6 +46,13 @@ n classes, shape (n,) or (B, n): :func:`uniform_proposal`, :func:`unigram_propos
   identically ``(1/2n) Σ_j (θ_j − r_j)² + log n − (n − 1)/2`` with target
   ``r = n e_y − 1``: a weighted squared loss (weight 1/(2n) per entry).
 
+Masks (issue 14): a score of −inf masks its class, as in ``torch.softmax``.  A masked class
+is never a target (``ValueError``) and never sampled: proposals are conditioned on the
+unmasked classes of each row (:func:`restrict_proposal`, :func:`negative_proposal`), and
+given samples on a masked class are a ``ValueError``; RG drops masked classes from its
+expansion (n counts the unmasked ones).  HSM rejects masks: its tree normalizes over
+every leaf.
+
 Bad input raises ``ValueError`` naming the argument.
 
 This module lists the names; the code lives by what it holds: losses/approx_common.py
@@ -55,7 +62,7 @@ sampling, SSM, NCE), losses/hsm.py (trees, HSM H1/H2), losses/rg.py (RG², RG×)
 from __future__ import annotations
 
 from .approx_common import (_check_2d, _check_count, _check_distribution, _check_samples, check_proposal,  # noqa: F401
-                            scores_at, softmax_grad)
+                            restrict_proposal, scores_at, softmax_grad)
 from .hsm import (Tree, balanced_tree, hsm_grad, hsm_log_probs, hsm_loss, hsm_node_grad,  # noqa: F401
                   huffman_tree)
 from .rg import rg_grad, rg_loss  # noqa: F401
@@ -68,5 +75,5 @@ __all__ = [
     "ideal_proposal", "negative_proposal", "check_proposal", "ssm_loss", "ssm_grad", "nce_loss",
     "nce_grad", "Tree", "balanced_tree", "huffman_tree", "hsm_log_probs", "hsm_loss",
     "hsm_node_grad", "hsm_grad", "rg_loss", "rg_grad", "scores_at", "ssm_kernel", "nce_kernel",
-    "densify", "check_normalizer",
+    "densify", "check_normalizer", "restrict_proposal",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_index_target, check_scores, domain_tol
+from ._checks import check_index_target, domain_tol, scan_scores
+
 
 def softmax_grad(theta: Tensor, y: Tensor) -> Tensor:
-    """The full-softmax score gradient ``g = softmax(θ) − e_y`` (B, n)."""
-    check_scores(theta)
-    check_index_target(y, theta, "y")
+    """The full-softmax score gradient ``g = softmax(θ) − e_y`` (B, n); −inf masks a class."""
+    _check_2d(theta, y)
     g = torch.softmax(theta, -1)
     return g.scatter_add(-1, y[:, None], -torch.ones_like(g[:, :1]))
 
@@ -25,11 +25,40 @@ def scores_at(user: Tensor, items: Tensor, index: Tensor) -> Tensor:
 
 
 def _check_2d(theta: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    check_scores(theta)
+    _check_masked_2d(theta, y)
+    return theta, y
+
+
+def _check_masked_2d(theta: Tensor, y: Tensor) -> Tensor | None:
+    """Scores (B, n) (−inf masks a class, as in torch) and labels (B,) on unmasked classes;
+    returns the mask or None."""
+    masked = scan_scores(theta)
     if theta.dim() != 2:
         raise ValueError(f"theta must have shape (B, n), got {tuple(theta.shape)}")
     check_index_target(y, theta, "y")
-    return theta, y
+    if masked is not None and bool(masked.gather(-1, y[:, None]).any()):
+        raise ValueError("y has a label on a masked class (theta = −inf there)")
+    return masked
+
+
+def restrict_proposal(q: Tensor, theta: Tensor, name: str = "q") -> Tensor:
+    """q conditioned on each row's unmasked classes (θ ≠ −inf): (B, n), zero where masked,
+    so a masked class is never sampled (:func:`losses.approx.sample`)."""
+    q = check_proposal(q, theta, name)
+    masked = scan_scores(theta)
+    if masked is None:
+        return q
+    q = q.masked_fill(masked, 0.0)
+    mass = q.sum(-1, keepdim=True)
+    if bool((mass <= 0).any()):
+        raise ValueError(f"{name} puts zero mass on every unmasked class of some row")
+    return q / mass
+
+
+def _check_unmasked_samples(samples: Tensor, theta: Tensor) -> None:
+    if bool(torch.isneginf(theta.gather(-1, samples)).any()):
+        raise ValueError("samples contain a masked class (theta = −inf there); draw from "
+                         "restrict_proposal(q, theta) or negative_proposal(q, theta, y)")
 
 
 def check_proposal(q: Tensor, theta: Tensor, name: str = "q") -> Tensor:

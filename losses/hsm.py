@@ -194,6 +194,9 @@ def hsm_grad(theta: Tensor, y: Tensor, tree: Tree) -> tuple[Tensor, Tensor]:
 
     For an MF model, ``θ = h Wᵀ`` and node vectors ``A W`` give the same u = h (A W)ᵀ."""
     theta, y = _check_2d(theta, y)
+    if bool(torch.isneginf(theta).any()):
+        raise ValueError("theta has masked classes (−inf): HSM's tree normalizes over every leaf, so a class "
+                         "cannot be masked by its score; build the tree over the unmasked classes instead")
     tree = _check_tree(tree)
     if theta.shape[1] != tree.n:
         raise ValueError(f"tree has {tree.n} leaves but theta has n = {theta.shape[1]}")

@@ -2,12 +2,11 @@
 (exact polynomials in the module docstring of losses/approx.py, which re-exports them)."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from .approx_common import _check_2d
+from .approx_common import _check_masked_2d
+
 
 def _check_kind(kind: str) -> str:
     if kind not in ("rg2", "rgx"):
@@ -15,21 +14,32 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
+def _unmasked(theta: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+    """(θ with masked entries 0, the number n of unmasked classes per row (B, 1), the mask):
+    a masked class (θ = −inf) is dropped from the expansion, as if it were not there."""
+    masked = _check_masked_2d(theta, y)
+    if masked is None:
+        return theta, torch.full_like(theta[:, :1], theta.shape[1]), None
+    return theta.masked_fill(masked, 0.0), (~masked).sum(-1, keepdim=True).to(theta.dtype), masked
+
+
 def rg_loss(theta: Tensor, y: Tensor, kind: str = "rg2") -> Tensor:
-    """RG² or RG× loss (B,); the exact polynomials are in the module docstring."""
-    theta, y = _check_2d(theta, y)
+    """RG² or RG× loss (B,) over the unmasked classes; the exact polynomials are in the
+    module docstring."""
     _check_kind(kind)
-    n = theta.shape[1]
-    mean = theta.mean(-1)
-    loss = -theta.gather(-1, y[:, None])[:, 0] + math.log(n) + mean + (theta * theta).sum(-1) / (2 * n)
-    return loss - 0.5 * mean * mean if kind == "rgx" else loss
+    th, n, _ = _unmasked(theta, y)
+    mean = th.sum(-1, keepdim=True) / n
+    loss = (-th.gather(-1, y[:, None]) + torch.log(n) + mean + (th * th).sum(-1, keepdim=True) / (2 * n))[:, 0]
+    return loss - 0.5 * mean[:, 0] ** 2 if kind == "rgx" else loss
 
 
 def rg_grad(theta: Tensor, y: Tensor, kind: str = "rg2") -> tuple[Tensor, Tensor]:
-    """(loss, g̃): RG² ``(1 + θ)/n − e_y``; RG× ``(1 + θ − θ̄)/n − e_y``."""
+    """(loss, g̃): RG² ``(1 + θ)/n − e_y``; RG× ``(1 + θ − θ̄)/n − e_y`` (0 on masked classes)."""
     loss = rg_loss(theta, y, kind)
-    n = theta.shape[1]
-    g = (1 + theta) / n
+    th, n, masked = _unmasked(theta, y)
+    g = (1 + th) / n
     if kind == "rgx":
-        g = g - theta.mean(-1, keepdim=True) / n
+        g = g - th.sum(-1, keepdim=True) / (n * n)
+    if masked is not None:
+        g = g.masked_fill(masked, 0.0)
     return loss, g.scatter_add(-1, y[:, None], -torch.ones_like(g[:, :1]))

@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_scores
-from .approx_common import _check_2d, _check_count, _check_distribution, _check_samples, check_proposal
+from ._checks import scan_scores
+from .approx_common import (_check_2d, _check_count, _check_distribution, _check_samples, _check_unmasked_samples,
+                            check_proposal, restrict_proposal)
 
 
 # ---------------------------------------------------------------- proposals and sampling
@@ -44,8 +45,9 @@ def mixture_proposal(q1: Tensor, q2: Tensor, weight: float) -> Tensor:
 
 
 def ideal_proposal(theta: Tensor, y: Tensor | None = None) -> Tensor:
-    """``q ∝ exp θ`` (B, n); with ``y``, restricted to the negatives (``q_y = 0``)."""
-    check_scores(theta)
+    """``q ∝ exp θ`` (B, n); with ``y``, restricted to the negatives (``q_y = 0``); zero on
+    masked classes (θ = −inf)."""
+    scan_scores(theta)
     if y is None:
         return torch.softmax(theta, -1)
     _check_2d(theta, y)
@@ -53,8 +55,10 @@ def ideal_proposal(theta: Tensor, y: Tensor | None = None) -> Tensor:
 
 
 def negative_proposal(q: Tensor, theta: Tensor, y: Tensor, name: str = "q") -> Tensor:
-    """The canonical SSM proposal ``q̃ = q`` conditioned on j ≠ y: (B, n), zero at y."""
-    q = check_proposal(q, theta, name)
+    """The canonical SSM proposal ``q̃ = q`` conditioned on j ≠ y and on the row's unmasked
+    classes: (B, n), zero at y and where θ = −inf."""
+    _check_2d(theta, y)
+    q = restrict_proposal(q, theta, name)
     qt = q.scatter(-1, y[:, None], 0.0)
     mass = qt.sum(-1, keepdim=True)
     if bool((mass <= 0).any()):
@@ -101,6 +105,7 @@ def ssm_kernel(o_pos: Tensor, o_neg: Tensor) -> tuple[Tensor, Tensor]:
 def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
+    _check_unmasked_samples(samples, theta)
     m = samples.shape[1]
     pos = theta.gather(-1, y[:, None])                                     # (B, 1)
     neg = theta.gather(-1, samples)                                        # (B, m)
@@ -113,7 +118,7 @@ def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
             raise ValueError("samples contain a class of zero proposal mass (log q̃ = −∞)")
         return theta, y, samples, pos, neg - torch.log(m * qs)
     if variant == "tf":
-        q = check_proposal(q, theta)
+        q = restrict_proposal(q, theta)
         qy = q.gather(-1, y[:, None])
         if bool((qy <= 0).any()):
             raise ValueError("q has zero mass on the label y; the TF-style SSM corrects the positive by log(m q_y)")
@@ -161,7 +166,8 @@ def nce_kernel(d_pos: Tensor, d_neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 def _nce_parts(theta, y, samples, q, c):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
-    q = check_proposal(q, theta)
+    _check_unmasked_samples(samples, theta)
+    q = restrict_proposal(q, theta)
     k = samples.shape[1]
     qy = q.gather(-1, y[:, None])
     if bool((qy <= 0).any()):

@@ -5,7 +5,9 @@ Findings (``fails``, re-checked by reports/rechecks/fy.py with its own map and J
 a θ with λ_max above the claimed constant.  A search that does not reach the claimed
 constant is ``undecided`` (a supremum is not refuted from below by a finite search).
 Ours (:class:`audit.SuiteDefect`): the finite-difference Jacobian of ``predict`` off the
-closed-form Jacobian diag(w) − wwᵀ/Σw of the same ŷ.
+closed-form Jacobian diag(w) − wwᵀ/Σw of the same ŷ; or the Jacobian that autograd gives
+through ``predict`` (``losses/``' own closed-form backward, ``Regularizer.vjp``) off that
+closed form -- three routes to one matrix.
 """
 from __future__ import annotations
 
@@ -28,6 +30,15 @@ def _fd_jacobian(L, theta: torch.Tensor, h: float) -> torch.Tensor:
     pts = torch.cat([theta[:, None] + h * eye, theta[:, None] - h * eye], 1).reshape(-1, n)
     p = L.predict(pts).reshape(B, 2, n, n)  # [b, sign, j, i]
     return ((p[:, 0] - p[:, 1]) / (2 * h)).transpose(1, 2)
+
+
+def _autograd_jacobian(L, theta: torch.Tensor) -> torch.Tensor:
+    """J[b, i, j] = ∂ŷ_i/∂θ_j through the backward of the differentiable map (one vector-
+    Jacobian product per output coordinate; rows are independent)."""
+    t = theta.detach().clone().requires_grad_(True)
+    p = L.predict(t)
+    rows = [torch.autograd.grad(p[:, i].sum(), t, retain_graph=True)[0] for i in range(theta.shape[1])]
+    return torch.stack(rows, 1)
 
 
 def _lam(J: torch.Tensor) -> torch.Tensor:
@@ -96,13 +107,18 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
     per: dict[str, dict] = {}
     fail: dict | None = None
     undecided = 0
-    max_fd_vs_closed = 0.0
+    max_fd_vs_closed = max_autograd_vs_closed = 0.0
 
     def lam_at(L, params, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(λ_FD, λ_closed, generic mask) at rows of θ; FD against the closed form is ours."""
-        nonlocal max_fd_vs_closed
+        nonlocal max_fd_vs_closed, max_autograd_vs_closed
         J = _fd_jacobian(L, theta, h)
         Jc = _closed_jacobian(loss, params, L.predict(theta))
+        ad = float((_autograd_jacobian(L, theta) - Jc).abs().max())
+        max_autograd_vs_closed = max(max_autograd_vs_closed, ad)
+        if ad > 1e-9 * max(1.0, float(Jc.abs().max())):
+            raise SuiteDefect(f"FY-4[{loss}] {params}: autograd through predict (losses' closed-form backward) and "
+                              f"the closed-form Jacobian differ by {ad:.3g}")
         lf, lc, gen = _lam(J), _lam(Jc), generic_points(L, theta, h, "k" in params)
         if gen.any():
             max_fd_vs_closed = max(max_fd_vs_closed, float((lf - lc).abs()[gen].max()))
@@ -167,7 +183,8 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
                     "claimed": c, "reason": f"λ_max(J_ŷ) = {best['lambda_max']:.9g} > claimed {c:.9g} at a θ found"}
             break
         undecided += best["lambda_max"] < c - 1e-3
-    figures = {"per_setting": per, "max_abs_err_fd_vs_closed": max_fd_vs_closed, "random_points_per_n": n_random,
+    figures = {"per_setting": per, "max_abs_err_fd_vs_closed": max_fd_vs_closed,
+               "max_abs_err_autograd_vs_closed": max_autograd_vs_closed, "random_points_per_n": n_random,
                "nelder_mead_starts": n_starts, "fd_step": h, "n_range": [2, 6],
                "settings_not_reaching_claimed": undecided}
     out = outcome(fail, undecided)

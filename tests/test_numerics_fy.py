@@ -165,3 +165,15 @@ def test_loss_tolerance_covers_the_rounding_of_a_wide_theta():
     gap = float(loss(th, torch.tensor(y)[None])[0]) - 0.5 * float((y - yhat) @ (y - yhat))
     assert round_tol(theta) < -gap <= loss_tol(theta)
     assert 1e-6 * np.ptp(theta) ** 2 > 100 * loss_tol(theta)
+
+
+def test_fy4_catches_a_wrong_backward_of_the_map(monkeypatch):
+    """Autograd through predict (the map's closed-form backward) is a third route to J_ŷ:
+    a backward that drops softmax's −ppᵀ term is our defect, raised as such."""
+    from audit import SuiteDefect
+    from losses.regularizers import Shannon
+    from numerics.fy4_smoothness import smoothness_check
+
+    monkeypatch.setattr(Shannon, "vjp", lambda self, p, g: p * g)
+    with pytest.raises(SuiteDefect, match="autograd"):
+        smoothness_check("softmax", CTX)
