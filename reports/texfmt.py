@@ -273,9 +273,12 @@ _VERDICT_COLOURS = {
 }
 _OUTCOME_COLOURS = {"holds": "verified", "fails": "refuted", "undecided": "inconclusive"}
 _LEGEND = (
-    ("verified", "symbolic and numeric evidence agree: every check holds."),
-    ("supported", "every check holds, but only numeric/empirical (or only symbolic) evidence exists."),
-    ("refuted", "a check fails and a counterexample is stored (shown below; re-checked each run)."),
+    ("verified", "symbolic and numeric evidence agree, every check holds, and the symbolic scope covers the "
+                 "statement."),
+    ("supported", "every check holds, but only numeric/empirical (or only symbolic) evidence exists, or the "
+                  "symbolic scope covers only part of the statement (the missing part is named in the row)."),
+    ("refuted", "a check fails with a counterexample that the outside re-checker re-checks from results.json "
+                "(shown below)."),
     ("inconclusive", "a check is undecided: solver not optimal, budget spent, or an interval "
                      "straddles the threshold — never counted as a pass."),
 )
