@@ -97,6 +97,16 @@ class Tree:
         """Path length of each leaf (n,)."""
         return (self.sign != 0).sum(-1)
 
+    def nested(self) -> str:
+        """The tree as nested pairs of leaf indices, e.g. '((0,1),2)' (the format stored in
+        results.json and read by the outside re-checker)."""
+        def walk(v: int) -> str:
+            if v < self.n:
+                return str(v)
+            a, b = self.children[v - self.n]
+            return f"({walk(a)},{walk(b)})"
+        return walk(self.root)
+
 
 def balanced_tree(n: int) -> Tree:
     """Balanced tree over classes 0 … n−1 in index order: a range of size s splits into

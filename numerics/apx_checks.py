@@ -19,7 +19,7 @@ moment function, an estimator, a sampler, a normalizer, ...), so a planted defec
 """
 from __future__ import annotations
 
-from .apx_common import EQ_TOL, N, THETA, Y, nested  # noqa: F401
+from .apx_common import EQ_TOL, N, THETA, Y  # noqa: F401
 from .apx_decomp import decomposition  # noqa: F401
 from .apx_hsm import _clusters, _trees, hsm_h1_fit, hsm_trees  # noqa: F401
 from .apx_mc import mc_agreement, mc_rate_large  # noqa: F401

@@ -68,11 +68,3 @@ def bv_plot(title: str, key: str, xs, series: dict) -> dict:
             "series": out}
 
 
-def nested(tree: approx.Tree) -> str:
-    """A tree as nested pairs of leaf indices, e.g. '((0,1),2)' (the format of the recheck)."""
-    def walk(v: int) -> str:
-        if v < tree.n:
-            return str(v)
-        a, b = tree.children[v - tree.n]
-        return f"({walk(a)},{walk(b)})"
-    return walk(tree.root)

@@ -7,7 +7,7 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import approx
 
 from . import apx_exact as X
-from .apx_common import (EQ_TOL, N, THETA, Y, bv_plot, combine, nce_c, nested, proposal, sampling_series,
+from .apx_common import (EQ_TOL, N, THETA, Y, bv_plot, combine, nce_c, proposal, sampling_series,
                          single_threaded)
 
 
@@ -74,7 +74,7 @@ def decomposition(method: str, reading: str, ctx: RunContext, *, exact=None) -> 
         if not ok:
             cx = {"shape": "deterministic", "method": "hsm" if method == "hsm" else reading, "theta": THETA.tolist(),
                   "y": Y, "variance": figs["variance"][0], "bias2": figs["bias2"][0],
-                  **({"tree": nested(approx.balanced_tree(N))} if method == "hsm" else {})}
+                  **({"tree": approx.balanced_tree(N).nested()} if method == "hsm" else {})}
         rule = (f"holds iff MSE = bias^2 + variance to 1e-12, the variance of {X.CALLS} independent calls of the "
                 "estimator is exactly 0 (a function of theta alone) and bias^2 > 1e-12 (no sample count exists that "
                 "could shrink it)")

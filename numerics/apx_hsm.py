@@ -8,7 +8,7 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import approx
 
 from . import apx_exact as X
-from .apx_common import THETA, Y, nested, single_threaded
+from .apx_common import THETA, Y, single_threaded
 
 
 def _trees(theta: torch.Tensor) -> dict:
@@ -48,10 +48,10 @@ def hsm_trees(ctx: RunContext, *, exact=None) -> Evidence:
         diffs.append(abs(bb - bh))
         if worst is None or diffs[-1] < worst["abs_difference"]:
             worst = {"shape": "hsm-trees", "theta": th.tolist(), "y": y,
-                     "trees": [nested(tr["balanced"]), nested(tr["huffman"])],
+                     "trees": [tr["balanced"].nested(), tr["huffman"].nested()],
                      "bias2": [bb, bh], "abs_difference": diffs[-1]}
     figures = {"reading": "hsm/H2", "trees": names, "bias2": b2, "variance": var,
-               "canonical_trees": [nested(t) for t in _trees(THETA).values()],
+               "canonical_trees": [t.nested() for t in _trees(THETA).values()],
                "random_cases_with_distinct_trees": len(diffs), "min_abs_bias2_difference": min(diffs) if diffs else None}
     ok = var == [0.0, 0.0] and abs(b2[0] - b2[1]) > 1e-9 and bool(diffs) and min(diffs) > 1e-12
     detail = ("reading H2 (node vector = mean of its leaves' item vectors, u = A theta); exact float64. Holds iff the "
@@ -86,7 +86,7 @@ def hsm_h1_fit(ctx: RunContext, *, max_iter: int = 500) -> Evidence:
         p = e / e.sum()
         row = {"p": p.tolist(), "trees": []}
         for name, tree in (("balanced", approx.balanced_tree(n)), ("huffman", approx.huffman_tree(p))):
-            row["trees"].append(nested(tree))
+            row["trees"].append(tree.nested())
             u = torch.zeros(1, n - 1, dtype=torch.float64, requires_grad=True)
             opt = torch.optim.LBFGS([u], lr=1, max_iter=max_iter, tolerance_grad=1e-14, tolerance_change=1e-16,
                                     line_search_fn="strong_wolfe")

@@ -101,7 +101,6 @@ from proofs.sgd_bound import neighbourhood_radius, radius_after
 from .apx_sgd_estimators import (CROSSCHECKED, Estimator, _aggregate, _exact_moments, crosscheck_agree,  # noqa: F401
                                  crosscheck_raw, estimators, mc_moments, mc_upper, sample_rows,
                                  sample_uniform_negatives)
-from .apx_common import nested
 from .apx_sgd_problem import (CHECKPOINTS, DT, Config, Problem, _hessian, config_for, full_gradient,  # noqa: F401
                               make_problem, objective, solve_optimum)
 from .threads import one_thread
@@ -338,7 +337,7 @@ def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evid
         rows[name] = row
 
     data = {"lam": pb.lam, "X": pb.X.tolist(), "y": pb.y.tolist(), "W_star": W_star.tolist(),
-            "tree": nested(approx.balanced_tree(cfg.n))}
+            "tree": approx.balanced_tree(cfg.n).nested()}
     outcome, cex = decide(rows, eta=pb.eta, mu=pb.mu, T=cfg.T, seed=ctx.seed, N=cfg.N, n=cfg.n, d=cfg.d, s0=s0,
                           slack=slack, data=data)
     names = list(rows)

@@ -79,16 +79,6 @@ def hsm_h2_grad(tree, theta, y: int, simplify: bool = True):
     return [sp.simplify(e) if simplify else e for e in gt], loss.subs(sub), list(uval)
 
 
-def nested(tree) -> str:
-    """A tree as nested pairs of leaf indices, '((0,1),2)'."""
-    def walk(v: int) -> str:
-        if v < tree.n:
-            return str(v)
-        a, b = tree.children[v - tree.n]
-        return f"({walk(a)},{walk(b)})"
-    return walk(tree.root)
-
-
 def vanishes(expr: sp.Expr):
     """Is ``expr`` identically 0?  True when sympy simplifies it to 0; False when it is
     nonzero at a sample point (every free symbol set to a positive rational, which the

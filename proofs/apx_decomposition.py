@@ -6,7 +6,7 @@ import sympy as sp
 
 from audit import SuiteDefect
 
-from .apx_common import CANONICAL_THETA0, CANONICAL_Y, and3, full_grad, hsm_h2_grad, mean, nested, sq, variance
+from .apx_common import CANONICAL_THETA0, CANONICAL_Y, and3, full_grad, hsm_h2_grad, mean, sq, variance
 from .apx_rg import rg_grad_expr
 from .derivation import Derivation, is_zero
 
@@ -141,5 +141,5 @@ def deterministic_variance(method: str, *, law=None) -> Derivation:
 
         d.counterexample = {"shape": "deterministic", "method": method, "theta": theta_f, "y": y,
                             "bias2": float(b2), "variance": 0.0,
-                            **({"tree": nested(approx.balanced_tree(n))} if method == "hsm" else {})}
+                            **({"tree": approx.balanced_tree(n).nested()} if method == "hsm" else {})}
     return d.decide(and3(var_zero, pos))

@@ -103,7 +103,7 @@ def test_tree_clusters_ignore_child_order():
     b = A.Tree(3, ((1, 0), (2, 3)))
     c = A.Tree(3, ((1, 2), (0, 3)))
     assert N._clusters(a) == N._clusters(b) != N._clusters(c)
-    assert N.nested(a) == "((0,1),2)" and N.nested(b) == "(2,(1,0))"
+    assert a.nested() == "((0,1),2)" and b.nested() == "(2,(1,0))"
 
 
 def test_a_tree_blind_hsm_estimator_fails_and_is_rejected_outside():

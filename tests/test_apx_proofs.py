@@ -85,14 +85,20 @@ def test_hsm_h2_sympy_derivative_matches_library_at_random_points():
 
 
 # ---------------------------------------------------------------- (3) SSM delta method
+def _one_draw(theta, y, q):
+    """(x = e^θ, negatives, x on them, a = x_y, Z, Σ1): the one-draw covariance
+    Σ1 = diag(x²/q̃) − xxᵀ of the SSM importance weights over the negatives, float64."""
+    x = np.exp(np.asarray(theta, float))
+    neg = [j for j in range(len(x)) if j != y]
+    qt = np.asarray(q, float)[neg] / (1 - q[y])
+    xn = x[neg]
+    return x, neg, xn, x[y], x.sum(), np.diag(xn ** 2 / qt) - np.outer(xn, xn)
+
+
 def _b1_closed(theta, y, q):
     """Closed form b1_y = aV/Z³, b1_j = −(Σ1 1)_j/Z² + x_j V/Z³ in float64 (independent of sympy)."""
-    x = np.exp(np.asarray(theta, float))
+    x, neg, xn, a, Z, S1 = _one_draw(theta, y, q)
     n = len(x)
-    neg = [j for j in range(n) if j != y]
-    qt = np.asarray(q, float)[neg] / (1 - q[y])
-    xn, a, Z = x[neg], x[y], x.sum()
-    S1 = np.diag(xn ** 2 / qt) - np.outer(xn, xn)
     V = S1.sum()
     b1 = np.zeros(n)
     b1[y] = a * V / Z ** 3
@@ -145,12 +151,7 @@ def test_ssm_delta_method_b1_matches_exact_enumeration():
 
 def _v1_closed(theta, y, q):
     """v1 = tr(J Σ1 Jᵀ) in float64: J_y = −a/Z² 1ᵀ, J_j = e_j/Z − x_j/Z² 1ᵀ (independent of sympy)."""
-    x = np.exp(np.asarray(theta, float))
-    n = len(x)
-    neg = [j for j in range(n) if j != y]
-    qt = np.asarray(q, float)[neg] / (1 - q[y])
-    xn, a, Z = x[neg], x[y], x.sum()
-    S1 = np.diag(xn ** 2 / qt) - np.outer(xn, xn)
+    _, neg, xn, a, Z, S1 = _one_draw(theta, y, q)
     J = np.vstack([-a / Z ** 2 * np.ones(len(neg)), np.eye(len(neg)) / Z - np.outer(xn, np.ones(len(neg))) / Z ** 2])
     return float(np.trace(J @ S1 @ J.T))
 

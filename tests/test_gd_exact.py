@@ -1,10 +1,8 @@
 """DYN-2 in exact arithmetic (proofs/gd_exact.py) and its standalone re-checker (reports/recheck.py)."""
-import importlib.util
 import json
 import random
 import time
 from fractions import Fraction as Fr
-from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -14,18 +12,8 @@ from losses import get
 from proofs import gd_exact as gde
 from audit import RunContext
 from audit.evidence import _clean
+from recheck_script import RECHECK
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _recheck_module():
-    spec = importlib.util.spec_from_file_location("recheck_script", ROOT / "reports" / "recheck.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-RECHECK = _recheck_module()
 
 
 def _stored(d):

@@ -1,8 +1,6 @@
 """CON-3 / DYN checks can fail, their independent routes agree with the library, and their
 witnesses and counterexamples re-check from the stored data alone (and only then)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +15,9 @@ from numerics import gd_runs, order, order_bayes, order_cvx
 from numerics.negative_gradients import negative_gradients
 from reports import planted as pl
 from reports.planted_dyn import fabricated_runs
+from recheck_script import RECHECK
 
 CTX = RunContext()
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _recheck_module():
-    spec = importlib.util.spec_from_file_location("recheck_script_order", ROOT / "reports" / "recheck.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-RECHECK = _recheck_module()
 
 
 def _stored(x):
