@@ -10,9 +10,10 @@ def test_bench_losses_runs_and_compares_side_by_side():
     # exit 1 may mean a target missed at this toy size, so a crash is told apart by stderr
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr and "error:" not in proc.stderr, proc.stderr
     out = proc.stdout
-    for name in ("cross_entropy (torch)", "sparsemax (ours)", "entmax-1.5 (ours)", "sparsemax (entmax pkg, k=64)"):
+    for name in ("cross_entropy (torch)", "sparsemax (ours)", "entmax-1.5 (ours)", "sparsemax (entmax pkg, k=64)",
+                 "rankmax k=5 (ours)", "rankmax k=50 (ours)", "rankmax k=50 (entmax pkg, budget_bisect)"):
         assert name in out
-    assert out.count("target ") == 2 and "× cross-entropy" in out
+    assert out.count("target ") == 4 and "× cross-entropy" in out
 
 
 def test_bench_montecarlo_prints_throughput_and_growth():
