@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ._checks import scan_scores
 from .approx_common import (_check_2d, _check_count, _check_distribution, _check_samples, _check_unmasked_samples,
-                            check_proposal, restrict_proposal)
+                            restrict_proposal)
 
 
 # ---------------------------------------------------------------- proposals and sampling
@@ -102,6 +102,16 @@ def ssm_kernel(o_pos: Tensor, o_neg: Tensor) -> tuple[Tensor, Tensor]:
     return (lse - o_pos)[:, 0], torch.cat([w[:, :1] - 1, w[:, 1:]], -1)
 
 
+def _mass_at(q: Tensor, y: Tensor, samples: Tensor, why: str) -> tuple[Tensor, Tensor]:
+    """(q_y (B, 1), q at the samples (B, m)), both positive: each enters a log."""
+    qy, qs = q.gather(-1, y[:, None]), q.gather(-1, samples)
+    if bool((qy <= 0).any()):
+        raise ValueError(f"q has zero mass on the label y; {why}")
+    if bool((qs <= 0).any()):
+        raise ValueError("samples contain a class of zero proposal mass (log q = −∞)")
+    return qy, qs
+
+
 def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
@@ -118,13 +128,8 @@ def _ssm_logits(theta, y, samples, q, variant, remove_accidental_hits):
             raise ValueError("samples contain a class of zero proposal mass (log q̃ = −∞)")
         return theta, y, samples, pos, neg - torch.log(m * qs)
     if variant == "tf":
-        q = restrict_proposal(q, theta)
-        qy = q.gather(-1, y[:, None])
-        if bool((qy <= 0).any()):
-            raise ValueError("q has zero mass on the label y; the TF-style SSM corrects the positive by log(m q_y)")
-        qs = q.gather(-1, samples)
-        if bool((qs <= 0).any()):
-            raise ValueError("samples contain a class of zero proposal mass (log q = −∞)")
+        qy, qs = _mass_at(restrict_proposal(q, theta), y, samples, "the TF-style SSM corrects the positive by "
+                                                                      "log(m q_y)")
         on = neg - torch.log(m * qs)
         if remove_accidental_hits:
             on = on.masked_fill(samples == y[:, None], float("-inf"))
@@ -167,14 +172,8 @@ def _nce_parts(theta, y, samples, q, c):
     theta, y = _check_2d(theta, y)
     samples = _check_samples(samples, theta)
     _check_unmasked_samples(samples, theta)
-    q = restrict_proposal(q, theta)
     k = samples.shape[1]
-    qy = q.gather(-1, y[:, None])
-    if bool((qy <= 0).any()):
-        raise ValueError("q has zero mass on the label y; NCE needs log(k q_y)")
-    qs = q.gather(-1, samples)
-    if bool((qs <= 0).any()):
-        raise ValueError("samples contain a class of zero noise mass (log q = −∞)")
+    qy, qs = _mass_at(restrict_proposal(q, theta), y, samples, "NCE needs log(k q_y)")
     c = check_normalizer(c, theta)
     d_pos = theta.gather(-1, y[:, None]) - c - torch.log(k * qy)            # (B, 1)
     d_neg = theta.gather(-1, samples) - c - torch.log(k * qs)               # (B, k)

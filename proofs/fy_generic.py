@@ -26,7 +26,7 @@ import sympy as sp
 
 from .generic import (F, I, J, K, L2, LAMBDA, MU, NU, Q, THETA, U, YV, Verdict, block_sum, d, decide, linear,
                       map_sums, resolve, tidy)
-from .kkt import ALPHA, TAU
+from .kkt import ALPHA, TAU, generator
 
 ClosedForm = Callable[[str, dict], sp.Expr]
 """A candidate Ω*: (loss, sums) → expression (sums as in :func:`closed_form`)."""
@@ -105,15 +105,6 @@ def _to_symbols(loss: str) -> dict:
 
 
 # -- the KKT solution on the region ---------------------------------------------------------
-def generator(loss: str, x: sp.Expr) -> sp.Expr:
-    """g with Ω = Σ g(p_i) + const on the domain."""
-    if loss == "softmax":
-        return x * sp.log(x)
-    if loss == "entmax":
-        return x ** ALPHA / (ALPHA * (ALPHA - 1))
-    return x ** 2 / 2
-
-
 def omega_const(loss: str) -> sp.Expr:
     return {"sparsemax": -sp.Rational(1, 2), "entmax": -1 / (ALPHA * (ALPHA - 1))}.get(loss, sp.S.Zero)
 
