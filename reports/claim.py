@@ -31,8 +31,9 @@ The verdict of a row follows from its evidence (CLAIMS.md, "Verdicts"):
 """
 from __future__ import annotations
 
+import re
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
 from audit import Evidence, Kind, Outcome, RunContext
@@ -91,6 +92,11 @@ class Claim:
     expected_full: str | None = None
     note_full: str = ""
     domain: str = ""  # what the statement quantifies over, when the statement does not say it
+    # execution (reports/execution.py): rows with the same ``shares`` run as one task, since
+    # they read one in-process cache (the trained experiment); ``on_device`` rows compute on
+    # ctx.device, so a CUDA run gives their task a GPU
+    shares: str = ""
+    on_device: bool = False
 
     def expectation(self, profile: str) -> tuple[str, str]:
         """(registered verdict, note) for a profile."""
@@ -133,6 +139,13 @@ def verdict(evidence: Iterable[Evidence]) -> str:
     if "symbolic" in kinds and kinds & {"numeric", "empirical"} and not gaps:
         return "verified"
     return "supported"
+
+
+def share_derivations(claims: Iterable[Claim]) -> list[Claim]:
+    """Rows about one loss read that loss's symbolic derivations (FY-1/FY-2's Ω*, ŷ and
+    Hessians, lru-cached in proofs/): they run as one task per loss, so that a worker
+    derives them once (``Claim.shares``)."""
+    return [replace(c, shares=f"derivations:{re.split(r'[/[]', c.reading)[0]}") for c in claims]
 
 
 # -- constructors used by the claims_* modules -------------------------------------------
@@ -183,5 +196,5 @@ def patched(defect: str, patch: Callable[[], AbstractContextManager]) -> Planted
     return Planted(defect, patch=patch)
 
 
-__all__ = ["Claim", "Check", "Planted", "verdict", "symbolic", "numeric", "empirical", "wrong_derivation", "wrong_input",
+__all__ = ["Claim", "Check", "Planted", "verdict", "share_derivations", "symbolic", "numeric", "empirical", "wrong_derivation", "wrong_input",
            "patched", "PASSING"]

@@ -133,7 +133,7 @@ def claims() -> list[Claim]:
             (numeric("mc-rate-n100000", N.mc_rate_large, prop, statistical=True,
                      planted=[wrong_input("bias^2 estimated by the plug-in ||mean - g||^2 (without its V/R correction)",
                                           N.mc_rate_large, prop, correct_bias2=False)]),),
-            expected=expected, note=note))
+            expected=expected, note=note, on_device=True))
     out += [
         Claim("APX-3", "nce/c=logZ",
               "NCE with c = log Z: E g~ -> g as k -> infinity (bias = O(1/k)); noise uniform; Monte Carlo must match "

@@ -4,7 +4,7 @@ Planted defects: reports/planted_con.py (and the reversed prediction map of
 reports/planted.py)."""
 from __future__ import annotations
 
-from .claim import Claim, numeric, symbolic
+from .claim import Claim, numeric, share_derivations, symbolic
 from .planted import reversed_map
 
 CON_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
@@ -71,4 +71,4 @@ def claims() -> list[Claim]:
             numeric("dcg-enumeration", dcg.dcg_consistency, "rankmax", "multihot",
                     planted=pc.enumeration_planted("rankmax", "multihot")),
         )))
-    return out
+    return share_derivations(out)

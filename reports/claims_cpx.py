@@ -72,5 +72,5 @@ def claims() -> list[Claim]:
                                       m=" and m" if method in P.SAMPLED else "", derived=_DERIVED if derived else "")
         expected = "refuted" if method in _NOTES else ("verified" if derived else "supported")
         out.append(Claim("CPX-1", method, statement, checks, expected=expected,
-                         note=_NOTES.get(method, "" if derived else gap)))
+                         note=_NOTES.get(method, "" if derived else gap), on_device=True))
     return out

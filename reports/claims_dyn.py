@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .claim import Claim, Planted, numeric, symbolic, wrong_derivation, wrong_input
+from .claim import Claim, Planted, numeric, share_derivations, symbolic, wrong_derivation, wrong_input
 from .planted import reversed_map, smeared
 from .planted_dyn import fabricated_runs, quantized, reversed_softmax_map, short_gd_runner, with_patch
 
@@ -154,8 +154,8 @@ def _dyn2_unit(loss: str) -> Claim:
 def claims() -> list[Claim]:
     from proofs import gd_exact as gde
 
-    out = [_con3(loss, reading) for reading in ("O1", "O2") for loss in LOSSES]
-    out += [_dyn1(loss) for loss in LOSSES]
+    out = share_derivations([_con3(loss, reading) for reading in ("O1", "O2") for loss in LOSSES])
+    out += share_derivations([_dyn1(loss) for loss in LOSSES])
     out += [_dyn2(loss) for loss in LOSSES]
     out += [_dyn2_unit(loss) for loss in ("sparsemax", "rankmax")]
     out.append(Claim("DYN-2", "entmax/lr=1/L",

@@ -1,7 +1,7 @@
 """FY-1 … FY-4: the exact family as Fenchel–Young losses (CLAIMS.md §1)."""
 from __future__ import annotations
 
-from .claim import Claim, numeric, symbolic, wrong_derivation, wrong_input
+from .claim import Claim, numeric, share_derivations, symbolic, wrong_derivation, wrong_input
 
 FY_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
@@ -93,4 +93,4 @@ def claims() -> list[Claim]:
         expected="refuted",
         note="for α > 2 the uniform support of size m gives λ_max = m^{α−2} > 1 (e.g. α = 3, θ = 0 ∈ R³: λ_max = 3)",
     ))
-    return out
+    return share_derivations(out)

@@ -1,19 +1,31 @@
 """Command line: ``softmax-audit report | bench``.
 
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
+                         [--jobs N | --scheduler ADDRESS] [--fresh] [--no-pdf]
     softmax-audit recheck [results.json]
     softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
     softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
     softmax-audit bench recsys [--d 64] [--batch 1024] [--repeats 5] [--device cpu|cuda|auto]
 
-``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed.
+``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed,
+2 on bad arguments, 130 when interrupted (finished rows are kept; the same command resumes).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _device(choice: str) -> str:
@@ -28,14 +40,28 @@ def _device(choice: str) -> str:
 
 def _report(args: argparse.Namespace) -> int:
     from audit import RunContext
+    from .execution import Engine
     from .report import write_report
 
-    ctx = RunContext(profile=args.profile, seed=args.seed, device=_device(args.device))
     try:
-        results, crashed = write_report(Path(args.out), ctx, args.only, pdf=not args.no_pdf)
+        engine = Engine(jobs=args.jobs, scheduler=args.scheduler)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    out = Path(args.out)
+    try:
+        with engine:
+            device = _engine_device(args.device, engine)
+            ctx = RunContext(profile=args.profile, seed=args.seed, device=device)
+            results, crashed = write_report(out, ctx, args.only, pdf=not args.no_pdf, engine=engine,
+                                            resume=not args.fresh)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished rows are kept in {out / '.resume'}; the same command resumes "
+              f"(--fresh starts over)", file=sys.stderr)
+        return 130
     counts: dict[str, int] = {}
     for row in results["claims"]:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
@@ -44,6 +70,18 @@ def _report(args: argparse.Namespace) -> int:
         print("error: at least one check crashed (see 'check crashed' in results.json)", file=sys.stderr)
         return 1
     return 0
+
+
+def _engine_device(choice: str, engine) -> str:
+    """--device for the machines that run the checks: this one, or the scheduler's workers
+    (``auto`` is cuda when some worker declares a GPU; ``cuda`` needs one)."""
+    if engine.scheduler is None:
+        return _device(choice)
+    gpus = engine.gpu_workers()
+    if choice == "cuda" and not gpus:
+        raise ValueError("--device cuda: no worker of the scheduler declares a GPU; start one worker per GPU "
+                         "with `dask worker ADDRESS --nthreads 1 --resources GPU=1`")
+    return "cuda" if choice == "cuda" or (choice == "auto" and gpus) else "cpu"
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -102,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
     r.add_argument("--only", nargs="+", metavar="ID", help="claim ids (FY-3), prefixes (FY) or ID[reading]")
     r.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
+    r.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                   help="run rows on a local Dask cluster of N single-threaded worker processes "
+                        "(default 1: in this process, no cluster)")
+    r.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run rows on a running Dask scheduler, e.g. tcp://host:8786 (see the README)")
+    r.add_argument("--fresh", action="store_true",
+                   help="discard the finished rows kept in OUT/.resume instead of resuming from them")
     r.set_defaults(func=_report)
 
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")

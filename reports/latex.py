@@ -19,6 +19,7 @@ What is text and what is LaTeX:
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -298,37 +299,48 @@ def compile_pdf(tex_path: Path, timeout: int = 120) -> Path | None:
     """Compile ``tex_path`` with plain pdflatex (no shell-escape) in its directory.
 
     Runs pdflatex twice (three times when the log still asks for a rerun) so that
-    longtable widths and references settle.  Returns the PDF path; ``None`` when
-    pdflatex is not on PATH.  On failure raises ``RuntimeError`` with the tail of the
-    log, and keeps only the ``.log`` (no stale PDF, no half-written ``.aux``) next to
-    the source; on success the auxiliary files, the log included, are removed."""
+    longtable widths and references settle.  It compiles under a build job name and moves
+    the finished PDF onto ``<stem>.pdf`` in one rename, so a reader never opens a
+    half-written PDF.  Returns the PDF path; ``None`` when pdflatex is not on PATH.  On
+    failure raises ``RuntimeError`` with the tail of the log, removes the previous PDF (it
+    would look current beside a new .tex), and keeps only the log, as ``<stem>.log``; on
+    success the auxiliary files, the log included, are removed."""
     exe = shutil.which("pdflatex")
     if exe is None:
         return None
     tex_path = Path(tex_path).resolve()
     workdir, stem = tex_path.parent, tex_path.stem
-    pdf, log = workdir / f"{stem}.pdf", workdir / f"{stem}.log"
-    _clean_aux(workdir, stem, keep_log=False)          # a stale .aux of a broken run breaks the next one
-    pdf.unlink(missing_ok=True)
+    job = f"{stem}-build"
+    pdf, built, log, job_log = (workdir / f"{stem}.pdf", workdir / f"{job}.pdf", workdir / f"{stem}.log",
+                                workdir / f"{job}.log")
+    for name in (stem, job):  # a stale .aux of a broken run breaks the next one
+        _clean_aux(workdir, name, keep_log=False)
+    built.unlink(missing_ok=True)
     cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-           "-file-line-error", tex_path.name]
+           "-file-line-error", f"-jobname={job}", tex_path.name]
+
+    def fail(message: str) -> RuntimeError:
+        pdf.unlink(missing_ok=True)
+        built.unlink(missing_ok=True)
+        if job_log.exists():
+            os.replace(job_log, log)
+        _clean_aux(workdir, job, keep_log=False)
+        return RuntimeError(f"{message}; log kept at {log}\n--- log tail ---\n{_tail(log)}")
+
     for run in range(3):
         try:
             proc = subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
-            pdf.unlink(missing_ok=True)
-            _clean_aux(workdir, stem, keep_log=True)
-            raise RuntimeError(f"pdflatex timed out after {timeout}s on {tex_path}\n{_tail(log)}") from exc
-        if proc.returncode != 0 or not pdf.exists():
-            pdf.unlink(missing_ok=True)
-            _clean_aux(workdir, stem, keep_log=True)
-            tail = _tail(log) or proc.stdout.decode("utf-8", "replace")[-3000:]
-            raise RuntimeError(f"pdflatex failed on {tex_path} (exit {proc.returncode}); "
-                               f"log kept at {log}\n--- log tail ---\n{tail}")
-        if run >= 1 and "Rerun to get" not in _read(log) and "Rerun LaTeX" not in _read(log):
+            raise fail(f"pdflatex timed out after {timeout}s on {tex_path}") from exc
+        if proc.returncode != 0 or not built.exists():
+            if not job_log.exists():
+                job_log.write_bytes(proc.stdout[-3000:])
+            raise fail(f"pdflatex failed on {tex_path} (exit {proc.returncode})")
+        if run >= 1 and "Rerun to get" not in _read(job_log) and "Rerun LaTeX" not in _read(job_log):
             break
-    _clean_aux(workdir, stem, keep_log=False)
+    os.replace(built, pdf)
+    _clean_aux(workdir, job, keep_log=False)
     return pdf
 
 

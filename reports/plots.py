@@ -15,8 +15,13 @@ every plotted number is in results.json.
 """
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 from typing import Any
+
+from .execution import Engine, Task
+from .store import atomic_write_bytes
 
 
 PLOT_KEYS = ("plot", "plot_time")
@@ -33,18 +38,40 @@ def plot_specs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def render_plots(results: dict[str, Any], out: Path) -> list[dict[str, str]]:
-    specs = plot_specs(results)
-    if not specs:
-        return []
+_SUPERSCRIPT = str.maketrans("0123456789-−.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻·")
+
+
+def plain_power(label: str) -> str:
+    """A log-axis tick label as plain text: ``$\\mathdefault{2\\times10^{-3}}$`` ->
+    ``2×10⁻³``.  Matplotlib typesets these through mathtext, and parsing some 600 distinct
+    tick labels was two thirds of the appendix's plotting time."""
+    m = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", label)
+    if not m:
+        return label
+    body = m.group(1).replace("\\times", "×").replace("{", "").replace("}", "")
+    base, _, exponent = body.partition("^")
+    return base + exponent.translate(_SUPERSCRIPT) if exponent else base
+
+
+def _log_formatter(axis) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    for which, get in (("major", axis.get_major_formatter), ("minor", axis.get_minor_formatter)):
+        fmt = get()
+        plain = FuncFormatter(lambda x, pos, fmt=fmt: plain_power(fmt(x, pos)))
+        plain.set_locs = fmt.set_locs  # the log formatter decides which minor ticks to label from the view
+        (axis.set_major_formatter if which == "major" else axis.set_minor_formatter)(plain)
+
+
+def figure_pdf(spec: dict[str, Any]) -> bytes:
+    """One figure as PDF bytes (no CreationDate, so reruns give the same bytes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    files = []
-    for i, (where, spec) in enumerate(specs, 1):
-        fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    try:
         for label, s in spec.get("series", {}).items():
             if spec.get("markers"):
                 ax.plot(s["x"], s["y"], label=str(label), marker="o", linestyle="none")
@@ -52,8 +79,10 @@ def render_plots(results: dict[str, Any], out: Path) -> list[dict[str, str]]:
                 ax.plot(s["x"], s["y"], label=str(label), linewidth=1.2)
         if spec.get("logx"):
             ax.set_xscale("log")
+            _log_formatter(ax.xaxis)
         if spec.get("logy"):
             ax.set_yscale("log")
+            _log_formatter(ax.yaxis)
         ax.set_xlabel(spec.get("xlabel", ""))
         ax.set_ylabel(spec.get("ylabel", ""))
         ax.set_title(spec.get("title", ""), fontsize=9)
@@ -61,9 +90,24 @@ def render_plots(results: dict[str, Any], out: Path) -> list[dict[str, str]]:
             # scatter plots put the legend beside the axes: points can sit anywhere
             ax.legend(fontsize=7, **({"loc": "center left", "bbox_to_anchor": (1.0, 0.5)} if spec.get("markers") else {}))
         fig.tight_layout()
-        name = f"fig-{i}.pdf"
-        # no CreationDate, so reruns give the same file
-        fig.savefig(out / name, metadata={"CreationDate": None, "ModDate": None})
+        buf = io.BytesIO()
+        fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+        return buf.getvalue()
+    finally:
         plt.close(fig)
-        files.append({"path": name, "caption": f"{spec.get('title', '')} ({where})"})
-    return files
+
+
+def render_plots(results: dict[str, Any], out: Path, engine: Engine | None = None) -> list[dict[str, str]]:
+    """Draw every figure of ``results`` into ``out/fig-<n>.pdf`` (each written whole),
+    as tasks of ``engine`` (default: in this process)."""
+    specs = plot_specs(results)
+    tasks = [Task(f"fig-{i}", figure_pdf, (spec,)) for i, (_, spec) in enumerate(specs, 1)]
+
+    def lost(task: Task, exc: BaseException) -> None:
+        raise RuntimeError(f"figure {task.key} was lost by the engine: {exc!r}") from exc
+
+    (engine or Engine()).run(tasks, lambda task, pdf, _s: atomic_write_bytes(out / f"{task.key}.pdf", pdf), lost)
+    for stale in set(out.glob("fig-*.pdf")) - {out / f"{t.key}.pdf" for t in tasks}:
+        stale.unlink()  # a figure of an earlier run with more figures
+    return [{"path": f"{t.key}.pdf", "caption": f"{spec.get('title', '')} ({where})"}
+            for t, (where, spec) in zip(tasks, specs)]

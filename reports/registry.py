@@ -24,6 +24,24 @@ def all_claims() -> list[Claim]:
     return list(_claims())
 
 
+@lru_cache(maxsize=1)
+def _by_key() -> dict[str, Claim]:
+    out: dict[str, Claim] = {}
+    for c in _claims():
+        if c.key in out:
+            raise ValueError(f"two registry rows share the key {c.key}")
+        out[c.key] = c
+    return out
+
+
+def by_key(key: str) -> Claim:
+    """The registry row ``ID[reading]``."""
+    try:
+        return _by_key()[key]
+    except KeyError:
+        raise ValueError(f"no registry row has the key {key!r}") from None
+
+
 def select(claims: list[Claim], only: list[str] | None) -> list[Claim]:
     """Filter by claim id (``FY-3``), id prefix (``FY``) or ``ID[reading]``."""
     if not only:

@@ -3,26 +3,17 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from audit import RunContext
+from .execution import Engine
+from .provenance import versions
 from .registry import all_claims, select
 from .runner import run_all, shown_to_fail
+from .store import ResultStore, atomic_write_text, row_store
 
 SCHEMA = 1
-_VERSIONED = ("torch", "sympy", "cvxpy", "clarabel", "numpy", "scipy", "hypothesis")
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for pkg in _VERSIONED:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "absent"
-    return out
 
 
 def wallclock_keys() -> list[str]:
@@ -40,9 +31,10 @@ def false_alarm_budget() -> dict[str, Any]:
             "shares": [{"id": c, "reading": r, "check": k, "alpha": a} for (c, r, k), a in SHARES.items()]}
 
 
-def build_results(ctx: RunContext, only: list[str] | None = None) -> tuple[dict[str, Any], bool]:
+def build_results(ctx: RunContext, only: list[str] | None = None, engine: Engine | None = None,
+                  store: ResultStore | None = None) -> tuple[dict[str, Any], bool]:
     claims = select(all_claims(), only)
-    rows, crashed = run_all(claims, ctx)
+    rows, crashed = run_all(claims, ctx, engine=engine, store=store)
     meta = {
         "profile": ctx.profile,
         "seed": ctx.seed,
@@ -62,20 +54,29 @@ def dumps(results: dict[str, Any]) -> str:
     return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True) -> tuple[dict, bool]:
+def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True,
+                 engine: Engine | None = None, resume: bool = True) -> tuple[dict, bool]:
     """Write ``out/results.json``, ``out/appendix.tex`` and, when pdflatex is on PATH,
-    ``out/appendix.pdf``.  Returns (results, crashed)."""
+    ``out/appendix.pdf``, each atomically.  Finished rows are kept under ``out/.resume``
+    (reports/store.py) and, with ``resume``, reused; without it they are discarded first.
+    An appendix.pdf that this run does not write is removed, never left looking current.
+    Returns (results, crashed)."""
     from .latex import compile_pdf, render_appendix
     from .plots import render_plots
 
     out.mkdir(parents=True, exist_ok=True)
-    results, crashed = build_results(ctx, only)
-    (out / "results.json").write_text(dumps(results), encoding="utf-8")
+    store = row_store(out, ctx, planted=True)
+    if not resume:
+        store.clear()
+    results, crashed = build_results(ctx, only, engine=engine, store=store)
+    atomic_write_text(out / "results.json", dumps(results))
     tex = out / "appendix.tex"
-    figures = render_plots(results, out)
-    tex.write_text(render_appendix({**results, "figures_files": figures} if figures else results), encoding="utf-8")
+    figures = render_plots(results, out, engine)
+    atomic_write_text(tex, render_appendix({**results, "figures_files": figures} if figures else results))
     print(f"wrote {out / 'results.json'} and {tex}", file=sys.stderr)
-    if pdf:
-        made = compile_pdf(tex)
-        print(f"wrote {made}" if made else "pdflatex not on PATH: appendix.pdf not written", file=sys.stderr)
+    made = compile_pdf(tex) if pdf else None
+    if made is None:
+        (out / "appendix.pdf").unlink(missing_ok=True)
+    print(f"wrote {made}" if made else ("pdflatex not on PATH: " if pdf else "--no-pdf: ")
+          + "appendix.pdf not written", file=sys.stderr)
     return results, crashed

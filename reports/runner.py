@@ -25,14 +25,16 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 from audit import Evidence, RunContext, SuiteDefect
 from audit.evidence import _clean
 from audit.falsealarm import share
 
 from .claim import Check, Claim, verdict
+from .execution import Engine, Task
 from .recheck import WITNESS_KEY, recheck_one, recheck_witness
+from .store import ResultStore
 
 # a planted run may leave results computed under its wrong input in these packages' caches;
 # proofs/ is sympy over its arguments, reached only by patched (not by run=) planted defects
@@ -173,18 +175,101 @@ def shown_to_fail(row: dict[str, Any]) -> tuple[int, int]:
     return len(evs), turned
 
 
-def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,
-            planted: bool = True) -> tuple[list[dict], bool]:
-    rows, any_crash = [], False
-    for i, claim in enumerate(claims, 1):
+def run_rows(claims: Sequence[Claim], ctx: RunContext, planted: bool) -> list[tuple[dict[str, Any], bool, float]]:
+    """(row, crashed, seconds) of each claim, in order: the body of one task."""
+    out = []
+    for claim in claims:
         t0 = time.perf_counter()
         row, crashed = run_claim(claim, ctx, raise_errors=False, planted=planted)
-        any_crash |= crashed
-        rows.append(row)
+        out.append((row, crashed, time.perf_counter() - t0))
+    return out
+
+
+def run_keys(keys: tuple[str, ...], ctx: RunContext, planted: bool) -> list[tuple[dict[str, Any], bool, float]]:
+    """:func:`run_rows` on registry rows named by key: what a worker runs (a worker
+    rebuilds the registry; claims hold closures, keys travel)."""
+    from .registry import by_key
+
+    return run_rows([by_key(k) for k in keys], ctx, planted)
+
+
+def plan(claims: Sequence[Claim], ctx: RunContext, planted: bool,
+         by_reference: bool) -> list[tuple[Task, tuple[Claim, ...]]]:
+    """(task, its claims): one task per row, except rows that share an in-process cache
+    (``Claim.shares``): one task for the group, placed first (the longest work).
+    ``by_reference``: the task carries the claims themselves (in process) instead of their
+    keys (a worker rebuilds them)."""
+    groups: dict[str, list[Claim]] = {}
+    for c in claims:
+        groups.setdefault(c.shares or f"row:{c.key}", []).append(c)
+    out = []
+    for name, members in groups.items():
+        args = (tuple(members) if by_reference else tuple(c.key for c in members), ctx, planted)
+        task = Task(name, run_rows if by_reference else run_keys, args,
+                    gpu=ctx.device == "cuda" and any(c.on_device for c in members),
+                    priority=1 if len(members) > 1 else 0)
+        out.append((task, tuple(members)))
+    return sorted(out, key=lambda tm: -tm[0].priority)  # stable: registry order within a priority
+
+
+def lost_row(claim: Claim, exc: BaseException) -> dict[str, Any]:
+    """The row of a claim whose task the engine lost (a worker died twice): a crash."""
+    ev = [Evidence(c.kind, c.name, "undecided", detail=f"check crashed: task lost by the engine: {exc!r}"[:300])
+          for c in claim.checks]
+    return {"id": claim.id, "reading": claim.reading, "statement": claim.statement,
+            "verdict": verdict(ev), "evidence": [e.to_json() for e in ev]}
+
+
+def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,
+            planted: bool = True, engine: Engine | None = None,
+            store: ResultStore | None = None) -> tuple[list[dict], bool]:
+    """Every row of ``claims`` (in their order, whatever order they finish in) and whether
+    any crashed.  Rows found in ``store`` are reused; every row that finishes without a
+    crash is stored at once, so an interrupted run resumes where it stopped."""
+    engine = engine or Engine()
+    rows: dict[str, dict[str, Any]] = {}
+    any_crash = False
+    total = len(claims)
+
+    def line(key: str, row: dict, tail: str) -> None:
         if progress is not None:
+            print(f"[{len(rows):>3}/{total}] {key:<28} {row['verdict']:<13} {tail}", file=progress, flush=True)
+
+    if store is not None:
+        for c in claims:
+            if (row := store.get(c.key)) is not None:
+                rows[c.key] = row
+                line(c.key, row, "  resumed")
+    todo = [c for c in claims if c.key not in rows]
+    if progress is not None and rows:
+        print(f"resumed {len(rows)} finished row(s) from {store.dir}; {len(todo)} to run "
+              f"(--fresh recomputes every row)", file=progress, flush=True)
+
+    def done(task: Task, result, _seconds: float) -> None:
+        nonlocal any_crash
+        for row, crashed, secs in result:
+            key = f"{row['id']}[{row['reading']}]"
+            row = json.loads(json.dumps(row))  # as a resumed row reads back
+            rows[key] = row
+            any_crash |= crashed
+            if store is not None and not crashed:
+                store.put(key, row)
             n, turned = shown_to_fail(row)
-            flag = "  CRASHED" if crashed else ""
-            shown = f"  {turned}/{n} shown to fail" if planted else ""
-            print(f"[{i:>3}/{len(claims)}] {claim.key:<28} {row['verdict']:<13} {time.perf_counter() - t0:6.1f}s"
-                  f"{shown}{flag}", file=progress, flush=True)
-    return rows, any_crash
+            line(key, row, f"{secs:6.1f}s" + (f"  {turned}/{n} shown to fail" if planted else "")
+                 + ("  CRASHED" if crashed else ""))
+
+    tasks = plan(todo, ctx, planted, by_reference=engine.in_process)
+    members = {task.key: group for task, group in tasks}
+
+    def lost(task: Task, exc: BaseException) -> None:
+        nonlocal any_crash
+        any_crash = True
+        for c in members[task.key]:
+            rows[c.key] = lost_row(c, exc)
+            line(c.key, rows[c.key], f"  LOST ({type(exc).__name__})  CRASHED")
+
+    if tasks:
+        if progress is not None and not engine.in_process:
+            print(f"running {len(todo)} row(s) {engine.describe()}", file=progress, flush=True)
+        engine.run([t for t, _ in tasks], done, lost)
+    return [rows[c.key] for c in claims], any_crash
