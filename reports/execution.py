@@ -18,7 +18,9 @@ workers on N cores do not oversubscribe (Dask's nanny already sets OMP/MKL/OpenB
 Failure: an exception inside a task is the task's business (the report records a crash
 row).  A worker that dies while running a task is retried once (on a local cluster;
 ``distributed.scheduler.allowed-failures`` on a scheduler of your own); a second death,
-or any other loss of the task, reaches ``on_lost`` -- never a result.  Ctrl-C (or any
+or any other loss of the task, reaches ``on_lost`` -- never a result.  (Dask also counts
+a death against a task that was only waiting on that worker; such a task is lost too,
+which the report records as a crash and a rerun resumes.)  Ctrl-C (or any
 exception) closes the client and the local cluster on the way out.
 
 GPU: a task with ``gpu=True`` asks for the worker resource ``GPU=1``, so one such task
@@ -65,6 +67,7 @@ class Engine:
     jobs: int = 1
     scheduler: str | None = None
     gpus: int | None = None  # local cluster: GPUs to hand out (default: torch.cuda.device_count())
+    connect_timeout: float = 30.0  # seconds to reach a scheduler
     _client: Any = field(default=None, init=False, repr=False)
     _cluster: Any = field(default=None, init=False, repr=False)
 
@@ -96,12 +99,20 @@ class Engine:
 
         try:
             if self.scheduler is not None:
-                self._client = Client(self.scheduler, timeout="30s")
+                try:
+                    self._client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
+                except (OSError, TimeoutError) as exc:
+                    raise ValueError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from exc
             else:
-                # a worker that dies running a task: one retry, then the task is lost (KilledWorker)
-                with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                # a worker that dies running a task: one retry, then the task is lost (KilledWorker);
+                # a worker holds only the task it runs (saturation 1), so that a task queued
+                # behind one that kills its worker is not counted as a suspect
+                with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                                      "distributed.scheduler.worker-saturation": 1.0}):
+                    # no dashboard; the scheduler's plain HTTP routes on a free port, not 8787
                     self._cluster = LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
-                                                 dashboard_address=None, silence_logs=logging.ERROR)
+                                                 dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                                 silence_logs=logging.ERROR)
                     self._cluster.worker_spec.update(self._local_workers())
                     self._cluster.sync(self._cluster._correct_state)
                 self._client = Client(self._cluster)

@@ -212,11 +212,12 @@ def test_empty_results_compile(tmp_path):
 def test_broken_step_fails_compilation(tmp_path):
     results = synthetic_results()
     results["claims"][0]["evidence"][0]["steps"].append("Unbalanced: $\\displaystyle x + 1")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF- of an earlier run")  # must not look current afterwards
     with pytest.raises(RuntimeError, match="pdflatex failed") as info:
         _compile(tmp_path, render_appendix(results), "broken")
     assert "!" in str(info.value)                 # the log tail names the TeX error
     assert (tmp_path / "broken.log").exists() and not (tmp_path / "broken.pdf").exists()
-    assert not (tmp_path / "broken.aux").exists()
+    assert not (tmp_path / "broken.aux").exists() and not list(tmp_path.glob("broken-build.*"))
     # the same directory compiles again once the step is fixed
     results["claims"][0]["evidence"][0]["steps"][-1] += "$"
     assert _compile(tmp_path, render_appendix(results), "broken") == tmp_path / "broken.pdf"
