@@ -7,6 +7,7 @@
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
     softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
     softmax-audit bench recsys [--d 64] [--batch 1024] [--repeats 5] [--device cpu|cuda|auto]
+    softmax-audit bench report [--profile quick|full] [--jobs 2] [--only ID ...] [--goal SECONDS]
 
 ``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed,
 2 on bad arguments, 130 when interrupted (finished rows are kept; the same command resumes).
@@ -86,7 +87,7 @@ def _engine_device(choice: str, engine) -> str:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.repeats is None:
-        args.repeats = {"losses": 7, "montecarlo": 3, "recsys": 5}[args.what]
+        args.repeats = {"losses": 7, "montecarlo": 3, "recsys": 5, "report": 1}[args.what]
     args.batch_given = args.batch is not None
     if args.batch is None:
         args.batch = 256
@@ -98,6 +99,10 @@ def _bench(args: argparse.Namespace) -> int:
         from numerics.bench_montecarlo import main as bench_mc
 
         return bench_mc(n=args.n, draws=args.draws, repeats=args.repeats, device=_device(args.device))
+    if args.what == "report":
+        from .bench_report import main as bench_report
+
+        return bench_report(profile=args.profile, jobs=args.jobs, only=args.only, goal=args.goal)
     if args.what == "recsys":
         from numerics.recsys.bench import main as bench_recsys
 
@@ -162,10 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_data)
 
     b = sub.add_parser("bench", help="speed benchmarks, ratios measured side by side in one run")
-    b.add_argument("what", choices=("losses", "montecarlo", "recsys"),
+    b.add_argument("what", choices=("losses", "montecarlo", "recsys", "report"),
                    help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package; "
                         "montecarlo: APX Monte Carlo throughput and its growth with the sample count; "
-                        "recsys: softmax MF seconds per epoch, ours vs a plain PyTorch loop")
+                        "recsys: softmax MF seconds per epoch, ours vs a plain PyTorch loop; "
+                        "report: the report's wall time at --jobs 1 and --jobs N, and byte agreement")
     b.add_argument("--n", type=int, default=100_000, help="number of classes (default 100000)")
     b.add_argument("--batch", type=int, default=None,
                    help="batch size (default 256; recsys: interactions per batch of the naive loop, default 1024)")
@@ -175,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timed repetitions; the median is reported (default 7 for losses, 3 for montecarlo, "
                         "5 for recsys)")
     b.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    b.add_argument("--jobs", type=_positive, default=2, help="report: workers of the local cluster (default 2)")
+    b.add_argument("--profile", choices=("quick", "full"), default="quick", help="report: profile (default quick)")
+    b.add_argument("--only", nargs="+", metavar="ID", help="report: rows to run (default every row)")
+    b.add_argument("--goal", type=float, default=None, help="report: a wall-time goal in seconds for --jobs N, printed "
+                                                            "as met or missed")
     b.set_defaults(func=_bench)
     return p
 

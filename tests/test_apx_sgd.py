@@ -10,6 +10,9 @@ from losses import approx
 from numerics import apx_sgd
 from audit import RunContext
 
+# one pytest-xdist worker for the whole module: its module-scoped fixtures are computed once
+pytestmark = pytest.mark.xdist_group("apx-sgd-runs")
+
 QUICK = RunContext(profile="quick", seed=0)
 
 

@@ -28,6 +28,8 @@ class ClaimInconclusive(AssertionError):
 
 def _param(claim, profile):
     marks = [pytest.mark.heavy] if claim.heavy else []
+    if claim.shares:  # rows that read one in-process cache run on one pytest-xdist worker (--dist loadgroup)
+        marks.append(pytest.mark.xdist_group(claim.shares))
     expected, note = claim.expectation(profile)
     if expected == "refuted":
         marks.append(pytest.mark.xfail(strict=True, raises=ClaimRefuted, reason=f"refuted: {note}"))

@@ -12,14 +12,19 @@ from reports import report, runner
 from reports.execution import Engine, Task, run_tasks
 from reports.store import RESUME_DIR, ResultStore, atomic_write_text, row_store
 
+# one pytest-xdist worker for the whole module: its module-scoped fixtures are computed once
+pytestmark = pytest.mark.xdist_group("dask-cluster")
+
 # cheap rows: two share a loss's derivations (one task), one is refuted with a counterexample
 ONLY = ["FY-3[softmax]", "FY-4[softmax]", "FY-4[entmax[alpha>2]]", "CON-3[sparsemax/O1]"]
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One 2-worker LocalCluster for the tests that need workers."""
-    with Engine(jobs=2) as engine:
+    """One 2-worker LocalCluster for the tests that need workers.  Resources are plain
+    labels to Dask, so on a CPU machine the GPU plumbing is tested with a cluster told it
+    has one GPU: worker 0 owns it, pinned with CUDA_VISIBLE_DEVICES=0."""
+    with Engine(jobs=2, gpus=1) as engine:
         yield engine
 
 
@@ -169,18 +174,15 @@ def test_a_dead_worker_is_retried_once_then_the_task_is_lost(cluster, tmp_path):
     assert got == [9]
 
 
-def test_gpu_tasks_go_to_the_worker_that_owns_a_gpu():
-    # resources are plain labels to Dask: on this CPU machine the plumbing is tested with a
-    # cluster told it has one GPU (worker 0 owns it, pinned with CUDA_VISIBLE_DEVICES=0)
-    with Engine(jobs=2, gpus=1) as engine:
-        assert engine.gpu_workers() == 1
-        seen = []
-        engine.run([Task(f"g{i}", worker_view, gpu=True) for i in range(4)], lambda t, r, s: seen.append(r[1]),
-                   lambda t, e: pytest.fail(repr(e)))
-        assert seen == ["0"] * 4
-    with Engine(jobs=2, gpus=0) as engine:
-        with pytest.raises(ValueError, match="no worker declares"):
-            engine.run([Task("g", worker_view, gpu=True)], lambda *a: None, lambda *a: None)
+def test_gpu_tasks_go_to_the_worker_that_owns_a_gpu(cluster, monkeypatch):
+    assert cluster.gpu_workers() == 1
+    seen = []
+    cluster.run([Task(f"g{i}", worker_view, gpu=True) for i in range(4)] + [Task("cpu", worker_view)],
+                lambda t, r, s: seen.append((t.key, r[1])), lambda t, e: pytest.fail(repr(e)))
+    assert sorted(v for k, v in seen if k != "cpu") == ["0"] * 4
+    monkeypatch.setattr(Engine, "gpu_workers", lambda self: 0)         # a cluster without one: refused, not hung
+    with pytest.raises(ValueError, match="no worker declares"):
+        cluster.run([Task("g", worker_view, gpu=True)], lambda *a: None, lambda *a: None)
 
 
 def test_a_cuda_run_asks_a_gpu_only_for_rows_that_compute_on_the_device():

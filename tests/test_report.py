@@ -7,7 +7,11 @@ import sys
 import pytest
 
 from audit import VERDICTS, Evidence
+from reports.bench_report import mask_wallclock
 from reports.claim import verdict
+
+# one pytest-xdist worker for the whole module: its module-scoped fixtures are computed once
+pytestmark = pytest.mark.xdist_group("report-runs")
 
 ONLY = ["FY-3", "FY-4[entmax[alpha>2]]"]  # cheap rows, one of them refuted
 
@@ -115,28 +119,21 @@ def test_recheck_reproduces_stored_counterexamples_and_rejects_tampered_ones(two
     assert proc.returncode == 1 and "FAILED" in proc.stdout
 
 
-def mask_wallclock(results: dict) -> dict:
-    """A copy of results.json with every figure key listed in meta.wallclock removed."""
-    wall = set(results["meta"]["wallclock"])
-    out = json.loads(json.dumps(results))
-    for row in out["claims"]:
-        for ev in row["evidence"]:
-            for k in wall & set(ev.get("figures") or {}):
-                del ev["figures"][k]
-    return out
-
-
 @pytest.mark.heavy
 def test_measured_rows_are_deterministic_apart_from_wallclock(tmp_path):
     """The rows that measure time (CPX-1, CPX-2, EXP-1): two fresh processes, same seed,
     give the same results.json once the keys in meta.wallclock are masked, and an appendix
     that differs only in the values marked as wall-clock."""
     only = ["EXP-1[softmax]", "CPX-2", "CPX-1[softmax]"]
+    # the two processes run side by side (they share nothing; the test is their agreement)
+    procs = [subprocess.Popen([sys.executable, "-m", "reports.cli", "report", "--profile", "quick", "--out",
+                               str(tmp_path / f"run{i}"), "--no-pdf", "--only", *only],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(2)]
     runs = []
-    for i in range(2):
+    for i, proc in enumerate(procs):
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err
         out = tmp_path / f"run{i}"
-        proc = _cli("report", "--profile", "quick", "--out", str(out), "--no-pdf", "--only", *only)
-        assert proc.returncode == 0, proc.stderr
         runs.append((json.loads((out / "results.json").read_text()), (out / "appendix.tex").read_text()))
     (a, ta), (b, tb) = runs
     assert {"epoch_s", "exponent_n"} <= set(a["meta"]["wallclock"])

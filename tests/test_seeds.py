@@ -7,18 +7,23 @@ import pytest
 
 from audit import RunContext
 from reports.claim import PASSING
-from reports.registry import all_claims
+from reports.registry import by_key
 from reports.runner import run_claim
 
 ROWS = ("FY-1[softmax]", "FY-3[entmax]", "CON-1[rankmax]", "CON-2[softmax/L1]", "CON-3[softmax/O2]",
         "CON-3[sparsemax/O2]", "DYN-1[sparsemax]", "APX-2[ssm/uniform]")
 
 
+def _key(key):
+    shares = by_key(key).shares  # beside the registry rows that share its cache (pytest -n, --dist loadgroup)
+    return pytest.param(key, id=key, marks=[pytest.mark.xdist_group(shares)] if shares else [])
+
+
 @pytest.mark.heavy
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("key", ROWS)
+@pytest.mark.parametrize("key", [_key(k) for k in ROWS])
 def test_verdict_does_not_move_between_pass_and_refuted_with_the_seed(key, seed, ctx):
-    claim = {c.key: c for c in all_claims()}[key]
+    claim = by_key(key)
     registered, _ = claim.expectation(ctx.profile)
     row, _ = run_claim(claim, RunContext(profile=ctx.profile, seed=seed), raise_errors=True)
     found = row["verdict"]
