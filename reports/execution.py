@@ -25,7 +25,7 @@ exception) closes the client and the local cluster on the way out.
 
 GPU: a task with ``gpu=True`` asks for the worker resource ``GPU=1``, so one such task
 runs per GPU at a time.  A local cluster gives that resource to one worker per visible
-GPU (pinned with ``CUDA_VISIBLE_DEVICES``); workers of your own declare it with
+GPU (pinned with ``CUDA_VISIBLE_DEVICES``; the other workers see no GPU); workers of your own declare it with
 ``dask worker ADDRESS --nthreads 1 --resources GPU=1``, one per GPU.
 """
 from __future__ import annotations
@@ -105,8 +105,8 @@ class Engine:
                     raise ValueError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from exc
             else:
                 # a worker that dies running a task: one retry, then the task is lost (KilledWorker);
-                # a worker holds only the task it runs (saturation 1), so that a task queued
-                # behind one that kills its worker is not counted as a suspect
+                # saturation 1: a worker is sent only what it can run now, so a long row never
+                # holds a queued one while the other workers are idle
                 with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                                       "distributed.scheduler.worker-saturation": 1.0}):
                     # no dashboard; the scheduler's plain HTTP routes on a free port, not 8787
@@ -135,7 +135,8 @@ class Engine:
             options = dict(base["options"])
             if i < gpus:
                 options["resources"] = {GPU: 1}
-                options["env"] = {**options.get("env", {}), "CUDA_VISIBLE_DEVICES": str(i)}
+            if gpus:  # the others see none: a row that uses the GPU undeclared crashes, never shares one
+                options["env"] = {**options.get("env", {}), "CUDA_VISIBLE_DEVICES": str(i) if i < gpus else ""}
             specs[i] = {"cls": base["cls"], "options": options}
         return specs
 

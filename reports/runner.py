@@ -188,8 +188,14 @@ def run_rows(claims: Sequence[Claim], ctx: RunContext, planted: bool) -> list[tu
 def run_keys(keys: tuple[str, ...], ctx: RunContext, planted: bool) -> list[tuple[dict[str, Any], bool, float]]:
     """:func:`run_rows` on registry rows named by key: what a worker runs (a worker
     rebuilds the registry; claims hold closures, keys travel)."""
+    import warnings
+
     from .registry import by_key
 
+    # hypothesis compares the global `random` state before and after a draw; on a Dask
+    # worker the worker's own threads move it, so the warning would blame our strategies
+    # (in process, where they run alone, it never fires)
+    warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
     return run_rows([by_key(k) for k in keys], ctx, planted)
 
 

@@ -179,7 +179,8 @@ def test_gpu_tasks_go_to_the_worker_that_owns_a_gpu(cluster, monkeypatch):
     seen = []
     cluster.run([Task(f"g{i}", worker_view, gpu=True) for i in range(4)] + [Task("cpu", worker_view)],
                 lambda t, r, s: seen.append((t.key, r[1])), lambda t, e: pytest.fail(repr(e)))
-    assert sorted(v for k, v in seen if k != "cpu") == ["0"] * 4
+    assert sorted(v for k, v in seen if k != "cpu") == ["0"] * 4       # CUDA_VISIBLE_DEVICES of worker 0
+    assert dict(seen)["cpu"] in ("0", "")                              # the other worker sees no GPU
     monkeypatch.setattr(Engine, "gpu_workers", lambda self: 0)         # a cluster without one: refused, not hung
     with pytest.raises(ValueError, match="no worker declares"):
         cluster.run([Task("g", worker_view, gpu=True)], lambda *a: None, lambda *a: None)
@@ -225,3 +226,17 @@ def test_bad_engine_arguments_are_clear_errors():
             pass
     with pytest.raises(ValueError, match="unique"):
         Engine().run([Task("a", square, (1,)), Task("a", square, (2,))], lambda *a: None, lambda *a: None)
+
+
+def test_cli_refuses_bad_engine_options(cluster, monkeypatch, capsys):
+    from reports import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["report", "--jobs", "0"])
+    assert info.value.code == 2
+    assert cli.main(["report", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    monkeypatch.setattr(Engine, "gpu_workers", lambda self: 0)
+    address = cluster._cluster.scheduler_address
+    assert cli.main(["report", "--scheduler", address, "--device", "cuda", "--only", "FY-3[softmax]"]) == 2
+    assert "no worker of the scheduler declares a GPU" in capsys.readouterr().err
