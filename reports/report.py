@@ -68,6 +68,7 @@ def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf:
     store = row_store(out, ctx, planted=True)
     if not resume:
         store.clear()
+    store.prune()  # rows of other code versions can never be reused
     results, crashed = build_results(ctx, only, engine=engine, store=store)
     atomic_write_text(out / "results.json", dumps(results))
     tex = out / "appendix.tex"

@@ -66,7 +66,8 @@ class ResultStore:
 
     def __init__(self, folder: Path, identity: Any, version: str | None = None):
         self.dir = Path(folder)
-        self._salt = json.dumps([identity, version or code_version()], sort_keys=True, default=repr)
+        self.version = version or code_version()
+        self._salt = json.dumps([identity, self.version], sort_keys=True, default=repr)
 
     def path(self, key: str) -> Path:
         digest = hashlib.sha256(f"{key}\0{self._salt}".encode()).hexdigest()[:32]
@@ -81,10 +82,26 @@ class ResultStore:
         return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
 
     def put(self, key: str, result: Any) -> None:
-        atomic_write_text(self.path(key), json.dumps({"key": key, "result": result}, ensure_ascii=False))
+        atomic_write_text(self.path(key), json.dumps({"key": key, "version": self.version, "result": result},
+                                                     ensure_ascii=False))
 
     def clear(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def prune(self) -> int:
+        """Remove results of other code versions (never reusable) and unreadable files;
+        returns how many.  Results of this version under other identities (another seed,
+        say) are kept."""
+        removed = 0
+        for f in self.dir.glob("*.json"):
+            try:
+                keep = json.loads(f.read_text(encoding="utf-8")).get("version") == self.version
+            except (OSError, ValueError, AttributeError):
+                keep = False
+            if not keep:
+                f.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 def row_store(out: Path, ctx: RunContext, planted: bool, version: str | None = None) -> ResultStore:

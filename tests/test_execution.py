@@ -92,6 +92,11 @@ def test_stored_rows_are_keyed_by_what_they_depend_on(tmp_path):
         assert other.get("FY-3[softmax]") is None
     base.path("FY-3[softmax]").write_text("{truncated")                 # unreadable: run it again
     assert base.get("FY-3[softmax]") is None
+    old, other_seed = row_store(tmp_path, ctx, True, "v0"), row_store(tmp_path, RunContext(seed=2), True, "v1")
+    old.put("FY-3[softmax]", {"verdict": "verified"})
+    other_seed.put("FY-3[softmax]", {"verdict": "verified"})
+    assert base.prune() == 2                                            # the old version's row and the unreadable file
+    assert other_seed.get("FY-3[softmax]") == {"verdict": "verified"} and old.get("FY-3[softmax]") is None
     assert ResultStore(tmp_path / "s", {"a": 1}, "v").path("k") != ResultStore(tmp_path / "s", {"a": 2}, "v").path("k")
 
 
