@@ -2,6 +2,7 @@
 
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
                          [--jobs N | --scheduler ADDRESS] [--fresh] [--no-pdf]
+    softmax-audit tune [--jobs N | --scheduler ADDRESS] [--out PATH] [--methods NAME ...] [--data ml-100k|synthetic]
     softmax-audit recheck [results.json]
     softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
@@ -70,6 +71,23 @@ def _report(args: argparse.Namespace) -> int:
     if crashed:
         print("error: at least one check crashed (see 'check crashed' in results.json)", file=sys.stderr)
         return 1
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from .execution import Engine
+    from .tune import RECORD, run_tuning
+
+    try:
+        with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
+            run_tuning(Path(args.out) if args.out else RECORD, engine, args.methods, data_name=args.data,
+                       fresh=args.fresh)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished configurations are kept; the same command resumes", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -153,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh", action="store_true",
                    help="discard the finished rows kept in OUT/.resume instead of resuming from them")
     r.set_defaults(func=_report)
+
+    t = sub.add_parser("tune", help="the experiment's equal-budget tuning sweep; writes the tuning record")
+    t.add_argument("--out", default=None, help="record path (default numerics/recsys/tuning-ml-100k.json)")
+    t.add_argument("--methods", nargs="+", metavar="NAME", help="methods to tune (default: every method with a grid)")
+    t.add_argument("--data", choices=("ml-100k", "synthetic"), default="ml-100k",
+                   help="ml-100k (default) or a small synthetic set (smoke runs)")
+    t.add_argument("--jobs", type=_positive, default=1, metavar="N", help="local Dask workers (default 1: in process)")
+    t.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a running Dask scheduler")
+    t.add_argument("--fresh", action="store_true", help="discard the finished configurations kept beside the record")
+    t.set_defaults(func=_tune)
 
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")
     c.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")

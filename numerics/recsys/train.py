@@ -38,6 +38,9 @@ class Config:
     patience: int = 3           # evaluations without improvement before stopping
     als_lams: tuple[float, ...] = (1.0, 10.0, 100.0)
     als_sweeps: int = 10
+    # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on every parameter; 0 keeps
+    # plain Adam, the optimizer of every run before tuning existed
+    weight_decay: float = 0.0
 
 
 @dataclass
@@ -111,7 +114,8 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
         return _train_als(name, outer, inner, cfg, seed, device, progress)
     params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
     valid = lambda: float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())  # noqa: E731
-    opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
+    opt = (torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+           else torch.optim.Adam(list(params.values()), lr=cfg.lr))
     # samples are drawn where the proposal lives (a CUDA generator for CUDA tensors)
     draw = gen if torch.device(device).type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     best, best_state, since, times, fracs = -1.0, None, 0, [], []

@@ -1,0 +1,82 @@
+"""``softmax-audit tune``: the experiment's equal-budget tuning sweep as tasks of the
+execution layer (reports/execution.py), one task per (method, configuration), resumable.
+
+Finished configurations are kept (atomically) under ``<record>.resume/``, keyed by the
+task, the data, the split, the seed, the training settings and the code version: a sweep
+that is killed resumes.  The record (numerics/recsys/tuning.py, :func:`build_record`) is
+written atomically once every configuration has a score.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from numerics.recsys import tuning as T
+
+from .execution import Engine, Task
+from .provenance import code_version
+from .store import ResultStore, atomic_write_text
+
+RECORD = Path(__file__).resolve().parent.parent / "numerics" / "recsys" / "tuning-ml-100k.json"
+
+
+def _data_sha(data_name: str) -> str:
+    from numerics import data as D
+
+    return D.sha256(D.fetch_ml100k(log=lambda m: print(m, file=sys.stderr))) if data_name == "ml-100k" else "synthetic"
+
+
+def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, data_name: str = "ml-100k",
+               split_seed: int = 0, seed: int = 0, cfg=None, fresh: bool = False,
+               progress=sys.stderr) -> dict[str, Any]:
+    """Score every configuration of every method in ``methods`` (default: all with a grid)
+    and write the record to ``out``; returns it."""
+    methods = sorted(methods or T.GRIDS)
+    data_sha = _data_sha(data_name)
+    store = ResultStore(Path(f"{out}.resume"), {"data": data_sha, "split": split_seed, "seed": seed,
+                                                 "cfg": repr(cfg)})
+    if fresh:
+        store.clear()
+    store.prune()
+    tasks, scores = [], {m: {} for m in methods}
+    for method in methods:
+        for config in T.configurations(method):
+            key = T.config_key(method, config)
+            if (done := store.get(key)) is not None:
+                scores[method][key] = done
+            else:
+                tasks.append(Task(key, T.score_configuration, (method, config, data_name, split_seed, seed, cfg)))
+    total, t0 = sum(len(T.configurations(m)) for m in methods), time.perf_counter()
+    finished = total - len(tasks)
+    if progress is not None:
+        print(f"tune: {total} configuration(s) of {len(methods)} method(s), {finished} resumed, "
+              f"{len(tasks)} to run {engine.describe()}", file=progress, flush=True)
+
+    def done(task: Task, result: dict, seconds: float) -> None:
+        nonlocal finished
+        method = task.args[0]
+        store.put(task.key, result)
+        scores[method][task.key] = result
+        finished += 1
+        if progress is not None:
+            flag = "  best epoch at the cap" if result.get("at_cap") else ""
+            print(f"[{finished:>4}/{total}] {task.key:<60} valid ndcg@20 {result['valid_ndcg@20']:.4f} "
+                  f"{seconds:6.1f}s{flag}", file=progress, flush=True)
+
+    def lost(task: Task, exc: BaseException) -> None:
+        raise RuntimeError(f"tuning task {task.key} was lost by the engine: {exc!r}; rerun to resume") from exc
+
+    engine.run(tasks, done, lost)
+    ordered = {m: [scores[m][T.config_key(m, c)] for c in T.configurations(m)] for m in methods}
+    record = T.build_record(ordered, data_sha256=data_sha, code_version=code_version(), tuning_split=split_seed,
+                            tuning_seed=seed, splits=[0, 1, 2], seeds=[0, 1, 2])
+    atomic_write_text(Path(out), json.dumps(record, indent=1, sort_keys=True) + "\n")
+    if progress is not None:
+        print(f"wrote {out} in {time.perf_counter() - t0:.0f} s", file=progress)
+        for m, entry in record["methods"].items():
+            edge = f"  ON THE EDGE of {', '.join(entry['selected_on_edge'])}" if entry["selected_on_edge"] else ""
+            print(f"  {m:<16} selected {json.dumps(entry['selected'], sort_keys=True)}{edge}", file=progress)
+    return record

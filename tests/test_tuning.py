@@ -1,0 +1,84 @@
+"""The equal-budget tuning (numerics/recsys/tuning.py, reports/tune.py): grids of equal
+size, selection and edge flags, a sweep through the execution layer that resumes and gives
+the same record in process and on a cluster, and a stale record refused by name."""
+import json
+
+import pytest
+
+from numerics.recsys import tuning as T
+from numerics.recsys.train import Config
+from reports.execution import Engine
+from reports.tune import run_tuning
+
+pytestmark = pytest.mark.xdist_group("dask-cluster")
+
+TINY = Config(d=4, epochs=2, eval_every=1, batch_users=40, m=4)
+
+
+def test_every_tuned_method_gets_the_same_budget():
+    assert {m: len(T.configurations(m)) for m in T.GRIDS} == {m: T.BUDGET for m in T.GRIDS}
+    assert set(T.GRADIENT) < set(T.GRIDS) and "popularity" not in T.GRIDS
+
+
+def test_selection_takes_the_best_and_ties_go_to_the_earlier_point():
+    scores = [{"config": {"lam": lam}, "valid_ndcg@20": v} for lam, v in ((1, 0.2), (2, 0.3), (5, 0.3), (10, 0.1))]
+    assert T.select(scores)["config"] == {"lam": 2}
+    assert T.on_edge("rg2/als", {"lam": 0.1}) == ["lam"] and T.on_edge("rg2/als", {"lam": 10.0}) == []
+    assert T.on_edge("softmax", {"lr": 1e-3, "weight_decay": 0.1}) == ["lr"]
+    with pytest.raises(ValueError, match="scores"):
+        T.select([])
+
+
+@pytest.fixture
+def small_grids(monkeypatch):
+    monkeypatch.setitem(T.GRIDS, "softmax", {"lr": (1e-2, 3e-2), "weight_decay": (0.0, 1e-3)})
+    monkeypatch.setitem(T.GRIDS, "ease", {"lam": (1.0, 100.0)})
+
+
+def test_a_sweep_resumes_and_gives_the_record_of_an_uninterrupted_one(small_grids, tmp_path, monkeypatch):
+    out = tmp_path / "record.json"
+    real = T.score_configuration
+    calls, interrupt = [], [True]
+
+    def flaky(*args):
+        calls.append(args[:2])
+        if interrupt[0] and len(calls) == 3:
+            raise KeyboardInterrupt                                    # Ctrl-C in the third configuration
+        return real(*args)
+
+    monkeypatch.setattr(T, "score_configuration", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_tuning(out, Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY, progress=None)
+    assert not out.exists()
+    calls.clear()
+    interrupt[0] = False
+    record = run_tuning(out, Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY, progress=None)
+    assert len(calls) == 6 - 2                                         # only what had not finished
+    fresh = run_tuning(tmp_path / "again.json", Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY,
+                       progress=None)
+    assert record == fresh and json.loads(out.read_text()) == record
+    sm = record["methods"]["softmax"]
+    assert len(sm["configurations"]) == 4 and sm["selected"] in T.configurations("softmax")
+    assert all("valid_ndcg@20" in e and "at_cap" in e for e in sm["configurations"])
+
+
+def test_a_cluster_gives_the_record_of_an_in_process_sweep(small_grids, tmp_path):
+    a = run_tuning(tmp_path / "a.json", Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY, progress=None)
+    with Engine(jobs=2) as engine:
+        b = run_tuning(tmp_path / "b.json", engine, ["ease", "softmax"], data_name="synthetic", cfg=TINY,
+                       progress=None)
+    assert a == b
+
+
+def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
+    record = run_tuning(tmp_path / "r.json", Engine(), ["ease"], data_name="synthetic", cfg=TINY, progress=None)
+    record = {**record, "methods": {m: record["methods"]["ease"] if m == "ease" else
+                                    {"grid": {k: list(v) for k, v in T.GRIDS[m].items()},
+                                     "selected": T.configurations(m)[0]} for m in T.GRIDS}}
+    T.check_record(record, "synthetic")
+    with pytest.raises(ValueError, match="softmax-audit tune"):
+        T.check_record(record, "another-sha")
+    changed = json.loads(json.dumps(record))
+    changed["methods"]["ease"]["grid"]["lam"] = [1.0, 50.0]
+    with pytest.raises(ValueError, match="softmax-audit tune"):
+        T.check_record(changed, "synthetic")
