@@ -82,3 +82,16 @@ def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
     changed["methods"]["ease"]["grid"]["lam"] = [1.0, 50.0]
     with pytest.raises(ValueError, match="softmax-audit tune"):
         T.check_record(changed, "synthetic")
+
+
+def test_the_committed_record_matches_todays_grids_and_data():
+    from numerics.data import INTER_SHA256
+    from reports.tune import RECORD
+
+    record = json.loads(RECORD.read_text())
+    T.check_record(record, INTER_SHA256)
+    assert record["budget"] == T.BUDGET and record["tuning_split"] == 0
+    for method, entry in record["methods"].items():
+        assert len(entry["configurations"]) == T.BUDGET
+        assert entry["selected"] == T.select(entry["configurations"])["config"]
+        assert entry["selected_on_edge"] == T.on_edge(method, entry["selected"])
