@@ -110,7 +110,7 @@ def test_hsm_matches_the_tree_loss_and_scores_are_log_probabilities():
     loss, _ = meth.batch_loss(params, BATCH, g)
     tree = approx.huffman_tree(meth.counts.cpu())
     u = params["user"][USERS][ROWS] @ params["node"].T
-    assert float(loss.detach()) == pytest.approx(float(approx.hsm_loss(u, ITEMS, tree).sum()), abs=1e-10)
+    assert float(loss.detach()) == pytest.approx(float(approx.hsm_loss(u, ITEMS, tree).sum().detach()), abs=1e-10)
     s = meth.scores(params, USERS)
     assert torch.allclose(s.exp().sum(-1), torch.ones(4, dtype=torch.float64), atol=1e-12)
 
