@@ -2,6 +2,7 @@
 size, selection and edge flags, a sweep through the execution layer that resumes and gives
 the same record in process and on a cluster, and a stale record refused by name."""
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -95,3 +96,15 @@ def test_the_committed_record_matches_todays_grids_and_data():
         assert len(entry["configurations"]) == T.BUDGET
         assert entry["selected"] == T.select(entry["configurations"])["config"]
         assert entry["selected_on_edge"] == T.on_edge(method, entry["selected"])
+
+
+def test_scoring_a_configuration_never_looks_at_the_test_part(monkeypatch):
+    from numerics.recsys import train as train_module
+
+    outer, inner = T._split("synthetic", 0)
+    seen = []
+    real = train_module.evaluate
+    monkeypatch.setattr(train_module, "evaluate", lambda fn, sp, **kw: (seen.append(sp), real(fn, sp, **kw))[1])
+    for method, config in (("softmax", {"lr": 1e-2, "weight_decay": 0.1}), ("rg2/als", {"lam": 10.0})):
+        T.score_configuration(method, config, "synthetic", 0, 0, replace(TINY, als_sweeps=2))
+    assert seen and all(sp is inner for sp in seen)

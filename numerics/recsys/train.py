@@ -97,9 +97,10 @@ def sgd_epoch(meth: Method, params: dict[str, Tensor], sp: Split, batch_users: i
 
 
 def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device: str = "cpu",
-          progress: Progress | None = None) -> RunResult:
+          progress: Progress | None = None, test: bool = True) -> RunResult:
     """Train one method with one seed on ``inner.train``; select by validation NDCG@20
-    (``inner.test``); return the selected model's test metrics on ``outer.test``."""
+    (``inner.test``); return the selected model's test metrics on ``outer.test`` (none with
+    ``test=False``: tuning selects on validation alone and never looks at the test part)."""
     gen = torch.Generator().manual_seed(seed)
     meth: Method = make(name, m=cfg.m)
     label = f"{name} (seed {seed})"
@@ -111,7 +112,7 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
             progress.update(label, 1, 1, f"test ndcg@20 {res.mean('ndcg@20'):.4f}")
         return res
     if meth.kind == "als":
-        return _train_als(name, outer, inner, cfg, seed, device, progress)
+        return _train_als(name, outer, inner, cfg, seed, device, progress, test)
     params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
     valid = lambda: float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())  # noqa: E731
     opt = (torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
@@ -141,13 +142,14 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
     with torch.no_grad():
         for k, v in params.items():
             v.copy_(best_state[k])
-    res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
+    if test:
+        res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
     res.epoch_s = statistics.median(times)
     res.grad_frac = statistics.fmean(fracs) if fracs else None
     return res
 
 
-def _train_als(name, outer, inner, cfg, seed, device, progress) -> RunResult:
+def _train_als(name, outer, inner, cfg, seed, device, progress, test=True) -> RunResult:
     """RG²-ALS: every ridge in ``cfg.als_lams`` × up to ``cfg.als_sweeps`` sweeps, the
     (ridge, sweep) with the best validation NDCG@20 selected."""
     res = RunResult(name, seed, {})
@@ -167,7 +169,8 @@ def _train_als(name, outer, inner, cfg, seed, device, progress) -> RunResult:
             curve.append((sweep, nd))
             if nd > best:
                 best, res.best_epoch, res.lam, res.curve = nd, sweep, lam, curve
-                res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
+                if test:
+                    res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
             done += 1
             if progress:
                 progress.update(f"{name} (seed {seed})", done, total, f"lam {lam:g}, valid ndcg@20 {best:.4f}")

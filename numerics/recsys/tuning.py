@@ -97,7 +97,7 @@ def score_configuration(method: str, config: dict[str, Any], data_name: str, spl
         run_cfg = replace(cfg, lr=float(config["lr"]), weight_decay=float(config["weight_decay"]))
     else:
         raise ValueError(f"method must be one of {sorted(GRIDS)}, got {method!r}")
-    res = train(method, outer, inner, run_cfg, seed)
+    res = train(method, outer, inner, run_cfg, seed, test=False)
     out["valid_ndcg@20"] = max(nd for _, nd in res.curve)
     out["best_epoch"] = res.best_epoch
     cap = run_cfg.als_sweeps if method == "rg2/als" else run_cfg.epochs
