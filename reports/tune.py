@@ -2,8 +2,9 @@
 execution layer (reports/execution.py), one task per (method, configuration), resumable.
 
 Finished configurations are kept (atomically) under ``<record>.resume/``, keyed by the
-task, the data, the split, the seed, the training settings and the code version: a sweep
-that is killed resumes.  The record (numerics/recsys/tuning.py, :func:`build_record`) is
+task, the data, the split, the seed, the training settings and the version of the scoring
+code (``provenance.scoring_version``, not the whole tree): a sweep that is killed resumes,
+and a grid moved off an edge scores only its new points.  The record (numerics/recsys/tuning.py, :func:`build_record`) is
 written atomically once every configuration has a score.
 """
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from numerics.recsys import tuning as T
+from numerics.recsys.final import RECORD
 
 from .execution import Engine, Task
-from .provenance import code_version
+from .provenance import code_version, scoring_version
 from .store import ResultStore, atomic_write_text
 
-RECORD = Path(__file__).resolve().parent.parent / "numerics" / "recsys" / "tuning-ml-100k.json"
 
 
 def _data_sha(data_name: str) -> str:
@@ -36,20 +37,21 @@ def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, d
     and write the record to ``out``; returns it."""
     methods = sorted(methods or T.GRIDS)
     data_sha = _data_sha(data_name)
+    # keyed by the scoring code, not the whole tree: a moved grid reuses what is scored
     store = ResultStore(Path(f"{out}.resume"), {"data": data_sha, "split": split_seed, "seed": seed,
-                                                 "cfg": repr(cfg)})
+                                                 "cfg": repr(cfg)}, scoring_version())
     if fresh:
         store.clear()
     store.prune()
     tasks, scores = [], {m: {} for m in methods}
     for method in methods:
-        for config in T.configurations(method):
+        for config in T.configurations(method) + T.moved_out(method):
             key = T.config_key(method, config)
             if (done := store.get(key)) is not None:
                 scores[method][key] = done
             else:
                 tasks.append(Task(key, T.score_configuration, (method, config, data_name, split_seed, seed, cfg)))
-    total, t0 = sum(len(T.configurations(m)) for m in methods), time.perf_counter()
+    total, t0 = sum(len(T.configurations(m)) + len(T.moved_out(m)) for m in methods), time.perf_counter()
     finished = total - len(tasks)
     if progress is not None:
         print(f"tune: {total} configuration(s) of {len(methods)} method(s), {finished} resumed, "
@@ -71,8 +73,9 @@ def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, d
 
     engine.run(tasks, done, lost)
     ordered = {m: [scores[m][T.config_key(m, c)] for c in T.configurations(m)] for m in methods}
+    before = {m: [scores[m][T.config_key(m, c)] for c in T.moved_out(m)] for m in methods}
     record = T.build_record(ordered, data_sha256=data_sha, code_version=code_version(), tuning_split=split_seed,
-                            tuning_seed=seed, splits=[0, 1, 2], seeds=[0, 1, 2])
+                            tuning_seed=seed, splits=[0, 1, 2], seeds=[0, 1, 2], before_move=before)
     atomic_write_text(Path(out), json.dumps(record, indent=1, sort_keys=True) + "\n")
     if progress is not None:
         print(f"wrote {out} in {time.perf_counter() - t0:.0f} s", file=progress)

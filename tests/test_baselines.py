@@ -103,7 +103,9 @@ def _knn_bruteforce(X, k, shrink=0.0, tie="low"):
 def _knn_matrix(signed=False):
     X = _binary(10, 8, seed=1, p=0.5)
     if signed:                 # centred entries give negative cosines: item j itself (S_jj = 0)
-        X = X - 0.3            # must still never take one of its k neighbour slots
+        X = X - 0.25           # must still never take one of its k neighbour slots; quarters keep
+                               # every dot product exact, so a tie is a tie whatever the summation
+                               # order of the BLAS (with 0.3 one tie split by rounding at 2 threads)
     X[:, 3] = X[:, 2]          # items 2 and 3 identical: equal similarity to every other item
     X[:, 6] = 0.0              # item 6 has no interactions
     return X

@@ -2,6 +2,7 @@
 its loss from ``losses/`` (the independent route), the split and batches cover the data
 exactly, the metrics match hand computations, training is deterministic."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -187,9 +188,33 @@ def test_metrics_by_hand():
 
 def test_training_is_deterministic_and_learns():
     data = _toy()
-    cfg = Config(d=4, epochs=4, batch_users=16, m=4, eval_every=2, als_lams=(1.0,), als_sweeps=2)
+    cfg = Config(d=4, epochs=4, batch_users=16, m=4, eval_every=2)
     a = experiment(data, cfg, ("softmax", "ssm/uniform", "rg2/als", "popularity"), (0,))
     b = experiment(data, cfg, ("softmax", "ssm/uniform", "rg2/als", "popularity"), (0,))
     for k in a:
         assert torch.equal(a[k][0].per_user["ndcg@20"], b[k][0].per_user["ndcg@20"])
     assert a["softmax"][0].curve and a["softmax"][0].best_epoch in (2, 4)
+
+
+def test_refit_trains_the_whole_training_part_for_the_given_epochs_and_tests_once(monkeypatch):
+    from numerics.recsys import train as train_module
+    from numerics.recsys.split import holdout
+    from numerics.recsys.train import refit
+
+    outer, _ = holdout(_toy(), 0)
+    cfg = Config(d=4, batch_users=16, m=4, weight_decay=0.1)
+    trained, evaluated = [], []
+    real_epoch, real_eval = train_module.sgd_epoch, train_module.evaluate
+    monkeypatch.setattr(train_module, "sgd_epoch", lambda meth, params, sp, *a, **k: (trained.append(sp),
+                                                                                      real_epoch(meth, params, sp, *a, **k))[1])
+    monkeypatch.setattr(train_module, "evaluate", lambda fn, sp, **k: (evaluated.append(sp), real_eval(fn, sp, **k))[1])
+    a = refit("softmax", outer, cfg, 0, 3)
+    assert trained == [outer] * 3 and evaluated == [outer] and a.best_epoch == 3
+    b = refit("softmax", outer, cfg, 0, 3)
+    assert torch.equal(a.per_user["ndcg@20"], b.per_user["ndcg@20"])
+    untrained = refit("softmax", outer, cfg, 0, 0)
+    assert not torch.equal(a.per_user["ndcg@20"], untrained.per_user["ndcg@20"])
+    als = refit("rg2/als-authors", outer, replace(cfg, als_lam=0.1, als_alpha=0.005), 0, 2)
+    assert als.lam == 0.1 and als.best_epoch == 2
+    with pytest.raises(ValueError, match="epochs"):
+        refit("softmax", outer, cfg, 0, -1)

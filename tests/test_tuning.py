@@ -25,7 +25,8 @@ def test_selection_takes_the_best_and_ties_go_to_the_earlier_point():
     scores = [{"config": {"lam": lam}, "valid_ndcg@20": v} for lam, v in ((1, 0.2), (2, 0.3), (5, 0.3), (10, 0.1))]
     assert T.select(scores)["config"] == {"lam": 2}
     assert T.on_edge("rg2/als", {"lam": 0.1}) == ["lam"] and T.on_edge("rg2/als", {"lam": 10.0}) == []
-    assert T.on_edge("softmax", {"lr": 1e-3, "weight_decay": 0.1}) == ["lr"]
+    assert T.on_edge("softmax", {"lr": 3e-3, "weight_decay": 1.0}) == ["lr"]
+    assert T.on_edge("softmax", {"lr": 1e-1, "weight_decay": 10.0}) == ["lr", "weight_decay"]
     with pytest.raises(ValueError, match="scores"):
         T.select([])
 
@@ -87,7 +88,7 @@ def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
 
 def test_the_committed_record_matches_todays_grids_and_data():
     from numerics.data import INTER_SHA256
-    from reports.tune import RECORD
+    from numerics.recsys.final import RECORD
 
     record = json.loads(RECORD.read_text())
     T.check_record(record, INTER_SHA256)
@@ -96,15 +97,33 @@ def test_the_committed_record_matches_todays_grids_and_data():
         assert len(entry["configurations"]) == T.BUDGET
         assert entry["selected"] == T.select(entry["configurations"])["config"]
         assert entry["selected_on_edge"] == T.on_edge(method, entry["selected"])
+        # a grid moved off an edge keeps what it dropped, scored, in the record
+        assert [e["config"] for e in entry.get("scored_before_move", [])] == T.moved_out(method)
+    # the final runs' design: at least 3 splits x 3 seeds (issue 12 §4)
+    assert len(record["splits"]) >= 3 and len(record["seeds"]) >= 3
 
 
 def test_scoring_a_configuration_never_looks_at_the_test_part(monkeypatch):
     from numerics.recsys import train as train_module
 
-    outer, inner = T._split("synthetic", 0)
+    from numerics.recsys.final import split_of
+
+    outer, inner = split_of("synthetic", 0)
     seen = []
     real = train_module.evaluate
     monkeypatch.setattr(train_module, "evaluate", lambda fn, sp, **kw: (seen.append(sp), real(fn, sp, **kw))[1])
     for method, config in (("softmax", {"lr": 1e-2, "weight_decay": 0.1}), ("rg2/als", {"lam": 10.0})):
-        T.score_configuration(method, config, "synthetic", 0, 0, replace(TINY, als_sweeps=2))
+        T.score_configuration(method, config, "synthetic", 0, 0, TINY)
     assert seen and all(sp is inner for sp in seen)
+
+
+def test_a_grid_moved_off_an_edge_keeps_its_size_and_records_what_it_dropped(monkeypatch):
+    monkeypatch.setitem(T.GRIDS, "nce", {"lr": (1e-3, 3e-3, 1e-2), "weight_decay": (0.0, 1.0)})
+    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"axis": "lr", "from": (3e-3, 1e-2, 3e-2), "to": (1e-3, 3e-3, 1e-2),
+                                                 "why": "selected on the lower lr edge"}])
+    assert T.moved_out("nce") == [{"lr": 3e-2, "weight_decay": 0.0}, {"lr": 3e-2, "weight_decay": 1.0}]
+    assert T.earlier_grids("nce") == [{"lr": (3e-3, 1e-2, 3e-2), "weight_decay": (0.0, 1.0)}]
+    assert T.moved_out("softmax") == []
+    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"axis": "lr", "from": (1.0,), "to": (9.0,), "why": "wrong"}])
+    with pytest.raises(ValueError, match="GRID_HISTORY"):
+        T.moved_out("nce")

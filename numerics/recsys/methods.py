@@ -49,7 +49,7 @@ from losses import approx, get
 from losses.rankmax import capped_projection
 
 METHODS = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm",
-           "rg2/als", "rg2/sgd", "popularity")
+           "rg2/als", "rg2/als-authors", "rg2/sgd", "popularity")
 EXACT = ("softmax", "sparsemax", "entmax-1.5", "rankmax")
 INIT_STD = 0.1
 
@@ -308,11 +308,16 @@ def naive_softmax_epoch(params: dict[str, Tensor], users: Tensor, items: Tensor,
         opt.step()
 
 
-def make(name: str, m: int = 64, lam: float = 1.0) -> Method:
+def make(name: str, m: int = 64, lam: float = 1.0, alpha: float = 0.0) -> Method:
     """The method by name (one of :data:`METHODS`); ``m`` samples per interaction for
-    SSM/NCE, ``lam`` the ridge of RG²-ALS."""
+    SSM/NCE, ``lam`` the ridge of RG²-ALS, ``alpha`` the positive weight of the authors'
+    form (``rg2_authors.py``)."""
     if name in ("softmax", "sparsemax", "entmax-1.5"):
         return ExactFY(name, m=m, lam=lam)
+    if name == "rg2/als-authors":
+        from .rg2_authors import RG2Authors   # it subclasses Method: imported here, not at the top
+
+        return RG2Authors(m=m, lam=lam, alpha=alpha)
     table = {"rankmax": lambda: Rankmax(m=m, lam=lam), "ssm/uniform": lambda: SSM("uniform", m=m, lam=lam),
              "ssm/popularity": lambda: SSM("popularity", m=m, lam=lam), "nce": lambda: NCE(m=m, lam=lam),
              "hsm": lambda: HSM(m=m, lam=lam), "rg2/als": lambda: RG2("als", m=m, lam=lam),

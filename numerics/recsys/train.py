@@ -1,15 +1,16 @@
-"""Training loop and multi-seed experiment of the MF recommender (CLAIMS.md §6, EXP-1).
+"""Training loop and final runs of the MF recommender (CLAIMS.md §6, EXP-1; issue 12).
 
 Protocol, the same for every method and fixed before any measurement
 (``split.holdout``): each user's interactions split 80/20 into train/test, and 10 % of
-the training part held out as validation.  Gradient-trained methods: Adam (lr
-``cfg.lr``), batches of ``cfg.batch_users`` users with all their training interactions,
-loss = the batch's sum divided by its interaction count, at most ``cfg.epochs`` epochs,
-early stopping on validation NDCG@20 (every ``cfg.eval_every`` epochs, patience
-``cfg.patience``), the best validation model restored.  RG²-ALS: the ridge λ and the
-number of sweeps selected on validation.  No per-method tuning of anything else; the
-test split is used once, on the selected model, and the validation curves are the
-convergence curves.
+the training part held out as validation.  :func:`train` is the tuning run: Adam (AdamW
+with decoupled weight decay ``cfg.weight_decay`` > 0) at ``cfg.lr``, batches of
+``cfg.batch_users`` users with all their training interactions, loss = the batch's sum
+divided by its interaction count; RG²-ALS (both forms) alternates exact sweeps instead.
+Every method has the same cap of ``cfg.epochs`` epochs (ALS: sweeps) and the same early
+stopping on validation NDCG@20 (every ``cfg.eval_every`` epochs, patience
+``cfg.patience``), the best validation model restored.  :func:`refit` is the final run:
+the selected configuration trained on the whole training part for the selected number of
+epochs, then tested once.
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ class Config:
     m: int = 32                 # samples per interaction (SSM negatives, NCE noise)
     eval_every: int = 2
     patience: int = 3           # evaluations without improvement before stopping
-    als_lams: tuple[float, ...] = (1.0, 10.0, 100.0)
-    als_sweeps: int = 10
+    als_lam: float = 1.0        # the ridge of RG²-ALS (both forms)
+    als_alpha: float = 0.0      # the positive weight of the authors' form (rg2_authors.py)
     # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on every parameter; 0 keeps
     # plain Adam, the optimizer of every run before tuning existed
     weight_decay: float = 0.0
@@ -102,7 +103,7 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
     (``inner.test``); return the selected model's test metrics on ``outer.test`` (none with
     ``test=False``: tuning selects on validation alone and never looks at the test part)."""
     gen = torch.Generator().manual_seed(seed)
-    meth: Method = make(name, m=cfg.m)
+    meth: Method = _make(name, cfg)
     label = f"{name} (seed {seed})"
     res = RunResult(name, seed, {})
     if meth.kind == "fixed":
@@ -111,18 +112,13 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
         if progress:
             progress.update(label, 1, 1, f"test ndcg@20 {res.mean('ndcg@20'):.4f}")
         return res
-    if meth.kind == "als":
-        return _train_als(name, outer, inner, cfg, seed, device, progress, test)
     params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
     valid = lambda: float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())  # noqa: E731
-    opt = (torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
-           else torch.optim.Adam(list(params.values()), lr=cfg.lr))
-    # samples are drawn where the proposal lives (a CUDA generator for CUDA tensors)
-    draw = gen if torch.device(device).type == "cpu" else torch.Generator(device=device).manual_seed(seed)
+    step = _stepper(meth, params, inner, cfg, gen, seed, device)
     best, best_state, since, times, fracs = -1.0, None, 0, [], []
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        fracs = sgd_epoch(meth, params, inner, cfg.batch_users, gen, draw, opt, device)
+        fracs = step()
         times.append(time.perf_counter() - t0)
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             nd = valid()
@@ -146,35 +142,63 @@ def train(name: str, outer: Split, inner: Split, cfg: Config, seed: int, device:
         res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
     res.epoch_s = statistics.median(times)
     res.grad_frac = statistics.fmean(fracs) if fracs else None
+    res.lam = cfg.als_lam if meth.kind == "als" else None
     return res
 
 
-def _train_als(name, outer, inner, cfg, seed, device, progress, test=True) -> RunResult:
-    """RG²-ALS: every ridge in ``cfg.als_lams`` × up to ``cfg.als_sweeps`` sweeps, the
-    (ridge, sweep) with the best validation NDCG@20 selected."""
-    res = RunResult(name, seed, {})
-    best, times = -1.0, []
-    u_all, i_all = inner.train_users.to(device), inner.train_items.to(device)
-    total, done = len(cfg.als_lams) * cfg.als_sweeps, 0
-    for lam in cfg.als_lams:
-        gen = torch.Generator().manual_seed(seed)
-        meth = make(name, lam=lam)
-        params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen, device=device)
-        curve = []
-        for sweep in range(1, cfg.als_sweeps + 1):
+def optimizer(params: dict[str, Tensor], cfg: Config) -> torch.optim.Optimizer:
+    """Adam at ``cfg.lr``; AdamW (decoupled weight decay, Loshchilov & Hutter 2019) when
+    ``cfg.weight_decay`` > 0."""
+    if cfg.weight_decay:
+        return torch.optim.AdamW(list(params.values()), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(list(params.values()), lr=cfg.lr)
+
+
+def _make(name: str, cfg: Config) -> Method:
+    return make(name, m=cfg.m, lam=cfg.als_lam, alpha=cfg.als_alpha)
+
+
+def _stepper(meth: Method, params: dict[str, Tensor], sp: Split, cfg: Config, gen: torch.Generator, seed: int,
+             device: str):
+    """One training epoch on ``sp.train`` as a call: an ALS sweep (every user's exact
+    update, then every item's) or a gradient epoch (:func:`sgd_epoch`), returning the
+    epoch's gradient fractions."""
+    if meth.kind == "als":
+        u_all, i_all = sp.train_users.to(device), sp.train_items.to(device)
+
+        def sweep() -> list[float]:
+            meth.als_epoch(params, u_all, i_all, sp.n_users, sp.n_items)
+            return []
+        return sweep
+    opt = optimizer(params, cfg)
+    # samples are drawn where the proposal lives (a CUDA generator for CUDA tensors)
+    draw = gen if torch.device(device).type == "cpu" else torch.Generator(device=device).manual_seed(seed)
+    return lambda: sgd_epoch(meth, params, sp, cfg.batch_users, gen, draw, opt, device)
+
+
+def refit(name: str, outer: Split, cfg: Config, seed: int, epochs: int, device: str = "cpu") -> RunResult:
+    """The final run of a selected configuration (issue 12): train on the whole training
+    part ``outer.train`` (training + validation) for exactly ``epochs`` epochs (ALS: sweeps)
+    — the epoch count selected on validation — then evaluate once on ``outer.test``.  No
+    validation is looked at: there is none left."""
+    if epochs < 0 or int(epochs) != epochs:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+    gen = torch.Generator().manual_seed(seed)
+    meth = _make(name, cfg)
+    res = RunResult(name, seed, {}, best_epoch=int(epochs))
+    params = meth.init(outer.n_users, outer.n_items, cfg.d, outer.item_counts, gen, device=device)
+    if meth.kind != "fixed":
+        step = _stepper(meth, params, outer, cfg, gen, seed, device)
+        times, fracs = [], []
+        for _ in range(int(epochs)):
             t0 = time.perf_counter()
-            meth.als_epoch(params, u_all, i_all, inner.n_users, inner.n_items)
+            fracs = step()
             times.append(time.perf_counter() - t0)
-            nd = float(evaluate(lambda u: meth.scores(params, u.to(device)), inner)["ndcg@20"].mean())
-            curve.append((sweep, nd))
-            if nd > best:
-                best, res.best_epoch, res.lam, res.curve = nd, sweep, lam, curve
-                if test:
-                    res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
-            done += 1
-            if progress:
-                progress.update(f"{name} (seed {seed})", done, total, f"lam {lam:g}, valid ndcg@20 {best:.4f}")
-    res.epoch_s = statistics.median(times)
+        res.epoch_s = statistics.median(times) if times else 0.0
+        res.grad_frac = statistics.fmean(fracs) if fracs else None
+        res.lam = cfg.als_lam if meth.kind == "als" else None
+    with torch.no_grad():
+        res.per_user = evaluate(lambda u: meth.scores(params, u.to(device)), outer)
     return res
 
 

@@ -1,0 +1,109 @@
+"""The final runs of the recommendation experiment (issue 12): the tuning record's
+selected configurations, refitted on several splits and training seeds.
+
+Protocol (fixed before any test metric is seen).  The tuning sweep (``tuning.py``,
+``softmax-audit tune``) selected one configuration per method, and with it an epoch count
+(the best validation epoch of that configuration on the tuning split; ALS: sweeps).  A
+final run is one (method, split seed, training seed): the selected configuration trained
+on the split's whole training part (training + validation) for the selected epoch count,
+then tested once on the split's test part (:func:`.train.refit`).  EASE and item kNN are
+fitted in closed form on the same training part; popularity counts it.
+
+Sensitivity (issue 12 §5): the neighbouring grid points of a selection (one step along
+one axis, :func:`neighbours`) are run the same way, each with its own selected epoch
+count from the record, on the first training seed of every split.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import tuning as T
+
+#: the committed tuning record (``softmax-audit tune`` writes it)
+RECORD = Path(__file__).resolve().parent / "tuning-ml-100k.json"
+#: closed-form calibration baselines: in the tables, not in the family's comparisons
+CALIBRATION = ("ease", "itemknn")
+
+
+def load_record(path: Path = RECORD) -> dict[str, Any]:
+    """The tuning record; ``ValueError`` naming ``softmax-audit tune`` when it is missing."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"no tuning record at {path}; run `softmax-audit tune` to make it") from None
+
+
+def entry(record: dict[str, Any], method: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The record's scored entry of ``config`` (its validation score, best epoch, cap flag)."""
+    for e in record["methods"][method]["configurations"]:
+        if e["config"] == config:
+            return e
+    raise ValueError(f"{method}: configuration {config} is not in the tuning record")
+
+
+def selection(record: dict[str, Any], method: str) -> dict[str, Any]:
+    """``{"config", "epochs", "at_cap", "on_edge", "valid_ndcg@20"}`` of ``method`` (no
+    configuration and no epochs for popularity)."""
+    if method not in record["methods"]:
+        return {"config": {}, "epochs": None, "at_cap": False, "on_edge": [], "valid_ndcg@20": None}
+    m = record["methods"][method]
+    e = entry(record, method, m["selected"])
+    return {"config": m["selected"], "epochs": e.get("best_epoch"), "at_cap": bool(e.get("at_cap", False)),
+            "on_edge": list(m.get("selected_on_edge", [])), "valid_ndcg@20": e["valid_ndcg@20"]}
+
+
+def neighbours(method: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The grid points one step from ``config`` along one axis of ``method``'s grid, in
+    grid order (axis by axis, lower first)."""
+    out = []
+    for axis, values in T.GRIDS[method].items():
+        i = list(values).index(config[axis])
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(values):
+                out.append(config | {axis: values[j]})
+    return out
+
+
+def configured(cfg, method: str, config: dict[str, Any]):
+    """``cfg`` with ``method``'s configuration applied (the one mapping tuning and the final
+    runs share)."""
+    if method in T.ALS:
+        return replace(cfg, als_lam=float(config["lam"]), als_alpha=float(config.get("alpha", 0.0)))
+    if method in T.GRADIENT:
+        return replace(cfg, lr=float(config["lr"]), weight_decay=float(config["weight_decay"]))
+    return cfg
+
+
+@functools.lru_cache(maxsize=4)
+def split_of(data_name: str, split_seed: int):
+    """``(outer, inner)`` of ``split.holdout`` on the named data (``ml-100k`` or the small
+    ``synthetic`` set of the tests)."""
+    from .. import data as D
+    from .split import holdout
+
+    data = D.load_ml100k(D.fetch_ml100k(log=lambda m: None)) if data_name == "ml-100k" else \
+        D.synthetic(n_users=120, n_items=90, per_user=15, d=6, zipf=0.5, seed=0)
+    return holdout(data, split_seed)
+
+
+def final_run(method: str, config: dict[str, Any], epochs: int | None, data_name: str, split_seed: int, seed: int,
+              cfg=None, device: str = "cpu"):
+    """One final run (module docstring): a :class:`.train.RunResult` with the test metrics.
+    One intra-op thread, wherever it runs: a float reduction's bits then do not depend on
+    the machine's or the worker's thread count, so results never depend on ``--jobs``."""
+    from ..threads import one_thread
+    from .baselines import EASE, ItemKNN
+    from .metrics import evaluate
+    from .train import Config, RunResult, refit
+
+    cfg = cfg or Config()
+    outer, _ = split_of(data_name, split_seed)
+    with one_thread():
+        if method in CALIBRATION:
+            model = EASE(config["lam"]) if method == "ease" else ItemKNN(config["k"], config["shrink"])
+            return RunResult(method, seed, evaluate(model.fit(outer), outer))
+        return refit(method, outer, configured(cfg, method, config), seed, epochs or 0, device)
