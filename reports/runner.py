@@ -199,6 +199,22 @@ def run_keys(keys: tuple[str, ...], ctx: RunContext, planted: bool) -> list[tupl
     return run_rows([by_key(k) for k in keys], ctx, planted)
 
 
+def run_rows_primed(claims: Sequence[Claim], ctx: RunContext, planted: bool,
+                    outputs: dict) -> list[tuple[dict[str, Any], bool, float]]:
+    """:func:`run_rows` after handing the group its prepared work (``Claim.prime``)."""
+    claims[0].prime(ctx, outputs)
+    return run_rows(claims, ctx, planted)
+
+
+def run_keys_primed(keys: tuple[str, ...], ctx: RunContext, planted: bool,
+                    outputs: dict) -> list[tuple[dict[str, Any], bool, float]]:
+    """:func:`run_keys` after handing the group its prepared work (``Claim.prime``)."""
+    from .registry import by_key
+
+    by_key(keys[0]).prime(ctx, outputs)
+    return run_keys(keys, ctx, planted)
+
+
 def plan(claims: Sequence[Claim], ctx: RunContext, planted: bool,
          by_reference: bool) -> list[tuple[Task, tuple[Claim, ...]]]:
     """(task, its claims): one task per row, except rows that share an in-process cache
@@ -274,8 +290,41 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
             rows[c.key] = lost_row(c, exc)
             line(c.key, rows[c.key], f"  LOST ({type(exc).__name__})  CRASHED")
 
+    # phase 1: the rows without prepared work, and after them every group's prepared work (many
+    # short tasks: they fill the workers around the long rows); phase 2: the groups, handed
+    # their work
+    deferred = {t.key: t for t, g in tasks if g[0].prepare is not None}
+    work: list[Task] = []
+    for key, task in deferred.items():
+        work += [Task(f"{key}|{k}", fn, args, gpu=task.gpu) for k, fn, args in members[key][0].prepare(ctx)]
+    prepared: dict[str, dict] = {key: {} for key in deferred}
+    failed: dict[str, BaseException] = {}
+    owner = {w.key: w.key.split("|", 1)[0] for w in work}
+    n_work = len(work)
+
+    def done_any(task: Task, result, seconds: float) -> None:
+        if task.key in members:
+            return done(task, result, seconds)
+        prepared[owner[task.key]][task.key.split("|", 1)[1]] = result
+        if progress is not None:
+            print(f"  [work {sum(map(len, prepared.values())):>3}/{n_work}] {task.key[:70]:<70} {seconds:6.1f}s",
+                  file=progress, flush=True)
+
+    def lost_any(task: Task, exc: BaseException) -> None:
+        if task.key in members:
+            return lost(task, exc)
+        failed.setdefault(owner[task.key], exc)
+
     if tasks:
         if progress is not None and not engine.in_process:
             print(f"running {len(todo)} row(s) {engine.describe()}", file=progress, flush=True)
-        engine.run([t for t, _ in tasks], done, lost)
+        engine.run([t for t, _ in tasks if t.key not in deferred] + work, done_any, lost_any)
+        second = []
+        for key, task in deferred.items():
+            if key in failed:
+                lost(task, failed[key])
+                continue
+            fn = run_rows_primed if engine.in_process else run_keys_primed
+            second.append(replace(task, fn=fn, args=(*task.args, prepared[key])))
+        engine.run(second, done, lost)
     return [rows[c.key] for c in claims], any_crash

@@ -200,7 +200,7 @@ def test_a_cuda_run_asks_a_gpu_only_for_rows_that_compute_on_the_device():
         tasks = runner.plan(claims, RunContext(device=device), True, by_reference=False)
         assert {t.key for t, _ in tasks if t.gpu} == want
     first, members = tasks[0]
-    assert first.key == "experiment" and len(members) == 11 and first.args[0] == tuple(c.key for c in members)
+    assert first.key == "experiment" and len(members) == 12 and first.args[0] == tuple(c.key for c in members)
 
 
 def test_ctrl_c_closes_the_local_cluster():

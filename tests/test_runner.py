@@ -110,3 +110,55 @@ def test_a_statistical_check_gets_its_share_of_the_budget():
                     statistical=True, planted=[wrong_input("none", lambda ctx: Evidence("numeric", "x", "fails"))])
     run_claim(Claim("APX-2", "ssm/uniform", "t", (check,)), CTX)
     assert seen["alpha"] == SHARES[("APX-2", "ssm/uniform", "mc-vs-exact")] < CTX.alpha
+
+
+# ------------------------------------------------------------------ prepared work (Claim.prepare / prime)
+_SEEN: dict = {}
+
+
+def _square(x):
+    return x * x
+
+
+def _prepare(ctx):
+    return [(f"sq{i}", _square, (i,)) for i in range(4)]
+
+
+def _prime(ctx, outputs):
+    _SEEN.clear()
+    _SEEN.update(outputs)
+
+
+def _reads_prepared(ctx):
+    total = sum(_SEEN.values())
+    return Evidence("numeric", "c0", "holds" if total == 0 + 1 + 4 + 9 else "fails",
+                    counterexample=None if total == 14 else {"total": total}, figures={"total": total})
+
+
+def _group():
+    return [Claim("XX-1", r, "test row", (Check("c0", "numeric", _reads_prepared),), expected="supported",
+                  shares="g", prepare=_prepare, prime=_prime) for r in ("a", "b")]
+
+
+def test_a_groups_prepared_work_runs_first_and_reaches_its_rows():
+    from reports.runner import run_all
+
+    _SEEN.clear()
+    rows, crashed = run_all(_group(), CTX, progress=None, planted=False)
+    assert not crashed and [r["evidence"][0]["figures"]["total"] for r in rows] == [14, 14]
+
+
+def test_a_lost_unit_of_prepared_work_is_a_crash_of_the_group(monkeypatch):
+    from reports import runner
+    from reports.execution import Engine
+
+    def run(self, tasks, on_done, on_lost):
+        for t in tasks:
+            if t.key.endswith("|sq2"):
+                on_lost(t, RuntimeError("worker died"))
+            else:
+                on_done(t, t.fn(*t.args), 0.0)
+
+    monkeypatch.setattr(Engine, "run", run)
+    rows, crashed = runner.run_all(_group(), CTX, progress=None, planted=False)
+    assert crashed and all("task lost" in r["evidence"][0]["detail"] for r in rows)

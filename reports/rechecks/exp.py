@@ -1,10 +1,13 @@
-"""Re-checks of EXP-1 / DYN-3 / CPX-2 counterexamples from the stored per-user differences
-and counted operations (numpy only), and of CPX-1's from stored counts (``cost.py``).
+"""Re-checks of EXP-1 / DYN-3 / CPX-2 counterexamples from the stored run-level differences
+and counted operations (standard library and numpy only), and of CPX-1's from stored counts
+(``cost.py``).
 
-A comparison ``"A-B"`` stores the per-user differences d_u of NDCG@20 (A − B, averaged
-over the seeds), the side of 0 its interval lies on, and the level.  The re-check
-recomputes the Student-t interval from d_u and requires that it lies on the side the
-*row's prediction* is contradicted by -- the side is not taken from the stored data:
+A comparison ``"A-B"`` stores its run-level differences D_r of NDCG@20 (A − B, one per
+(split, training seed) run), the side of 0 its interval lies on, and the level.  The
+re-check recomputes the Student-t interval of the mean of the D_r (df = runs − 1, the
+quantile from the exact t distribution function for integer df, :func:`t_quantile`) and
+requires that it lies on the side the *row's prediction* is contradicted by -- the side is
+not taken from the stored data:
 
 * EXP-1[softmax]: ``softmax-X`` below 0 (X significantly above softmax);
 * EXP-1[popularity]: ``X-popularity`` below 0 (popularity above a learned model X);
@@ -15,7 +18,7 @@ recomputes the Student-t interval from d_u and requires that it lies on the side
   at least the stored reference's (no interval: counts are deterministic).
 
 The level must be at least :data:`MIN_LEVEL` (the suite's family-wise false-alarm budget is
-0.01; every decision's level is above 1 − 0.01).
+0.01; every decision's level is above 1 − 0.01), and at least 3 runs are needed.
 """
 from __future__ import annotations
 
@@ -24,18 +27,47 @@ import math
 import numpy as np
 
 from .cost import recheck_cpx1
-from .maps import _t_quantile
 
 MIN_LEVEL = 0.99
+MIN_RUNS = 3
 WOP = ("sparsemax", "entmax-1.5", "rankmax")
-APPROX = ("ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als", "rg2/sgd")
+APPROX = ("ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als", "rg2/als-authors", "rg2/sgd")
+
+
+def t_coverage(t: float, df: int) -> float:
+    """P(|T| < t) for Student's t with integer ``df`` ≥ 1 (the closed finite series in
+    θ = atan(t / √df); Abramowitz & Stegun 26.7.3-4)."""
+    th = math.atan(t / math.sqrt(df))
+    c2, s = math.cos(th) ** 2, math.sin(th)
+    if df % 2 == 1:
+        term, acc = 1.0, 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            acc += term
+        return (2 / math.pi) * (th + (s * math.cos(th) * acc if df > 1 else 0.0))
+    term, acc = 1.0, 1.0
+    for k in range(1, df // 2):
+        term *= c2 * (2 * k - 1) / (2 * k)
+        acc += term
+    return s * acc
+
+
+def t_quantile(level: float, df: int) -> float:
+    """The t with P(|T| < t) = ``level`` (bisection on :func:`t_coverage`)."""
+    lo, hi = 0.0, 1.0
+    while t_coverage(hi, df) < level:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if t_coverage(mid, df) < level else (lo, mid)
+    return (lo + hi) / 2
 
 
 def _interval(c: dict, level: float) -> tuple[float, float]:
-    d = np.asarray(c["per_user_diff"], dtype=np.float64)
-    if d.size < 100:
-        raise ValueError(f"only {d.size} users (the t expansion needs df >= 100)")
-    half = _t_quantile(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    d = np.asarray(c["run_diff"], dtype=np.float64)
+    if d.ndim != 1 or d.size < MIN_RUNS:
+        raise ValueError(f"only {d.size} runs (need at least {MIN_RUNS})")
+    half = t_quantile(level, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
     return d.mean() - half, d.mean() + half
 
 
@@ -54,7 +86,10 @@ def _comparisons(cx: dict, want: dict[str, str]) -> tuple[bool, str]:
             return False, f"{name}: not a comparison that can contradict this row's prediction"
         if c.get("side") != want[name]:
             return False, f"{name}: stored side {c.get('side')!r}, the prediction is contradicted {want[name]}"
-        lo, hi = _interval(c, level)
+        try:
+            lo, hi = _interval(c, level)
+        except (KeyError, ValueError, TypeError) as exc:
+            return False, f"{name}: {exc!r}"
         if not (lo > 0 if want[name] == "above 0" else hi < 0):
             return False, f"{name}: recomputed interval [{lo:.5f}, {hi:.5f}] is not {want[name]}"
         msgs.append(f"{name} [{lo:.4f}, {hi:.4f}]")
