@@ -76,6 +76,7 @@ def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
     record = run_tuning(tmp_path / "r.json", Engine(), ["ease"], data_name="synthetic", cfg=TINY, progress=None)
     record = {**record, "methods": {m: record["methods"]["ease"] if m == "ease" else
                                     {"grid": {k: list(v) for k, v in T.GRIDS[m].items()},
+                                     "grid_history": T._history_json(m),
                                      "selected": T.configurations(m)[0]} for m in T.GRIDS}}
     T.check_record(record, "synthetic")
     with pytest.raises(ValueError, match="softmax-audit tune"):
@@ -84,6 +85,10 @@ def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
     changed["methods"]["ease"]["grid"]["lam"] = [1.0, 50.0]
     with pytest.raises(ValueError, match="softmax-audit tune"):
         T.check_record(changed, "synthetic")
+    moved = json.loads(json.dumps(record))
+    moved["methods"]["nce"]["grid_history"] = []          # a record made before nce's grid moved
+    with pytest.raises(ValueError, match="grid history of nce"):
+        T.check_record(moved, "synthetic")
 
 
 def test_the_committed_record_matches_todays_grids_and_data():
@@ -119,11 +124,11 @@ def test_scoring_a_configuration_never_looks_at_the_test_part(monkeypatch):
 
 def test_a_grid_moved_off_an_edge_keeps_its_size_and_records_what_it_dropped(monkeypatch):
     monkeypatch.setitem(T.GRIDS, "nce", {"lr": (1e-3, 3e-3, 1e-2), "weight_decay": (0.0, 1.0)})
-    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"axis": "lr", "from": (3e-3, 1e-2, 3e-2), "to": (1e-3, 3e-3, 1e-2),
+    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"from": {"lr": (3e-3, 1e-2, 3e-2)}, "to": {"lr": (1e-3, 3e-3, 1e-2)},
                                                  "why": "selected on the lower lr edge"}])
     assert T.moved_out("nce") == [{"lr": 3e-2, "weight_decay": 0.0}, {"lr": 3e-2, "weight_decay": 1.0}]
     assert T.earlier_grids("nce") == [{"lr": (3e-3, 1e-2, 3e-2), "weight_decay": (0.0, 1.0)}]
     assert T.moved_out("softmax") == []
-    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"axis": "lr", "from": (1.0,), "to": (9.0,), "why": "wrong"}])
+    monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"from": {"lr": (1.0,)}, "to": {"lr": (9.0,)}, "why": "wrong"}])
     with pytest.raises(ValueError, match="GRID_HISTORY"):
         T.moved_out("nce")

@@ -47,8 +47,21 @@ GRIDS: dict[str, dict[str, tuple]] = {
 #: a grid moved off an edge (issue 12 §1: "extend that method's grid and record it"): the
 #: method's grid slides one step along the axis whose edge its selection sat on, keeping its
 #: 20 configurations (the far end, scored and recorded before the move, leaves it), so the
-#: budget stays equal; each move with its reason is copied into the record
-GRID_HISTORY: dict[str, list[dict[str, Any]]] = {}
+#: budget stays equal; applied to :data:`GRIDS` below and copied into the record
+_LR3, _LR1 = (3e-3, 1e-2, 3e-2, 1e-1), (1e-3, 3e-3, 1e-2, 3e-2)
+_WD0, _WD1 = (0.0, 0.3, 1.0, 3.0, 10.0), (0.3, 1.0, 3.0, 10.0, 30.0)
+_FIRST = "in the first sweep of this grid"
+GRID_HISTORY: dict[str, list[dict[str, Any]]] = {
+    "nce": [{"from": {"lr": _LR3}, "to": {"lr": _LR1}, "why": f"selected lr 3e-3, the lowest, {_FIRST}"}],
+    "rankmax": [{"from": {"lr": _LR3}, "to": {"lr": _LR1}, "why": f"selected lr 3e-3, the lowest, {_FIRST}"}],
+    "sparsemax": [{"from": {"lr": _LR3, "weight_decay": _WD0}, "to": {"lr": _LR1, "weight_decay": _WD1},
+                   "why": f"selected lr 3e-3 (the lowest) and weight decay 10 (the largest) {_FIRST}"}],
+    "rg2/als-authors": [{"from": {"alpha": (0.0, 0.001, 0.005, 0.02)}, "to": {"alpha": (0.001, 0.005, 0.02, 0.1)},
+                         "why": f"selected alpha 0.02, the largest, {_FIRST}"}],
+}
+for _m, _moves in GRID_HISTORY.items():
+    for _move in _moves:
+        GRIDS[_m] = GRIDS[_m] | _move["to"]
 
 
 def configurations(method: str) -> list[dict[str, Any]]:
@@ -63,9 +76,9 @@ def earlier_grids(method: str) -> list[dict[str, tuple]]:
     """The grids ``method`` had before each move of :data:`GRID_HISTORY`, latest first."""
     grid, out = dict(GRIDS[method]), []
     for move in reversed(GRID_HISTORY.get(method, [])):
-        if tuple(grid[move["axis"]]) != tuple(move["to"]):
-            raise ValueError(f"GRID_HISTORY of {method}: a move to {move['to']} but the grid holds {grid[move['axis']]}")
-        grid = grid | {move["axis"]: tuple(move["from"])}
+        if any(tuple(grid[axis]) != tuple(v) for axis, v in move["to"].items()):
+            raise ValueError(f"GRID_HISTORY of {method}: a move to {move['to']} but the grid is {grid}")
+        grid = grid | {axis: tuple(v) for axis, v in move["from"].items()}
         out.append(grid)
     return out
 
@@ -167,4 +180,5 @@ def check_record(record: dict[str, Any], data_sha256: str) -> None:
 
 
 def _history_json(method: str) -> list[dict[str, Any]]:
-    return [{k: (list(v) if isinstance(v, tuple) else v) for k, v in m.items()} for m in GRID_HISTORY.get(method, [])]
+    return [{"from": {a: list(v) for a, v in m["from"].items()}, "to": {a: list(v) for a, v in m["to"].items()},
+             "why": m["why"]} for m in GRID_HISTORY.get(method, [])]
