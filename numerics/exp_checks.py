@@ -28,9 +28,9 @@ across 0 leaves the comparison undecided.
 
 Sensitivity (issue 12 §5, full profile).  Each decided verdict is re-decided with one
 method at one neighbouring grid point of its selection: that neighbour ran on the first
-training seed of every split, and the shift of the method's mean NDCG@20 on those runs
-(neighbour − selection, paired) moves every interval the method is in by the same amount
-(the interval's width, the run-to-run spread, is kept).  A verdict that changes under any
+split with the first training seed, and the shift of the method's NDCG@20 there
+(neighbour − selection, paired: same split, same seed) moves every interval the method is
+in by the same amount (the interval's width, the run-to-run spread, is kept).  A verdict that changes under any
 neighbour is ``inconclusive: sensitive to tuning``, with the neighbour shown.
 
 Wall-clock figures never enter a decision; per-epoch cost decisions use counted
@@ -156,7 +156,8 @@ def _names(comps: dict, sign: int, strip: Callable[[str], str]) -> str:
 def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, comps: dict, flips: list,
             fig: dict, bad: dict, cx_extra: dict | None = None) -> Evidence:
     """The evidence of one row: a verdict that flips under a neighbour is undecided."""
-    fig = fig | {"dataset": ex["dataset"], "level": level(ctx), "comparisons_in_family": N_COMPARISONS,
+    fig = fig | {"dataset": ex["dataset"], "alpha_per_interval": ctx.alpha / N_COMPARISONS, "level": level(ctx),
+                 "comparisons_in_family": N_COMPARISONS,
                  "runs": len(next(iter(comps.values()))["runs"]) if comps else 0,
                  "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in comps.items()},
                  "secondary_95": {k: {"split_level": v.get("split_level_95"), "per_user": v["per_user_95"]}

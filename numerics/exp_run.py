@@ -5,8 +5,9 @@ Design, fixed before any test metric is seen (``numerics/recsys/final.py`` for o
 
 - **full** profile: the record's 3 split seeds × 3 training seeds for every method of the
   family and the calibration baselines (EASE, item kNN), plus the neighbouring grid
-  points of every family method's selection on the first training seed of each split
-  (the sensitivity analysis of ``exp_checks``);
+  points of every family method's selection on the first split with the first training
+  seed (the sensitivity analysis of ``exp_checks``; one run each, since an SSM or NCE run
+  costs a minute or more on one core and a method has up to four neighbours);
 - **quick** profile: the first split × the first 2 training seeds, no neighbours;
 - with ``ctx.seed = s`` every split seed and training seed is offset by ``1000 s``
   (``s = 0`` is the record's own design).
@@ -75,8 +76,8 @@ def preflight() -> None:
 
 def plan(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
     """Every unit of work of the experiment as ``(key, fn, args)``: one final run per
-    (method, split, training seed), one per neighbouring configuration and split (full
-    profile), and the operation counts.  The report runs them as tasks of the execution
+    (method, split, training seed), one per neighbouring configuration (full profile: on
+    the first split with the first seed), and the operation counts.  The report runs them as tasks of the execution
     layer (``Claim.prepare``); :func:`results` runs whatever it was not handed."""
     record = checked_record()
     splits, seeds = design(record, profile, seed)
@@ -91,9 +92,8 @@ def plan(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tupl
         for m in LEARNED:
             for c in F.neighbours(m, selected[m]["config"]):
                 epochs = F.entry(record, m, c).get("best_epoch")
-                for s in splits:
-                    out.append((_key("neighbour", m, c, s, seeds[0]), F.final_run,
-                                (m, c, epochs, "ml-100k", s, seeds[0], None, device)))
+                out.append((_key("neighbour", m, c, splits[0], seeds[0]), F.final_run,
+                            (m, c, epochs, "ml-100k", splits[0], seeds[0], None, device)))
     out.append(("flops", epoch_flops, (selected, splits[0], seeds[0])))
     return out
 
@@ -155,8 +155,8 @@ def results(profile: str, seed: int, device: str) -> dict:
             for c in F.neighbours(m, selected[m]["config"]):
                 e = F.entry(record, m, c)
                 nbrs[m].append({"config": c, "epochs": e.get("best_epoch"), "valid_ndcg@20": e["valid_ndcg@20"],
-                                "runs": {(s, seeds[0]): outputs[_key("neighbour", m, c, s, seeds[0])]
-                                         for s in splits}})
+                                "runs": {(splits[0], seeds[0]): outputs[_key("neighbour", m, c, splits[0],
+                                                                             seeds[0])]}})
     return {"dataset": "MovieLens-100K", "splits": splits, "seeds": seeds, "selected": selected, "runs": runs,
             "neighbours": nbrs, "flops": outputs["flops"]}
 

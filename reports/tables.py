@@ -115,11 +115,14 @@ def calibration_table(claims: list[Mapping[str, Any]]) -> list[str]:
                         _config(v.get("selected"))]) + r" \\" for m, v in cal.items()]
     body += [r"\midrule"] + [f"{escape(name)} (published) & {_cell(v)} & -- & -- \\\\"
                              for name, v in PUBLISHED["ndcg@10"].items()]
-    out = _table("Calibration of the experiment",
-                 rf"Our baselines and tuned MF (means over the runs) beside published figures on the same data set. "
-                 rf"Source: {escape(PUBLISHED['source'])}. Its protocol differs from ours: "
-                 rf"{escape(PUBLISHED['protocol'])}; the figures line up in scale, not to the digit.", "lrrl",
-                 r"method & NDCG@10 & NDCG@20 & selected configuration", body)
+    # a small table: at its natural size (the overview tables are scaled to the text width)
+    out = [r"\section{Calibration of the experiment}",
+           rf"Our baselines and tuned MF (means over the runs) beside published figures on the same data set. "
+           rf"Source: {escape(PUBLISHED['source'])}. Its protocol differs from ours: "
+           rf"{escape(PUBLISHED['protocol'])}; the figures line up in scale, not to the digit.",
+           r"\begin{center}\small", r"\begin{tabular}{@{}lrrl@{}}", r"\toprule",
+           r"method & NDCG@10 & NDCG@20 & selected configuration \\", r"\midrule", *body, r"\bottomrule",
+           r"\end{tabular}", r"\end{center}", ""]
     grids = f.get("tuning_grids")
     if isinstance(grids, Mapping):
         gbody = [f"{escape(m)} & " + "; ".join(f"{escape(k)} $\\in$ \\{{{', '.join(_num(x, 'g') for x in v)}\\}}"

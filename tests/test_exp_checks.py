@@ -35,11 +35,11 @@ def _ex(levels: dict[str, float] | None = None, flops: dict | None = None,
 
 
 def _neighbour(ex: dict, method: str, shift: float, config: dict) -> dict:
-    """``ex`` with one neighbouring configuration of ``method`` run on the first seed of
-    every split: its runs are the selection's shifted by ``shift``."""
-    first = min(ex["seeds"])
-    runs = {k: replace(r, per_user={key: v + shift for key, v in r.per_user.items()})
-            for k, r in ex["runs"][method].items() if k[1] == first}
+    """``ex`` with one neighbouring configuration of ``method`` run on the first split with
+    the first seed: its run is the selection's shifted by ``shift``."""
+    first = (min(ex["splits"]), min(ex["seeds"]))
+    runs = {first: replace(ex["runs"][method][first],
+                           per_user={key: v + shift for key, v in ex["runs"][method][first].per_user.items()})}
     return ex | {"neighbours": {**ex.get("neighbours", {}), method: [{"config": config, "runs": runs}]}}
 
 

@@ -11,7 +11,7 @@ fitted in closed form on the same training part; popularity counts it.
 
 Sensitivity (issue 12 §5): the neighbouring grid points of a selection (one step along
 one axis, :func:`neighbours`) are run the same way, each with its own selected epoch
-count from the record, on the first training seed of every split.
+count from the record, on the first split with the first training seed.
 """
 from __future__ import annotations
 
