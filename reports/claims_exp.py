@@ -72,7 +72,8 @@ def claims() -> list[Claim]:
                                     "epoch (counted operations) has a significantly lower test NDCG@20 (one that is "
                                     "cheaper and significantly more accurate refutes it; one not separated leaves it "
                                     "undecided)."),
-            ("approximations-cheaper", "Every approximation (SSM uniform/popularity, NCE, HSM, RG² by ALS (both forms) and by SGD) "
+            ("approximations-cheaper", "Every approximation (SSM uniform/popularity, NCE, HSM, RG² by ALS (both "
+                                       "forms) and by SGD) "
                                        "costs fewer counted operations per training epoch than exact softmax, as "
                                        "implemented and trained in the experiment (one score row and one softmax per "
                                        "user, serving all of its interactions)."),

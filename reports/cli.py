@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="run every registered check; write results.json, appendix.tex, appendix.pdf")
     r.add_argument("--profile", choices=("quick", "full"), default="quick",
-                   help="check budgets: quick (the experiment on 1 split x 2 seeds) or full (deeper searches, 3 x 3)")
+                   help="check budgets: quick (the experiment on 1 split x 2 seeds) or full (deeper searches; "
+                        "3 x 3)")
     r.add_argument("--out", default="reports/out", help="output directory (default: reports/out)")
     r.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="torch device for Monte Carlo work")
     r.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
