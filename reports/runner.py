@@ -295,17 +295,20 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
     # their work
     deferred = {t.key: t for t, g in tasks if g[0].prepare is not None}
     work: list[Task] = []
+    owner: dict[str, tuple[str, str]] = {}     # work task key -> (its group, its key in the group)
     for key, task in deferred.items():
-        work += [Task(f"{key}|{k}", fn, args, gpu=task.gpu) for k, fn, args in members[key][0].prepare(ctx)]
+        for k, fn, args in members[key][0].prepare(ctx):
+            work.append(Task(f"{key}|{k}", fn, args, gpu=task.gpu))
+            owner[work[-1].key] = (key, k)
     prepared: dict[str, dict] = {key: {} for key in deferred}
     failed: dict[str, BaseException] = {}
-    owner = {w.key: w.key.split("|", 1)[0] for w in work}
     n_work = len(work)
 
     def done_any(task: Task, result, seconds: float) -> None:
         if task.key in members:
             return done(task, result, seconds)
-        prepared[owner[task.key]][task.key.split("|", 1)[1]] = result
+        group, unit = owner[task.key]
+        prepared[group][unit] = result
         if progress is not None:
             print(f"  [work {sum(map(len, prepared.values())):>3}/{n_work}] {task.key[:70]:<70} {seconds:6.1f}s",
                   file=progress, flush=True)
@@ -313,7 +316,7 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
     def lost_any(task: Task, exc: BaseException) -> None:
         if task.key in members:
             return lost(task, exc)
-        failed.setdefault(owner[task.key], exc)
+        failed.setdefault(owner[task.key][0], exc)
 
     if tasks:
         if progress is not None and not engine.in_process:
