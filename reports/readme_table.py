@@ -7,16 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from .tables import _figs
+
 _NAMES = {"entmax-1.5": "1.5-entmax", "ssm/uniform": "SSM uniform", "ssm/popularity": "SSM popularity",
           "nce": "NCE", "hsm": "HSM", "rg2/als": "RG² ALS", "rg2/als-authors": "RG² ALS (authors' form)",
           "rg2/sgd": "RG² SGD", "ease": "EASE", "itemknn": "item kNN"}
-
-
-def _figs(row: Mapping[str, Any]) -> dict:
-    out: dict = {}
-    for ev in row.get("evidence") or []:
-        out.update(ev.get("figures") or {})
-    return out
 
 
 def _f(v: Any, spec: str = ".3f") -> str:

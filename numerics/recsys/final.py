@@ -68,6 +68,13 @@ def neighbours(method: str, config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def calibration_model(method: str, config: dict[str, Any]):
+    """The closed-form baseline ``method`` (``ease`` or ``itemknn``) at ``config``, unfitted."""
+    from .baselines import EASE, ItemKNN
+
+    return EASE(config["lam"]) if method == "ease" else ItemKNN(config["k"], config["shrink"])
+
+
 def configured(cfg, method: str, config: dict[str, Any]):
     """``cfg`` with ``method``'s configuration applied (the one mapping tuning and the final
     runs share)."""
@@ -96,7 +103,6 @@ def final_run(method: str, config: dict[str, Any], epochs: int | None, data_name
     One intra-op thread, wherever it runs: a float reduction's bits then do not depend on
     the machine's or the worker's thread count, so results never depend on ``--jobs``."""
     from ..threads import one_thread
-    from .baselines import EASE, ItemKNN
     from .metrics import evaluate
     from .train import Config, RunResult, refit
 
@@ -104,6 +110,5 @@ def final_run(method: str, config: dict[str, Any], epochs: int | None, data_name
     outer, _ = split_of(data_name, split_seed)
     with one_thread():
         if method in CALIBRATION:
-            model = EASE(config["lam"]) if method == "ease" else ItemKNN(config["k"], config["shrink"])
-            return RunResult(method, seed, evaluate(model.fit(outer), outer))
+            return RunResult(method, seed, evaluate(calibration_model(method, config).fit(outer), outer))
         return refit(method, outer, configured(cfg, method, config), seed, epochs or 0, device)

@@ -118,17 +118,15 @@ def score_configuration(method: str, config: dict[str, Any], data_name: str, spl
                         cfg=None) -> dict[str, Any]:
     """Validation NDCG@20 of one configuration on the tuning split (a task of ``softmax-audit
     tune``); ``data_name`` is ``ml-100k`` or ``synthetic`` (tests)."""
-    from .baselines import EASE, ItemKNN
-    from .final import configured, split_of
+    from .final import CALIBRATION, calibration_model, configured, split_of
     from .metrics import evaluate
     from .train import Config, train
 
     cfg = cfg or Config()
     outer, inner = split_of(data_name, split_seed)
     out: dict[str, Any] = {"config": config}
-    if method in ("ease", "itemknn"):
-        model = EASE(config["lam"]) if method == "ease" else ItemKNN(config["k"], config["shrink"])
-        out["valid_ndcg@20"] = float(evaluate(model.fit(inner), inner)["ndcg@20"].mean())
+    if method in CALIBRATION:
+        out["valid_ndcg@20"] = float(evaluate(calibration_model(method, config).fit(inner), inner)["ndcg@20"].mean())
         return out
     if method not in (*ALS, *GRADIENT):
         raise ValueError(f"method must be one of {sorted(GRIDS)}, got {method!r}")
