@@ -21,6 +21,8 @@ Outcome = Literal["holds", "fails", "undecided"]
 KINDS = ("symbolic", "numeric", "empirical")
 OUTCOMES = ("holds", "fails", "undecided")
 VERDICTS = ("verified", "supported", "refuted", "inconclusive")
+#: figure keys that carry plot data (reports/plots.py draws them; ``plot_time`` is wall-clock)
+PLOT_KEYS = ("plot", "plot_time")
 
 
 class SuiteDefect(RuntimeError):
@@ -65,6 +67,13 @@ class Evidence:
     # symbolic evidence whose scope does not cover the claim's domain names the missing part
     # here ("two-point and uniform supports only"); the row then reads supported, not verified
     scope_gap: str = ""
+    # marked text (audit/markup.py): one line saying what was compared and what came out, with
+    # its key numbers (the appendix's front table and claim pages print it; ``detail`` is the
+    # full account, printed in evidence.pdf)
+    summary: str = ""
+    # marked text: a label for every figure key (unit included, "epoch time (s)"), declared
+    # where the check produces the figure; keys of dict-valued figures may be labelled too
+    labels: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -74,10 +83,14 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "check": self.check, "outcome": self.outcome}
+        if self.summary:
+            out["summary"] = self.summary
         if self.detail:
             out["detail"] = self.detail
         if self.figures:
             out["figures"] = _clean(self.figures)
+        if self.labels:
+            out["labels"] = {str(k): str(v) for k, v in self.labels.items()}
         if self.counterexample is not None:
             out["counterexample"] = _clean(self.counterexample)
         if self.assumptions:

@@ -11,6 +11,7 @@ from audit import Evidence, Outcome, SuiteDefect
 @dataclass
 class Derivation:
     """A statement, its assumptions and scope, the LaTeX steps, and the decision.
+    Every text is marked text (audit/markup.py): prose with inline ``$…$`` mathematics.
 
     ``scope`` says how general the derivation is ("symbolic in n and α",
     "n = 2, 3, 4 with symbolic θ", "α ∈ {5/4, 3/2, 7/4}"), because CLAIMS.md asks
@@ -25,10 +26,13 @@ class Derivation:
     # the part of the claim's domain the scope does not cover, in words ("two-point and
     # uniform supports only"); non-empty makes the row supported rather than verified
     gap: str = ""
+    # one line, marked text: what the derivation establishes (the appendix's front table);
+    # empty: the statement, when it is short enough
+    summary: str = ""
 
     def step(self, text: str, expr: object | None = None) -> None:
-        """Record a step: plain-text words, optionally followed by a sympy expression
-        (or a ready LaTeX string), rendered as display math in the appendix."""
+        """Record a step: marked-text words (audit/markup.py), optionally followed by a sympy
+        expression (or a ready LaTeX string), rendered as display math in the appendix."""
         if expr is None:
             self.steps.append(text)
         else:
@@ -45,7 +49,8 @@ class Derivation:
             kind="symbolic",
             check=check,
             outcome=self.decision,
-            detail=f"{self.statement} [scope: {self.scope}]",
+            detail=f"{self.statement} (scope: {self.scope})",
+            summary=self.summary or self.statement,
             counterexample=self.counterexample,
             steps=tuple(self.steps),
             assumptions=tuple(self.assumptions),

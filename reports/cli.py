@@ -94,6 +94,30 @@ def _table(args: argparse.Namespace) -> int:
         return 2
 
 
+def _appendix(args: argparse.Namespace) -> int:
+    import json
+
+    from .report import write_documents
+
+    src = Path(args.results)
+    try:
+        results = json.loads(src.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"error: results: cannot read {src}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(results, dict) or not isinstance(results.get("claims"), list):
+        print(f"error: results: {src} is not a results.json (no list of claims)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else src.parent
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        write_documents(results, out, pdf=not args.no_pdf)
+    except RuntimeError as exc:  # pdflatex failed: its log tail is in the message
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _tune(args: argparse.Namespace) -> int:
     from .execution import Engine
     from .tune import RECORD, run_tuning
@@ -206,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")
     c.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
     c.set_defaults(func=_recheck)
+
+    a = sub.add_parser("appendix", help="re-render appendix and evidence records (.tex, .pdf) from a results.json")
+    a.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")
+    a.add_argument("--out", default=None, help="output directory (default: the results.json's directory)")
+    a.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
+    a.set_defaults(func=_appendix)
 
     tb = sub.add_parser("table", help="the README's recommendation-experiment table (Markdown) from results.json")
     tb.add_argument("results", nargs="?", default="reports/out/results.json", help="path to results.json")

@@ -2,15 +2,17 @@
 
 A check that wants a figure puts plot data in its evidence::
 
-    figures["plot"] = {"title": str, "xlabel": str, "ylabel": str, "logx": bool, "logy": bool,
-                       "series": {label: {"x": [...], "y": [...]}}, "markers": bool}
+    figures["plot"] = {"title": str, "caption": str, "xlabel": str, "ylabel": str, "logx": bool,
+                       "logy": bool, "series": {label: {"x": [...], "y": [...]}}, "markers": bool}
 
-(``markers``: points instead of lines.)  A figure drawn from wall-clock data goes under
+(``markers``: points instead of lines.)  The caption is marked text (audit/markup.py) stating
+the claim and what the reader should see; the runner refuses a plot without one.  Labels
+may use matplotlib's mathtext (``"$m$ (samples)"``).  A figure drawn from wall-clock data goes under
 ``figures["plot_time"]`` (a key listed in ``meta.wallclock``), so it is never mistaken
 for a deterministic one.
 
 :func:`render_plots` draws each one into ``out/fig-<n>.pdf`` and returns the list of
-``{"path", "caption"}`` entries the LaTeX writer includes.  Nothing is computed here:
+``{"path", "caption", "row"}`` entries the LaTeX writer places on each row's page.  Nothing is computed here:
 every plotted number is in results.json.
 """
 from __future__ import annotations
@@ -20,21 +22,21 @@ import re
 from pathlib import Path
 from typing import Any
 
+from audit.evidence import PLOT_KEYS
+
 from .execution import Engine, Task
 from .store import atomic_write_bytes
 
 
-PLOT_KEYS = ("plot", "plot_time")
-
-
-def plot_specs(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def plot_specs(results: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(index of the row, plot spec) of every figure, in row and evidence order."""
     out = []
-    for row in results["claims"]:
+    for i, row in enumerate(results["claims"]):
         for ev in row["evidence"]:
             for key in PLOT_KEYS:
                 spec = (ev.get("figures") or {}).get(key)
                 if spec:
-                    out.append((f"{row['id']} [{row['reading']}], {ev['check']}", spec))
+                    out.append((i, spec))
     return out
 
 
@@ -63,32 +65,57 @@ def _log_formatter(axis) -> None:
         (axis.set_major_formatter if which == "major" else axis.set_minor_formatter)(plain)
 
 
+#: one style for every figure: a distinct colour *and* marker per series (up to 12), so that
+#: series stay apart in grey print and for colour-blind readers (Okabe-Ito colours first)
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+           "#882255", "#44AA99", "#999933", "#AA4499")
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p")
+MARKS_PER_LINE = 10  # markers drawn along a line series (every point would blot dense curves)
+
+
+def series_style(i: int, n_points: int, points_only: bool) -> dict[str, Any]:
+    """Matplotlib keywords of the ``i``-th series: its colour and marker, and for a line
+    series markers at about ``MARKS_PER_LINE`` of its points."""
+    style: dict[str, Any] = {"color": COLOURS[i % len(COLOURS)], "marker": MARKERS[i % len(MARKERS)],
+                             "markersize": 4.5}
+    if points_only:
+        style["linestyle"] = "none"
+    else:
+        style.update(linewidth=1.2, markevery=max(1, n_points // MARKS_PER_LINE))
+    return style
+
+
 def figure_pdf(spec: dict[str, Any]) -> bytes:
-    """One figure as PDF bytes (no CreationDate, so reruns give the same bytes)."""
+    """One figure as PDF bytes (no CreationDate, so reruns give the same bytes): every series
+    in the style of :func:`series_style`, the legend outside the axes on the right, a log
+    axis named as such in its label."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    series = spec.get("series", {})
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
     try:
-        for label, s in spec.get("series", {}).items():
-            if spec.get("markers"):
-                ax.plot(s["x"], s["y"], label=str(label), marker="o", linestyle="none")
-            else:
-                ax.plot(s["x"], s["y"], label=str(label), linewidth=1.2)
+        for i, (label, s) in enumerate(series.items()):
+            ax.plot(s["x"], s["y"], label=str(label), **series_style(i, len(s["x"]), bool(spec.get("markers"))))
+        xlabel, ylabel = spec.get("xlabel", ""), spec.get("ylabel", "")
         if spec.get("logx"):
             ax.set_xscale("log")
             _log_formatter(ax.xaxis)
+            xlabel += " (log)"
         if spec.get("logy"):
             ax.set_yscale("log")
             _log_formatter(ax.yaxis)
-        ax.set_xlabel(spec.get("xlabel", ""))
-        ax.set_ylabel(spec.get("ylabel", ""))
-        ax.set_title(spec.get("title", ""), fontsize=9)
-        if len(spec.get("series", {})) > 1:
-            # scatter plots put the legend beside the axes: points can sit anywhere
-            ax.legend(fontsize=7, **({"loc": "center left", "bbox_to_anchor": (1.0, 0.5)} if spec.get("markers") else {}))
+            ylabel += " (log)"
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, which="major", linewidth=0.4, alpha=0.4)
+        if spec.get("title"):
+            ax.set_title(spec["title"], fontsize=9)
+        if series:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
@@ -109,5 +136,5 @@ def render_plots(results: dict[str, Any], out: Path, engine: Engine | None = Non
     (engine or Engine()).run(tasks, lambda task, pdf, _s: atomic_write_bytes(out / f"{task.key}.pdf", pdf), lost)
     for stale in set(out.glob("fig-*.pdf")) - {out / f"{t.key}.pdf" for t in tasks}:
         stale.unlink()  # a figure of an earlier run with more figures
-    return [{"path": f"{t.key}.pdf", "caption": f"{spec.get('title', '')} ({where})"}
-            for t, (where, spec) in zip(tasks, specs)]
+    return [{"path": f"{t.key}.pdf", "caption": spec.get("caption") or spec.get("title", ""), "row": row}
+            for t, (row, spec) in zip(tasks, specs)]

@@ -56,16 +56,38 @@ def dumps(results: dict[str, Any]) -> str:
     return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True,
-                 engine: Engine | None = None, resume: bool = True) -> tuple[dict, bool]:
-    """Write ``out/results.json``, ``out/appendix.tex`` and, when pdflatex is on PATH,
-    ``out/appendix.pdf``, each atomically.  Finished rows are kept under ``out/.resume``
-    (reports/store.py) and, with ``resume``, reused; without it they are discarded first.
-    An appendix.pdf that this run does not write is removed, never left looking current.
-    Returns (results, crashed)."""
-    from .latex import compile_pdf, render_appendix
+def write_documents(results: dict, out: Path, engine: Engine | None = None, pdf: bool = True) -> list[Path]:
+    """From a results dict: the figures, ``appendix.tex`` and ``evidence.tex`` and, when
+    pdflatex is on PATH and ``pdf``, their PDFs, each written atomically into ``out``.  A PDF
+    this call does not write is removed, never left looking current beside a new .tex.
+    Returns the PDFs written."""
+    from .latex import compile_pdf, render_appendix, render_evidence
     from .plots import render_plots
 
+    figures = render_plots(results, out, engine)
+    full = {**results, "figures_files": figures} if figures else results
+    docs = [(out / "appendix.tex", render_appendix(full)), (out / "evidence.tex", render_evidence(full))]
+    for path, text in docs:
+        atomic_write_text(path, text)
+    print(f"wrote {', '.join(str(p) for p, _ in docs)}", file=sys.stderr)
+    made = []
+    for path, _ in docs:
+        pdf_path = compile_pdf(path) if pdf else None
+        if pdf_path is None:
+            path.with_suffix(".pdf").unlink(missing_ok=True)
+        else:
+            made.append(pdf_path)
+    print(f"wrote {', '.join(map(str, made))}" if made else ("pdflatex not on PATH: " if pdf else "--no-pdf: ")
+          + "no PDF written", file=sys.stderr)
+    return made
+
+
+def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True,
+                 engine: Engine | None = None, resume: bool = True) -> tuple[dict, bool]:
+    """Write ``out/results.json``, then the documents (:func:`write_documents`): appendix
+    and evidence records, .tex and, when pdflatex is on PATH, .pdf.  Finished rows are kept
+    under ``out/.resume`` (reports/store.py) and, with ``resume``, reused; without it they
+    are discarded first.  Returns (results, crashed)."""
     out.mkdir(parents=True, exist_ok=True)
     store = row_store(out, ctx, planted=True)
     if not resume:
@@ -73,13 +95,6 @@ def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf:
     store.prune()  # rows of other code versions can never be reused
     results, crashed = build_results(ctx, only, engine=engine, store=store)
     atomic_write_text(out / "results.json", dumps(results))
-    tex = out / "appendix.tex"
-    figures = render_plots(results, out, engine)
-    atomic_write_text(tex, render_appendix({**results, "figures_files": figures} if figures else results))
-    print(f"wrote {out / 'results.json'} and {tex}", file=sys.stderr)
-    made = compile_pdf(tex) if pdf else None
-    if made is None:
-        (out / "appendix.pdf").unlink(missing_ok=True)
-    print(f"wrote {made}" if made else ("pdflatex not on PATH: " if pdf else "--no-pdf: ")
-          + "appendix.pdf not written", file=sys.stderr)
+    print(f"wrote {out / 'results.json'}", file=sys.stderr)
+    write_documents(results, out, engine, pdf)
     return results, crashed

@@ -25,10 +25,10 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
-from audit import Evidence, RunContext, SuiteDefect
-from audit.evidence import _clean
+from audit import Evidence, RunContext, SuiteDefect, markup
+from audit.evidence import PLOT_KEYS, _clean
 from audit.falsealarm import share
 
 from .claim import Check, Claim, verdict
@@ -71,8 +71,38 @@ def _stored(x: Any) -> Any:
     return json.loads(json.dumps(_clean(x)))
 
 
+def text_problems(ev: Evidence) -> list[str]:
+    """Where ``ev``'s text breaks the marked-text rule (audit/markup.py), or a figure has no
+    label, or the summary is missing.  (A summary longer than one line of the front table
+    only costs room: tests/test_claims.py holds it to ``markup.SUMMARY_CHARS``.)"""
+    found = []
+    texts = [("summary", ev.summary), ("detail", ev.detail), ("scope_gap", ev.scope_gap)]
+    texts += [(f"assumptions[{i}]", a) for i, a in enumerate(ev.assumptions)]
+    texts += [(f"steps[{i}]", s) for i, s in enumerate(ev.steps)]
+    labels = dict(ev.labels or {})
+    texts += [(f"labels[{k}]", v) for k, v in labels.items()]
+    figures = ev.figures or {}
+    for key in PLOT_KEYS:
+        if isinstance(figures.get(key), Mapping):
+            texts.append((f"{key}.caption", str(figures[key].get("caption", ""))))
+            if not figures[key].get("caption"):
+                found.append(f"{key}: no caption")
+    for where, text in texts:
+        found += [f"{where}: {p}" for p in markup.problems(str(text))]
+    if not ev.summary.strip():
+        found.append("no summary")
+    unlabelled = [k for k in figures if k not in PLOT_KEYS and k not in labels]
+    if unlabelled:
+        found.append(f"figures without a label: {unlabelled}")
+    return found
+
+
 def audit_evidence(claim: Claim, ev: Evidence) -> None:
     """Raise :class:`SuiteDefect` where ``ev`` breaks a rule (module docstring)."""
+    bad = text_problems(ev)
+    if bad:
+        raise SuiteDefect(f"{claim.key} / {ev.check}: its text breaks the marked-text rule (audit/markup.py): "
+                          + "; ".join(bad))
     if ev.outcome == "fails":
         if ev.counterexample is None:
             raise SuiteDefect(f"{claim.key} / {ev.check}: 'fails' without a counterexample")

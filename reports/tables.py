@@ -4,6 +4,7 @@ empty when its rows did not run.  Wall-clock values carry the dagger mark, in th
 header and in every cell, so a line that shows one says so."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from .texfmt import _is_number, _is_wallclock, _num, _verdict, escape
@@ -37,6 +38,15 @@ def _table(title: str, intro: str, cols: str, header: str, body: list[str]) -> l
             *body, r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
 
 
+def _formula(order: Any) -> str:
+    """A claimed order as stored (``N d^2 + (U + n) d^3``, ``N n (d + log n)``) set as mathematics;
+    anything else is escaped as text."""
+    text = str(order)
+    if not re.fullmatch(r"[A-Za-z0-9 ^+()*/]+", text):
+        return escape(text)
+    return "$" + re.sub(r"\blog\b", r"\\log", text) + "$"
+
+
 def complexity_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[str]:
     rows = [r for r in claims if r.get("id") == "CPX-1"]
     if not rows:
@@ -44,7 +54,7 @@ def complexity_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[st
     body = []
     for row in rows:
         f = _figs(row)
-        cells = [escape(row.get("reading", "")), escape(f.get("claimed", ""))]
+        cells = [escape(row.get("reading", "")), _formula(f.get("claimed", ""))]
         for var in ("n", "d", "m"):
             cells += [_cell(f.get(f"flops_exponent_{var}_top")), _cell(f.get(f"claimed_exponent_{var}_top"))]
         cells += [_cell(f.get("exponent_n"), ".2f") + _mark("exponent_n", wall, "CPX-1"), _verdict(row.get("verdict"))]
@@ -57,11 +67,13 @@ def complexity_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[st
                   rf"$m$ claimed & $n$ time{_mark('exponent_n', wall, 'CPX-1')} & verdict", body)
 
 
+_SHORT = {"lr": "lr", "weight_decay": "wd", "lam": r"$\lambda$", "alpha": r"$\alpha$", "k": "k", "shrink": "shrink"}
+
+
 def _config(c: Any) -> str:
     if not isinstance(c, Mapping) or not c:
         return "--"
-    short = {"lr": "lr", "weight_decay": "wd", "lam": r"$\lambda$", "alpha": r"$\alpha$", "k": "k", "shrink": "shrink"}
-    return ", ".join(f"{short.get(k, escape(k))} {_num(v, 'g')}" for k, v in c.items())
+    return ", ".join(f"{_SHORT.get(k, escape(k))} {_num(v, 'g')}" for k, v in c.items())
 
 
 def experiment_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[str]:
@@ -123,11 +135,19 @@ def calibration_table(claims: list[Mapping[str, Any]]) -> list[str]:
            r"\begin{center}\small", r"\begin{tabular}{@{}lrrl@{}}", r"\toprule",
            r"method & NDCG@10 & NDCG@20 & selected configuration \\", r"\midrule", *body, r"\bottomrule",
            r"\end{tabular}", r"\end{center}", ""]
-    grids = f.get("tuning_grids")
-    if isinstance(grids, Mapping):
-        gbody = [f"{escape(m)} & " + "; ".join(f"{escape(k)} $\\in$ \\{{{', '.join(_num(x, 'g') for x in v)}\\}}"
-                                             for k, v in g.items()) + r" \\" for m, g in grids.items()]
-        out += [r"\begin{center}\small", r"\begin{tabular}{@{}l>{\raggedright\arraybackslash}p{0.75\linewidth}@{}}",
-                r"\toprule method & grid (" + _num(f.get("tuning_budget", 0), "d") + r" configurations each) \\ \midrule",
-                *gbody, r"\bottomrule", r"\end{tabular}", r"\end{center}", ""]
     return out
+
+
+def grids_table(claims: list[Mapping[str, Any]]) -> list[str]:
+    """The experiment's tuning grids (EXP-1[softmax]'s figures), for evidence.pdf."""
+    row = next((r for r in claims if r.get("id") == "EXP-1" and r.get("reading") == "softmax"), None)
+    f = _figs(row) if row else {}
+    grids = f.get("tuning_grids")
+    if not isinstance(grids, Mapping):
+        return []
+    gbody = [f"{escape(m)} & " + "; ".join(f"{_SHORT.get(k, escape(k))} $\\in$ \\{{{', '.join(_num(x, 'g') for x in v)}\\}}"
+                                         for k, v in g.items()) + r" \\" for m, g in grids.items()]
+    return [r"\section{The experiment's tuning grids}", r"\begin{center}\small",
+            r"\begin{tabular}{@{}l>{\raggedright\arraybackslash}p{0.75\linewidth}@{}}",
+            r"\toprule method & grid (" + _num(f.get("tuning_budget", 0), "d") + r" configurations each) \\ \midrule",
+            *gbody, r"\bottomrule", r"\end{tabular}", r"\end{center}", ""]

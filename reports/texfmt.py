@@ -9,6 +9,8 @@ import re
 import unicodedata
 from typing import Any, Mapping
 
+from audit import markup
+
 LIST_ITEMS = 8           # list-valued figures: first items shown
 
 # --------------------------------------------------------------------------- escaping
@@ -21,7 +23,7 @@ _ASCII_SPECIALS = {
     "&": r"\&",
     "#": r"\#",
     "^": r"\textasciicircum{}",
-    "_": r"\_",
+    "_": r"{\ttfamily\char95}",   # cmr's \_ is a rule that reads back as a space; cmtt has the glyph
     "%": r"\%",
     "~": r"\textasciitilde{}",
     "<": r"\textless{}",
@@ -187,10 +189,16 @@ def _math_raw(latex: str) -> str:
     return "".join(out)
 
 
-def _step(step: str) -> str:
-    """One derivation step: plain words (escaped), then the math from the first ``$`` raw."""
-    head, dollar, tail = str(step).partition("$")
-    return escape(head) + (_math_raw(dollar + tail) if dollar else "")
+def marked(text: Any) -> str:
+    """Marked text (audit/markup.py) → LaTeX: the prose escaped, the mathematics between
+    dollars set as mathematics (its Unicode mapped to macros).  Text that breaks the rule --
+    only a crash's traceback can, since the runner refuses such evidence -- is set in
+    typewriter type as it is, never half-interpreted."""
+    text = str(text)
+    if markup.problems(text):
+        return r"\texttt{" + _tt(text) + "}"
+    return "".join("$" + _math_raw(piece) + "$" if is_math else escape(piece)
+                   for is_math, piece in markup.split(text))
 
 
 def _pdfstring(text: Any) -> str:

@@ -2,7 +2,9 @@
 # Set up everything the suite needs on a fresh machine; safe to re-run (fast when done).
 #  - .venv with the package and its dev extra (torch pinned to 2.13.0: the CPU build on
 #    this platform; an unpinned torch would pull a multi-GB CUDA build)
-#  - TeX Live from Debian when pdflatex is missing and apt-get is usable (root)
+#  - TeX Live from Debian when pdflatex is missing, and poppler-utils (pdftotext, pdftoppm: the
+#    tests read the compiled appendix's text back) when pdftotext is missing, where apt-get is
+#    usable (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,14 +22,17 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-if ! command -v pdflatex >/dev/null 2>&1; then
+missing=()
+command -v pdflatex >/dev/null 2>&1 || missing+=(texlive-latex-base texlive-latex-recommended texlive-latex-extra latexmk)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "bootstrap: installing TeX Live from Debian (a few minutes, once)" >&2
+    echo "bootstrap: installing ${missing[*]} from Debian (a few minutes, once)" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends \
-      texlive-latex-base texlive-latex-recommended texlive-latex-extra latexmk >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "bootstrap: pdflatex not found and apt-get unusable here: the report will skip appendix.pdf" >&2
+    echo "bootstrap: ${missing[*]} missing and apt-get unusable here: the report skips its PDFs without" \
+         "pdflatex, and the PDF text tests skip without pdftotext" >&2
   fi
 fi

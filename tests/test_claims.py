@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from audit import OUTCOMES, VERDICTS
+from audit import OUTCOMES, VERDICTS, markup
 from reports.claim import PASSING
 from reports.registry import all_claims
 from reports.runner import run_claim
@@ -52,6 +52,8 @@ def test_claim(claim, ctx):
     outcomes = {e["check"]: e["outcome"] for e in row["evidence"]}
     pinned = claim.pinned(ctx.profile)
     assert outcomes == pinned, f"{claim.key}: check outcomes {outcomes}, pinned {pinned}"
+    long = [e["summary"] for e in row["evidence"] if markup.visible_length(e.get("summary", "")) > markup.SUMMARY_CHARS]
+    assert not long, f"{claim.key}: summaries longer than one line of the appendix's front table: {long}"
     bad = [e for e in row["evidence"] if e["outcome"] != "holds"]
     if found == "refuted":
         cx = [e.get("counterexample") for e in bad if e.get("counterexample") is not None]
@@ -97,3 +99,20 @@ def test_every_statistical_check_has_a_share_of_one_false_alarm_budget():
     assert total() <= FAMILY * (1 + 1e-12) and min(SHARES.values()) > 0
     # a pooled row draws on its pool, which counts once: the rows must hold the pool's value
     assert all(SHARES[k] == POOLS[p] for k, p in POOLED.items()) and set(POOLED) <= set(SHARES)
+
+
+@pytest.mark.parametrize("prefix", ["FY", "CON", "DYN", "APX", "CPX", "EXP"])
+def test_registry_text_is_marked_text(prefix):
+    """Statements, domains and planted defects follow the marked-text rule (audit/markup.py):
+    mathematics between dollars, so the appendix typesets it instead of escaping it.  (A
+    check's own text is held to the rule by the runner, on every run.)"""
+    from audit import markup
+
+    bad = []
+    for c in all_claims():
+        if not c.id.startswith(prefix):
+            continue
+        texts = [("statement", c.statement), ("domain", c.domain)]
+        texts += [(f"{ch.name} planted", p.defect) for ch in c.checks for p in ch.planted]
+        bad += [f"{c.key} {where}: {p}" for where, t in texts for p in markup.problems(t)]
+    assert not bad, "\n".join(bad[:40])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from proofs.derivation import Derivation
 from audit import Evidence
 from reports.claim import verdict
-from reports.latex import compile_pdf, render_appendix
+from reports.latex import compile_pdf, render_appendix, render_evidence
 from reports.texfmt import _MATH, _TEXT, escape
 
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
@@ -48,35 +48,52 @@ def _symbolic() -> Evidence:
     """Real sympy.latex output through the project's own Derivation.step."""
     t1, t2, a = sp.symbols("theta_1 theta_2 alpha", real=True)
     i, n = sp.symbols("i n", integer=True, positive=True)
-    d = Derivation("Ω(p) = ½‖p‖² gives ŷ = proj_Δ(θ)", scope="n = 2 with symbolic θ",
-                   assumptions=["[scope] θ ∈ ℝ², θ₁ ≥ θ₂", "α > 1 & τ ≤ max_i θ_i"])
-    d.step("Threshold τ on the 2-simplex:", (t1 + t2 - 1) / 2)
-    d.step("Closed form of p_1 (100% of the mass when θ₁ − θ₂ ≥ 1):",
+    d = Derivation(r"$\Omega(p) = \tfrac12\lVert p\rVert^2$ gives $\hat y = \mathrm{proj}_\Delta(\theta)$",
+                   scope=r"$n = 2$ with symbolic $\theta$",
+                   assumptions=[r"[scope] $\theta \in \mathbb{R}^2$, $\theta_1 \ge \theta_2$",
+                                r"$\alpha > 1$ & $\tau \le \max_i \theta_i$"],
+                   summary=r"sympy: the closed form of $\hat y$ for $n = 2$")
+    d.step(r"Threshold $\tau$ on the 2-simplex:", (t1 + t2 - 1) / 2)
+    d.step(r"Closed form of $p_1$ (100% of the mass when $\theta_1 - \theta_2 \ge 1$):",
            sp.Piecewise((1, t1 - t2 >= 1), ((t1 - t2 + 1) / 2, True)))
     d.step("Entmax exponent:", sp.Sum(sp.Max(0, (a - 1) * t1 - sp.Symbol("tau")) ** (1 / (a - 1)), (i, 1, n)))
     d.step("Gradient:", sp.Matrix([[sp.Rational(1, 2), -sp.Rational(1, 2)], [-sp.Rational(1, 2), sp.Rational(1, 2)]]))
     d.step("[sic] Hence the two projections agree.")
-    return d.decide(True).evidence("sparsemax_closed_form_n2")
+    return d.decide(True).evidence("sparsemax-closed-form-n2")
+
+
+LABELS = {"max_abs_err": r"max $|\hat y - \hat y_{\mathrm{cvxpy}}|$", "cases": "cases", "tol": "tolerance",
+          "ratio": r"ratio $\rho$", "negative": "a negative figure", "per_n": r"error per $n$",
+          "converged": "converged", "note": "note", "gap": r"risk gap $\Delta$", "n_classes": r"classes $n$",
+          "lower": "lower end", "upper": "upper end", "samples": "samples", "seconds": "time (s)",
+          "per_m": r"estimate per $m$", "m": "$m$", "est": "estimate", "lo": "lower", "hi": "upper"}
 
 
 def synthetic_results() -> dict:
     sym = _symbolic()
-    num = Evidence("numeric", "projection_vs_cvxpy", "holds", detail="500 random θ ~ N(0, 4²), n ∈ {2, …, 50}",
+    num = Evidence("numeric", "projection-vs-cvxpy", "holds",
+                   detail=r"500 random $\theta \sim N(0, 4^2)$, $n \in \{2, \ldots, 50\}$",
+                   summary=r"cvxpy agrees with $\hat y$ on 500 draws", labels=LABELS,
                    figures={"max_abs_err": 3.1e-09, "cases": 500, "tol": 1e-6, "ratio": 0.123456789,
-                            "negative": -2.5e-4, "per_n": [1e-9, 2e-9, 3.5e-9], "converged": True, "note": "ok_ok"})
-    bad = Evidence("numeric", "ssm_calibration", "fails", detail="conditional risk minimizer ≠ argmax η",
+                            "negative": -2.5e-4, "per_n": [1e-9, 2e-9, 3.5e-9], "converged": True, "note": "ok",
+                            "per_m": [{"m": 4, "est": 0.0267105, "lo": 0.02, "hi": 0.03},
+                                      {"m": 8, "est": 0.0131, "lo": 0.01, "hi": 0.016}]})
+    bad = Evidence("numeric", "ssm-calibration", "fails", detail=r"conditional risk minimizer $\ne \arg\max \eta$",
+                   summary=r"counterexample $\eta = (0.5, 0.3, 0.2)$", labels=LABELS,
                    figures={"gap": 0.0371, "n_classes": 3},
                    counterexample={"eta": [0.5, 0.3, 0.2], "theta": [[1.0, -2.5e-07], [3, 4]],
                                    "meta": {"k": 2, "name": "a_b & {c}", "nan": "nan", "nasty": NASTY}})
-    und = Evidence("empirical", "mc_interval_%", "undecided", detail="99% CI [−0.01, 0.02] straddles 0",
+    und = Evidence("empirical", "mc-interval-%", "undecided", detail=r"99% CI $[-0.01, 0.02]$ straddles 0",
+                   summary="the interval straddles 0", labels=LABELS,
                    figures={"lower": -0.01, "upper": 0.02, "samples": 100000, "seconds": 12.3456})
-    only_sym = Derivation("‖∇f‖ ≤ 1", scope="symbolic").decide(True).evidence("lipschitz")
+    only_sym = Derivation(r"$\lVert\nabla f\rVert \le 1$", scope="symbolic").decide(True).evidence("lipschitz")
     rows = []
     for cid, reading, evs in [("FY-3", "sparsemax", [sym, num]),
                               ("CAL-2", "ssm (k = 2)", [num, bad]),
                               ("EXP-1", "α-entmax, α = 1.5", [und]),
                               ("FY-1", "softmax: θ ↦ ∇Ω*(θ)", [only_sym])]:
-        rows.append({"id": cid, "reading": reading, "statement": f"Statement of {cid}: {NASTY}",
+        rows.append({"id": cid, "reading": reading,
+                     "statement": rf"Statement of {cid}: $\sum_j p_j^\alpha \le 1$ and $[\theta - \tau]_+$, 100%",
                      "verdict": verdict(evs), "evidence": [e.to_json() for e in evs]})
     return {"schema": 1,
             "meta": {"profile": "quick", "seed": 0, "device": "cpu",
@@ -134,7 +151,7 @@ def test_escape_maps_unicode():
     assert escape("ŷ") == escape("y\u0302") == r"\ensuremath{\hat{y}}"
     assert escape("‖p‖²") == r"\ensuremath{\|}p\ensuremath{\|}\ensuremath{^{2}}"
     assert escape("∉") == r"\ensuremath{\notin}" and escape("≠") == r"\ensuremath{\neq}"
-    assert escape("a_b") == r"a\_b" and escape("100%") == r"100\%"
+    assert escape("a_b") == r"a{\ttfamily\char95}b" and escape("100%") == r"100\%"
     assert escape("漢") == "?"
 
 
@@ -158,28 +175,44 @@ def test_nasty_string_compiles(tmp_path):
 def test_render_is_deterministic_and_complete():
     results = synthetic_results()
     a, b = render_appendix(results), render_appendix(synthetic_results())
-    assert a == b and a.encode() == b.encode()
-    assert a.isascii()
+    assert a == b and a.encode() == b.encode() and a.isascii()
     assert "\\date{}" in a and "Verified claims of arXiv:2601.22745" in a
     assert "\\begin{longtable}" in a and "\\toprule" in a and "\\midrule" in a and "\\bottomrule" in a
-    # rows in the given order, every verdict in the table
+    # the front table: rows in the given order, each linked to its page, every verdict in words
     pos = [a.index(f"\\hyperref[claim-{i}]") for i in range(1, 5)]
-    assert pos == sorted(pos)
+    assert pos == sorted(pos) and all(f"\\label{{claim-{i}}}" in a for i in range(1, 5))
     for v in ("verified", "supported", "refuted", "inconclusive"):
         assert f"\\textcolor{{v-{v}}}{{{v}}}" in a
-    # key figures use the fixed %.3g format, at most three per row, headline figures (errors,
-    # ratios, gaps, ...) first in evidence order, so plain counts like `cases` give way
-    assert r"\texttt{max{\char95}\allowbreak{}abs{\char95}\allowbreak{}err}~= \ensuremath{3.1\times 10^{-9}}" in a
-    row = next(line for line in a.splitlines() if line.startswith("\\hyperref[claim-1]"))
-    assert row.count("~= ") == 3 and "~= 0.123;" in row
-    assert row.index("max{") < row.index("ratio") < row.index("cases")  # tol (before ratio) gave way
-    assert "tol" not in row
-    assert r"\ensuremath{0.123457}" not in a and "0.123457" in a  # detail tables use %.6g
-    # steps are inserted raw (sympy's LaTeX survives), their leading words escaped
-    assert r"\begin{cases}" in a and r"\sum_{i=1}^{n}" in a and r"\frac{\theta_{1}" in a
-    assert r"Closed form of p\_1 (100\% of the mass" in a
+    # what decided a row: its summaries; the failing check of a refuted row, re-checked
+    line = next(x for x in a.splitlines() if x.startswith("\\hyperref[claim-2]"))
+    assert r"counterexample $\eta = (0.5, 0.3, 0.2)$; re-checked" in line and "cvxpy agrees" not in line
+    # mathematics is set as mathematics; prose is escaped
+    assert r"$\sum_j p_j^\alpha \le 1$" in a and r"$[\theta - \tau]_+$, 100\%" in a
+    assert "textasciicircum" not in a
+    # key figures on a claim's page: labelled, %.3g, headline names first, at most three
+    assert r"max $|\hat y - \hat y_{\mathrm{cvxpy}}|$ = \ensuremath{3.1\times 10^{-9}}" in a
+    keys = next(x for x in a.splitlines() if "max $|\\hat y" in x and "ratio" in x)
+    assert keys.count(" = ") == 3 and keys.index("max $") < keys.index("ratio") and "tolerance" not in keys
+    # each page links to its complete record in evidence.pdf
+    assert r"\href{evidence.pdf#ev-1}" in a
     # the wall-clock figure is marked
-    assert r"\texttt{seconds}\ensuremath{^\dagger}" in a
+    assert r"time (s)\ensuremath{^\dagger}" in render_evidence(results)
+
+
+def test_evidence_records_are_complete_and_deterministic():
+    results = synthetic_results()
+    e = render_evidence(results)
+    assert e == render_evidence(synthetic_results()) and e.isascii()
+    # steps are inserted as mathematics (sympy's LaTeX survives), their words marked text
+    assert r"\begin{cases}" in e and r"\sum_{i=1}^{n}" in e and r"\frac{\theta_{1}" in e
+    assert r"Closed form of $p_1$ (100\% of the mass" in e
+    # the full account, every figure under its label (%.6g), a list of records as a sub-table
+    assert r"\ensuremath{0.123457}" not in e and "0.123457" in e
+    assert r"estimate per $m$" in e and r"$m$ & estimate & lower & upper \\" in e and "0.0267105" in e
+    assert "'est'" not in e and "est:" not in e and "{est:" not in e     # no Python reprs
+    # the counterexample in full, and the way back to the appendix
+    assert "{\\char34}eta{\\char34}: [0.5, \\allowbreak{}0.3" in e and r"\href{appendix.pdf#claim-2}" in e
+    assert "\\hypertarget{ev-3}" in e
 
 
 def test_render_changes_with_input():
@@ -188,6 +221,7 @@ def test_render_changes_with_input():
     before = render_appendix(results)
     results["claims"][1]["evidence"][0]["figures"]["max_abs_err"] = 4.2e-09
     after = render_appendix(results)
+    assert render_evidence(results) != render_evidence(synthetic_results())
     assert before != after and "4.2\\times 10^{-9}" in after
 
 
@@ -195,32 +229,36 @@ def test_render_changes_with_input():
 def test_appendix_compiles(tmp_path):
     results = synthetic_results()
     _png(tmp_path / "figs" / "gap_vs-alpha.png")
-    results["figures_files"] = [{"path": "figs/gap_vs-alpha.png", "caption": "Risk gap vs. α"},
-                                {"path": "missing_plot.pdf", "caption": "A plot of ‖θ‖ — not produced"},
-                                {"path": "bad name.pdf", "caption": "unusable"}]
+    results["figures_files"] = [{"path": "figs/gap_vs-alpha.png", "caption": r"Risk gap vs. $\alpha$", "row": 0},
+                                {"path": "missing_plot.pdf", "caption": r"A plot of $\lVert\theta\rVert$ -- not produced",
+                                 "row": 1},
+                                {"path": "bad name.pdf", "caption": "unusable", "row": 3}]
     pdf = _compile(tmp_path, render_appendix(results), "appendix")
     assert pdf == tmp_path / "appendix.pdf" and pdf.read_bytes().startswith(b"%PDF")
     assert not (tmp_path / "appendix.log").exists() and not (tmp_path / "appendix.aux").exists()
+    assert _compile(tmp_path, render_evidence(results), "evidence") == tmp_path / "evidence.pdf"
 
 
 @needs_pdflatex
 def test_empty_results_compile(tmp_path):
-    assert _compile(tmp_path, render_appendix({"schema": 1, "meta": {}, "claims": []})) is not None
+    empty = {"schema": 1, "meta": {}, "claims": []}
+    assert _compile(tmp_path, render_appendix(empty)) is not None
+    assert _compile(tmp_path, render_evidence(empty), "ev") is not None
 
 
 @needs_pdflatex
 def test_broken_step_fails_compilation(tmp_path):
     results = synthetic_results()
-    results["claims"][0]["evidence"][0]["steps"].append("Unbalanced: $\\displaystyle x + 1")
+    results["claims"][0]["evidence"][0]["steps"].append("Broken: $\\displaystyle \\notamacro x + 1$")
     (tmp_path / "broken.pdf").write_bytes(b"%PDF- of an earlier run")  # must not look current afterwards
     with pytest.raises(RuntimeError, match="pdflatex failed") as info:
-        _compile(tmp_path, render_appendix(results), "broken")
+        _compile(tmp_path, render_evidence(results), "broken")
     assert "!" in str(info.value)                 # the log tail names the TeX error
     assert (tmp_path / "broken.log").exists() and not (tmp_path / "broken.pdf").exists()
     assert not (tmp_path / "broken.aux").exists() and not list(tmp_path.glob("broken-build.*"))
     # the same directory compiles again once the step is fixed
-    results["claims"][0]["evidence"][0]["steps"][-1] += "$"
-    assert _compile(tmp_path, render_appendix(results), "broken") == tmp_path / "broken.pdf"
+    results["claims"][0]["evidence"][0]["steps"][-1] = "Fixed: $\\displaystyle x + 1$"
+    assert _compile(tmp_path, render_evidence(results), "broken") == tmp_path / "broken.pdf"
     assert not (tmp_path / "broken.log").exists()
 
 
@@ -250,3 +288,18 @@ def test_complexity_and_experiment_tables_come_from_their_rows():
     assert tex.count(r"^\dagger}") >= 4  # both wall-clock columns are marked, header and cells
     none = render_appendix({**base, "claims": []})
     assert "Per-epoch complexity" not in none and "Recommendation experiment" not in none
+
+
+def test_marked_text_sets_math_as_math_and_prose_as_prose():
+    from audit import markup
+    from reports.texfmt import marked
+
+    assert marked(r"gap $\hat y_j \ge 0$ at 100% of $n$") == r"gap $\hat y_j \ge 0$ at 100\% of $n$"
+    assert marked(r"costs \$5 and $θ ≤ 1$") == r"costs \$5 and $\ensuremath{\theta} \ensuremath{\leq} 1$"
+    # text that breaks the rule is set as typewriter text, never half-interpreted
+    for bad in ("p^α in prose", "unclosed $x", "θ_j", "a \\macro"):
+        assert markup.problems(bad), bad
+        out = marked(bad)
+        assert out.startswith(r"\texttt{") and _text_mode_safe(out[len(r"\texttt{"):-1]), out
+    assert markup.problems(r"$\frac{1}{2$") and not markup.problems(r"literal \$ sign, $x_{i}^{2}$")
+    assert markup.visible_length(r"$\hat y_{\mathrm{cvxpy}} \le 1$") == len("x ycvxpy x 1")

@@ -56,6 +56,7 @@ def test_same_seed_gives_byte_identical_json_and_tex(two_runs):
     (a, _), (b, _) = two_runs
     assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
     assert (a / "appendix.tex").read_bytes() == (b / "appendix.tex").read_bytes()
+    assert (a / "evidence.tex").read_bytes() == (b / "evidence.tex").read_bytes()
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH (.ci/run installs TeX Live)")
@@ -64,6 +65,23 @@ def test_appendix_compiles_with_plain_pdflatex(two_runs):
     pdf = out / "appendix.pdf"
     assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
     assert "no-shell-escape" not in (out / "appendix.tex").read_text()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
+                    reason="pdflatex or pdftotext not on PATH (the bootstrap installs both)")
+def test_real_rows_read_back_without_escaper_artefacts(two_runs, tmp_path):
+    """The real report's PDFs as a reader sees them (tests/test_pdf_text.py): the appendix as
+    written; the evidence records re-rendered without counterexamples (data, printed as JSON)."""
+    from reports.latex import compile_pdf, render_evidence
+    from test_pdf_text import artefacts, pdf_text, without_counterexamples
+
+    out, _ = two_runs[0]
+    assert (out / "evidence.pdf").exists() and (out / "evidence.tex").exists()
+    body = pdf_text(out / "appendix.pdf")
+    assert artefacts(body) == [] and "What decided it" in body
+    ev = tmp_path / "evidence.tex"
+    ev.write_text(render_evidence(without_counterexamples(json.loads((out / "results.json").read_text()))))
+    assert artefacts(pdf_text(compile_pdf(ev))) == []
 
 
 def test_cli_rejects_unknown_claim_ids(tmp_path):
