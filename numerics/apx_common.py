@@ -59,12 +59,49 @@ def sampling_series(method: str, reading: str, ctx, exact=None) -> tuple[list[in
     return ks, [ex(THETA, Y, q, k, nce_c(reading)) for k in ks]
 
 
-def bv_plot(title: str, key: str, xs, series: dict) -> dict:
+def tex(x: float, digits: int = 2) -> str:
+    """A number as marked text (audit/markup.py): ``0.45``, ``$-2$``, ``$3.1 \\times 10^{-9}$``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int):
+        return f"${x}$" if x < 0 else str(x)
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("$-\\infty$" if x < 0 else "$\\infty$")
+    s = f"{x:.{digits}g}"
+    if "e" not in s:
+        return f"${s}$" if s.startswith("-") else s
+    mant, exp = s.split("e")
+    power = f"10^{{{int(exp)}}}"
+    if mant in ("1", "-1"):
+        return f"${'-' if mant == '-1' else ''}{power}$"
+    return f"${mant} \\times {power}$"
+
+
+def texm(x: float, digits: int = 2) -> str:
+    """:func:`tex` without the dollars, to sit inside mathematics: ``3.1 \\times 10^{-9}``."""
+    t = tex(x, digits)
+    return t[1:-1] if t.startswith("$") else t
+
+
+#: labels of the figures of numerics.apx_exact.canonical and of the extended series
+#: (sampling_series), shared by the APX checks
+CANONICAL_LABELS = {
+    "reading": "reading", "m": "sample counts $m$ (canonical grid)", "k": "noise counts $k$ (canonical grid)",
+    "bias2": "exact bias$^2$ $\\lVert \\mathbb{E}\\tilde g - g \\rVert^2$",
+    "variance": "exact variance $\\mathbb{E}\\lVert \\tilde g - \\mathbb{E}\\tilde g \\rVert^2$",
+    "mse": "exact MSE $\\mathbb{E}\\lVert \\tilde g - g \\rVert^2$",
+    "extended_m": "sample counts $m$ (doubling grid)", "extended_k": "noise counts $k$ (doubling grid)",
+    "extended_bias2": "exact bias$^2$ along the doubling grid",
+    "extended_variance": "exact variance along the doubling grid",
+}
+
+
+def bv_plot(title: str, key: str, xs, series: dict, caption: str) -> dict:
+    """A log-log plot of exact moments against the sample count ``key``; ``caption`` is
+    marked text stating the claim and what the reader should see."""
     out = {}
     for label, ys in series.items():
         pts = [(x, y) for x, y in zip(xs, ys) if y > 0]
         out[label] = {"x": [p[0] for p in pts], "y": [p[1] for p in pts]}
-    return {"title": title, "xlabel": key, "ylabel": "exact value (float64)", "logx": True, "logy": True,
-            "series": out}
-
-
+    return {"title": title, "xlabel": f"${key}$", "ylabel": "exact value (float64)", "logx": True, "logy": True,
+            "series": out, "caption": caption}

@@ -7,8 +7,16 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import approx
 
 from . import apx_exact as X
-from .apx_common import (EQ_TOL, N, THETA, Y, bv_plot, combine, nce_c, proposal, sampling_series,
-                         single_threaded)
+from .apx_common import (CANONICAL_LABELS, EQ_TOL, N, THETA, Y, bv_plot, combine, nce_c, proposal, sampling_series,
+                         single_threaded, tex)
+
+ZERO_BIAS2 = 1e-20   # wording only: a bias^2 this small is an exact zero in float64 (summary, caption)
+QUANTITY = {"bias2": "bias$^2$", "variance": "variance"}
+LABELS = CANONICAL_LABELS | {
+    "bias2_exact": "exact bias$^2$", "variance_exact": "exact variance of independent calls",
+    "max_rel_mse_minus_bias2_plus_variance":
+        "max relative $|\\mathrm{MSE} - (\\mathrm{bias}^2 + \\mathrm{variance})|$ on the canonical grid",
+}
 
 
 def _sub(method: str, reading: str) -> str:
@@ -42,7 +50,13 @@ def decomposition(method: str, reading: str, ctx: RunContext, *, exact=None) -> 
              f"bias2_{key0}={figs[key0][-1]}": figs["bias2"][-1], f"variance_{key0}={figs[key0][-1]}": figs["variance"][-1]}
             if method in ("ssm", "nce") else {"bias2_exact": figs["bias2"][0], "variance_exact": figs["variance"][0]})
     figures = head | dict(figs) | {"max_rel_mse_minus_bias2_plus_variance": dec_err}
+    labels = dict(LABELS)
+    if method in ("ssm", "nce"):
+        for x in (1, figs[key0][-1]):
+            labels[f"bias2_{key0}={x}"] = f"exact bias$^2$ at ${key0} = {x}$"
+            labels[f"variance_{key0}={x}"] = f"exact variance at ${key0} = {x}$"
     outs, cx = [], None
+    canon = "canonical $\\theta = (" + ", ".join(f"{t:g}" for t in THETA.tolist()) + f")$, $y = {Y}$, float64"
     if method in ("ssm", "nce"):
         if method == "nce":
             _nce_closed_matches(figs, sub)
@@ -63,11 +77,28 @@ def decomposition(method: str, reading: str, ctx: RunContext, *, exact=None) -> 
                     break
             else:
                 outs.append("holds")
-        figures["plot"] = bv_plot(f"APX-1 {reading}: exact bias^2 and variance", key, xs,
-                                  {"bias^2": b2, "variance": var})
-        rule = (f"holds iff MSE (computed directly) = bias^2 + variance to 1e-12 on the canonical grid (else a suite "
-                f"defect), and bias^2 and variance are non-increasing along {key} = 1, 2, 4, ..., {xs[-1]} (exact; "
-                f"increases below {EQ_TOL:g} count as float64 rounding); fails at the first increase, which is stored")
+        if cx is None:
+            b_txt = ("stays at 0 to float64 rounding" if max(b2) <= ZERO_BIAS2 else
+                     f"falls from {tex(b2[0])} to {tex(b2[-1])}")
+            seen = (f"neither curve rises from ${key} = 1$ to ${key} = {xs[-1]}$: bias$^2$ {b_txt}, the variance "
+                    f"falls from {tex(var[0])} to {tex(var[-1])}")
+            b_short = "bias$^2$ = 0 to rounding" if max(b2) <= ZERO_BIAS2 else f"bias$^2$ {tex(b2[0])} to {tex(b2[-1])}"
+            summary = (f"bias$^2$ and variance non-increasing over ${key} = 1$ to {xs[-1]} ({b_short}); "
+                       "MSE = bias$^2$ + variance")
+        else:
+            what = QUANTITY[cx["quantity"]]
+            seen = (f"the {what} curve rises from {tex(cx['value_from'], 4)} at ${key} = {cx['from']}$ to "
+                    f"{tex(cx['value_to'], 4)} at ${key} = {cx['to']}$, so it does not shrink with ${key}$")
+            summary = (f"{what} rises from {tex(cx['value_from'], 3)} at ${key} = {cx['from']}$ to "
+                       f"{tex(cx['value_to'], 3)} at ${key} = {cx['to']}$ (MSE = bias$^2$ + variance holds)")
+        figures["plot"] = bv_plot(
+            f"APX-1 {reading}: exact bias$^2$ and variance", key, xs, {"bias$^2$": b2, "variance": var},
+            f"APX-1, {reading}: MSE = bias$^2$ + variance, and as a sampling method its bias$^2$ and variance should "
+            f"shrink with the sample count ${key}$. Exact values on the doubling grid ({canon}); {seen}.")
+        rule = (f"holds iff MSE (computed directly) = bias$^2$ + variance to $10^{{-12}}$ on the canonical grid (else "
+                f"a suite defect), and bias$^2$ and variance are non-increasing along ${key} = 1, 2, 4, \\dots, "
+                f"{xs[-1]}$ (exact; increases below {tex(EQ_TOL)} count as float64 rounding); fails at the first "
+                "increase, which is stored")
     else:
         ok = figs["variance"] == [0.0] and figs["bias2"][0] > 1e-12
         outs.append("holds" if ok else "fails")
@@ -75,13 +106,16 @@ def decomposition(method: str, reading: str, ctx: RunContext, *, exact=None) -> 
             cx = {"shape": "deterministic", "method": "hsm" if method == "hsm" else reading, "theta": THETA.tolist(),
                   "y": Y, "variance": figs["variance"][0], "bias2": figs["bias2"][0],
                   **({"tree": approx.balanced_tree(N).nested()} if method == "hsm" else {})}
-        rule = (f"holds iff MSE = bias^2 + variance to 1e-12, the variance of {X.CALLS} independent calls of the "
-                "estimator is exactly 0 (a function of theta alone) and bias^2 > 1e-12 (no sample count exists that "
-                "could shrink it)")
+        rule = (f"holds iff MSE = bias$^2$ + variance to $10^{{-12}}$, the variance of {X.CALLS} independent calls of "
+                "the estimator is exactly 0 (a function of $\\theta$ alone) and bias$^2 > 10^{-12}$ (no sample count "
+                "exists that could shrink it)")
+        summary = (f"variance exactly 0 over {X.CALLS} calls and bias$^2$ = {tex(figs['bias2'][0], 3)} > 0; "
+                   f"MSE = bias$^2$ + variance to {tex(dec_err)}" if ok else
+                   f"variance {tex(figs['variance'][0], 3)} and bias$^2$ {tex(figs['bias2'][0], 3)}: not zero "
+                   "variance with a positive bias")
     out = combine(outs)
-    return Evidence("numeric", "exact-decomposition", out,
-                    f"{rule}. Canonical theta = {THETA.tolist()}, y = {Y}, float64.", figures,
-                    cx if out == "fails" else None)
+    return Evidence("numeric", "exact-decomposition", out, f"{rule}. {canon[0].upper()}{canon[1:]}.", figures,
+                    cx if out == "fails" else None, summary=summary, labels=labels)
 
 
 def _nce_closed_matches(figs: dict, sub: str) -> None:

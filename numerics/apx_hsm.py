@@ -8,7 +8,16 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import approx
 
 from . import apx_exact as X
-from .apx_common import THETA, Y, single_threaded
+from .apx_common import THETA, Y, single_threaded, tex
+
+TREE_LABELS = {
+    "reading": "reading", "trees": "trees (canonical $\\theta$)", "bias2": "exact bias$^2$ per tree (canonical $\\theta$)",
+    "variance": "variance of repeated calls per tree", "canonical_trees": "the two trees at the canonical $\\theta$",
+    "random_cases_with_distinct_trees": "seeded random $\\theta$ whose trees cluster the leaves differently",
+    "min_abs_bias2_difference": "smallest absolute difference of bias$^2$ between the trees (random $\\theta$)",
+}
+H1_LABELS = {"cases": "seeded targets $p$", "max_kl_best_fit": r"largest $\mathrm{KL}(p \,\|\, p_u)$ of a best fit",
+             "all_converged": "L-BFGS converged on every fit (gradient norm $\\le 10^{-8}$)"}
 
 
 def _trees(theta: torch.Tensor) -> dict:
@@ -54,22 +63,33 @@ def hsm_trees(ctx: RunContext, *, exact=None) -> Evidence:
                "canonical_trees": [t.nested() for t in _trees(THETA).values()],
                "random_cases_with_distinct_trees": len(diffs), "min_abs_bias2_difference": min(diffs) if diffs else None}
     ok = var == [0.0, 0.0] and abs(b2[0] - b2[1]) > 1e-9 and bool(diffs) and min(diffs) > 1e-12
-    detail = ("reading H2 (node vector = mean of its leaves' item vectors, u = A theta); exact float64. Holds iff the "
-              "variance is exactly 0 for both trees and bias^2 differs between the balanced and the Huffman tree "
-              "(frequencies softmax(theta)) at the canonical theta (by > 1e-9) and on every seeded random theta whose two "
-              "trees cluster the leaves differently (by > 1e-12; trees that differ only in child order are skipped)")
+    detail = ("reading H2 (node vector = mean of its leaves' item vectors, $u = A\\theta$); exact float64. Holds iff "
+              "the variance is exactly 0 for both trees and bias$^2$ differs between the balanced and the Huffman tree "
+              "(frequencies $\\operatorname{softmax}(\\theta)$) at the canonical $\\theta$ (by more than $10^{-9}$) "
+              "and on every seeded random $\\theta$ whose two trees cluster the leaves differently (by more than "
+              "$10^{-12}$; trees that differ only in child order are skipped)")
+    ev = dict(detail=detail, figures=figures, labels=TREE_LABELS)
     if ok:
-        return Evidence("numeric", "exact-tree-bias", "holds", detail, figures)
+        return Evidence("numeric", "exact-tree-bias", "holds", **ev,
+                        summary=f"variance 0; bias$^2$ {tex(b2[0], 3)} (balanced) vs {tex(b2[1], 3)} (Huffman); also "
+                                f"differs on {len(diffs)} random $\\theta$ (by at least {tex(min(diffs))})")
     if var != [0.0, 0.0]:
         raise SuiteDefect(f"APX-4 hsm/H2: a closed-form estimator shows variance {var} over repeated calls")
     if abs(b2[0] - b2[1]) <= 1e-12:
         cx = {"shape": "hsm-trees", "theta": list(X.CANONICAL_THETA), "y": Y, "trees": figures["canonical_trees"],
               "bias2": b2}
+        summary = (f"balanced and Huffman tree give the same bias$^2$ ({tex(b2[0], 4)}) at the canonical $\\theta$: "
+                   "no tree dependence")
     elif worst is not None and worst["abs_difference"] <= 1e-12:
         cx = worst
+        summary = (f"a random $\\theta$ where the two trees' bias$^2$ differ by only {tex(worst['abs_difference'])}: "
+                   "no tree dependence")
     else:
-        return Evidence("numeric", "exact-tree-bias", "undecided", detail, figures)
-    return Evidence("numeric", "exact-tree-bias", "fails", detail, figures, cx)
+        gap = f"{tex(min(diffs))}" if diffs else "none"
+        return Evidence("numeric", "exact-tree-bias", "undecided", **ev,
+                        summary=f"bias$^2$ difference between the trees not resolved (canonical "
+                                f"{tex(abs(b2[0] - b2[1]))}, random min {gap}; {len(diffs)} random cases)")
+    return Evidence("numeric", "exact-tree-bias", "fails", **ev, counterexample=cx, summary=summary)
 
 
 @single_threaded
@@ -107,15 +127,20 @@ def hsm_h1_fit(ctx: RunContext, *, max_iter: int = 500) -> Evidence:
     converged = all(r[t]["grad_norm"] <= 1e-8 for r in rows for t in ("balanced", "huffman"))
     max_kl = max(max(r["balanced"]["kl"], r["huffman"]["kl"]) for r in rows)
     figures = {"cases": len(rows), "max_kl_best_fit": max_kl, "all_converged": converged}
-    detail = ("reading H1 (node scores free parameters): L-BFGS minimizes the cross-entropy to a seeded target p for "
-              "the balanced and the Huffman tree. The claim (HSM's bias depends on the tree) fails here when both trees "
-              "reach KL(p || p_u) <= 1e-10: the best fit is exact, so its bias is 0 for every tree. Undecided if the "
-              "optimizer did not converge (gradient norm > 1e-8).")
+    detail = ("reading H1 (node scores free parameters): L-BFGS minimizes the cross-entropy to a seeded target $p$ "
+              "for the balanced and the Huffman tree. The claim (HSM's bias depends on the tree) fails here when both "
+              r"trees reach $\mathrm{KL}(p \,\|\, p_u) \le 10^{-10}$: the best fit is exact, so its bias is 0 for every "
+              "tree. Undecided if the optimizer did not converge (gradient norm above $10^{-8}$).")
+    ev = dict(detail=detail, figures=figures, labels=H1_LABELS)
     if not converged:
-        return Evidence("numeric", "h1-best-fit", "undecided", detail, figures)
+        return Evidence("numeric", "h1-best-fit", "undecided", **ev,
+                        summary=f"L-BFGS did not converge on every fit ({len(rows)} targets; largest KL {tex(max_kl)})")
     if max_kl <= 1e-10:
         r = rows[0]
-        return Evidence("numeric", "h1-best-fit", "fails", detail, figures,
-                        {"p": r["p"], "trees": r["trees"],
-                         "kl_best_fit": [r["balanced"]["kl"], r["huffman"]["kl"]]})
-    return Evidence("numeric", "h1-best-fit", "holds", detail, figures)
+        return Evidence("numeric", "h1-best-fit", "fails", **ev,
+                        counterexample={"p": r["p"], "trees": r["trees"],
+                                        "kl_best_fit": [r["balanced"]["kl"], r["huffman"]["kl"]]},
+                        summary=f"both trees fit all {len(rows)} targets exactly (KL at most {tex(max_kl)}): zero bias "
+                                "whatever the tree")
+    return Evidence("numeric", "h1-best-fit", "holds", **ev,
+                    summary=f"a best fit stays off its target (KL up to {tex(max_kl)}): the bias depends on the tree")

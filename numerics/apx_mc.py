@@ -37,7 +37,7 @@ from losses import approx
 from . import apx_exact as X
 from . import apx_plain as P
 from . import montecarlo as MC
-from .apx_common import N, THETA, Y, combine, nce_c, proposal, slope
+from .apx_common import N, THETA, Y, combine, nce_c, proposal, slope, tex, texm
 from .threads import one_thread
 
 MARGIN_MEAN = 0.02   # δ for each coordinate of E g̃ (the entries of g lie in [−1, 1])
@@ -45,6 +45,44 @@ MARGIN_REL = 0.05    # δ for E‖g̃‖², MSE and variance: 5 % of the exact v
 MARGIN_BIAS = 0.05   # δ for bias²: 5 % of the exact MSE (bias² itself may be tiny)
 GROUPS = 50          # jackknife groups (t quantiles with 49 degrees of freedom)
 ENUM_TOL = 1e-12     # library enumeration vs plain enumeration (float64 rounding)
+
+#: labels of the intervals (montecarlo.Interval.to_json) and of the slope records
+INTERVAL_LABELS = {"est": "estimate", "se": "standard error", "lo": "lower end", "hi": "upper end",
+                   "df": "degrees of freedom of the t quantile"}
+QUANTITY = {"bias2": "bias$^2$", "variance": "variance", "mse": "MSE",
+            "second_moment": r"$\mathbb{E}\lVert \tilde g \rVert^2$"}
+AGREEMENT_LABELS = INTERVAL_LABELS | {
+    "draws": "Monte Carlo draws per configuration", "groups": "jackknife groups",
+    "alpha": r"family-wise false-alarm level $\alpha$ of the check",
+    "interval_decisions": "interval decisions (Bonferroni)", "level_per_interval": "confidence level per interval",
+    "margins": r"equivalence margins $\delta$ (fixed before the run)",
+    "mean": r"$\delta$ per coordinate of $\mathbb{E}\tilde g$",
+    "relative": r"$\delta$ relative to the exact $\mathbb{E}\lVert \tilde g \rVert^2$, MSE and variance",
+    "bias2_of_mse": r"$\delta$ for bias$^2$, as a fraction of the exact MSE",
+    "rows": "per sample count: exact values and Monte Carlo intervals",
+    "x": "sample count ($m$ for SSM, $k$ for NCE)",
+    "exact_bias2": "exact bias$^2$ (plain enumeration)", "mc_bias2": "Monte Carlo bias$^2$ (jackknife interval)",
+    "exact_variance": "exact variance (plain enumeration)",
+    "mc_variance": "Monte Carlo variance (jackknife interval)",
+    "exact_mse": "exact MSE (plain enumeration)", "mc_mse": "Monte Carlo MSE (CLT interval)",
+    "multisets": "multisets of draws enumerated",
+    "max_abs_interval_end_over_margin": r"largest $|\text{interval end}| / \delta$",
+    "classes": r"each interval against $\pm\delta$: inside, straddles or outside",
+    "straddling": r"intervals straddling $\pm\delta$ (sample count, quantity)",
+    "second_moment": QUANTITY["second_moment"], "bias2": "bias$^2$", "variance": "variance", "mse": "MSE",
+} | {f"mean[{j}]": rf"$\mathbb{{E}}\tilde g_{{{j}}}$" for j in range(N)}
+RATE_LABELS = INTERVAL_LABELS | {
+    "n": "number of classes $n$", "y": "label $y$ (the class at the popularity median)", "proposal": "proposal",
+    "draws": "Monte Carlo draws per $m$", "m": "sample counts $m$",
+    "alpha": r"family-wise false-alarm level $\alpha$ of the check", "slope_decisions": "slope bounds (Bonferroni)",
+    "bias2_estimator": "bias$^2$ estimator", "bias2": "Monte Carlo bias$^2$ per $m$ (jackknife interval)",
+    "variance": "Monte Carlo variance per $m$ (jackknife interval)", "mse": "Monte Carlo MSE per $m$ (CLT interval)",
+    "local_slopes_bias2": "local log-log slopes of bias$^2$ between consecutive $m$",
+    "slopes_bias2": "decided slopes of bias$^2$ (two largest pairs of $m$)",
+    "local_slopes_variance": "local log-log slopes of the variance between consecutive $m$",
+    "slopes_variance": "decided slopes of the variance (two largest pairs of $m$)",
+    "m_pair": "pair of $m$", "upper": "one-sided upper confidence bound", "claimed": "claimed slope",
+}
 
 
 def _classify(lo: float, hi: float, delta: float) -> str:
@@ -114,13 +152,19 @@ def _mc_agreement(method: str, reading: str, ctx: RunContext, sampler) -> Eviden
     straddle = [[x, k] for x, k, v in verdicts if v == "straddles"]
     figures["straddling"] = straddle
     detail = (f"equivalence test: torch Monte Carlo ({draws} draws per configuration, {GROUPS} jackknife groups, library "
-              f"kernels) against exact enumeration by a plain numpy implementation (numerics/apx_plain.py) of {method}/"
-              f"{reading} on the canonical configuration. Every interval of (Monte Carlo - exact) at level {level:.7f} "
-              f"(family-wise {ctx.alpha:g} over {decisions} intervals, Bonferroni; t quantiles) must lie inside +-delta: "
-              f"delta = {MARGIN_MEAN} per mean coordinate, {MARGIN_REL:.0%} of the exact E||g~||^2, MSE and variance, "
-              f"{MARGIN_BIAS:.0%} of the exact MSE for bias^2 (margins fixed before the run). Holds iff every interval "
-              "is inside; an interval outside +-delta is a defect of the suite (crash); one straddling it is undecided.")
-    return Evidence("numeric", "mc-vs-exact", "undecided" if straddle else "holds", detail, figures)
+              r"kernels) against exact enumeration by a plain numpy implementation ($\texttt{numerics/apx\_plain.py}$) "
+              f"of {method}/{reading} on the canonical configuration. Every interval of (Monte Carlo - exact) at level "
+              f"{level:.7f} (family-wise {tex(ctx.alpha)} over {decisions} intervals, Bonferroni; t quantiles) must lie "
+              rf"inside $\pm\delta$: $\delta = {MARGIN_MEAN}$ per mean coordinate, {MARGIN_REL:.0%} of the exact "
+              rf"$\mathbb{{E}}\lVert \tilde g \rVert^2$, MSE and variance, {MARGIN_BIAS:.0%} of the exact MSE for "
+              "bias$^2$ (margins fixed before the run). Holds iff every interval is inside; an interval outside "
+              r"$\pm\delta$ is a defect of the suite (crash); one straddling it is undecided.")
+    worst = max(r["max_abs_interval_end_over_margin"] for r in table)
+    summary = (f"{len(verdicts) - len(straddle)} of {len(verdicts)} intervals (Monte Carlo - exact, {draws} draws) "
+               + (rf"inside $\pm\delta$, {len(straddle)} straddle it" if straddle else
+                  rf"inside $\pm\delta$, ends within ${worst:.2g}\,\delta$"))
+    return Evidence("numeric", "mc-vs-exact", "undecided" if straddle else "holds", detail, figures, summary=summary,
+                    labels=AGREEMENT_LABELS)
 
 
 # ------------------------------------------------------------------------------ n = 100,000
@@ -183,7 +227,7 @@ def _mc_rate_large(proposal_name: str, ctx: RunContext, correct_bias2: bool) -> 
             u, v = ivs[i], ivs[j]
             if not (u.lo > 0 and v.lo > 0):
                 outs.append("undecided")
-                notes.append(f"{name}: m = {ms[i]}, {ms[j]} not resolved above 0")
+                notes.append(f"{QUANTITY[name]} at $m = {ms[i]}$ and {ms[j]} not resolved above 0")
                 continue
             s = slope(ms[i], u.est, ms[j], v.est)
             se = math.sqrt((u.se / u.est) ** 2 + (v.se / v.est) ** 2) / math.log(ms[j] / ms[i])
@@ -194,23 +238,36 @@ def _mc_rate_large(proposal_name: str, ctx: RunContext, correct_bias2: bool) -> 
                 outs.append("holds")
             else:
                 outs.append("undecided")
-                notes.append(f"{name}: slope {s:.3f} over m = {ms[i]}..{ms[j]} (upper bound {hi:.3f}) is shallower "
-                             f"than {claimed} + {TOL_SLOPE}")
-    figures["plot"] = {"title": f"APX-2 SSM at n = {LARGE_N}, {proposal_name} proposal (Monte Carlo)", "xlabel": "m",
-                       "ylabel": "estimate", "logx": True, "logy": True,
-                       "series": {"bias^2": {"x": list(ms), "y": [max(r.bias2.est, 1e-300) for r in res]},
-                                  "variance": {"x": list(ms), "y": [r.variance.est for r in res]}}}
+                notes.append(f"{QUANTITY[name]}: slope {tex(round(s, 3), 4)} over $m = {ms[i]}$ to {ms[j]} (upper bound "
+                             f"{tex(round(hi, 3), 4)}) is shallower than ${claimed:g} + {TOL_SLOPE}$")
     out = combine(outs)
-    detail = (f"Monte Carlo at n = {LARGE_N} (Zipf popularity, scores following popularity; "
-              f"numerics/montecarlo.large_problem), {draws} draws per m, m = {list(ms)}; local log-log slopes of bias^2 "
-              f"and variance over the two largest consecutive pairs of m, each with a one-sided upper bound at level "
-              f"1 - {a:.3g} (family-wise {ctx.alpha:g} over {decisions} slope bounds, Bonferroni; delta method on "
-              f"jackknife standard errors over {GROUPS} groups, t quantiles with {GROUPS - 1} degrees of freedom). Holds "
-              "iff every upper bound is <= "
-              f"claimed + {TOL_SLOPE} (bias^2 claimed -2, i.e. ||bias|| = O(1/m); variance -1). An O(1/m) rate is "
-              "asymptotic, so a shallower slope on a finite grid is undecided (pre-asymptotic), never a refutation."
+    decided = {name: [r["est"] for r in figures[f"slopes_{name}"]] for name in ("bias2", "variance")}
+    shown = "; ".join(f"{QUANTITY[k]} " + (", ".join(tex(round(v, 2), 3) for v in vs) if vs else "unresolved")
+                      for k, vs in decided.items())
+    figures["plot"] = {
+        "title": f"APX-2 SSM at $n = {LARGE_N}$, {proposal_name} proposal (Monte Carlo)", "xlabel": "$m$",
+        "ylabel": "Monte Carlo estimate", "logx": True, "logy": True,
+        "series": {"bias$^2$": {"x": list(ms), "y": [max(r.bias2.est, 1e-300) for r in res]},
+                   "variance": {"x": list(ms), "y": [r.variance.est for r in res]}},
+        "caption": (f"APX-2 at $n = 100{{,}}000$ (Zipf popularity), {proposal_name} proposal: the claim is "
+                    r"$\lVert \mathrm{bias} \rVert = O(1/m)$ and variance $O(1/m)$, so on these log-log axes bias$^2$ "
+                    "should end in a line of slope $-2$ and the variance in one of slope $-1$. Monte Carlo estimates, "
+                    f"{draws} draws per $m$; local slopes over the two largest pairs of $m$: {shown}"
+                    + ("." if out == "holds" else " (shallower than claimed: pre-asymptotic, undecided)."))}
+    detail = (f"Monte Carlo at $n = {LARGE_N}$ (Zipf popularity, scores following popularity; "
+              r"$\texttt{numerics/montecarlo.large\_problem}$), "
+              f"{draws} draws per $m$, $m \\in \\{{{', '.join(map(str, ms))}\\}}$; local log-log slopes of bias$^2$ "
+              f"and variance over the two largest consecutive pairs of $m$, each with a one-sided upper bound at level "
+              f"$1 - {texm(a, 3)}$ (family-wise {tex(ctx.alpha)} over {decisions} slope bounds, Bonferroni; delta "
+              f"method on jackknife standard errors over {GROUPS} groups, t quantiles with {GROUPS - 1} degrees of "
+              f"freedom). Holds iff every upper bound is $\\le$ claimed + {TOL_SLOPE} (bias$^2$ claimed $-2$, i.e. "
+              r"$\lVert \mathrm{bias} \rVert = O(1/m)$; variance $-1$). An $O(1/m)$ rate is asymptotic, so a "
+              "shallower slope on a finite grid is undecided (pre-asymptotic), never a refutation."
               + (" Undecided: " + "; ".join(notes) if notes else ""))
-    return Evidence("numeric", "mc-rate-n100000", out, detail, figures)
+    bounds = f"${-2 + TOL_SLOPE:g}$, ${-1 + TOL_SLOPE:g}$"
+    summary = (f"top slopes: {shown}; " + (f"upper bounds at most {bounds}" if out == "holds" else
+                                           f"not all resolved below {bounds}"))
+    return Evidence("numeric", "mc-rate-n100000", out, detail, figures, summary=summary, labels=RATE_LABELS)
 
 
 __all__ = ["mc_agreement", "mc_rate_large", "large_sums", "large_grid", "MARGIN_MEAN", "MARGIN_REL", "MARGIN_BIAS"]

@@ -103,6 +103,7 @@ from .apx_sgd_estimators import (CROSSCHECKED, Estimator, _aggregate, _exact_mom
                                  sample_uniform_negatives)
 from .apx_sgd_problem import (CHECKPOINTS, DT, Config, Problem, _hessian, config_for, full_gradient,  # noqa: F401
                               make_problem, objective, solve_optimum)
+from .apx_common import tex, texm
 from .threads import one_thread
 
 CHECK = "sgd-neighbourhood"
@@ -115,6 +116,49 @@ SALT_DATA = 6_000
 SALT_SGD = 6_100
 SALT_MC = 6_200
 SALT_X = 6_300
+
+
+#: labels of the figures (marked text, audit/markup.py); the keys of "estimators" and
+#: "crosscheck" are estimator names (data), their rows' fields are labelled here
+LABELS = {
+    "setup": "setup of the run", "N": "examples $N$", "d": "features $d$", "n": "classes $n$",
+    "lambda": r"ridge $\lambda$ ($= \mu$)", "teacher": "teacher scale", "T": "SGD steps $T$",
+    "replicates": "replicates per stochastic estimator", "mc_draws": "Monte Carlo draws $S$ per example",
+    "mu": r"strong convexity $\mu$", "L": "smoothness $L$", "eta": r"step $\eta = 1/L$", "eta_mu": r"$\eta\mu$",
+    "seed": "seed", "W0_dist": r"$\lVert W_0 - W^* \rVert_F$", "newton": "Newton solve for $W^*$",
+    "grad_norm": r"$\lVert \nabla F(W^*) \rVert_F$", "iterations": "Newton iterations", "converged": "converged",
+    "F_star": "optimal value $F^*$", "alpha": r"family-wise false-alarm level $\alpha$ of the check",
+    "alpha_s": r"$\alpha_S$ (lower bounds on $s_T^2$)",
+    "alpha_m": r"$\alpha_M$ (Monte Carlo upper bounds on $b$, $\sigma^2$)",
+    "alpha_crosscheck": r"$\alpha_X$ (Monte Carlo cross-checks)", "moments_at": r"where $b$ and $\sigma^2$ are taken",
+    "eps_Wstar": r"$\varepsilon^* = \lVert \nabla F \rVert / \mu$ (tolerance of $W^*$)",
+    "eps_fp": r"float64 allowance $\varepsilon_{\mathrm{fp}}$", "radius_slack": "slack added to the radius",
+    "estimators": r"estimators (per estimator: $s_T^2$, $b$, $\sigma^2$ and the bound)",
+    "kind": "kind of moments (deterministic, closed form, Monte Carlo)",
+    "b": r"bias $b = \max \lVert \mathbb{E}\tilde G - \nabla F \rVert_F$ (upper bound where Monte Carlo)",
+    "sigma2": r"variance $\sigma^2 = \max \mathbb{E}\lVert \tilde G - \mathbb{E}\tilde G \rVert_F^2$ (upper bound where "
+              "Monte Carlo)",
+    "b_point": "point estimate of $b$", "sigma2_point": r"point estimate of $\sigma^2$",
+    "b_at_Wstar": "$b$ at $W^*$", "sigma2_at_Wstar": r"$\sigma^2$ at $W^*$", "moments": r"how $b$ and $\sigma^2$ were measured",
+    "s2_T": r"$s_T^2 = \mathbb{E}\lVert W_T - W^* \rVert_F^2$ (mean over replicates)",
+    "s2_T_se": "standard error of $s_T^2$", "s2_T_lcb": "lower confidence bound of $s_T^2$",
+    "bound2": "bound on $s_T^2$ (with slack)", "bound2_no_slack": "bound on $s_T^2$ (without slack)",
+    "bound2_point": "bound on $s_T^2$ from the point estimates", "bound_inf2": r"limit of the bound as $T \to \infty$",
+    "ratio": "$s_T^2$ / bound", "subopt": "suboptimality $F(W_T) - F^*$ (mean)",
+    "fit_s2_T": r"NNLS fit of $s_T^2$ on $(b^2, \eta\sigma^2)$",
+    "fit_s2_T_relative": r"NNLS fit of $s_T^2$ on $(b^2, \eta\sigma^2)$, relative residuals",
+    "fit_subopt": r"NNLS fit of $F(W_T) - F^*$ on $(b^2, \eta\sigma^2)$", "coef": "fitted coefficients",
+    "b2": "$b^2$", "eta_sigma2": r"$\eta\sigma^2$", "r2": "$R^2$", "rms_relative_residual": "rms relative residual",
+    "points": "estimators fitted", "weighting": "weighting of the residuals",
+    "theory": "the theory's coefficients (upper bounds)", "theory_upper": r"the theory's coefficients times $L/2$",
+    "rank": "Spearman rank correlations",
+    "s2_T_vs_b_deterministic": "$s_T^2$ against $b$, deterministic estimators",
+    "s2_T_vs_sigma2_unbiased": r"$s_T^2$ against $\sigma^2$, unbiased estimators", "spearman": "Spearman correlation",
+    "crosscheck": "Monte Carlo moments against closed forms at $W^*$",
+    "sigma2_exact": r"exact $\sigma^2$", "sigma2_mc": r"Monte Carlo $\sigma^2$", "sigma2_se": "its standard error",
+    "mean_gap": r"$\lVert \hat\beta - \beta \rVert$ (Monte Carlo mean against exact)",
+    "mean_gap_tol": "tolerance of the mean gap", "level_per_test": "confidence level per test", "agree": "agree",
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -302,8 +346,9 @@ def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evid
              "newton": sol, "alpha": alpha, "alpha_s": alpha_s, "alpha_m": alpha_m, "alpha_crosscheck": alpha_x,
              "moments_at": moments_at}
     if not sol["converged"]:
-        return Evidence("numeric", CHECK, "undecided", detail=f"W* did not converge: ‖∇F‖ = {sol['grad_norm']:.3g}",
-                        figures={"setup": setup})
+        msg = f"$W^*$ did not converge: $\\lVert \\nabla F \\rVert = {texm(sol['grad_norm'], 3)}$"
+        return Evidence("numeric", CHECK, "undecided", detail=msg, figures={"setup": setup}, summary=msg,
+                        labels=LABELS)
     xcheck = crosscheck_agree(meas["crosscheck"], cfg.S, alpha_x)
     bad = [k for k, v in xcheck.items() if not v["agree"]]
     if bad:
@@ -359,28 +404,57 @@ def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evid
                 [rows[k]["sigma2"] for k in unb], [rows[k]["s2_T"] for k in unb])}}
     curves = meas["curves"]
     ts = sorted({round(j * cfg.T / PLOT_POINTS) for j in range(PLOT_POINTS + 1)})
+    worst = max(names, key=lambda k: rows[k]["ratio"])
+    over = [k for k in names if rows[k]["s2_T_lcb"] > rows[k]["bound2"]]
+    rho = {k: v["spearman"] for k, v in rank.items()}
+    shown = {k: ("n/a" if v is None else f"{v:.2g}") for k, v in rho.items()}
     plot = {"title": "APX-6: SGD with approximate-softmax gradients, softmax regression",
-            "xlabel": "step t", "ylabel": "‖W_t − W*‖² (mean over replicates)", "logx": False, "logy": True,
-            "series": {k: {"x": ts, "y": [float(curves[k][t]) for t in ts]} for k in names}}
+            "xlabel": "step $t$", "ylabel": r"mean $\|W_t - W^*\|_F^2$", "logx": False, "logy": True,
+            "series": {k: {"x": ts, "y": [float(curves[k][t]) for t in ts]} for k in names},
+            "caption": (r"APX-6: SGD with a gradient estimator of bias $b$ and variance $\sigma^2$ converges to a "
+                        r"neighbourhood of $W^*$ whose radius grows with $b$ and $\sigma^2$. Mean "
+                        r"$\lVert W_t - W^* \rVert_F^2$ over replicates, softmax regression ($N = "
+                        f"{cfg.N}$, $n = {cfg.n}$, $\\eta = 1/L$): the exact gradient's curve falls towards 0 and every "
+                        "other levels off at a plateau, higher for a larger bias (deterministic estimators: Spearman "
+                        f"{shown['s2_T_vs_b_deterministic']} against $b$) or a larger variance (unbiased ones: Spearman "
+                        f"{shown['s2_T_vs_sigma2_unbiased']} against $\\sigma^2$); "
+                        + (f"each ends below its bound (largest ratio {rows[worst]['ratio']:.2g}, {worst})." if not over
+                           else f"not every curve ends below its bound ({', '.join(over[:3])})."))}
     figures = {"setup": setup, "estimators": rows, "fit_s2_T": fit, "fit_s2_T_relative": fit_rel, "fit_subopt": fit_sub,
                "rank": rank, "crosscheck": xcheck, "plot": plot}
-    worst = max(names, key=lambda k: rows[k]["ratio"])
+    where = r"$W^*$ and the reference trajectory" if moments_at == "run" else "$W_0$ only"
     detail = (
-        f"Softmax regression, N = {cfg.N}, d = {cfg.d}, n = {cfg.n}, λ = μ = {cfg.lam}, L = λ + ½λ_max(XᵀX/N) = "
-        f"{pb.L:.4g}, η = 1/L (ημ = {pb.eta * pb.mu:.3g}), labels from a softmax teacher (not separable); "
-        f"W* by Newton (‖∇F‖ = {sol['grad_norm']:.1e}). Full-batch SGD from W_0 = 0 for T = {cfg.T} steps with the "
-        f"per-example score gradient replaced by each estimator (fresh samples every step), {cfg.R} replicates per "
-        f"stochastic estimator. b = max ‖E G̃ − ∇F‖_F and σ² = max E‖G̃ − E G̃‖²_F over "
-        + ("W* and the reference trajectory" if moments_at == "run" else "W_0 only")
-        + f" (exact where deterministic or in closed form; uniform SSM by Monte Carlo, S = {cfg.S} draws per example, "
-        f"at every T/{CHECKPOINTS} steps, upper confidence bounds, Bonferroni at family level {alpha_m:.3g}). "
-        f"Decision: holds iff for every estimator the lower confidence bound of E‖W_T − W*‖² (t-interval, family "
-        f"level {alpha_s:.3g}, Bonferroni over {K} estimators) ≤ (radius_after(T, ‖W*‖, b, σ², η, μ) + {slack:.1e})² "
-        "(proofs/sgd_bound.py; the slack covers the W* tolerance ‖∇F‖/μ and float64 rounding); undecided if W* does "
-        f"not converge; the Monte Carlo cross-check against closed forms (family level {alpha_x:.3g}) must agree, else "
-        f"the suite crashes. Family-wise false-alarm level of the check: {alpha:g}. "
-        f"Largest measured/bound ratio: {worst} ({rows[worst]['ratio']:.3g}). NNLS fit of s_T² on (b², ησ²): "
-        f"coefficients ({fit['coef']['b2']:.3g}, {fit['coef']['eta_sigma2']:.3g}), R² = {fit['r2']:.3f}; "
-        f"theory's limits (1/μ² = {fit['theory']['b2']:.3g}, 1/(μ(2 − ημ)) = {fit['theory']['eta_sigma2']:.3g}) "
-        f"are upper bounds, reported, not decided.")
-    return Evidence("numeric", CHECK, outcome, detail=detail, figures=figures, counterexample=cex)
+        f"Softmax regression, $N = {cfg.N}$, $d = {cfg.d}$, $n = {cfg.n}$, $\\lambda = \\mu = {cfg.lam}$, "
+        f"$L = \\lambda + \\tfrac12 \\lambda_{{\\max}}(X^\\top X/N) = {pb.L:.4g}$, $\\eta = 1/L$ "
+        f"($\\eta\\mu = {pb.eta * pb.mu:.3g}$), labels from a softmax teacher (not separable); $W^*$ by Newton "
+        f"($\\lVert \\nabla F \\rVert = {texm(sol['grad_norm'], 2)}$). Full-batch SGD from $W_0 = 0$ for "
+        f"$T = {cfg.T}$ steps with the per-example score gradient replaced by each estimator (fresh samples every "
+        f"step), {cfg.R} replicates per stochastic estimator. "
+        r"$b = \max \lVert \mathbb{E}\tilde G - \nabla F \rVert_F$ and "
+        r"$\sigma^2 = \max \mathbb{E}\lVert \tilde G - \mathbb{E}\tilde G \rVert_F^2$ over " + where
+        + f" (exact where deterministic or in closed form; uniform SSM by Monte Carlo, $S = {cfg.S}$ draws per example, "
+        f"at every $T/{CHECKPOINTS}$ steps, upper confidence bounds, Bonferroni at family level {tex(alpha_m, 3)}). "
+        r"Decision: holds iff for every estimator the lower confidence bound of $\mathbb{E}\lVert W_T - W^* \rVert^2$ "
+        f"(t-interval, family level {tex(alpha_s, 3)}, Bonferroni over {K} estimators) $\\le "
+        r"(\mathrm{radius\_after}(T, \lVert W^* \rVert, b, \sigma^2, \eta, \mu) + "
+        f"{texm(slack, 2)})^2$ "
+        r"($\texttt{proofs/sgd\_bound.py}$; the slack covers the $W^*$ tolerance $\lVert \nabla F \rVert/\mu$ and "
+        "float64 rounding); undecided if $W^*$ does not converge; the Monte Carlo cross-check against closed forms "
+        f"(family level {tex(alpha_x, 3)}) must agree, else the suite crashes. Family-wise false-alarm level of the "
+        f"check: {tex(alpha)}. Largest measured/bound ratio: {worst} ({rows[worst]['ratio']:.3g}). NNLS fit of "
+        r"$s_T^2$ on $(b^2, \eta\sigma^2)$: "
+        f"coefficients ({fit['coef']['b2']:.3g}, {fit['coef']['eta_sigma2']:.3g}), $R^2 = {fit['r2']:.3f}$; "
+        f"theory's limits ($1/\\mu^2 = {fit['theory']['b2']:.3g}$, "
+        f"$1/(\\mu(2 - \\eta\\mu)) = {fit['theory']['eta_sigma2']:.3g}$) are upper bounds, reported, not decided.")
+    if outcome == "holds":
+        summary = (f"$s_T^2$ below its bound for all {K} estimators (largest ratio {rows[worst]['ratio']:.2g}, {worst}); "
+                   f"NNLS $R^2 = {fit['r2']:.3f}$")
+    elif outcome == "fails":
+        summary = (f"{cex['estimator']}: lower bound of $s_T^2$ ({tex(cex['s2_T_lcb'], 3)}) exceeds the bound "
+                   f"{tex(cex['bound2'], 3)}")
+    elif over:
+        summary = f"bound exceeded only by stochastic estimators ({', '.join(over[:3])}): not re-runnable, undecided"
+    else:
+        summary = "a needed value (moment, $s_T^2$ or bound) is not finite: undecided"
+    return Evidence("numeric", CHECK, outcome, detail=detail, figures=figures, counterexample=cex, summary=summary,
+                    labels=LABELS)

@@ -10,9 +10,29 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import approx
 
 from . import apx_exact as X
-from .apx_common import THETA, Y, bv_plot, proposal, sampling_series, single_threaded, slope
+from .apx_common import (CANONICAL_LABELS, THETA, Y, bv_plot, proposal, sampling_series, single_threaded, slope, tex,
+                         texm)
 
 BAND_BIAS2, BAND_VAR, DELTA_RATIO, V1_REL = 0.1, 0.1, 0.6, 0.01   # fixed before measuring
+CANON = r"canonical $\theta = (2, 1, 0, -1, -2, 0.5)$, $y = 0$"
+
+RATE_LABELS = CANONICAL_LABELS | {
+    "slope_bias2_top": "local log-log slope of bias$^2$ between the two largest $m$",
+    "slope_variance_top": "local log-log slope of the variance between the two largest $m$",
+    "delta_method_b1": "delta-method bias coefficient $b_1$ (sympy)",
+    "norm_b1_squared": r"$\lVert b_1 \rVert^2$",
+    "delta_method_v1": "delta-method variance coefficient $v_1$ (sympy)",
+    "m2_bias2_top": "$m^2$ bias$^2$ at the largest $m$",
+    "delta_error": r"$\lVert m(\mathbb{E}\tilde g_m - g) - b_1 \rVert$ along $m$",
+    "delta_error_ratios": "ratio of successive delta-method bias errors along $m$",
+    "variance_delta_error": r"$|m \operatorname{Var}_m - v_1|$ along $m$",
+    "variance_delta_relative_error_top": r"$|m \operatorname{Var}_m - v_1| / v_1$ at the largest $m$",
+    "checks": "decision criteria (true: met)",
+    f"bias2_slope_within_{BAND_BIAS2}_of_-2": f"bias$^2$ slope within {BAND_BIAS2} of $-2$",
+    f"variance_slope_within_{BAND_VAR}_of_-1": f"variance slope within {BAND_VAR} of $-1$",
+    f"delta_error_ratio_top_le_{DELTA_RATIO}": rf"delta-method bias error ratio at the top $\le {DELTA_RATIO}$",
+    f"variance_delta_relative_error_top_le_{V1_REL}": rf"relative variance error at the top $\le {V1_REL}$",
+}
 
 
 @single_threaded
@@ -52,21 +72,33 @@ def ssm_rate_exact(ctx: RunContext, *, exact=None) -> Evidence:
         "delta_method_b1": b1.tolist(), "norm_b1_squared": float(b1 @ b1), "delta_method_v1": v1,
         "m2_bias2_top": ms[-1] ** 2 * rows[-1]["bias2"], "delta_error": errs, "delta_error_ratios": ratios,
         "variance_delta_error": verrs, "variance_delta_relative_error_top": v_rel, "checks": checks}
-    figures["plot"] = bv_plot("APX-2 ssm/uniform (canonical): exact bias^2 and variance vs m", "m", ms,
-                              {"bias^2": figures["extended_bias2"], "variance": figures["extended_variance"],
-                               "||b1||^2 / m^2 (delta method)": [float(b1 @ b1) / m ** 2 for m in ms],
-                               "v1 / m (delta method)": [v1 / m for m in ms]})
+    ok = all(checks.values())
+    figures["plot"] = bv_plot(
+        "APX-2 ssm/uniform (canonical): exact bias$^2$ and variance vs $m$", "m", ms,
+        {"bias$^2$": figures["extended_bias2"], "variance": figures["extended_variance"],
+         r"$\|b_1\|^2 / m^2$ (delta method)": [float(b1 @ b1) / m ** 2 for m in ms],
+         "$v_1 / m$ (delta method)": [v1 / m for m in ms]},
+        r"APX-2, ssm/uniform: $\lVert \mathbb{E}\tilde g - g \rVert = O(1/m)$ and variance $O(1/m)$, with leading "
+        r"terms from the delta method. Exact bias$^2$ and variance (" + CANON + r") should merge into the "
+        r"delta-method lines $\lVert b_1 \rVert^2/m^2$ (slope $-2$) and $v_1/m$ (slope $-1$) as $m$ grows; "
+        f"local slopes between $m = {ms[-2]}$ and {ms[-1]}: {tex(s_b, 4)} and {tex(s_v, 4)}.")
     if ratios[-1] > DELTA_RATIO or v_rel > V1_REL:
         raise SuiteDefect(f"APX-2 ssm/uniform: the exact enumeration does not approach the delta method (bias error "
                           f"ratio {ratios[-1]:.3g} vs {DELTA_RATIO}, variance relative error {v_rel:.3g} vs {V1_REL} at "
                           f"m = {ms[-1]})")
-    ok = all(checks.values())
-    detail = (f"exact enumeration up to m = {ms[-1]}; holds iff ||m (E g~_m - g) - b1|| shrinks by a factor <= "
-              f"{DELTA_RATIO} from the second-largest to the largest m and |m Var_m - v1| <= {V1_REL} v1 at the largest "
-              f"m (b1, v1 from the sympy delta method; else the two routes disagree: a suite defect), the local slope of bias^2 between the two largest m is "
-              f"within {BAND_BIAS2} of -2 (||E g~ - g|| = O(1/m)) and that of the variance within {BAND_VAR} of -1 "
-              "(else undecided: pre-asymptotic). Bands fixed before measuring.")
-    return Evidence("numeric", "exact-rate", "holds" if ok else "undecided", detail, figures)
+    detail = (f"exact enumeration up to $m = {ms[-1]}$; holds iff "
+              r"$\lVert m(\mathbb{E}\tilde g_m - g) - b_1 \rVert$ shrinks by a factor "
+              f"$\\le {DELTA_RATIO}$ from the second-largest to the largest $m$ and "
+              f"$|m \\operatorname{{Var}}_m - v_1| \\le {V1_REL}\\, v_1$ at the largest $m$ ($b_1$, $v_1$ from the "
+              "sympy delta method; else the two routes disagree: a suite defect), the local slope of bias$^2$ between "
+              f"the two largest $m$ is within {BAND_BIAS2} of $-2$ "
+              r"($\lVert \mathbb{E}\tilde g - g \rVert = O(1/m)$) "
+              f"and that of the variance within {BAND_VAR} of $-1$ (else undecided: pre-asymptotic). Bands fixed "
+              "before measuring.")
+    summary = (f"slopes over $m = {ms[-2]}$ to {ms[-1]}: bias$^2$ {tex(s_b, 4)}, variance {tex(s_v, 4)} (claimed $-2$, "
+               "$-1$)" + ("; delta method matched" if ok else ": pre-asymptotic"))
+    return Evidence("numeric", "exact-rate", "holds" if ok else "undecided", detail, figures, summary=summary,
+                    labels=RATE_LABELS)
 
 
 ZERO_BIAS2, POSITIVE_BIAS2 = 1e-24, 1e-12   # float64 rounding of an exact zero; a resolved positive bias
@@ -106,16 +138,33 @@ def ssm_ideal_exact(ctx: RunContext, *, temperature: float = 1.0) -> Evidence:
         cases.append({"n": n, "y": y, "m": m, "ideal_bias2": b_ideal, "nonideal_bias2_m1": b})
     figures = X.canonical("ssm", "ideal") | {"temperature": temperature, "random_cases": len(cases),
                                              "max_ideal_bias2": worst_ideal, "min_nonideal_bias2_m1": min_other}
-    detail = (f"exact enumeration; holds iff every ideal-proposal bias^2 is <= {ZERO_BIAS2:g} (float64 rounding of an "
-              f"exact zero) on the canonical grid m = {list(X.CANONICAL_M)} and on seeded random (theta, y), n <= 6, "
-              f"m <= 3, and every random non-ideal proposal (entries uniform in [0.05, 1.05], normalized) has bias^2 > "
-              f"{POSITIVE_BIAS2:g} at m = 1 (the 'only if' direction); a bias^2 in between is undecided. The stored "
-              "counterexample (theta, y, q, m) is re-checked by enumeration in numpy.")
+    detail = (f"exact enumeration; holds iff every ideal-proposal bias$^2$ is $\\le {texm(ZERO_BIAS2)}$ (float64 "
+              f"rounding of an exact zero) on the canonical grid $m \\in \\{{{', '.join(map(str, X.CANONICAL_M))}\\}}$ "
+              r"and on seeded random $(\theta, y)$, $n \le 6$, $m \le 3$, and every random non-ideal proposal "
+              r"(entries uniform in $[0.05, 1.05]$, normalized) has bias$^2 > "
+              f"{texm(POSITIVE_BIAS2)}$ at $m = 1$ (the 'only if' direction); a bias$^2$ in between is undecided. The "
+              r"stored counterexample $(\theta, y, q, m)$ is re-checked by enumeration in numpy.")
+    n_ideal = len(cases) + len(X.CANONICAL_M)
     if worst_ideal > POSITIVE_BIAS2:
         cx = {"shape": "ssm-iff"} | cx_ideal
+        summary = (f"the ideal proposal has bias$^2$ = {tex(worst_ideal)} > 0 at $m = {cx['m']}$: it is not "
+                   "unbiased")
     elif min_other <= ZERO_BIAS2:
         cx = {"shape": "ssm-iff"} | cx_other
+        summary = f"a non-ideal proposal has bias$^2$ = {tex(min_other)} at $m = 1$: unbiased without being ideal"
     if cx is not None:
-        return Evidence("numeric", "exact-ideal-proposal", "fails", detail, figures, cx)
+        return Evidence("numeric", "exact-ideal-proposal", "fails", detail, figures, cx, summary=summary,
+                        labels=IDEAL_LABELS)
     ok = worst_ideal <= ZERO_BIAS2 and min_other > POSITIVE_BIAS2
-    return Evidence("numeric", "exact-ideal-proposal", "holds" if ok else "undecided", detail, figures)
+    summary = (f"ideal proposal: bias$^2 \\le {texm(worst_ideal)}$ in {n_ideal} cases; non-ideal: bias$^2 \\ge "
+               f"{texm(min_other)}$ at $m = 1$" + ("" if ok else " (between the thresholds)"))
+    return Evidence("numeric", "exact-ideal-proposal", "holds" if ok else "undecided", detail, figures,
+                    summary=summary, labels=IDEAL_LABELS)
+
+
+IDEAL_LABELS = CANONICAL_LABELS | {
+    "temperature": r"proposal temperature $\tau$ ($\tilde q \propto \exp(\theta/\tau)$; 1 is ideal)",
+    "random_cases": r"seeded random $(\theta, y)$ cases",
+    "max_ideal_bias2": "largest bias$^2$ under the ideal proposal",
+    "min_nonideal_bias2_m1": "smallest bias$^2$ of a random non-ideal proposal at $m = 1$",
+}

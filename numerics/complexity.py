@@ -352,31 +352,93 @@ def cpx1(method: str, ctx: RunContext, data: Mapping | None = None) -> Evidence:
     if method == "softmax" and not planted:
         figures["plot"] = flops_plot(ctx)
     B = B_EXACT if method in EXACT else B_SAMPLED
-    unit = ("one ALS sweep on U = 1000 users, N = 20,000 interactions, per interaction" if method == "rg2/als" else
-            f"forward + gradient of one batch of B = {B} interactions, one per user, per interaction"
+    unit = (r"one ALS sweep on $U = 1000$ users, $N = 20{,}000$ interactions, per interaction" if method == "rg2/als"
+            else f"forward + gradient of one batch of $B = {B}$ interactions, one per user, per interaction"
             + (" (scores 0: every projection takes the full sort-based path)" if method in EXACT else ""))
-    grids = "; ".join(f"{v} in {list(data[v]['x'])}" for v in ("n", "d", "m") if data[v]["x"])
-    detail = (f"Counted FLOPs (numerics/opcount.py cost model) of {unit}; grids {grids} (base n = {BASE['n']}, "
-              f"d = {BASE['d']}, m = {BASE['m']}). For every consecutive pair of grid points the counted local log-log "
-              f"exponent is compared with the band [lo, hi] that the claim {PC.claimed_string(method)} allows for "
-              f"positive hidden constants (proofs/complexity.py exponent_band): holds iff every counted exponent "
-              f"<= hi + {TOL} (tol absorbs omitted terms whose share stays small on the grid); 'tight' when the top "
-              f"pair's is also >= lo - {TOL}. Tight in "
-              + ", ".join(f"{v}: {figures[f'tight_{v}']}" for v in ("n", "d", "m") if f"tight_{v}" in figures)
+    claimed = PC.claimed_latex(method)
+    grids = "; ".join(f"${v} \\in \\{{{', '.join(str(x) for x in data[v]['x'])}\\}}$" for v in ("n", "d", "m")
+                      if data[v]["x"])
+    done = [v for v in ("n", "d", "m") if f"tight_{v}" in figures]
+    detail = (f"Counted FLOPs (numerics/opcount.py cost model) of {unit}; grids {grids} (base $n = {BASE['n']}$, "
+              f"$d = {BASE['d']}$, $m = {BASE['m']}$). For every consecutive pair of grid points the counted local "
+              r"log-log exponent is compared with the band $[\mathrm{lo}, \mathrm{hi}]$ that the claim "
+              f"$O({claimed})$ allows for positive hidden constants (proofs/complexity.py, its exponent band): holds "
+              rf"iff every counted exponent is $\le \mathrm{{hi}} + {TOL}$ (the tolerance absorbs omitted terms whose "
+              rf"share stays small on the grid); tight when the top pair's is also $\ge \mathrm{{lo}} - {TOL}$. "
+              "Tight in " + ", ".join(f"${v}$: {figures[f'tight_{v}']}" for v in done)
               + f"; top-pair exponent within {TOL} of the claim's with unit constants in "
-              + ", ".join(f"{v}: {figures[f'matches_unit_constants_{v}']}" for v in ("n", "d", "m")
-                          if f"tight_{v}" in figures)
+              + ", ".join(f"${v}$: {figures[f'matches_unit_constants_{v}']}" for v in done)
               + ". Wall-clock exponents are reported as figures only.")
     outcome = "fails" if "fails" in outcomes else "holds"
     head = ("claimed", "flops_exponent_n", "claimed_exponent_n", "exponent_n")  # the appendix summary shows these
     figures = {k: figures[k] for k in head} | {k: v for k, v in figures.items() if k not in head}
-    return Evidence("numeric", "counted-flops-exponents", outcome, detail, figures, cx if outcome == "fails" else None)
+    return Evidence("numeric", "counted-flops-exponents", outcome, detail, figures, cx if outcome == "fails" else None,
+                    summary=_summary(claimed, figures, done, cx if outcome == "fails" else None), labels=LABELS)
+
+
+def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> str:
+    """One line: the first pair that exceeds the band, or the top-pair exponents."""
+    from audit.markup import SUMMARY_CHARS, visible_length
+
+    if cx is not None:
+        v, (x0, x1) = cx["variable"], cx["pair"]
+        return (f"counted exponent in ${v}$ is {cx['fitted']:.2f} between ${v} = {x0:g}$ and {x1:g}, above the "
+                f"band of $O({claimed})$: {cx['claimed_band'][1]:.2f} + {cx['tol']}")
+    tops = ", ".join(f"${v}$ {figures[f'flops_exponent_{v}_top']:.2g}/{figures[f'claimed_exponent_{v}_top']:.2g}"
+                     for v in done)
+    for text in (f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair; top-pair exponents "
+                 f"counted/claimed: {tops}",
+                 f"counted FLOPs within the band of $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
+                 f"counted FLOPs within $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
+                 f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair"):
+        if visible_length(text) <= SUMMARY_CHARS:
+            return text
+    return text
+    return text
+
+
+def _var_labels(v: str) -> dict[str, str]:
+    return {
+        f"flops_exponent_{v}": f"fitted exponent of the counted FLOPs in ${v}$",
+        f"flops_exponent_{v}_ci": f"{LEVEL:.0%} interval of the fitted FLOPs exponent in ${v}$",
+        f"claimed_exponent_{v}": f"fitted exponent of the claim in ${v}$ (unit constants)",
+        f"flops_exponent_{v}_top": f"counted local exponent in ${v}$, top grid pair",
+        f"claimed_exponent_{v}_top": f"claimed local exponent in ${v}$, top grid pair (unit constants)",
+        f"claimed_band_{v}_top": f"claimed exponent band in ${v}$, top grid pair (any positive constants)",
+        f"tight_{v}": rf"bound tight in ${v}$ (top-pair exponent within the band $\pm$ {TOL})",
+        f"matches_unit_constants_{v}": f"top-pair exponent in ${v}$ within {TOL} of the claim with unit constants",
+        f"grid_{v}": f"grid of ${v}$",
+        f"flops_per_interaction_{v}": f"counted FLOPs per interaction on the ${v}$ grid",
+        f"pairs_{v}": f"consecutive grid pairs in ${v}$",
+        f"exponent_{v}": f"fitted wall-clock exponent in ${v}$",
+        f"exponent_{v}_ci": f"{LEVEL:.0%} interval of the fitted wall-clock exponent in ${v}$",
+        f"exponent_{v}_top": f"wall-clock local exponent in ${v}$, top grid pair",
+        f"seconds_per_interaction_{v}": f"wall time per interaction on the ${v}$ grid (s)",
+        f"within_linear_selection_reading_{v}": f"counted exponents in ${v}$ within the linear-time selection reading "
+                                                f"+ {TOL}",
+    }
+
+
+#: labels of :func:`cpx1`'s figures (marked text), the fields of a grid pair included
+LABELS: dict[str, str] = {
+    "claimed": "claimed order (in a grid pair: claimed local exponent, unit constants)",
+    "default_rule_ops": "operators charged by the default rule (1 per element)",
+    **{k: v for var in ("n", "d", "m") for k, v in _var_labels(var).items()},
+    "x0": "lower grid point", "x1": "upper grid point", "counted": "counted local exponent",
+    "band": "claimed exponent band (any positive constants)", "within_bound": f"within the band's upper end + {TOL}",
+    "tight": rf"within the band $\pm$ {TOL}",
+}
 
 
 def flops_plot(ctx: RunContext) -> dict:
     """Counted FLOPs per interaction vs n, one series per method (log–log)."""
     data = measurements(ctx.profile, ctx.seed, ctx.device)
     return {"title": f"CPX-1: counted FLOPs per interaction vs n (d = {BASE['d']}, m = {BASE['m']})",
-            "xlabel": "n (items)", "ylabel": "FLOPs per interaction", "logx": True, "logy": True,
+            "caption": f"Counted FLOPs per interaction against the number of items $n$ ($d = {BASE['d']}$, "
+                       f"$m = {BASE['m']}$), log-log. CPX-1 claims growth like $n$ for softmax, at most like $n$ for "
+                       r"RG$^2$-ALS, like $n (d + \log n)$ for the sort-based sparse maps, like $\log n$ for HSM and "
+                       "none for SSM and NCE ($O(N m d)$): each curve should rise no faster than its claim (local "
+                       f"slopes within the claimed band + {TOL}).",
+            "xlabel": "$n$ (items)", "ylabel": "FLOPs per interaction", "logx": True, "logy": True,
             "series": {meth: {"x": data[meth]["n"]["x"], "y": [p["flops"] for p in data[meth]["n"]["points"]]}
                        for meth in METHODS}}

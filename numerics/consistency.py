@@ -148,7 +148,7 @@ def _exact_k(sp_: risk.LossSpec, q: list[Fraction], k: int, base: risk.RiskSolut
     for clause, i, rows in violating_cones(q, k):
         c = risk.solve_risk(sp_, q, rows=rows)
         if not c.ok:
-            undecided = f"cone ({clause}, i = {i}) solve: {c.status}"
+            undecided = f"cone ({clause}, $i = {i}$) solve: {risk.status_text(c.status)}"
             continue
         gap = c.value - base.value
         best = min(best, gap)
@@ -156,10 +156,12 @@ def _exact_k(sp_: risk.LossSpec, q: list[Fraction], k: int, base: risk.RiskSolut
             theta = _enforce(c.theta, clause, i, rows)
             if not top_k_preserving(q, theta, k):
                 return {"decision": "fails", "gap": gap, "theta": theta, "clause": clause, "i": i}
-            undecided = f"cone ({clause}, i = {i}) reaches inf R but its θ is top-k preserving after rounding"
+            undecided = (f"cone ({clause}, $i = {i}$) reaches $\\inf R$ but its $\\theta$ is top-$k$ preserving "
+                         f"after rounding")
     if undecided is None and best > GAP_TOL:
         return {"decision": "certified", "gap": best}
-    return {"decision": "undecided", "gap": best, "why": undecided or f"exact gap {best:.3g} ≤ {GAP_TOL:g}"}
+    return {"decision": "undecided", "gap": best,
+            "why": undecided or f"exact gap {best:.3g} $\\le$ {GAP_TOL:g}"}
 
 
 def certify_eta(loss: str | risk.LossSpec, eta: Sequence, atoms: Sequence[tuple] | None = None, **params) -> dict:
@@ -176,7 +178,7 @@ def certify_eta(loss: str | risk.LossSpec, eta: Sequence, atoms: Sequence[tuple]
            "max_route_diff": 0.0, "k_min_gap": {}, "bad": None, "exact_k": 0}
     if not base.ok:
         res["decision"] = "undecided"
-        res["why"] = f"unconstrained solve: {base.status}"
+        res["why"] = f"unconstrained solve: {risk.status_text(base.status)}"
         return res
     res["transcription_err"] = risk.check_transcription(sp_, base.theta, base.value,
                                                         atoms if atoms is not None else _classification_atoms(q))
@@ -199,7 +201,8 @@ def certify_eta(loss: str | risk.LossSpec, eta: Sequence, atoms: Sequence[tuple]
             if max(ga, gb) <= GAP_TOL / 100:
                 zero_gap = True
             elif min(ga, gb) - abs(ga - gb) <= GAP_TOL:
-                why = f"gap {min(ga, gb):.3g} (routes ±{abs(ga - gb):.2g}) ≤ tolerance {GAP_TOL:g} at pair {pair}, k = {k}"
+                why = (f"gap {min(ga, gb):.3g} (routes $\\pm${abs(ga - gb):.2g}) $\\le$ tolerance {GAP_TOL:g} at "
+                       f"pair {pair}, $k = {k}$")
         if zero_gap:  # the cover is not enough: solve the non-preserving set exactly
             res["exact_k"] += 1
             ex = _exact_k(sp_, q, k, base)
@@ -288,6 +291,28 @@ def _topk_runs(loss: str, ctx: RunContext, spec_of: SpecOf) -> list[tuple[dict, 
     return out
 
 
+#: labels of the figures of :func:`topk_calibration` (marked text, audit/markup.py)
+LABELS = {
+    "min_gap": r"smallest half-space gap $\inf\{R : \theta_i \le \theta_j\} - \inf R$",
+    "etas": r"target means $\eta$ drawn",
+    "certified": r"$\eta$ certified",
+    "undecided": r"$\eta$ undecided",
+    "failed": r"$\eta$ failed",
+    "pairs": r"violating pairs $(i, j)$ solved",
+    "k_values": r"values of $k$ checked",
+    "k_values_solved_exactly": r"values of $k$ solved exactly (cone route)",
+    "etas_without_violating_pair": r"$\eta$ without a violating pair",
+    "etas_with_zeros": r"$\eta$ with a zero entry",
+    "max_route_diff": "max difference of the cvxpy and dual routes",
+    "max_transcription_err": "max relative error of the implementation's risk against cvxpy",
+    "gap_tol": "gap threshold",
+    "seed": "run seed",
+    "alphas": r"$\alpha$ grid",
+    "min_gap_by_alpha": r"smallest half-space gap per $\alpha$",
+    "unattained_inf": r"$\eta$ where $\inf R$ is not attained",
+}
+
+
 def topk_calibration(loss: str, ctx: RunContext, spec_of: SpecOf | None = None) -> Evidence:
     """CON-1 certificate for one loss (entmax: on an α grid; rankmax: k-subset labels).
 
@@ -323,26 +348,40 @@ def topk_calibration(loss: str, ctx: RunContext, spec_of: SpecOf | None = None) 
                                                             default=None) for p, rs in runs}
     if loss == "softmax":
         figures["unattained_inf"] = figures["etas_with_zeros"]
-    scope = ("η on the grid c/Σc, c_i ∈ 0..6, n ≤ 6, every k < n" if loss != "rankmax" else
-             "k-subset label laws (1–3 atoms, weights 1–4), n ≤ 6, top-k' on the marginals m = P(i ∈ S), every k' < n")
-    detail = (f"certificate: every violating pair's half-space gap inf{{R: θ_i ≤ θ_j}} − inf R (cvxpy, cross-checked by "
-              f"the dual 1-D program) must exceed {GAP_TOL:g}, and where a pair's gap is 0 the non-preserving set is "
-              f"solved exactly (one cone per violating pattern); the loss implementation's risk at each minimizer "
-              f"agrees with the cvxpy transcription; {scope}; hypothesis seeded by the run seed; "
-              f"{len(cert)} certified, {len(undec)} undecided, {len(fails)} failed of {len(results)}")
+    scope = (r"$\eta$ on the grid $c/\sum c$, $c_i \in \{0, \dots, 6\}$, $n \le 6$, every $k < n$" if loss != "rankmax"
+             else r"$k$-subset label laws (1–3 atoms, weights 1–4), $n \le 6$, top-$k'$ on the marginals "
+             r"$m_i = P(i \in S)$, every $k' < n$")
+    detail = (r"certificate: every violating pair's half-space gap $\inf\{R : \theta_i \le \theta_j\} - \inf R$ "
+              f"(cvxpy, cross-checked by the dual 1-D program) must exceed {GAP_TOL:g}, and where a pair's gap is 0 "
+              f"the non-preserving set is solved exactly (one cone per violating pattern); the loss implementation's "
+              f"risk at each minimizer agrees with the cvxpy transcription; {scope}; hypothesis seeded by the run "
+              f"seed; {len(cert)} certified, {len(undec)} undecided, {len(fails)} failed of {len(results)}")
     if loss == "softmax":
-        detail += (f"; {figures['etas_with_zeros']} η have zeros, where inf R is not attained (θ_j → −∞; solved on the"
-                   f" box −B ≤ θ ≤ 0, B ∈ {list(risk.BOXES)}, bias ≤ n·e^−B)")
+        detail += (f"; {figures['etas_with_zeros']} " + r"$\eta$ have zeros, where $\inf R$ is not attained "
+                   r"($\theta_j \to -\infty$; solved on the box $-B \le \theta \le 0$, $B$ in "
+                   f"{list(risk.BOXES)}, " + r"bias $\le n e^{-B}$)")
+    what = r"$\eta$" if loss != "rankmax" else "label laws"
+    grid = (r" on $\alpha \in \{" + ", ".join(f"{p['alpha']:g}" for p, _ in runs) + r"\}$") if loss == "entmax" else ""
     if fails:
         cx = dict(fails[0]["bad"])
         if loss == "entmax":
             cx["alpha"] = [p for p, rs in runs if fails[0] in rs][0]["alpha"]
         if loss == "rankmax":
             cx["label_k"] = fails[0]["label_k"]
+        eta = "(" + ", ".join(f"{x:.2g}" for x in cx["eta"]) + ")"
+        summary = (f"counterexample $\\eta = {eta}$: $\\theta$ at $\\inf R$ (gap {cx['gap']:.2g}), not "
+                   f"top-{cx['k']} preserving")
         return Evidence("numeric", "topk-certificate", "fails",
-                        detail + f"; counterexample: θ not top-{cx['k']} preserving with R(θ) − inf R = {cx['gap']:.3g}",
-                        figures, counterexample=cx)
+                        detail + f"; counterexample: $\\theta$ not top-{cx['k']} preserving with "
+                        f"$R(\\theta) - \\inf R$ = {cx['gap']:.3g}",
+                        figures, counterexample=cx, summary=summary, labels=LABELS)
     if undec:
+        summary = (f"{len(undec)} of {len(results)} {what}{grid} undecided by the half-space gaps, "
+                   f"{len(cert)} certified")
         return Evidence("numeric", "topk-certificate", "undecided",
-                        detail + f"; first undecided: η = {undec[0]['eta']} ({undec[0].get('why', '')})", figures)
-    return Evidence("numeric", "topk-certificate", "holds", detail, figures)
+                        detail + f"; first undecided: $\\eta$ = {undec[0]['eta']} ({undec[0].get('why', '')})", figures,
+                        summary=summary, labels=LABELS)
+    gap = f"{figures['min_gap']:.2g}" if figures["min_gap"] is not None else "none"
+    summary = (f"top-$k$ calibration certified at {len(cert)} {what}{grid}, every $k < n$ (smallest gap "
+               f"{gap})")
+    return Evidence("numeric", "topk-certificate", "holds", detail, figures, summary=summary, labels=LABELS)

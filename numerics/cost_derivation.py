@@ -220,15 +220,22 @@ def derive_cost(method: str, extra: tuple[str, Callable[[Mapping[str, int]], int
     if extra is not None:
         grid = [c + extra[1](p) for c, p in zip(grid, points)]
         held = [c + extra[1](p) for c, p in zip(held, spec.heldout)]
-    unit = "one sweep (users, then items)" if spec.per_epoch == "count" else "forward + gradient of a batch of B " \
+    unit = "one sweep (users, then items)" if spec.per_epoch == "count" else "forward + gradient of a batch of $B$ " \
                                                                               "interactions, one per user"
+    names = ", ".join(spec.variables)
+    degrees = ", ".join(f"{spec.degree[v]} in ${v}$" for v in spec.variables)
+    held_txt = " and ".join("$(" + ", ".join(str(p[v]) for v in spec.variables) + ")$" for p in spec.heldout)
+    per_epoch = (r"per epoch: $E = N c / B$ ($c$ the count of one batch)" if spec.per_epoch == "N*count/B"
+                 else r"per epoch: $E = c$ (one sweep is one epoch, $c$ its count)")
     D = Derivation(
         statement=f"{method}: the per-epoch cost of the suite's implementation, derived from the exact operation "
-                  f"counts of {unit} (numerics/opcount.py), is O({spec.claimed_text}) for all sizes >= 1",
-        scope="all sizes >= 1 of " + ", ".join(spec.variables) + "; assumes the step runs the same operators at "
+                  f"counts of {unit} (numerics/opcount.py), is $O({spec.claimed_text})$ for all sizes $\\ge 1$.",
+        summary=f"{method}: implemented per-epoch cost, derived from exact traced counts, is "
+                f"$O({spec.claimed_text})$ for all sizes",
+        scope=f"all sizes $\\ge 1$ of ${names}$; assumes the step runs the same operators at "
               "every size (checked at every traced size; the code path has no size-dependent branch)",
-        assumptions=[f"count polynomial of degree <= {dict(spec.degree)} (confirmed at held-out sizes "
-                     f"{[dict(p) for p in spec.heldout]})", "per epoch: " + spec.per_epoch.replace("*", " * ")])
+        assumptions=[f"count polynomial of degree at most {degrees} (confirmed at held-out sizes $({names})$ = "
+                     f"{held_txt})", per_epoch])
     if extra is not None:
         D.assumptions.append(f"planted: {extra[0]}")
     D.step(f"Traced {len(points)} grid sizes and {len(held)} held-out sizes; operator signatures seen: "
@@ -249,19 +256,21 @@ def derive_cost(method: str, extra: tuple[str, Callable[[Mapping[str, int]], int
     bound = sum((abs(c) for c in mons.values()), Fraction(0))
     if not free:
         tight = [c for c in spec.claimed if any(dict(m) == dict(c) for m in mons)]
-        D.step(f"Every monomial of E is bounded by one of the claim on sizes >= 1 (exponents componentwise "
-               f"no larger, B^-1 <= 1), so E <= {bound} * ({spec.claimed_text}) for all sizes >= 1; claimed terms E "
-               "attains: " + (", ".join(str(sp.Mul(*(SYMBOLS[v] ** e for v, e in c.items()))) for c in tight)
-                              or "none (the implementation is cheaper than the claim in every term)"))
+        D.step(f"Every monomial of $E$ is bounded by one of the claim on sizes $\\ge 1$ (exponents componentwise "
+               f"no larger, $B^{{-1}} \\le 1$), so $E \\le {sp.latex(sp.Rational(bound.numerator, bound.denominator))} "
+               f"\\cdot ({spec.claimed_text})$ for all sizes $\\ge 1$; claimed terms $E$ attains: "
+               + (", ".join("$" + sp.latex(sp.Mul(*(SYMBOLS[v] ** e for v, e in c.items()))) + "$" for c in tight)
+                  or "none (the implementation is cheaper than the claim in every term)"))
         return D.decide(True)
     D.step("Monomials not bounded by the claim:", sp.latex(_expr({m: mons[m] for m in free})))
     cert = growth_certificate(mons, spec.claimed)
     if cert is None:
-        D.step("No ray (some sizes = t, the others fixed) along which E outgrows the claim: undecided.")
+        D.step("No ray (some sizes $= t$, the others fixed) along which $E$ outgrows the claim: undecided.")
         return D.decide(None)
-    D.step(f"With {' = '.join(cert['variables'])} = t and every other size at {cert['fixed_value']}, E has degree "
-           f"{cert['degree']} in t (leading coefficient {cert['leading']}), the claim degree {cert['claimed_degree']}: "
-           "E/C -> oo.")
+    leading = sp.latex(sp.Rational(cert["leading"]))
+    D.step(f"With ${' = '.join(cert['variables'])} = t$ and every other size at {cert['fixed_value']}, $E$ has degree "
+           f"{cert['degree']} in $t$ (leading coefficient ${leading}$), the claim degree {cert['claimed_degree']}: "
+           r"$E/C \to \infty$.")
     D.counterexample = {
         "kind": "derived-cost", "method": method, "variables": list(spec.variables),
         "grid": {v: list(spec.grid[v]) for v in spec.variables}, "counts": [str(c) for c in grid],

@@ -150,7 +150,7 @@ def decide_law(sp_: risk.LossSpec, lm: lab.LabelMap, D) -> dict:
            "attained": not (sp_.name == "softmax" and min(q) == 0)}
     base = risk.solve_risk(sp_, q)
     if not base.ok:
-        res.update(decision="undecided", why=f"risk minimization: {base.status}")
+        res.update(decision="undecided", why=f"risk minimization: {risk.status_text(base.status)}")
         return res
     res["transcription_err"] = risk.check_transcription(sp_, base.theta, base.value, atoms)
     res["proper_err"] = _cross_check(sp_, base, q)
@@ -161,7 +161,7 @@ def decide_law(sp_: risk.LossSpec, lm: lab.LabelMap, D) -> dict:
         res["solves"] += 1
         res["pairs"] += 1
         if not c.ok:
-            res.update(decision="undecided", why=f"half-space ({i}, {j}) solve: {c.status}")
+            res.update(decision="undecided", why=f"half-space ({i}, {j}) solve: {risk.status_text(c.status)}")
             continue
         ga, gb = c.value - base.value, risk.dual_halfspace_value(sp_, q, (i, j)) - ref
         res["min_gap"] = min(res["min_gap"], ga)
@@ -251,6 +251,28 @@ def _candidates(laws: list, lm: lab.LabelMap, n_solve: int) -> tuple[list, int]:
     return out, len(predicted)
 
 
+#: labels of the figures of :func:`dcg_consistency` (marked text, audit/markup.py)
+LABELS = {
+    "laws_drawn": "relevance laws drawn",
+    "laws_predicted_to_fail_by_closed_form": "laws the closed form predicts to fail",
+    "laws_solved": "laws solved by cvxpy",
+    "solves": "cvxpy solves",
+    "pairs_tested": r"pairs of adjacent $\mathbb{E}[G]$ levels tested",
+    "min_halfspace_gap": r"smallest half-space gap $\inf\{R : \theta_i \le \theta_j\} - \inf R$",
+    "max_properness_err": r"max $|\hat y(\theta^*) - q|$ (properness)",
+    "max_transcription_err": "max relative error of the implementation's risk against cvxpy",
+    "undecided": "laws undecided",
+    "unattained_inf": r"laws with $q_j = 0$ (softmax minimizer not attained)",
+    "max_n": r"largest $n$",
+    "gap_tol": "gap threshold",
+    "seed": "run seed",
+    "label_map": "label map",
+    "alphas": r"$\alpha$ grid",
+    "counterexample_regret": r"$\mathbb{E}[\mathrm{DCG}]$ lost by the worst Bayes-optimal ranking",
+    "counterexample_kind": "kind of counterexample (strict reversal or tie)",
+}
+
+
 def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf | None = None,
                     labels: lab.LabelMap | None = None) -> Evidence:
     """CON-2 for one loss and label map (entmax: α grid; rankmax: multihot labels, k = the
@@ -300,18 +322,20 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf 
     }
     if alphas:
         figures["alphas"] = list(alphas)
-    detail = (f"{len(done)} relevance laws (n ≤ {max_n}, 1–3 atoms, "
-              f"{'binary r with fixed |r| = k' if lm.binary else 'binary or graded r ∈ {0,1,2}^n'}; hypothesis "
-              f"seeded by the run seed; the laws the closed form predicts to fail first, {n_predicted} of "
-              f"{len(laws)} drawn) solved: the conditional risk Σ_a c_a L(θ; y_a) of the loss under test "
-              f"minimized by cvxpy (its value checked against the loss implementation), and for every pair of "
-              f"adjacent E[G] levels the half-space gap inf{{R : θ_i ≤ θ_j}} − inf R (cvxpy and the dual route) "
-              f"decides whether every minimizer ranks the higher-gain item strictly above (gap > {GAP_TOL:g}); "
-              f"the WORST ranking over the minimizer set is what counts; cross-checked against properness "
-              f"ŷ(θ*) = q (tol {PROPER_TOL:g}) and the order of q")
+    detail = (f"{len(done)} relevance laws ($n \\le {max_n}$, 1–3 atoms, "
+              + (r"binary $r$ with fixed $|r| = k$" if lm.binary else r"binary or graded $r \in \{0,1,2\}^n$")
+              + f"; hypothesis seeded by the run seed; the laws the closed form predicts to fail first, {n_predicted} "
+              f"of {len(laws)} drawn) solved: the conditional risk " + r"$\sum_a c_a L(\theta; y_a)$ of the loss under "
+              r"test minimized by cvxpy (its value checked against the loss implementation), and for every pair of "
+              r"adjacent $\mathbb{E}[G]$ levels the half-space gap $\inf\{R : \theta_i \le \theta_j\} - \inf R$ (cvxpy "
+              f"and the dual route) decides whether every minimizer ranks the higher-gain item strictly above (gap > "
+              f"{GAP_TOL:g}); the WORST ranking over the minimizer set is what counts; cross-checked against "
+              + r"properness $\hat y(\theta^*) = q$" + f" (tol {PROPER_TOL:g}) and the order of $q$")
     if figures["unattained_inf"]:
-        detail += (f"; {figures['unattained_inf']} laws have an item with q_j = 0 where softmax's minimizer is not "
-                   f"attained (θ_j → −∞; solved on the box −B ≤ θ ≤ 0)")
+        detail += (f"; {figures['unattained_inf']} laws have an item with $q_j = 0$ where softmax's minimizer is not "
+                   r"attained ($\theta_j \to -\infty$; solved on the box $-B \le \theta \le 0$)")
+    edcg = r"$\mathbb{E}[\mathrm{DCG}]$"
+    grid = (r" on $\alpha \in \{" + ", ".join(f"{a:g}" for a in alphas) + r"\}$") if alphas else ""
     if failure is not None:
         cx = {"D": [{"p": float(pr), "r": list(r)} for pr, r in failure["D"]], "theta": failure["theta"],
               "theta_solver": failure["theta_solver"], "pair": list(failure["pair"])}
@@ -320,11 +344,24 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf 
         kind = {"strict": "every minimizer ranks a lower-gain item strictly above a higher-gain one",
                 "tie": "a minimizer ties a higher-gain item with a lower-gain one (worst tie-break)"}.get(
             failure["kind"], "a minimizer ties or reverses a higher-gain item with a lower-gain one")
+        hi, lo = (x + 1 for x in failure["pair"])  # items 1-based: hi has the higher expected gain
+        short = {"strict": f"every minimizer ranks item {lo} above {hi}",
+                 "tie": f"a minimizer ties items {hi} and {lo}"}.get(
+            failure["kind"], f"a minimizer ranks item {lo} at or above {hi}")
+        atoms = len(failure["D"])
+        at = f", $\\alpha = {failure['params']['alpha']:g}$" if alphas else ""
+        summary = (f"counterexample ($n = {len(failure['q'])}$, {atoms} atom{'s' if atoms > 1 else ''}{at}): {short}, "
+                   f"losing {failure['regret']:.3g} of {edcg}")
         return Evidence("numeric", "dcg-enumeration", "fails",
-                        detail + f"; counterexample: {kind}, pair {failure['pair']}, worst ranking loses E[DCG] "
-                        f"{failure['regret']:.6g}" + (f" (α = {failure['params']['alpha']})" if alphas else ""),
-                        figures, counterexample=cx)
+                        detail + f"; counterexample: {kind}, pair {failure['pair']} (items 0-based), worst ranking "
+                        f"loses {edcg} {failure['regret']:.6g}"
+                        + (f" ($\\alpha = {failure['params']['alpha']}$)" if alphas else ""),
+                        figures, counterexample=cx, summary=summary, labels=LABELS)
     if undec:
+        summary = f"{len(undec)} of {len(done)} relevance laws{grid} undecided by the half-space gaps"
         return Evidence("numeric", "dcg-enumeration", "undecided",
-                        detail + f"; {len(undec)} laws undecided, first: {undec[0]['why']}", figures)
-    return Evidence("numeric", "dcg-enumeration", "holds", detail, figures)
+                        detail + f"; {len(undec)} laws undecided, first: {undec[0]['why']}", figures,
+                        summary=summary, labels=LABELS)
+    summary = (f"{len(done)} relevance laws{grid}: every risk minimizer sorts " + r"$\mathbb{E}[G]$, so its worst "
+               f"ranking maximizes {edcg}")
+    return Evidence("numeric", "dcg-enumeration", "holds", detail, figures, summary=summary, labels=LABELS)

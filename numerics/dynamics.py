@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import Callable
 
 import numpy as np
@@ -53,11 +54,53 @@ from .threads import one_thread
 
 RATE_BAND = (-1.2, -0.8)
 R2_FLOOR = 0.999
-RULE_SOFTMAX = ("Decision rule (fixed before measuring): L > 0 at every recorded step; the 95% t-interval of the "
-                "exponent s of L ~ t^s, least squares over the last decade of the horizon, lies in [-1.2, -0.8] "
-                "(outside: refuted; straddling: undecided); ||theta|| fitted by a + b log t over the last two decades "
-                "has b > 0, R^2 >= 0.999 and a smaller SSE than c t^beta (otherwise undecided, saying which part failed); "
-                "(a) free scores and (b) a separable linear model, lr 0.5, 20000 steps (quick) / 200000 (full).")
+RULE_SOFTMAX = (r"Decision rule (fixed before measuring): $L > 0$ at every recorded step; the 95% $t$-interval of "
+                r"the exponent $s$ of $L \sim t^s$, least squares over the last decade of the horizon, lies in "
+                r"$[-1.2, -0.8]$ (outside: refuted; straddling: undecided); $\lVert\theta\rVert$ fitted by "
+                r"$a + b \log t$ over the last two decades has $b > 0$, $R^2 \ge 0.999$ and a smaller SSE than "
+                r"$c\, t^\beta$ (otherwise undecided, saying which part failed); (a) free scores and (b) a separable "
+                r"linear model, lr 0.5, 20000 steps (quick) / 200000 (full).")
+RULE_SPARSE = (r"holds iff the loss is exactly 0 (no negative in the support of $\hat y$, i.e. $\hat y = y$; FY-2) "
+               r"after finitely many steps within the budget, in (a) and (b); undecided if the budget runs out first "
+               r"(a positive loss at step $T$ proves nothing about later steps)")
+
+# labels of the figures (keys of a run's entry; the entries themselves are labelled per run)
+LABELS = {
+    "steps": "GD steps run", "outcome": "outcome of the run",
+    # softmax, separable
+    "loss_positive_at_recorded_steps": "$L > 0$ at every recorded step",
+    "final_loss": "loss at the last step",
+    "rate_last_decade": r"fit of $\log L$ on $\log t$, last decade",
+    "exponent": r"exponent $s$ of $L \sim t^s$", "ci95": "95% interval", "r2": "$R^2$",
+    "band": "band required of the interval", "points": "points fitted",
+    "nonpositive_loss_points": r"recorded steps with $L \le 0$",
+    "exponent_by_decade": "exponent $s$ fitted per decade of $t$",
+    "norm_growth_last_two_decades": r"growth of $\lVert\theta\rVert$, last two decades",
+    "log_fit": r"fit $a + b \log t$", "a": "intercept $a$", "b": "slope $b$", "b_ci95": "95% interval of $b$",
+    "sse": "sum of squared residuals",
+    "power_fit": r"fit $c\, t^\beta$", "beta": r"exponent $\beta$", "r2_loglog": "$R^2$ in log-log",
+    "r2_floor": "least $R^2$ required", "rule_parts_not_met": "parts of the rule not met",
+    "final_norm": r"$\lVert\theta\rVert$ at the last step (Frobenius $\lVert W\rVert$ in (b))",
+    # sparse, separable
+    "steps_to_zero_loss": "GD steps to exactly zero loss", "budget": "step budget",
+    "final_recorded_loss": "last recorded loss",
+    "final_fraction_negatives_in_support": r"fraction of negatives in the support of $\hat y$ at the last step",
+    # non-separable
+    "examples": "examples", "eta_zero_fraction": r"fraction of zero entries of $\eta(x)$",
+    "population_labels": r"population labels $\eta(x)$", "sampled_labels": r"labels sampled from $\eta(x)$",
+    "mean_l1_to_eta_first": r"mean $\lVert\hat y - \eta\rVert_1$ at the first step",
+    "mean_l1_to_eta_last": r"mean $\lVert\hat y - \eta\rVert_1$ at the last step",
+    "excess_risk_first": "excess conditional risk at the first step",
+    "excess_risk_last": "excess conditional risk at the last step",
+    "excess_risk_monotone": "excess conditional risk non-increasing",
+}
+
+
+def _marked_part(part: str) -> str:
+    """A part of the rule as log_growth names it (``R^2 >= 0.999 (R^2 = 0.99812)``), as marked text."""
+    part = re.sub(r"R\^2 >= ([0-9.]+)", r"$R^2 \\ge \1$", part)
+    part = re.sub(r"R\^2 = ([0-9.]+)", r"$R^2 = \1$", part)
+    return "$b > 0$" if part == "b > 0" else part
 
 
 # --------------------------------------------------------------------------------------
@@ -157,12 +200,14 @@ def separable_dynamics(loss: str, ctx: RunContext, runner: Callable[..., dict] |
     defects pass runs of the same shape."""
     runner = runner or gd_runs.run
     figures: dict = {}
+    labels = dict(LABELS)
     series_: dict = {}
     outcomes, cxs = [], {}
     for label, params in variants(loss, ctx):
         for setting in ("free", "separable"):
             r = runner(label.split("(")[0], params, setting, ctx)
             key = f"{label}/{setting}"
+            labels[key] = f"{gd_runs.variant_text(label)}, {gd_runs.SETTING_TEXT[setting]}"
             series_[f"{label} ({setting})"] = curve(r, "loss")
             if loss == "softmax":
                 o, entry, cx = _softmax_entry(r)
@@ -178,24 +223,52 @@ def separable_dynamics(loss: str, ctx: RunContext, runner: Callable[..., dict] |
             entry["outcome"] = o
             outcomes.append(o)
             figures[key] = entry
-    ylabel = "training loss" + (" and ||theta|| (norm series)" if loss == "softmax" else " (exact zeros omitted)")
-    figures["plot"] = {"title": f"DYN-2 {loss}: GD on separable problems (lr {LR})", "xlabel": "GD step t",
-                       "ylabel": ylabel, "logx": True, "logy": True, "series": series_}
+    runs = dict(figures)
     if loss == "softmax":
-        rule = RULE_SOFTMAX
+        ylabel = r"training loss and $\Vert\theta\Vert$ (norm series)"
+        caption = (r"DYN-2 claims the softmax loss stays positive and decays about like $1/t$ while "
+                   r"$\lVert\theta\rVert$ grows about like $\log t$: on these log-log axes the loss curves fall with "
+                   r"slope near $-1$ and never reach 0, the norm series rise slowly.")
     else:
-        rule = ("holds iff the loss is exactly 0 (no negative in the support of yhat, i.e. yhat = y; FY-2) after finitely "
-                "many steps within the budget, in (a) and (b); undecided if the budget runs out first (a positive "
-                "loss at step T proves nothing about later steps)")
+        ylabel = "training loss (exact zeros omitted)"
+        caption = (rf"DYN-2 claims GD at any constant step in $(0, 1/L]$ drives the {loss} loss to exactly zero in "
+                   rf"finitely many steps: a curve that stops early reached exactly zero loss (zeros are not drawn on "
+                   rf"the log axis); a curve that runs to the budget never did.")
+    figures["plot"] = {"title": f"DYN-2 {loss}: GD on separable problems (lr {LR})", "caption": caption,
+                       "xlabel": "GD step $t$", "ylabel": ylabel, "logx": True, "logy": True, "series": series_}
+    rule = RULE_SOFTMAX if loss == "softmax" else RULE_SPARSE
     out = combine(outcomes)
-    detail = f"{rule} lr={LR}, n={N_CLASSES}, d={DIM}+bias, float64."
-    unmet = {k: v["rule_parts_not_met"] for k, v in figures.items() if v.get("rule_parts_not_met")}
+    detail = f"{rule} lr = {LR}, $n = {N_CLASSES}$, $d = {DIM}$ + bias, float64."
+    unmet = {k: v["rule_parts_not_met"] for k, v in runs.items() if v.get("rule_parts_not_met")}
     if unmet:  # softmax: say which part of the stated rule is not met, and by how much
-        detail += " Not met: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in unmet.items()) + "."
+        detail += " Not met: " + "; ".join(f"{k}: {', '.join(_marked_part(p) for p in v)}"
+                                           for k, v in unmet.items()) + "."
+    summary = _separable_summary(loss, runs, out)
     if out == "fails":
         setting, cx = next(iter(cxs.items()))
-        return Evidence("numeric", "separable-gd", "fails", detail, figures, {"setting": setting, **cx})
-    return Evidence("numeric", "separable-gd", out, detail, figures)
+        return Evidence("numeric", "separable-gd", "fails", detail, figures, {"setting": setting, **cx},
+                        summary=summary, labels=labels)
+    return Evidence("numeric", "separable-gd", out, detail, figures, summary=summary, labels=labels)
+
+
+def _separable_summary(loss: str, runs: dict, out: str) -> str:
+    n = len(runs)
+    if loss != "softmax":
+        reached = [v["steps_to_zero_loss"] for v in runs.values() if v["steps_to_zero_loss"] is not None]
+        budget = max(v["budget"] for v in runs.values())
+        if len(reached) == n:
+            return f"all {n} GD runs reach exactly zero loss, within {max(reached)} steps (budget {budget})"
+        m = n - len(reached)
+        return (f"{m} of {n} GD runs {'keeps' if m == 1 else 'keep'} a positive loss through the {budget}-step "
+                "budget: finite-time zero not observed")
+    exps = [v["rate_last_decade"]["exponent"] for v in runs.values() if "exponent" in v["rate_last_decade"]]
+    r2 = [v["norm_growth_last_two_decades"]["log_fit"]["r2"] for v in runs.values()]
+    if len(exps) < n:
+        return f"the recorded loss rounds to 0 in float64 in {n - len(exps)} of {n} runs: rates not measured"
+    verdict_ = {"holds": "rule met", "fails": "outside the band", "undecided": "rule not met"}[out]
+    lo, hi = f"{min(exps):.3g}", f"{max(exps):.3g}"
+    s_text = f"$s = {lo}$" if lo == hi else f"$s \\in [{lo}, {hi}]$"
+    return rf"loss exponent {s_text} (band $[-1.2, -0.8]$), norm's $\log t$ fit $R^2 \ge {min(r2):.4g}$: {verdict_}"
 
 
 # --------------------------------------------------------------------------------------
@@ -276,14 +349,26 @@ def bayes_convergence(loss: str, ctx: RunContext, label_temperature: float = 1.0
         }
         series_[f"{label} population"] = series(r["steps"], pop["dist"])
         series_[f"{label} sampled"] = series(r["steps"], smp["dist"])
+    runs = dict(figures)
+    labels = {**LABELS, **{label: gd_runs.variant_text(label) for label in runs}}
     figures["plot"] = {"title": f"DYN-2 {loss}: distance to the Bayes predictor (non-separable data)",
-                       "xlabel": "GD step t", "ylabel": "mean L1 distance ||yhat(x W_t) - eta(x)||",
+                       "caption": (r"DYN-2 claims GD converges to the Bayes predictor on non-separable data: the mean "
+                                   r"distance $\lVert\hat y(x W_t) - \eta(x)\rVert_1$ falls towards 0 with population "
+                                   r"labels, and to at most half its start with sampled labels."),
+                       "xlabel": "GD step $t$", "ylabel": r"mean $\Vert\hat y(x W_t) - \eta(x)\Vert_1$",
                        "logx": True, "logy": True, "series": series_}
-    detail = ("labels drawn from the loss's own model eta(x) = yhat(x W*); holds iff with population (expected) labels "
-              "the mean L1 distance to eta falls below 5% of its initial value with a monotone excess conditional risk, "
-              "and with sampled labels the final distance is at most half the initial one; undecided if not within "
-              f"the budget; lr={LR}, float64.")
-    return Evidence("numeric", "bayes-convergence", combine(outcomes), detail, figures)
+    detail = (r"labels drawn from the loss's own model $\eta(x) = \hat y(x W^*)$; holds iff with population (expected) "
+              r"labels the mean $\ell_1$ distance to $\eta$ falls below 5% of its initial value with a monotone excess "
+              r"conditional risk, and with sampled labels the final distance is at most half the initial one; "
+              f"undecided if not within the budget; lr = {LR}, float64.")
+    def ratio(part: str) -> float:
+        return max(v[part]["mean_l1_to_eta_last"] / max(v[part]["mean_l1_to_eta_first"], 1e-300) for v in runs.values())
+
+    pop_ratio, smp_ratio = ratio("population_labels"), ratio("sampled_labels")
+    out = combine(outcomes)
+    summary = (f"final/initial distance to $\\eta$: {pop_ratio:.2g} with population labels (rule 0.05), "
+               f"{smp_ratio:.2g} sampled (rule 0.5)" + ("" if out == "holds" else ": not met"))
+    return Evidence("numeric", "bayes-convergence", out, detail, figures, summary=summary, labels=labels)
 
 
 __all__ = ["fit_line", "decay_exponent", "log_growth", "separable_dynamics", "bayes_convergence", "RATE_BAND",

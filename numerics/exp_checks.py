@@ -46,6 +46,7 @@ import numpy as np
 from scipy import stats
 
 from audit import Evidence, RunContext
+from audit.markup import SUMMARY_CHARS, problems, visible_length
 
 from .exp_run import LEARNED, PER_INTERACTION
 from .recsys.methods import EXACT, METHODS
@@ -61,6 +62,83 @@ COMPARISONS = frozenset({frozenset(("softmax", o)) for o in METHODS if o != "sof
 N_COMPARISONS = len(COMPARISONS)
 #: figure keys that hold wall-clock measurements (results.json meta.wallclock)
 WALLCLOCK_KEYS = ("epoch_s", "epoch_s_by_method", "plot_time")
+
+#: hyperparameters of the tuning grids, as marked text (labels and configurations in texts)
+HYPER = {"lr": "learning rate", "weight_decay": "weight decay", "lam": r"ridge $\lambda$", "alpha": r"$\alpha$",
+         "k": "neighbours $k$", "shrink": "shrinkage", "m": "samples $m$"}
+#: labels of every figure these checks produce (marked text), inner field names included
+LABELS: dict[str, str] = {
+    # every row (_finish)
+    "dataset": "data set", "alpha_per_interval": r"false-alarm share per interval ($\alpha$ over the comparisons)",
+    "level": "level of every interval (Bonferroni)", "comparisons_in_family": "comparisons in the experiment's family",
+    "runs": r"runs (split $\times$ training seed)",
+    "comparisons": "run-level comparisons: mean NDCG@20 difference, lower end, upper end",
+    "secondary_95": "secondary 95% intervals of the NDCG@20 difference", "split_level": "over the split means",
+    "per_user": "over the test users", "sensitivity": "neighbouring configurations that change the outcome",
+    "method": "method", "config": "configuration", "shift": "NDCG@20 shift (neighbour minus selection)",
+    "outcome": "outcome with the neighbour",
+    # one method's figures (EXP-1)
+    "ndcg@10": "test NDCG@10 (mean over runs)", "ndcg@20": "test NDCG@20 (mean over runs)",
+    "recall@20": "test Recall@20 (mean over runs)", "ndcg@20_run_ci95": "95% interval of test NDCG@20 over runs",
+    "selected": "selected configuration", "selected_epochs": "selected epoch count",
+    "selected_at_epoch_cap": "selection at the epoch cap", "selected_on_grid_edge": "grid axes whose edge it sits on",
+    "epoch_s": "wall time per epoch (s, median over runs)", "flops_per_epoch": "counted operations per epoch",
+    "flops_to_selection": "counted operations to the selected model",
+    "grad_fraction": "fraction of negative scores with a nonzero gradient",
+    "calibration": "calibration baselines and tuned softmax", "tuning_grids": "tuning grids",
+    "tuning_budget": "tuning budget (configurations per method)",
+    **HYPER,
+    # DYN-3
+    **{f"ndcg@20[{m}]": f"test NDCG@20 of {m} (mean over runs)" for m in ("softmax", *WOP)},
+    **{f"grad_fraction[{m}]": f"fraction of negative scores with a nonzero gradient, {m}" for m in EXACT},
+    # CPX-2
+    "ndcg@20_by_method": "test NDCG@20 (mean over runs)",
+    "epoch_s_by_method": "wall time per epoch (s, median over runs)",
+    "cheaper_per_epoch": "methods cheaper per epoch than softmax",
+    "plot_selection": "test NDCG@20 against counted operations to the selected model (plot data)",
+    "ratio_to_softmax": "counted operations per epoch relative to the reference",
+}
+
+
+def _fit(*candidates: str) -> str:
+    """The first candidate that fits one line of the front table (the last one otherwise)."""
+    for text in candidates:
+        if visible_length(text) <= SUMMARY_CHARS:
+            return text
+    return candidates[-1]
+
+
+def _config_text(config) -> str:
+    """A configuration as marked text: ``learning rate 0.01, weight decay 3``."""
+    if not isinstance(config, dict) or not config:
+        return "its default configuration"
+    return ", ".join(f"{HYPER.get(k, str(k).replace('_', ' '))} {v:g}" if isinstance(v, (int, float))
+                     else f"{HYPER.get(k, str(k).replace('_', ' '))} {v}" for k, v in config.items())
+
+
+def _plain(text: str) -> str:
+    """Foreign text (an exception's message) as marked text: each word that breaks the rule
+    set in typewriter type between dollars."""
+    def word(w: str) -> str:
+        if not problems(w):
+            return w
+        return r"$\texttt{" + "".join(_TT.get(c, c) for c in w) + "}$"
+
+    return " ".join(word(w) for w in str(text).split(" "))
+
+
+_TT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "$": r"\$", "%": r"\%",
+       "#": r"\#", "&": r"\&", "~": r"\~{}"}
+
+
+def _iv(c: dict, sign: int = 1) -> str:
+    """A comparison's mean difference and interval, of A minus B (``sign`` -1: of B minus A)."""
+    lo, hi = (c["lo"], c["hi"]) if sign > 0 else (-c["hi"], -c["lo"])
+    return f"NDCG@20 difference {sign * c['diff']:.2g}, interval [{lo:.2g}, {hi:.2g}]"
+
+
+def _lowest(comps: dict) -> str:
+    return f"lowest lower end {min(v['lo'] for v in comps.values()):.2g}"
 
 
 def level(ctx: RunContext) -> float:
@@ -154,7 +232,7 @@ def _names(comps: dict, sign: int, strip: Callable[[str], str]) -> str:
 
 
 def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, comps: dict, flips: list,
-            fig: dict, bad: dict, cx_extra: dict | None = None) -> Evidence:
+            fig: dict, bad: dict, cx_extra: dict | None = None, summary: str = "") -> Evidence:
     """The evidence of one row: a verdict that flips under a neighbour is undecided."""
     fig = fig | {"dataset": ex["dataset"], "alpha_per_interval": ctx.alpha / N_COMPARISONS, "level": level(ctx),
                  "comparisons_in_family": N_COMPARISONS,
@@ -165,23 +243,30 @@ def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, co
                  "sensitivity": ([{"method": f["method"], "config": f["config"], "shift": f["shift"],
                                    "outcome": f["outcome"]} for f in flips]
                                  if ex.get("neighbours") else "not run (quick profile)")}
-    stat = (f"{ex['dataset']}, {fig['runs']} runs ({len(ex['splits'])} split(s) x {len(ex['seeds'])} seed(s)), "
+    stat = (f"{ex['dataset']}, {fig['runs']} runs ({len(ex['splits'])} split(s) $\\times$ {len(ex['seeds'])} "
+            "seed(s)), "
             f"run-level t-intervals at level {level(ctx):.6f} (Bonferroni over the experiment's "
             f"{N_COMPARISONS} comparisons)")
     if flips and outcome in ("holds", "fails"):
         f = flips[0]
         would = {"holds": "hold", "fails": "fail", "undecided": "be undecided"}[f["outcome"]]
-        return Evidence("empirical", check, "undecided", figures=fig,
-                        detail=f"sensitive to tuning: {detail}, but with {f['method']} at {f['config']} (NDCG@20 "
+        cfg = _config_text(f["config"])
+        return Evidence("empirical", check, "undecided", figures=fig, labels=LABELS,
+                        detail=f"sensitive to tuning: {detail}, but with {f['method']} at {cfg} (NDCG@20 "
                                f"shift {f['shift']:+.4f}) the row would {would} ({len(flips)} flipping "
-                               f"neighbour(s); {stat})")
+                               f"neighbour(s); {stat})",
+                        summary=_fit(f"sensitive to tuning: with {f['method']} at {cfg} (NDCG@20 shift "
+                                     f"{f['shift']:+.3f}) the row would {would}",
+                                     f"sensitive to tuning: with {f['method']} at a neighbouring configuration the "
+                                     f"row would {would}"))
     cx = None
     if outcome == "fails":
         cx = {"dataset": ex["dataset"], "metric": KEY, "level": level(ctx),
               "comparisons": {k: {"diff": v["diff"], "lo": v["lo"], "hi": v["hi"], "df": v["df"],
                                   "side": "above 0" if _sign(v) > 0 else "below 0", "runs": v["runs"],
                                   "run_diff": v["run_diff"]} for k, v in bad.items()}} | (cx_extra or {})
-    return Evidence("empirical", check, outcome, detail=f"{detail} ({stat})", figures=fig, counterexample=cx)
+    return Evidence("empirical", check, outcome, detail=f"{detail} ({stat})", figures=fig, counterexample=cx,
+                    summary=summary, labels=LABELS)
 
 
 def _available(ctx: RunContext, ex: dict | None) -> dict | Evidence:
@@ -198,7 +283,9 @@ def _available(ctx: RunContext, ex: dict | None) -> dict | Evidence:
             return exp_run.results(*key)
         except DataError as exc:
             _UNAVAILABLE[key] = str(exc)
-    return Evidence("empirical", "experiment", "undecided", detail=f"MovieLens-100K unavailable: {_UNAVAILABLE[key]}")
+    return Evidence("empirical", "experiment", "undecided",
+                    detail=f"MovieLens-100K unavailable: {_plain(_UNAVAILABLE[key])}",
+                    summary="MovieLens-100K unavailable: nothing decided (no substitute data)")
 
 
 _UNAVAILABLE: dict[tuple, str] = {}
@@ -228,6 +315,7 @@ def exp_ordering(method: str, ctx: RunContext, ex: dict | None = None) -> Eviden
                   "undecided": f"not separated from softmax: {_names(comps, 0, strip)}",
                   "holds": "softmax is significantly above " + ("every other method" if method == "softmax"
                                                                  else method)}[outcome]
+    summary = _ordering_summary(method, outcome, comps)
     fig = method_figures(ex, method)
     if method == "softmax":     # the experiment's calibration and its tuning grids, printed once
         fig |= {"calibration": {m: {k: v for k, v in method_figures(ex, m).items()
@@ -236,7 +324,48 @@ def exp_ordering(method: str, ctx: RunContext, ex: dict | None = None) -> Eviden
                 "tuning_grids": {m: {k: list(v) for k, v in g.items()} for m, g in GRIDS.items()},
                 "tuning_budget": BUDGET}
     return _finish(ex, ctx, "ndcg-ordering", outcome, detail, comps, flips, fig,
-                   {k: v for k, v in comps.items() if _sign(v) < 0})
+                   {k: v for k, v in comps.items() if _sign(v) < 0}, summary=summary)
+
+
+def _ordering_summary(method: str, outcome: str, comps: dict) -> str:
+    """EXP-1's one line: the interval of a single comparison, or who is (not) separated."""
+    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+    if len(comps) == 1:
+        c = next(iter(comps.values()))
+        return {"holds": _fit(f"softmax significantly above {method}: {_iv(c)} ({runs} runs)",
+                              f"softmax significantly above {method} ({runs} runs)"),
+                "fails": _fit(f"{method} significantly above softmax: {_iv(c, -1)} ({runs} runs)",
+                              f"{method} significantly above softmax ({runs} runs)"),
+                "undecided": _fit(f"{method} not separated from softmax: NDCG@20 difference in "
+                                  f"[{c['lo']:.2g}, {c['hi']:.2g}], across 0 ({runs} runs)",
+                                  f"interval straddles 0: {method} not separated from softmax ({runs} runs)")}[outcome]
+    if method == "popularity":
+        strip = lambda n: n.rsplit("-popularity", 1)[0]  # noqa: E731
+        names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
+        return {"holds": _fit(f"all {k} learned models significantly above popularity ({_lowest(comps)}, "
+                              f"{runs} runs)", f"all {k} learned models significantly above popularity"),
+                "fails": _fit(f"popularity significantly above {', '.join(names[-1])} ({runs} runs)",
+                              f"popularity significantly above {len(names[-1])} of {k} learned models"),
+                "undecided": _fit(f"not separated from popularity: {', '.join(names[0])} ({runs} runs)",
+                                  f"{len(names[0])} of {k} intervals straddle 0: learned models not separated from "
+                                  f"popularity ({runs} runs)")}[outcome]
+    return _separated_summary(outcome, comps, lambda n: n.split("-", 1)[1], f"all {k} other methods")
+
+
+def _separated_summary(outcome: str, comps: dict, strip: Callable[[str], str], every: str) -> str:
+    """The one line of a row that needs softmax significantly above each of several methods."""
+    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+    names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
+    if outcome == "holds":
+        return _fit(f"softmax significantly above {every} ({_lowest(comps)}, {runs} runs)",
+                    f"softmax significantly above {every} ({runs} runs)")
+    if outcome == "fails":
+        return _fit(f"significantly above softmax: {', '.join(names[-1])} ({runs} runs)",
+                    f"{len(names[-1])} of {k} methods significantly above softmax ({runs} runs)")
+    one = len(names[0]) == 1
+    return _fit(f"interval{'' if one else 's'} straddle{'s' if one else ''} 0: {', '.join(names[0])} not separated "
+                f"from softmax ({runs} runs)",
+                f"{len(names[0])} of {k} intervals straddle 0: not separated from softmax ({runs} runs)")
 
 
 def sop_ahead_of_wop(ctx: RunContext, ex: dict | None = None) -> Evidence:
@@ -253,7 +382,8 @@ def sop_ahead_of_wop(ctx: RunContext, ex: dict | None = None) -> Evidence:
     fig = {**{f"ndcg@20[{m}]": statistics.fmean(_means(ex, m).values()) for m in ("softmax", *WOP)},
            **{f"grad_fraction[{m}]": _grad_frac(ex, m) for m in EXACT}}
     return _finish(ex, ctx, "sop-vs-wop", outcome, detail, comps, flips, fig,
-                   {k: v for k, v in comps.items() if _sign(v) < 0})
+                   {k: v for k, v in comps.items() if _sign(v) < 0},
+                   summary=_separated_summary(outcome, comps, strip, "sparsemax, 1.5-entmax and rankmax"))
 
 
 def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
@@ -279,8 +409,9 @@ def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
         fig |= {"cheaper_per_epoch": cheaper, "plot": _frontier_plot(ex, "flops"),
                 "plot_selection": _frontier_plot(ex, "selection"), "plot_time": _frontier_plot(ex, "time")}
         if not cheaper:
-            return Evidence("empirical", "frontier", "holds", figures=fig,
-                            detail=f"no method is cheaper per epoch than softmax ({ex['dataset']})")
+            return Evidence("empirical", "frontier", "holds", figures=fig, labels=LABELS,
+                            detail=f"no method is cheaper per epoch than softmax ({ex['dataset']})",
+                            summary="no method is cheaper per epoch than softmax: softmax is undominated")
         pairs = {f"{o}-softmax": (o, "softmax") for o in cheaper}
         outcome, comps, flips = _decide(ex, ctx, pairs, _none_positive)
         strip = lambda k: k[:-8]  # noqa: E731
@@ -289,8 +420,19 @@ def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
                   "undecided": f"cheaper per epoch and not separated from softmax: {_names(comps, 0, strip)}",
                   "holds": "every method cheaper per epoch is significantly less accurate than softmax"}[outcome]
         bad = {k: v for k, v in comps.items() if _sign(v) > 0}
+        runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+        names = {s: ", ".join(strip(n) for n, v in comps.items() if _sign(v) == s) for s in (1, 0)}
+        summary = {
+            "holds": _fit(f"all {k} methods cheaper per epoch than softmax are significantly less accurate "
+                          f"({runs} runs)", f"all {k} cheaper methods significantly less accurate ({runs} runs)"),
+            "fails": _fit(f"softmax dominated by {names[1]}: cheaper per epoch, significantly more accurate "
+                          f"({runs} runs)", f"softmax dominated by {len(bad)} of {k} cheaper methods ({runs} runs)"),
+            "undecided": _fit(f"cheaper per epoch and not separated from softmax: {names[0]} ({runs} runs)",
+                              f"{sum(_sign(v) == 0 for v in comps.values())} of {k} cheaper methods not separated "
+                              f"from softmax ({runs} runs)")}[outcome]
         return _finish(ex, ctx, "frontier", outcome, detail + f"; {len(cheaper)} cheaper method(s)", comps, flips,
-                       fig, bad, {"flops_per_epoch": {m: flops[m] for m in ("softmax", *(k[:-8] for k in bad))}})
+                       fig, bad, {"flops_per_epoch": {m: flops[m] for m in ("softmax", *(k[:-8] for k in bad))}},
+                       summary=summary)
     ref = PER_INTERACTION if reading.endswith("/per-interaction") else "softmax"
     dearer = [m for m in APPROX if flops[m] >= flops[ref]]
     fig["ratio_to_softmax"] = {m: flops[m] / flops[ref] for m in APPROX}
@@ -301,8 +443,20 @@ def frontier(reading: str, ctx: RunContext, ex: dict | None = None) -> Evidence:
     # the recheck compares every stored count with the one stored under "softmax"
     cx = ({"dataset": ex["dataset"], "reference": ref,
            "flops_per_epoch": {"softmax": flops[ref], **{m: flops[m] for m in dearer}}} if dearer else None)
+    ratio = fig["ratio_to_softmax"]
+    top = max(APPROX, key=lambda m: ratio[m])
+    short = "per-interaction softmax" if ref == PER_INTERACTION else "softmax"
+    summary = (_fit(f"{', '.join(dearer)} cost at least as many operations per epoch as {short} (up to "
+                    f"{ratio[top]:.3g} times, {top})",
+                    f"{', '.join(dearer)} cost at least as many operations per epoch as {short}",
+                    f"{len(dearer)} approximations cost at least as many operations per epoch as {short} (up to "
+                    f"{ratio[top]:.3g} times)")
+               if dearer else
+               _fit(f"every approximation costs fewer operations per epoch than {short} (largest ratio "
+                    f"{ratio[top]:.3g}, {top})",
+                    f"every approximation cheaper per epoch than {short} (largest ratio {ratio[top]:.3g}, {top})"))
     return Evidence("empirical", "frontier", outcome, detail=detail + f" ({ex['dataset']})", figures=fig,
-                    counterexample=cx)
+                    counterexample=cx, summary=summary, labels=LABELS)
 
 
 # ------------------------------------------------------------------ figures and plots (data only)
@@ -341,5 +495,14 @@ def _frontier_plot(ex: dict, axis: str) -> dict:
         pts[m] = {"x": [x], "y": [statistics.fmean(_means(ex, m).values())]}
     what = {"flops": "counted operations per epoch", "selection": "counted operations to the selected model",
             "time": "wall-clock seconds per epoch"}[axis]
+    caption = {
+        "flops": "CPX-2 claims softmax lies on the accuracy-cost frontier: no method to its left (cheaper per epoch) "
+                 "should lie significantly above it.",
+        "selection": r"The cost to reach each selected model (selected epochs $\times$ operations per epoch); shown "
+                     "only, it enters no decision.",
+        "time": "Wall-clock time per epoch (median over runs) is shown only: the cost decisions use counted "
+                "operations."}[axis]
     return {"title": f"Test NDCG@20 vs {what} ({ex['dataset']})", "xlabel": what, "ylabel": "NDCG@20 (test)",
+            "caption": f"Test NDCG@20 (mean over runs) against {what}, one point per learned method "
+                       f"({ex['dataset']}). {caption}",
             "logx": True, "logy": False, "series": pts, "markers": True}

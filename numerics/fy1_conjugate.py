@@ -9,11 +9,27 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
 from . import cvx
-from .fy_common import (Found, as_tensor, grid, in_domain, min_n, mp_feasible, mp_objective, mp_predict, outcome,
-                        recheck_tol, round_tol, run_hypothesis, single_thread, total_mass)
+from .fy_common import (SETTING_LABELS, Found, as_tensor, grid, in_domain, min_n, mp_feasible, mp_objective,
+                        mp_predict, outcome, recheck_tol, round_tol, run_hypothesis, single_thread, tex_num,
+                        total_mass)
 from .strategies import scores
 
 PTOL = 1e-6  # agreement of ŷ (and of the shifted conjugate) with the cvxpy solve
+
+LABELS = {
+    **SETTING_LABELS,
+    "cases": "cvxpy solves compared",
+    "undecided": "solves not reaching 'optimal' on any setting",
+    "undecided_small_gain": "solver points better than the closed form by less than float64 resolves",
+    "later_rung": "solves that needed a later solver setting",
+    "arbitrated": "disagreements arbitrated by the objective in 50 digits",
+    "max_abs_err_pred_vs_mpmath": r"max $|\hat y - \hat y_{\mathrm{mpmath}}|$ (arbitrated cases)",
+    "max_abs_err_pred": r"max $|\hat y - \hat y_{\mathrm{cvxpy}}|$",
+    "max_abs_err_conj": r"max $|\Omega^* - \Omega^*_{\mathrm{cvxpy}}|$ (shifted scores)",
+    "max_abs_err_identity": r"max $|\Omega^*(\theta) - (\langle\theta,\hat y\rangle - \Omega(\hat y))|$",
+    "max_abs_err_shift": r"max $|\Omega^*(\theta) - \Omega^*(\theta - m) - m\sum_j \hat y_j|$",
+    "solver": "solver",
+}
 
 
 def stated_mp(loss: str, theta: np.ndarray, params: dict) -> tuple[list, list, mpmath.mpf]:
@@ -48,8 +64,9 @@ def _arbitrate(loss: str, theta: np.ndarray, params: dict, yhat: np.ndarray, con
         tol = recheck_tol(theta, float(claimed))
         if gain > tol:
             raise Found({"theta": theta.tolist(), **params, "point": [float(v) for v in q], "gain": float(gain),
-                         "reason": f"a feasible point beats the stated Ω*(θ) by {float(gain):.3g} > {tol:.3g}: "
-                                   "the stated closed form is not the argmax"})
+                         "reason": r"a feasible point beats the stated $\Omega^*(\theta)$ by "
+                                   f"{tex_num(float(gain))} > {tex_num(tol)}: the stated closed form is not the "
+                                   "argmax"})
         if gain > 1e-30 * (1 + abs(claimed)):
             stats["undecided_small_gain"] += 1
             return "undecided"
@@ -123,16 +140,32 @@ def cvx_agreement(loss: str, ctx: RunContext) -> Evidence:
             break
     figures = {**stats, "solver": cvx.solver_name(), "settings": grid(loss), "examples_per_setting": n_examples}
     out = outcome(fail, stats["undecided"] + stats["undecided_small_gain"])
+    err = max(stats["max_abs_err_pred"], stats["max_abs_err_conj"])
     detail = {
-        "holds": f"{stats['cases']} cvxpy solves agree with the stated closed forms for {loss} "
-                 f"({stats['arbitrated']} arbitrated by the objective in 50 digits)",
+        "holds": f"{stats['cases']} cvxpy solves of " + r"$\max_{p \in \operatorname{dom}\Omega} "
+                 r"\langle\theta - \max\theta, p\rangle - \Omega(p)$ agree with the stated closed forms of "
+                 rf"$\hat y$ and $\Omega^*$ for {loss} to $10^{{-6}}$ (max error "
+                 f"{tex_num(stats['max_abs_err_pred'])} in " + r"$\hat y$, "
+                 f"{tex_num(stats['max_abs_err_conj'])} in " + r"$\Omega^*$; "
+                 f"{stats['arbitrated']} arbitrated by the objective in 50 digits); "
+                 + r"$\Omega^*(\theta) = \langle\theta,\hat y\rangle - \Omega(\hat y)$ and the shift identity "
+                 "hold to rounding",
         "undecided": f"{stats['undecided']} cvxpy solves did not reach 'optimal' on any setting; "
                      f"{stats['undecided_small_gain']} solver points beat the closed form by less than float64 "
                      "resolves",
         "fails": (fail or {}).get("reason", ""),
     }[out]
+    summary = {
+        "holds": f"{stats['cases']} cvxpy solves agree with the closed forms of " + r"$\hat y$ and $\Omega^*$ "
+                 f"(max error {tex_num(err, 2)})",
+        "undecided": f"{stats['undecided']} solves not optimal, {stats['undecided_small_gain']} solver points "
+                     "better by less than float64 resolves: undecided",
+        "fails": r"a feasible point beats the stated $\Omega^*$ by "
+                 f"{tex_num((fail or {}).get('gain', float('nan')), 2)}: the closed form is not the argmax",
+    }[out]
     return Evidence("numeric", f"cvx_agreement[{loss}]", out, detail, figures,
-                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
+                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"},
+                    summary=summary, labels=LABELS)
 
 
 __all__ = ["cvx_agreement", "stated_mp", "PTOL"]

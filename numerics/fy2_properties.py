@@ -22,9 +22,30 @@ from hypothesis import strategies as st
 from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
-from .fy_common import (EPS, Found, as_tensor, grid, in_domain, loss_tol, min_n, outcome, round_tol, run_hypothesis,
-                        single_thread)
+from .fy_common import (EPS, SETTING_LABELS, Found, as_tensor, grid, in_domain, loss_tol, min_n, outcome, round_tol,
+                        run_hypothesis, single_thread, tex_num)
 from .strategies import capped_points, scores, simplex_points
+
+LABELS = {
+    **SETTING_LABELS,
+    "cases": "score vectors drawn",
+    "min_loss": r"min $L(\theta; y)$",
+    "max_abs_loss_at_prediction": r"max $|L(\theta; \hat y)|$",
+    "min_strict_loss": r"min $L(\theta; y)$ over labels with $\lVert y - \hat y\rVert_\infty \ge 10^{-3}$",
+    "max_convexity_violation": "max midpoint-convexity violation (negative: none)",
+    "max_abs_err_backward": r"max $|\mathrm{backward} - (\hat y - y)|$",
+    "max_abs_err_fd": r"max $|\text{central difference} - (\hat y - y)|$",
+    "fd_points": "finite-difference points",
+    "skipped_nongeneric": "points skipped: support changes within the step",
+    "skipped_rounding": "points skipped: loss rounding swamps the difference quotient",
+    "gradchecks": "torch gradcheck runs",
+    "max_abs_err_shift": r"max $|L(\theta + c\mathbf{1}; y) - L(\theta; y)|$",
+    "max_abs_err_index_target": "max loss difference, class-index against one-hot target",
+}
+#: the property a counterexample violates, in words
+PROPERTY = {"nonnegative": r"$L \ge 0$", "positive": r"$L > 0$ off the prediction",
+            "strong_convexity": "the strong-convexity lower bound", "convexity": "midpoint convexity",
+            "gradient": r"$\nabla L = \hat y - y$", "shift": "shift invariance"}
 
 def _vertices(n: int, params: dict, rng: np.random.Generator, limit: int = 24) -> np.ndarray:
     """One-hot vertices of Δ, or multi-hot vertices of C_k (all, or a random sample)."""
@@ -123,17 +144,18 @@ def loss_properties(loss: str, ctx: RunContext) -> Evidence:
             stats["min_loss"] = min(stats["min_loss"], float(Lv.min()))
             for y, lv in zip(Y, Lv):
                 if lv < -rtol:
-                    found("nonnegative", f"L(θ; y) = {lv:.3g} < 0", y=y.tolist())
+                    found("nonnegative", r"$L(\theta; y)$ = " + f"{tex_num(lv)} < 0", y=y.tolist())
                 d = y - yhat
                 if np.abs(d).max() >= 1e-3:
                     stats["min_strict_loss"] = min(stats["min_strict_loss"], float(lv))
                     if not lv > rtol:
-                        found("positive", f"L(θ; y) = {lv:.3g} not > 0 although ‖y − ŷ‖∞ ≥ 1e-3", y=y.tolist())
+                        found("positive", r"$L(\theta; y)$ = " + f"{tex_num(lv)} not > 0 although "
+                              r"$\lVert y - \hat y\rVert_\infty \ge 10^{-3}$", y=y.tolist())
                 if sc is not None:
                     bound = 0.5 * sc[0] * (np.abs(d).sum() ** 2 if sc[1] == "l1" else float(d @ d))
                     if lv < bound - rtol:
-                        found("strong_convexity", f"L(θ; y) = {lv:.6g} below the strong-convexity bound {bound:.6g}",
-                              y=y.tolist())
+                        found("strong_convexity", r"$L(\theta; y)$ = " + f"{tex_num(lv, 6)} below the "
+                              f"strong-convexity bound {tex_num(bound, 6)}", y=y.tolist())
             # convexity along random lines, midpoint inequality
             y = as_tensor(ys[:1]).expand(8, n)
             d = as_tensor(rng.normal(0, 1, (8, n)) * rng.choice([0.1, 1.0, 10.0], (8, 1)))
@@ -145,7 +167,7 @@ def loss_properties(loss: str, ctx: RunContext) -> Evidence:
             stats["max_convexity_violation"] = max(stats["max_convexity_violation"], float(viol.max()))
             if (viol > slack).any():
                 i = int(np.argmax(viol - slack))
-                found("convexity", f"midpoint convexity violated by {viol[i]:.3g}", y=ys[0].tolist(),
+                found("convexity", f"midpoint convexity violated by {tex_num(float(viol[i]))}", y=ys[0].tolist(),
                       direction=d[i].tolist(), t=[float(t1[i]), float(t2[i])])
             # gradient: backward pass = ŷ − y
             yv = as_tensor(ys[:1])
@@ -174,7 +196,8 @@ def loss_properties(loss: str, ctx: RunContext) -> Evidence:
                 tol = 1e-6 + fd_round
                 stats["max_abs_err_fd"] = max(stats["max_abs_err_fd"], err)
                 if err > tol:
-                    found("gradient", f"central differences differ from ŷ − y by {err:.3g} > {tol:.3g}",
+                    found("gradient", r"central differences differ from $\hat y - y$ by "
+                          f"{tex_num(err)} > {tex_num(tol)}",
                           y=ys[0].tolist(), h=h)
                 if n <= 12 and np.abs(theta).max() <= 100:
                     stats["gradchecks"] += 1
@@ -191,7 +214,8 @@ def loss_properties(loss: str, ctx: RunContext) -> Evidence:
             stats["max_abs_err_shift"] = max(stats["max_abs_err_shift"], float(errs.max()))
             for c, e in zip(cs[:, 0].tolist(), errs):
                 if e > round_tol(theta, c) + loss_tol(theta):  # both evaluations carry the ptp(θ)² rounding
-                    found("shift", f"L(θ + c1; y) − L(θ; y) = {e:.3g} for c = {c:g}", y=ys[0].tolist(), c=c)
+                    found("shift", r"$|L(\theta + c\mathbf{1}; y) - L(\theta; y)|$ = "
+                          f"{tex_num(float(e))} for $c$ = {tex_num(c, 6)}", y=ys[0].tolist(), c=c)
 
             # our own two target paths, after the properties (a wrong map shows there first)
             if not capped or params["k"] == 1:
@@ -209,11 +233,20 @@ def loss_properties(loss: str, ctx: RunContext) -> Evidence:
     figures = {**stats, "settings": grid(loss), "examples_per_setting": n_examples}
     out = outcome(fail, 0)
     detail = (fail or {}).get("reason") or (
-        f"{stats['cases']} score vectors × labels: L ≥ 0, L(θ;ŷ)=0, strong-convexity lower bound, "
-        f"convexity, ∇L = ŷ − y ({stats['fd_points']} finite-difference points, {stats['gradchecks']} gradchecks), "
-        f"shift invariance")
+        f"{stats['cases']} score vectors " + r"$\times$ labels (random, and every vertex): $L \ge 0$, "
+        r"$L(\theta;\hat y) = 0$, the strong-convexity lower bound $L(\theta; y) \ge \tfrac{\sigma}{2}"
+        r"\lVert y - \hat y\rVert^2$, midpoint convexity, $\nabla L = \hat y - y$ "
+        f"({stats['fd_points']} finite-difference points, max error {tex_num(stats['max_abs_err_fd'])}; "
+        f"{stats['gradchecks']} gradchecks), shift invariance")
+    if fail is None:
+        summary = (f"{stats['cases']} score vectors: " + r"$L \ge 0$, convexity, $\nabla L = \hat y - y$ "
+                   f"(max FD error {tex_num(stats['max_abs_err_fd'], 2)}), shift invariance all hold")
+    else:
+        summary = f"{PROPERTY.get(fail.get('property'), 'a property')} violated at a drawn " + r"$\theta$ " \
+                  "(counterexample stored)"
     return Evidence("numeric", f"loss_properties[{loss}]", out, detail, figures,
-                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
+                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"},
+                    summary=summary, labels=LABELS)
 
 
 __all__ = ["loss_properties", "generic_points"]

@@ -19,9 +19,31 @@ import torch
 from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
-from .fy_common import as_tensor, grid, mp_loss, outcome, round_tol, single_thread
+from .fy_common import SETTING_LABELS, as_tensor, grid, mp_loss, outcome, round_tol, single_thread, tex_num
 
 MARGINS = {"sparsemax": lambda p: 1.0, "entmax": lambda p: 1.0 / (p["alpha"] - 1.0), "rankmax": lambda p: 1.0}
+_STATED = {"sparsemax": "1", "entmax": r"$1/(\alpha-1)$", "rankmax": "1"}  # the margin each row states
+
+LABELS = {
+    **SETTING_LABELS,
+    "cases": "score vectors checked",
+    "zero_side_cases": r"cases at margin $\mu + \varepsilon$",
+    "positive_side_cases": r"cases at margin $\mu - \varepsilon$",
+    "unresolved_in_float64": r"losses at $\mu - \varepsilon$ below float64 resolution",
+    "min_positive_loss_at_mu_minus_eps": r"min positive float64 loss at $\mu - \varepsilon$",
+    "max_abs_err_vs_mpmath": "max error of the float64 loss against its 50-digit value",
+    "eps": r"$\varepsilon$",
+    "n": "$n$ (number of scores)",
+    "margins": r"claimed margin $\mu$ by setting",
+}
+SOFTMAX_LABELS = {
+    "cases": "score vectors checked",
+    "min_positive_loss_at_mu_minus_eps": "min float64 loss",
+    "max_abs_err_vs_mpmath": "max error of the float64 loss against its 50-digit value",
+    "margins": "score margins tested",
+    "library_loss_positive_up_to_margin": "largest margin with float64 loss > 0 ($n = 2$)",
+    "log1p_exp_representable_up_to_margin": r"margin beyond which $e^{-m}$ underflows",
+}
 
 
 @single_thread
@@ -59,7 +81,8 @@ def margin_check(loss: str, ctx: RunContext, claimed: Callable[[dict], float] | 
                 return None
             ref = mp_loss(loss, theta, y, params)  # is it the claim or our float64?
             if ref > 0:
-                return {**ce, "reason": f"margin μ+{eps:g}: exact loss {mpmath.nstr(ref, 5)} > 0 (ŷ ≠ y)",
+                return {**ce, "reason": f"at margin $\\mu + {tex_num(eps).strip('$')}$ the exact loss is "
+                                        f"{tex_num(mpmath.nstr(ref, 5))} > 0 " + r"($\hat y \ne y$)",
                         "prediction": yhat.tolist()}
             raise SuiteDefect(f"FY-3[{loss}] {params}: at margin μ+{eps:g} the exact loss is 0 but losses/ gives "
                               f"{lv!r}, ŷ == y: {bool(np.array_equal(yhat, y))}, at θ = {theta.tolist()[:6]}…")
@@ -71,7 +94,8 @@ def margin_check(loss: str, ctx: RunContext, claimed: Callable[[dict], float] | 
         if lv > 0:
             stats["min_positive_loss_at_mu_minus_eps"] = min(stats["min_positive_loss_at_mu_minus_eps"], lv)
         if not ref > 0:
-            return {**ce, "reason": f"exact loss {mpmath.nstr(ref, 5)} not > 0 below the margin"}
+            return {**ce, "reason": f"at margin $\\mu - {tex_num(eps).strip('$')}$ the exact loss is "
+                                    f"{tex_num(mpmath.nstr(ref, 5))}, not > 0 below the margin"}
         if np.array_equal(yhat, y) or err > res:  # the exact loss is > 0: losses/ lost it
             raise SuiteDefect(f"FY-3[{loss}] {params}: below the margin the exact loss is {mpmath.nstr(ref, 8)} but "
                               f"losses/ gives {lv!r} (ŷ == y: {bool(np.array_equal(yhat, y))}) at θ = "
@@ -101,12 +125,19 @@ def margin_check(loss: str, ctx: RunContext, claimed: Callable[[dict], float] | 
                    "log1p_exp_representable_up_to_margin": float(-math.log(np.nextafter(0, 1))),
                    }
         out = outcome(fail, 0)
+        reach = figures["library_loss_positive_up_to_margin"]
         detail = (fail or {}).get("reason") or (
-            "softmax has no margin: L > 0 at margins ≤ 30 and equal to the exact value to rounding; the "
-            f"float64 loss of losses/ stays > 0 up to margin {figures['library_loss_positive_up_to_margin']} "
-            "(log1p form; e^-m itself underflows beyond ≈ 745); the symbolic proof covers all finite θ")
+            f"softmax has no margin: on {stats['cases']} score vectors " + r"($n \in \{2, 3, 10, 50\}$) "
+            r"$L > 0$ at margins $\le 30$ and equal to the exact value to rounding; the "
+            f"float64 loss of losses/ stays > 0 up to margin {reach} "
+            r"(log1p form; $e^{-m}$ itself underflows beyond $m \approx 745$); the symbolic proof covers all finite "
+            r"$\theta$")
+        summary = (f"{fail['reason']}" if fail else
+                   f"$L > 0$ at all {stats['cases']} score vectors with margins up to 30; float64 loss > 0 up to "
+                   f"margin {reach}")
         return Evidence("numeric", "margin_check[softmax]", out, detail, figures,
-                        None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
+                        None if fail is None else {k: v for k, v in fail.items() if k != "reason"},
+                        summary=summary, labels=SOFTMAX_LABELS)
 
     mismatched_attr = []
     claimed = claimed or MARGINS[loss]
@@ -146,11 +177,21 @@ def margin_check(loss: str, ctx: RunContext, claimed: Callable[[dict], float] | 
                "n": list(ctx.budget((2, 3, 10), (2, 3, 5, 10, 40))),
                "margins": {str(p.get("alpha", p.get("k", ""))): float(claimed(p)) for p in grid(loss)}}
     out = outcome(fail, 0)
+    stated = _STATED[loss] if claimed is MARGINS[loss] else ", ".join(f"{claimed(p):.4g}" for p in grid(loss))
     detail = (fail or {}).get("reason") or (
-        f"L == 0.0 and ŷ == y at margin μ+ε; ŷ ≠ y and L > 0 (exact, 50 digits) at μ−ε; "
-        f"{stats['unresolved_in_float64']} of {stats['positive_side_cases']} μ−ε losses are below float64 resolution")
+        f"margin $\\mu$ = {stated}, " + r"$\varepsilon \in \{10^{-3}, 10^{-6}\}$: $L = 0$ exactly (float64) and "
+        r"$\hat y = y$ at margin $\mu + \varepsilon$ "
+        f"({stats['zero_side_cases']} cases); " + r"$\hat y \ne y$ and $L > 0$ (exact, 50 digits) at "
+        r"$\mu - \varepsilon$ "
+        f"({stats['positive_side_cases']} cases), of which {stats['unresolved_in_float64']} are below float64 "
+        "resolution")
+    summary = (fail or {}).get("reason") or (
+        f"{stats['zero_side_cases']} cases at " + r"$\mu + \varepsilon$ give $L = 0$, "
+        f"{stats['positive_side_cases']} at " + r"$\mu - \varepsilon$ give $L > 0$ (margin $\mu$ = "
+        f"{stated})")
     return Evidence("numeric", f"margin_check[{loss}]", out, detail, figures,
-                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
+                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"},
+                    summary=summary, labels=LABELS)
 
 
 def _check_softmax(L, theta: np.ndarray, y: np.ndarray, stats: dict) -> dict | None:
@@ -163,7 +204,8 @@ def _check_softmax(L, theta: np.ndarray, y: np.ndarray, stats: dict) -> dict | N
         stats["min_positive_loss_at_mu_minus_eps"] = min(stats["min_positive_loss_at_mu_minus_eps"], lv)
     if not lv > 0:
         return {"theta": theta.tolist(), "y": y.tolist(), "loss": lv, "side": "softmax",
-                "reason": f"softmax loss {lv!r} not > 0 at a finite θ (exact {mpmath.nstr(ref, 8)})"}
+                "reason": f"softmax loss {tex_num(lv)} not > 0 at a finite " + r"$\theta$ "
+                          f"(exact {tex_num(mpmath.nstr(ref, 8))})"}
     if err > round_tol(theta):
         raise SuiteDefect(f"FY-3[softmax]: float64 loss {lv!r} differs from its 50-digit value {mpmath.nstr(ref, 8)} "
                           f"at θ = {theta.tolist()[:6]}…")

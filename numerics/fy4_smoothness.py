@@ -21,7 +21,32 @@ from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
 from .fy2_properties import generic_points
-from .fy_common import LOSSES, SMOOTH_ALPHAS, grid, label, min_n, outcome, single_thread
+from .fy_common import LOSSES, SMOOTH_ALPHAS, grid, label, min_n, outcome, single_thread, tex_num, tex_setting
+
+_LAM = r"$\lambda_{\max}(J_{\hat y})$"
+LABELS = {
+    "per_setting": "by parameter setting",
+    "max_found": r"largest $\lambda_{\max}(J_{\hat y})$ found",
+    "argmax_n": "$n$ where it was found",
+    "argmax_theta": r"$\theta$ where it was found",
+    "claimed": "claimed constant",
+    "uniform_n3": r"uniform $\theta$, $n = 3$",
+    "lambda_max": r"$\lambda_{\max}$ (finite differences)",
+    "closed": r"$\lambda_{\max}$ (closed-form Jacobian)",
+    "expected": r"expected $3^{\alpha-2}$",
+    "claimed_upper": "claimed upper bound",
+    "boundary_family": r"$p = (1-2\delta, \delta, \delta)$, by $\delta$",
+    "lambda_fd": r"$\lambda_{\max}$ (finite differences)",
+    "generic": "support pattern stable under the step",
+    "expected_delta_pow": r"expected $\delta^{2-\alpha}$",
+    "max_abs_err_fd_vs_closed": r"max $|\lambda_{\max}^{\mathrm{FD}} - \lambda_{\max}^{\mathrm{closed}}|$",
+    "max_abs_err_autograd_vs_closed": "max entry error, autograd Jacobian against the closed form",
+    "random_points_per_n": "random points per $n$",
+    "nelder_mead_starts": "Nelder-Mead starts per $n$",
+    "fd_step": "finite-difference step",
+    "n_range": "range of $n$",
+    "settings_not_reaching_claimed": "settings whose search stays below the claimed constant",
+}
 
 def _fd_jacobian(L, theta: torch.Tensor, h: float) -> torch.Tensor:
     """Central-difference Jacobian of ``predict`` at each row of θ (B, n): (B, n, n), J[b, i, j] = ∂ŷ_i/∂θ_j."""
@@ -150,8 +175,9 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
             per[label(loss, params)] = entry
             if bool(gu[0]) and float(lu[0]) > c + 1e-6:
                 fail = {"alpha": a, "n": 3, "theta": uni[0].tolist(), "lambda_max": float(lu[0]), "claimed": c,
-                        "reason": f"λ_max(J) = {float(lu[0]):.6g} > {c:.6g} at uniform θ, n = 3 (α = {a}); λ_max is "
-                                  "unbounded near support changes for α > 2"}
+                        "reason": r"$\lambda_{\max}(J)$ = " + f"{float(lu[0]):.6g} > {c:.6g} at uniform "
+                                  r"$\theta$, $n = 3$ " + f"($\\alpha$ = {a}); " + r"$\lambda_{\max}$ is "
+                                  r"unbounded near support changes for $\alpha > 2$"}
                 break
             continue
         best = {"lambda_max": -math.inf}
@@ -180,7 +206,8 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
                                     "argmax_theta": best.get("theta"), "claimed": c}
         if best["lambda_max"] > c + 1e-6:
             fail = {"theta": best.get("theta"), **params, "n": best.get("n"), "lambda_max": best["lambda_max"],
-                    "claimed": c, "reason": f"λ_max(J_ŷ) = {best['lambda_max']:.9g} > claimed {c:.9g} at a θ found"}
+                    "claimed": c, "reason": f"{_LAM} = {best['lambda_max']:.9g} > claimed {c:.9g} at a " + r"$\theta$ "
+                                            f"found ($n$ = {best.get('n')}, {tex_setting(loss, params)})"}
             break
         undecided += best["lambda_max"] < c - 1e-3
     figures = {"per_setting": per, "max_abs_err_fd_vs_closed": max_fd_vs_closed,
@@ -189,14 +216,34 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
                "settings_not_reaching_claimed": undecided}
     out = outcome(fail, undecided)
     if alpha_range == "gt2":
-        detail = (fail or {}).get("reason") or "no θ with λ_max above the claimed upper bound at uniform θ, n = 3"
-    else:
         detail = (fail or {}).get("reason") or (
+            r"no $\theta$ with $\lambda_{\max}$ above the claimed upper bound at uniform $\theta$, $n = 3$ "
+            "(" + ", ".join(f"{tex_setting(loss, p)}: {per[label(loss, p)]['uniform_n3']['lambda_max']:.4g}"
+                            for p in settings) + ")")
+        if fail:
+            summary = (r"uniform $\theta$, $n = 3$, " + f"$\\alpha$ = {fail['alpha']}: " + r"$\lambda_{\max}$ = "
+                       f"{fail['lambda_max']:.4g} > claimed bound {fail['claimed']:.3g}")
+        else:
+            summary = r"uniform $\theta$, $n = 3$: $\lambda_{\max}$ within the claimed bound in every setting"
+    else:
+        method = (f"random search ({n_random} points per $n$, $n = 2, \\dots, 6$) then Nelder-Mead over "
+                  r"central-difference Jacobians (step $10^{-6}$), cross-checked against the closed form: ")
+        detail = (fail or {}).get("reason") or method + (
             f"the search did not reach the claimed constant in {undecided} setting(s): " if undecided else
-            "sup λ_max(J_ŷ) matches the claimed constant: ") + ", ".join(
-            f"{k}: {v['max_found']:.7g} (claimed {v['claimed']:.7g})" for k, v in per.items())
+            r"$\sup_\theta \lambda_{\max}(J_{\hat y})$ matches the claimed constant: ") + ", ".join(
+            f"{tex_setting(loss, p)}: {per[label(loss, p)]['max_found']:.7g} "
+            f"(claimed {per[label(loss, p)]['claimed']:.7g})" for p in settings if label(loss, p) in per)
+        gap = max((abs(v["max_found"] - v["claimed"]) for v in per.values()), default=float("nan"))
+        if fail:
+            summary = f"{_LAM} = {fail['lambda_max']:.6g} > claimed {fail['claimed']:.6g} at a " + r"$\theta$ found"
+        elif undecided:
+            summary = f"the search for {_LAM} stays below the claimed constant in {undecided} of {len(per)} settings"
+        else:
+            summary = (f"the search for the sup of {_LAM} reaches the claimed constant in {len(per)} setting(s) "
+                       f"(max gap {tex_num(gap, 2)})")
     return Evidence("numeric", f"smoothness_check[{loss},{alpha_range}]", out, detail, figures,
-                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"})
+                    None if fail is None else {k: v for k, v in fail.items() if k != "reason"},
+                    summary=summary, labels=LABELS)
 
 
 __all__ = ["smoothness_check", "claimed_constant", "gt2_upper"]

@@ -27,6 +27,7 @@ restricted to k ≤ n − 1.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable
 
 import mpmath
@@ -138,6 +139,37 @@ def outcome(fail: dict | None, undecided: int) -> str:
 
 def label(loss: str, params: dict) -> str:
     return loss + "".join(f", {k}={v}" for k, v in params.items())
+
+
+# ------------------------------------------------------------------ marked text (audit/markup.py)
+_SCI = re.compile(r"^([+-]?[0-9.]+)e([+-]?[0-9]+)$")
+_PARAM_TEX = {"alpha": r"\alpha", "k": "k"}
+
+#: labels of the figure keys every FY check shares (``settings`` is a list of parameter dicts)
+SETTING_LABELS = {"settings": "parameter settings", "alpha": r"$\alpha$", "k": "$k$ (labels per example)",
+                  "examples_per_setting": "hypothesis examples per setting"}
+
+
+def tex_num(x, digits: int = 3) -> str:
+    """A number as marked text: ``1.5e-09`` becomes ``$1.5 \\times 10^{-9}$``, ``0.25`` stays
+    ``0.25``; a string (``mpmath.nstr``'s output) is rewritten the same way."""
+    s = (x if isinstance(x, str) else f"{x:.{digits}g}").strip()
+    if s in ("inf", "+inf", "-inf"):
+        return "$-\\infty$" if s.startswith("-") else "$\\infty$"
+    m = _SCI.match(s)
+    if not m:
+        return s
+    mant, exp = m.group(1), int(m.group(2))
+    if exp == 0:
+        return mant
+    return f"$10^{{{exp}}}$" if mant in ("1", "1.0") else f"${mant} \\times 10^{{{exp}}}$"
+
+
+def tex_setting(loss: str, params: dict) -> str:
+    """A parameter setting as marked text: ``$\\alpha = 1.5$``, ``$k = 2$``; the loss name without one."""
+    if not params:
+        return loss
+    return ", ".join(f"${_PARAM_TEX.get(k, k)} = {v:g}$" for k, v in params.items())
 
 
 

@@ -9,7 +9,19 @@ import torch
 from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
-from .fy_common import ENTMAX_ALPHAS, outcome, single_thread
+from .fy_common import ENTMAX_ALPHAS, SETTING_LABELS, outcome, single_thread, tex_num
+
+LABELS = {
+    **SETTING_LABELS,
+    "cases": "score vectors compared",
+    "max_abs_err_pred": r"max $|\hat y - \hat y_{\mathrm{entmax}}|$",
+    "max_abs_err_loss": r"max loss difference relative to $\max(1, |L|)$",
+    "max_abs_err_grad": "max gradient difference",
+    "max_signed_loss_offset": "largest signed loss difference",
+    "nonfinite_reference": "batches where the package returned non-finite values",
+    "batches": "score batches",
+    "bisect_iterations": "bisection iterations of the package",
+}
 
 
 @single_thread
@@ -84,11 +96,15 @@ def entmax_differential(loss: str, ctx: RunContext) -> Evidence:
     figures = {**stats, "settings": grid, "batches": [b[0] for b in batches], "bisect_iterations": 80}
     out = outcome(None, stats["nonfinite_reference"])
     detail = (
-        f"agree with the entmax package to 1e-8 (loss error relative to max(1,|L|)); "
-        f"largest signed loss difference {stats['max_signed_loss_offset']:.3g}: no constant offset")
+        f"predictions, losses and gradients of {stats['cases']} score vectors agree with the entmax package to "
+        r"$10^{-8}$ (loss error relative to $\max(1, |L|)$); largest signed loss difference "
+        f"{tex_num(stats['max_signed_loss_offset'])}: no constant offset")
+    summary = (f"{stats['cases']} score vectors agree with the entmax package (max prediction error "
+               f"{tex_num(stats['max_abs_err_pred'], 2)}, no loss offset)")
     if out == "undecided":
         detail = f"the entmax package returned non-finite values on {stats['nonfinite_reference']} batches"
-    return Evidence("numeric", f"entmax_differential[{loss}]", out, detail, figures)
+        summary = detail
+    return Evidence("numeric", f"entmax_differential[{loss}]", out, detail, figures, summary=summary, labels=LABELS)
 
 
 __all__ = ["entmax_differential"]

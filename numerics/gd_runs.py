@@ -65,6 +65,20 @@ def variants(loss: str, ctx: RunContext) -> list[tuple[str, dict]]:
     raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
 
 
+def variant_text(label: str) -> str:
+    """A variant label as marked text: ``entmax(alpha=1.5)`` -> ``entmax, $\\alpha = 1.5$``."""
+    name, _, rest = label.partition("(")
+    if not rest:
+        return name
+    key, _, value = rest.rstrip(")").partition("=")
+    sym = "\\alpha" if key == "alpha" else key
+    return f"{name}, ${sym} = {value}$"
+
+
+#: the two separable settings, as marked text
+SETTING_TEXT = {"free": "(a) free scores", "separable": "(b) separable linear model"}
+
+
 def k_of(params: dict) -> int:
     return int(params.get("k", 1))
 
@@ -230,5 +244,5 @@ def run(name: str, params: dict, setting: str, ctx: RunContext) -> dict:
         return _run_cached(name, tuple(sorted(params.items())), setting, T, seed, impl)
 
 
-__all__ = ["variants", "k_of", "record_steps", "data", "gd", "run", "horizon", "fd_route", "N_CLASSES", "DIM", "LR",
+__all__ = ["variants", "variant_text", "SETTING_TEXT", "k_of", "record_steps", "data", "gd", "run", "horizon", "fd_route", "N_CLASSES", "DIM", "LR",
            "GAP", "N_SEP", "DT"]

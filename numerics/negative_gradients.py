@@ -30,11 +30,28 @@ from . import gd_runs
 from .series import curve
 
 
+LABELS = {
+    "steps": "GD steps", "frac_first": "fraction at the first step", "frac_min": "smallest fraction",
+    "frac_last": "fraction at the last step", "frac_mean": "mean fraction over the steps",
+    "max_score_gap": r"largest score gap $\max_j \theta_j - \min_j \theta_j$",
+    "independent_route": "independent route (backward differences of the loss value)",
+    "recorded_steps": "recorded steps compared", "off_support_compared": "off-support negatives compared",
+    "on_support_compared": "on-support negatives compared",
+    "near_threshold_not_compared": r"negatives with $0 < \hat y_j < 10^{-4}$, not compared",
+    "underflow_not_compared": "float64 underflows, not compared",
+    "max_abs_difference_off_support": "largest $|D_j|$ off the support",
+    "max_rel_err_log_space": "largest relative error against the log-space route",
+    "first_step_all_negatives_zero": "first step with every negative at zero gradient",
+    "outcome": "outcome of the run",
+}
+
+
 def negative_gradients(loss: str, ctx: RunContext, runner: Callable[..., dict] | None = None) -> Evidence:
     """DYN-1 on the GD runs (``runner(name, params, setting, ctx)``, default gd_runs.run;
     planted defects pass runs of the same shape)."""
     runner = runner or gd_runs.run
     figures: dict = {}
+    labels = dict(LABELS)
     series: dict = {}
     outcomes = []
     for label, params in gd_runs.variants(loss, ctx):
@@ -53,21 +70,43 @@ def negative_gradients(loss: str, ctx: RunContext, runner: Callable[..., dict] |
             entry["outcome"] = o
             outcomes.append(o)
             figures[f"{label}/{setting}"] = entry
+            labels[f"{label}/{setting}"] = f"{gd_runs.variant_text(label)}, {gd_runs.SETTING_TEXT[setting]}"
             series[f"{label} ({setting})"] = curve(r, "frac")
-    figures["plot"] = {"title": f"DYN-1 {loss}: fraction of negatives with non-zero gradient",
-                       "xlabel": "GD step t", "ylabel": "fraction of negatives", "logx": True, "logy": False,
+    runs = dict(figures)
+    if loss == "softmax":
+        caption = ("DYN-1 claims softmax gives every negative class a non-zero gradient at every finite $\\theta$: "
+                   "every curve stays at 1.")
+    else:
+        caption = (f"DYN-1 claims {loss} gives exactly zero gradient to every class outside the support of "
+                   "$\\hat y$: the curves fall below 1, to 0 once every example has its margin.")
+    figures["plot"] = {"title": f"DYN-1 {loss}: fraction of negatives with non-zero gradient", "caption": caption,
+                       "xlabel": "GD step $t$", "ylabel": "fraction of negatives", "logx": True, "logy": False,
                        "series": series}
     if loss == "softmax":
         rule = ("holds iff the fraction equals 1 at every step of (a) free scores and (b) separable linear model; "
-                "undecided if a zero is float64 underflow (log-space value below -700)")
+                "undecided if a zero is float64 underflow (log-space value below $-700$)")
     else:
-        rule = ("holds iff the negatives with zero gradient are exactly those outside the support of yhat (training "
-                "gradient; backward differences of the loss value at every recorded step) and some negative gets "
-                "exactly zero gradient at some step (fraction < 1); undecided if none does")
-    detail = (f"{rule}; lr={gd_runs.LR}, n={gd_runs.N_CLASSES}, float64; independent route: backward differences "
-              f"(h = {gd_runs.H_FD:g}) of the loss value, a mismatch is a defect of the suite.")
+        rule = (r"holds iff the negatives with zero gradient are exactly those outside the support of $\hat y$ "
+                "(training gradient; backward differences of the loss value at every recorded step) and some "
+                "negative gets exactly zero gradient at some step (fraction < 1); undecided if none does")
+    detail = (f"{rule}; lr = {gd_runs.LR}, $n = {gd_runs.N_CLASSES}$, float64; independent route: backward "
+              f"differences ($h = 10^{{{round(np.log10(gd_runs.H_FD))}}}$) of the loss value, a mismatch is a "
+              "defect of the suite.")
     out = "holds" if all(o == "holds" for o in outcomes) else "undecided"
-    return Evidence("numeric", "negative-gradient-fraction", out, detail, figures)
+    fmin = min(v["frac_min"] for v in runs.values())
+    steps = max(v["steps"] for v in runs.values())
+    compared = sum(v["independent_route"].get("off_support_compared", 0)
+                   + v["independent_route"].get("on_support_compared", 0) for v in runs.values())
+    if loss == "softmax":
+        summary = (f"every negative keeps a non-zero gradient at every step of {len(runs)} GD runs (up to {steps} "
+                   "steps)" if out == "holds" else
+                   f"fraction of negatives with a non-zero gradient drops to {fmin:.3g} in {len(runs)} GD runs "
+                   "(float64 underflow)")
+    else:
+        summary = (f"non-zero-gradient fraction of negatives falls to {fmin:.3g} in {len(runs)} GD runs; zeros = "
+                   f"off-support ({compared} checks)" if out == "holds" else
+                   f"every negative keeps a non-zero gradient in all {len(runs)} GD runs: no zero gradient observed")
+    return Evidence("numeric", "negative-gradient-fraction", out, detail, figures, summary=summary, labels=labels)
 
 
 __all__ = ["negative_gradients"]

@@ -29,6 +29,29 @@ from audit import Evidence, RunContext
 
 DT = torch.float64
 
+# labels of the figures: the variant keys, the counts, the witness (WITNESS_KEY "sop_witness")
+LABELS = {
+    "sparsemax": "sparsemax", "entmax": "entmax", "rankmax": "rankmax",
+    "cases": "score vectors", "ordered_pairs": r"ordered pairs $\theta_i > \theta_j$",
+    "sop_ties": r"pairs with $\hat y_i = \hat y_j$", "wop_violations": r"pairs with $\hat y_i < \hat y_j$",
+    "resolvable_pairs": "pairs float64 resolves",
+    "violations_resolvable": r"resolvable pairs with $\hat y_i \le \hat y_j$",
+    "max_rel_log_identity_error": r"largest relative error of $\log\hat y_i - \log\hat y_j = \theta_i - \theta_j$",
+    "float64_ties": r"float64 ties $\hat y_i = \hat y_j$ (underflow)", "ties_rechecked_mpmath60": "ties re-checked at 60 digits",
+    "ties_strict_in_mpmath": "ties strict at 60 digits",
+    "sop_witness": r"SOP witness ($\theta_i > \theta_j$, $\hat y_i = \hat y_j$)",
+    "theta": r"$\theta$", "i": "$i$", "j": "$j$", "yhat": r"$\hat y$", "eta": r"$\eta$", "alpha": r"$\alpha$", "k": "$k$",
+}
+
+
+def _variant_label(key: str) -> str:
+    """``alpha=1.5`` -> ``$\\alpha = 1.5$``, ``k=2`` -> ``$k = 2$``, a loss name as it is."""
+    if "=" not in key:
+        return key
+    name, _, value = key.partition("=")
+    sym = "\\alpha" if name == "alpha" else name
+    return f"${sym} = {value}$"
+
 
 def variants(loss: str, ctx: RunContext) -> list[tuple[dict, dict]]:
     """(get-kwargs, witness extras) for the loss in this profile."""
@@ -100,14 +123,25 @@ def _o1_sparse(loss: str, ctx: RunContext) -> Evidence:
                 if clear and yy[i] == yy[j]:
                     witness = {"theta": th.tolist(), "i": i, "j": j, "yhat": yy.tolist(), **extra}
                     break
-    detail = ("WOP: no ordered pair with yhat_i < yhat_j; not SOP: a pair with theta_i > theta_j and "
-              "yhat_i == yhat_j exactly (float64); random scores (unit, x3, x300), near-ties, ties, targeted")
+    detail = (r"WOP: no ordered pair with $\hat y_i < \hat y_j$; not SOP: a pair with $\theta_i > \theta_j$ and "
+              r"$\hat y_i = \hat y_j$ exactly (float64); random scores (unit, $\times 3$, $\times 300$), near-ties, "
+              "ties, targeted")
+    labels = {**LABELS, **{k: _variant_label(k) for k in figures}}
+    pairs = sum(f["ordered_pairs"] for f in figures.values())
     if wop_violation is not None:
-        return Evidence("numeric", "order-search", "fails", "WOP violated. " + detail, figures, wop_violation)
+        viol = sum(f["wop_violations"] for f in figures.values())
+        summary = rf"WOP violated: {viol} of {pairs} ordered pairs have $\theta_i > \theta_j$ but $\hat y_i < \hat y_j$"
+        return Evidence("numeric", "order-search", "fails", "WOP violated. " + detail, figures, wop_violation,
+                        summary=summary, labels=labels)
     if witness is None:
-        return Evidence("numeric", "order-search", "undecided", "no SOP witness found. " + detail, figures)
+        summary = f"no WOP violation in {pairs} ordered pairs, but no SOP witness (exact tie) found"
+        return Evidence("numeric", "order-search", "undecided", "no SOP witness found. " + detail, figures,
+                        summary=summary, labels=labels)
     figures["sop_witness"] = witness
-    return Evidence("numeric", "order-search", "holds", detail, figures)
+    gap = witness["theta"][witness["i"]] - witness["theta"][witness["j"]]
+    summary = (f"no WOP violation in {pairs} ordered pairs; SOP witness: $\\hat y_i = \\hat y_j$ with "
+               f"$\\theta_i - \\theta_j = {gap:.3g}$")
+    return Evidence("numeric", "order-search", "holds", detail, figures, summary=summary, labels=labels)
 
 
 def _o1_softmax(ctx: RunContext) -> Evidence:
@@ -140,15 +174,21 @@ def _o1_softmax(ctx: RunContext) -> Evidence:
     figures = {"cases": theta.shape[0], "ordered_pairs": int(gt.sum()), "resolvable_pairs": int(resolvable.sum()),
                "violations_resolvable": int(bad.sum()), "max_rel_log_identity_error": float(log_err.max()),
                "float64_ties": len(tie_idx), "ties_rechecked_mpmath60": checked, "ties_strict_in_mpmath": strict_mp}
-    detail = ("theta_i > theta_j => yhat_i > yhat_j on float64-resolvable pairs (theta_max - theta_j <= 700, gap > 1e-12 rel.); "
-              "log-space identity log yhat_i - log yhat_j = theta_i - theta_j on all pairs; float64 ties (underflow) "
-              "re-checked in 60-digit mpmath")
+    detail = (r"$\theta_i > \theta_j \Rightarrow \hat y_i > \hat y_j$ on float64-resolvable pairs "
+              r"($\theta_{\max} - \theta_j \le 700$, gap $> 10^{-12}$ relative); log-space identity "
+              r"$\log\hat y_i - \log\hat y_j = \theta_i - \theta_j$ on all pairs; float64 ties (underflow) re-checked "
+              "in 60-digit mpmath")
+    summary = (f"{figures['violations_resolvable']} of {figures['resolvable_pairs']} resolvable pairs out of order; "
+               f"log-identity error {figures['max_rel_log_identity_error']:.2g}; {strict_mp}/{checked} ties strict at 60 "
+               "digits")
     if bad.any():
         b, i, j = bad.nonzero()[0].tolist()
         return Evidence("numeric", "order-search", "fails", detail, figures,
-                        {"theta": theta[b].tolist(), "i": i, "j": j, "yhat": y[b].tolist()})
+                        {"theta": theta[b].tolist(), "i": i, "j": j, "yhat": y[b].tolist()}, summary=summary,
+                        labels=LABELS)
     ok = float(log_err.max()) <= 1e-9 and strict_mp == checked
-    return Evidence("numeric", "order-search", "holds" if ok else "undecided", detail, figures)
+    return Evidence("numeric", "order-search", "holds" if ok else "undecided", detail, figures, summary=summary,
+                    labels=LABELS)
 
 
 def order_preservation(loss: str, reading: str, ctx: RunContext) -> Evidence:

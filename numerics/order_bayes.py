@@ -38,11 +38,15 @@ zero coordinates tend to −∞ together (a tie in the extended reals, the readi
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
+from .order import LABELS as _ORDER_LABELS
+from .order import _variant_label
 from .order_cvx import sublevel_points
 
 DT = torch.float64
@@ -51,6 +55,40 @@ RES = 1e-9  # resolution of η' differences (what the outside re-checker can res
 SPLIT = 0.01  # a tie split must be at least this wide
 EPS = 1e-7  # sublevel tolerance of the cvxpy search
 CERT = 1e-12  # properness certificate L(θ; ŷ(θ)) and softmax δ
+
+LABELS = {
+    **_ORDER_LABELS,
+    "sop_witness": r"SOP witness (a minimizer with $\eta_i = \eta_j$, $\theta_i > \theta_j$)",
+    "eta": r"$\eta = \hat y(\theta)$",
+    # sparse
+    "targets": r"targets $\eta$", "gd_points": "GD points", "gd_lr": "GD step size",
+    "gd_points_at_target": r"GD points with $\hat y(\theta) = \eta$ (to $10^{-9}$)",
+    "gd_wop_violations": "WOP violations (GD points)", "gd_tie_splits": "tie splits (GD points)",
+    "max_loss_at_own_yhat": r"largest $L(\theta; \hat y(\theta))$",
+    "cvx_status": "cvxpy status", "cvx_points": "cvxpy points",
+    "cvx_max_library_loss": r"largest library $L(\theta; \eta)$ at the cvxpy points",
+    "cvx_max_abs_yhat_minus_eta": r"largest $|\hat y(\theta) - \eta|$ at the cvxpy points",
+    "cvx_wop_violations": "WOP violations (cvxpy points)", "cvx_exact_tie_splits": "exact tie splits (cvxpy points)",
+    "cvx_target_tie_splits": r"splits of a tie of the target $\eta$ (cvxpy points)",
+    "cvx_widest_target_tie_split": r"widest split of a tie of the target $\eta$",
+    # softmax
+    "interior": r"interior $\eta$ with ties", "with_zeros": r"$\eta$ with zeros",
+    "cases": r"targets $\eta$", "steps": "GD steps",
+    "max_delta": r"largest $\delta = \lVert\hat y(\theta) - \eta\rVert_\infty$",
+    "certified": r"roots certified ($\delta \le 10^{-12}$)",
+    "max_tie_gap": r"largest $|\theta_i - \theta_j|$ on a tie $\eta_i = \eta_j$", "max_radius": r"largest radius $r_{ij}$",
+    "unresolvable_strict_pairs": r"strict pairs $\eta_i > \eta_j$ not resolvable",
+    "restricted_root_max_delta": r"largest $\delta$ of the roots on the support",
+    "max_delta_support": r"largest $\delta_S$ of the support part $q$",
+    "min_excess_at_T": "smallest excess risk at $T$", "max_excess_at_T": "largest excess risk at $T$",
+    "max_excess_at_T_over_4": "largest excess risk at $T/4$",
+    "zero_coords_decreasing": "zero coordinates decrease from $T/4$ to $T$",
+    "zero_coords_below_support": "zero coordinates below every support coordinate",
+    "max_zero_coord_minus_logsumexp_support": r"largest $\theta_j - \operatorname{logsumexp}\theta_S$, $j \in Z$",
+    "max_gap_between_zero_coords_at_T": "largest gap between the zero coordinates at $T$",
+    "support_max_tie_gap": "largest tie gap on the support",
+    "support_unresolvable_pairs": "support pairs not resolvable",
+}
 
 
 def _perm_rows(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -137,7 +175,9 @@ def o2_sparse(loss: str, variants: list[tuple[dict, dict]], ctx: RunContext, use
         if viol.any():
             b, i, j = viol.nonzero()[0].tolist()
             cx = {"theta": th[b].tolist(), "eta": yp[b].tolist(), "i": i, "j": j, "target": et[b].tolist(), **extra}
-            return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SPARSE, figures, cx)
+            return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SPARSE, figures, cx,
+                            summary=_violation_summary(int(viol.sum()), key, "GD"),
+                            labels={**LABELS, **{k: _variant_label(k) for k in figures}})
         if witness is None:  # prefer points that reached their target η
             order = torch.argsort((~reached).to(torch.int8), stable=True)
             witness = _witness(obj, th[order], split[order], extra)
@@ -171,23 +211,39 @@ def o2_sparse(loss: str, variants: list[tuple[dict, dict]], ctx: RunContext, use
         if vc.any():
             b, i, j = vc.nonzero()[0].tolist()
             cx = {"theta": tc[b].tolist(), "eta": ypc[b].tolist(), "i": i, "j": j, "target": etaR[b].tolist(), **extra}
-            return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SPARSE, figures, cx)
+            return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SPARSE, figures, cx,
+                            summary=_violation_summary(int(vc.sum()), key, "cvxpy"),
+                            labels={**LABELS, **{k: _variant_label(k) for k in figures}})
         if witness is None:
             witness = _witness(obj, tc, sc, extra)
+    labels = {**LABELS, **{k: _variant_label(k) for k in figures}}
+    npts = sum(f["gd_points"] + f.get("cvx_points", 0) for f in figures.values())
     if status_bad:
         return Evidence("numeric", "bayes-minimizer-order", "undecided",
-                        f"cvxpy not optimal for {status_bad}. " + _DETAIL_SPARSE, figures)
+                        f"cvxpy not optimal for {', '.join(status_bad)}. " + _DETAIL_SPARSE, figures,
+                        summary=f"cvxpy not optimal for {', '.join(status_bad)}: undecided", labels=labels)
     if witness is None:
-        return Evidence("numeric", "bayes-minimizer-order", "undecided", "no tie split found. " + _DETAIL_SPARSE, figures)
+        return Evidence("numeric", "bayes-minimizer-order", "undecided", "no tie split found. " + _DETAIL_SPARSE, figures,
+                        summary=f"no WOP violation at {npts} minimizers, but no tie split found", labels=labels)
     figures["sop_witness"] = witness
-    return Evidence("numeric", "bayes-minimizer-order", "holds", _DETAIL_SPARSE, figures)
+    gap = witness["theta"][witness["i"]] - witness["theta"][witness["j"]]
+    summary = (f"no WOP violation at {npts} minimizers (GD and cvxpy); a tie $\\eta_i = \\eta_j$ split by "
+               f"$\\theta_i - \\theta_j = {gap:.3g}$")
+    return Evidence("numeric", "bayes-minimizer-order", "holds", _DETAIL_SPARSE, figures, summary=summary, labels=labels)
 
 
-_DETAIL_SPARSE = ("minimizers found by GD from random starts and by cvxpy (max of random linear objectives over "
-                  f"{{L(theta; eta) <= {EPS:g}}} in a box, dual form of Omega*); every point theta is an exact "
-                  "minimizer of L(.; eta') with eta' = yhat(theta) (L <= 1e-12, library); WOP: eta'_i - eta'_j > 1e-9 "
-                  "=> theta_i >= theta_j on every point; not SOP: a point with eta'_i = eta'_j and theta_i - theta_j >= "
-                  "0.01 (witness stored rounded, eta := yhat(theta) re-certified)")
+def _violation_summary(count: int, key: str, route: str) -> str:
+    return (rf"WOP violated at {count} {route} minimizer pairs ({_variant_label(key)}): $\eta'_i > \eta'_j$ but "
+            r"$\theta_i < \theta_j$")
+
+
+_DETAIL_SPARSE = (r"minimizers found by GD from random starts and by cvxpy (max of random linear objectives over "
+                  r"$\{\theta : L(\theta; \eta) \le 10^{" + str(round(math.log10(EPS))) + r"}\}$ in a box, "
+                  r"dual form of $\Omega^*$); every point $\theta$ is an exact minimizer of $L(\cdot; \eta')$ with "
+                  r"$\eta' = \hat y(\theta)$ ($L \le 10^{-12}$, library); WOP: "
+                  r"$\eta'_i - \eta'_j > 10^{-9} \Rightarrow \theta_i \ge \theta_j$ on every point; not SOP: a point "
+                  r"with $\eta'_i = \eta'_j$ and $\theta_i - \theta_j \ge 0.01$ (witness stored rounded, "
+                  r"$\eta := \hat y(\theta)$ re-certified)")
 
 
 # --------------------------------------------------------------------------------------
@@ -250,14 +306,24 @@ def o2_softmax(ctx: RunContext) -> Evidence:
     figures: dict = {"interior": interior}
     if rd["bad_order"].any() and bool((delta <= CERT).all()):
         return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SOFTMAX, figures,
-                        _cx(th, eta, rd["bad_order"], delta, "order"))
+                        _cx(th, eta, rd["bad_order"], delta, "order"), labels=LABELS,
+                        summary=(rf"a certified minimizer ($\delta \le 10^{{-12}}$) has $\eta_i > \eta_j$ but "
+                                 rf"$\theta_i \le \theta_j$ ({int(rd['bad_order'].sum())} pairs)"))
     if rd["bad_tie"].any() and bool((delta <= CERT).all()):
         return Evidence("numeric", "bayes-minimizer-order", "fails", _DETAIL_SOFTMAX, figures,
-                        _cx(th, eta, rd["bad_tie"], delta, "tie"))
+                        _cx(th, eta, rd["bad_tie"], delta, "tie"), labels=LABELS,
+                        summary=(rf"a certified minimizer splits a tie $\eta_i = \eta_j$ by up to "
+                                 rf"{rd['max_tie_gap']:.3g} (radius {rd['max_radius']:.2g})"))
     ok_interior = bool((delta <= CERT).all()) and not rd["unresolvable"].any()
     ok_zeros = _zeros_part(obj, ctx, g, figures)
     outcome = "holds" if ok_interior and ok_zeros else "undecided"
-    return Evidence("numeric", "bayes-minimizer-order", outcome, _DETAIL_SOFTMAX, figures)
+    z = figures["with_zeros"]
+    summary = (f"{interior['certified']}/{B} roots certified, tie gaps {rd['max_tie_gap']:.2g}; zeros of "
+               f"$\\eta$: final excess {z['max_excess_at_T']:.2g}, "
+               + ("zero coordinates fall together" if z["zero_coords_decreasing"] and z["zero_coords_below_support"]
+                  else "zero-coordinate rule not met"))
+    return Evidence("numeric", "bayes-minimizer-order", outcome, _DETAIL_SOFTMAX, figures, summary=summary,
+                    labels=LABELS)
 
 
 def _zeros_part(obj, ctx: RunContext, g: torch.Generator, figures: dict) -> bool:
@@ -306,11 +372,13 @@ def _zeros_part(obj, ctx: RunContext, g: torch.Generator, figures: dict) -> bool
             and bool((ex_T < ex_q).all()) and fig["zero_coords_decreasing"] and fig["zero_coords_below_support"])
 
 
-_DETAIL_SOFTMAX = ("interior eta with ties: Newton roots of yhat(theta) = eta (central-difference Jacobian of the library "
-                   "map) certified by ||yhat - eta|| <= 1e-12; order read with the radius r_ij = l(delta/eta_i) + "
-                   "l(delta/eta_j) (log yhat_i - log yhat_j = theta_i - theta_j): strict pairs ordered, ties within r. "
-                   "eta with zeros: GD (lr 2) is a minimizing sequence; excess positive and decreasing, zero coordinates "
-                   "decreasing and below the support, support order read with the radius of q = yhat_S/sum; in the "
-                   "extended reals the zero coordinates tend to -inf together (tie), the support to log eta_S + c")
+_DETAIL_SOFTMAX = (r"interior $\eta$ with ties: Newton roots of $\hat y(\theta) = \eta$ (central-difference Jacobian of "
+                   r"the library map) certified by $\lVert\hat y - \eta\rVert_\infty \le 10^{-12}$; order read with the "
+                   r"radius $r_{ij} = \ell(\delta/\eta_i) + \ell(\delta/\eta_j)$ "
+                   r"($\log\hat y_i - \log\hat y_j = \theta_i - \theta_j$): strict pairs ordered, ties within $r_{ij}$. "
+                   r"$\eta$ with zeros: GD (lr 2) is a minimizing sequence; excess positive and decreasing, zero "
+                   r"coordinates decreasing and below the support, support order read with the radius of "
+                   r"$q = \hat y_S/\sum_{k \in S} \hat y_k$; in the extended reals the zero coordinates tend to $-\infty$ "
+                   r"together (tie), the support to $\log\eta_S + c$")
 
 __all__ = ["targets", "o2_sparse", "o2_softmax", "newton_roots"]

@@ -225,6 +225,14 @@ def _rows(n: int, pair: tuple[int, int] | None, rows: Sequence[tuple[int, int]] 
     return A
 
 
+def status_text(status: str) -> str:
+    """A solver status (or a solver's error message) as prose of marked text (audit/markup.py):
+    ``optimal_inaccurate`` reads "optimal inaccurate"; anything that is not plain ASCII, and
+    the characters reserved for mathematics, are replaced."""
+    out = str(status).replace("\\", "/").replace("_", " ").replace("^", "**").replace("$", "\\$")
+    return "".join(c if c.isascii() and (c.isprintable() or c == " ") else "?" for c in out)
+
+
 def solve_risk(loss: str | LossSpec, q: Sequence, pair: tuple[int, int] | None = None,
                rows: Sequence[tuple[int, int]] | None = None, **params) -> RiskSolution:
     """min_θ Ω*(θ) − ⟨θ, q⟩ (optionally s.t. θ_i ≤ θ_j for ``pair = (i, j)`` and for every

@@ -23,12 +23,15 @@ def decomposition(*, variance_fn=None) -> Derivation:
     one centred elsewhere."""
     var_fn = variance if variance_fn is None else variance_fn
     d = Derivation(
-        statement="MSE = bias² + variance: E‖g̃ − g‖² = ‖E g̃ − g‖² + E‖g̃ − E g̃‖² for an estimator g̃ "
-                  "of g; a deterministic estimator (point mass) has variance exactly 0",
-        scope="K = 3 outcomes in R² with symbolic probabilities (w1, w2, 1 − w1 − w2), symbolic outcome "
-              "vectors and symbolic g (polynomial identity); the general argument (any law with a finite "
-              "second moment) is the cross-term step; point mass: symbolic outcome in R²",
-        assumptions=["E‖g̃‖² < ∞", "g is a fixed (non-random) vector"],
+        statement=r"$\mathrm{MSE} = \mathrm{bias}^2 + \mathrm{variance}$: $\mathbb{E}\lVert \tilde g - g \rVert^2 = "
+                  r"\lVert \mathbb{E}\tilde g - g \rVert^2 + \mathbb{E}\lVert \tilde g - \mathbb{E}\tilde g \rVert^2$ "
+                  r"for an estimator $\tilde g$ of $g$; a deterministic estimator (point mass) has variance exactly 0",
+        summary=r"$\mathrm{MSE} = \mathrm{bias}^2 + \mathrm{variance}$ for every estimator $\tilde g$ of $g$; "
+                "a point mass has variance exactly 0",
+        scope=r"$K = 3$ outcomes in $\mathbb{R}^2$ with symbolic probabilities $(w_1, w_2, 1 - w_1 - w_2)$, symbolic "
+              r"outcome vectors and symbolic $g$ (polynomial identity); the general argument (any law with a finite "
+              r"second moment) is the cross-term step; point mass: symbolic outcome in $\mathbb{R}^2$",
+        assumptions=[r"$\mathbb{E}\lVert \tilde g \rVert^2 < \infty$", "$g$ is a fixed (non-random) vector"],
     )
     w1, w2 = sp.symbols("w_1 w_2", nonnegative=True)
     W = [w1, w2, 1 - w1 - w2]
@@ -39,12 +42,13 @@ def decomposition(*, variance_fn=None) -> Derivation:
     bias2 = sq([m - gi for m, gi in zip(mu, g)])
     var = var_fn(V, W, g)
     d.step("Outcomes $v_1, v_2, v_3 \\in \\mathbb{R}^2$ with probabilities $w_1, w_2, 1 - w_1 - w_2$; "
-           "mean $E\\tilde g$ =", sp.Matrix(mu))
+           "mean $\\mathbb{E}\\tilde g$ =", sp.Matrix(mu))
     diff = sp.expand(mse - bias2 - var)
-    d.step("Expanding MSE − bias² − variance gives", diff)
-    d.step("General argument: $\\tilde g - g = (\\tilde g - E\\tilde g) + (E\\tilde g - g)$; squaring, the "
-           "cross term $2\\langle E\\tilde g - g,\\, E[\\tilde g - E\\tilde g]\\rangle = 0$ because "
-           "$E[\\tilde g - E\\tilde g] = 0$ and $E\\tilde g - g$ is not random.")
+    d.step("Expanding $\\mathrm{MSE} - \\mathrm{bias}^2 - \\mathrm{variance}$ gives", diff)
+    d.step("General argument: $\\tilde g - g = (\\tilde g - \\mathbb{E}\\tilde g) + (\\mathbb{E}\\tilde g - g)$; "
+           "squaring, the cross term $2\\langle \\mathbb{E}\\tilde g - g,\\, \\mathbb{E}[\\tilde g - "
+           "\\mathbb{E}\\tilde g]\\rangle = 0$ because $\\mathbb{E}[\\tilde g - \\mathbb{E}\\tilde g] = 0$ and "
+           "$\\mathbb{E}\\tilde g - g$ is not random.")
     c = sp.symbols("c_1 c_2", real=True)
     var_point = sp.expand(var_fn([c], [sp.Integer(1)], g))
     d.step("Point mass at $c$ (weights [1]): variance =", var_point)
@@ -63,7 +67,8 @@ def decomposition(*, variance_fn=None) -> Derivation:
 # --------------------------------------------------------------------------------------
 # deterministic estimators
 # --------------------------------------------------------------------------------------
-_LABEL = {"hsm": "HSM (reading H2, balanced tree ((0,1),2)|((3,4),5))", "rg2": "RG²", "rgx": "RG×"}
+_LABEL = {"hsm": "HSM (reading H2, balanced tree ((0,1),2)|((3,4),5))", "rg2": "RG$^2$", "rgx": r"RG$\times$"}
+_SHORT = {"hsm": "HSM (reading H2, balanced tree)"}  # for the one-line summary
 
 
 def estimator_expr(method: str, theta, y: int):
@@ -99,11 +104,15 @@ def deterministic_variance(method: str, *, law=None) -> Derivation:
     theta = sp.symbols(f"theta_0:{n}", real=True)
     label = _LABEL[method]
     d = Derivation(
-        statement=f"{label} is deterministic (g̃ contains no random quantity, so E‖g̃ − E g̃‖² = 0) and its "
-                  "bias² is positive at the canonical θ",
-        scope="n = 6, y = 0, symbolic θ (the estimator as a closed-form function of θ; the point-mass argument "
-              "holds for every n); bias² exactly at the canonical θ = (2, 1, 0, −1, −2, 1/2)",
-        assumptions=["θ is given (the estimator is evaluated at a fixed score vector)"],
+        statement=label + r" is deterministic ($\tilde g$ contains no random quantity, so "
+                  r"$\mathbb{E}\lVert \tilde g - \mathbb{E}\tilde g \rVert^2 = 0$) and its bias$^2$ is positive at "
+                  r"the canonical $\theta$",
+        summary=_SHORT.get(method, label) + r" is deterministic (variance 0), with a positive bias$^2$ at the "
+                                            r"canonical $\theta$",
+        scope=r"$n = 6$, $y = 0$, symbolic $\theta$ (the estimator as a closed-form function of $\theta$; the "
+              r"point-mass argument holds for every $n$); bias$^2$ exactly at the canonical "
+              r"$\theta = (2, 1, 0, -1, -2, 1/2)$",
+        assumptions=[r"$\theta$ is given (the estimator is evaluated at a fixed score vector)"],
     )
     gt = estimator_expr(method, theta, y)
     d.step("$\\tilde g(\\theta)$ (sympy, from the loss) =", sp.Matrix(gt))
@@ -111,7 +120,8 @@ def deterministic_variance(method: str, *, law=None) -> Derivation:
     sym = [float(e.subs(dict(zip(theta, point)))) for e in gt]
     ref = _library(method, point, y)
     err = max(abs(a - b) for a, b in zip(sym, ref))
-    d.step(f"At θ = {tuple(str(v) for v in point)}: sympy g̃ against losses.approx (max |Δ| = {err:.2e})")
+    d.step("At $\\theta = (" + ", ".join(str(v) for v in point) + ")$: sympy $\\tilde g$ against losses.approx "
+           f"(max $|\\Delta|$ = {err:.2e})")
     if err > 1e-12:
         raise SuiteDefect(f"APX-1 {method}: the sympy estimator and losses.approx differ by {err:.3g}")
     outcomes = [(sp.Integer(1), gt)] if law is None else law(theta, y, gt)
@@ -122,14 +132,14 @@ def deterministic_variance(method: str, *, law=None) -> Derivation:
     var = variance(Vs, W)
     var_canon = float(sp.N(var.subs(at), 30))
     if var_canon > 1e-20:  # positive at the canonical θ: not identically 0
-        d.step(f"Variance of the law at the canonical θ = {var_canon:.6g}")
+        d.step(f"Variance of the law at the canonical $\\theta$: {var_canon:.6g}")
         var_zero = False
     else:
         d.step("Variance of the law =", var)
         var_zero = is_zero(var)
     mu = [sp.N(e.subs(at), 30) for e in mean(Vs, W)]
     b2 = sp.N(sq([m - gg for m, gg in zip(mu, [sp.N(v, 30) for v in full_grad(CANONICAL_THETA0, y)])]), 30)
-    d.step(f"At the canonical θ: bias² = {float(b2):.12g}")
+    d.step(f"At the canonical $\\theta$: bias$^2$ = {float(b2):.12g}")
     pos = bool(b2 > 1e-12)
     theta_f = [float(v) for v in CANONICAL_THETA0]
     if var_zero is False:

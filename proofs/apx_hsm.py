@@ -31,11 +31,13 @@ def hsm_tree_dependence(*, grad=None) -> Derivation:
     theta = sp.symbols(f"theta_0:{n}", real=True)
     trees = _trees3()
     d = Derivation(
-        statement="HSM reading H2 (tied node scores u = A θ): zero variance, and the estimator g̃, hence its bias, "
-                  "depends on the tree (balanced vs Huffman)",
-        scope="n = 3, y = 0, symbolic θ; trees ((0,1),2) = balanced_tree(3) and (0,(1,2)) = the Huffman tree of "
-              "softmax(θ) at θ = (1, −1/2, 0), where bias² is compared exactly (one case suffices for 'depends on "
-              "the tree'); zero variance: g̃ is a function of θ and the tree (point mass, every n)",
+        statement=r"HSM reading H2 (tied node scores $u = A\theta$): zero variance, and the estimator $\tilde g$, "
+                  "hence its bias, depends on the tree (balanced vs Huffman)",
+        summary="HSM reading H2: zero variance, and its bias depends on the tree (balanced vs Huffman)",
+        scope=r"$n = 3$, $y = 0$, symbolic $\theta$; trees ((0,1),2) = $\texttt{balanced\_tree}(3)$ and (0,(1,2)) = "
+              r"the Huffman tree of $\operatorname{softmax}(\theta)$ at $\theta = (1, -1/2, 0)$, where bias$^2$ is "
+              r"compared exactly (one case suffices for 'depends on the tree'); zero variance: $\tilde g$ is a "
+              r"function of $\theta$ and the tree (point mass, every $n$)",
         assumptions=["reading H2: node vector = mean of its leaves' item vectors (Tree.tie)"],
     )
     def clusters(tree):  # the leaf sets under the internal nodes (child order is invisible to H2)
@@ -43,7 +45,8 @@ def hsm_tree_dependence(*, grad=None) -> Derivation:
 
     huff = approx.huffman_tree(torch.softmax(torch.tensor([float(v) for v in POINT], dtype=torch.float64), 0))
     same_clusters = clusters(huff) == clusters(trees["(0,(1,2))"])
-    d.step(f"At θ = (1, −1/2, 0) the Huffman tree of softmax(θ) clusters the leaves as (0,(1,2)): {same_clusters}")
+    d.step("At $\\theta = (1, -1/2, 0)$ the Huffman tree of $\\operatorname{softmax}(\\theta)$ clusters the leaves "
+           f"as (0,(1,2)): {same_clusters}")
     g = full_grad(theta, y)
     gts = {}
     for name, tree in trees.items():
@@ -55,7 +58,7 @@ def hsm_tree_dependence(*, grad=None) -> Derivation:
     d.step("Difference of the two estimators:", sp.Matrix(diff))
     point = dict(zip(theta, POINT))
     b2 = {name: sp.N(sq([a - b for a, b in zip(gt, g)]).subs(point), 30) for name, gt in gts.items()}
-    d.step("bias² at θ = (1, −1/2, 0): " + ", ".join(f"{k_}: {float(v):.10f}" for k_, v in b2.items()))
+    d.step("bias$^2$ at $\\theta = (1, -1/2, 0)$: " + ", ".join(f"{k_}: {float(v):.10f}" for k_, v in b2.items()))
     gap = abs(b2["((0,1),2)"] - b2["(0,(1,2))"])
     if gap > 1e-12:
         return d.decide(True if same_clusters else None)
@@ -96,10 +99,10 @@ def hsm_h1_tree_free(*, fit=None) -> Derivation:
     d = Derivation(
         statement="HSM's bias depends on the tree (reading H1: node scores are free parameters; compare "
                   "best fits)",
-        scope="symbolic full-support p (p_j = w_j/Σw, w_j > 0) for n = 3 (trees ((0,1),2), (0,(1,2))) and "
-              "n = 4 (balanced ((0,1),(2,3)) and caterpillar (0,(1,(2,3)))); counterexample evaluated "
-              "exactly at p = (1/2, 3/10, 1/5)",
-        assumptions=["reading H1: one free score per internal node", "p has full support"],
+        scope=r"symbolic full-support $p$ ($p_j = w_j/\sum_i w_i$, $w_j > 0$) for $n = 3$ (trees ((0,1),2), "
+              r"(0,(1,2))) and $n = 4$ (balanced ((0,1),(2,3)) and caterpillar (0,(1,(2,3)))); counterexample "
+              r"evaluated exactly at $p = (1/2, 3/10, 1/5)$",
+        assumptions=["reading H1: one free score per internal node", "$p$ has full support"],
     )
     trees = {
         3: _trees3(),
@@ -115,9 +118,10 @@ def hsm_h1_tree_free(*, fit=None) -> Derivation:
             u = [sp.simplify(e) for e in u]
             res = [sp.simplify(mj - pj) for mj, pj in zip(model, p)]
             exact.append(all(is_zero(r) for r in res))
-            d.step(f"n = {n}, tree {name}: node scores $u_v$ =", sp.Matrix(u))
-            d.step("model − p simplifies to", sp.Matrix(res))
-    d.step("So the best H1 fit reproduces p exactly for every tree (KL = 0), and the H1 model's bias at its "
+            d.step(f"$n = {n}$, tree {name}: node scores $u_v$ =", sp.Matrix(u))
+            d.step("$\\mathrm{model} - p$ simplifies to", sp.Matrix(res))
+    d.step("So the best H1 fit reproduces $p$ exactly for every tree ($\\mathrm{KL} = 0$), and the H1 model's bias "
+           "at its "
            "best fit is the same (zero) for every tree: the bias does not depend on the tree.")
     pc = [sp.Rational(1, 2), sp.Rational(3, 10), sp.Rational(1, 5)]
     kls = []
@@ -125,7 +129,7 @@ def hsm_h1_tree_free(*, fit=None) -> Derivation:
         _, model = fitter(tree, pc)
         kl = sp.simplify(sp.Add(*[pj * sp.log(pj / mj) for pj, mj in zip(pc, model)]))
         kls.append(float(kl))
-        d.step(f"p = (1/2, 3/10, 1/5), tree {name}: KL(p ‖ best fit) =", kl)
+        d.step(f"$p = (1/2, 3/10, 1/5)$, tree {name}: $\\mathrm{{KL}}(p \\,\\Vert\\, \\text{{best fit}})$ =", kl)
     if all(exact) and all(v == 0.0 for v in kls):
         d.counterexample = {"p": [float(v) for v in pc], "trees": list(trees[3]), "kl_best_fit": kls}
         return d.decide(False)

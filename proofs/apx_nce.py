@@ -49,25 +49,31 @@ def nce_limit(reading: str, *, c=None) -> Derivation:
     c_of_Z = (sp.log if reading == "c=logZ" else (lambda Z: sp.Integer(0))) if c is None else c
     logz = reading == "c=logZ"
     d = Derivation(
-        statement=("NCE with c = log Z: E g̃ → g as k → ∞, with bias = O(1/k) (bias² = O(1/k²))" if logz else
-                   "NCE with a wrong fixed normalizer c = 0: the bias does not vanish as k → ∞; its limit is "
-                   "(Z − 1) p, nonzero unless Z = Σ exp θ = 1"),
-        scope="per coordinate with symbols x_j = e^{θ_j}, Z, q_j, k > 0, so every n and every noise q with full "
-              "support; the canonical θ = (2, 1, 0, −1, −2, 1/2) (n = 6) for the value of the limit",
-        assumptions=["q_j > 0 on every class", "k noise samples i.i.d. from q; E g̃ by linearity"],
+        statement=(r"NCE with $c = \log Z$: $\mathbb{E}\tilde g \to g$ as $k \to \infty$, with "
+                   r"$\mathrm{bias} = O(1/k)$ ($\mathrm{bias}^2 = O(1/k^2)$)" if logz else
+                   r"NCE with a wrong fixed normalizer $c = 0$: the bias does not vanish as $k \to \infty$; its "
+                   r"limit is $(Z - 1)\,p$, nonzero unless $Z = \sum_j \exp\theta_j = 1$"),
+        summary=("" if logz else
+                 r"NCE with $c = 0$: the bias tends to $(Z - 1)\,p \ne 0$ as $k \to \infty$ (it does not vanish)"),
+        scope=r"per coordinate with symbols $x_j = e^{\theta_j}$, $Z$, $q_j$, $k > 0$, so every $n$ and every noise "
+              r"$q$ with full support; the canonical $\theta = (2, 1, 0, -1, -2, 1/2)$ ($n = 6$) for the value of "
+              "the limit",
+        assumptions=["$q_j > 0$ on every class", r"$k$ noise samples i.i.d. from $q$; $\mathbb{E}\tilde g$ by "
+                     "linearity"],
     )
     k, (xj, xy, Z, qj, qy), (mean_j, mean_y), (lim_j, lim_y), (bias_j, bias_y) = _limits(c_of_Z)
-    d.step("$E\\tilde g_j = k q_j \\sigma(\\Delta_j)$ ($j\\ne y$), $E\\tilde g_y = -\\sigma(-\\Delta_y) + "
-           "k q_y \\sigma(\\Delta_y)$, $\\Delta_j = \\theta_j - c - \\log(k q_j)$, c =", c_of_Z(Z))
-    d.step("$\\lim_{k\\to\\infty} E\\tilde g_j$ =", lim_j)
-    d.step("$\\lim_{k\\to\\infty} E\\tilde g_y$ =", lim_y)
+    d.step("$\\mathbb{E}\\tilde g_j = k q_j \\sigma(\\Delta_j)$ ($j\\ne y$), $\\mathbb{E}\\tilde g_y = "
+           "-\\sigma(-\\Delta_y) + k q_y \\sigma(\\Delta_y)$, $\\Delta_j = \\theta_j - c - \\log(k q_j)$, $c$ =",
+           c_of_Z(Z))
+    d.step("$\\lim_{k\\to\\infty} \\mathbb{E}\\tilde g_j$ =", lim_j)
+    d.step("$\\lim_{k\\to\\infty} \\mathbb{E}\\tilde g_y$ =", lim_y)
     d.step("Limit bias of a negative coordinate ($p_j = x_j/Z$):", bias_j)
     d.step("Limit bias of the label coordinate:", bias_y)
     form = and3(is_zero(bias_j - (Z * sp.exp(-c_of_Z(Z)) - 1) * xj / Z),
                 is_zero(bias_y - (Z * sp.exp(-c_of_Z(Z)) - 1) * xy / Z))
     d.step(f"Both equal $(Z e^{{-c}} - 1)\\,p$: {form}")
     val, c_val = _canonical_limit_bias2(c_of_Z)
-    d.step(f"Canonical θ: $\\|\\lim \\mathrm{{bias}}\\|^2$ = {val:.10g} (c = {c_val:.6g})")
+    d.step(f"Canonical $\\theta$: $\\|\\lim \\mathrm{{bias}}\\|^2$ = {val:.10g} ($c$ = {c_val:.6g})")
     ok = form
     if logz:
         vanish = and3(vanishes(bias_j), vanishes(bias_y))
@@ -80,13 +86,13 @@ def nce_limit(reading: str, *, c=None) -> Derivation:
             d.step("Series in $\\varepsilon = 1/k$ (constant, linear coefficient) per coordinate:",
                    sp.Matrix([list(t) for t in lead]))
             rate = and3(*[is_zero(c0) for c0, _ in lead])
-            d.step(f"constant terms vanish, so bias = O(1/k) and bias² = O(1/k²): {rate}")
+            d.step(f"constant terms vanish, so $\\mathrm{{bias}} = O(1/k)$ and $\\mathrm{{bias}}^2 = O(1/k^2)$: {rate}")
             ok = and3(ok, rate)
         else:
             ok = and3(ok, vanish)
         claim_fails = vanish is False and val > 1e-12
     else:
-        d.step(f"nonzero at the canonical θ (Z ≠ 1): {val > 1e-12}")
+        d.step(f"nonzero at the canonical $\\theta$ ($Z \\ne 1$): {val > 1e-12}")
         ok = and3(ok, val > 1e-12)
         claim_fails = form is True and val <= 1e-12
     if claim_fails:
@@ -101,11 +107,13 @@ def nce_population(*, weight=None) -> Derivation:
     ``weight(k, q)`` is the weight of the noise term (default k q); a planted defect hands in
     a wrong one."""
     d = Derivation(
-        statement="The population NCE objective (data p, noise q, k noise samples per datum, c = 0 absorbed "
-                  "in θ) is minimized at θ_j = log p_j for every k: the minimizer recovers the data "
+        statement=r"The population NCE objective (data $p$, noise $q$, $k$ noise samples per datum, $c = 0$ absorbed "
+                  r"in $\theta$) is minimized at $\theta_j = \log p_j$ for every $k$: the minimizer recovers the data "
                   "distribution",
-        scope="one class j, symbolic p_j, q_j, k > 0 (the objective separates over classes, so every n)",
-        assumptions=["p_j > 0, q_j > 0", "the expectation over data and noise is exact (population)"],
+        summary=r"The population NCE objective is minimized at $\theta_j = \log p_j$ for every $k$: it recovers the "
+                "data distribution",
+        scope=r"one class $j$, symbolic $p_j$, $q_j$, $k > 0$ (the objective separates over classes, so every $n$)",
+        assumptions=["$p_j > 0$, $q_j > 0$", "the expectation over data and noise is exact (population)"],
     )
     th = sp.Symbol("theta_j", real=True)
     p, q, k = sp.symbols("p_j q_j k", positive=True)
@@ -121,11 +129,11 @@ def nce_population(*, weight=None) -> Derivation:
     d2 = sp.simplify(sp.diff(J, th, 2))
     d.step("$J_j''$ =", d2)
     pos = d2.is_positive
-    d.step(f"$J_j'' > 0$ for every θ (strictly convex, so a stationary point is the minimizer): {pos}")
+    d.step(f"$J_j'' > 0$ for every $\\theta$ (strictly convex, so a stationary point is the minimizer): {pos}")
     if len(sols) != 1:
         return d.decide(None)
     unique = vanishes(sp.expand_log(sols[0] - sp.log(p), force=True))
-    d.step(f"The minimizer is log p_j: {unique}")
+    d.step(f"The minimizer is $\\log p_j$: {unique}")
     if unique is False and pos:
         pt = {p: sp.Rational(3, 10), q: sp.Rational(1, 5), k: 4}
         d.counterexample = {"shape": "nce-population", "p": [0.3, 0.7], "q": [0.2, 0.8], "k": 4,

@@ -22,7 +22,7 @@ from .apx_common import CANONICAL_THETA0, and3, full_grad
 from .derivation import Derivation, is_zero
 
 RG_COEFFS = {"rg2": (1, 1, 0), "rgx": (1, 1, 1)}
-_NAME = {"rg2": "RG²", "rgx": "RG×"}
+_NAME = {"rg2": "RG$^2$", "rgx": r"RG$\times$"}
 
 
 def _coeffs(kind: str, coeffs) -> tuple:
@@ -57,9 +57,12 @@ def rg_scale(kind: str, *, coeffs=None) -> tuple[Derivation, int, float]:
     n = len(th)
     name = _NAME[kind]
     d = Derivation(
-        statement=f"{name}: bias² → 0 as the scores shrink to 0 (θ = s θ0, s → 0), growing with s near 0",
-        scope="n = 6, y = 0, θ0 = (2, 1, 0, −1, −2, 1/2) exact (the reading), symbolic s > 0 (series at s = 0)",
-        assumptions=[f"g̃ from the RG loss by sympy diff, coefficients (lin, quad, inter) = {co}"],
+        statement=name + r": bias$^2 \to 0$ as the scores shrink to 0 ($\theta = s\,\theta_0$, $s \to 0$), growing "
+                         "with $s$ near 0",
+        scope=r"$n = 6$, $y = 0$, $\theta_0 = (2, 1, 0, -1, -2, 1/2)$ exact (the reading), symbolic $s > 0$ (series "
+              "at $s = 0$)",
+        assumptions=[r"$\tilde g$ from the RG loss by sympy diff, coefficients "
+                     r"$(\mathrm{lin}, \mathrm{quad}, \mathrm{inter})$ = " + str(co)],
     )
     gt = rg_grad_expr(th, y, kind, co)
     # softmax(s θ0) to O(s^5) by power-series arithmetic: exp(s θ0_j) = T_5(s θ0_j) + O(s^6),
@@ -85,22 +88,22 @@ def rg_scale(kind: str, *, coeffs=None) -> tuple[Derivation, int, float]:
     b2 = trunc(sp.Add(*[e ** 2 for e in ser]))
     terms = sorted((m[0], c_) for m, c_ in sp.Poly(b2, s).terms() if c_ != 0)
     if not terms:
-        d.step("bias² has no term up to $s^5$")
+        d.step("bias$^2$ has no term up to $s^5$")
         return d.decide(None), 0, 0.0
     power, coeff = terms[0]
-    d.step("bias²(s) = ", sp.Add(*[c_ * s ** k_ for k_, c_ in terms[:3]]) + sp.Order(s ** (order + 1), (s, 0)))
+    d.step("bias$^2(s)$ =", sp.Add(*[c_ * s ** k_ for k_, c_ in terms[:3]]) + sp.Order(s ** (order + 1), (s, 0)))
     # continuity at s = 0: the softmax denominator there is Σ exp(0) = n ≠ 0
     den0 = sp.Add(*[sp.exp(t) for t in th]).subs(s, 0)
     lim = sp.simplify(sp.Add(*[(a - b) ** 2 for a, b in zip(gt, full_grad(th, y))]).subs(s, 0))
-    d.step(f"bias² is continuous at s = 0 (softmax denominator at s = 0: {den0} ≠ 0), so "
-           "$\\lim_{s\\to 0}$ bias² = bias²(0) =", lim)
+    d.step(f"bias$^2$ is continuous at $s = 0$ (softmax denominator at $s = 0$: ${den0} \\ne 0$), so "
+           "$\\lim_{s\\to 0} \\mathrm{bias}^2 = \\mathrm{bias}^2(0)$ =", lim)
     if kind == "rg2":
-        d.step("RG² bias is $s\\bar\\theta_0/n \\cdot \\mathbf{1} + O(s^2)$ (first order: $(1 + s\\theta_0)/n$ vs "
+        d.step("RG$^2$ bias is $s\\bar\\theta_0/n \\cdot \\mathbf{1} + O(s^2)$ (first order: $(1 + s\\theta_0)/n$ vs "
                "$(1 + s(\\theta_0 - \\bar\\theta_0))/n$), so the power is 2 when $\\bar\\theta_0 \\ne 0$.")
     else:
-        d.step("RG× matches the softmax to first order (it is its second-order Taylor expansion), so the bias "
-               "is $O(s^2)$ and bias² is $O(s^4)$.")
-    d.step("The RG estimator is a function of θ alone: its law is a point mass, variance 0.")
+        d.step("RG$\\times$ matches the softmax to first order (it is its second-order Taylor expansion), so the "
+               "bias is $O(s^2)$ and bias$^2$ is $O(s^4)$.")
+    d.step("The RG estimator is a function of $\\theta$ alone: its law is a point mass, variance 0.")
     vanishes, grows = is_zero(lim), bool(power > 0) and bool(coeff > 0)
     ok = and3(den0 != 0, vanishes, grows)
     if ok is False:
@@ -130,15 +133,16 @@ def rg_spread(kind: str, *, coeffs=None) -> Derivation:
     co = _coeffs(kind, coeffs)
     name = _NAME[kind]
     d = Derivation(
-        statement=f"{name}: bias → 0 as the score spread (max − min) → 0, with the mean free",
-        scope="symbolic n and mean c (chain rule through A = Σθ_j, B = Σθ_j²), every label coordinate; "
-              "cross-checked against sympy diff of the loss at n = 3 and n = 6",
-        assumptions=[f"coefficients (lin, quad, inter) = {co}", "continuity: g̃ is polynomial and softmax has a "
-                     "positive denominator, so bias(θ) → bias(c 1) as θ → c 1"],
+        statement=name + r": bias $\to 0$ as the score spread ($\max - \min$) $\to 0$, with the mean free",
+        scope=r"symbolic $n$ and mean $c$ (chain rule through $A = \sum_j \theta_j$, $B = \sum_j \theta_j^2$), every "
+              "label coordinate; cross-checked against sympy diff of the loss at $n = 3$ and $n = 6$",
+        assumptions=[r"coefficients $(\mathrm{lin}, \mathrm{quad}, \mathrm{inter})$ = " + str(co),
+                     r"continuity: $\tilde g$ is polynomial and softmax has a positive denominator, so "
+                     r"$\mathrm{bias}(\theta) \to \mathrm{bias}(c\mathbf{1})$ as $\theta \to c\mathbf{1}$"],
     )
     N, c, gj, bias, shift = _bias_at_constant(co)
-    d.step("$\\tilde g_j$ (δ = [j = y]) =", gj)
-    d.step("bias$_j$ at θ = c·1 (softmax(c·1)$_j$ = 1/n) =", bias)
+    d.step("$\\tilde g_j$ ($\\delta = [j = y]$) =", gj)
+    d.step("$\\mathrm{bias}_j$ at $\\theta = c\\mathbf{1}$ ($\\operatorname{softmax}(c\\mathbf{1})_j = 1/n$) =", bias)
     d.step("$\\tilde g_j(\\theta + t\\mathbf 1) - \\tilde g_j(\\theta)$ =", shift)
     for n in (3, 6):  # the chain-rule form against sympy diff of the loss itself
         th = [c] * n
@@ -146,17 +150,17 @@ def rg_spread(kind: str, *, coeffs=None) -> Derivation:
         via = [sp.simplify(bias.subs({N: n, sp.Symbol("delta", real=True): 1 if j == 0 else 0})) for j in range(n)]
         if not all(is_zero(a - b) for a, b in zip(direct, via)):
             raise SuiteDefect(f"APX-5 {kind}: the symbolic-n bias and sympy diff at n = {n} disagree")
-    d.step("At n = 3 and n = 6 the bias at θ = c·1 equals the one from sympy diff of the loss.")
+    d.step("At $n = 3$ and $n = 6$ the bias at $\\theta = c\\mathbf{1}$ equals the one from sympy diff of the loss.")
     # identically zero as functions of (n, c, δ) and (n, θ_j, A, t): sympy's canonical form is 0
     b_zero, s_zero = sp.simplify(bias) == 0, sp.simplify(shift) == 0
     if b_zero and s_zero:
-        d.step("The bias vanishes at zero spread for every n and c, and g̃ is shift invariant, so the limit is "
-               "uniform in the mean.")
+        d.step("The bias vanishes at zero spread for every $n$ and $c$, and $\\tilde g$ is shift invariant, so the "
+               "limit is uniform in the mean.")
         return d.decide(True)
     if not b_zero:
         b2 = float(sp.N(sp.Add(*[bias.subs({N: 3, c: 1, sp.Symbol("delta", real=True): 1 if j == 0 else 0}) ** 2
                                  for j in range(3)]), 20))
-        d.step(f"At θ = (1, 1, 1) (spread 0): bias² = {b2:.12g}")
+        d.step(f"At $\\theta = (1, 1, 1)$ (spread 0): bias$^2$ = {b2:.12g}")
         if b2 > 0:
             d.counterexample = {"shape": "rg-spread", "kind": kind, "theta": [1.0, 1.0, 1.0], "y": 0, "bias2": b2,
                                 "spread": 0.0}
@@ -172,10 +176,13 @@ def rg2_weighted_squared(*, target=None, constant=None) -> Derivation:
     tgt = (lambda n, lab: (n if lab else 0) - 1) if target is None else target
     cst = (lambda n: sp.log(n) - (n - 1) / sp.Integer(2)) if constant is None else constant
     d = Derivation(
-        statement="The RG² loss −θ_y + log n + θ̄ + (1/2n) Σ θ_j² equals the weighted squared loss "
-                  "(1/2n) Σ_j (θ_j − r_j)² + log n − (n − 1)/2 with target r = n e_y − 1",
-        scope="n = 2..6 with symbolic θ and every label y (polynomial identities); symbolic n with a "
-              "symbolic sum (sympy Sum, label split off)",
+        statement=r"The RG$^2$ loss $-\theta_y + \log n + \bar\theta + \frac{1}{2n} \sum_j \theta_j^2$ equals the "
+                  r"weighted squared loss $\frac{1}{2n} \sum_j (\theta_j - r_j)^2 + \log n - (n - 1)/2$ with target "
+                  r"$r = n e_y - \mathbf{1}$",
+        summary=r"RG$^2$ is the weighted squared loss $\frac{1}{2n} \lVert \theta - r \rVert^2 + \log n - (n - 1)/2$ "
+                r"with $r = n e_y - \mathbf{1}$",
+        scope=r"$n = 2, \dots, 6$ with symbolic $\theta$ and every label $y$ (polynomial identities); symbolic $n$ "
+              "with a symbolic sum (sympy Sum, label split off)",
         assumptions=[],
     )
     flags, first_bad = [], None
@@ -190,7 +197,8 @@ def rg2_weighted_squared(*, target=None, constant=None) -> Derivation:
                 pt = dict(zip(th, [sp.Rational(1, 2), -1, 2, 0, 1, -2][:n]))
                 first_bad = {"shape": "rg2-squared", "theta": [float(v) for v in pt.values()], "y": y,
                              "loss": float(sp.N(lhs.subs(pt), 20)), "squared": float(sp.N(rhs.subs(pt), 20))}
-    d.step(f"n = 2..6, every y: loss − weighted squared form expands to 0 in {sum(flags)}/{len(flags)} cases")
+    d.step(f"$n = 2, \\dots, 6$, every $y$: loss minus weighted squared form expands to 0 in "
+           f"{sum(flags)}/{len(flags)} cases")
     N = sp.Symbol("n", integer=True, positive=True)
     j = sp.Symbol("j", integer=True)
     T = sp.IndexedBase("theta")
@@ -202,9 +210,9 @@ def rg2_weighted_squared(*, target=None, constant=None) -> Derivation:
     sq_neg = sp.expand(sp.Sum(sp.expand((T[j] - r_neg) ** 2), (j, 1, N - 1)).doit())
     rhs = ((ty - r_lab) ** 2 + sq_neg) / (2 * N) + cst(N)
     diff = sp.simplify(sp.expand(lhs - rhs))
-    d.step("Symbolic n: with the label split off, loss − weighted squared form =", diff)
+    d.step("Symbolic $n$: with the label split off, loss minus weighted squared form =", diff)
     sym_ok = diff == 0
-    d.step(f"Symbolic-n identity closes: {sym_ok}")
+    d.step(f"Symbolic-$n$ identity closes: {sym_ok}")
     if not all(flags):
         d.counterexample = first_bad
         return d.decide(False)

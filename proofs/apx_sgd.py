@@ -20,13 +20,17 @@ def sgd_neighbourhood(*, radius=None) -> Derivation:
     defect of ours (:class:`SuiteDefect`)."""
     radius_fn = neighbourhood_radius if radius is None else radius
     d = Derivation(
-        statement="The SGD recursion s_{t+1}² = (ρ s_t + η b)² + η² σ² (ρ = 1 − ημ) has the unique positive "
-                  "fixed point s* of proofs/sgd_bound.py; s* increases with the bias b and the variance σ²; "
-                  "s* → b/μ as σ → 0 and s*² → ησ²/(μ(2 − ημ)) as b → 0",
-        scope="symbolic η, μ, b, σ² > 0 with 0 < ημ < 1 (parametrized ημ = 1/(1 + v), v > 0, so sympy can use "
-              "positivity); numeric comparison with neighbourhood_radius at 4 points",
-        assumptions=["F μ-strongly convex and L-smooth, η ≤ 2/(μ + L) (the contraction of the gradient "
-                     "step, proofs/sgd_bound.py)", "0 < ημ < 1"],
+        statement=r"The SGD recursion $s_{t+1}^2 = (\rho s_t + \eta b)^2 + \eta^2 \sigma^2$ ($\rho = 1 - \eta\mu$) has "
+                  r"the unique positive fixed point $s^*$ of $\texttt{proofs/sgd\_bound.py}$; $s^*$ increases with the "
+                  r"bias $b$ and the variance $\sigma^2$; $s^* \to b/\mu$ as $\sigma \to 0$ and "
+                  r"$s^{*2} \to \eta\sigma^2/(\mu(2 - \eta\mu))$ as $b \to 0$",
+        summary=r"The SGD radius $s^*$ grows with $b$ and $\sigma^2$; $s^* \to b/\mu$ as $\sigma \to 0$, "
+                r"$s^{*2} \to \eta\sigma^2/(\mu(2 - \eta\mu))$ as $b \to 0$",
+        scope=r"symbolic $\eta$, $\mu$, $b$, $\sigma^2 > 0$ with $0 < \eta\mu < 1$ (parametrized "
+              r"$\eta\mu = 1/(1 + v)$, $v > 0$, so sympy can use positivity); numeric comparison with "
+              r"$\texttt{neighbourhood\_radius}$ at 4 points",
+        assumptions=[r"$F$ $\mu$-strongly convex and $L$-smooth, $\eta \le 2/(\mu + L)$ (the contraction of the "
+                     r"gradient step, $\texttt{proofs/sgd\_bound.py}$)", r"$0 < \eta\mu < 1$"],
     )
     eta, mu, b, sig2 = sp.symbols("eta mu b sigma2", positive=True)
     rho = 1 - eta * mu
@@ -38,7 +42,7 @@ def sgd_neighbourhood(*, radius=None) -> Derivation:
     quad = sp.Poly(sp.expand(S ** 2 - (rho * S + eta * b) ** 2 - eta ** 2 * sig2), S)
     qa, qb, qc = quad.all_coeffs()
     prod = sp.factor(sp.simplify((qc / qa).subs(mu_sub)))
-    d.step("Vieta: product of the roots (ημ = 1/(1+v)) =", prod)
+    d.step("Vieta: product of the roots ($\\eta\\mu = 1/(1+v)$) =", prod)
     one_positive = prod.is_negative  # roots of opposite signs: exactly one positive root
     signs = [sp.factor(sp.simplify(r.subs(mu_sub))).is_positive for r in all_roots]
     d.step(f"Product negative (exactly one positive root): {one_positive}; root positive by sympy: {signs}")
@@ -50,21 +54,23 @@ def sgd_neighbourhood(*, radius=None) -> Derivation:
     d.step("Positive root $s^*$ =", star)
     ref = (rho * eta * b + sp.sqrt((rho * eta * b) ** 2 + (1 - rho ** 2) * eta ** 2 * (b ** 2 + sig2))) / (1 - rho ** 2)
     same = is_zero(sp.simplify((star - ref).subs(mu_sub)))
-    d.step(f"Equals the formula of proofs/sgd_bound.py $[\\rho\\eta b + \\sqrt{{\\rho^2\\eta^2 b^2 + (1-\\rho^2)"
+    d.step("Equals the formula of $\\texttt{proofs/sgd\\_bound.py}$, "
+           f"$[\\rho\\eta b + \\sqrt{{\\rho^2\\eta^2 b^2 + (1-\\rho^2)"
            f"\\eta^2(b^2+\\sigma^2)}}]/(1-\\rho^2)$: {same}")
     pts = [(0.3, 0.5, 0.1, 1.0), (0.0, 2.0, 0.5, 0.7), (1.5, 0.0, 0.05, 3.0), (0.2, 0.04, 0.9, 1.0)]
     errs = []
     for bb, ss, ee, mm in pts:
         sym = float(star.subs({b: bb, sig2: ss, eta: ee, mu: mm}))
         errs.append(abs(sym - radius_fn(bb, ss, ee, mm)) / max(1.0, abs(sym)))
-    d.step(f"neighbourhood_radius vs the sympy root at (b, σ², η, μ) ∈ {pts}: max rel. error {max(errs):.1e}")
+    d.step("$\\texttt{neighbourhood\\_radius}$ vs the sympy root at $(b, \\sigma^2, \\eta, \\mu)$ in "
+           f"{pts}: max rel. error {max(errs):.1e}")
     if not (same and max(errs) < 1e-12):
         raise SuiteDefect(f"APX-6: the bound of proofs/sgd_bound.py is not the fixed point of the recursion "
                           f"(typed formula equal: {same}, max rel. error {max(errs):.2g})")
     db = sp.factor(sp.simplify(sp.diff(star, b).subs(mu_sub)), deep=True)
     ds = sp.factor(sp.simplify(sp.diff(star, sig2).subs(mu_sub)), deep=True)
-    d.step("$\\partial s^*/\\partial b$ (ημ = 1/(1+v)) =", db)
-    d.step("$\\partial s^*/\\partial \\sigma^2$ (ημ = 1/(1+v)) =", ds)
+    d.step("$\\partial s^*/\\partial b$ ($\\eta\\mu = 1/(1+v)$) =", db)
+    d.step("$\\partial s^*/\\partial \\sigma^2$ ($\\eta\\mu = 1/(1+v)$) =", ds)
     mono = and3(db.is_positive, ds.is_positive)
     d.step(f"both positive: {mono}")
     lim_sigma = sp.simplify(sp.limit(star, sig2, 0))

@@ -93,25 +93,29 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
                          "sampled: E g̃_j = 0 ≠ p_j for every m, no 1/m expansion)")
     S1_of = typed_sigma1 if sigma1 is None else sigma1
     d = Derivation(
-        statement="Canonical SSM: E g̃ − g = b1/m + O(1/m²) and variance = v1/m + O(1/m²) (delta method), "
-                  "with b1 and v1 in closed form; the entries of b1 sum to 0",
-        scope="closed form derived for n = 3 (two negatives) with symbolic x = exp θ (positive) and symbolic "
-              f"q̃; the same sympy construction evaluated for n = {n}, y = {y} at the given θ, q "
-              "(θ and q as exact decimal rationals, exp evaluated to 40 digits, reported as float64); the "
-              "remainders are O(1/m²) for every m (assumption below)",
+        statement=r"Canonical SSM: $\mathbb{E}\tilde g - g = b_1/m + O(1/m^2)$ and variance $= v_1/m + O(1/m^2)$ "
+                  r"(delta method), with $b_1$ and $v_1$ in closed form; the entries of $b_1$ sum to 0",
+        summary=r"Canonical SSM: $\mathbb{E}\tilde g - g = b_1/m + O(1/m^2)$, variance $= v_1/m + O(1/m^2)$ "
+                r"(delta method, closed-form $b_1$, $v_1$)",
+        scope=r"closed form derived for $n = 3$ (two negatives) with symbolic $x = \exp\theta$ (positive) and "
+              r"symbolic $\tilde q$; the same sympy construction evaluated for " + f"$n = {n}$, $y = {y}$"
+              + r" at the given $\theta$, $q$ ($\theta$ and $q$ as exact decimal rationals, $\exp$ evaluated to "
+              r"40 digits, reported as float64); the remainders are $O(1/m^2)$ for every $m$ (assumption below)",
         assumptions=[
-            "m negatives i.i.d. from q̃ (with replacement), q̃_j > 0 on every negative",
-            "the O(1/m²) remainders: h is smooth with bounded derivatives on Y ≥ 0 (a + ΣY ≥ a > 0) and the "
-            "central moments of order ≥ 3 of a multinomial mean are O(1/m²)",
+            r"$m$ negatives i.i.d. from $\tilde q$ (with replacement), $\tilde q_j > 0$ on every negative",
+            r"the $O(1/m^2)$ remainders: $h$ is smooth with bounded derivatives on $Y \ge 0$ "
+            r"($a + \sum Y \ge a > 0$) and the central moments of order $\ge 3$ of a multinomial mean are "
+            r"$O(1/m^2)$",
         ],
     )
     d.step("With $x_j = e^{\\theta_j}$, $a = x_y$, $Y_j = \\frac{1}{m}\\sum_k [s_k = j]\\, x_j/\\tilde q_j$ "
            "($j \\ne y$): the SSM weights are $w_0 = a/(a + \\sum Y)$, so "
            "$\\tilde g_y = h_y(Y) = a/(a+\\sum Y) - 1$, $\\tilde g_j = h_j(Y) = Y_j/(a + \\sum Y)$; "
-           "$E Y_j = x_j$ and $\\mathrm{Cov}(Y) = \\Sigma_1/m$; $h(x) = g$.")
+           "$\\mathbb{E} Y_j = x_j$ and $\\mathrm{Cov}(Y) = \\Sigma_1/m$; $h(x) = g$.")
     d.step("Taylor around $Y = x$, expectations (the first-order term has mean 0): "
-           "$E\\tilde g - g = b_1/m + O(m^{-2})$, $b_{1,j} = \\tfrac12 \\sum_{i,k} \\partial^2 h_j/\\partial Y_i "
-           "\\partial Y_k\\,\\Sigma_{1,ik}$; $E\\|\\tilde g - E\\tilde g\\|^2 = v_1/m + O(m^{-2})$, "
+           "$\\mathbb{E}\\tilde g - g = b_1/m + O(m^{-2})$, "
+           "$b_{1,j} = \\tfrac12 \\sum_{i,k} \\partial^2 h_j/\\partial Y_i \\partial Y_k\\,\\Sigma_{1,ik}$; "
+           "$\\mathbb{E}\\|\\tilde g - \\mathbb{E}\\tilde g\\|^2 = v_1/m + O(m^{-2})$, "
            "$v_1 = \\mathrm{tr}(J \\Sigma_1 J^\\top)$, $J = \\partial h/\\partial Y$ at $x$.")
 
     # n = 3 symbolic: Σ1 against the categorical law of one draw, b1 in compact form
@@ -122,10 +126,10 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
     gap = (S1.subs(t[1], 1 - t[0]) - law).applyfunc(sp.cancel)
     if any(e != 0 for e in gap):
         raise SuiteDefect(f"APX-2 delta method: the Σ1 used differs from the covariance of the categorical law: {gap}")
-    d.step("$\\Sigma_1$ used (n = 3) equals it:", S1)
+    d.step("$\\Sigma_1$ used ($n = 3$) equals it:", S1)
     b1s, v1s = _b1_v1(J, H, S1)
     b1f = [sp.factor(sp.cancel(e)) for e in b1s]
-    d.step("$b_1$ (entries y, 1, 2) =", sp.Matrix(b1f))
+    d.step("$b_1$ (entries $y$, 1, 2) =", sp.Matrix(b1f))
     Z = a + sp.Add(*x)
     V = sp.Add(*S1)
     compact = [a * V / Z ** 3] + [-sp.Add(*S1.row(i)) / Z ** 2 + x[i] * V / Z ** 3 for i in range(2)]
@@ -136,7 +140,7 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
     d.step("Sanity identity $\\sum_j b_{1,j}$ =", total)
     if same is False or total != 0:
         raise SuiteDefect("APX-2 delta method: b1 does not match its compact form or its entries do not sum to 0")
-    d.step("$v_1$ (n = 3) =", sp.factor(sp.cancel(v1s)))
+    d.step("$v_1$ ($n = 3$) =", sp.factor(sp.cancel(v1s)))
 
     # numeric evaluation for the given configuration
     r = n - 1
@@ -156,8 +160,8 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
     for i, j in enumerate(neg):
         b1[j] = float(vals[i + 1])
     v1 = float(sp.N(v1r, 30))
-    d.step(f"Evaluated at θ = {theta}, y = {y}, q = {[round(v, 6) for v in q]}: b1 = "
-           f"{[float(f'{v:.10g}') for v in b1]} (sum {sum(b1):.2e}), v1 = {v1:.10g}")
+    d.step(f"Evaluated at $\\theta$ = {theta}, $y = {y}$, $q$ = {[round(v, 6) for v in q]}: $b_1$ = "
+           f"{[float(f'{v:.10g}') for v in b1]} (sum {sum(b1):.2e}), $v_1$ = {v1:.10g}")
     return d.decide(True), b1, v1
 
 
@@ -223,14 +227,15 @@ def _general_m(d: Derivation, temperature) -> tuple:
     xj = sp.Symbol("x_j", positive=True)
     Ec = m * xj / S                                  # E c_j = m q̃_j, q̃_j = x_j/S
     mean_j = sp.simplify(Ec * wk)
-    d.step("$E\\tilde g_j = E[c_j]\\, w_k$ ($c \\sim$ Multinomial$(m, \\tilde q)$) =", mean_j)
+    d.step("$\\mathbb{E}\\tilde g_j = \\mathbb{E}[c_j]\\, w_k$ ($c \\sim \\mathrm{Multinomial}(m, \\tilde q)$) =",
+           mean_j)
     Q2 = sp.Symbol("Q_2", positive=True)             # Σ q̃_j²
     var = sp.simplify(wk ** 2 * m * (1 - Q2))        # Σ_j Var c_j = m Σ q̃_j (1 − q̃_j) = m (1 − Q2)
-    d.step("$E\\|\\tilde g - E\\tilde g\\|^2 = w_k^2 \\sum_j \\mathrm{Var}(c_j) = w_k^2\\, m (1 - Q_2)$, "
-           "$Q_2 = \\sum_j \\tilde q_j^2$:", var)
+    d.step("$\\mathbb{E}\\|\\tilde g - \\mathbb{E}\\tilde g\\|^2 = w_k^2 \\sum_j \\mathrm{Var}(c_j) "
+           "= w_k^2\\, m (1 - Q_2)$, $Q_2 = \\sum_j \\tilde q_j^2$:", var)
     ok = and3(is_zero(w0 - a / Z), is_zero(mean_j - xj / Z), is_zero(var - (S / Z) ** 2 * (1 - Q2) / m))
-    d.step(f"$w_0 = p_y$ (so $\\tilde g_y = g_y$ surely), $E\\tilde g_j = p_j$ and variance $= (S/Z)^2 (1 - Q_2)/m$: "
-           f"{ok}")
+    d.step("$w_0 = p_y$ (so $\\tilde g_y = g_y$ surely), $\\mathbb{E}\\tilde g_j = p_j$ and variance "
+           f"$= (S/Z)^2 (1 - Q_2)/m$: {ok}")
     return ok, var
 
 
@@ -238,11 +243,17 @@ def ssm_ideal_moments(*, temperature=1) -> Derivation:
     """q̃ ∝ exp θ on the negatives: bias² = 0 and variance (S/Z)²(1 − Σq̃²)/m for every n, m
     and θ, so both are non-increasing in m (APX-1 ssm/ideal)."""
     d = Derivation(
-        statement="Canonical SSM with the ideal proposal q̃ ∝ exp θ on the negatives: bias² = 0 and variance "
-                  "= (S/Z)² (1 − Σ q̃_j²)/m for every m, so both are non-increasing in the sample count",
-        scope="symbolic in n (through S = Σ_{j≠y} x_j and Q_2 = Σ q̃_j²), m and x = exp θ: every θ, every m",
-        assumptions=["x_j = exp θ_j > 0", "c ~ Multinomial(m, q̃): E c_j = m q̃_j, Var c_j = m q̃_j (1 − q̃_j)",
-                     "0 < Q_2 ≤ 1"],
+        statement=r"Canonical SSM with the ideal proposal $\tilde q \propto \exp\theta$ on the negatives: "
+                  r"bias$^2$ = 0 and variance $= (S/Z)^2 (1 - \sum_j \tilde q_j^2)/m$ for every $m$, so both are "
+                  "non-increasing in the sample count",
+        summary=r"Ideal proposal $\tilde q \propto \exp\theta$: bias$^2$ = 0, variance "
+                r"$(S/Z)^2 (1 - \sum_j \tilde q_j^2)/m$, both non-increasing in $m$",
+        scope=r"symbolic in $n$ (through $S = \sum_{j \ne y} x_j$ and $Q_2 = \sum_j \tilde q_j^2$), $m$ and "
+              r"$x = \exp\theta$: every $\theta$, every $m$",
+        assumptions=[r"$x_j = \exp\theta_j > 0$",
+                     r"$c \sim \mathrm{Multinomial}(m, \tilde q)$: $\mathbb{E} c_j = m \tilde q_j$, "
+                     r"$\mathrm{Var}\, c_j = m \tilde q_j (1 - \tilde q_j)$",
+                     r"$0 < Q_2 \le 1$"],
     )
     ok, var = _general_m(d, temperature)
     if ok is False:
@@ -255,7 +266,7 @@ def ssm_ideal_moments(*, temperature=1) -> Derivation:
     dv = sp.simplify(sp.diff(var, m).subs(Q2, 1 - w))
     d.step("$\\partial(\\mathrm{variance})/\\partial m$ (with $1 - Q_2 = w \\ge 0$) =", dv)
     mono = dv.is_nonpositive
-    d.step(f"non-positive: {mono}; bias² = 0 for every m: non-increasing too")
+    d.step(f"non-positive: {mono}; bias$^2$ = 0 for every $m$: non-increasing too")
     if mono is False:
         raise SuiteDefect(f"APX-1 ssm/ideal: the derived variance (S/Z)^2 (1 - Q2)/m increases with m: {dv}")
     return d.decide(and3(ok, mono))
@@ -266,12 +277,13 @@ def ssm_ideal_unbiased(*, temperature=1) -> Derivation:
     and m (APX-2, 'if'): exact enumeration for small (n, m), and the argument for every n, m."""
     cases = ((3, 1), (3, 2), (3, 3), (4, 1), (4, 2))
     d = Derivation(
-        statement="Canonical SSM with the ideal proposal q̃_j = x_j / Σ_{i≠y} x_i (x = exp θ) is unbiased: "
-                  "E g̃ = g for every θ",
-        scope="every n, m and θ (symbolic argument on the corrected logit, multinomial mean); cross-checked by "
-              "exact enumeration of every multiset for y = 0, (n, m) ∈ {(3,1), (3,2), (3,3), (4,1), (4,2)} with "
-              "symbolic positive x = exp θ",
-        assumptions=["x_j = exp θ_j > 0", "c ~ Multinomial(m, q̃): E c_j = m q̃_j"],
+        statement=r"Canonical SSM with the ideal proposal $\tilde q_j = x_j / \sum_{i \ne y} x_i$ "
+                  r"($x = \exp\theta$) is unbiased: $\mathbb{E}\tilde g = g$ for every $\theta$",
+        scope=r"every $n$, $m$ and $\theta$ (symbolic argument on the corrected logit, multinomial mean); "
+              r"cross-checked by exact enumeration of every multiset for $y = 0$, "
+              r"$(n, m) \in \{(3,1), (3,2), (3,3), (4,1), (4,2)\}$ with symbolic positive $x = \exp\theta$",
+        assumptions=[r"$x_j = \exp\theta_j > 0$",
+                     r"$c \sim \mathrm{Multinomial}(m, \tilde q)$: $\mathbb{E} c_j = m \tilde q_j$"],
     )
     general, _ = _general_m(d, temperature)
     if general is False:  # the argument for every m already fails; the enumeration would only confirm it
@@ -281,7 +293,8 @@ def ssm_ideal_unbiased(*, temperature=1) -> Derivation:
     for n, m in cases:
         bias = ssm_ideal_bias_symbolic(n, 0, m, temperature=temperature)
         z = [is_zero(b) for b in bias]
-        d.step(f"n = {n}, m = {m}: E g̃ − g entries simplify to", sp.Matrix([sp.simplify(b) for b in bias]))
+        d.step(f"$n = {n}$, $m = {m}$: $\\mathbb{{E}}\\tilde g - g$ entries simplify to",
+               sp.Matrix([sp.simplify(b) for b in bias]))
         flags += z
         if first is None and any(v is False for v in z):
             first = m
@@ -296,12 +309,16 @@ def ssm_only_if(*, temperature=1) -> Derivation:
     E g̃_y − g_y = (a/W) Σ_{i<j} (t_i x_j − t_j x_i)²/(w_i w_j) with w_j = a t_j + x_j,
     W = Σ w_j (Lagrange's identity), which vanishes iff t ∝ x."""
     d = Derivation(
-        statement="Canonical SSM is unbiased only under the ideal proposal: at m = 1, E g̃_y = g_y iff "
-                  "q̃ ∝ exp θ on the negatives; a negative with q̃_j = 0 is biased",
-        scope="m = 1 (unbiased for every m implies unbiased at m = 1); Lagrange's identity verified by sympy for "
-              "r = 2..5 negatives (n ≤ 6, the canonical n = 6 included) with symbolic x = exp θ and q̃ on the "
-              "simplex; the identity itself holds for every r; the q̃_j = 0 case for any n, m",
-        assumptions=["x_j = exp θ_j > 0", "q̃_j > 0 on every negative for the identity"],
+        statement=r"Canonical SSM is unbiased only under the ideal proposal: at $m = 1$, "
+                  r"$\mathbb{E}\tilde g_y = g_y$ iff $\tilde q \propto \exp\theta$ on the negatives; a negative "
+                  r"with $\tilde q_j = 0$ is biased",
+        summary=r"Canonical SSM is unbiased only if $\tilde q \propto \exp\theta$ on the negatives (already at "
+                "$m = 1$)",
+        scope=r"$m = 1$ (unbiased for every $m$ implies unbiased at $m = 1$); Lagrange's identity verified by sympy "
+              r"for $r = 2, \dots, 5$ negatives ($n \le 6$, the canonical $n = 6$ included) with symbolic "
+              r"$x = \exp\theta$ and $\tilde q$ on the simplex; the identity itself holds for every $r$; the "
+              r"$\tilde q_j = 0$ case for any $n$, $m$",
+        assumptions=[r"$x_j = \exp\theta_j > 0$", r"$\tilde q_j > 0$ on every negative for the identity"],
     )
     a = sp.Symbol("a", positive=True)
     flags = []
@@ -316,15 +333,18 @@ def ssm_only_if(*, temperature=1) -> Derivation:
         num = sp.expand(sp.numer(sp.together(bias * W / a - pairs)))
         flags.append(num == 0)
         if r == 2:
-            d.step("r = 2: $E\\tilde g_y - g_y$ =", sp.factor(sp.together(bias)))
-        d.step(f"r = {r}: $(E\\tilde g_y - g_y)\\,W/a - \\sum_{{i<j}} (t_i x_j - t_j x_i)^2/(w_i w_j)$ = 0: {num == 0}")
-    d.step("So $E\\tilde g_y - g_y \\ge 0$, with equality iff $t_i x_j = t_j x_i$ for every pair, i.e. $t \\propto x$.")
+            d.step("$r = 2$: $\\mathbb{E}\\tilde g_y - g_y$ =", sp.factor(sp.together(bias)))
+        d.step(f"$r = {r}$: $(\\mathbb{{E}}\\tilde g_y - g_y)\\,W/a - \\sum_{{i<j}} (t_i x_j - t_j x_i)^2/(w_i w_j)$ "
+               f"= 0: {num == 0}")
+    d.step("So $\\mathbb{E}\\tilde g_y - g_y \\ge 0$, with equality iff $t_i x_j = t_j x_i$ for every pair, i.e. "
+           "$t \\propto x$.")
     x = sp.symbols("x_1:6", positive=True)
     claimed = _tempered(x, temperature)
     zero = and3(*[vanishes(claimed[i] * x[j] - claimed[j] * x[i]) for i in range(5) for j in range(i + 1, 5)])
-    d.step(f"The claimed ideal proposal q̃ ∝ x^(1/τ), τ = {temperature}, makes every pair term vanish: {zero}")
-    d.step("q̃_j = 0 on a negative j: j is never sampled, so g̃_j = 0 on every draw and E g̃_j = 0, while "
-           "g_j = p_j = x_j/Z > 0.")
+    d.step(f"The claimed ideal proposal $\\tilde q \\propto x^{{1/\\tau}}$, $\\tau = {temperature}$, makes every "
+           f"pair term vanish: {zero}")
+    d.step("$\\tilde q_j = 0$ on a negative $j$: $j$ is never sampled, so $\\tilde g_j = 0$ on every draw and "
+           "$\\mathbb{E}\\tilde g_j = 0$, while $g_j = p_j = x_j/Z > 0$.")
     if not all(flags):
         raise SuiteDefect("APX-2 only-if: Lagrange's identity does not close in sympy")
     if zero is False:

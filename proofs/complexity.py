@@ -54,8 +54,8 @@ SAMPLED = ("ssm/uniform", "ssm/popularity", "nce")
 METHODS = ("softmax", *SPARSE, *SAMPLED, "hsm", "rg2/als")
 SELECTIONS = ("sort", "linear")
 
-_SCOPE = ("symbolic in N, U, n, d, m > 0; the O(·) constants set to 1 and log natural (a limit 0 or ∞ of a ratio "
-          "does not depend on them; a finite limit is scaled by their ratio)")
+_SCOPE = (r"symbolic in $N, U, n, d, m > 0$; the constants of $O(\cdot)$ set to 1 and $\log$ natural (a limit 0 or "
+          r"$\infty$ of a ratio does not depend on them; a finite limit is scaled by their ratio)")
 
 
 def _table(selection: str) -> dict[str, sp.Expr]:
@@ -84,6 +84,15 @@ def claimed_string(method: str, selection: str = "sort") -> str:
     if method in SPARSE:
         return "N n (d + log n)" if selection == "sort" else "N n d"
     return {"softmax": "N n d", "hsm": "N d log n", "rg2/als": "N d^2 + (U + n) d^3",
+            **{k: "N m d" for k in SAMPLED}}[method]
+
+
+def claimed_latex(method: str, selection: str = "sort") -> str:
+    """The claim's order as inline LaTeX (no dollars), for marked text: ``N n (d + \\log n)``."""
+    cost(method, selection)  # validates both
+    if method in SPARSE:
+        return r"N n (d + \log n)" if selection == "sort" else "N n d"
+    return {"softmax": "N n d", "hsm": r"N d \log n", "rg2/als": "N d^2 + (U + n) d^3",
             **{k: "N m d" for k in SAMPLED}}[method]
 
 
@@ -160,15 +169,18 @@ def _all(*flags):
 def hsm_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     """lim_{n→∞} HSM/Softmax = 0 (d, N fixed): HSM's per-epoch cost is o(softmax's)."""
     D = Derivation(
-        statement="HSM's claimed per-epoch cost N d log n is o(N n d): lim_{n -> oo} HSM/Softmax = 0, and the ratio "
-                  "log(n)/n is below 1 for every n >= 1 (unit constants)",
-        scope=_SCOPE, assumptions=["balanced or Huffman tree of depth Theta(log n)", "N, d fixed as n grows"])
+        statement=r"HSM's claimed per-epoch cost $N d \log n$ is $o(N n d)$: "
+                  r"$\lim_{n \to \infty} C_{\mathrm{HSM}}/C_{\mathrm{Softmax}} = 0$, and the ratio $\log(n)/n$ is "
+                  r"below 1 for every $n \ge 1$ (unit constants).",
+        summary=r"HSM's claimed $N d \log n$ is $o(N n d)$: the ratio to softmax, $\log(n)/n$, is below 1 and "
+                r"tends to 0",
+        scope=_SCOPE, assumptions=[r"balanced or Huffman tree of depth $\Theta(\log n)$", r"$N, d$ fixed as $n$ grows"])
     r = sp.simplify(cost("hsm", costs=costs) / cost("softmax", costs=costs))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{Softmax}}"), r))
     L = _lim(r, n)
     D.step("Limit as $n\\to\\infty$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
     below = sp.simplify(sp.log(n) - n).subs(n, 1) < 0 and sp.diff(n - sp.log(n), n).subs(n, 1) >= 0
-    D.step("$n - \\log n$ is increasing for $n \\ge 1$ and equals 1 at n = 1, so $\\log n < n$: "
+    D.step("$n - \\log n$ is increasing for $n \\ge 1$ and equals 1 at $n = 1$, so $\\log n < n$: "
            f"{bool(below)}")
     return D.decide(_all(_same(L, sp.Integer(0)), bool(below)))
 
@@ -180,18 +192,21 @@ def sampled_vs_softmax(method: str = "ssm/uniform", costs: Mapping[str, sp.Expr]
         raise ValueError(f"method must be one of {SAMPLED}, got {method!r}")
     c = sp.Symbol("c", positive=True)
     D = Derivation(
-        statement=f"{method}: claimed N m d vs softmax N n d. At fixed m, lim_(n -> oo) ratio = 0 (sampling is "
-                  "asymptotically cheaper); with m = n the ratio is exactly 1 and with m = c n it is c: no saving "
-                  "when m grows like n",
-        scope=_SCOPE, assumptions=["N, d fixed", "m samples per interaction, each scored with one d-dot product"])
+        statement=f"{method}: claimed $N m d$ vs softmax $N n d$. At fixed $m$ the ratio tends to 0 as "
+                  r"$n \to \infty$ (sampling is asymptotically cheaper); with $m = n$ the ratio is exactly 1 and with "
+                  r"$m = c n$ it is $c$: no saving when $m$ grows like $n$.",
+        summary=f"{method}: " + r"the ratio to softmax, $m/n$, tends to 0 at fixed $m$; it is 1 at $m = n$ and $c$ at "
+                r"$m = c n$",
+        scope=_SCOPE, assumptions=[r"$N, d$ fixed",
+                                   r"$m$ samples per interaction, each scored with one dot product of length $d$"])
     r = sp.simplify(cost(method, costs=costs) / cost("softmax", costs=costs))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{sampled}}{C_{Softmax}}"), r))
     L = _lim(r, n)
-    D.step("At fixed m:", sp.Eq(sp.Limit(r, n, sp.oo), L))
+    D.step("At fixed $m$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
     at_n = sp.simplify(r.subs(m, n))
     at_cn = sp.simplify(r.subs(m, c * n))
-    D.step("With m = n:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=n}"), at_n))
-    D.step("With m = c n:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=cn}"), at_cn))
+    D.step("With $m = n$:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=n}"), at_n))
+    D.step("With $m = c n$:", sp.Eq(sp.Symbol(r"\left.\frac{C_{sampled}}{C_{Softmax}}\right|_{m=cn}"), at_cn))
     return D.decide(_all(_same(L, sp.Integer(0)), _same(at_n, sp.Integer(1)), _same(at_cn, c)))
 
 
@@ -201,21 +216,24 @@ def sparse_vs_softmax(method: str = "sparsemax", costs: Mapping[str, sp.Expr] | 
     if method not in SPARSE:
         raise ValueError(f"method must be one of {SPARSE}, got {method!r}")
     D = Derivation(
-        statement=f"{method}: with a sort-based projection the claimed N n (d + log n) exceeds softmax's N n d by the "
-                  "factor 1 + log(n)/d, which -> oo as n -> oo at fixed d and -> 1 as d -> oo at fixed n (the sort "
-                  "overhead is below the score computation iff n < e^d); with linear-time selection the costs have "
-                  "the same order (ratio 1)",
-        scope=_SCOPE + "; with unequal constants the sort-based d -> oo limit is the ratio of the two n d constants",
-        assumptions=["a projection sorts (or selects on) the n scores of each interaction's row",
-                     "N fixed; the score row costs n d"])
+        statement=f"{method}: " + r"with a sort-based projection the claimed $N n (d + \log n)$ exceeds softmax's "
+                  r"$N n d$ by the factor $1 + \log(n)/d$, which tends to $\infty$ as $n \to \infty$ at fixed $d$ and "
+                  r"to 1 as $d \to \infty$ at fixed $n$ (the sort overhead is below the score computation iff "
+                  r"$n < e^d$); with linear-time selection the costs have the same order (ratio 1).",
+        summary=f"{method}: " + r"sort-based cost over softmax's is $1 + \log(n)/d$ (to $\infty$ in $n$, to 1 in $d$); "
+                r"1 with linear-time selection",
+        scope=_SCOPE + r"; with unequal constants the sort-based limit as $d \to \infty$ is the ratio of the two "
+                       r"constants of $n d$",
+        assumptions=[r"a projection sorts (or selects on) the $n$ scores of each interaction's row",
+                     r"$N$ fixed; the score row costs $n d$"])
     soft = cost("softmax", costs=costs)
     r = sp.simplify(cost(method, "sort", costs) / soft)
     D.step("Sort-based ratio:", sp.Eq(sp.Symbol(r"\frac{C_{sort}}{C_{Softmax}}"), sp.expand(r)))
     Ln, Ld = _lim(r, n), _lim(r, d)
-    D.step("At fixed d:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
-    D.step("At fixed n:", sp.Eq(sp.Limit(r, d, sp.oo), Ld))
+    D.step("At fixed $d$:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
+    D.step("At fixed $n$:", sp.Eq(sp.Limit(r, d, sp.oo), Ld))
     cross = sp.solve(sp.Eq(sp.expand(r) - 1, 1), n)
-    D.step("The sort term equals the score term (ratio 2) at", sp.Eq(n, cross[0]) if cross else "no n")
+    D.step("The sort term equals the score term (ratio 2) at", sp.Eq(n, cross[0]) if cross else r"\text{no } n")
     rl = sp.simplify(cost(method, "linear", costs) / soft)
     D.step("Linear-time selection:", sp.Eq(sp.Symbol(r"\frac{C_{linear}}{C_{Softmax}}"), rl))
     return D.decide(_all(_same(Ln, sp.oo), _same(Ld, sp.Integer(1)), _same(rl, sp.Integer(1)),
@@ -225,19 +243,22 @@ def sparse_vs_softmax(method: str = "sparsemax", costs: Mapping[str, sp.Expr] | 
 def als_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     """RG-ALS / softmax → d²/N as n → ∞ at fixed N, U, d; < 1 iff d < √N."""
     D = Derivation(
-        statement="RG^2 by ALS, claimed N d^2 + (U + n) d^3, vs softmax N n d: as n -> oo at fixed N, U, d the ratio "
-                  "tends to d^2/N, which is < 1 iff d < sqrt(N) (one ALS sweep is asymptotically cheaper than a "
-                  "softmax epoch iff d^2 < N); as N -> oo at fixed n, U, d it tends to d/n",
-        scope=_SCOPE + "; the threshold d^2 < N moves by the ratio of the two constants",
-        assumptions=["one ALS sweep: d x d systems for every user and item (U + n) d^3, their right sides and Gram "
-                     "matrices N d^2", "N, U, d fixed as n grows"])
+        statement=r"RG$^2$ by ALS, claimed $N d^2 + (U + n) d^3$, vs softmax $N n d$: as $n \to \infty$ at fixed "
+                  r"$N, U, d$ the ratio tends to $d^2/N$, which is $< 1$ iff $d < \sqrt{N}$ (one ALS sweep is "
+                  r"asymptotically cheaper than a softmax epoch iff $d^2 < N$); as $N \to \infty$ at fixed $n, U, d$ "
+                  r"it tends to $d/n$.",
+        summary=r"RG$^2$-ALS over softmax tends to $d^2/N$ as $n \to \infty$ (below 1 iff $d < \sqrt{N}$) and to $d/n$ "
+                r"as $N \to \infty$",
+        scope=_SCOPE + r"; the threshold $d^2 < N$ moves by the ratio of the two constants",
+        assumptions=[r"one ALS sweep: $d \times d$ systems for every user and item, $(U + n) d^3$, their right sides "
+                     r"and Gram matrices, $N d^2$", r"$N, U, d$ fixed as $n$ grows"])
     r = cost("rg2/als", costs=costs) / cost("softmax", costs=costs)
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{ALS}}{C_{Softmax}}"), sp.expand(sp.simplify(r))))
     Ln = sp.simplify(_lim(r, n))
-    D.step("At fixed N, U, d:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
+    D.step("At fixed $N, U, d$:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
     root, slope = _crossing(D, Ln, d, "The limit", "L", "so it is below 1 iff")
     LN = sp.simplify(_lim(r, N))
-    D.step("At fixed n, U, d:", sp.Eq(sp.Limit(r, N, sp.oo), LN))
+    D.step("At fixed $n, U, d$:", sp.Eq(sp.Limit(r, N, sp.oo), LN))
     return D.decide(_all(_same(Ln, d ** 2 / N), len(root) == 1 and _same(root[0], sp.sqrt(N)), slope.is_positive,
                          _same(LN, d / n)))
 
@@ -247,7 +268,7 @@ def _crossing(D: Derivation, ratio: sp.Expr, var: sp.Symbol, what: str, name: st
     root = sp.solve(sp.Eq(ratio, 1), var)
     slope = sp.simplify(sp.diff(ratio, var))
     D.step(f"{what} equals 1 at", sp.Eq(var, root[0]) if len(root) == 1 else f"{root}")
-    D.step(f"and increases with {var}:", f"\\frac{{\\partial {name}}}{{\\partial {var}}} = " + sp.latex(slope))
+    D.step(f"and increases with ${var}$:", f"\\frac{{\\partial {name}}}{{\\partial {var}}} = " + sp.latex(slope))
     if len(root) == 1:
         D.step(below, sp.StrictLessThan(var, root[0]))
     return root, slope
@@ -257,13 +278,16 @@ def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     """HSM vs SSM/NCE: ratio log(n)/m → ∞ as n → ∞ at fixed m (the sampled methods do not
     depend on n); HSM is the cheaper one iff log n < m, i.e. n < e^m."""
     D = Derivation(
-        statement="HSM (N d log n) vs SSM/NCE (N m d): lim_(n -> oo) HSM/SSM = oo at fixed m (the sampled cost does "
-                  "not grow with n), and HSM is cheaper exactly when log n < m, i.e. n < e^m (unit constants)",
-        scope=_SCOPE, assumptions=["N, d, m fixed as n grows"])
+        statement=r"HSM ($N d \log n$) vs SSM/NCE ($N m d$): $\lim_{n \to \infty} C_{\mathrm{HSM}}/C_{\mathrm{SSM}} "
+                  r"= \infty$ at fixed $m$ (the sampled cost does not grow with $n$), and HSM is cheaper exactly when "
+                  r"$\log n < m$, i.e. $n < e^m$ (unit constants).",
+        summary=r"HSM over SSM/NCE is $\log(n)/m$: it tends to $\infty$ in $n$ at fixed $m$; HSM is cheaper iff "
+                r"$n < e^m$",
+        scope=_SCOPE, assumptions=[r"$N, d, m$ fixed as $n$ grows"])
     r = sp.simplify(cost("hsm", costs=costs) / cost("ssm/uniform", costs=costs))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{SSM}}"), r))
     L = _lim(r, n)
-    D.step("At fixed m:", sp.Eq(sp.Limit(r, n, sp.oo), L))
+    D.step("At fixed $m$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
     root, slope = _crossing(D, r, n, "The ratio", "r", "so HSM is the cheaper one iff")
     return D.decide(_all(_same(L, sp.oo), len(root) == 1 and _same(root[0], sp.exp(m)), slope.is_positive))
 
@@ -272,10 +296,13 @@ def ordering(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     """The chain as n → ∞ with N, U, d, m fixed:
     SSM ≍ NCE ≺ HSM ≺ Softmax ≍ sparse (linear) ≍ RG-ALS ≺ sparse (sort)."""
     D = Derivation(
-        statement="As n -> oo with N, U, d, m fixed, the claimed per-epoch costs order as SSM = NCE << HSM << "
-                  "Softmax = sparse (linear-time selection) = RG-ALS << sparse (sort-based), where A << B means "
-                  "lim A/B = 0 and A = B means a finite positive limit",
-        scope=_SCOPE, assumptions=["N, U, d, m fixed"])
+        statement=r"As $n \to \infty$ with $N, U, d, m$ fixed, the claimed per-epoch costs order as SSM $\asymp$ NCE "
+                  r"$\prec$ HSM $\prec$ Softmax $\asymp$ sparse (linear-time selection) $\asymp$ RG-ALS $\prec$ sparse "
+                  r"(sort-based), where $A \prec B$ means $\lim A/B = 0$ and $A \asymp B$ means a finite positive "
+                  r"limit.",
+        summary=r"as $n \to \infty$: SSM $\asymp$ NCE $\prec$ HSM $\prec$ softmax $\asymp$ sparse (linear) $\asymp$ "
+                r"RG-ALS $\prec$ sparse (sort)",
+        scope=_SCOPE, assumptions=[r"$N, U, d, m$ fixed"])
     chain = [("ssm/uniform", "nce", "same"), ("nce", "hsm", "less"), ("hsm", "softmax", "less"),
              ("softmax", "sparsemax/linear", "same"), ("softmax", "rg2/als", "same"),
              ("softmax", "sparsemax", "less")]

@@ -22,7 +22,7 @@ import sympy as sp
 
 from .derivation import Derivation, agree
 from .fy_generic import ClosedForm, closed_form, concrete_sums, generic_sums, kkt_solution, conjugate_identities
-from .fy_generic import loss_identities
+from .fy_generic import IDENTITY_TEXT, loss_identities
 from .kkt import ALPHA, TAU, Case, Candidate, all_true, cases, check_loss, decide_zero, eq, generator, omega
 
 SIZES = {"softmax": (2, 3, 4), "sparsemax": (2, 3, 4), "entmax": (4,), "rankmax": (2, 3, 4)}
@@ -67,42 +67,65 @@ def _generic(d: Derivation, identities) -> bool | None:
     res = []
     for name, v in identities:
         res.append(v.ok)
-        d.step(f"{name} (block sizes symbolic): "
+        d.step(f"{IDENTITY_TEXT[name]} (block sizes symbolic): "
                + {True: "simplifies to 0", False: "does not vanish", None: "undecided"}[v.ok] + ";")
         if v.ok is False:
             break
     return all_true(res)
 
 
-_GENERIC_SCOPE = ("symbolic in the block sizes f = |F|, u = |U|, z = |Z| (so every n{k}){a}, by sympy sums over "
-                  "index sets of symbolic size; cross-checked on every KKT pattern of {sizes} with symbolic θ")
+_GENERIC_SCOPE = ("symbolic in the block sizes $f = |F|$, $u = |U|$, $z = |Z|$ (so every $n${k}){a}, by sympy sums "
+                  "over index sets of symbolic size; cross-checked on every KKT pattern of {sizes} with symbolic "
+                  "$\\theta$")
 
 
 def _scope(loss: str, sizes) -> str:
     n = sizes[-1]
-    where = f"n = {n}, supports of size 1..{n} (every pattern of n ≤ {n} up to permutation)" if loss == "entmax" else \
-        f"n = {', '.join(map(str, sizes))}" + (" and every k ∈ [1, n−1]" if loss == "rankmax" else "")
-    return _GENERIC_SCOPE.format(k=", every k" if loss == "rankmax" else "", a=" and α > 1" if loss == "entmax" else "",
-                                 sizes=where)
+    where = f"$n = {n}$, supports of size 1..{n} (every pattern of $n \\le {n}$ up to permutation)" \
+        if loss == "entmax" else \
+        f"$n = {', '.join(map(str, sizes))}$" + (r" and every $k \in [1, n-1]$" if loss == "rankmax" else "")
+    return _GENERIC_SCOPE.format(k=", every $k$" if loss == "rankmax" else "",
+                                 a=r" and $\alpha > 1$" if loss == "entmax" else "", sizes=where)
 
 
+_CONJ = r"$\Omega^* = \langle\theta,\hat y\rangle - \Omega(\hat y)$ and $\nabla\Omega^* = \hat y$"
 _STATEMENT = {
-    "softmax": "Ω(p) = Σ p log p on Δ: KKT gives ŷ = softmax(θ), Ω* = logsumexp(θ) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-    "sparsemax": "Ω(p) = ½‖p‖² − ½ on Δ: KKT gives ŷ = [θ − τ]_+, τ = (Σ_S θ − 1)/|S|; "
-                 "Ω* = ½Σ_S θ² − (Σ_S θ − 1)²/(2|S|) + ½ = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-    "entmax": "Ω = Tsallis α-entropy on Δ: KKT gives ŷ = [(α−1)θ − τ]_+^{1/(α−1)} with Σŷ = 1; "
-              "Ω* = ((α−1)/α)⟨θ,ŷ⟩ + (1+τ)/(α(α−1)) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
-    "rankmax": "Ω(p) = ½‖p‖² on C_k: KKT gives ŷ = clip(θ − τ, 0, 1); "
-               "Ω* = Σ_U θ − |U|/2 + ½Σ_F θ² − (Σ_F θ − k + |U|)²/(2|F|) = ⟨θ,ŷ⟩ − Ω(ŷ), ∇Ω* = ŷ",
+    "softmax": r"$\Omega(p) = \sum_j p_j \log p_j$ on $\Delta$: KKT gives $\hat y = \operatorname{softmax}(\theta)$, "
+               r"$\Omega^* = \operatorname{logsumexp}(\theta) = \langle\theta,\hat y\rangle - \Omega(\hat y)$, "
+               r"$\nabla\Omega^* = \hat y$",
+    "sparsemax": r"$\Omega(p) = \tfrac12\lVert p\rVert^2 - \tfrac12$ on $\Delta$: KKT gives "
+                 r"$\hat y = [\theta - \tau]_+$, $\tau = (\sum_S \theta - 1)/|S|$; "
+                 r"$\Omega^* = \tfrac12\sum_S \theta^2 - (\sum_S \theta - 1)^2/(2|S|) + \tfrac12 "
+                 r"= \langle\theta,\hat y\rangle - \Omega(\hat y)$, $\nabla\Omega^* = \hat y$",
+    "entmax": r"$\Omega$ = Tsallis $\alpha$-entropy on $\Delta$: KKT gives "
+              r"$\hat y = [(\alpha-1)\theta - \tau]_+^{1/(\alpha-1)}$ with $\sum_j \hat y_j = 1$; "
+              r"$\Omega^* = ((\alpha-1)/\alpha)\langle\theta,\hat y\rangle + (1+\tau)/(\alpha(\alpha-1)) "
+              r"= \langle\theta,\hat y\rangle - \Omega(\hat y)$, $\nabla\Omega^* = \hat y$",
+    "rankmax": r"$\Omega(p) = \tfrac12\lVert p\rVert^2$ on $C_k$: KKT gives "
+               r"$\hat y = \operatorname{clip}(\theta - \tau, 0, 1)$; "
+               r"$\Omega^* = \sum_U \theta - |U|/2 + \tfrac12\sum_F \theta^2 - (\sum_F \theta - k + |U|)^2/(2|F|) "
+               r"= \langle\theta,\hat y\rangle - \Omega(\hat y)$, $\nabla\Omega^* = \hat y$",
+}
+#: one line each (the statements above run longer than the front table's line)
+_SUMMARY = {
+    "softmax": r"KKT gives $\hat y = \operatorname{softmax}(\theta)$ and $\Omega^* = \operatorname{logsumexp}$; "
+               + _CONJ,
+    "sparsemax": r"KKT gives $\hat y = [\theta - \tau]_+$ and $\Omega^*$ in closed form; " + _CONJ,
+    "entmax": r"KKT gives $\hat y = [(\alpha-1)\theta - \tau]_+^{1/(\alpha-1)}$ and $\Omega^*$; " + _CONJ,
+    "rankmax": r"KKT gives $\hat y = \operatorname{clip}(\theta - \tau, 0, 1)$ and $\Omega^*$; " + _CONJ,
 }
 _ASSUMPTIONS = {
-    "softmax": ["full support (Ω' = log p + 1 → −∞ at 0 forces p > 0)"],
-    "sparsemax": ["support S = F fixed, |S| = f ≥ 1; off S: μ_j = τ − θ_j ≥ 0, i.e. θ_j ≤ τ, which is [θ_j − τ]_+ = 0"],
-    "entmax": ["α > 1 (symbolic)", "support S = F fixed, |S| = f ≥ 1", "τ = τ(θ) defined implicitly by Σ_S ŷ = 1",
-               "off S: μ_j = τ/(α−1) − θ_j ≥ 0, i.e. (α−1)θ_j ≤ τ"],
-    "rankmax": ["1 ≤ k ≤ n − 1", "pattern (U, F, Z) fixed: ŷ = 1 on U, 0 < ŷ < 1 on F, ŷ = 0 on Z; multipliers "
-                "ν_i = θ_i − 1 − τ ≥ 0 on U, μ_j = τ − θ_j ≥ 0 on Z"],
+    "softmax": [r"full support ($\Omega'(p) = \log p + 1 \to -\infty$ at 0 forces $p > 0$)"],
+    "sparsemax": [r"support $S = F$ fixed, $|S| = f \ge 1$; off $S$: $\mu_j = \tau - \theta_j \ge 0$, i.e. "
+                  r"$\theta_j \le \tau$, which is $[\theta_j - \tau]_+ = 0$"],
+    "entmax": [r"$\alpha > 1$ (symbolic)", r"support $S = F$ fixed, $|S| = f \ge 1$",
+               r"$\tau = \tau(\theta)$ defined implicitly by $\sum_S \hat y = 1$",
+               r"off $S$: $\mu_j = \tau/(\alpha-1) - \theta_j \ge 0$, i.e. $(\alpha-1)\theta_j \le \tau$"],
+    "rankmax": [r"$1 \le k \le n - 1$", r"pattern $(U, F, Z)$ fixed: $\hat y = 1$ on $U$, $0 < \hat y < 1$ on $F$, "
+                r"$\hat y = 0$ on $Z$; multipliers $\nu_i = \theta_i - 1 - \tau \ge 0$ on $U$, "
+                r"$\mu_j = \tau - \theta_j \ge 0$ on $Z$"],
 }
+_FINITE = r"$\theta \in \mathbb{R}^n$ finite"
 
 
 def _sums_latex(loss: str) -> dict:
@@ -113,26 +136,30 @@ def _sums_latex(loss: str) -> dict:
 
 def _build_conjugate(loss: str, candidate: ClosedForm) -> Derivation:
     d = Derivation(statement=_STATEMENT[loss], scope=_scope(loss, SIZES[loss]),
-                   assumptions=["θ ∈ R^n finite"] + _ASSUMPTIONS[loss])
+                   assumptions=[_FINITE] + _ASSUMPTIONS[loss], summary=_SUMMARY[loss])
     t, lam, p = sp.Symbol("theta_j", real=True), sp.Symbol("lambda", real=True), sp.Symbol("p_j", positive=True)
-    d.step("Stationarity of the Lagrangian on the free set F (g: Ω = Σ g(p_j) + const):",
+    d.step(r"Stationarity of the Lagrangian on the free set $F$ ($g$: $\Omega = \sum_j g(p_j) + \mathrm{const}$):",
            sp.Eq(t - sp.powsimp(sp.simplify(sp.diff(generator(loss, p), p)), force=True) - lam, 0))
     yhat, how = kkt_solution(loss)
-    d.step("Solved by sympy with the mass constraint on a block of symbolic size f (" + "; ".join(how) + "):",
+    d.step("Solved by sympy with the mass constraint on a block of symbolic size $f$ (" + "; ".join(how) + "):",
            eq(r"\hat y_i", yhat))
-    d.step("Closed form of Ω* in block sums (Z = Σ_F e^θ; A = Σ_F θ, B = Σ_F θ², T = Σ_U θ):",
+    d.step(r"Closed form of $\Omega^*$ in block sums ($Z = \sum_F e^\theta$; $A = \sum_F \theta$, "
+           r"$B = \sum_F \theta^2$, $T = \sum_U \theta$):",
            eq(r"\Omega^*(\theta)", candidate(loss, _sums_latex(loss))))
     if loss == "entmax":
-        d.step("Derivatives through τ(θ) by implicit differentiation of G(θ, τ) = Σ_{j∈F} ŷ_j − 1 = 0; "
-               "sums over F re-expressed in canonical variables q_j = ŷ_j (Σ q = 1, Σ q^{2−α} = σ):",
+        d.step(r"Derivatives through $\tau(\theta)$ by implicit differentiation of "
+               r"$G(\theta, \tau) = \sum_{j \in F} \hat y_j - 1 = 0$; sums over $F$ re-expressed in canonical "
+               r"variables $q_j = \hat y_j$ ($\sum_j q_j = 1$, $\sum_j q_j^{2-\alpha} = \sigma$):",
                r"\frac{\partial\tau}{\partial\theta_i}=-\frac{\partial G/\partial\theta_i}{\partial G/\partial\tau}")
     gen = _generic(d, conjugate_identities(loss, candidate))
     if gen is False:
         return d.decide(False)
     conc = check_conjugate(loss, on_cases(candidate))
     agree(f"FY-1 conjugate({loss})", gen, conc)
-    d.step("Cross-check, every KKT pattern of the stated sizes (sympy solve per pattern): Ω* − (⟨θ,ŷ⟩ − Ω(ŷ)) and "
-           "∂Ω*/∂θ_i − ŷ_i", eq(r"\nabla\Omega^*(\theta)-\hat y", 0) if conc else r"\text{not zero}")
+    d.step(r"Cross-check, every KKT pattern of the stated sizes (sympy solve per pattern): "
+           r"$\Omega^* - (\langle\theta,\hat y\rangle - \Omega(\hat y))$ and "
+           r"$\partial\Omega^*/\partial\theta_i - \hat y_i$",
+           eq(r"\nabla\Omega^*(\theta)-\hat y", 0) if conc else r"\text{not zero}")
     return d.decide(all_true([gen, conc]))
 
 
@@ -201,12 +228,16 @@ def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
     from .hessians import hessian  # convexity = PSD Hessian of Ω*
 
     d = Derivation(
-        statement=f"{loss}: L(θ;y) = Ω*(θ) + Ω(y) − ⟨θ,y⟩ has ∇_θL = ŷ − y, L(θ + c1; y) = L(θ; y), "
-                  "L ≥ 0 with L = 0 ⟺ y = ŷ(θ), and L is convex in θ",
-        scope=_scope(loss, PROP_SIZES[loss]) + f"; convexity from hessian('{loss}')",
-        assumptions=["θ ∈ R^n finite", f"y ∈ dom Ω ({'C_k' if loss == 'rankmax' else 'Δ'}), so Σy = Σŷ"],
+        statement=f"{loss}: " + r"$L(\theta;y) = \Omega^*(\theta) + \Omega(y) - \langle\theta,y\rangle$ has "
+                  r"$\nabla_\theta L = \hat y - y$, $L(\theta + c\mathbf{1}; y) = L(\theta; y)$, $L \ge 0$ with "
+                  r"$L = 0 \iff y = \hat y(\theta)$, and $L$ is convex in $\theta$",
+        summary=f"{loss}: " + r"$\nabla_\theta L = \hat y - y$, shift invariance, $L \ge 0$ with "
+                r"$L = 0 \iff y = \hat y$, $L$ convex",
+        scope=_scope(loss, PROP_SIZES[loss]) + f"; convexity from the Hessian derivation of {loss} (hessian-psd)",
+        assumptions=[_FINITE, r"$y \in \operatorname{dom}\Omega$ ("
+                     + ("$C_k$" if loss == "rankmax" else r"$\Delta$") + r"), so $\sum_j y_j = \sum_j \hat y_j$"],
     )
-    d.step("L with the closed form Ω* of FY-1 (block sums as there):",
+    d.step(r"$L$ with the closed form $\Omega^*$ of FY-1 (block sums as there):",
            eq(r"L(\theta;y)", candidate(loss, _sums_latex(loss)) + sp.Symbol(r"\Omega(y)")
               - sp.Symbol(r"\langle\theta,y\rangle")))
     gen = _generic(d, loss_identities(loss, candidate))
@@ -224,15 +255,17 @@ def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
     x = sp.Symbol("x", positive=True)
     g2 = sp.simplify(sp.diff(generator(loss, x), x, 2))
     conv_g = g2.subs(ALPHA, 1 + sp.Symbol("a", positive=True)).is_positive if loss == "entmax" else g2.is_positive
-    d.step("g is strictly convex on (0, ∞) (α > 1), so each Bregman term is ≥ 0 and = 0 only at y_i = ŷ_i:",
+    d.step(r"$g$ is strictly convex on $(0, \infty)$ ($\alpha > 1$), so each Bregman term is $\ge 0$ and $= 0$ only "
+           r"at $y_i = \hat y_i$:",
            eq("g''(x)", g2))
     mu, yy = sp.Symbol("mu", nonnegative=True), sp.Symbol("y", nonnegative=True)
     w = sp.Symbol("w", nonnegative=True)  # w = 1 − y_i ≥ 0 on U
     mult_sign = all_true([(mu * yy).is_nonnegative, (mu * w).is_nonnegative])
-    d.step("Multipliers μ_i, ν_i ≥ 0 (KKT) and 0 ≤ y_i ≤ 1 make the last sums ≥ 0; hence",
+    d.step(r"Multipliers $\mu_i, \nu_i \ge 0$ (KKT) and $0 \le y_i \le 1$ make the last sums $\ge 0$; hence",
            r"L(\theta;y)\ge0,\qquad L(\theta;y)=0\iff y=\hat y(\theta)")
     h = hessian(loss)
-    d.step(f"Convexity: ∇²_θ L = ∇²Ω* = J_ŷ is PSD (hessian('{loss}'): {h.decision}).")
+    d.step(r"Convexity: $\nabla^2_\theta L = \nabla^2\Omega^* = J_{\hat y}$ is PSD "
+           f"(the Hessian derivation of {loss}: {h.decision}).")
     return d.decide(all_true([gen, grad, shift, breg, conv_g, mult_sign, h.decision == "holds" or
                               (None if h.decision == "undecided" else False)]))
 

@@ -40,6 +40,7 @@ from .kkt import ALPHA, LOSSES, omega as kkt_omega
 
 Omega = Callable[[Sequence[sp.Expr]], sp.Expr]
 _T = sp.Symbol("t", positive=True)  # α = 1 + t, t > 0
+_EDCG = r"$\mathbb{E}_D[\mathrm{DCG}]$"
 
 
 def _check(loss: str) -> str:
@@ -81,8 +82,9 @@ def _premises(d: Derivation, loss: str) -> bool | None:
     out = []
     gaps = []
     for claim, decision, scope, gap in fy_premises(loss):
-        what = ("∇Ω* = ŷ, the map derived from the KKT conditions" if claim == "FY-1" else
-                "L(θ; y) ≥ 0 with equality iff y = ŷ(θ), L convex in θ, ∇_θ L = ŷ − y")
+        what = (r"$\nabla\Omega^* = \hat y$, the map derived from the KKT conditions" if claim == "FY-1" else
+                r"$L(\theta; y) \ge 0$ with equality iff $y = \hat y(\theta)$, $L$ convex in $\theta$, "
+                r"$\nabla_\theta L = \hat y - y$")
         d.step(f"Premise {claim}[{loss}] ({what}): {decision} [scope: {scope}]"
                + (f" [gap: {gap}]" if gap else ""))
         d.assumptions.append(f"{claim}[{loss}] holds (proofs.fy, derived, not assumed): {what}")
@@ -147,8 +149,10 @@ def _risk_gradient(d: Derivation, target: sp.Expr) -> bool | None:
     grad = sp.diff(R, t)
     expect = sp.Sum(_C[_A], (_A, 1, _M)) * (sp.diff(conj, t) - target)
     diff = _linear_sums(grad - expect)
-    d.step("∂R/∂θ_i for R(θ) = Σ_{a=1}^{m} c_a L(θ; y_a), per coordinate (symbolic m):", grad)
-    d.step("minus (Σ_a c_a)(ŷ_i(θ) − q_i), ŷ_i = ∂Ω*/∂θ_i, q_i =", target)
+    d.step(r"$\partial R/\partial\theta_i$ for $R(\theta) = \sum_{a=1}^{m} c_a L(\theta; y_a)$, per coordinate "
+           r"(symbolic $m$):", grad)
+    d.step(r"minus $(\sum_a c_a)(\hat y_i(\theta) - q_i)$, $\hat y_i = \partial\Omega^*/\partial\theta_i$, $q_i =$",
+           target)
     d.step("simplifies to", diff)
     return True if diff == 0 else None
 
@@ -158,16 +162,21 @@ def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
     the risk minimizers are exactly the θ with ŷ(θ) = q, q = Σ c y / Σ c.  ``target``: the
     claimed q_i (a planted defect passes a wrong one)."""
     d = Derivation(
-        f"{loss}: for any label law (weights c_a ≥ 0, labels y_a in dom Ω), ∇R(θ) = (Σ c)(ŷ(θ) − q), "
-        "q = Σ c y/Σ c ∈ dom Ω; R(θ) = (Σ c)·L(θ; q) + const, so the conditional-risk minimizers are exactly the "
-        "θ with ŷ(θ) = q (where one exists) and inf R = (Σ c)(−Ω(q)) + const.",
-        "symbolic in n (per coordinate) and in the number m of atoms; premises FY-1, FY-2 of this loss",
-        assumptions=["L(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩ (Blondel et al. 2020)", "Σ_a c_a > 0",
-                     "dom Ω convex, so q ∈ dom Ω"])
+        loss + r": for any label law (weights $c_a \ge 0$, labels $y_a \in \operatorname{dom}\Omega$), "
+        r"$\nabla R(\theta) = (\sum c)(\hat y(\theta) - q)$, $q = \sum c y/\sum c \in \operatorname{dom}\Omega$; "
+        r"$R(\theta) = (\sum c) L(\theta; q) + \mathrm{const}$, so the conditional-risk minimizers are exactly the "
+        r"$\theta$ with $\hat y(\theta) = q$ (where one exists) and "
+        r"$\inf R = -(\sum c)\Omega(q) + \mathrm{const}$.",
+        r"symbolic in $n$ (per coordinate) and in the number $m$ of atoms; premises FY-1, FY-2 of this loss",
+        assumptions=[r"$L(\theta; y) = \Omega^*(\theta) + \Omega(y) - \langle \theta, y\rangle$ (Blondel et al. 2020)",
+                     r"$\sum_a c_a > 0$", r"$\operatorname{dom}\Omega$ convex, so $q \in \operatorname{dom}\Omega$"],
+        summary=loss + r": for any label law the risk minimizers are exactly the $\theta$ with $\hat y(\theta) = q$, "
+        r"$q = \sum c y/\sum c$")
     ident = _risk_gradient(d, weighted_mean() if target is None else target)
     prem = _premises(d, loss)
-    d.step("With ∇Ω* = ŷ (FY-1) the gradient vanishes exactly where ŷ(θ) = q; R = (Σ c)L(θ; q) + const and "
-           "L(θ; q) ≥ 0 with equality iff ŷ(θ) = q (FY-2): these are the minimizers, inf R = const − (Σ c)Ω(q).")
+    d.step(r"With $\nabla\Omega^* = \hat y$ (FY-1) the gradient vanishes exactly where $\hat y(\theta) = q$; "
+           r"$R = (\sum c) L(\theta; q) + \mathrm{const}$ and $L(\theta; q) \ge 0$ with equality iff "
+           r"$\hat y(\theta) = q$ (FY-2): these are the minimizers, $\inf R = \mathrm{const} - (\sum c)\Omega(q)$.")
     ok = _all([ident, prem])
     return d.decide(True if ok else None)
 
@@ -175,18 +184,23 @@ def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
 def order_premise(d: Derivation, loss: str, omega: Omega | None = None) -> bool | None:
     """Add to ``d`` the derivation that ŷ = ∇Ω* is weakly order preserving (module docstring)."""
     sep, phi = separable(loss, omega)
-    d.step("Ω from the FY derivations is separable with one generator, φ(x) = Ω(x, 0, …) − Ω(0) =", phi)
-    d.step("Ω(p) − Σ_i φ(p_i) − Ω(0) = 0 for symbolic p (n = 4): " + ("checked" if sep else "NOT established")
-           + "; one generator for every coordinate makes Ω, its domain (Δ, C_k) and so Ω* permutation symmetric, "
-           "for every n: Ω*(Pθ) = Ω*(θ), ŷ(Pθ) = Pŷ(θ)")
+    d.step(r"$\Omega$ from the FY derivations is separable with one generator, "
+           r"$\varphi(x) = \Omega(x, 0, \dots) - \Omega(0) =$", phi)
+    d.step(r"$\Omega(p) - \sum_i \varphi(p_i) - \Omega(0) = 0$ for symbolic $p$ ($n = 4$): "
+           + ("checked" if sep else "NOT established")
+           + r"; one generator for every coordinate makes $\Omega$, its domain ($\Delta$, $C_k$) and so $\Omega^*$ "
+           r"permutation symmetric, for every $n$: $\Omega^*(P\theta) = \Omega^*(\theta)$, "
+           r"$\hat y(P\theta) = P\hat y(\theta)$")
     yi, yj, ti, tj = sp.symbols("yhat_i yhat_j theta_i theta_j", real=True)
     # ⟨ŷ(θ) − ŷ(θ'), θ − θ'⟩ with θ' = P_ij θ, ŷ(θ') = P_ij ŷ(θ): only coordinates i, j differ
     mono = (yi - yj) * (ti - tj) + (yj - yi) * (tj - ti)
     swap = sp.expand(mono - 2 * (yi - yj) * (ti - tj)) == 0
-    d.step("Ω* convex (FY-2) ⇒ ∇Ω* = ŷ (FY-1) monotone; against θ' = P_ij θ the monotonicity "
-           "⟨ŷ(θ) − ŷ(θ'), θ − θ'⟩ ≥ 0 is", sp.factor(mono))
-    d.step("so (ŷ_i − ŷ_j)(θ_i − θ_j) ≥ 0, and θ_i = θ_j gives P_ij θ = θ, ŷ_i = ŷ_j: hence ŷ_i > ŷ_j ⇒ θ_i > θ_j "
-           "(weak order preservation), for every n.")
+    d.step(r"$\Omega^*$ convex (FY-2) $\Rightarrow$ $\nabla\Omega^* = \hat y$ (FY-1) monotone; against "
+           r"$\theta' = P_{ij}\theta$ the monotonicity "
+           r"$\langle \hat y(\theta) - \hat y(\theta'), \theta - \theta'\rangle \ge 0$ is", sp.factor(mono))
+    d.step(r"so $(\hat y_i - \hat y_j)(\theta_i - \theta_j) \ge 0$, and $\theta_i = \theta_j$ gives "
+           r"$P_{ij}\theta = \theta$, $\hat y_i = \hat y_j$: hence $\hat y_i > \hat y_j \Rightarrow "
+           r"\theta_i > \theta_j$ (weak order preservation), for every $n$.")
     return _all([sep, swap])
 
 
@@ -198,44 +212,53 @@ def topk_calibration(loss: str, omega: Omega | None = None) -> Derivation:
     regularizer (default: this loss's, from the FY derivations)."""
     _check(loss)
     d = Derivation(
-        f"{loss}: every half-space θ_i ≤ θ_j with η_i > η_j has conditional-risk infimum strictly above inf R, so "
-        f"{loss} is top-k calibrated for every k < n (properness + strictly convex separable Ω).",
-        "symbolic in a = η_i > b = η_j ≥ 0 (b = 0 by continuity of φ at 0)" + (" and α > 1" if loss == "entmax" else "")
-        + ("; rankmax: η = marginals in C_k, a, b ∈ [0, 1]" if loss == "rankmax" else "")
-        + "; every n and k < n through the covering lemma",
+        loss + r": every half-space $\theta_i \le \theta_j$ with $\eta_i > \eta_j$ has conditional-risk infimum "
+        r"strictly above $\inf R$, so " + loss + r" is top-$k$ calibrated for every $k < n$ (properness + strictly "
+        r"convex separable $\Omega$).",
+        r"symbolic in $a = \eta_i > b = \eta_j \ge 0$ ($b = 0$ by continuity of $\varphi$ at 0)"
+        + (r" and $\alpha > 1$" if loss == "entmax" else "")
+        + (r"; rankmax: $\eta$ = marginals in $C_k$, $a, b \in [0, 1]$" if loss == "rankmax" else "")
+        + r"; every $n$ and $k < n$ through the covering lemma",
         assumptions=[
-            "Ω(p) = Σ φ(p_i) + const on its domain (checked below on the FY derivations' Ω)",
-            "duality: inf_{θ_i ≤ θ_j} Ω*(θ) − ⟨θ, η⟩ = −min_{μ ≥ 0} Ω(η + μ(e_j − e_i)) (one linear constraint: "
-            "strong duality); inf R = −Ω(η) (properness, the row's properness check)",
-            "a − b > 0" + ("; α > 1" if loss == "entmax" else ""),
-        ])
+            r"$\Omega(p) = \sum_i \varphi(p_i) + \mathrm{const}$ on its domain (checked below on the FY derivations' "
+            r"$\Omega$)",
+            r"duality: $\inf_{\theta_i \le \theta_j} \Omega^*(\theta) - \langle \theta, \eta\rangle = "
+            r"-\min_{\mu \ge 0} \Omega(\eta + \mu(e_j - e_i))$ (one linear constraint: strong duality); "
+            r"$\inf R = -\Omega(\eta)$ (properness, the row's properness check)",
+            r"$a - b > 0$" + (r"; $\alpha > 1$" if loss == "entmax" else ""),
+        ],
+        summary=loss + r": each half-space $\theta_i \le \theta_j$, $\eta_i > \eta_j$, stays above $\inf R$: "
+        r"top-$k$ calibrated for every $k < n$")
     sep, phi_x = separable(loss, omega)
     x = sp.Symbol("x", positive=True)
     phi = sp.Lambda(x, phi_x)
-    d.step("Generator of Ω (from the FY derivations): φ(x) =", phi_x)
-    d.step("Ω(p) − Σ φ(p_i) is constant (symbolic p, n = 4): " + ("checked" if sep else "NOT established"))
+    d.step(r"Generator of $\Omega$ (from the FY derivations): $\varphi(x) =$", phi_x)
+    d.step(r"$\Omega(p) - \sum_i \varphi(p_i)$ is constant (symbolic $p$, $n = 4$): "
+           + ("checked" if sep else "NOT established"))
     a, b, mu = sp.symbols("a b mu", positive=True)
     h = phi(a - mu) + phi(b + mu)
     hp = sp.diff(h, mu)
     stat = is_zero(hp.subs(mu, (a - b) / 2))
-    d.step("h(μ) = φ(η_i − μ) + φ(η_j + μ); h'(μ) =", hp)
-    d.step("h'((η_i − η_j)/2) = 0 (checked):", sp.simplify(hp.subs(mu, (a - b) / 2)))
+    d.step(r"$h(\mu) = \varphi(\eta_i - \mu) + \varphi(\eta_j + \mu)$; $h'(\mu) =$", hp)
+    d.step(r"$h'((\eta_i - \eta_j)/2) = 0$ (checked):", sp.simplify(hp.subs(mu, (a - b) / 2)))
     phi2 = sp.simplify(sp.diff(phi_x, x, 2))
-    d.step("φ''(x) =", phi2)
+    d.step(r"$\varphi''(x) =$", phi2)
     pos = _alpha_gt_1(phi2).is_positive if loss == "entmax" else phi2.is_positive
     at0 = _alpha_gt_1(sp.limit(phi_x, x, 0, "+")) if loss == "entmax" else sp.limit(phi_x, x, 0, "+")
-    d.step("φ(0+) =", at0)
+    d.step(r"$\varphi(0^+) =$", at0)
     cont = bool(at0.is_finite)
     gap = sp.simplify(phi(a) + phi(b) - 2 * phi((a + b) / 2))
-    d.step("Gap of the half-space: Ω(η) − Ω(η with η_i, η_j averaged) =", gap)
-    d.step("φ'' > 0 on (0, ∞) and φ continuous at 0 ⇒ φ strictly convex on [0, ∞): h is strictly convex, μ* its "
-           "unique minimizer, and the gap is positive by strict Jensen (a ≠ b, b = 0 included); the averaged point "
-           "stays in the domain (for rankmax in [0, 1]).")
-    d.step("Covering lemma (counting): if η_i > η_[k+1] and θ_i ≤ θ_[k+1], the k + 1 largest θ other than or "
-           "including i all lie at or above θ_i, while at most k − 1 items other than i have η ≥ η_i; so some j "
-           "with η_j < η_i has θ_j ≥ θ_i, i.e. θ lies in the half-space of (i, j) ∈ P_k.  The clause η_i < η_[k] "
-           "is symmetric.  Hence inf{R : θ not top-k preserving} ≥ inf R + min gap > inf R, for every k < n and "
-           "every η (exact ties give no violating pair).")
+    d.step(r"Gap of the half-space, $\Omega(\eta) - \Omega(\bar\eta)$ with $\eta_i, \eta_j$ replaced by their "
+           r"average in $\bar\eta$:", gap)
+    d.step(r"$\varphi'' > 0$ on $(0, \infty)$ and $\varphi$ continuous at 0 $\Rightarrow$ $\varphi$ strictly convex "
+           r"on $[0, \infty)$: $h$ is strictly convex, $\mu^*$ its unique minimizer, and the gap is positive by strict "
+           r"Jensen ($a \ne b$, $b = 0$ included); the averaged point stays in the domain (for rankmax in $[0, 1]$).")
+    d.step(r"Covering lemma (counting): if $\eta_i > \eta_{[k+1]}$ and $\theta_i \le \theta_{[k+1]}$, the $k + 1$ "
+           r"largest $\theta$ other than or including $i$ all lie at or above $\theta_i$, while at most $k - 1$ items "
+           r"other than $i$ have $\eta \ge \eta_i$; so some $j$ with $\eta_j < \eta_i$ has $\theta_j \ge \theta_i$, "
+           r"i.e. $\theta$ lies in the half-space of $(i, j) \in P_k$.  The clause $\eta_i < \eta_{[k]}$ is "
+           r"symmetric.  Hence $\inf\{R : \theta \text{ not top-}k\text{ preserving}\} \ge \inf R + "
+           r"\min \mathrm{gap} > \inf R$, for every $k < n$ and every $\eta$ (exact ties give no violating pair).")
     ok = _all([sep, stat, pos, cont])
     return d.decide(True if ok else None)
 
@@ -254,19 +277,20 @@ def _gain_link(d: Derivation, label_gain: Callable, binary: bool) -> bool | None
     G = lambda v: 2 ** v - 1  # noqa: E731
     l0, l1 = sp.sympify(label_gain(sp.S.Zero)), sp.sympify(label_gain(sp.S.One))
     if l1 == l0:
-        d.step("The label gain is constant on {0, 1}: the labels carry no relevance.")
+        d.step(r"The label gain is constant on $\{0, 1\}$: the labels carry no relevance.")
         return None
     B = sp.nsimplify((G(1) - G(0)) / (l1 - l0))
     A = sp.nsimplify(G(0) - B * l0)
-    d.step("Metric gain G(r) = 2^r − 1 against the label gain ℓ(r) =", sp.sympify(label_gain(r)))
-    d.step(f"G = A + B·ℓ on r ∈ {{0, 1}}: A = {sp.latex(A)}, B = {sp.latex(B)}; B > 0: {bool(B > 0)}")
+    d.step(r"Metric gain $G(r) = 2^r - 1$ against the label gain $\ell(r) =$", sp.sympify(label_gain(r)))
+    d.step(rf"$G = A + B\,\ell$ on $r \in \{{0, 1\}}$: $A = {sp.latex(A)}$, $B = {sp.latex(B)}$; $B > 0$: "
+           f"{bool(B > 0)}")
     if binary:
         inside = all(0 <= v <= 1 for v in (l0, l1))
-        d.step(f"Labels ℓ(r) ∈ [0, 1] for r ∈ {{0, 1}} (a fixed number of them, so the label lies in C_k = dom Ω): "
-               f"{inside}")
+        d.step(r"Labels $\ell(r) \in [0, 1]$ for $r \in \{0, 1\}$ (a fixed number of them, so the label lies in "
+               rf"$C_k = \operatorname{{dom}}\Omega$): {inside}")
         return True if (B > 0 and inside) else None
     res = sp.simplify(G(r) - A - B * sp.sympify(label_gain(r)))
-    d.step("residual G(r) − A − B·ℓ(r) for every grade r ≥ 0 (symbolic):", res)
+    d.step(r"residual $G(r) - A - B\,\ell(r)$ for every grade $r \ge 0$ (symbolic):", res)
     return True if (res == 0 and B > 0) else None
 
 
@@ -281,28 +305,33 @@ def dcg_consistency(loss: str, label_map: str, label_gain: Callable | None = Non
     ell = label_gain or ((lambda v: v) if binary else (lambda v: 2 ** v - 1))
     d = Derivation(
         f"{loss}/{label_map}: sorting the Bayes-optimal scores (every minimizer, ties broken every way) maximizes "
-        f"E_D[DCG] for every D.",
-        "symbolic in n (per coordinate) and in the number of atoms of D"
-        + ("; binary r with |r| = k" if binary else "; every grade r ≥ 0") + "; the L2 counterexample in exact "
-        "rationals; premises FY-1, FY-2 of this loss",
-        assumptions=["G(r) = 2^r − 1, DCG discount 1/log2(1 + pos)"])
+        + _EDCG + " for every $D$.",
+        r"symbolic in $n$ (per coordinate) and in the number of atoms of $D$"
+        + (r"; binary $r$ with $|r| = k$" if binary else r"; every grade $r \ge 0$") + "; the L2 counterexample in "
+        "exact rationals; premises FY-1, FY-2 of this loss",
+        assumptions=[r"$G(r) = 2^r - 1$, DCG discount $1/\log_2(1 + \mathrm{pos})$"],
+        summary=f"{loss}/{label_map}: sorting any Bayes-optimal scores (any tie-break) maximizes " + _EDCG
+        + " for every $D$")
     ok_prop = _all([_risk_gradient(d, weighted_mean()), _properness_block(d, label_map)])
     prem = _premises(d, loss)
     ok_wop = order_premise(d, loss, omega)
     u = sp.Symbol("u", positive=True)
     ddisc = sp.simplify(sp.diff(1 / sp.log(1 + u, 2), u))
     dec = ddisc.is_negative
-    d.step("The discount 1/log2(1 + u) strictly decreases: d/du =", ddisc)
+    d.step(r"The discount $1/\log_2(1 + u)$ strictly decreases: $d/du =$", ddisc)
     premises = _all([ok_prop, prem, ok_wop, dec])
     if label_map in ("L1", "multihot"):
         link = _gain_link(d, ell, binary)
-        d.step("So ŷ(θ*) = q with E[G]_i = A + B·c·q_i (c = E[Σℓ] for L1, 1 for multihot; B > 0): q_i > q_j ⇔ "
-               "E[G]_i > E[G]_j.  By the order premise every minimizer has θ*_i > θ*_j whenever q_i > q_j, so every "
-               "sorting of θ* (any tie-break) sorts E[G] non-increasingly, and E[DCG(π)] = Σ_pos E[G_{π(pos)}]/"
-               "log2(1 + pos) is maximized by exactly those orders (rearrangement, discounts strictly decreasing).")
+        d.step(r"So $\hat y(\theta^*) = q$ with $\mathbb{E}[G]_i = A + B c\, q_i$ ($c = \mathbb{E}[\sum \ell]$ for L1, "
+               r"1 for multihot; $B > 0$): $q_i > q_j \Leftrightarrow \mathbb{E}[G]_i > \mathbb{E}[G]_j$.  By the "
+               r"order premise every minimizer has $\theta^*_i > \theta^*_j$ whenever $q_i > q_j$, so every sorting of "
+               r"$\theta^*$ (any tie-break) sorts $\mathbb{E}[G]$ non-increasingly, and $\mathbb{E}[\mathrm{DCG}(\pi)] "
+               r"= \sum_{\mathrm{pos}} \mathbb{E}[G_{\pi(\mathrm{pos})}]/\log_2(1 + \mathrm{pos})$ is maximized by "
+               r"exactly those orders (rearrangement, discounts strictly decreasing).")
         if loss == "softmax":
-            d.step("Softmax with E[G]_j = 0 (q_j = 0): the minimizer is not attained; along a minimizing sequence "
-                   "θ_j → −∞ below every item with q > 0, and items with q_j = 0 tie in E[G] = A as well.")
+            d.step(r"Softmax with $\mathbb{E}[G]_j = 0$ ($q_j = 0$): the minimizer is not attained; along a minimizing "
+                   r"sequence $\theta_j \to -\infty$ below every item with $q > 0$, and items with $q_j = 0$ tie in "
+                   r"$\mathbb{E}[G] = A$ as well.")
         return d.decide(True if _all([premises, link]) else None)
     return _l2_counterexample(d, loss, ell, premises)
 
@@ -313,17 +342,17 @@ def _properness_block(d: Derivation, label_map: str) -> bool | None:
     if label_map == "L1":  # y = ℓ/Σℓ, w = Σℓ
         c, y, closed = p[_A] * w[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(
             p[_A] * w[_A], (_A, 1, _M))
-        what = "E[ℓ_i]/E[Σℓ] (W_a = Σ_j ℓ_j(r_a))"
+        what = r"$\mathbb{E}[\ell_i]/\mathbb{E}[\sum \ell]$ ($W_a = \sum_j \ell_j(r_a)$)"
     elif label_map == "L2":
         c, y, closed = p[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A] / w[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
-        what = "E[ℓ_i/Σℓ]"
+        what = r"$\mathbb{E}[\ell_i/\sum \ell]$"
     else:
         c, y, closed = p[_A], ell[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
-        what = "E[r_i] (the label r ∈ C_k itself)"
+        what = r"$\mathbb{E}[r_i]$ (the label $r \in C_k$ itself)"
     q = sp.Sum(c * y, (_A, 1, _M)) / sp.Sum(c, (_A, 1, _M))
     same = sp.simplify(_linear_sums(sp.numer(sp.together(q - closed)))) == 0
-    d.step(f"Label map {label_map}: weights c_a and labels y_a give the target q_i = Σ c_a y_a,i/Σ c_a = {what}:",
-           sp.simplify(q))
+    d.step(f"Label map {label_map}: weights $c_a$ and labels $y_a$ give the target "
+           + r"$q_i = \sum_a c_a y_{a,i}/\sum_a c_a$ = " + what + ":", sp.simplify(q))
     return True if same else None
 
 
@@ -334,12 +363,13 @@ def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool |
     L = [[sp.sympify(ell(sp.Integer(v))) for v in r] for _, r in D]
     EG = [sum(pa * g[i] for (pa, _), g in zip(D, G)) for i in range(n)]
     q = [sum(pa * lab[i] / sum(lab) for (pa, _), lab in zip(D, L)) for i in range(n)]
-    d.step("Law D = {2/5: r = (0,2,0), 3/5: r = (0,0,1)}: E[G] =", sp.Matrix(EG))
-    d.step("and the Bayes-optimal prediction ŷ = q = E[ℓ/Σℓ] =", sp.Matrix(q))
+    d.step(r"Law $D = \{2/5: r = (0,2,0),\ 3/5: r = (0,0,1)\}$: $\mathbb{E}[G] =$", sp.Matrix(EG))
+    d.step(r"and the Bayes-optimal prediction $\hat y = q = \mathbb{E}[\ell/\sum \ell] =$", sp.Matrix(q))
     order_q = sorted(range(n), key=lambda i: -q[i])
     order_g = sorted(range(n), key=lambda i: -EG[i])
     loss_dcg = sp.nsimplify(_dcg(EG, order_g) - _dcg(EG, order_q))
-    d.step("E[DCG] of the E[G]-order minus E[DCG] of the ŷ-order (items 1-based):", loss_dcg)
+    d.step(r"$\mathbb{E}[\mathrm{DCG}]$ of the $\mathbb{E}[G]$-order minus $\mathbb{E}[\mathrm{DCG}]$ of the "
+           r"$\hat y$-order (items 1-based):", loss_dcg)
     positive = sp.simplify(loss_dcg).is_positive
     if loss == "softmax":
         theta = [sp.log(v) if v > 0 else -sp.oo for v in q]
@@ -348,11 +378,12 @@ def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool |
         theta = [v ** (al - 1) / (al - 1) for v in q]
     else:
         theta = list(q)
-    d.step("Bayes-optimal scores (∇Ω(q); softmax: θ_1 → −∞, not attained" + (", α = 3/2" if loss == "entmax" else "")
-           + "):", sp.Matrix(theta))
+    d.step(r"Bayes-optimal scores ($\nabla\Omega(q)$; softmax: $\theta_1 \to -\infty$, not attained"
+           + (r", $\alpha = 3/2$" if loss == "entmax" else "") + "):", sp.Matrix(theta))
     flip = q[1] < q[2] and EG[1] > EG[2]
-    d.step("q_2 < q_3 but E[G]_2 > E[G]_3; by the order premise (ŷ_i < ŷ_j ⇒ θ_i < θ_j) EVERY minimizer ranks "
-           "item 3 strictly above item 2: DCG-suboptimal.")
+    d.step(r"$q_2 < q_3$ but $\mathbb{E}[G]_2 > \mathbb{E}[G]_3$; by the order premise "
+           r"($\hat y_i < \hat y_j \Rightarrow \theta_i < \theta_j$) EVERY minimizer ranks item 3 strictly above "
+           r"item 2: DCG-suboptimal.")
     if premises is not True or positive is None or not flip:
         d.step("(a premise or the exhibited law does not hold: nothing decided)")
         return d.decide(None)
@@ -360,6 +391,8 @@ def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool |
         return d.decide(None)
     d.counterexample = {"D": [{"p": float(pa), "r": list(r)} for pa, r in D],
                         "theta": [float(t) for t in theta], **({"alpha": 1.5} if loss == "entmax" else {})}
+    d.summary = (r"counterexample $D = \{2/5: (0,2,0),\ 3/5: (0,0,1)\}$: every minimizer ranks item 3 over 2, "
+                 rf"losing {float(loss_dcg):.4g} of $\mathbb{{E}}[\mathrm{{DCG}}]$")
     return d.decide(False)
 
 

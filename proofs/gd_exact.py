@@ -157,32 +157,42 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
     if not (0 < lr <= 1):
         raise ValueError("lr must lie in (0, 1/L] = (0, 1]")
     ratio = 1 - LR if ratio is None else ratio
-    lab = "e_1" if k == 1 else f"1_Y, Y = {{1..{k}}}"
+    lab = "$e_1$" if k == 1 else r"$\mathbf{1}_Y$, $Y = \{" + ", ".join(str(i) for i in range(1, k + 1)) + r"\}$"
+    kpart = "" if loss == "sparsemax" else f" ($k = {k}$)"
+    lr_tex = sp.latex(lr)
     d = Derivation(
-        statement=(f"{loss}{'' if loss == 'sparsemax' else f' (k = {k})'}: GD with constant step lr = {lr} on the free "
-                   f"score vector θ ∈ R^{n}, label {lab}, from θ0 = 0 reaches exactly zero loss in finitely many steps"),
-        scope=("symbolic in θ and the step η on the all-free region R = {θ : 0 ≤ θ − τ1 ≤ 1}, any n and k "
-               "(sympy identities for n = 2, 3, 4 and every k < n); rsolve in t; decision at the concrete "
-               f"lr = {lr}, n = {n}, k = {k}, θ0 = 0; L_0..L_{N_STEPS} by exact Fraction GD"),
-        assumptions=["free score vector = linear model on one example with x = 1 (separable data)",
-                     "constant step η ∈ (0, 1/L], L = 1 (FY-4: ∇L is 1-Lipschitz)",
+        statement=(f"{loss}{kpart}: GD with constant step $\\mathrm{{lr}} = {lr_tex}$ on the free score vector "
+                   f"$\\theta \\in \\mathbb{{R}}^{n}$, label {lab}, from $\\theta_0 = 0$ reaches exactly zero loss in "
+                   "finitely many steps"),
+        scope=(r"symbolic in $\theta$ and the step $\eta$ on the all-free region "
+               r"$R = \{\theta : 0 \le \theta - \tau\mathbf{1} \le 1\}$, any $n$ and $k$ (sympy identities for "
+               r"$n = 2, 3, 4$ and every $k < n$); rsolve in $t$; decision at the concrete "
+               f"$\\mathrm{{lr}} = {lr_tex}$, $n = {n}$, $k = {k}$, $\\theta_0 = 0$; $L_0, \\dots, L_{N_STEPS}$ by "
+               "exact Fraction GD"),
+        assumptions=["free score vector = linear model on one example with $x = 1$ (separable data)",
+                     r"constant step $\eta \in (0, 1/L]$, $L = 1$ (FY-4: $\nabla L$ is 1-Lipschitz)",
                      "exact arithmetic"],
+        summary=(f"{loss}{kpart}: GD at $\\mathrm{{lr}} = {lr_tex}$ from $\\theta_0 = 0$ reaches exactly zero loss "
+                 "in finitely many steps"),
     )
     checks = []
     for nn in (2, 3, 4):
         for kk in range(1, nn):
             checks.extend(_free_region_identities(nn, kk, ratio))
     ok_ident = all_true(checks)
-    d.step("On R the projection is free in every coordinate: ŷ = θ − τ1 with", r"\tau = \frac{1}{n}\Big(\sum_i\theta_i-k\Big)")
-    d.step("The gradient g = ŷ − y sums to k − k = 0, so GD keeps Σθ and τ fixed; sympy (symbolic θ, n = 2, 3, 4, "
-           "all k < n) verifies", eq(r"g(\theta-\eta g(\theta))", ratio * sp.Symbol("g(\\theta)")))
+    d.step(r"On $R$ the projection is free in every coordinate: $\hat y = \theta - \tau\mathbf{1}$ with",
+           r"\tau = \frac{1}{n}\Big(\sum_i\theta_i-k\Big)")
+    d.step(r"The gradient $g = \hat y - y$ sums to $k - k = 0$, so GD keeps $\sum_i \theta_i$ and $\tau$ fixed; "
+           r"sympy (symbolic $\theta$, $n = 2, 3, 4$, all $k < n$) verifies",
+           eq(r"g(\theta-\eta g(\theta))", ratio * sp.Symbol("g(\\theta)")))
     f = sp.Function("g")
     sol = sp.rsolve(f(TT + 1) - ratio * f(TT), f(TT), {f(0): sp.Symbol("g_0")})
     d.step("rsolve of the recurrence:", sp.Eq(f(TT), sol))
-    d.step("Hence ŷ_t = y + (1 − η)^t (ŷ_0 − y), a convex combination of y and ŷ_0 ∈ [0,1]^n for η ∈ (0, 1]: "
-           "the iterates stay in R (induction on t), and for every pair i ∈ Y, j ∉ Y the margin shortfall "
-           "s = 1 − (θ_i − θ_j) = ŷ_j − ŷ_i + 1 obeys", r"s_{t+1} = (1-\eta)\,s_t")
-    d.step("On R, L(θ; y) = ½‖ŷ − y‖² (sympy), so",
+    d.step(r"Hence $\hat y_t = y + (1 - \eta)^t (\hat y_0 - y)$, a convex combination of $y$ and "
+           r"$\hat y_0 \in [0,1]^n$ for $\eta \in (0, 1]$: the iterates stay in $R$ (induction on $t$), and for "
+           r"every pair $i \in Y$, $j \notin Y$ the margin shortfall $s = 1 - (\theta_i - \theta_j) = "
+           r"\hat y_j - \hat y_i + 1$ obeys", r"s_{t+1} = (1-\eta)\,s_t")
+    d.step(r"On $R$, $L(\theta; y) = \tfrac12 \lVert\hat y - y\rVert^2$ (sympy), so",
            r"L_t = \tfrac12(1-\eta)^{2t}\,\|\hat y_0-y\|^2")
     if ok_ident is not True or sol is None or not is_zero(sp.simplify(sol - sp.Symbol("g_0") * (1 - LR) ** TT)):
         d.step("A stated identity or the recurrence did not check: undecided.")
@@ -194,25 +204,32 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
     closed = [L0 * (1 - lr) ** (2 * t) for t in range(N_STEPS + 1)]
     _, exact = gd_exact([0] * n, y, Fr(int(lr.p), int(lr.q)), k, N_STEPS)
     same = all(sp.Rational(e.numerator, e.denominator) == c for e, c in zip(exact, closed))
-    d.step(f"θ0 = 0 lies in R (ŷ_0 = (k/n)1 = {k}/{n}·1, strictly inside [0,1]^n), ‖ŷ_0 − y‖²/2 =", sp.latex(L0))
-    d.step("Exact Fraction GD gives L_0..L_5 = " + ", ".join(_fr(e) for e in exact)
+    d.step(r"$\theta_0 = 0$ lies in $R$ ($\hat y_0 = (k/n)\mathbf{1} = " + f"{k}/{n}" + r"\cdot\mathbf{1}$, strictly "
+           r"inside $[0,1]^n$), and $\lVert\hat y_0 - y\rVert^2/2 =$", sp.latex(L0))
+    d.step(r"Exact Fraction GD gives $L_0, \dots, L_5 = " + ", ".join(_fr(e) for e in exact) + "$"
            + ("; equal to the closed form." if same else "; NOT equal to the closed form."))
     if not same:
         return d.decide(None)
     Lt = L0 * (1 - lr) ** (2 * TT)
     if lr < 1:
         pos = Lt.is_positive
-        d.step(f"At η = {lr} < 1 the closed form is positive for every integer t ≥ 0 (sympy is_positive = {pos}):",
+        d.step(f"At $\\eta = {lr_tex} < 1$ the closed form is positive for every integer $t \\ge 0$ (sympy: {pos}):",
                eq("L_t", Lt))
         d.step("so the loss never reaches exactly 0 in finitely many steps, although it tends to 0 geometrically.")
         d.counterexample = {"loss": loss, "k": k, "theta0": ["0"] * n, "y": y, "lr": str(lr),
                             "losses": [_fr(e) for e in exact], "loss_ratio": str((1 - lr) ** 2),
                             "closed_form": f"L_t = {L0} * ({(1 - lr) ** 2})^t > 0 for all t"}
+        if pos:
+            d.summary = (f"{loss}{kpart}, $\\mathrm{{lr}} = {lr_tex}$: $L_t = {sp.latex(L0)}\\,"
+                         f"({sp.latex((1 - lr) ** 2)})^t > 0$ for every $t$: exact zero loss is never reached")
         return d.decide(False if pos else None)
     zero = is_zero(Lt.subs(TT, 1))
-    d.step("At η = 1 = 1/L the closed form gives L_1 = 0 from every start in R: zero loss after one step "
-           "(starts outside R: see the lr = 1/L reading).")
-    return d.decide(all_true([zero, exact[1] == 0]))
+    d.step(r"At $\eta = 1 = 1/L$ the closed form gives $L_1 = 0$ from every start in $R$: zero loss after one step "
+           "(starts outside $R$: see the reading lr=1/L).")
+    d.decide(all_true([zero, exact[1] == 0]))
+    if d.decision == "holds":
+        d.summary = f"{loss}{kpart}, $\\mathrm{{lr}} = 1 = 1/L$: $L_1 = 0$ from every start in $R$ (zero loss after one step)"
+    return d
 
 
 # --------------------------------------------------------------------------------------
@@ -233,10 +250,10 @@ def _unit_step_cases(lr=1) -> list[tuple[str, bool | None]]:
         "Z": (tau - z, 0), "F": (tau + 1 / (1 + w), 1 / (1 + w)), "U": (tau + 1 + z, 1)}
     for name, (th, yh) in lab.items():
         new = th - lr * (yh - 1)
-        out.append((f"labelled, case {name}: θ' ≥ min(θ + 1, τ + 1)",
+        out.append((f"labelled, case ${name}$: $\\theta' \\ge \\min(\\theta + 1, \\tau + 1)$",
                     sp.simplify(new - sp.Min(th + 1, tau + 1)).is_nonnegative))
         new_u = th - lr * yh  # j ∉ Y: θ' = θ − ŷ ≤ max(θ − 1, τ)
-        out.append((f"unlabelled, case {name}: θ' ≤ max(θ − 1, τ)",
+        out.append((f"unlabelled, case ${name}$: $\\theta' \\le \\max(\\theta - 1, \\tau)$",
                     sp.simplify(sp.Max(th - 1, tau) - new_u).is_nonnegative))
     g = m_ - M_
     lo, hi = (m_ + 1, tau + 1), (M_ - 1, tau)  # new gap ≥ min(lo) − max(hi)
@@ -247,13 +264,13 @@ def _unit_step_cases(lr=1) -> list[tuple[str, bool | None]]:
         return all_true([v.is_positive if strict else v.is_nonnegative for v in vals])
 
     # case A: m < τ (so M > τ by Σŷ = k)
-    out.append(("case A (m < τ < M): min(m+1, τ+1) − max(M−1, τ) > g + 1",
+    out.append((r"case A ($m < \tau < M$): $\min(m+1, \tau+1) - \max(M-1, \tau) > g + 1$",
                 combos({tau: m_ + a, M_: m_ + a + b}, g + 1, True)))
     # case B: τ ≤ m < τ + 1 < M
-    out.append(("case B (τ ≤ m < τ+1 < M): min(m+1, τ+1) − max(M−1, τ) > g + 1",
+    out.append((r"case B ($\tau \le m < \tau+1 < M$): $\min(m+1, \tau+1) - \max(M-1, \tau) > g + 1$",
                 combos({m_: tau + z / (1 + z), M_: tau + 1 + c}, g + 1, True)))
     # case C: m ≥ τ, M ≤ τ + 1
-    out.append(("case C (m ≥ τ, M ≤ τ+1): min(m+1, τ+1) − max(M−1, τ) ≥ 1",
+    out.append((r"case C ($m \ge \tau$, $M \le \tau+1$): $\min(m+1, \tau+1) - \max(M-1, \tau) \ge 1$",
                 combos({m_: tau + z, M_: tau + 1 - dl**2}, 1, False)))
     return out
 
@@ -264,26 +281,32 @@ def unit_step_finite(loss: str = "sparsemax", lr=1) -> Derivation:
     (``lr`` other than 1: the same argument run at a wrong step, which must not hold)."""
     if loss not in ("sparsemax", "rankmax"):
         raise ValueError(loss)
+    step = "1/L = 1" if lr == 1 else sp.latex(sp.nsimplify(lr))
     d = Derivation(
-        statement=(f"{loss}: GD with constant step lr = {'1/L = 1' if lr == 1 else sp.sstr(lr)} on the free score "
-                   "vector reaches exactly zero loss in "
-                   "finitely many steps from every start θ0 ∈ R^n, at most ⌈1 − g_0⌉ steps where "
-                   "g_0 = min_{i∈Y} θ0_i − max_{j∉Y} θ0_j < 1"),
-        scope=("symbolic: any n ≥ 2" + (", any k ∈ [1, n−1] and multi-hot y with |Y| = k" if loss == "rankmax" else ", k = 1")
+        statement=(f"{loss}: GD with constant step $\\mathrm{{lr}} = {step}$ on the free score vector reaches exactly "
+                   r"zero loss in finitely many steps from every start $\theta_0 \in \mathbb{R}^n$, at most "
+                   r"$\lceil 1 - g_0 \rceil$ steps where "
+                   r"$g_0 = \min_{i \in Y} \theta_{0,i} - \max_{j \notin Y} \theta_{0,j} < 1$"),
+        scope=(r"symbolic: any $n \ge 2$"
+               + (r", any $k \in [1, n-1]$ and multi-hot $y$ with $|Y| = k$" if loss == "rankmax" else ", $k = 1$")
                + "; the per-case inequalities are checked by sympy with parametrized symbols, the case split "
-                 "and the support lemma (Σŷ = k) are stated"),
-        assumptions=["free score vector = linear model on one example with x = 1", "L = 1 (FY-4)",
-                     "margin: L(θ; y) = 0 ⟺ gap ≥ 1 (FY-3)", "exact arithmetic"],
+                 r"and the support lemma ($\sum_i \hat y_i = k$) are stated"),
+        assumptions=["free score vector = linear model on one example with $x = 1$", "$L = 1$ (FY-4)",
+                     r"margin: $L(\theta; y) = 0 \iff$ gap $\ge 1$ (FY-3)", "exact arithmetic"],
+        summary=(f"{loss}: GD at $\\mathrm{{lr}} = {step}$ reaches exactly zero loss from every start, within "
+                 r"$\lceil 1 - g_0 \rceil$ steps"),
     )
     res = _unit_step_cases(lr)
-    d.step("With ŷ_i = clip(θ_i − τ, 0, 1) the step is θ' = θ − ŷ + y. Per case of ŷ_i (sympy):")
+    d.step(r"With $\hat y_i = \operatorname{clip}(\theta_i - \tau, 0, 1)$ the step is $\theta' = \theta - \hat y + y$. "
+           r"Per case of $\hat y_i$ (sympy):")
     for text, ok in res:
         d.step(f"{text}: {ok}")
-    d.step("Let m = min_Y θ, M = max_{¬Y} θ, g = m − M. Case A (m < τ): some i ∈ Y has ŷ_i = 0, so Σ_{¬Y} ŷ ≥ 1 "
-           "and M > τ. Case B (m ≥ τ, M > τ + 1): some j ∉ Y has ŷ_j = 1, so some i ∈ Y has ŷ_i < 1 and m < τ + 1. "
-           "Case C (m ≥ τ, M ≤ τ + 1): the new gap is ≥ 1.")
-    d.step("So every step from g < 1 either reaches g' ≥ 1 (L = 0, FY-3; then ŷ = y, the gradient vanishes and θ "
-           "stays) or raises the gap by more than 1:", r"g_t \ge 1 \text{ for some } t \le \lceil 1-g_0\rceil")
+    d.step(r"Let $m = \min_Y \theta$, $M = \max_{\neg Y} \theta$, $g = m - M$. Case A ($m < \tau$): some $i \in Y$ has "
+           r"$\hat y_i = 0$, so $\sum_{\neg Y} \hat y \ge 1$ and $M > \tau$. Case B ($m \ge \tau$, $M > \tau + 1$): "
+           r"some $j \notin Y$ has $\hat y_j = 1$, so some $i \in Y$ has $\hat y_i < 1$ and $m < \tau + 1$. "
+           r"Case C ($m \ge \tau$, $M \le \tau + 1$): the new gap is $\ge 1$.")
+    d.step(r"So every step from $g < 1$ either reaches $g' \ge 1$ ($L = 0$, FY-3; then $\hat y = y$, the gradient "
+           r"vanishes and $\theta$ stays) or raises the gap by more than 1:", r"g_t \ge 1 \text{ for some } t \le \lceil 1-g_0\rceil")
     return d.decide(all_true([ok for _, ok in res]))
 
 
@@ -316,13 +339,24 @@ def unit_step_exact(loss: str, ctx: RunContext, lr=1) -> Evidence:
                           "losses": [_fr(x) for x in Ls]})
         elif worst is None or first > worst["steps"]:
             worst = {"theta0": [_fr(x) for x in th0], "y": y, "k": k, "steps": first, "bound": bound}
-    detail = (f"lr = {_fr(lr)} (1/L = 1), exact Fraction GD from {runs} random rational starts (n = 2..5, scores up to ±120); "
-              "holds iff every run reaches L = 0 exactly within ceil(1 − g_0) steps, the loss never increases and "
-              "stays 0")
+    detail = (f"$\\mathrm{{lr}} = {_fr(lr)}$ ($1/L = 1$), exact Fraction GD from {runs} random rational starts "
+              r"($n = 2, \dots, 5$, scores up to $\pm 120$); holds iff every run reaches $L = 0$ exactly within "
+              r"$\lceil 1 - g_0 \rceil$ steps, the loss never increases and stays 0")
     figures = {"runs": runs, "max_steps_to_zero": max_steps, "slowest_start": worst, "failures": len(fails)}
     if fails:
-        return Evidence("numeric", "unit-step-exact", "fails", detail, figures, {"runs": fails[:5]})
-    return Evidence("numeric", "unit-step-exact", "holds", detail, figures)
+        summary = (f"{len(fails)} of {runs} exact GD runs at $\\mathrm{{lr}} = {_fr(lr)}$ miss exactly zero loss within "
+                   r"$\lceil 1 - g_0 \rceil$ steps")
+        return Evidence("numeric", "unit-step-exact", "fails", detail, figures, {"runs": fails[:5]},
+                        summary=summary, labels=UNIT_STEP_LABELS)
+    summary = (f"all {runs} exact GD runs at $\\mathrm{{lr}} = {_fr(lr)}$ reach exactly zero loss within "
+               rf"$\lceil 1 - g_0 \rceil$ steps (at most {max_steps})")
+    return Evidence("numeric", "unit-step-exact", "holds", detail, figures, summary=summary, labels=UNIT_STEP_LABELS)
+
+
+UNIT_STEP_LABELS = {"runs": "exact GD runs", "max_steps_to_zero": "most steps to exactly zero loss",
+                    "slowest_start": "slowest start", "theta0": r"start $\theta_0$", "y": "label $y$",
+                    "k": "$k = |Y|$", "steps": "steps to exactly zero loss", "bound": r"bound $\lceil 1 - g_0 \rceil$",
+                    "failures": "runs that break the rule"}
 
 
 # --------------------------------------------------------------------------------------
@@ -347,20 +381,27 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
     derived sufficient condition 0 < s_0 < min(4, 1/(lr C)) holds."""
     lr = sp.nsimplify(lr)
     th0 = [sp.nsimplify(x) for x in theta0]
+    lr_tex = sp.latex(lr)
+    start = f"$\\theta_0 = ({sp.latex(th0[0])}, {sp.latex(th0[1])})$"
     d = Derivation(
-        statement=(f"1.5-entmax: GD with constant step lr = {sp.sstr(lr)} on the free score vector θ ∈ R², label e_1, "
-                   f"from θ0 = ({sp.sstr(th0[0])}, {sp.sstr(th0[1])}) reaches exactly zero loss in finitely many steps"),
-        scope=("n = 2, symbolic in the shortfall s ∈ (0, 4) and the step η > 0 (sympy: closed form, series, "
-               "C = lim h/s², global bound, positivity); concrete start for the decision"),
-        assumptions=["α = 3/2, ŷ = [θ/2 − τ]_+², margin 1/(α−1) = 2 (FY-3)",
-                     "free score vector = linear model on one example with x = 1 (separable data)",
-                     "any constant step η > 0 (covers (0, 1/L], L = 2^{α−2} = 1/√2, FY-4)", "exact arithmetic"],
+        statement=(f"1.5-entmax: GD with constant step $\\mathrm{{lr}} = {lr_tex}$ on the free score vector "
+                   f"$\\theta \\in \\mathbb{{R}}^2$, label $e_1$, from {start} reaches exactly zero loss in finitely "
+                   "many steps"),
+        scope=(r"$n = 2$, symbolic in the shortfall $s \in (0, 4)$ and the step $\eta > 0$ (sympy: closed form, "
+               r"series, $C = \lim h/s^2$, global bound, positivity); concrete start for the decision"),
+        assumptions=[r"$\alpha = 3/2$, $\hat y = [\theta/2 - \tau]_+^2$, margin $1/(\alpha-1) = 2$ (FY-3)",
+                     "free score vector = linear model on one example with $x = 1$ (separable data)",
+                     r"any constant step $\eta > 0$ (covers $(0, 1/L]$, $L = 2^{\alpha-2} = 1/\sqrt{2}$, FY-4)",
+                     "exact arithmetic"],
+        summary=(f"1.5-entmax: GD at $\\mathrm{{lr}} = {lr_tex}$ from {start} reaches exactly zero loss in finitely "
+                 "many steps"),
     )
     us, vs, h, L, sols = _entmax15_closed_form()
     tau = sp.Symbol("tau")
     t0, t1 = sp.symbols("theta_0 theta_1", real=True)
-    d.step("Both classes in the support: √ŷ_i = θ_i/2 − τ, so with u = √ŷ₀, v = √ŷ₁: u² + v² = 1 and "
-           "2u − 2v = θ₀ − θ₁ = d; sympy solves (branch u + v > 0), with the shortfall s = 2 − d:",
+    d.step(r"Both classes in the support: $\sqrt{\hat y_i} = \theta_i/2 - \tau$, so with $u = \sqrt{\hat y_0}$, "
+           r"$v = \sqrt{\hat y_1}$: $u^2 + v^2 = 1$ and $2u - 2v = \theta_0 - \theta_1 = d$; sympy solves (branch "
+           r"$u + v > 0$), with the shortfall $s = 2 - d$:",
            eq("v(s)", vs))
     # KKT check: τ = θ₀/2 − u makes θ₁/2 − τ = v when θ₀ − θ₁ = 2 − s
     kkt = is_zero(sp.simplify((t1 / 2 - (t0 / 2 - us)).subs(t1, t0 - (2 - S)) - vs))
@@ -369,26 +410,28 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
     rad = 1 + S - S**2 / 4
     v_pos = is_zero(sp.simplify(vs - (sp.sqrt(rad) - 1 + S / 2) / 2))
     diff_pos = sp.factor(sp.expand(rad - (1 - S / 2) ** 2))
-    d.step("v(s) = (√(1 + s − s²/4) − 1 + s/2)/2 > 0 on (0, 4), since", eq(r"(1+s-\tfrac{s^2}{4})-(1-\tfrac s2)^2", diff_pos))
-    d.step("The gradient is ŷ − e_1 = (−ŷ₁, ŷ₁), so d grows by 2η ŷ₁ and the shortfall obeys",
+    d.step(r"$v(s) = (\sqrt{1 + s - s^2/4} - 1 + s/2)/2 > 0$ on $(0, 4)$, since", eq(r"(1+s-\tfrac{s^2}{4})-(1-\tfrac s2)^2", diff_pos))
+    d.step(r"The gradient is $\hat y - e_1 = (-\hat y_1, \hat y_1)$, so $d$ grows by $2\eta \hat y_1$ and the "
+           "shortfall obeys",
            r"s_{t+1} = s_t-\eta\,h(s_t),\quad h(s)=2v(s)^2")
     ser = sp.series(h, S, 0, 4).removeO()
     C = sp.limit(h / S**2, S, 0)
-    d.step("Near the margin h is quadratic (sympy series), so the step shrinks like s²:", eq("h(s)", ser) + r"+O(s^4)")
-    d.step("C = lim_{s→0} h(s)/s² (sympy):", eq("C", C))
+    d.step("Near the margin $h$ is quadratic (sympy series), so the step shrinks like $s^2$:", eq("h(s)", ser) + r"+O(s^4)")
+    d.step(r"$C = \lim_{s \to 0} h(s)/s^2$ (sympy):", eq("C", C))
     # global bound h ≤ C s² on (0, 4) for C = 1/2: v ≤ s/2 ⟺ √rad ≤ 1 + s/2 ⟺ (1 + s/2)² − rad ≥ 0
     gap_sq = sp.expand((1 + S / 2) ** 2 - rad)
     bound_ok = all_true([is_zero(C - sp.Rational(1, 2)), sp.simplify(gap_sq).is_nonnegative])
-    d.step("and h(s) ≤ C s² on all of (0, 4): v ≤ s/2 because", eq(r"(1+\tfrac s2)^2-(1+s-\tfrac{s^2}{4})", gap_sq))
-    d.step("Induction: if 0 < s_t ≤ s_0 < min(4, 1/(ηC)) then", r"s_{t+1}\ge s_t(1-\eta C s_t)>0,\quad s_{t+1}<s_t")
-    d.step("so s_t ∈ (0, s_0] for every t: ŷ₁ = v(s_t)² > 0, ŷ ≠ e_1 and L > 0 (FY-2) at every step. "
-           "For every η > 0 such starts exist (s_0 small enough): no step size gives finite-time zero loss.")
+    d.step(r"and $h(s) \le C s^2$ on all of $(0, 4)$: $v \le s/2$ because", eq(r"(1+\tfrac s2)^2-(1+s-\tfrac{s^2}{4})", gap_sq))
+    d.step(r"Induction: if $0 < s_t \le s_0 < \min(4, 1/(\eta C))$ then", r"s_{t+1}\ge s_t(1-\eta C s_t)>0,\quad s_{t+1}<s_t")
+    d.step(r"so $s_t \in (0, s_0]$ for every $t$: $\hat y_1 = v(s_t)^2 > 0$, $\hat y \ne e_1$ and $L > 0$ (FY-2) at "
+           r"every step. For every $\eta > 0$ such starts exist ($s_0$ small enough): no step size gives finite-time "
+           "zero loss.")
     lser = sp.series(L, S, 0, 5).removeO()
-    d.step("The loss on the path (Tsallis Ω, sympy series):", eq("L(s)", lser) + r"+O(s^5)")
+    d.step(r"The loss on the path (Tsallis $\Omega$, sympy series):", eq("L(s)", lser) + r"+O(s^5)")
     s0 = 2 - (th0[0] - th0[1])
     cond = bool(s0 > 0) and bool(s0 < 4) and bool(s0 < 1 / (lr * C))  # concrete numbers: decided exactly
-    d.step(f"Concrete start: s_0 = 2 − (θ0₀ − θ0₁) = {sp.sstr(s0)}; condition 0 < s_0 < min(4, 1/(ηC)) = "
-           f"min(4, {sp.sstr(sp.nsimplify(1 / (lr * C)))}): {cond}")
+    d.step(r"Concrete start: $s_0 = 2 - (\theta_{0,0} - \theta_{0,1}) = " + sp.latex(s0) + r"$; condition "
+           r"$0 < s_0 < \min(4, 1/(\eta C)) = \min(4, " + sp.latex(sp.nsimplify(1 / (lr * C))) + f")$: {cond}")
     ok_all = all_true([kkt, norm, v_pos, bound_ok, len(sols) == 2])
     if ok_all is not True or not cond:
         d.step("A derivation step did not check or the start violates the condition: undecided.")
@@ -402,7 +445,10 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
         for _ in range(N_STEPS + 1):
             traj.append((mpmath.nstr(s, 20), mpmath.nstr(lv(s), 20)))
             s = s - lr_mp * hs(s)
-    d.step("40-digit iteration (corroboration): s_t = " + ", ".join(a for a, _ in traj))
+    d.step(r"40-digit iteration (corroboration): $s_0, \dots, s_" + str(N_STEPS) + " = " + ", ".join(a for a, _ in traj)
+           + "$")
+    d.summary = (f"1.5-entmax, $\\mathrm{{lr}} = {lr_tex}$, $s_0 = {sp.latex(s0)}$: the shortfall stays in $(0, s_0]$, "
+                 "so $L > 0$ at every step")
     d.counterexample = {"loss": "entmax", "alpha": 1.5, "theta0": [sp.sstr(x) for x in th0], "y": 0,
                         "lr": sp.sstr(lr), "s0": sp.sstr(s0), "C": sp.sstr(C),
                         "condition": "0 < s0 < min(4, 1/(lr*C))",

@@ -38,16 +38,18 @@ def softmax_conjugate(tj: sp.Expr, R: sp.Expr) -> sp.Expr:
 
 
 def _softmax(conjugate: Callable, derived: Callable[[Case], sp.Expr]) -> Derivation:
-    d = Derivation("Softmax gives every negative class a non-zero gradient at every finite theta: "
-                   "dL/dtheta_j = yhat_j = exp(theta_j)/sum_k exp(theta_k) > 0",
-                   "symbolic in n (R = sum of the other exponentials > 0); FY-1's derived conjugate for n = 2, 3, 4",
-                   ["L(theta; y) = Omega*(theta) + Omega(y) - <theta, y>, y_j = 0 for a negative j", "theta finite"])
+    d = Derivation(r"Softmax gives every negative class a non-zero gradient at every finite $\theta$: "
+                   r"$\partial L/\partial\theta_j = \hat y_j = e^{\theta_j}/\sum_k e^{\theta_k} > 0$",
+                   r"symbolic in $n$ ($R$ = sum of the other exponentials, $R > 0$); FY-1's derived conjugate for "
+                   r"$n = 2, 3, 4$",
+                   [r"$L(\theta; y) = \Omega^*(\theta) + \Omega(y) - \langle\theta, y\rangle$, $y_j = 0$ for a negative "
+                    r"$j$", r"$\theta$ finite"])
     tj = sp.Symbol("theta_j", real=True)
     R = sp.Symbol("R", positive=True)
     g = sp.simplify(sp.diff(conjugate(tj, R), tj))
-    d.step("dL/dθ_j = ∂Ω*/∂θ_j for j ∉ y:", g)
+    d.step(r"$\partial L/\partial\theta_j = \partial\Omega^*/\partial\theta_j$ for $j \notin y$:", g)
     pos = g.is_positive
-    d.step(f"positive for every real θ_j and R > 0 (sympy): {pos}")
+    d.step(f"positive for every real $\\theta_j$ and $R > 0$ (sympy): {pos}")
     res = []
     for case in cases("softmax", SIZES["softmax"]):
         conj = derived(case)
@@ -56,7 +58,8 @@ def _softmax(conjugate: Callable, derived: Callable[[Case], sp.Expr]) -> Derivat
             res.append(decide_zero(case, gj - case.yhat[j]))
             res.append(sp.simplify(case.yhat[j]).is_positive)
     agree = all_true(r if r is not None else None for r in res)
-    d.step(f"on FY-1's derived Ω* (n = 2, 3, 4) ∂Ω*/∂θ_j = ŷ_j = e^θ_j/Σe^θ > 0: {agree}")
+    d.step(r"on FY-1's derived $\Omega^*$ ($n = 2, 3, 4$): $\partial\Omega^*/\partial\theta_j = \hat y_j = "
+           r"e^{\theta_j}/\sum_k e^{\theta_k} > 0$: " + str(agree))
     return d.decide(all_true([pos, agree]))
 
 
@@ -69,13 +72,17 @@ def _structure(case: Case) -> bool:
 
 def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
     sizes = SIZES[loss]
-    d = Derivation(f"{loss}: a negative class gets exactly zero gradient iff it is outside the support of yhat "
-                   "(and a non-zero gradient inside it)",
-                   f"every KKT pattern for n in {sizes}" + (" and every k < n" if loss == "rankmax" else "")
-                   + (", symbolic alpha" if loss == "entmax" else "")
-                   + "; any n by the structure of the KKT system (checked on every pattern solved)",
-                   ["L(theta; y) = Omega*(theta) + Omega(y) - <theta, y>, y_j = 0 for a negative j (FY-2)",
-                    "Omega* and yhat on each pattern from FY-1 (proofs/kkt.py, proofs/conjugates.py)"])
+    d = Derivation(f"{loss}: a negative class gets exactly zero gradient iff it is outside the support of "
+                   r"$\hat y$ (and a non-zero gradient inside it)",
+                   r"every KKT pattern for $n \in \{" + ", ".join(map(str, sizes)) + r"\}$"
+                   + (" and every $k < n$" if loss == "rankmax" else "")
+                   + (r", symbolic $\alpha$" if loss == "entmax" else "")
+                   + "; any $n$ by the structure of the KKT system (checked on every pattern solved)",
+                   [r"$L(\theta; y) = \Omega^*(\theta) + \Omega(y) - \langle\theta, y\rangle$, $y_j = 0$ for a negative "
+                    r"$j$ (FY-2)",
+                    r"$\Omega^*$ and $\hat y$ on each pattern from FY-1 (proofs/kkt.py, proofs/conjugates.py)"],
+                   summary=f"{loss}: a negative class gets zero gradient exactly when it is outside the support of "
+                           r"$\hat y$")
     zero_ok, free_ok, cap_ok, nonzero, struct = [], [], [], [], []
     npat = 0
     for case in cases(loss, sizes):
@@ -98,16 +105,23 @@ def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
         else:
             continue
         break
-    d.step(f"{npat} KKT patterns; on each, ∂Ω*/∂θ_j by sympy (total derivative through the implicit threshold "
-           "for entmax) of FY-1's derived Ω*")
-    d.step(f"j ∈ Z (ŷ_j = 0): ∂L/∂θ_j = 0 on every pattern: {all_true(zero_ok)}")
-    d.step(f"j ∈ F (0 < ŷ_j < cap): ∂L/∂θ_j = ŷ_j, not identically 0: {all_true(free_ok)}, {all_true(nonzero)}")
+    dL = r"$\partial L/\partial\theta_j"
+    d.step(f"{npat} KKT patterns; on each, " + r"$\partial\Omega^*/\partial\theta_j$ by sympy (total derivative "
+           r"through the implicit threshold for entmax) of FY-1's derived $\Omega^*$")
+    d.step(r"$j \in Z$ ($\hat y_j = 0$): " + dL + f" = 0$ on every pattern: {all_true(zero_ok)}")
+    d.step(r"$j \in F$ ($0 < \hat y_j < \mathrm{cap}$): " + dL + r" = \hat y_j$, not identically 0: "
+           + f"{all_true(free_ok)}, {all_true(nonzero)}")
     if loss == "rankmax":
-        d.step(f"j ∈ U (ŷ_j = 1): ∂L/∂θ_j = 1 on a negative: {all_true(cap_ok)}")
-    d.step(f"ŷ, λ (and τ's constraint) on each pattern contain no θ_Z: {all(struct)}; so for any n the region's Ω* "
-           "does not depend on θ_Z and the zero-gradient negatives are exactly those outside the support")
-    return d.decide(all_true([all_true(zero_ok), all_true(free_ok), all_true(cap_ok or [True]),
-                              all_true(nonzero), all(struct)]))
+        d.step(r"$j \in U$ ($\hat y_j = 1$): " + dL + f" = 1$ on a negative: {all_true(cap_ok)}")
+    d.step(r"$\hat y$, $\lambda$ (and $\tau$'s constraint) on each pattern contain no $\theta_Z$: " + str(all(struct))
+           + r"; so for any $n$ the region's $\Omega^*$ does not depend on $\theta_Z$ and the zero-gradient "
+           "negatives are exactly those outside the support")
+    d.decide(all_true([all_true(zero_ok), all_true(free_ok), all_true(cap_ok or [True]), all_true(nonzero),
+                       all(struct)]))
+    if d.decision == "holds":
+        d.summary = (f"{loss}: on {npat} KKT patterns, " + dL + r" = 0$ exactly for $\hat y_j = 0$ and "
+                     + dL + r" = \hat y_j$ on the support")
+    return d
 
 
 def gradient_support(loss: str, conjugate: Callable | None = None) -> Derivation:

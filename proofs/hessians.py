@@ -85,49 +85,55 @@ _STATED = {
     "entmax": r"\nabla^2\Omega^*(\theta)=\operatorname{diag}(s)-\frac{ss^\top}{\sum_j s_j},\ s_i=\hat y_i^{\,2-\alpha}\ (i\in S)",
     "rankmax": r"\nabla^2\Omega^*(\theta)=I_F-\tfrac{1}{|F|}\mathbf 1_F\mathbf 1_F^\top",
 }
-_SCOPE = ("Jacobian symbolic in the support / free-set size (generic coordinates l, i ∈ F, sympy sums{a}); "
+_SCOPE = ("Jacobian symbolic in the support / free-set size (generic coordinates $l, i \\in F$, sympy sums{a}); "
           "PSD by the weighted-variance identity for positive weights on a block of symbolic size; "
-          "cross-checked entrywise on every KKT pattern of {sizes} with symbolic θ")
+          "cross-checked entrywise on every KKT pattern of {sizes} with symbolic $\\theta$")
+_STATEMENT = {
+    "softmax": r"$\nabla^2\Omega^*(\theta) = J_{\mathrm{softmax}} = \operatorname{diag}(p) - pp^\top$, PSD",
+    "sparsemax": r"$\nabla^2\Omega^*(\theta) = I_S - \mathbf{1}\mathbf{1}^\top/|S|$ on the support (0 elsewhere), PSD",
+    "entmax": r"$\nabla^2\Omega^*(\theta) = \operatorname{diag}(s) - ss^\top/\sum_j s_j$ with "
+              r"$s_i = \hat y_i^{2-\alpha}$ on the support (0 elsewhere), PSD",
+    "rankmax": r"$\nabla^2\Omega^*(\theta) = I_F - \mathbf{1}\mathbf{1}^\top/|F|$ on the free set "
+               r"$F = \{i : 0 < \hat y_i < 1\}$ (0 elsewhere), PSD",
+}
 
 
 def _build_hessian(loss: str, candidate: HessianForm) -> Derivation:
-    sizes = "n = 4, supports of size 1..4" if loss == "entmax" else \
-        "n = 2, 3, 4" + (", every k ∈ [1, n−1]" if loss == "rankmax" else "")
+    sizes = "$n = 4$, supports of size 1..4" if loss == "entmax" else \
+        "$n = 2, 3, 4$" + (r", every $k \in [1, n-1]$" if loss == "rankmax" else "")
     d = Derivation(
-        statement={
-            "softmax": "∇²Ω*(θ) = J_softmax = diag(p) − ppᵀ, PSD",
-            "sparsemax": "∇²Ω*(θ) = I_S − 11ᵀ/|S| on the support (0 elsewhere), PSD",
-            "entmax": "∇²Ω*(θ) = diag(s) − ssᵀ/Σs with s_i = ŷ_i^{2−α} on the support (0 elsewhere), PSD",
-            "rankmax": "∇²Ω*(θ) = I_F − 11ᵀ/|F| on the free set F = {0 < ŷ_i < 1} (0 elsewhere), PSD",
-        }[loss],
-        scope=_SCOPE.format(a=" and α > 1, τ(θ) implicit" if loss == "entmax" else "", sizes=sizes),
-        assumptions=["θ ∈ R^n finite", "θ in the interior of a region with fixed KKT pattern "
-                     "(ŷ is piecewise smooth; on region boundaries the one-sided Jacobians are these forms)",
-                     "ŷ is constant on U and Z, and ŷ_F does not depend on θ_U, θ_Z (the mass constraint sums over F)"],
+        statement=_STATEMENT[loss],
+        scope=_SCOPE.format(a=r" and $\alpha > 1$, $\tau(\theta)$ implicit" if loss == "entmax" else "", sizes=sizes),
+        assumptions=[r"$\theta \in \mathbb{R}^n$ finite",
+                     r"$\theta$ in the interior of a region with fixed KKT pattern ($\hat y$ is piecewise smooth; "
+                     r"on region boundaries the one-sided Jacobians are these forms)",
+                     r"$\hat y$ is constant on $U$ and $Z$, and $\hat y_F$ does not depend on $\theta_U$, $\theta_Z$ "
+                     r"(the mass constraint sums over $F$)"],
     )
     wl, wi, W = sp.symbols("w_l w_i W", positive=True)
-    d.step("Candidate entry, with the loss's weights w and W = Σ_F w:",
+    d.step(r"Candidate entry, with the loss's weights $w$ and $W = \sum_F w$:",
            eq(r"H_{li}", candidate(sp.Symbol(r"\delta_{li}"), wl, wi, W)))
     if loss == "entmax":
-        d.assumptions.append("α > 1 (symbolic)")
-        d.step("Differentiating the normalisation Σ_S ŷ_j(θ, τ(θ)) = 1 implicitly:",
+        d.assumptions.append(r"$\alpha > 1$ (symbolic)")
+        d.step(r"Differentiating the normalisation $\sum_S \hat y_j(\theta, \tau(\theta)) = 1$ implicitly:",
                r"\frac{\partial\tau}{\partial\theta_i}=\frac{(\alpha-1)\,s_i}{\sum_{j\in S}s_j},\quad s_i=\hat y_i^{\,2-\alpha}")
     gen = jacobian_identity(loss, candidate)
-    d.step("dŷ_l/dθ_i − H_li on a free set of symbolic size (sympy, KroneckerDelta δ_li): "
+    d.step(r"$d\hat y_l/d\theta_i - H_{li}$ on a free set of symbolic size (sympy, Kronecker delta $\delta_{li}$): "
            + {True: "simplifies to 0", False: "does not vanish", None: "undecided"}[gen.ok], _STATED[loss])
     if gen.ok is False:
         return d.decide(False)
     if loss != "entmax":
         c = next(c for c in cases(loss, (3,)) if len(c.free) >= 2)
-        d.step(f"Jacobian of the KKT solution ŷ(θ) (n = 3, free set {{{', '.join(str(i + 1) for i in c.free)}}}):",
+        d.step(r"Jacobian of the KKT solution $\hat y(\theta)$ ($n = 3$, free set "
+               f"$\\{{{', '.join(str(i + 1) for i in c.free)}\\}}$):",
                jacobian(c))
     match = check_hessian(loss, form_on_case(candidate))
     agree(f"hessian({loss})", gen.ok, match)
-    d.step("Cross-check: J_ŷ − H = 0 entrywise on every KKT pattern of the stated sizes: "
+    d.step(r"Cross-check: $J_{\hat y} - H = 0$ entrywise on every KKT pattern of the stated sizes: "
            + ("holds" if match else "fails" if match is False else "undecided") + ".")
     psd = psd_identity(loss, candidate)
     nonneg = _weighted_squares_nonneg()
-    d.step("Quadratic form as a weighted variance on a block of symbolic size (sympy), non-negative since w ≥ 0:",
+    d.step(r"Quadratic form as a weighted variance on a block of symbolic size (sympy), non-negative since $w \ge 0$:",
            r"x^\top H x=\sum_i w_i(x_i-\bar x)^2\ \ge 0,\quad \bar x=\frac{\sum_i w_ix_i}{\sum_i w_i}")
     return d.decide(all_true([gen.ok, match, psd.ok, nonneg]))
 

@@ -66,12 +66,20 @@ def check_margin(loss: str, m) -> bool | None:
 
 
 _STMT = {
-    "sparsemax": "L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1 (margin 1)",
-    "entmax": "L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1/(α−1) (margin 1/(α−1), symbolic in α)",
-    "rankmax": "rankmax (k = 1) margin 1; for general k and multi-hot y with support Y, |Y| = k: "
-               "ŷ = y (L = 0) ⟺ min_{i∈Y} θ_i ≥ max_{j∉Y} θ_j + 1 (margin 1)",
-    "softmax": "softmax has no separation margin: L(θ; e_y) = log(1 + Σ_{j≠y} exp(θ_j − θ_y)) > 0 for every finite θ",
+    "sparsemax": r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + 1$ (margin 1)",
+    "entmax": r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + 1/(\alpha-1)$ "
+              r"(margin $1/(\alpha-1)$, symbolic in $\alpha$)",
+    "rankmax": r"rankmax ($k = 1$) margin 1; for general $k$ and multi-hot $y$ with support $Y$, $|Y| = k$: "
+               r"$\hat y = y$ ($L = 0$) $\iff \min_{i \in Y} \theta_i \ge \max_{j \notin Y} \theta_j + 1$ (margin 1)",
+    "softmax": r"softmax has no separation margin: "
+               r"$L(\theta; e_y) = \log(1 + \sum_{j \ne y} \exp(\theta_j - \theta_y)) > 0$ for every finite $\theta$",
 }
+_SUMMARY = {  # one line: the statements (with the derived and claimed margins appended) run longer
+    "sparsemax": r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + m$ with derived margin",
+    "entmax": r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + m$ with derived margin",
+    "rankmax": r"$\hat y = y \iff \min_{i \in Y} \theta_i \ge \max_{j \notin Y} \theta_j + m$ with derived margin",
+}
+_FINITE = r"$\theta \in \mathbb{R}^n$ finite"
 
 
 #: the margin each row states (CLAIMS.md FY-3); softmax: no margin
@@ -98,17 +106,18 @@ def _witness(loss: str, claimed: sp.Expr, derived: sp.Expr) -> dict | None:
 
 
 def _build_margin(loss: str, claimed) -> Derivation:
-    d = Derivation(statement=_STMT[loss], scope="", assumptions=["θ ∈ R^n finite"])
+    d = Derivation(statement=_STMT[loss], scope="", assumptions=[_FINITE])
     if loss == "softmax":
         if claimed is not None:  # a finite margin claimed for softmax: L must vanish at that gap
-            d.statement = f"softmax has separation margin {sp.sstr(claimed)}"
-            d.scope = "n = 3 with symbolic θ at the claimed gap, other scores equal"
+            d.statement = f"softmax has separation margin ${sp.latex(sp.sympify(claimed))}$"
+            d.scope = r"$n = 3$ with symbolic $\theta$ at the claimed gap, other scores equal"
             ok = check_margin("softmax", claimed)
-            d.step("L(θ; e_y) at the claimed gap, other scores 0 (sympy):",
+            d.step(r"$L(\theta; e_y)$ at the claimed gap, other scores 0 (sympy):",
                    r"\log\left(1+(n-1)e^{-m}\right)" + (r"=0" if ok else r"\ne0"))
             return d.decide(ok)
-        d.scope = "symbolic in n (S = Σ_{j≠y} e^{θ_j−θ_y} > 0 as a symbol); n = 2, 3, 4 with symbolic θ"
-        d.assumptions.append("Ω(e_y) = 0")
+        d.scope = (r"symbolic in $n$ ($S = \sum_{j \ne y} e^{\theta_j - \theta_y} > 0$ as a symbol); $n = 2, 3, 4$ "
+                   r"with symbolic $\theta$")
+        d.assumptions.append(r"$\Omega(e_y) = 0$")
         res = []
         for n in (2, 3, 4):
             th = sp.symbols(f"theta_1:{n + 1}", real=True)
@@ -116,39 +125,48 @@ def _build_margin(loss: str, claimed) -> Derivation:
             form = sp.log(1 + sum(sp.exp(t - th[0]) for t in th[1:]))
             res.append(decide_zero(None, sp.simplify(sp.exp(L) - sp.exp(form))))
             res.append(form.is_positive)
-        d.step("L(θ; e_y) = logsumexp(θ) − θ_y rewritten (sympy, n = 2, 3, 4):",
+        d.step(r"$L(\theta; e_y) = \operatorname{logsumexp}(\theta) - \theta_y$ rewritten (sympy, $n = 2, 3, 4$):",
                eq("L", form))
         S = sp.Symbol("S", positive=True)
         res.append(sp.log(1 + S).is_positive)
-        d.step("S = Σ_{j≠y} e^{θ_j−θ_y} > 0 for finite θ, and sympy decides (is_positive):", r"\log(1+S)>0")
-        d.step("so ŷ ≠ e_y and L > 0 at every finite θ: no finite gap gives zero loss.")
+        d.step(r"$S = \sum_{j \ne y} e^{\theta_j - \theta_y} > 0$ for finite $\theta$, and sympy decides "
+               r"($\texttt{is\_positive}$):", r"\log(1+S)>0")
+        d.step(r"so $\hat y \ne e_y$ and $L > 0$ at every finite $\theta$: no finite gap gives zero loss.")
         return d.decide(all_true(res))
     claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
     comb, L, c = _gap_multiplier(loss)
     (m,) = sp.solve(sp.Eq(comb, 0), GAP)
     if loss == "rankmax":
-        d.scope = ("symbolic in θ for a generic pair i ∈ Y, j ∉ Y (any n, k): λ cancels from ν_i + μ_j; "
-                   "shown on n = 4, k = 2; k = 1 is the sparsemax case with the cap inactive")
-        d.assumptions += ["y multi-hot with |Y| = k, 1 ≤ k ≤ n − 1", "pattern U = Y, F = ∅, Z = [n] \\ Y"]
-        d.step("KKT of ŷ = y: ν_i = θ_i − 1 − λ ≥ 0 on Y, μ_j = λ − θ_j ≥ 0 off Y; some λ exists iff for all pairs",
+        d.scope = (r"symbolic in $\theta$ for a generic pair $i \in Y$, $j \notin Y$ (any $n$, $k$): $\lambda$ cancels "
+                   r"from $\nu_i + \mu_j$; shown on $n = 4$, $k = 2$; $k = 1$ is the sparsemax case with the cap "
+                   "inactive")
+        d.assumptions += [r"$y$ multi-hot with $|Y| = k$, $1 \le k \le n - 1$",
+                          r"pattern $U = Y$, $F = \emptyset$, $Z = [n] \setminus Y$"]
+        d.step(r"KKT of $\hat y = y$: $\nu_i = \theta_i - 1 - \lambda \ge 0$ on $Y$, "
+               r"$\mu_j = \lambda - \theta_j \ge 0$ off $Y$; some $\lambda$ exists iff for all pairs",
                r"\nu_i+\mu_j=" + sp.latex(comb.subs(GAP, sp.Symbol("g"))) + r",\quad g=\theta_i-\theta_j")
     else:
-        d.scope = ("symbolic in θ" + (" and α" if loss == "entmax" else "") +
-                   " for the pair (y, j), j ≠ y generic, so any n")
-        d.assumptions += ["y one-hot e_y", "support S = {y}"] + (["α > 1 (symbolic)"] if loss == "entmax" else [])
-        d.step("KKT on S = {y}: Σ_S ŷ = 1 fixes the multiplier; off-support multiplier at gap g = θ_y − θ_j:",
+        d.scope = (r"symbolic in $\theta$" + (r" and $\alpha$" if loss == "entmax" else "") +
+                   r" for the pair $(y, j)$, $j \ne y$ generic, so any $n$")
+        d.assumptions += [r"$y$ one-hot $e_y$", r"support $S = \{y\}$"] + (
+            [r"$\alpha > 1$ (symbolic)"] if loss == "entmax" else [])
+        d.step(r"KKT on $S = \{y\}$: $\sum_S \hat y = 1$ fixes the multiplier; off-support multiplier at gap "
+               r"$g = \theta_y - \theta_j$:",
                eq(r"\mu_j", comb))
-    d.step("The pattern is feasible iff the multiplier is ≥ 0; sympy solves its boundary:", sp.Eq(GAP, m))
-    d.step("On the pattern the loss vanishes (Ω* from FY-1):", eq("L", sp.simplify(L)))
-    d.step("Below the margin (g = m − ε, ε > 0) the multiplier is negative, so ŷ ≠ y and L > 0 (FY-2).")
-    d.statement += f"; derived margin = {sp.sstr(sp.simplify(m))}; claimed {sp.sstr(claimed)}"
+    d.step(r"The pattern is feasible iff the multiplier is $\ge 0$; sympy solves its boundary:", sp.Eq(GAP, m))
+    d.step(r"On the pattern the loss vanishes ($\Omega^*$ from FY-1):", eq("L", sp.simplify(L)))
+    d.step(r"Below the margin ($g = m - \varepsilon$, $\varepsilon > 0$) the multiplier is negative, so "
+           r"$\hat y \ne y$ and $L > 0$ (FY-2).")
+    margins = f"$m = {sp.latex(sp.simplify(m))}$ (claimed ${sp.latex(claimed)}$)"
+    d.statement += "; derived margin " + margins
+    d.summary = f"{_SUMMARY[loss]} {margins}"
     ok = check_margin(loss, claimed)
     same = decide_zero(None, m - claimed)
     if None not in (ok, same) and ok != same:  # two routes of ours decide "is the claimed margin the margin?"
         raise SuiteDefect(f"FY-3 margin({loss}): check_margin says {ok}, the derived margin {sp.sstr(m)} against the "
                           f"claimed {sp.sstr(claimed)} says {same}")
-    d.step("The claimed margin against the derived one (check_margin: feasible with a vanishing multiplier at the "
-           "claimed gap, infeasible just below it):", sp.Eq(sp.Symbol("m_claimed"), claimed))
+    d.step(r"The claimed margin against the derived one ($\texttt{check\_margin}$: feasible with a vanishing "
+           "multiplier at the claimed gap, infeasible just below it):", sp.Eq(sp.Symbol("m_claimed"), claimed))
     out = all_true([ok, same])
     if out is False:
         d.counterexample = _witness(loss, claimed, m)

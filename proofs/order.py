@@ -77,18 +77,18 @@ def piecewise_map(loss: str, f_free: sp.Expr) -> Callable[[sp.Expr], sp.Expr]:
 def monotone_steps(d: Derivation, loss: str, f_free: sp.Expr) -> bool | None:
     """f non-decreasing on R: (g')⁻¹ increasing and f continuous at the joins."""
     lo, hi = _flat_values(loss)
-    d.step("KKT per coordinate (FY-1): g'(p_i) = θ_i − λ on the free coordinates; g'(0) =", lo)
-    d.step("free part f(u) = (g')⁻¹(u), solved by sympy (α = 1 + s for entmax):", f_free)
+    d.step(r"KKT per coordinate (FY-1): $g'(p_i) = \theta_i - \lambda$ on the free coordinates; $g'(0) =$", lo)
+    d.step(r"free part $f(u) = (g')^{-1}(u)$, solved by sympy ($\alpha = 1 + s$ for entmax):", f_free)
     df = sp.simplify(sp.diff(f_free, U))
     inc = df.is_positive
-    d.step("f'(u) on the free interval (positive for u > 0):", df)
+    d.step("$f'(u)$ on the free interval (positive for $u > 0$):", df)
     at0 = sp.limit(f_free, U, 0, "+")
     cont = bool(lo == 0) and sp.simplify(at0) == 0
-    d.step("continuity at the lower join: f(0+) =", at0)
+    d.step("continuity at the lower join: $f(0^+) =$", at0)
     if hi is not None:
         at1 = sp.simplify(f_free.subs(U, hi))
         cont = cont and at1 == 1
-        d.step("continuity at the cap: g'(1) = 1 and f(1) =", at1)
+        d.step("continuity at the cap: $g'(1) = 1$ and $f(1) =$", at1)
     if inc is None:
         return None
     return bool(inc) and bool(cont)
@@ -111,15 +111,18 @@ def _witness(loss: str, param, f) -> tuple[list, list, object]:
 def sparse_o1(loss: str, f_free: sp.Expr | None = None) -> Derivation:
     """O1 for a sparse map: WOP for every n, not SOP (exact witness).  ``f_free`` is the
     free part of the per-coordinate map (default: derived from the KKT condition)."""
-    params, scope = {"entmax": ([None], "symbolic in alpha = 1 + s, s > 0; any n"),
-                     "rankmax": ([1, 2, 3], "any n (WOP); witnesses for k in {1, 2, 3}"),
-                     "sparsemax": ([None], "any n (WOP); exact rational witness")}[loss]
-    d = Derivation(f"{loss}: theta_i > theta_j implies yhat_i >= yhat_j (WOP), but not SOP: yhat is flat outside "
-                   "its support (and, for rankmax, at the cap 1)", scope,
-                   ["yhat_i = f(theta_i - lambda) with one threshold lambda (separable Omega, KKT)"])
+    params, scope = {"entmax": ([None], r"symbolic in $\alpha = 1 + s$, $s > 0$; any $n$"),
+                     "rankmax": ([1, 2, 3], r"any $n$ (WOP); witnesses for $k \in \{1, 2, 3\}$"),
+                     "sparsemax": ([None], "any $n$ (WOP); exact rational witness")}[loss]
+    d = Derivation(f"{loss}: " + r"$\theta_i > \theta_j$ implies $\hat y_i \ge \hat y_j$ (WOP), but not SOP: "
+                   r"$\hat y$ is flat outside its support (and, for rankmax, at the cap 1)", scope,
+                   [r"$\hat y_i = f(\theta_i - \lambda)$ with one threshold $\lambda$ (separable $\Omega$, KKT)"],
+                   summary=f"{loss}: " + r"$\theta_i > \theta_j \Rightarrow \hat y_i \ge \hat y_j$ (WOP), but not SOP: "
+                           r"$\hat y$ is flat outside its support" + (" and at the cap 1" if loss == "rankmax" else ""))
     f_free = derived_free_map(loss) if f_free is None else f_free
     mono = monotone_steps(d, loss, f_free)
-    d.step("θ_i > θ_j gives θ_i − λ > θ_j − λ, so f non-decreasing gives ŷ_i ≥ ŷ_j for every n (WOP)")
+    d.step(r"$\theta_i > \theta_j$ gives $\theta_i - \lambda > \theta_j - \lambda$, so $f$ non-decreasing gives "
+           r"$\hat y_i \ge \hat y_j$ for every $n$ (WOP)")
     f = piecewise_map(loss, f_free)
     ok = True
     for param in params:
@@ -129,10 +132,11 @@ def sparse_o1(loss: str, f_free: sp.Expr | None = None) -> Derivation:
         i, j = len(theta) - 2, len(theta) - 1
         strict = sp.simplify(theta[i] - theta[j]).is_positive
         tie = sp.simplify(yhat[i] - yhat[j]) == 0
-        d.step(f"witness{'' if param is None else f' (k = {param})'}: θ =", sp.Matrix(theta).T)
-        d.step(f"ŷ = f(θ − λ), λ = {lam}; Σŷ = mass: {kkt_ok}; ŷ =", sp.Matrix(yhat).T)
+        d.step("witness" + ("" if param is None else f" ($k = {param}$)") + r": $\theta =$", sp.Matrix(theta).T)
+        d.step(r"$\hat y = f(\theta - \lambda)$, $\lambda = " + sp.latex(lam) + r"$; $\sum_i \hat y_i$ = mass: "
+               + f"{kkt_ok}" + r"; $\hat y =$", sp.Matrix(yhat).T)
         ok = ok and kkt_ok and strict is True and tie
-    d.step("θ_i > θ_j with ŷ_i = ŷ_j: strict order preservation fails")
+    d.step(r"$\theta_i > \theta_j$ with $\hat y_i = \hat y_j$: strict order preservation fails")
     return d.decide(None if mono is None else (mono and ok))
 
 
@@ -144,17 +148,18 @@ def softmax_map(ti: sp.Expr, tj: sp.Expr, R: sp.Expr) -> tuple[sp.Expr, sp.Expr]
 
 def softmax_o1(yhat: Callable = softmax_map) -> Derivation:
     """θ_i = θ_j + δ, δ > 0 ⇒ ŷ_i > ŷ_j, symbolic in n (R > 0: the other exponentials)."""
-    d = Derivation("Softmax is strictly order preserving: theta_i > theta_j implies yhat_i > yhat_j",
-                   "symbolic in n (R = sum of the other exponentials > 0)", ["theta real, finite"])
+    d = Derivation(r"Softmax is strictly order preserving: $\theta_i > \theta_j$ implies $\hat y_i > \hat y_j$",
+                   r"symbolic in $n$ ($R$ = sum of the other exponentials, $R > 0$)", [r"$\theta$ real, finite"])
     ti, tj = sp.symbols("theta_i theta_j", real=True)
     dl, R = sp.Symbol("delta", positive=True), sp.Symbol("R", positive=True)
     yi, yj = (sp.sympify(v).subs(ti, tj + dl) for v in yhat(ti, tj, R))
-    d.step("ŷ_i, ŷ_j as the partial derivatives of Ω* (θ_i = θ_j + δ):", sp.Matrix([yi, yj]).T)
+    d.step(r"$\hat y_i$, $\hat y_j$ as the partial derivatives of $\Omega^*$ ($\theta_i = \theta_j + \delta$):",
+           sp.Matrix([yi, yj]).T)
     pos = all(sp.simplify(v).is_positive is True for v in (yi, yj))
     logratio = sp.simplify(sp.expand_log(sp.log(sp.simplify(yi / yj)), force=True))
-    d.step("both positive; log(ŷ_i/ŷ_j) =", logratio)
+    d.step(r"both positive; $\log(\hat y_i/\hat y_j) =$", logratio)
     sign = logratio.is_positive
-    d.step("log(ŷ_i/ŷ_j) > 0, so ŷ_i > ŷ_j whenever θ_i > θ_j (SOP)")
+    d.step(r"$\log(\hat y_i/\hat y_j) > 0$, so $\hat y_i > \hat y_j$ whenever $\theta_i > \theta_j$ (SOP)")
     return d.decide(None if sign is None or not pos else bool(sign))
 
 
@@ -173,51 +178,66 @@ def softmax_minimizer(eta_i: sp.Expr, Z: sp.Expr) -> sp.Expr:
 
 
 def softmax_o2(minimizer: Callable = softmax_minimizer) -> Derivation:
-    d = Derivation("Softmax minimizers of the conditional risk are theta* = log(eta) + c: eta_i > eta_j implies "
-                   "theta*_i > theta*_j and eta_i = eta_j implies theta*_i = theta*_j (SOP); eta with zeros: "
-                   "every minimizing sequence has its zero coordinates at -inf (tied) in the limit",
-                   "symbolic in n; eta with zeros: extended-real limit of epsilon-minimizers",
-                   ["R(theta; eta) = L(theta; eta) + const, convex, gradient softmax(theta) - eta (FY-2)",
-                    "sum eta = 1"])
+    d = Derivation(r"Softmax minimizers of the conditional risk are $\theta^* = \log\eta + c$: $\eta_i > \eta_j$ "
+                   r"implies $\theta^*_i > \theta^*_j$ and $\eta_i = \eta_j$ implies $\theta^*_i = \theta^*_j$ (SOP); "
+                   r"$\eta$ with zeros: every minimizing sequence has its zero coordinates at $-\infty$ (tied) in the "
+                   "limit",
+                   r"symbolic in $n$; $\eta$ with zeros: extended-real limit of $\varepsilon$-minimizers",
+                   [r"$R(\theta; \eta) = L(\theta; \eta) + \mathrm{const}$, convex, gradient "
+                    r"$\operatorname{softmax}(\theta) - \eta$ (FY-2)",
+                    r"$\sum_i \eta_i = 1$"],
+                   summary=r"softmax: the risk minimizers $\theta^* = \log\eta + c$ order like $\eta$, ties included "
+                           r"(SOP); zeros of $\eta$ tie at $-\infty$")
     ei, ej, Z, dd = sp.symbols("eta_i eta_j Z d", positive=True)
     th_i, th_j = minimizer(ei, Z), minimizer(ej, Z)
-    d.step("stationarity e^{θ_i} / Σe^θ = η_i solved for θ_i (every stationary point, any n):", th_i)
+    d.step(r"stationarity $e^{\theta_i}/\sum_k e^{\theta_k} = \eta_i$ solved for $\theta_i$ (every stationary "
+           "point, any $n$):", th_i)
     # fixed point: e^{θ*_i} = η_i Z for every i, so Σ_j e^{θ*_j} = Z Σ η = Z and softmax(θ*) = η
     fixed = sp.simplify(sp.exp(th_i) - ei * Z) == 0
-    d.step("e^{θ*_i} = η_i Z for every i, hence Σ e^{θ*} = Z Σ η = Z and softmax(θ*) = η:", sp.exp(th_i))
+    d.step(r"$e^{\theta^*_i} = \eta_i Z$ for every $i$, hence $\sum_k e^{\theta^*_k} = Z \sum_k \eta_k = Z$ and "
+           r"$\operatorname{softmax}(\theta^*) = \eta$:", sp.exp(th_i))
     gap = sp.simplify(sp.expand_log(th_i.subs(ei, ej * (1 + dd)) - th_j, force=True))
-    d.step("η_i = η_j (1 + d), d > 0: θ*_i − θ*_j =", gap)
+    d.step(r"$\eta_i = \eta_j (1 + d)$, $d > 0$: $\theta^*_i - \theta^*_j =$", gap)
     strict = gap.is_positive
     tie = sp.simplify(th_i.subs(ei, ej) - th_j) == 0
-    d.step(f"ties η_i = η_j give θ*_i − θ*_j = 0: {tie}; unique modulo the shift log Z (each coordinate is solved "
-           "for alone, Z common)")
+    d.step(r"ties $\eta_i = \eta_j$ give $\theta^*_i - \theta^*_j = 0$: " + str(tie) + r"; unique modulo the shift "
+           r"$\log Z$ (each coordinate is solved for alone, $Z$ common)")
     # zeros: logsumexp(θ) = logsumexp(θ_S) + log(1 + E_Z/E_S)
     ES, EZ, eps = sp.symbols("E_S E_Z epsilon", positive=True)
     decomp = sp.simplify(sp.expand_log(sp.log(ES + EZ) - sp.log(ES) - sp.log(1 + EZ / ES), force=True)) == 0
-    d.step("η with zeros on Z: R(θ) − R*_S ≥ log Σe^θ − log Σ_S e^θ = log(1 + E_Z/E_S) > 0 (sympy identity: "
-           f"{decomp}), so the infimum R*_S of the support problem is not attained")
+    d.step(r"$\eta$ with zeros on $Z$: $R(\theta) - R^*_S \ge \log\sum_k e^{\theta_k} - \log\sum_{k \in S} "
+           r"e^{\theta_k} = \log(1 + E_Z/E_S) > 0$ (sympy identity: " + str(decomp) + r"), so the infimum $R^*_S$ of "
+           "the support problem is not attained")
     excess_pos = sp.log(1 + EZ / ES).is_positive
     bound = sp.log(sp.exp(eps) - 1)
     lim = sp.limit(bound, eps, 0, "+")
-    d.step("an ε-minimizer has E_Z/E_S ≤ e^ε − 1, so θ_j − logsumexp θ_S ≤ log(e^ε − 1) for j ∈ Z, and as ε → 0:",
+    d.step(r"an $\varepsilon$-minimizer has $E_Z/E_S \le e^\varepsilon - 1$, so "
+           r"$\theta_j - \operatorname{logsumexp}\theta_S \le \log(e^\varepsilon - 1)$ for $j \in Z$, and as "
+           r"$\varepsilon \to 0$:",
            sp.Eq(sp.Limit(bound, eps, 0, "+"), lim))
-    d.step("normalized by max θ = 0, the zero coordinates tend to −∞ together (a tie in the extended reals) and the "
-           "support to log(η_S/η_max) (the support problem's unique minimizer above): SOP in the limit")
+    d.step(r"normalized by $\max_k \theta_k = 0$, the zero coordinates tend to $-\infty$ together (a tie in the "
+           r"extended reals) and the support to $\log(\eta_S/\eta_{\max})$ (the support problem's unique minimizer "
+           "above): SOP in the limit")
     ok = fixed and strict is True and tie and decomp and excess_pos is True and lim == -sp.oo
     return d.decide(ok if strict is not None else None)
 
 
 def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
-    d = Derivation(f"{loss}: the minimizers of the conditional risk are the theta with yhat(theta) = eta; every one "
-                   "has eta_i > eta_j => theta_i > theta_j (WOP), and ties at a flat value (0; 1 for rankmax) can "
-                   "split (not SOP)",
-                   "any n (WOP, from f non-decreasing); exact witness n = 4" + (" (alpha = 3/2)" if loss == "entmax" else ""),
-                   ["R(theta; eta) = L(theta; eta) + const >= const, with equality iff yhat(theta) = eta (FY-2)",
-                    "yhat_i = f(theta_i - lambda), one threshold (KKT)"])
+    d = Derivation(f"{loss}: " + r"the minimizers of the conditional risk are the $\theta$ with "
+                   r"$\hat y(\theta) = \eta$; every one has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ (WOP), "
+                   "and ties at a flat value (0; 1 for rankmax) can split (not SOP)",
+                   "any $n$ (WOP, from $f$ non-decreasing); exact witness $n = 4$"
+                   + (r" ($\alpha = 3/2$)" if loss == "entmax" else ""),
+                   [r"$R(\theta; \eta) = L(\theta; \eta) + \mathrm{const} \ge \mathrm{const}$, with equality iff "
+                    r"$\hat y(\theta) = \eta$ (FY-2)",
+                    r"$\hat y_i = f(\theta_i - \lambda)$, one threshold (KKT)"],
+                   summary=f"{loss}: " + r"every risk minimizer has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ "
+                           "(WOP); a tie at a flat value can split (not SOP)")
     f_free = derived_free_map(loss) if f_free is None else f_free
     mono = monotone_steps(d, loss, f_free)
-    d.step("at a minimizer f(θ_i − λ) = η_i; if η_i > η_j then θ_i ≤ θ_j would give f(θ_i − λ) ≤ f(θ_j − λ) "
-           "(f non-decreasing): so θ_i > θ_j (WOP)")
+    d.step(r"at a minimizer $f(\theta_i - \lambda) = \eta_i$; if $\eta_i > \eta_j$ then $\theta_i \le \theta_j$ "
+           r"would give $f(\theta_i - \lambda) \le f(\theta_j - \lambda)$ ($f$ non-decreasing): so "
+           r"$\theta_i > \theta_j$ (WOP)")
     sub = {S_ALPHA: sp.Rational(1, 2)} if loss == "entmax" else {}
     f = piecewise_map(loss, f_free.subs(sub))
     if loss == "rankmax":  # k = 2: two ones and two zeros; λ = −1/2
@@ -231,11 +251,12 @@ def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
         lam = sp.Integer(0)
     yhat = [sp.simplify(f(t - lam)) for t in theta]
     same = all(sp.simplify(y - e) == 0 for y, e in zip(yhat, eta))
-    d.step("η =", sp.Matrix(eta).T)
-    d.step(f"θ (λ = {lam}) =", sp.Matrix(theta).T)
-    d.step("ŷ(θ) = f(θ − λ) =", sp.Matrix(yhat).T)
+    d.step(r"$\eta =$", sp.Matrix(eta).T)
+    d.step(r"$\theta$ ($\lambda = " + sp.latex(lam) + r"$) =", sp.Matrix(theta).T)
+    d.step(r"$\hat y(\theta) = f(\theta - \lambda) =$", sp.Matrix(yhat).T)
     split = bool(theta[2] > theta[3]) and eta[2] == eta[3]
-    d.step("ŷ(θ) = η, so θ minimizes R; η_3 = η_4 but θ_3 > θ_4 (tie split): not SOP")
+    d.step(r"$\hat y(\theta) = \eta$, so $\theta$ minimizes $R$; $\eta_3 = \eta_4$ but $\theta_3 > \theta_4$ "
+           "(tie split): not SOP")
     return d.decide(None if mono is None else (mono and same and split))
 
 

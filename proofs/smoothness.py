@@ -147,7 +147,10 @@ GT2_UPPER = sp.S.One  # "between softmax's ½ and sparsemax's 1", read for α > 
 _WITNESS = {"softmax": ([0.0, 0.0], {}), "sparsemax": ([0.0, 0.0], {}), "rankmax": ([0.0, 0.0, 0.0, 0.0], {"k": 2}),
             "entmax": ([0.0, 0.0], {"alpha": 1.5})}
 ENTMAX_GAP = ("general supports: the symbolic supremum covers two-point and uniform supports only (three or more "
-              "distinct non-zero ŷ values are searched numerically, not derived)")
+              r"distinct non-zero $\hat y$ values are searched numerically, not derived)")
+
+
+_UNIFORM_STEP = (r"Uniform support of size $m$: $J = m^{\alpha-2}(I - \mathbf{1}\mathbf{1}^\top/m)$, so")
 
 
 def _compare(d: Derivation, loss: str, derived: sp.Expr, claimed: sp.Expr, ok: bool | None) -> Derivation:
@@ -163,39 +166,50 @@ def _compare(d: Derivation, loss: str, derived: sp.Expr, claimed: sp.Expr, ok: b
     if same is False and c.is_number and m.is_number and c < m:
         theta, params = _WITNESS[loss]
         d.counterexample = {"theta": theta, **params, "lambda_max": float(m), "claimed": float(c), "source": "symbolic"}
-        d.step(f"The claimed constant {sp.sstr(claimed)} is below the supremum, attained at θ = {theta}"
-               + (" (α = 3/2)" if loss == "entmax" else "") + ".")
+        d.step(f"The claimed constant ${sp.latex(claimed)}$ is below the supremum, attained at "
+               f"$\\theta = ({', '.join(f'{v:g}' for v in theta)})$"
+               + (r" ($\alpha = 3/2$)" if loss == "entmax" else "") + ".")
         return d.decide(False)
     d.step("The claimed constant is not the derived supremum but not below it either: undecided.")
     return d.decide(None)
 
 
 def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
-    d = Derivation(statement="", scope="", assumptions=["θ ∈ R^n finite", "y fixed in dom Ω"])
-    d.step("∇_θL = ŷ(θ) − y (FY-2), so the Lipschitz constant of ∇L is sup_θ λ_max(J_ŷ(θ)) (J_ŷ symmetric PSD).")
+    d = Derivation(statement="", scope="", assumptions=[r"$\theta \in \mathbb{R}^n$ finite",
+                                                        r"$y$ fixed in $\operatorname{dom}\Omega$"])
+    d.step(r"$\nabla_\theta L = \hat y(\theta) - y$ (FY-2), so the Lipschitz constant of $\nabla L$ is "
+           r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))$ ($J_{\hat y}$ symmetric PSD).")
     if loss == "entmax" and alpha_range == "gt2":
         return _gt2(d, GT2_UPPER if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA, "m": M}))
     claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
     if loss == "softmax":
         ok, val, steps = _softmax_sup()
-        d.statement = (f"∇L is L-Lipschitz with L = sup_θ λ_max(diag(p) − ppᵀ) = {val}, attained at n = 2, θ = 0 and "
-                       "approached as p → (½, ½, 0, …)")
-        d.scope = ("upper bound symbolic in n (Popoviciu, the variance identity as sums of symbolic length, "
-                   "(x_i − x_j)² ≤ 2‖x‖²); two-point supremum symbolic in t")
-        d.step("Two-point p = (t, 1−t): non-zero eigenvalue (sympy)", steps[0])
+        d.statement = (r"$\nabla L$ is $L$-Lipschitz with "
+                       r"$L = \sup_\theta \lambda_{\max}(\operatorname{diag}(p) - pp^\top) = "
+                       f"{sp.latex(val)}$, attained at $n = 2$, $\\theta = 0$ and approached as "
+                       r"$p \to (\tfrac12, \tfrac12, 0, \dots)$")
+        d.summary = (r"$\sup_\theta \lambda_{\max}(\operatorname{diag}(p) - pp^\top) = "
+                     f"{sp.latex(val)}$: " + r"$\nabla L$ is Lipschitz with that constant")
+        d.scope = (r"upper bound symbolic in $n$ (Popoviciu, the variance identity as sums of symbolic length, "
+                   r"$(x_i - x_j)^2 \le 2\lVert x\rVert^2$); two-point supremum symbolic in $t$")
+        d.step(r"Two-point $p = (t, 1-t)$: non-zero eigenvalue (sympy)", steps[0])
         d.step("maximised at", steps[1])
-        d.step("Any n, ‖x‖ = 1: Var_p(x) ≤ (max x − min x)²/4 ≤ 2/4 (sympy identities):",
+        d.step(r"Any $n$, $\lVert x\rVert = 1$: $\operatorname{Var}_p(x) \le (\max x - \min x)^2/4 \le 2/4$ "
+               "(sympy identities):",
                r"x^\top(\operatorname{diag}p-pp^\top)x=\operatorname{Var}_p(x)\le\tfrac14(x_i-x_j)^2\le\tfrac12")
-        d.step("Check at n = 3:", steps[2])
+        d.step("Check at $n = 3$:", steps[2])
         return _compare(d, loss, val, claimed, ok)
     if loss in ("sparsemax", "rankmax"):
         ok, lm, Jl = _projection_sup(loss)
-        d.statement = f"∇L is L-Lipschitz with L = {lm} (ŷ is a Euclidean projection; J_ŷ = I_F − 11ᵀ/|F|)"
-        d.scope = ("J = I_F − 11ᵀ/|F| symmetric idempotent for a free set of symbolic size (hessian() derives J for "
-                   "every |F|); ŷ is continuous and piecewise linear, so the piecewise bound is global")
-        where = "θ = (0, 0)" if loss == "sparsemax" else "n = 4, k = 2, θ = 0"
+        d.statement = (f"$\\nabla L$ is $L$-Lipschitz with $L = {sp.latex(lm)}$ ($\\hat y$ is a Euclidean projection; "
+                       r"$J_{\hat y} = I_F - \mathbf{1}\mathbf{1}^\top/|F|$)")
+        d.scope = (r"$J = I_F - \mathbf{1}\mathbf{1}^\top/|F|$ symmetric idempotent for a free set of symbolic size "
+                   r"(the Hessian derivation gives $J$ for every $|F|$); $\hat y$ is continuous and piecewise linear, "
+                   "so the piecewise bound is global")
+        where = r"$\theta = (0, 0)$" if loss == "sparsemax" else r"$n = 4$, $k = 2$, $\theta = 0$"
         d.step(f"Jacobian at {where} (sympy), idempotent and symmetric:", Jl)
-        d.step("(H²)_li = Σ_{m∈F} H_lm H_mi = H_li for |F| symbolic (sympy sum), so the eigenvalues are 0 and 1, and",
+        d.step(r"$(H^2)_{li} = \sum_{m \in F} H_{lm} H_{mi} = H_{li}$ for $|F|$ symbolic (sympy sum), so the "
+               "eigenvalues are 0 and 1, and",
                eq(r"\sup_\theta\lambda_{\max}", lm))
         return _compare(d, loss, lm, claimed, ok)
     if alpha_range not in ALPHA_RANGES:
@@ -203,25 +217,31 @@ def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
     ok2, harm = two_point_eigenvalue()
     okm, hmax, steps = entmax_two_point_max()
     oku, unif = uniform_eigenvalue()
-    d.step("Two-point support, s_i = p_i^{2−α}: eigenvalues of diag(s) − ssᵀ/Σs are 0 and the harmonic mean",
-           eq(r"\lambda", harm))
-    d.step("Uniform support of size m: J = m^{α−2}(I − 11ᵀ/m), so", eq(r"\lambda_{\max}", unif))
-    d.assumptions.append("1 < α ≤ 2 (β = 2 − α ∈ [0, 1))")
-    d.scope = ("symbolic in α (and t, m) for the two-point supports p = (t, 1−t) and the uniform supports "
-               "of any size m; eigenvalues of I − 11ᵀ/m for m = 2..5")
+    d.step(r"Two-point support, $s_i = p_i^{2-\alpha}$: eigenvalues of $\operatorname{diag}(s) - ss^\top/\sum_j s_j$ "
+           "are 0 and the harmonic mean", eq(r"\lambda", harm))
+    d.step(_UNIFORM_STEP, eq(r"\lambda_{\max}", unif))
+    d.assumptions.append(r"$1 < \alpha \le 2$ ($\beta = 2 - \alpha \in [0, 1)$)")
+    d.scope = (r"symbolic in $\alpha$ (and $t$, $m$) for the two-point supports $p = (t, 1-t)$ and the uniform "
+               r"supports of any size $m$; eigenvalues of $I - \mathbf{1}\mathbf{1}^\top/m$ for $m = 2, \dots, 5$")
     d.gap = ENTMAX_GAP
-    d.step("With β = 2 − α: λ = 2/f(t), f = t^{−β} + (1−t)^{−β} convex (sympy), f'(½) = 0 (u = 1 − t):", steps[0])
-    d.step("so the two-point maximum is at t = ½:", eq(r"\max_t\lambda", hmax))
+    d.step(r"With $\beta = 2 - \alpha$: $\lambda = 2/f(t)$, $f = t^{-\beta} + (1-t)^{-\beta}$ convex (sympy), "
+           r"$f'(\tfrac12) = 0$ ($u = 1 - t$):", steps[0])
+    d.step(r"so the two-point maximum is at $t = \tfrac12$:", eq(r"\max_t\lambda", hmax))
     mono = sp.diff(M ** (-BETA), M).is_nonpositive  # m^{α−2} non-increasing in m ≥ 2
-    d.step("m^{α−2} is non-increasing in m for α ≤ 2, so over uniform supports the max is m = 2, equal to", hmax)
+    d.step(r"$m^{\alpha-2}$ is non-increasing in $m$ for $\alpha \le 2$, so over uniform supports the max is at "
+           "$m = 2$, equal to", hmax)
     inc = sp.diff(hmax, ALPHA).is_positive
     lo = sp.limit(hmax, ALPHA, 1, "+")
     hi = hmax.subs(ALPHA, 2)
-    d.step("2^{α−2} is increasing in α; its values at α → 1⁺ and at α = 2:", sp.Tuple(lo, hi))
+    d.step(r"$2^{\alpha-2}$ is increasing in $\alpha$; its values at $\alpha \to 1^+$ and at $\alpha = 2$:",
+           sp.Tuple(lo, hi))
     in_range = all_true([inc, decide_zero(None, lo - sp.Rational(1, 2)), decide_zero(None, hi - 1)])
-    d.statement = ("α-entmax (1 < α ≤ 2): on two-point and uniform supports sup λ_max(J_ŷ) = 2^{α−2} "
-                   "∈ (½, 1], between softmax's ½ (α → 1) and sparsemax's 1 (α = 2); the symbolic part "
-                   "covers the two-point and uniform supports only")
+    d.statement = (r"$\alpha$-entmax ($1 < \alpha \le 2$): on two-point and uniform supports "
+                   r"$\sup \lambda_{\max}(J_{\hat y}) = 2^{\alpha-2} \in (\tfrac12, 1]$, between softmax's "
+                   r"$\tfrac12$ ($\alpha \to 1$) and sparsemax's 1 ($\alpha = 2$); the symbolic part covers the "
+                   "two-point and uniform supports only")
+    d.summary = (r"$\sup \lambda_{\max}(J_{\hat y}) = 2^{\alpha-2} \in (\tfrac12, 1]$ for $1 < \alpha \le 2$, "
+                 "on two-point and uniform supports")
     return _compare(d, loss, hmax, claimed, all_true([ok2, okm, oku, mono, in_range]))
 
 
@@ -229,23 +249,29 @@ def _gt2(d: Derivation, upper: sp.Expr) -> Derivation:
     """α > 2: the claimed upper bound (default 1, "between ½ and 1"; an expression in α and
     the uniform support size m) against λ_max = m^{α−2} of the uniform support."""
     oku, unif = uniform_eigenvalue()
-    d.step("Uniform support of size m: J = m^{α−2}(I − 11ᵀ/m), so", eq(r"\lambda_{\max}", unif))
-    d.assumptions.append("α > 2")
-    d.scope = ("symbolic in α > 2 and m for the uniform support of size m; concrete counterexample "
-               "α = 3, n = 3, θ = 0 with λ_max from sympy eigenvalues of the implicit-differentiation Jacobian")
+    d.step(_UNIFORM_STEP, eq(r"\lambda_{\max}", unif))
+    d.assumptions.append(r"$\alpha > 2$")
+    d.scope = (r"symbolic in $\alpha > 2$ and $m$ for the uniform support of size $m$; concrete counterexample "
+               r"$\alpha = 3$, $n = 3$, $\theta = 0$ with $\lambda_{\max}$ from sympy eigenvalues of the "
+               "implicit-differentiation Jacobian")
     g = sp.Symbol("gamma", positive=True)  # γ = α − 2 > 0
     q = sp.Symbol("q", nonnegative=True)  # m = 2 + q
     above = (g * sp.log(2 + q)).is_positive  # log m^{α−2} > 0 ⇒ m^{α−2} > 1
     unbounded = sp.limit(M**g, M, sp.oo) == sp.oo
-    d.step("For α > 2 (γ = α − 2 > 0) and m ≥ 2: log m^{γ} = γ log m > 0, and", sp.Eq(
+    d.step(r"For $\alpha > 2$ ($\gamma = \alpha - 2 > 0$) and $m \ge 2$: $\log m^{\gamma} = \gamma \log m > 0$, "
+           "and", sp.Eq(
         sp.Limit(M ** (ALPHA - 2), M, sp.oo), sp.oo))
     ce = entmax_gt2_counterexample(3, 3)
-    d.step("Counterexample α = 3, n = 3, θ = 0: τ from Σŷ = 1, then λ_max of the Jacobian (sympy):",
+    d.step(r"Counterexample $\alpha = 3$, $n = 3$, $\theta = 0$: $\tau$ from $\sum_j \hat y_j = 1$, then "
+           r"$\lambda_{\max}$ of the Jacobian (sympy):",
            eq(r"\lambda_{\max}", ce["lambda_max"]))
     bound = upper.subs({ALPHA: 3, M: 3})
-    d.step("Claimed upper bound on λ_max (at α = 3, m = 3):", eq(r"L_{\text{claimed}}", upper))
-    d.statement = ("α-entmax with α > 2: the constant is NOT between softmax's ½ and sparsemax's 1: the uniform "
-                   "support of size m gives λ_max = m^{α−2} > 1, unbounded in m")
+    d.step(r"Claimed upper bound on $\lambda_{\max}$ (at $\alpha = 3$, $m = 3$):", eq(r"L_{\text{claimed}}", upper))
+    d.statement = (r"$\alpha$-entmax with $\alpha > 2$: the constant is NOT between softmax's $\tfrac12$ and "
+                   r"sparsemax's 1: the uniform support of size $m$ gives $\lambda_{\max} = m^{\alpha-2} > 1$, "
+                   "unbounded in $m$")
+    d.summary = (r"$\alpha > 2$: the uniform support of size $m$ gives $\lambda_{\max} = m^{\alpha-2} > 1$, "
+                 r"unbounded in $m$; claimed bound $" + sp.latex(upper) + "$")
     derived = all_true([oku, above, unbounded])
     if derived is not True or not bound.is_number:
         return d.decide(None)
@@ -253,8 +279,9 @@ def _gt2(d: Derivation, upper: sp.Expr) -> Derivation:
         d.counterexample = {k: (float(v) if isinstance(v, sp.Basic) else v) for k, v in ce.items()}
         return d.decide(False)
     covers = decide_zero(None, sp.simplify(sp.Max(upper - unif, 0) - (upper - unif)))  # upper ≥ m^{α−2}
-    d.step("The claimed bound is not below m^{α−2} on the uniform supports.")
-    d.gap = "uniform supports only (near a support change λ_max = δ^{2−α} grows without bound; not derived here)"
+    d.step(r"The claimed bound is not below $m^{\alpha-2}$ on the uniform supports.")
+    d.gap = (r"uniform supports only (near a support change $\lambda_{\max} = \delta^{2-\alpha}$ grows without bound; "
+             "not derived here)")
     return d.decide(True if covers is True else None)
 
 

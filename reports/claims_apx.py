@@ -12,20 +12,28 @@ import sympy as sp
 from .claim import Check, Claim, Planted, numeric, symbolic, wrong_derivation, wrong_input
 from . import planted_apx as W
 
-_CANON = "canonical theta = (2, 1, 0, -1, -2, 0.5), y = 0 (n = 6)"
-_APX1_SAMPLING = ("The decomposition MSE = bias^2 + variance holds for {what}, and as a sampling method its bias^2 and "
-                  "variance shrink with the sample count (reading: non-increasing along {key} = 1, 2, 4, ...; "
-                  + _CANON + ").")
-_APX1_DET = ("The decomposition holds for {what}, which is deterministic: variance exactly 0 and a positive bias^2 that "
-             "no extra compute shrinks (" + _CANON + ").")
+_CANON = r"canonical $\theta = (2, 1, 0, -1, -2, 0.5)$, $y = 0$ ($n = 6$)"
+
+
+def _apx1_sampling(what: str, key: str) -> str:
+    return (r"The decomposition $\mathrm{MSE} = \mathrm{bias}^2 + \mathrm{variance}$ holds for " + what
+            + r", and as a sampling method its bias$^2$ and variance shrink with the sample count (reading: "
+            + f"non-increasing along ${key} = 1, 2, 4, \\dots$; " + _CANON + ").")
+
+
+def _apx1_det(what: str) -> str:
+    return ("The decomposition holds for " + what + ", which is deterministic: variance exactly 0 and a positive "
+            "bias$^2$ that no extra compute shrinks (" + _CANON + ").")
+
+
 _WHAT = {
-    "ssm/uniform": ("canonical SSM (logQ correction), proposal uniform over the negatives", "m"),
-    "ssm/ideal": ("canonical SSM with the ideal proposal q~ proportional to exp(theta) on the negatives", "m"),
-    "nce/c=logZ": ("NCE with noise uniform over all classes and normalizer c = log Z", "k"),
-    "nce/c=0": ("NCE with noise uniform over all classes and fixed c = 0 (self-normalized)", "k"),
+    "ssm/uniform": (r"canonical SSM ($\log Q$ correction), proposal uniform over the negatives", "m"),
+    "ssm/ideal": (r"canonical SSM with the ideal proposal $\tilde q \propto \exp(\theta)$ on the negatives", "m"),
+    "nce/c=logZ": (r"NCE with noise uniform over all classes and normalizer $c = \log Z$", "k"),
+    "nce/c=0": (r"NCE with noise uniform over all classes and fixed $c = 0$ (self-normalized)", "k"),
     "hsm/balanced-H2": ("HSM on the balanced tree, reading H2 (tied node vectors)", None),
-    "rg2": ("RG^2 (second-order Taylor expansion of logsumexp, interaction term dropped)", None),
-    "rgx": ("RG-x (second-order Taylor expansion of logsumexp around the mean score)", None),
+    "rg2": ("RG$^2$ (second-order Taylor expansion of logsumexp, interaction term dropped)", None),
+    "rgx": (r"RG$\times$ (second-order Taylor expansion of logsumexp around the mean score)", None),
 }
 _NOTES = {
     "nce/c=logZ": "exact closed form: the variance rises from k = 1 (0.1667) to k = 2 (0.1809) before it falls like 1/k; "
@@ -33,10 +41,15 @@ _NOTES = {
     "nce/c=0": "exact closed form: bias^2 grows with k (0.360 at k = 1, 7.20 at k = 16) towards ||(Z - 1) p||^2 = 56.3; "
                "the variance grows up to k ~ 16 before it falls",
 }
-_GAP_SHRINK = ("the shrinking of bias^2 and variance with the sample count is not derived symbolically (the symbolic "
+# the scope gap (marked text, printed) and the row's note (a pytest reason, plain)
+_GAP_SHRINK = ("the shrinking of bias$^2$ and variance with the sample count is not derived symbolically (the symbolic "
                "route proves the decomposition only; the shrinking is checked numerically, by exact enumeration along "
                "the sample count)")
-_SUPPORTED = {"ssm/uniform": _GAP_SHRINK}
+_NOTE_SHRINK = ("the shrinking of bias^2 and variance with the sample count is not derived symbolically (the symbolic "
+                "route proves the decomposition only; the shrinking is checked numerically, by exact enumeration along "
+                "the sample count)")
+_SUPPORTED = {"ssm/uniform": _NOTE_SHRINK}
+_RG_NAME = {"rg2": "RG$^2$", "rgx": r"RG$\times$"}
 
 
 def _apx1(N, P) -> list[Claim]:
@@ -45,7 +58,7 @@ def _apx1(N, P) -> list[Claim]:
         method = reading.split("/")[0] if "/" in reading else "rg"
         det = "hsm" if method == "hsm" else reading
         if key:
-            statement = _APX1_SAMPLING.format(what=what, key=key)
+            statement = _apx1_sampling(what, key)
             gap = _GAP_SHRINK if reading != "ssm/ideal" else ""
             syms = [symbolic("decomposition", P.decomposition, scope_gap=gap,
                              planted=[wrong_derivation(W.AT_TARGET, P.decomposition, variance_fn=W.variance_at_target)])]
@@ -57,7 +70,7 @@ def _apx1(N, P) -> list[Claim]:
             else:
                 num_planted = [wrong_input(W.UNCENTRED, N.decomposition, method, reading, exact=W.nce_exact_uncentred)]
         else:
-            statement = _APX1_DET.format(what=what)
+            statement = _apx1_det(what)
             law = W.random_tree_law if method == "hsm" else W.rg_sampled_mean_law
             syms = [symbolic("deterministic-variance", P.deterministic_variance, det,
                              planted=[wrong_derivation(W.RANDOM_TREE if method == "hsm" else W.SAMPLED_MEAN,
@@ -102,9 +115,9 @@ def claims() -> list[Claim]:
     out = _apx1(N, P)
     out += [
         Claim("APX-2", "ssm/uniform",
-              "SSM (canonical, uniform proposal over the negatives): ||E g~ - g|| = O(1/m) and variance = O(1/m); the "
-              "leading bias term is the delta-method coefficient b1/m (" + _CANON + "; Monte Carlo must match the exact "
-              "values).",
+              r"SSM (canonical, uniform proposal over the negatives): $\lVert \mathbb{E}\tilde g - g \rVert = O(1/m)$ "
+              r"and variance $= O(1/m)$; the leading bias term is the delta-method coefficient $b_1/m$ (" + _CANON
+              + "; Monte Carlo must match the exact values).",
               (Check("delta-method", "symbolic", lambda ctx: _delta(P),
                      planted=(Planted(W.POISSON_SIGMA1, run=lambda ctx: _delta(P, sigma1=W.poisson_sigma1)),)),
                numeric("exact-rate", N.ssm_rate_exact,
@@ -112,8 +125,8 @@ def claims() -> list[Claim]:
                numeric("mc-vs-exact", N.mc_agreement, "ssm", "uniform", statistical=True,
                        planted=_mc_planted(N, "ssm", "uniform")))),
         Claim("APX-2", "ssm/ideal",
-              "SSM bias is exactly zero for every m if and only if the proposal on the negatives is proportional to "
-              "exp(theta) (" + _CANON + " and random theta).",
+              "SSM bias is exactly zero for every $m$ if and only if the proposal on the negatives is proportional to "
+              r"$\exp(\theta)$ (" + _CANON + r" and random $\theta$).",
               (symbolic("ideal-unbiased", P.ssm_ideal_unbiased,
                         planted=[wrong_derivation(W.TEMPERED, P.ssm_ideal_unbiased, temperature=2)]),
                symbolic("only-if", P.ssm_only_if, planted=[wrong_derivation(W.TEMPERED, P.ssm_only_if, temperature=2)]),
@@ -128,16 +141,17 @@ def claims() -> list[Claim]:
              "at m = 64 ... 256); an O(1/m) rate cannot be confirmed or refuted on these grids")):
         out.append(Claim(
             "APX-2", f"ssm/{prop}@n=100000",
-            f"At n = 100,000 (Zipf popularity) with the {prop} proposal, Monte Carlo bias^2 and variance fall at the "
-            "claimed rates: ||bias|| = O(1/m), variance = O(1/m).",
+            f"At $n = 100{{,}}000$ (Zipf popularity) with the {prop} proposal, Monte Carlo bias$^2$ and variance fall "
+            r"at the claimed rates: $\lVert \mathrm{bias} \rVert = O(1/m)$, variance $= O(1/m)$.",
             (numeric("mc-rate-n100000", N.mc_rate_large, prop, statistical=True,
-                     planted=[wrong_input("bias^2 estimated by the plug-in ||mean - g||^2 (without its V/R correction)",
+                     planted=[wrong_input(r"bias$^2$ estimated by the plug-in $\lVert \bar g - g \rVert^2$ "
+                                          "(without its $V/R$ correction)",
                                           N.mc_rate_large, prop, correct_bias2=False)]),),
             expected=expected, note=note, on_device=True))
     out += [
         Claim("APX-3", "nce/c=logZ",
-              "NCE with c = log Z: E g~ -> g as k -> infinity (bias = O(1/k)); noise uniform; Monte Carlo must match "
-              "the closed form.",
+              r"NCE with $c = \log Z$: $\mathbb{E}\tilde g \to g$ as $k \to \infty$ ($\mathrm{bias} = O(1/k)$); "
+              "noise uniform; Monte Carlo must match the closed form.",
               (symbolic("nce-limit", P.nce_limit, "c=logZ",
                         planted=[wrong_derivation(W.C_OFF, P.nce_limit, "c=logZ",
                                                   c=lambda Z: sp.log(Z) + sp.Rational(1, 10))]),
@@ -146,13 +160,13 @@ def claims() -> list[Claim]:
                numeric("mc-vs-exact", N.mc_agreement, "nce", "c=logZ", statistical=True,
                        planted=_mc_planted(N, "nce", "c=logZ")))),
         Claim("APX-3", "nce/c=0",
-              "NCE with a wrong fixed normalizer (c = 0, Z != 1): the bias does not vanish as k -> infinity.",
+              r"NCE with a wrong fixed normalizer ($c = 0$, $Z \ne 1$): the bias does not vanish as $k \to \infty$.",
               (symbolic("nce-limit", P.nce_limit, "c=0", planted=[wrong_derivation(W.C_LOGZ, P.nce_limit, "c=0", c=sp.log)]),
                numeric("closed-form-rate", N.nce_rate, "c=0",
                        planted=[Planted(W.C_LOGZ, run=lambda ctx: N.nce_rate("c=0", ctx, c=_logz()))]))),
         Claim("APX-3", "nce/population",
-              "Population reading (Gutmann & Hyvarinen): for every k, the minimizer of the population NCE objective "
-              "recovers the data distribution, exp(theta*) = p.",
+              "Population reading (Gutmann & Hyvarinen): for every $k$, the minimizer of the population NCE "
+              r"objective recovers the data distribution, $\exp(\theta^*) = p$.",
               (symbolic("population-stationarity", P.nce_population,
                         planted=[wrong_derivation(W.NOISE_WEIGHT, P.nce_population, weight=lambda k, q: q)]),
                numeric("population-cvxpy", N.nce_population,
@@ -178,8 +192,8 @@ def claims() -> list[Claim]:
     for kind in ("rg2", "rgx"):
         bad = W.rg_coeffs(kind, lin=0)
         out.append(Claim("APX-5", f"{kind}/scale",
-                         f"{kind}: variance 0; bias -> 0 as the score spread -> 0 and grows with it (reading: theta = "
-                         "s theta0, s -> 0; theta0 canonical).",
+                         _RG_NAME[kind] + r": variance 0; bias $\to 0$ as the score spread $\to 0$ and grows with "
+                         r"it (reading: $\theta = s\,\theta_0$, $s \to 0$; $\theta_0$ canonical).",
                          (Check("series-in-s", "symbolic", lambda ctx, k=kind: P.rg_scale(k)[0].evidence("series-in-s"),
                                 planted=(Planted(W.NO_LINEAR, run=lambda ctx, k=kind, c=bad: P.rg_scale(
                                     k, coeffs=c)[0].evidence("planted")),)),
@@ -189,7 +203,7 @@ def claims() -> list[Claim]:
         half = W.rg_coeffs(kind, inter=sp.Rational(1, 2))
         out.append(Claim(
             "APX-5", f"{kind}/spread",
-            f"{'RG-x' if kind == 'rgx' else 'RG^2'}: bias -> 0 as the score spread (max - min) -> 0, whatever the mean "
+            _RG_NAME[kind] + r": bias $\to 0$ as the score spread ($\max - \min$) $\to 0$, whatever the mean "
             "score.",
             (symbolic("spread-limit", P.rg_spread, kind, **pin,
                       planted=[wrong_derivation(W.HALF_INTERACTION, P.rg_spread, kind, coeffs=half)]),
@@ -199,16 +213,18 @@ def claims() -> list[Claim]:
             **({"expected": "refuted", "note": "theta = (1, 1, 1), y = 0: spread 0 but the RG^2 gradient is off by "
                                                "(1/3) 1, bias^2 = 1/3 (RG^2 is not shift invariant)"} if pin else {})))
     out.append(Claim("APX-5", "rg2/squared-loss",
-                     "RG^2 is a weighted squared loss: (1/2n) ||theta - (n e_y - 1)||^2 + log n - (n - 1)/2.",
+                     r"RG$^2$ is a weighted squared loss: $\frac{1}{2n} \lVert \theta - (n e_y - \mathbf{1}) \rVert^2 "
+                     r"+ \log n - (n - 1)/2$.",
                      (symbolic("squared-identity", P.rg2_weighted_squared,
                                planted=[wrong_derivation(W.LABEL_TARGET, P.rg2_weighted_squared,
                                                          target=lambda n, lab: n if lab else 0)]),
                       numeric("squared-loss-identity", N.rg2_squared,
                               planted=[wrong_input(W.LABEL_TARGET, N.rg2_squared, label_target=lambda n: n)]))))
     out.append(Claim("APX-6", "sgd",
-                     "SGD with a gradient estimator of bias b and variance sigma^2 on a strongly convex softmax "
-                     "regression converges to a neighbourhood of the optimum whose radius grows with b and (at a fixed "
-                     "step) with sigma^2: limsup E||w_t - w*||^2 <= s*(b, sigma^2)^2.",
+                     r"SGD with a gradient estimator of bias $b$ and variance $\sigma^2$ on a strongly convex softmax "
+                     r"regression converges to a neighbourhood of the optimum whose radius grows with $b$ and (at a "
+                     r"fixed step) with $\sigma^2$: $\limsup_t \mathbb{E}\lVert w_t - w^* \rVert^2 \le "
+                     r"s^*(b, \sigma^2)^2$.",
                      (symbolic("neighbourhood-fixed-point", P.sgd_neighbourhood,
                                planted=[wrong_derivation(W.SUM_OF_LIMITS, P.sgd_neighbourhood, radius=W.sum_of_limits)]),
                       numeric("sgd-neighbourhood", apx_sgd.sgd_convergence, statistical=True,

@@ -10,18 +10,24 @@ from .planted import reversed_map
 CON_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
 _CON1 = {
-    "softmax": "Softmax loss is top-k calibrated for every k < n: inf{R(θ) : θ not top-k preserving for η} > inf R for every η.",
-    "sparsemax": "Sparsemax loss is top-k calibrated for every k < n: inf{R(θ) : θ not top-k preserving for η} > inf R for every η.",
-    "entmax": "α-entmax loss (every α > 1; checked on an α grid) is top-k calibrated for every k < n.",
-    "rankmax": "Rankmax loss (reading R1, fixed k; labels are k-subsets, top-k' read on the marginal inclusion "
-               "probabilities P(i ∈ S)) is top-k' calibrated for every k' < n.",
+    "softmax": r"Softmax loss is top-$k$ calibrated for every $k < n$: $\inf\{R(\theta) : \theta \text{ not top-}k"
+               r"\text{ preserving for } \eta\} > \inf R$ for every $\eta$.",
+    "sparsemax": r"Sparsemax loss is top-$k$ calibrated for every $k < n$: $\inf\{R(\theta) : \theta \text{ not top-}k"
+                 r"\text{ preserving for } \eta\} > \inf R$ for every $\eta$.",
+    "entmax": r"$\alpha$-entmax loss (every $\alpha > 1$; checked on an $\alpha$ grid) is top-$k$ calibrated for every "
+              r"$k < n$.",
+    "rankmax": r"Rankmax loss (reading R1, fixed $k$; labels are $k$-subsets, top-$k'$ read on the marginal inclusion "
+               r"probabilities $P(i \in S)$) is top-$k'$ calibrated for every $k' < n$.",
 }
 
 _MAP = {
-    "L1": "label map L1 (summed: the loss on G(r)/ΣG(r) weighted by ΣG(r), G(r) = 2^r − 1)",
-    "L2": "label map L2 (normalized: the loss on y = G(r)/ΣG(r) with unit weight, the ListNet form)",
-    "multihot": "the multi-hot label r ∈ C_k (binary relevance, the same number k of relevant items in every draw)",
+    "L1": r"label map L1 (summed: the loss on $G(r)/\sum G(r)$ weighted by $\sum G(r)$, $G(r) = 2^r - 1$)",
+    "L2": r"label map L2 (normalized: the loss on $y = G(r)/\sum G(r)$ with unit weight, the ListNet form)",
+    "multihot": r"the multi-hot label $r \in C_k$ (binary relevance, the same number $k$ of relevant items in every "
+                r"draw)",
 }
+_NAME = {"entmax": r"$\alpha$-entmax ($\alpha$ grid)"}
+_EDCG = r"$\mathbb{E}_D[\mathrm{DCG}]$"
 
 _L2_NOTE = ("with the normalized label G(r)/ΣG(r) the Bayes-optimal scores sort E[G(r)/ΣG(r)], not E[G(r)]: "
             "D = {0.4: r = (0,2,0), 0.6: r = (0,0,1)} has E[G] = (0, 1.2, 0.6) but ŷ = (0, 0.4, 0.6), so every "
@@ -47,8 +53,8 @@ def claims() -> list[Claim]:
         )))
     for loss in ("softmax", "sparsemax", "entmax"):
         for m in ("L1", "L2"):
-            stmt = (f"{'α-entmax (α grid)' if loss == 'entmax' else loss.capitalize()} loss with {_MAP[m]} is "
-                    f"DCG-consistent: sorting its Bayes-optimal scores maximizes E_D[DCG] for every relevance law D "
+            stmt = (f"{_NAME.get(loss, loss.capitalize())} loss with {_MAP[m]} is "
+                    f"DCG-consistent: sorting its Bayes-optimal scores maximizes {_EDCG} for every relevance law $D$ "
                     f"(worst ranking over the minimizer set, ties broken every way).")
             pin = {"expect": "fails"} if m == "L2" else {}
             checks = (
@@ -62,8 +68,8 @@ def claims() -> list[Claim]:
                 out.append(Claim("CON-2", f"{loss}/L2", stmt, checks, expected="refuted", note=_L2_NOTE))
     out.append(Claim(
         "CON-2", "rankmax/multihot",
-        "Rankmax loss (reading R1, k = number of relevant items) with " + _MAP["multihot"]
-        + " is DCG-consistent: sorting its Bayes-optimal scores maximizes E_D[DCG] for every such D. "
+        "Rankmax loss (reading R1, $k$ = number of relevant items) with " + _MAP["multihot"]
+        + " is DCG-consistent: sorting its Bayes-optimal scores maximizes " + _EDCG + " for every such $D$. "
         "(Graded relevance is outside this reading: a multi-hot label cannot carry grades.)",
         (
             symbolic("bayes-order", sym.dcg_consistency, "rankmax", "multihot",

@@ -13,27 +13,27 @@ from __future__ import annotations
 
 from .claim import Claim, Check, numeric, symbolic
 
-_STATEMENT = ("Per-epoch cost of {method} is O({claimed}) (N interactions, U users, n items, d dimensions, m samples"
-              "{extra}). Reading: the suite's implementation (numerics/recsys/methods.py), its arithmetic counted by "
-              "numerics/opcount.py, grows in n, d{m} no faster than the claim on the grids (local log-log exponents "
-              "within the band the O(.) allows, + 0.1){derived}, and the claimed expressions order as the derivation "
-              "states.")
+_STATEMENT = ("Per-epoch cost of {method} is $O({claimed})$ ($N$ interactions, $U$ users, $n$ items, $d$ dimensions, "
+              "$m$ samples{extra}). Reading: the suite's implementation (numerics/recsys/methods.py), its arithmetic "
+              "counted by numerics/opcount.py, grows in {vars} no faster than the claim on the grids (local log-log "
+              r"exponents within the band the $O(\cdot)$ allows, + 0.1){derived}, and the claimed expressions order as "
+              "the derivation states.")
 _DERIVED = "; its per-epoch cost, derived from exact counts of its traced step, is bounded by the claim for all sizes"
-_EXTRA = {"sparsemax": "; sort-based projection; O(N n d) with linear-time selection",
-          "entmax-1.5": "; sort-based projection; O(N n d) with linear-time selection",
-          "rankmax": "; sort-based projection; O(N n d) with linear-time selection",
+_EXTRA = {"sparsemax": "; sort-based projection; $O(N n d)$ with linear-time selection",
+          "entmax-1.5": "; sort-based projection; $O(N n d)$ with linear-time selection",
+          "rankmax": "; sort-based projection; $O(N n d)$ with linear-time selection",
           "rg2/als": "; one ALS sweep"}
 _NOT_DERIVED = "symbolic: orders the claimed formulas only; the implementation's cost is counted on the grids, not " \
                "derived for all sizes"
 #: why the implementation's count is not an exact polynomial (numerics/cost_derivation.py)
 _WHY = {
-    "sparse": "the top-K slice is widened in ceil(log4(n/K0)) rounds (a size-dependent branch) and rows are sorted "
-              "(log n terms)",
-    "ssm": "rejected samples are redrawn a random number of times, and every draw is a binary search over a "
-           "cumulative distribution recomputed per batch (O(n) per batch and log n per draw: terms the claim omits, "
-           "small on the grids)",
-    "nce": "every draw is a binary search over a cumulative distribution recomputed per batch (O(n) per batch and "
-           "log n per draw: terms the claim omits, small on the grids)",
+    "sparse": r"the top-$K$ slice is widened in $\lceil \log_4(n/K_0) \rceil$ rounds (a size-dependent branch) and "
+              r"rows are sorted ($\log n$ terms)",
+    "ssm": r"rejected samples are redrawn a random number of times, and every draw is a binary search over a "
+           r"cumulative distribution recomputed per batch ($O(n)$ per batch and $\log n$ per draw: terms the claim "
+           r"omits, small on the grids)",
+    "nce": r"every draw is a binary search over a cumulative distribution recomputed per batch ($O(n)$ per batch and "
+           r"$\log n$ per draw: terms the claim omits, small on the grids)",
     "hsm": "the padded path length is the depth of the Huffman tree of the item counts (data-dependent)",
 }
 #: registered refutations (none: the first measurement refuted SSM and NCE, through a defect of
@@ -68,8 +68,9 @@ def claims() -> list[Claim]:
         if derived:
             checks += (symbolic("derived-cost", CD.derive_cost, method, planted=[traced_plus(method)]),)
         checks += (numeric("counted-flops-exponents", X.cpx1, method, planted=[measured_plus(method)]),)
-        statement = _STATEMENT.format(method=method, claimed=P.claimed_string(method), extra=_EXTRA.get(method, ""),
-                                      m=" and m" if method in P.SAMPLED else "", derived=_DERIVED if derived else "")
+        statement = _STATEMENT.format(method=method, claimed=P.claimed_latex(method), extra=_EXTRA.get(method, ""),
+                                      vars="$n$, $d$ and $m$" if method in P.SAMPLED else "$n$ and $d$",
+                                      derived=_DERIVED if derived else "")
         expected = "refuted" if method in _NOTES else ("verified" if derived else "supported")
         out.append(Claim("CPX-1", method, statement, checks, expected=expected,
                          note=_NOTES.get(method, "" if derived else gap), on_device=True))

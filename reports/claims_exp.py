@@ -34,11 +34,11 @@ _WHY = {
                        "form of the authors' public implementation",
     "rg2/sgd": "a Taylor approximation of the softmax loss with a bias that does not vanish (APX-5)",
 }
-_SETUP = ("Matrix factorization (d = 64) on MovieLens-100K, per-user 80/20 train/test splits; every trained method "
+_SETUP = ("Matrix factorization ($d = 64$) on MovieLens-100K, per-user 80/20 train/test splits; every trained method "
           "tuned on the same budget (20 configurations, validation NDCG@20 on 10% of the first split's training part), "
           "the selection refitted on each split's whole training part for its selected epoch count and tested once "
-          "(full profile: 3 splits x 3 training seeds; quick: 1 split x 2 seeds); full ranking with training items "
-          "masked; run-level paired intervals, Bonferroni over the experiment's 21 comparisons.")
+          r"(full profile: 3 splits $\times$ 3 training seeds; quick: 1 split $\times$ 2 seeds); full ranking with "
+          "training items masked; run-level paired intervals, Bonferroni over the experiment's 21 comparisons.")
 
 
 def _expect(cid: str, reading: str) -> dict:
@@ -72,14 +72,14 @@ def claims() -> list[Claim]:
                                     "epoch (counted operations) has a significantly lower test NDCG@20 (one that is "
                                     "cheaper and significantly more accurate refutes it; one not separated leaves it "
                                     "undecided)."),
-            ("approximations-cheaper", "Every approximation (SSM uniform/popularity, NCE, HSM, RG² by ALS (both "
+            ("approximations-cheaper", "Every approximation (SSM uniform/popularity, NCE, HSM, RG$^2$ by ALS (both "
                                        "forms) and by SGD) "
                                        "costs fewer counted operations per training epoch than exact softmax, as "
                                        "implemented and trained in the experiment (one score row and one softmax per "
                                        "user, serving all of its interactions)."),
             ("approximations-cheaper/per-interaction",
              "Every approximation costs fewer counted operations per training epoch than exact softmax computed per "
-             "interaction (one score row per training interaction, the O(N n d) cost model of CPX-1; counted on the "
+             "interaction (one score row per training interaction, the $O(N n d)$ cost model of CPX-1; counted on the "
              "plain PyTorch loop of 'softmax-audit bench recsys').")):
         rows.append(Claim("CPX-2", reading, f"{_SETUP} {text}",
                           (empirical("frontier", E.frontier, reading, planted=[PE.cpx2(reading)],

@@ -6,33 +6,46 @@ from .claim import Claim, numeric, share_derivations, symbolic, wrong_derivation
 FY_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
 _FY_READING_NOTE = {
-    "softmax": "Ω(p) = Σ p log p on the simplex",
-    "sparsemax": "Ω(p) = ½‖p‖² − ½ on the simplex",
-    "entmax": "Tsallis Ω(p) = (Σ p^α − 1)/(α(α−1)) on the simplex, α > 1",
-    "rankmax": "Ω(p) = ½‖p‖² on C_k = {p ∈ [0,1]^n : Σp = k} (reading R1, fixed scale)",
+    "softmax": r"$\Omega(p) = \sum_j p_j \log p_j$ on the simplex",
+    "sparsemax": r"$\Omega(p) = \tfrac12 \lVert p \rVert^2 - \tfrac12$ on the simplex",
+    "entmax": r"Tsallis $\Omega(p) = (\sum_j p_j^\alpha - 1)/(\alpha(\alpha-1))$ on the simplex, $\alpha > 1$",
+    "rankmax": r"$\Omega(p) = \tfrac12 \lVert p \rVert^2$ on $C_k = \{p \in [0,1]^n : \sum_j p_j = k\}$ "
+               "(reading R1, fixed scale)",
 }
 
+_CONJ = r"$\Omega^*(\theta) = \langle \theta, \hat y \rangle - \Omega(\hat y)$ and $\nabla\Omega^* = \hat y$."
 _FY1 = {
-    "softmax": "ŷ = softmax(θ) and Ω* = logsumexp follow from the KKT conditions; Ω*(θ) = ⟨θ, ŷ⟩ − Ω(ŷ) and ∇Ω* = ŷ.",
-    "sparsemax": "ŷ = [θ − τ]_+ (Euclidean projection on the simplex) follows from the KKT conditions; Ω*(θ) = ⟨θ, ŷ⟩ − Ω(ŷ) and ∇Ω* = ŷ.",
-    "entmax": "ŷ = [(α−1)θ − τ]_+^{1/(α−1)} follows from the KKT conditions for every α > 1; Ω*(θ) = ⟨θ, ŷ⟩ − Ω(ŷ) and ∇Ω* = ŷ.",
-    "rankmax": "ŷ = clip(θ − τ, 0, 1) (Euclidean projection on C_k) follows from the KKT conditions; Ω*(θ) = ⟨θ, ŷ⟩ − Ω(ŷ) and ∇Ω* = ŷ.",
+    "softmax": r"$\hat y = \operatorname{softmax}(\theta)$ and $\Omega^* = \operatorname{logsumexp}$ follow from "
+               r"the KKT conditions; " + _CONJ,
+    "sparsemax": r"$\hat y = [\theta - \tau]_+$ (Euclidean projection on the simplex) follows from the KKT "
+                 r"conditions; " + _CONJ,
+    "entmax": r"$\hat y = [(\alpha-1)\theta - \tau]_+^{1/(\alpha-1)}$ follows from the KKT conditions for every "
+              r"$\alpha > 1$; " + _CONJ,
+    "rankmax": r"$\hat y = \operatorname{clip}(\theta - \tau, 0, 1)$ (Euclidean projection on $C_k$) follows from "
+               r"the KKT conditions; " + _CONJ,
 }
-_FY2 = "L(θ; y) ≥ 0; L = 0 ⟺ y = ŷ(θ); L is convex in θ; ∇_θ L = ŷ(θ) − y; L(θ + c·1; y) = L(θ; y)."
+_FY2 = (r"$L(\theta; y) \ge 0$; $L = 0 \iff y = \hat y(\theta)$; $L$ is convex in $\theta$; "
+        r"$\nabla_\theta L = \hat y(\theta) - y$; $L(\theta + c\mathbf{1}; y) = L(\theta; y)$.")
 _FY3 = {
-    "softmax": "Softmax has no separation margin: L(θ; e_y) > 0 for every finite θ.",
-    "sparsemax": "L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1 (margin 1).",
-    "entmax": "α-entmax has margin 1/(α−1): L(θ; e_y) = 0 ⟺ θ_y ≥ max_{j≠y} θ_j + 1/(α−1).",
-    "rankmax": "Rankmax has margin 1: for a multi-hot y with k labels, L(θ; y) = 0 ⟺ min_{i∈Y} θ_i ≥ max_{j∉Y} θ_j + 1 (k = 1: the sparsemax margin).",
+    "softmax": r"Softmax has no separation margin: $L(\theta; e_y) > 0$ for every finite $\theta$.",
+    "sparsemax": r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + 1$ (margin 1).",
+    "entmax": r"$\alpha$-entmax has margin $1/(\alpha-1)$: "
+              r"$L(\theta; e_y) = 0 \iff \theta_y \ge \max_{j \ne y} \theta_j + 1/(\alpha-1)$.",
+    "rankmax": r"Rankmax has margin 1: for a multi-hot $y$ with $k$ labels, "
+               r"$L(\theta; y) = 0 \iff \min_{i \in Y} \theta_i \ge \max_{j \notin Y} \theta_j + 1$ "
+               r"($k = 1$: the sparsemax margin).",
 }
 _ENTMAX_FY4_NOTE = ("symbolic: two-point and uniform supports only (sup λ_max = 2^{α−2} derived there for every "
                     "α ∈ (1, 2]); supports with three or more distinct values rest on the numeric search")
+_SUP = r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))"
 _FY4 = {
-    "softmax": "∇L is Lipschitz with constant sup_θ λ_max(J_ŷ(θ)) = ½ for softmax.",
-    "sparsemax": "∇L is Lipschitz with constant sup_θ λ_max(J_ŷ(θ)) = 1 for sparsemax.",
-    "entmax": "For 1 < α ≤ 2, α-entmax's ∇L is Lipschitz with constant 2^{α−2}, between softmax's ½ and sparsemax's 1.",
-    "rankmax": "∇L is Lipschitz with constant sup_θ λ_max(J_ŷ(θ)) = 1 for rankmax.",
-    "entmax[alpha>2]": "The claim 'α-entmax's constant lies between softmax's ½ and sparsemax's 1' read for every α > 1 (the family's stated range), here α > 2.",
+    "softmax": r"$\nabla L$ is Lipschitz with constant " + _SUP + r" = \tfrac12$ for softmax.",
+    "sparsemax": r"$\nabla L$ is Lipschitz with constant " + _SUP + r" = 1$ for sparsemax.",
+    "entmax": r"For $1 < \alpha \le 2$, $\alpha$-entmax's $\nabla L$ is Lipschitz with constant $2^{\alpha-2}$, "
+              r"between softmax's $\tfrac12$ and sparsemax's 1.",
+    "rankmax": r"$\nabla L$ is Lipschitz with constant " + _SUP + r" = 1$ for rankmax.",
+    "entmax[alpha>2]": r"The claim '$\alpha$-entmax's constant lies between softmax's $\tfrac12$ and sparsemax's 1' "
+                       r"read for every $\alpha > 1$ (the family's stated range), here $\alpha > 2$.",
 }
 
 

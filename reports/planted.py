@@ -57,13 +57,13 @@ def solve_patch(loss: str, wrap: Callable[[Callable[[Tensor], regs.Solution], Te
 def tempered(loss: str, t: float = 1.01) -> Planted:
     """ŷ(θ/t) (and Ω*, the loss and its gradient with it): in the domain, but not the
     argmax of the loss's problem; margins scale by t, the Jacobian by 1/t."""
-    return patched(f"{loss} map at temperature {t}: yhat(theta/{t}) in place of yhat(theta)",
+    return patched(f"{loss} map at temperature {t}: $\\hat y(\\theta/{t})$ in place of $\\hat y(\\theta)$",
                    solve_patch(loss, lambda solve, theta: solve(theta / t)))
 
 
 def reversed_map(loss: str) -> Planted:
     """ŷ(−θ): the order of the scores reversed."""
-    return patched(f"{loss} map with the scores reversed: yhat(-theta)",
+    return patched(rf"{loss} map with the scores reversed: $\hat y(-\theta)$",
                    solve_patch(loss, lambda solve, theta: solve(-theta)))
 
 
@@ -79,7 +79,8 @@ def smeared(loss: str, eps: float = 1e-3) -> Planted:
         sol.index = None
         return sol
 
-    return patched(f"{loss} map smeared: (1 - {eps:g}) yhat + {eps:g} mass/n on every class", solve_patch(loss, wrap))
+    return patched(rf"{loss} map smeared: $(1 - {eps:g})\,\hat y + {eps:g}\,\mathrm{{mass}}/n$ on every class",
+                   solve_patch(loss, wrap))
 
 
 __all__ = ["REGULARIZER", "solve_patch", "tempered", "reversed_map", "smeared"]

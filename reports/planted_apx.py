@@ -19,7 +19,7 @@ from proofs import apx as P
 from proofs.apx_common import hsm_h2_grad
 
 # ---------------------------------------------------------------------------------- APX-1
-AT_TARGET = "variance centred at the target g, not at the mean E g~"
+AT_TARGET = r"variance centred at the target $g$, not at the mean $\mathbb{E}\tilde g$"
 
 
 def variance_at_target(outcomes, weights, g) -> sp.Expr:
@@ -27,9 +27,11 @@ def variance_at_target(outcomes, weights, g) -> sp.Expr:
 
 
 # ---------------------------------------------------------------------------------- SSM
-NO_LOGQ = "canonical SSM without its logQ correction (o_k = theta_{s_k}, not theta_{s_k} - log(m q~_{s_k}))"
-TEMPERED = "proposal prop. to exp(theta/2) claimed ideal (a tempered proposal, not exp(theta))"
-POISSON_SIGMA1 = "one-draw covariance diag(x^2/q~) without its -x x^T term (Poisson, not multinomial, sampling)"
+NO_LOGQ = (r"canonical SSM without its $\log Q$ correction ($o_k = \theta_{s_k}$, not "
+           r"$\theta_{s_k} - \log(m \tilde q_{s_k})$)")
+TEMPERED = r"proposal $\propto \exp(\theta/2)$ claimed ideal (a tempered proposal, not $\exp(\theta)$)"
+POISSON_SIGMA1 = (r"one-draw covariance $\operatorname{diag}(x^2/\tilde q)$ without its $-x x^\top$ term (Poisson, "
+                  "not multinomial, sampling)")
 
 
 def ssm_grad_without_logq(theta, y, samples, q, variant: str = "canonical"):
@@ -49,8 +51,8 @@ def poisson_sigma1(x, t) -> sp.Matrix:
 
 
 # ---------------------------------------------------------------------------------- samplers
-SHIFTED = "Monte Carlo draws shifted by one class (s -> (s + 1) mod n)"
-BIASED = "Monte Carlo sampler drawing from exp(theta)-proportional weights instead of the stated proposal"
+SHIFTED = r"Monte Carlo draws shifted by one class ($s \mapsto (s + 1) \bmod n$)"
+BIASED = r"Monte Carlo sampler drawing from $\exp(\theta)$-proportional weights instead of the stated proposal"
 
 
 def shifted_sampler(q, count, generator):
@@ -67,10 +69,10 @@ def biased_sampler(theta):
 
 
 # ---------------------------------------------------------------------------------- NCE
-UNCENTRED = "exact ground truth whose MSE is E||g~||^2 (about 0, not about g)"
-C_OFF = "NCE with the normalizer off by 0.1 (c = log Z + 0.1)"
-C_LOGZ = "the fixed normalizer silently set to log Z (c = log Z, not the stated c = 0)"
-NOISE_WEIGHT = "population NCE objective with the noise term weighted by q instead of k q"
+UNCENTRED = r"exact ground truth whose MSE is $\mathbb{E}\lVert \tilde g \rVert^2$ (about 0, not about $g$)"
+C_OFF = r"NCE with the normalizer off by 0.1 ($c = \log Z + 0.1$)"
+C_LOGZ = r"the fixed normalizer silently set to $\log Z$ ($c = \log Z$, not the stated $c = 0$)"
+NOISE_WEIGHT = "population NCE objective with the noise term weighted by $q$ instead of $k q$"
 
 
 def nce_exact_uncentred(theta, y, q, k, c, **kw):
@@ -79,8 +81,9 @@ def nce_exact_uncentred(theta, y, q, k, c, **kw):
 
 
 # ---------------------------------------------------------------------------------- HSM
-H1_FIT = "reading H1's exact fit (u_v = log of the subtree mass ratio of softmax(theta)) in place of tied H2 scores"
-COUNT_FIT = "H1 node scores from the leaf-count ratio log(|left|/|right|), ignoring the target"
+H1_FIT = (r"reading H1's exact fit ($u_v$ = log of the subtree mass ratio of $\operatorname{softmax}(\theta)$) in "
+          "place of tied H2 scores")
+COUNT_FIT = r"H1 node scores from the leaf-count ratio $\log(|\mathrm{left}|/|\mathrm{right}|)$, ignoring the target"
 STARVED = "L-BFGS stopped after 2 iterations"
 RANDOM_TREE = "HSM whose tree is redrawn at every call (balanced, then Huffman, alternately)"
 
@@ -144,10 +147,11 @@ def random_tree_law(theta, y, gt):
 
 
 # ---------------------------------------------------------------------------------- RG
-SAMPLED_MEAN = "RG whose mean-score term is estimated from one uniformly sampled class (gradient e_s, not 1/n)"
-NO_LINEAR = "RG expansion with a wrong first-order coefficient (the mean-score term dropped: lin = 0)"
-HALF_INTERACTION = "RG expansion with the interaction coefficient halved (-1/4 theta_bar^2)"
-LABEL_TARGET = "weighted squared form with target r = n e_y (the -1 dropped)"
+SAMPLED_MEAN = (r"RG whose mean-score term is estimated from one uniformly sampled class (gradient $e_s$, not "
+                r"$\mathbf{1}/n$)")
+NO_LINEAR = r"RG expansion with a wrong first-order coefficient (the mean-score term dropped: $\mathrm{lin} = 0$)"
+HALF_INTERACTION = r"RG expansion with the interaction coefficient halved ($-\tfrac14 \bar\theta^2$)"
+LABEL_TARGET = r"weighted squared form with target $r = n e_y$ (the $-\mathbf{1}$ dropped)"
 
 
 def rg_grad_coeffs(lin, quad, inter):
@@ -183,8 +187,9 @@ def rg_coeffs(kind: str, **change) -> tuple:
 
 
 # ---------------------------------------------------------------------------------- SGD
-SUM_OF_LIMITS = "neighbourhood radius taken as b/mu + sqrt(eta sigma^2/(mu (2 - eta mu))) (the sum of its two limits)"
-BIAS_AT_START = "b and sigma^2 measured once, at W_0, instead of along the run"
+SUM_OF_LIMITS = (r"neighbourhood radius taken as $b/\mu + \sqrt{\eta \sigma^2/(\mu (2 - \eta \mu))}$ (the sum of "
+                 "its two limits)")
+BIAS_AT_START = r"$b$ and $\sigma^2$ measured once, at $W_0$, instead of along the run"
 
 
 def sum_of_limits(b, sigma2, eta, mu):

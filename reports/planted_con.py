@@ -26,8 +26,8 @@ from proofs.kkt import generator
 from .claim import Planted, wrong_derivation, wrong_input
 from .planted import reversed_map
 
-_FLAT = ("improper surrogate: Ω ≡ 0 on the domain (max θ − ⟨θ, y⟩, the multiclass perceptron; on C_k the sum of "
-         "the k largest scores) in the risk programs")
+_FLAT = (r"improper surrogate: $\Omega \equiv 0$ on the domain ($\max \theta - \langle \theta, y\rangle$, the "
+         r"multiclass perceptron; on $C_k$ the sum of the $k$ largest scores) in the risk programs")
 
 
 def flat_spec(**params) -> risk.LossSpec:
@@ -44,12 +44,13 @@ def _item_weighted(loss: str):
 # -- CON-1 --------------------------------------------------------------------------------
 def unweighted_target(loss: str) -> Planted:
     a, m, _, y = sym.atom_symbols()
-    return wrong_derivation("target mean without its weights: q_i = Σ_a y_a,i / m in place of Σ c_a y_a,i / Σ c_a",
+    return wrong_derivation(r"target mean without its weights: $q_i = \sum_a y_{a,i} / m$ in place of "
+                            r"$\sum_a c_a y_{a,i} / \sum_a c_a$",
                             sym.properness, loss, target=sp.Sum(y[a], (a, 1, m)) / m)
 
 
 def flat_regularizer(loss: str) -> Planted:
-    return wrong_derivation("Ω ≡ 0 on the domain (no strictly convex regularizer: the perceptron)",
+    return wrong_derivation(r"$\Omega \equiv 0$ on the domain (no strictly convex regularizer: the perceptron)",
                             sym.topk_calibration, loss, omega=lambda p: sp.S.Zero)
 
 
@@ -65,13 +66,13 @@ MULTIHOT_COMPLEMENT = lab.LabelMap("multihot of the non-relevant items 1 − r",
 
 
 def bayes_order_planted(loss: str, label_map: str) -> list[Planted]:
-    out = [wrong_derivation("Ω with per-item weights 1, 2, …, n (not permutation symmetric: ŷ is not order "
-                            "preserving)", sym.dcg_consistency, loss, label_map, omega=_item_weighted(loss))]
+    out = [wrong_derivation(r"$\Omega$ with per-item weights $1, 2, \dots, n$ (not permutation symmetric: $\hat y$ is "
+                            r"not order preserving)", sym.dcg_consistency, loss, label_map, omega=_item_weighted(loss))]
     if label_map == "L1":
-        out.insert(0, wrong_derivation("labels built from linear gains ℓ(r) = r while DCG uses 2^r − 1",
+        out.insert(0, wrong_derivation(r"labels built from linear gains $\ell(r) = r$ while DCG uses $2^r - 1$",
                                        sym.dcg_consistency, loss, label_map, label_gain=lambda r: r))
     if label_map == "multihot":
-        out.insert(0, wrong_derivation("the multi-hot label of the non-relevant items, 1 − r (a decreasing gain)",
+        out.insert(0, wrong_derivation("the multi-hot label of the non-relevant items, $1 - r$ (a decreasing gain)",
                                        sym.dcg_consistency, loss, label_map, label_gain=lambda r: 1 - r))
     return out
 
@@ -79,12 +80,12 @@ def bayes_order_planted(loss: str, label_map: str) -> list[Planted]:
 def enumeration_planted(loss: str, label_map: str) -> list[Planted]:
     out = [wrong_input(_FLAT, dcg.dcg_consistency, loss, label_map, spec_of=flat_spec), reversed_map(loss)]
     if label_map == "L1":
-        out[:0] = [wrong_input("the L1 risk without its weights ΣG(r)", dcg.dcg_consistency, loss, label_map,
+        out[:0] = [wrong_input(r"the L1 risk without its weights $\sum G(r)$", dcg.dcg_consistency, loss, label_map,
                                labels=L1_UNWEIGHTED),
-                   wrong_input("labels built from linear gains r while DCG uses 2^r − 1", dcg.dcg_consistency, loss,
+                   wrong_input("labels built from linear gains $r$ while DCG uses $2^r - 1$", dcg.dcg_consistency, loss,
                                label_map, labels=L1_LINEAR)]
     if label_map == "multihot":
-        out.insert(0, wrong_input("the multi-hot label of the non-relevant items, 1 − r (a decreasing gain)",
+        out.insert(0, wrong_input("the multi-hot label of the non-relevant items, $1 - r$ (a decreasing gain)",
                                   dcg.dcg_consistency, loss, label_map, labels=MULTIHOT_COMPLEMENT))
     return out
 

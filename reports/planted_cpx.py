@@ -23,13 +23,14 @@ from .claim import Planted, wrong_derivation
 #: per-interaction extra operations of a plausible wrong implementation, per method family:
 #: (what, f(point) with point = {"n", "d", "m"} of a grid point)
 _EXTRA: dict[str, tuple[str, Callable[[Mapping[str, float]], float]]] = {
-    "exact": ("the n x n Jacobian of the prediction map materialized in the backward (n^2 per interaction)",
+    "exact": (r"the $n \times n$ Jacobian of the prediction map materialized in the backward ($n^2$ per interaction)",
               lambda p: p["n"] ** 2),
-    "sampled": ("a sampler that scores every item for its proposal (2 n d per interaction)",
+    "sampled": ("a sampler that scores every item for its proposal ($2 n d$ per interaction)",
                 lambda p: 2 * p["n"] * p["d"]),
-    "hsm": ("a degenerate chain tree: paths of length n - 1 (2 d (n - 1) per interaction)",
+    "hsm": ("a degenerate chain tree: paths of length $n - 1$ ($2 d (n - 1)$ per interaction)",
             lambda p: 2 * p["d"] * (p["n"] - 1)),
-    "rg2/als": ("the Gram matrix transposed: Q Q^T (n x n) formed every sweep (2 n^2 d, over N interactions)",
+    "rg2/als": (r"the Gram matrix transposed: $Q Q^\top$ ($n \times n$) formed every sweep ($2 n^2 d$, over $N$ "
+                r"interactions)",
                 lambda p: 2 * p["n"] ** 2 * p["d"]),
 }
 
@@ -67,7 +68,7 @@ def traced_plus(method: str) -> Planted:
     from numerics.cost_derivation import derive_cost
 
     if method == "softmax":
-        what, f = ("the n x n softmax Jacobian materialized in the backward (B n^2 per batch)",
+        what, f = (r"the $n \times n$ softmax Jacobian materialized in the backward ($B n^2$ per batch)",
                    lambda p: p["B"] * p["n"] ** 2)
     else:
         what, f = _EXTRA["rg2/als"][0], (lambda p: 2 * p["n"] ** 2 * p["d"])
@@ -81,13 +82,13 @@ _N, _U, _n, _d, _m = sp.symbols("N U n d m", positive=True)
 def wrong_table(check: str, method: str) -> tuple[str, dict]:
     """(what, costs) for a claimed-formula check: a table with one plausible wrong entry."""
     if check in ("ordering-in-n", "hsm-vs-softmax", "hsm-vs-sampled"):
-        return "HSM over a degenerate chain tree: N d n", {"hsm": _N * _d * _n}
+        return "HSM over a degenerate chain tree: $N d n$", {"hsm": _N * _d * _n}
     if check == "sparse-vs-softmax":
-        return f"{method} projected by insertion sort: N n (d + n)", {method: _N * _n * (_d + _n)}
+        return f"{method} projected by insertion sort: $N n (d + n)$", {method: _N * _n * (_d + _n)}
     if check == "sampled-vs-softmax":
-        return f"{method} with a sampler that scores every item: N (m + n) d", {method: _N * (_m + _n) * _d}
+        return f"{method} with a sampler that scores every item: $N (m + n) d$", {method: _N * (_m + _n) * _d}
     if check == "als-vs-softmax":
-        return "ALS with the Gram matrix transposed: N d^2 + (U + n) d^3 + n^2 d", \
+        return "ALS with the Gram matrix transposed: $N d^2 + (U + n) d^3 + n^2 d$", \
             {"rg2/als": _N * _d ** 2 + (_U + _n) * _d ** 3 + _n ** 2 * _d}
     raise ValueError(f"check must be a CPX-1 claimed-formula check, got {check!r}")
 

@@ -41,37 +41,43 @@ _A = sp.Symbol("alpha", positive=True)
 
 #: loss -> (defect, candidate Ω* in block sums)
 CONJUGATE_SLIPS: dict[str, tuple[str, Callable]] = {
-    "softmax": ("Ω* = logsumexp(θ) − 1 (the +1 of Ω'(p) = log p + 1 carried into Ω*)",
+    "softmax": (r"$\Omega^* = \operatorname{logsumexp}(\theta) - 1$ (the $+1$ of $\Omega'(p) = \log p + 1$ carried "
+                r"into $\Omega^*$)",
                 lambda loss, s: closed_form(loss, s) - 1),
-    "sparsemax": ("Ω* without the +½ of Ω = ½‖p‖² − ½", lambda loss, s: closed_form(loss, s) - sp.Rational(1, 2)),
-    "entmax": ("Ω* with τ/(α(α−1)) in place of (1 + τ)/(α(α−1))",
+    "sparsemax": (r"$\Omega^*$ without the $+\tfrac12$ of $\Omega = \tfrac12 \lVert p \rVert^2 - \tfrac12$",
+                  lambda loss, s: closed_form(loss, s) - sp.Rational(1, 2)),
+    "entmax": (r"$\Omega^*$ with $\tau/(\alpha(\alpha-1))$ in place of $(1 + \tau)/(\alpha(\alpha-1))$",
                lambda loss, s: closed_form(loss, s) - 1 / (_A * (_A - 1))),
-    "rankmax": ("Ω* with sparsemax's +½ carried to C_k", lambda loss, s: closed_form(loss, s) + sp.Rational(1, 2)),
+    "rankmax": (r"$\Omega^*$ with sparsemax's $+\tfrac12$ carried to $C_k$",
+                lambda loss, s: closed_form(loss, s) + sp.Rational(1, 2)),
 }
 
 #: loss -> (defect, Hessian entry form (δ_li, w_l, w_i, W) → H_li)
 HESSIAN_SLIPS: dict[str, tuple[str, Callable]] = {
-    "softmax": ("diag(p) + ppᵀ (rank-one term with the wrong sign)", lambda d, wl, wi, W: d * wl + wl * wi / W),
-    "sparsemax": ("I_S without the centring −11ᵀ/|S|", lambda d, wl, wi, W: d * wl),
-    "entmax": ("diag(s) − ssᵀ, not normalized by Σs", lambda d, wl, wi, W: d * wl - wl * wi),
-    "rankmax": ("I_F without the centring −11ᵀ/|F|", lambda d, wl, wi, W: d * wl),
+    "softmax": (r"$\operatorname{diag}(p) + pp^\top$ (rank-one term with the wrong sign)",
+                lambda d, wl, wi, W: d * wl + wl * wi / W),
+    "sparsemax": (r"$I_S$ without the centring $-\mathbf{1}\mathbf{1}^\top/|S|$", lambda d, wl, wi, W: d * wl),
+    "entmax": (r"$\operatorname{diag}(s) - ss^\top$, not normalized by $\sum_j s_j$",
+               lambda d, wl, wi, W: d * wl - wl * wi),
+    "rankmax": (r"$I_F$ without the centring $-\mathbf{1}\mathbf{1}^\top/|F|$", lambda d, wl, wi, W: d * wl),
 }
 
 #: loss -> (defect, claimed margin for proofs.margins.margin, claimed margin for the numeric check)
 MARGIN_SLIPS: dict[str, tuple[str, object]] = {
     "softmax": ("softmax claimed to have margin 10", 10),
     "sparsemax": ("margin 1.01 in place of 1", sp.Rational(101, 100)),
-    "entmax": ("margin 1/(α−1) + 1/10", 1 / (_A - 1) + sp.Rational(1, 10)),
+    "entmax": (r"margin $1/(\alpha-1) + 1/10$", 1 / (_A - 1) + sp.Rational(1, 10)),
     "rankmax": ("margin 1.01 in place of 1", sp.Rational(101, 100)),
 }
 
 #: loss -> (defect, claimed constant)
 LIPSCHITZ_SLIPS: dict[str, tuple[str, object]] = {
-    "softmax": ("constant ¼ (the binary logistic bound σ' ≤ ¼)", sp.Rational(1, 4)),
-    "sparsemax": ("constant ½ (softmax's)", sp.Rational(1, 2)),
-    "entmax": ("constant α/2 (the straight line from softmax's ½ to sparsemax's 1)", _A / 2),
-    "rankmax": ("constant ½ (softmax's)", sp.Rational(1, 2)),
-    "entmax[alpha>2]": ("upper bound 2^{α−2}: the α ≤ 2 constant carried to α > 2", 2 ** (_A - 2)),
+    "softmax": (r"constant $\tfrac14$ (the binary logistic bound $\sigma' \le \tfrac14$)", sp.Rational(1, 4)),
+    "sparsemax": (r"constant $\tfrac12$ (softmax's)", sp.Rational(1, 2)),
+    "entmax": (r"constant $\alpha/2$ (the straight line from softmax's $\tfrac12$ to sparsemax's 1)", _A / 2),
+    "rankmax": (r"constant $\tfrac12$ (softmax's)", sp.Rational(1, 2)),
+    "entmax[alpha>2]": (r"upper bound $2^{\alpha-2}$: the $\alpha \le 2$ constant carried to $\alpha > 2$",
+                        2 ** (_A - 2)),
 }
 
 

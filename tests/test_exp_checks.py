@@ -138,7 +138,7 @@ def test_a_verdict_a_neighbour_flips_is_sensitive_to_tuning():
     flip = _neighbour(ex, "rankmax", 0.3, {"lr": 0.01, "weight_decay": 3.0})
     ev = E.exp_ordering("rankmax", CTX, ex=flip)
     assert ev.outcome == "undecided" and ev.detail.startswith("sensitive to tuning")
-    assert "rankmax" in ev.detail and "weight_decay" in ev.detail
+    assert "rankmax" in ev.detail and "weight decay 3" in ev.detail
     assert ev.figures["sensitivity"][0]["outcome"] == "fails"
     # the same neighbour of softmax moves softmax up: nothing flips
     calm = _neighbour(ex, "softmax", 0.01, {"lr": 0.03, "weight_decay": 1.0})
@@ -269,7 +269,7 @@ def test_a_stale_record_is_refused_naming_tune(monkeypatch, tmp_path):
 
 def test_the_experiment_tables_are_drawn_from_the_rows_alone():
     from reports.readme_table import markdown_table
-    from reports.tables import PUBLISHED, calibration_table, experiment_table
+    from reports.tables import PUBLISHED, calibration_table, experiment_table, grids_table
 
     ex = theory_shaped(CTX)
     rows = [json.loads(json.dumps({"id": "EXP-1", "reading": m, "verdict": "supported",
@@ -281,7 +281,8 @@ def test_the_experiment_tables_are_drawn_from_the_rows_alone():
     assert md[-2].startswith("| item kNN (calibration)") or md[-1].startswith("| item kNN (calibration)")
     tex = "\n".join(calibration_table(rows))
     assert all(f"{v:.3f}" in tex for v in PUBLISHED["ndcg@10"].values()) and "EASE" in tex
-    assert tex.count(r"$\in$") == sum(len(g) for g in E.GRIDS.values())   # every grid axis printed
+    assert tex.count(r"$\in$") == 0 and "\n".join(grids_table(rows)).count(r"$\in$") == \
+        sum(len(g) for g in E.GRIDS.values())   # every grid axis printed, in evidence.pdf
     assert len([x for x in experiment_table(rows, set()) if x.endswith(r"\\")]) == len(METHODS) + 1
     with pytest.raises(ValueError, match="softmax-audit report"):
         markdown_table({"claims": []})

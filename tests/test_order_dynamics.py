@@ -186,7 +186,7 @@ def test_decay_fit_rejects_slope_minus_two_and_accepts_one_over_t():
 
 def test_log_growth_rule_is_the_prestated_one():
     t = np.logspace(2, 4, 60)
-    assert dyn.R2_FLOOR == 0.999 and "R^2 >= 0.999" in dyn.RULE_SOFTMAX
+    assert dyn.R2_FLOOR == 0.999 and r"R^2 \ge 0.999" in dyn.RULE_SOFTMAX
     assert dyn.log_growth(t, 2 + 3 * np.log(t))[0] == "holds"
     out, fig = dyn.log_growth(t, 0.5 * t ** 0.5)
     assert out == "undecided" and fig["rule_parts_not_met"]

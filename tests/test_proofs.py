@@ -51,8 +51,8 @@ def test_bad_alpha_range():
 
 
 def test_margin_values_in_statement():
-    assert "1/(alpha - 1)" in margin("entmax").statement
-    assert "margin = 1" in margin("sparsemax").statement
+    assert r"m = \frac{1}{\alpha - 1}" in margin("entmax").statement
+    assert "m = 1$" in margin("sparsemax").statement
 
 
 # -- the decision procedures refute wrong candidates ----------------------------------
