@@ -63,41 +63,11 @@ N_COMPARISONS = len(COMPARISONS)
 #: figure keys that hold wall-clock measurements (results.json meta.wallclock)
 WALLCLOCK_KEYS = ("epoch_s", "epoch_s_by_method", "plot_time")
 
-#: hyperparameters of the tuning grids, as marked text (labels and configurations in texts)
-HYPER = {"lr": "learning rate", "weight_decay": "weight decay", "lam": r"ridge $\lambda$", "alpha": r"$\alpha$",
-         "k": "neighbours $k$", "shrink": "shrinkage", "m": "samples $m$"}
-#: labels of every figure these checks produce (marked text), inner field names included
-LABELS: dict[str, str] = {
-    # every row (_finish)
-    "dataset": "data set", "alpha_per_interval": r"false-alarm share per interval ($\alpha$ over the comparisons)",
-    "level": "level of every interval (Bonferroni)", "comparisons_in_family": "comparisons in the experiment's family",
-    "runs": r"runs (split $\times$ training seed)",
-    "comparisons": "run-level comparisons: mean NDCG@20 difference, lower end, upper end",
-    "secondary_95": "secondary 95% intervals of the NDCG@20 difference", "split_level": "over the split means",
-    "per_user": "over the test users", "sensitivity": "neighbouring configurations that change the outcome",
-    "method": "method", "config": "configuration", "shift": "NDCG@20 shift (neighbour minus selection)",
-    "outcome": "outcome with the neighbour",
-    # one method's figures (EXP-1)
-    "ndcg@10": "test NDCG@10 (mean over runs)", "ndcg@20": "test NDCG@20 (mean over runs)",
-    "recall@20": "test Recall@20 (mean over runs)", "ndcg@20_run_ci95": "95% interval of test NDCG@20 over runs",
-    "selected": "selected configuration", "selected_epochs": "selected epoch count",
-    "selected_at_epoch_cap": "selection at the epoch cap", "selected_on_grid_edge": "grid axes whose edge it sits on",
-    "epoch_s": "wall time per epoch (s, median over runs)", "flops_per_epoch": "counted operations per epoch",
-    "flops_to_selection": "counted operations to the selected model",
-    "grad_fraction": "fraction of negative scores with a nonzero gradient",
-    "calibration": "calibration baselines and tuned softmax", "tuning_grids": "tuning grids",
-    "tuning_budget": "tuning budget (configurations per method)",
-    **HYPER,
-    # DYN-3
-    **{f"ndcg@20[{m}]": f"test NDCG@20 of {m} (mean over runs)" for m in ("softmax", *WOP)},
-    **{f"grad_fraction[{m}]": f"fraction of negative scores with a nonzero gradient, {m}" for m in EXACT},
-    # CPX-2
-    "ndcg@20_by_method": "test NDCG@20 (mean over runs)",
-    "epoch_s_by_method": "wall time per epoch (s, median over runs)",
-    "cheaper_per_epoch": "methods cheaper per epoch than softmax",
-    "plot_selection": "test NDCG@20 against counted operations to the selected model (plot data)",
-    "ratio_to_softmax": "counted operations per epoch relative to the reference",
-}
+# the hyperparameters' names and every figure's label (marked text), in a module of their own
+from .exp_labels import HYPER, LABELS  # noqa: E402
+from .exp_labels import WOP as _LABELLED_WOP  # noqa: E402
+
+assert _LABELLED_WOP == WOP, "numerics/exp_labels.py labels another set of well-ordered methods"
 
 
 def _fit(*candidates: str) -> str:
