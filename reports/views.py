@@ -61,13 +61,17 @@ def _summary(ev: Mapping[str, Any]) -> str:
 
 
 def decided(row: Mapping[str, Any]) -> str:
-    """One line (two at most) for the front table: the summaries of the evidence that
-    decided the verdict -- the failing checks of a refuted row, the undecided ones of an
-    inconclusive row, every check of a passing row."""
+    """A line or two for the front table: the summaries of the evidence that decided the
+    verdict -- the failing checks of a refuted row, the undecided ones of an inconclusive
+    row, the first symbolic and the first numeric or empirical check of a passing row."""
     evs = row.get("evidence") or []
     v = row.get("verdict")
     pick = {"refuted": "fails", "inconclusive": "undecided"}.get(str(v))
-    chosen = [e for e in evs if e.get("outcome") == pick] if pick else evs
+    if pick:
+        chosen = [e for e in evs if e.get("outcome") == pick]
+    else:  # a passing row: its first symbolic and first independent route (the rest on its page)
+        chosen = ([e for e in evs if e.get("kind") == "symbolic"][:1]
+                  + [e for e in evs if e.get("kind") != "symbolic"][:1])
     parts = [_summary(e) for e in chosen or evs]
     if v == "refuted":
         parts[-1] += "; re-checked"
@@ -77,7 +81,7 @@ def decided(row: Mapping[str, Any]) -> str:
 def _figure(f: Mapping[str, Any]) -> dict[str, str]:
     path = str(f.get("path", "")).replace("\\", "/")
     if re.fullmatch(r"[A-Za-z0-9_./-]+", path) and not path.startswith("-"):
-        graphic = (rf"\IfFileExists{{{path}}}{{\includegraphics[width=0.8\linewidth,height=0.26\textheight,"
+        graphic = (rf"\IfFileExists{{{path}}}{{\includegraphics[width=0.8\linewidth,height=0.18\textheight,"
                    rf"keepaspectratio]{{{path}}}}}{{\fbox{{missing file: {_ident(path)}}}}}")
     else:
         graphic = rf"\fbox{{unusable file name: {_ident(path)}}}"
