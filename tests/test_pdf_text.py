@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which
 
 ARTEFACTS = (
     (re.compile(r"[\^\u02c6]"), "a caret printed as text"),
-    (re.compile(r"\\"), "a backslash printed as text"),
+    # a macro name or a brace after a backslash (a typeset \\setminus reads back as a lone backslash)
+    (re.compile(r"\\(?=[A-Za-z{}])"), "a backslash printed as text"),
     (re.compile(r"[^\W\d_]\W?_[^\W\d_]"), "an underscore between letters"),   # ŷ may read back as y + a mark
     (re.compile(r"text(asciicircum|backslash|underscore|asciitilde)|ensuremath|displaystyle"),
      "a macro's name printed as text"),

@@ -2,10 +2,15 @@
 are run and counted; a statistical check gets its share of the false-alarm budget."""
 import pytest
 
-from audit import Evidence, RunContext, SuiteDefect
+from functools import partial
+
+from audit import Evidence as _Evidence
+from audit import RunContext, SuiteDefect
 from reports.claim import Check, Claim, Planted, numeric, patched, wrong_input
 from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, shown_to_fail
 
+# every evidence carries its one-line summary (the runner refuses one without)
+Evidence = partial(_Evidence, summary="a test check")
 CTX = RunContext()
 FY4_CX = {"alpha": 3.0, "theta": [0.0, 0.0, 0.0], "lambda_max": 3.0}  # a real FY-4 [alpha>2] counterexample
 
@@ -132,7 +137,8 @@ def _prime(ctx, outputs):
 def _reads_prepared(ctx):
     total = sum(_SEEN.values())
     return Evidence("numeric", "c0", "holds" if total == 0 + 1 + 4 + 9 else "fails",
-                    counterexample=None if total == 14 else {"total": total}, figures={"total": total})
+                    counterexample=None if total == 14 else {"total": total}, figures={"total": total},
+                    labels={"total": "sum of the prepared squares"})
 
 
 def _group():
@@ -162,3 +168,20 @@ def test_a_lost_unit_of_prepared_work_is_a_crash_of_the_group(monkeypatch):
     monkeypatch.setattr(Engine, "run", run)
     rows, crashed = runner.run_all(_group(), CTX, progress=None, planted=False)
     assert crashed and all("task lost" in r["evidence"][0]["detail"] for r in rows)
+
+
+def test_evidence_whose_text_breaks_the_marked_text_rule_is_a_crash():
+    """audit/markup.py: pseudo-math in prose, an unlabelled figure or a missing summary is a
+    defect of the suite, never printed."""
+    for bad in (dict(detail="p^alpha in prose"), dict(figures={"max_err": 1e-9}), dict(summary="")):
+        claim = Claim("FY-1", "softmax", "t", (Check("c", "numeric", lambda ctx, bad=bad: Evidence(
+            "numeric", "c", "holds", **bad)),), expected="verified")
+        with pytest.raises(CheckCrashed, match="marked-text rule"):
+            run_claim(claim, CTX)
+        row, crashed = run_claim(claim, CTX, raise_errors=False)
+        assert crashed and row["verdict"] == "inconclusive"
+    ok = Evidence("numeric", "c", "holds", detail=r"$p^\alpha$ in math", figures={"max_err": 1e-9},
+                  labels={"max_err": r"max $|\hat y - y|$"})
+    row, crashed = run_claim(Claim("FY-1", "softmax", "t", (Check("c", "numeric", lambda ctx: ok),),
+                                   expected="verified"), CTX)
+    assert not crashed and row["evidence"][0]["outcome"] == "holds"
