@@ -281,14 +281,14 @@ _VERDICT_COLOURS = {
 }
 _OUTCOME_COLOURS = {"holds": "verified", "fails": "refuted", "undecided": "inconclusive"}
 _LEGEND = (
-    ("verified", "symbolic and numeric evidence agree, every check holds, and the symbolic scope covers the "
-                 "statement."),
-    ("supported", "every check holds, but only numeric/empirical (or only symbolic) evidence exists, or the "
-                  "symbolic scope covers only part of the statement (the missing part is named in the row)."),
+    ("verified", "every check holds, with a symbolic route whose scope covers the statement and an independent "
+                 "numeric or empirical one."),
+    ("supported", "every check holds, but a route is missing or the symbolic scope covers only part of the "
+                  "statement (the row names the missing part)."),
     ("refuted", "a check fails with a counterexample that the outside re-checker re-checks from results.json "
-                "(shown below)."),
-    ("inconclusive", "a check is undecided: solver not optimal, budget spent, or an interval "
-                     "straddles the threshold — never counted as a pass."),
+                "(printed whole in evidence.pdf)."),
+    ("inconclusive", "a check is undecided (solver not optimal, budget spent, an interval straddles its "
+                     "threshold): never counted as a pass."),
 )
 
 
