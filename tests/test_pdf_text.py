@@ -98,3 +98,40 @@ def test_every_registered_statement_reads_back_without_artefacts(tmp_path):
     for name, render in (("appendix", render_appendix), ("evidence", render_evidence)):
         found = artefacts(_read_back(tmp_path, name, render(results)))
         assert found == [], f"{name}: " + "\n".join(found[:30])
+
+
+def _inflated(pdf: Path) -> str:
+    """The PDF's bytes with its compressed streams inflated, as Latin-1 text."""
+    import zlib
+
+    data = pdf.read_bytes()
+    blobs = [data]
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            blobs.append(zlib.decompress(m.group(1)))
+        except zlib.error:
+            pass
+    return b"".join(blobs).decode("latin-1")
+
+
+def _link_targets(pdf: Path) -> set[tuple[str, str]]:
+    """(file, named destination) of every link to another PDF (GoToR actions)."""
+    return set(re.findall(r"/F\s*\(([^)]*)\)\s*/S\s*/GoToR\s*/D\s*\(([^)]*)\)", _inflated(pdf)))
+
+
+def _dests(pdf: Path) -> set[str]:
+    out = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1].strip('"') for line in out.splitlines() if '"' in line}
+
+
+def test_each_row_links_to_its_record_and_back(tmp_path):
+    """Bookmarked pages, and links between the documents that land on named destinations."""
+    results = synthetic_results()
+    _read_back(tmp_path, "appendix", render_appendix(results))
+    _read_back(tmp_path, "evidence", render_evidence(results))
+    body, ev = tmp_path / "appendix.pdf", tmp_path / "evidence.pdf"
+    rows = range(1, len(results["claims"]) + 1)
+    assert {("evidence.pdf", f"ev-{i}") for i in rows} <= _link_targets(body)
+    assert {("appendix.pdf", f"claim-{i}") for i in rows} <= _link_targets(ev)
+    assert {f"ev-{i}" for i in rows} <= _dests(ev) and {f"claim-{i}" for i in rows} <= _dests(body)
+    assert "/Outlines" in _inflated(body)   # bookmarks
