@@ -84,6 +84,20 @@ def test_real_rows_read_back_without_escaper_artefacts(two_runs, tmp_path):
     assert artefacts(pdf_text(compile_pdf(ev))) == []
 
 
+def test_appendix_command_re_renders_the_documents_from_results_json(two_runs, tmp_path):
+    out, _ = two_runs[0]
+    (tmp_path / "results.json").write_bytes((out / "results.json").read_bytes())
+    proc = _cli("appendix", str(tmp_path / "results.json"), "--no-pdf")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("appendix.tex", "evidence.tex"):   # the bytes the report wrote
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+    assert not (tmp_path / "appendix.pdf").exists()
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    bad = _cli("appendix", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2 and "not a results.json" in bad.stderr
+    assert _cli("appendix", str(tmp_path / "missing.json")).returncode == 2
+
+
 def test_cli_rejects_unknown_claim_ids(tmp_path):
     proc = _cli("report", "--out", str(tmp_path), "--only", "NOPE-9")
     assert proc.returncode == 2 and "matched no claim" in proc.stderr
