@@ -182,7 +182,8 @@ def _softmax_entry(r: dict) -> tuple[str, dict, dict | None]:
              "rate_last_decade": f_rate, "exponent_by_decade": dec, "norm_growth_last_two_decades": f_norm,
              "final_norm": float(nrm[-1])}
     o = combine([o_rate, o_norm]) if positive else "undecided"
-    unmet = [f"{p} (R^2 = {f_norm['log_fit']['r2']:.5f})" if p.startswith("R^2") else p
+    # marked text: the figure is printed in evidence.pdf and joined into the detail
+    unmet = [_marked_part(f"{p} (R^2 = {f_norm['log_fit']['r2']:.5f})" if p.startswith("R^2") else p)
              for p in f_norm["rule_parts_not_met"]]
     unmet += ["the rate interval straddles the band"] if o_rate == "undecided" else []
     unmet += [] if positive else ["the loss rounds to 0 in float64"]
@@ -241,7 +242,7 @@ def separable_dynamics(loss: str, ctx: RunContext, runner: Callable[..., dict] |
     detail = f"{rule} lr = {LR}, $n = {N_CLASSES}$, $d = {DIM}$ + bias, float64."
     unmet = {k: v["rule_parts_not_met"] for k, v in runs.items() if v.get("rule_parts_not_met")}
     if unmet:  # softmax: say which part of the stated rule is not met, and by how much
-        detail += " Not met: " + "; ".join(f"{k}: {', '.join(_marked_part(p) for p in v)}"
+        detail += " Not met: " + "; ".join(f"{k}: {', '.join(v)}"
                                            for k, v in unmet.items()) + "."
     summary = _separable_summary(loss, runs, out)
     if out == "fails":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from audit import markup
 from audit.evidence import PLOT_KEYS
 
 from .texfmt import _ident, _is_number, _is_wallclock, _num, _special_float, escape, marked
@@ -36,6 +37,8 @@ def scalar(v: Any, spec: str = DETAIL_FORMAT) -> str:
     if _is_number(v):
         return _num(v, spec)
     if isinstance(v, str):
+        if "$" in v and not markup.problems(v):   # a check's marked text among its figures
+            return marked(v)
         return _special_float(v) or escape(v)
     return escape(v)
 
@@ -87,7 +90,7 @@ def structured(key: str, v: Any, labels: Mapping[str, str], spec: str = DETAIL_F
     if isinstance(v, Mapping) and v and all(isinstance(e, Mapping) for e in v.values()):
         fields = list(dict.fromkeys(k for e in v.values() for k in e))
         items = list(v.items())
-        body = [[escape(k)] + [_cell(e.get(f), spec) for f in fields] for k, e in items[:SUB_ROWS]]
+        body = [[label(k, labels)] + [_cell(e.get(f), spec) for f in fields] for k, e in items[:SUB_ROWS]]
         return title + "\n" + _subtable([""] + [label(f, labels) for f in fields], body, len(items), key)
     if isinstance(v, Mapping):
         items = list(v.items())

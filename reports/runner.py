@@ -71,6 +71,10 @@ def _stored(x: Any) -> Any:
     return json.loads(json.dumps(_clean(x)))
 
 
+#: the summary of a crashed check (its traceback is the detail, printed in evidence.pdf)
+CRASHED = "the check crashed: a defect of the suite, never a verdict"
+
+
 def text_problems(ev: Evidence) -> list[str]:
     """Where ``ev``'s text breaks the marked-text rule (audit/markup.py), or a figure has no
     label, or the summary is missing.  (A summary longer than one line of the front table
@@ -179,7 +183,8 @@ def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True,
                 raise CheckCrashed(f"{claim.key} / {check.name}: {exc!r}") from exc
             crashed = True
             tail = traceback.format_exc().strip().splitlines()[-1]
-            ev = Evidence(check.kind, check.name, "undecided", detail=f"check crashed: {tail}")
+            ev = Evidence(check.kind, check.name, "undecided", detail=f"check crashed: {tail}",
+                          summary=CRASHED)
         evidence.append(ev)
     rows = [e.to_json() for e in evidence]
     if planted:
@@ -266,7 +271,8 @@ def plan(claims: Sequence[Claim], ctx: RunContext, planted: bool,
 
 def lost_row(claim: Claim, exc: BaseException) -> dict[str, Any]:
     """The row of a claim whose task the engine lost (a worker died twice): a crash."""
-    ev = [Evidence(c.kind, c.name, "undecided", detail=f"check crashed: task lost by the engine: {exc!r}"[:300])
+    ev = [Evidence(c.kind, c.name, "undecided", detail=f"check crashed: task lost by the engine: {exc!r}"[:300],
+                   summary=CRASHED)
           for c in claim.checks]
     return {"id": claim.id, "reading": claim.reading, "statement": claim.statement,
             "verdict": verdict(ev), "evidence": [e.to_json() for e in ev]}

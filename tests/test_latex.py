@@ -66,7 +66,9 @@ LABELS = {"max_abs_err": r"max $|\hat y - \hat y_{\mathrm{cvxpy}}|$", "cases": "
           "ratio": r"ratio $\rho$", "negative": "a negative figure", "per_n": r"error per $n$",
           "converged": "converged", "note": "note", "gap": r"risk gap $\Delta$", "n_classes": r"classes $n$",
           "lower": "lower end", "upper": "upper end", "samples": "samples", "seconds": "time (s)",
-          "per_m": r"estimate per $m$", "m": "$m$", "est": "estimate", "lo": "lower", "hi": "upper"}
+          "per_m": r"estimate per $m$", "m": "$m$", "est": "estimate", "lo": "lower", "hi": "upper",
+          "rank": "rank correlations", "s2_vs_b": r"$s_T^2$ against $b$", "spearman": "Spearman",
+          "unmet": "parts of the rule not met"}
 
 
 def synthetic_results() -> dict:
@@ -77,7 +79,9 @@ def synthetic_results() -> dict:
                    figures={"max_abs_err": 3.1e-09, "cases": 500, "tol": 1e-6, "ratio": 0.123456789,
                             "negative": -2.5e-4, "per_n": [1e-9, 2e-9, 3.5e-9], "converged": True, "note": "ok",
                             "per_m": [{"m": 4, "est": 0.0267105, "lo": 0.02, "hi": 0.03},
-                                      {"m": 8, "est": 0.0131, "lo": 0.01, "hi": 0.016}]})
+                                      {"m": 8, "est": 0.0131, "lo": 0.01, "hi": 0.016}],
+                            "rank": {"s2_vs_b": {"spearman": 1.0}, "sgd/rg2": {"spearman": 0.5}},
+                            "unmet": [r"$R^2 \ge 0.999$ ($R^2 = 0.99838$)"]})
     bad = Evidence("numeric", "ssm-calibration", "fails", detail=r"conditional risk minimizer $\ne \arg\max \eta$",
                    summary=r"counterexample $\eta = (0.5, 0.3, 0.2)$", labels=LABELS,
                    figures={"gap": 0.0371, "n_classes": 3},
@@ -210,6 +214,10 @@ def test_evidence_records_are_complete_and_deterministic():
     assert r"\ensuremath{0.123457}" not in e and "0.123457" in e
     assert r"estimate per $m$" in e and r"$m$ & estimate & lower & upper \\" in e and "0.0267105" in e
     assert "'est'" not in e and "est:" not in e and "{est:" not in e     # no Python reprs
+    # a record's row under its label when it is a field name, as data when it is a value
+    assert r"$s_T^2$ against $b$ & 1 \\" in e and r"sgd/rg2 & 0.5 \\" in e
+    # a check's marked text among its figures is typeset, not escaped
+    assert r"$R^2 \ge 0.999$ ($R^2 = 0.99838$)" in e and "textasciicircum" not in e
     # the counterexample in full, and the way back to the appendix
     assert "{\\char34}eta{\\char34}: [0.5, \\allowbreak{}0.3" in e and r"\href{appendix.pdf#claim-2}" in e
     assert "\\hypertarget{ev-3}" in e
