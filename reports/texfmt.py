@@ -1,7 +1,8 @@
 """LaTeX text primitives of the appendix: escaping plain text (every Unicode symbol of our
 statements mapped to a LaTeX macro, the result pure ASCII), numbers and values in fixed
-formats, and the markup of verdicts and outcomes.  Shared by reports/latex.py (the
-document) and reports/tables.py (the overview tables)."""
+formats, marked text (audit/markup.py) set as LaTeX, and the markup of verdicts and
+outcomes.  Shared by the documents' views (views.py, figtables.py, latex.py) and the overview
+tables (tables.py)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,6 @@ from typing import Any, Mapping
 
 from audit import markup
 
-LIST_ITEMS = 8           # list-valued figures: first items shown
 
 # --------------------------------------------------------------------------- escaping
 
@@ -251,26 +251,6 @@ def _num(x: int | float, spec: str) -> str:
     return r"\ensuremath{" + s + "}" if s.startswith("-") else s
 
 
-def _value(v: Any, spec: str) -> str:
-    """Any JSON figure value, compactly."""
-    if isinstance(v, bool):
-        return r"\texttt{true}" if v else r"\texttt{false}"
-    if v is None:
-        return r"\texttt{null}"
-    if _is_number(v):
-        return _num(v, spec)
-    if isinstance(v, str):
-        return _special_float(v) or escape(v)
-    if isinstance(v, list):
-        items = [_value(e, spec) for e in v[:LIST_ITEMS]]
-        if len(v) > LIST_ITEMS:
-            items.append(rf"\ldots{{}} ({len(v)} items)")
-        return "[" + r", \allowbreak{}".join(items) + "]"
-    if isinstance(v, Mapping):
-        return r"\{" + r", \allowbreak{}".join(f"{_ident(k)}: {_value(e, spec)}" for k, e in v.items()) + r"\}"
-    return escape(v)
-
-
 # --------------------------------------------------------------------------- document parts
 
 _VERDICT_COLOURS = {
@@ -317,6 +297,3 @@ def _is_wallclock(key: str, wall: set[str], claim_id: str = "") -> bool:
     if key in wall:
         return True
     return bool(claim_id) and any(w.startswith(claim_id) and re.split(r"[/.:]", w)[-1] == key for w in wall)
-
-
-#: Figure names that carry a finding (errors, gaps, constants, rates); shown first in the summary.
