@@ -20,7 +20,9 @@ Kind = Literal["symbolic", "numeric", "empirical"]
 Outcome = Literal["holds", "fails", "undecided"]
 KINDS = ("symbolic", "numeric", "empirical")
 OUTCOMES = ("holds", "fails", "undecided")
-VERDICTS = ("verified", "supported", "refuted", "inconclusive")
+VERDICTS = ("verified", "supported", "refuted", "inconclusive", "crashed")
+#: verdicts a registry row may be registered with ("crashed" is a defect of the suite, never registered)
+REGISTRABLE = VERDICTS[:4]
 #: figure keys that carry plot data (reports/plots.py draws them; ``plot_time`` is wall-clock)
 PLOT_KEYS = ("plot", "plot_time")
 

@@ -4,12 +4,24 @@ A :class:`Claim` is one claim × reading: its statement, its domain, its checks,
 verdict the suite registers for it (per profile where the two differ).  A :class:`Check`
 is one route to a decision (symbolic, numeric or empirical) and declares, next to it:
 
-* ``planted`` -- at least one :class:`Planted` defect: the same check run on a
-  deliberately wrong input of the same shape as the real one (a reversed prediction map,
-  a conjugate off by a constant, an estimator without its correction, a minimizer that
-  splits a tie, …).  On it the check must not hold.  tests/test_planted.py runs every
-  one, and every report runs them too and counts the checks shown able to fail
-  (``meta.checks_shown_to_fail``).
+* ``planted`` -- the :class:`Planted` defects of a check that can hold: the same check,
+  with a realistic bug entering the computation it audits where a bug would enter (the
+  map, the label source, the sampler, the estimator, the counter, the step size: a patch
+  of the upstream attribute, never a keyword that only planting sets).  On each the check
+  must not hold.  One of them, for a numeric or empirical check, is its ``resolution``:
+  the smallest defect it is shown to catch (a near miss), printed beside it.
+* ``truths`` -- the planted truths of a check that can fail or stay undecided: the same
+  check, same code path, on an input where the claim is known to hold (the eigen search
+  on α ≤ 2, a label map known consistent, a step size the theorem covers, an experiment
+  whose claimed order holds by construction).  On each the check must hold.
+  tests/test_planted.py runs both kinds; a report runs the defects of the checks that
+  held and the truths of the others, and counts ``meta.checks_shown_to_fail`` and
+  ``meta.checks_shown_to_hold`` (together: every check).
+* ``covers`` -- for a symbolic check, its scope as a predicate on the counterexamples of
+  the row's other checks: ``covers(check_name, counterexample)``.  When the symbolic check
+  holds and covers a counterexample another check of the row reports, two of our own
+  routes disagree: the row crashes (never ``refuted``).  By default a symbolic check
+  without a ``scope_gap`` covers every counterexample of its row, one with a gap none.
 * ``expect`` -- the outcome the check is pinned to.  Rows registered ``verified`` or
   ``supported`` pin every check to ``holds``; a ``refuted`` or ``inconclusive`` row pins
   each of its checks (single-check rows by their verdict), so a refuted row whose other
@@ -21,6 +33,8 @@ is one route to a decision (symbolic, numeric or empirical) and declares, next t
 
 The verdict of a row follows from its evidence (CLAIMS.md, "Verdicts"):
 
+* ``crashed``      a check raised, broke a rule of the runner, or two of our routes
+  disagree (a defect of the suite; the CLI exits 1) -- whatever the other evidence says;
 * ``refuted``      some evidence ``fails`` (the runner has re-checked its counterexample
   with reports/recheck.py; a ``fails`` without one, or one that does not re-check, is a
   crash of the suite, never a verdict);
@@ -32,9 +46,9 @@ The verdict of a row follows from its evidence (CLAIMS.md, "Verdicts"):
 from __future__ import annotations
 
 import re
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from audit import Evidence, Kind, Outcome, RunContext
 
@@ -50,13 +64,17 @@ class Planted:
     context manager that installs the wrong input (a loss with a perturbed prediction map)
     around the check's own ``run``."""
 
-    defect: str
+    defect: str  # marked text: what is wrong (a defect), or why the claim holds there (a truth)
     run: Callable[[RunContext], Evidence] | None = None
     patch: Callable[[], AbstractContextManager] | None = None
+    truth: bool = False       # a planted truth: the check must hold on it
+    resolution: bool = False  # the smallest defect the check is shown to catch (a near miss)
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.patch is None):
             raise ValueError(f"planted defect {self.defect!r}: give exactly one of run= or patch=")
+        if self.truth and self.resolution:
+            raise ValueError(f"planted truth {self.defect!r} cannot be a resolution (a near-miss defect)")
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,26 @@ class Check:
     statistical: bool = False
     scope_gap: str = ""
     heavy: bool = False
+    truths: tuple[Planted, ...] = ()
+    covers: Callable[[str, Mapping], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if any(p.truth for p in self.planted) or not all(p.truth for p in self.truths):
+            raise ValueError(f"check {self.name!r}: planted defects go in planted=, planted truths in truths=")
+
+    @property
+    def resolution(self) -> Planted | None:
+        """The near-miss defect the check declares as its resolution, if any."""
+        return next((p for p in self.planted if p.resolution), None)
+
+    def scope_covers(self, check: str, counterexample: Mapping) -> bool:
+        """Does this (symbolic, holding) check's derivation cover ``counterexample``, reported
+        by the row's check ``check``?  (Module docstring, ``covers``.)"""
+        if self.kind != "symbolic":
+            return False
+        if self.covers is not None:
+            return bool(self.covers(check, counterexample))
+        return not self.scope_gap
 
     def run_planted(self, planted: Planted, ctx: RunContext) -> Evidence:
         if planted.run is not None:
@@ -102,6 +140,11 @@ class Claim:
     # ``prime(ctx, {key: result})`` hands the results to the rows' cache where they run
     prepare: Callable[[RunContext], list] | None = None
     prime: Callable[[RunContext, dict], None] | None = None
+    # the constants that define the claim (a margin, a step size, a rate band, a proposal, a
+    # normalizer, which re-check a counterexample of each check gets), typed here from the
+    # statement: stored in the row beside (not inside) its counterexamples, and read by the
+    # re-checkers (reports/rechecks/), so that a constant typo'd in our code cannot re-check
+    constants: Mapping[str, Any] = field(default_factory=dict)
 
     def expectation(self, profile: str) -> tuple[str, str]:
         """(registered verdict, note) for a profile."""
@@ -131,8 +174,10 @@ class Claim:
         return f"{self.id}[{self.reading}]"
 
 
-def verdict(evidence: Iterable[Evidence]) -> str:
+def verdict(evidence: Iterable[Evidence], crashed: bool = False) -> str:
     evidence = list(evidence)
+    if crashed:
+        return "crashed"
     if not evidence:
         return "inconclusive"
     if any(e.outcome == "fails" for e in evidence):
@@ -154,14 +199,15 @@ def share_derivations(claims: Iterable[Claim]) -> list[Claim]:
 
 
 # -- constructors used by the claims_* modules -------------------------------------------
-_CHECK_OPTIONS = ("planted", "expect", "expect_full", "statistical", "scope_gap", "heavy")
+_CHECK_OPTIONS = ("planted", "expect", "expect_full", "statistical", "scope_gap", "heavy", "truths", "covers")
 
 
 def _split(kw: dict) -> tuple[dict, dict]:
     """(Check options, arguments of the check's function)."""
     opts = {k: kw.pop(k) for k in _CHECK_OPTIONS if k in kw}
-    if "planted" in opts:
-        opts["planted"] = tuple(opts["planted"])
+    for key in ("planted", "truths"):
+        if key in opts:
+            opts[key] = tuple(opts[key])
     return opts, kw
 
 
@@ -195,11 +241,57 @@ def wrong_input(defect: str, fn: Callable[..., Evidence], *args, **kw) -> Plante
     return Planted(defect, run=lambda ctx: fn(*args, ctx, **kw))
 
 
-def patched(defect: str, patch: Callable[[], AbstractContextManager]) -> Planted:
+def patched(defect: str, patch: Callable[[], AbstractContextManager], *, resolution: bool = False) -> Planted:
     """A planted defect installed around the check's own run (e.g. a loss whose prediction
-    map is perturbed)."""
-    return Planted(defect, patch=patch)
+    map is perturbed); ``resolution``: it is the check's near miss."""
+    return Planted(defect, patch=patch, resolution=resolution)
+
+
+def patched_truth(why: str, patch: Callable[[], AbstractContextManager]) -> Planted:
+    """A planted truth installed around the check's own run: the same check on an input
+    where the claim is known to hold (``why`` says why)."""
+    return Planted(why, patch=patch, truth=True)
+
+
+def truth_input(why: str, fn: Callable[..., Evidence], *args, **kw) -> Planted:
+    """A planted truth for a numeric or empirical check: ``fn(*args, ctx, **kw)`` on an
+    input where the claim is known to hold (real arguments only: tests/test_planted_doors.py)."""
+    return Planted(why, run=lambda ctx: fn(*args, ctx, **kw), truth=True)
+
+
+def truth_derivation(why: str, derive: Callable[..., object], *args, **kw) -> Planted:
+    """A planted truth for a symbolic check: the derivation on an input where the claim holds."""
+    return Planted(why, run=lambda ctx: derive(*args, **kw).evidence("planted"), truth=True)
+
+
+@contextmanager
+def _setattrs(changes: tuple[tuple[object, str, object], ...]) -> Iterator[None]:
+    saved = [(obj, name, vars(obj).get(name, _MISSING) if hasattr(obj, "__dict__") else getattr(obj, name))
+             for obj, name, _ in changes]
+    for obj, name, value in changes:
+        if not hasattr(obj, name):
+            raise AttributeError(f"cannot plant {name!r}: {obj!r} has no such attribute (renamed?)")
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, old in reversed(saved):
+            if old is _MISSING:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, old)
+
+
+_MISSING = object()
+
+
+def replacing(*changes: tuple[object, str, object]) -> Callable[[], AbstractContextManager]:
+    """A patch factory: each ``(module_or_class, attribute, value)`` set for the duration of
+    the run and restored after -- how a bug in that attribute would enter the real code
+    path (a typo'd constant, a wrong map, a biased sampler).  The attribute must exist."""
+    frozen = tuple(changes)
+    return lambda: _setattrs(frozen)
 
 
 __all__ = ["Claim", "Check", "Planted", "verdict", "share_derivations", "symbolic", "numeric", "empirical", "wrong_derivation", "wrong_input",
-           "patched", "PASSING"]
+           "patched", "patched_truth", "truth_input", "truth_derivation", "replacing", "PASSING"]

@@ -31,46 +31,78 @@ RECHECKERS = {**fy.RECHECKERS, **con.RECHECKERS, **order.RECHECKERS, **dyn.RECHE
 WITNESS_KEY = "sop_witness"
 
 
-def recheck_one(claim_id: str, reading: str, cx: dict) -> tuple[bool, str]:
-    """(re-checked?, message) for one stored counterexample of a row."""
+def recheck_one(claim_id: str, reading: str, cx: dict, constants: dict | None = None,
+                check: str = "") -> tuple[bool, str]:
+    """(re-checked?, message) for one stored counterexample of a row: ``constants`` are the
+    row's own (results.json ``constants``: the margin, step size, band, … the registry states),
+    ``check`` the name of the check that reported it."""
     fn = RECHECKERS.get(claim_id)
     if fn is None:
         return False, f"no re-checker for {claim_id}"
     try:
-        return fn(cx, reading)
+        return fn(cx, reading, dict(constants or {}), check)
     except (KeyError, TypeError, ValueError, IndexError) as exc:  # a malformed counterexample does not re-check
         return False, f"malformed counterexample: {exc!r}"
 
 
-def recheck_witness(claim_id: str, reading: str, w: dict) -> tuple[bool, str]:
+def recheck_witness(claim_id: str, reading: str, w: dict, constants: dict | None = None) -> tuple[bool, str]:
     if claim_id != "CON-3":
         return False, f"no witness re-checker for {claim_id}"
-    return order.recheck_sop_witness(w, reading)
+    return order.recheck_sop_witness(w, reading, dict(constants or {}))
+
+
+def recheck_results(results: dict) -> tuple[list[tuple[bool, str]], int, int, int, int]:
+    """Every line ``(ok, text)`` of a re-check of a results dict, and the counts (counter-
+    examples, re-checked, witnesses, re-checked).  Besides each stored counterexample and
+    witness: a row whose evidence says ``fails`` without a counterexample, a ``refuted`` row
+    with no failing evidence, and a ``crashed`` row each give a failed line."""
+    lines: list[tuple[bool, str]] = []
+    seen = good = witnesses = wgood = 0
+    for row in results["claims"]:
+        constants = row.get("constants") or {}
+        key = f"{row['id']} [{row['reading']}]"
+        if row.get("verdict") == "crashed":
+            lines.append((False, f"{key}: the row crashed (a defect of the suite): nothing to re-check"))
+        fails = [ev for ev in row["evidence"] if ev.get("outcome") == "fails"]
+        if row.get("verdict") == "refuted" and not fails:
+            lines.append((False, f"{key}: refuted, but no evidence fails"))
+        for ev in row["evidence"]:
+            where = f"{key} {ev['check']}"
+            cx = ev.get("counterexample")
+            if ev.get("outcome") == "fails" and cx is None:
+                seen += 1
+                lines.append((False, f"{where}: fails without a stored counterexample"))
+            elif cx is not None:
+                seen += 1
+                ok, msg = recheck_one(row["id"], row["reading"], cx, constants, ev["check"])
+                good += ok
+                lines.append((ok, f"{where}: {msg}"))
+            w = (ev.get("figures") or {}).get(WITNESS_KEY)
+            if w is not None:
+                witnesses += 1
+                ok, msg = recheck_witness(row["id"], row["reading"], w, constants)
+                wgood += ok
+                lines.append((ok, f"{where} (witness): {msg}"))
+    return lines, seen, good, witnesses, wgood
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
-    results = json.load(open(argv[1], encoding="utf-8"))
-    seen = bad = witnesses = wbad = 0
-    for row in results["claims"]:
-        for ev in row["evidence"]:
-            where = f"{row['id']} [{row['reading']}] {ev['check']}"
-            cx = ev.get("counterexample")
-            if cx is not None:
-                seen += 1
-                ok, msg = recheck_one(row["id"], row["reading"], cx)
-                bad += not ok
-                print(f"{'ok    ' if ok else 'FAILED'} {where}: {msg}")
-            w = (ev.get("figures") or {}).get(WITNESS_KEY)
-            if w is not None:
-                witnesses += 1
-                ok, msg = recheck_witness(row["id"], row["reading"], w)
-                wbad += not ok
-                print(f"{'ok    ' if ok else 'FAILED'} {where} (witness): {msg}")
-    print(f"{seen} counterexample(s), {seen - bad} re-checked; {witnesses} witness(es), {witnesses - wbad} re-checked")
-    return 1 if bad or wbad else 0
+    try:
+        with open(argv[1], encoding="utf-8") as fh:
+            results = json.load(fh)
+        if not isinstance(results, dict) or not isinstance(results.get("claims"), list):
+            raise ValueError("no 'claims' list")
+        lines, seen, good, witnesses, wgood = recheck_results(results)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"recheck: {argv[1]} is not a readable results.json: {exc}", file=sys.stderr)
+        return 2
+    for ok, text in lines:
+        print(f"{'ok    ' if ok else 'FAILED'} {text}")
+    print(f"{seen} counterexample(s), {good} re-checked; {witnesses} witness(es), {wgood} re-checked")
+    return 0 if all(ok for ok, _ in lines) else 1
 
 
 if __name__ == "__main__":

@@ -49,16 +49,43 @@ class CheckCrashed(RuntimeError):
 
 @dataclass(frozen=True)
 class PlantedResult:
+    """What a check gave on one planted defect or planted truth.  ``outcome``: holds, fails
+    (its counterexample re-checked against the row's constants, as a real one is), undecided,
+    crash (the check raised :class:`SuiteDefect`, or its ``fails`` carried no counterexample
+    or one that does not re-check: what the real run turns into a crash, never a ``fails``),
+    or error (the planted input itself is broken)."""
+
     defect: str
-    outcome: str  # holds | fails | undecided | suite-defect | error
+    outcome: str
     detail: str = ""
+    truth: bool = False
+    resolution: bool = False
 
     @property
     def turned(self) -> bool:
-        return self.outcome in ("fails", "undecided", "suite-defect")
+        """A planted defect turned its check: it did not hold (and did not break)."""
+        return not self.truth and self.outcome in ("fails", "undecided", "crash")
 
-    def to_json(self) -> dict[str, str]:
-        return {"defect": self.defect, "outcome": self.outcome}
+    @property
+    def held(self) -> bool:
+        """A planted truth made its check hold."""
+        return self.truth and self.outcome == "holds"
+
+    @property
+    def shown(self) -> bool:
+        return self.held if self.truth else self.turned
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"defect": self.defect, "outcome": self.outcome,
+                               "role": "truth" if self.truth else "defect"}
+        if self.resolution:
+            out["resolution"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "PlantedResult":
+        return cls(str(d.get("defect", "")), str(d.get("outcome", "")), truth=d.get("role") == "truth",
+                   resolution=bool(d.get("resolution")))
 
 
 def check_context(claim: Claim, check: Check, ctx: RunContext) -> RunContext:
@@ -110,13 +137,14 @@ def audit_evidence(claim: Claim, ev: Evidence) -> None:
     if ev.outcome == "fails":
         if ev.counterexample is None:
             raise SuiteDefect(f"{claim.key} / {ev.check}: 'fails' without a counterexample")
-        ok, msg = recheck_one(claim.id, claim.reading, _stored(ev.counterexample))
+        ok, msg = recheck_one(claim.id, claim.reading, _stored(ev.counterexample), _stored(claim.constants),
+                              ev.check)
         if not ok:
             raise SuiteDefect(f"{claim.key} / {ev.check}: the counterexample does not re-check "
                               f"(reports/recheck.py): {msg}")
     witness = (ev.figures or {}).get(WITNESS_KEY)
     if witness is not None:
-        ok, msg = recheck_witness(claim.id, claim.reading, _stored(witness))
+        ok, msg = recheck_witness(claim.id, claim.reading, _stored(witness), _stored(claim.constants))
         if not ok:
             raise SuiteDefect(f"{claim.key} / {ev.check}: the stored witness does not re-check: {msg}")
 
@@ -142,26 +170,63 @@ def clear_caches(packages: tuple[str, ...] = _ALL_OURS) -> None:
                 obj.cache_clear()
 
 
-def run_planted(claim: Claim, check: Check, ctx: RunContext, *, raise_errors: bool = True) -> list[PlantedResult]:
-    """Run every planted defect of ``check``.  An exception other than
-    :class:`SuiteDefect` is a defect of the planted input itself: raised with
-    ``raise_errors``, else recorded as ``error``."""
+def _classify(claim: Claim, ev: Evidence) -> tuple[str, str]:
+    """(outcome, detail) of a planted run's evidence, audited as a real one is."""
+    if ev.outcome != "fails":
+        return ev.outcome, ev.detail[:200]
+    try:
+        audit_evidence(claim, ev)
+    except SuiteDefect as exc:
+        return "crash", str(exc)[:200]
+    return "fails", ev.detail[:200]
+
+
+def run_planted(claim: Claim, check: Check, ctx: RunContext, *, raise_errors: bool = True,
+                which: str = "both") -> list[PlantedResult]:
+    """Run the planted defects (``which="defects"``), the planted truths (``"truths"``) or
+    both of ``check``.  An exception other than :class:`SuiteDefect` is a defect of the
+    planted input itself: raised with ``raise_errors``, else recorded as ``error``."""
+    if which not in ("both", "defects", "truths"):
+        raise ValueError(f"which must be 'both', 'defects' or 'truths', got {which!r}")
+    items = ((check.planted if which != "truths" else ()) + (check.truths if which != "defects" else ()))
     out = []
     cctx = check_context(claim, check, ctx)
-    for p in check.planted:
+    for p in items:
         if p.patch is not None:  # a patched implementation must not meet results cached without it
             clear_caches()
         try:
             ev = check.run_planted(p, cctx)
-            out.append(PlantedResult(p.defect, ev.outcome, ev.detail[:200]))
+            if ev.check != check.name or ev.kind != check.kind:
+                ev = replace(ev, check=check.name, kind=check.kind)
+            outcome, detail = _classify(claim, ev)
         except SuiteDefect as exc:
-            out.append(PlantedResult(p.defect, "suite-defect", str(exc)[:200]))
+            outcome, detail = "crash", str(exc)[:200]
         except Exception as exc:  # noqa: BLE001
             if raise_errors:
                 raise
-            out.append(PlantedResult(p.defect, "error", repr(exc)[:200]))
+            outcome, detail = "error", repr(exc)[:200]
         finally:
             clear_caches(_ALL_OURS if p.patch is not None else _PATCHABLE)
+        out.append(PlantedResult(p.defect, outcome, detail, truth=p.truth, resolution=p.resolution))
+    return out
+
+
+def disagreements(claim: Claim, evidence: Sequence[Evidence]) -> list[str]:
+    """Where a holding symbolic check covers another check's counterexample (``Check.covers``):
+    two of our own routes disagree, a defect of the suite (never a refutation)."""
+    by_name = {c.name: c for c in claim.checks}
+    out = []
+    for ev in evidence:
+        if ev.outcome != "fails" or ev.counterexample is None:
+            continue
+        cx = _stored(ev.counterexample)
+        for other in evidence:
+            check = by_name.get(other.check)
+            if other is ev or other.outcome != "holds" or check is None:
+                continue
+            if check.scope_covers(ev.check, cx):
+                out.append(f"{claim.key}: the symbolic check {other.check} holds and its scope covers the "
+                           f"counterexample of {ev.check}: two of our routes disagree")
     return out
 
 
@@ -175,6 +240,7 @@ def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True,
     the CLI exits non-zero."""
     evidence: list[Evidence] = []
     crashed = False
+    reasons: list[str] = []
     for check in claim.checks:
         try:
             ev = run_check(claim, check, ctx)
@@ -183,31 +249,60 @@ def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True,
                 raise CheckCrashed(f"{claim.key} / {check.name}: {exc!r}") from exc
             crashed = True
             tail = traceback.format_exc().strip().splitlines()[-1]
+            reasons.append(f"{check.name}: {tail}"[:300])
             ev = Evidence(check.kind, check.name, "undecided", detail=f"check crashed: {tail}",
                           summary=CRASHED)
         evidence.append(ev)
+    clash = disagreements(claim, evidence)
+    if clash:
+        if raise_errors:
+            raise CheckCrashed("; ".join(clash))
+        crashed = True
+        reasons += clash
     rows = [e.to_json() for e in evidence]
     if planted:
-        for check, ev_json in zip(claim.checks, rows):
-            res = run_planted(claim, check, ctx, raise_errors=raise_errors)
+        for check, ev, ev_json in zip(claim.checks, evidence, rows):
+            if ev.summary == CRASHED:
+                continue  # a crashed check shows nothing either way
+            # a check that held is shown able to fail; one that did not, able to hold
+            res = run_planted(claim, check, ctx, raise_errors=raise_errors,
+                              which="defects" if ev.outcome == "holds" else "truths")
             crashed |= any(r.outcome == "error" for r in res)
+            reasons += [f"{check.name}: planted input {r.defect[:80]!r} broke: {r.detail}"
+                        for r in res if r.outcome == "error"]
             ev_json["planted"] = [r.to_json() for r in res]
     row = {
         "id": claim.id,
         "reading": claim.reading,
         "statement": claim.statement,
-        "verdict": verdict(evidence),
+        "verdict": verdict(evidence, crashed),
         "evidence": rows,
     }
+    if claim.constants:
+        row["constants"] = _stored(claim.constants)
+    if crashed:
+        row["crash"] = reasons
     return row, crashed
 
 
-def shown_to_fail(row: dict[str, Any]) -> tuple[int, int]:
-    """(checks, checks whose every planted defect turned them) of a row."""
+def shown(row: dict[str, Any]) -> tuple[int, int, int]:
+    """(checks, checks shown to fail, checks shown to hold) of a row: a check that held for
+    real counts as shown to fail when it declares defects and every one turned it; a check
+    that failed or stayed undecided counts as shown to hold when it declares truths and every
+    one made it hold.  A crashed check counts as neither."""
     evs = row["evidence"]
-    turned = sum(1 for e in evs if e.get("planted") and all(
-        PlantedResult(p["defect"], p["outcome"]).turned for p in e["planted"]))
-    return len(evs), turned
+    fail = hold = 0
+    for e in evs:
+        items = [PlantedResult.from_json(p) for p in e.get("planted") or []]
+        if e.get("summary") == CRASHED:
+            continue
+        if e["outcome"] == "holds":
+            defects = [p for p in items if not p.truth]
+            fail += bool(defects) and all(p.turned for p in defects)
+        else:
+            truths = [p for p in items if p.truth]
+            hold += bool(truths) and all(p.held for p in truths)
+    return len(evs), fail, hold
 
 
 def run_rows(claims: Sequence[Claim], ctx: RunContext, planted: bool) -> list[tuple[dict[str, Any], bool, float]]:
@@ -275,7 +370,8 @@ def lost_row(claim: Claim, exc: BaseException) -> dict[str, Any]:
                    summary=CRASHED)
           for c in claim.checks]
     return {"id": claim.id, "reading": claim.reading, "statement": claim.statement,
-            "verdict": verdict(ev), "evidence": [e.to_json() for e in ev]}
+            "verdict": verdict(ev, crashed=True), "evidence": [e.to_json() for e in ev],
+            "crash": [f"task lost by the engine: {exc!r}"[:300]]}
 
 
 def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,
@@ -312,8 +408,8 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
             any_crash |= crashed
             if store is not None and not crashed:
                 store.put(key, row)
-            n, turned = shown_to_fail(row)
-            line(key, row, f"{secs:6.1f}s" + (f"  {turned}/{n} shown to fail" if planted else "")
+            n, fail, hold = shown(row)
+            line(key, row, f"{secs:6.1f}s" + (f"  {fail + hold}/{n} shown both ways" if planted else "")
                  + ("  CRASHED" if crashed else ""))
 
     tasks = plan(todo, ctx, planted, by_reference=engine.in_process)

@@ -1,5 +1,8 @@
 """The runner's rules: a defect of the suite is a crash, never a verdict; planted defects
 are run and counted; a statistical check gets its share of the false-alarm budget."""
+import contextlib
+from dataclasses import replace
+
 import pytest
 
 from functools import partial
@@ -7,7 +10,7 @@ from functools import partial
 from audit import Evidence as _Evidence
 from audit import RunContext, SuiteDefect
 from reports.claim import Check, Claim, Planted, numeric, patched, wrong_input
-from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, shown_to_fail
+from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, shown
 
 # every evidence carries its one-line summary (the runner refuses one without)
 Evidence = partial(_Evidence, summary="a test check")
@@ -32,7 +35,7 @@ def test_a_fails_that_does_not_recheck_is_a_crash_not_a_refutation(cx):
     with pytest.raises(CheckCrashed, match="counterexample"):
         run_claim(claim, CTX)
     row, crashed = run_claim(claim, CTX, raise_errors=False)
-    assert crashed and row["verdict"] == "inconclusive"
+    assert crashed and row["verdict"] == "crashed"
 
 
 def test_a_row_without_a_rechecker_cannot_be_refuted():
@@ -46,7 +49,7 @@ def test_a_disagreement_of_our_own_routes_is_a_crash():
         raise SuiteDefect("closed-form Jacobian and finite differences disagree")
 
     row, crashed = run_claim(_claim(defect), CTX, raise_errors=False)
-    assert crashed and row["verdict"] == "inconclusive" and "SuiteDefect" in row["evidence"][0]["detail"]
+    assert crashed and row["verdict"] == "crashed" and "SuiteDefect" in row["evidence"][0]["detail"]
 
 
 def test_a_stored_witness_must_recheck():
@@ -59,19 +62,74 @@ def test_a_stored_witness_must_recheck():
 
 def test_planted_defects_are_run_and_counted():
     holds = lambda ctx: Evidence("numeric", "x", "holds")  # noqa: E731
-    fails = lambda ctx: Evidence("numeric", "x", "fails", counterexample={"planted": True})  # noqa: E731
+    fails = lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX)  # noqa: E731
+    bogus = lambda ctx: Evidence("numeric", "x", "fails", counterexample={"alpha": 3.0, "theta": [0.0, 1.0, 5.0]})  # noqa: E731
 
     def raises(ctx):
         raise SuiteDefect("routes disagree on the wrong input")
 
-    check = Check("c", "numeric", holds, planted=(Planted("a", run=fails), Planted("b", run=raises)))
+    check = Check("c", "numeric", holds, planted=(Planted("a", run=fails), Planted("b", run=raises),
+                                                  Planted("e", run=bogus)))
     blind = Check("d", "numeric", holds, planted=(Planted("c", run=holds),))
-    claim = Claim("FY-1", "softmax", "t", (check, blind))
+    claim = Claim("FY-4", "entmax[alpha>2]", "t", (check, blind))
     res = run_planted(claim, check, CTX)
-    assert [r.outcome for r in res] == ["fails", "suite-defect"] and all(r.turned for r in res)
+    # a planted fails is re-checked as a real one: one that does not re-check is the crash the real run makes
+    assert [r.outcome for r in res] == ["fails", "crash", "crash"] and all(r.turned for r in res)
     row, _ = run_claim(claim, CTX, planted=True)
-    assert shown_to_fail(row) == (2, 1)  # the blind check is not shown able to fail
-    assert row["evidence"][1]["planted"] == [{"defect": "c", "outcome": "holds"}]
+    assert shown(row) == (2, 1, 0)  # the blind check is not shown able to fail
+    assert row["evidence"][1]["planted"] == [{"defect": "c", "outcome": "holds", "role": "defect"}]
+
+
+def test_a_no_op_planted_defect_or_truth_never_counts():
+    """A defect that changes nothing leaves a holding check holding (not turned); on a
+    failing or undecided check a defect proves nothing and is not even run, and a no-op
+    truth leaves it failing (not held)."""
+    holds = lambda ctx: Evidence("numeric", "x", "holds")  # noqa: E731
+    fails = lambda ctx: Evidence("numeric", "x", "fails", counterexample=FY4_CX)  # noqa: E731
+    undecided = lambda ctx: Evidence("numeric", "x", "undecided")  # noqa: E731
+    noop = patched("no-op", lambda: contextlib.nullcontext())
+    noop_truth = Planted("no-op truth", patch=lambda: contextlib.nullcontext(), truth=True)
+    for real in (holds, fails, undecided):
+        check = Check("c", "numeric", real, planted=(noop,), truths=(noop_truth,))
+        claim = Claim("FY-4", "entmax[alpha>2]", "t", (check,), expected="refuted", note="t")
+        row, _ = run_claim(claim, CTX, raise_errors=False, planted=True)
+        assert shown(row) == (1, 0, 0), (real, row["evidence"][0]["planted"])
+    # and a real truth on a failing check, a real defect on a holding one, do count
+    truth = Planted("true here", run=holds, truth=True)
+    row, _ = run_claim(Claim("FY-4", "entmax[alpha>2]", "t", (Check("c", "numeric", fails, truths=(truth,)),),
+                             expected="refuted", note="t"), CTX, planted=True)
+    assert shown(row) == (1, 0, 1) and row["evidence"][0]["planted"][0]["role"] == "truth"
+    row, _ = run_claim(Claim("FY-4", "entmax[alpha>2]", "t", (Check("c", "numeric", holds,
+                                                                     planted=(Planted("d", run=undecided),)),)),
+                       CTX, planted=True)
+    assert shown(row) == (1, 1, 0)
+
+
+def test_a_symbolic_check_that_holds_and_covers_a_counterexample_makes_the_row_crash():
+    """Two of our own routes disagree: never refuted."""
+    sym = Check("s", "symbolic", lambda ctx: Evidence("symbolic", "s", "holds"))
+    num = Check("n", "numeric", lambda ctx: Evidence("numeric", "n", "fails", counterexample=FY4_CX))
+    claim = Claim("FY-4", "entmax[alpha>2]", "t", (sym, num), expected="refuted", note="t")
+    with pytest.raises(CheckCrashed, match="two of our routes disagree"):
+        run_claim(claim, CTX)
+    row, crashed = run_claim(claim, CTX, raise_errors=False)
+    assert crashed and row["verdict"] == "crashed" and "covers" in row["crash"][0]
+    # a scope gap (or a predicate that excludes it) leaves the counterexample to the row
+    for narrow in (replace(sym, scope_gap="two-point supports only"), replace(sym, covers=lambda c, cx: c != "n")):
+        row, crashed = run_claim(replace(claim, checks=(narrow, num)), CTX, raise_errors=False)
+        assert not crashed and row["verdict"] == "refuted"
+
+
+def test_a_crashed_row_reads_crashed_whatever_its_other_evidence():
+    def boom(ctx):
+        raise RuntimeError("bug")
+
+    for other in ("holds", "fails"):
+        claim = Claim("FY-4", "entmax[alpha>2]", "t", (
+            Check("a", "numeric", lambda ctx, o=other: Evidence("numeric", "a", o, counterexample=FY4_CX)),
+            Check("b", "numeric", boom)), expected="refuted", note="t")
+        row, crashed = run_claim(claim, CTX, raise_errors=False)
+        assert crashed and row["verdict"] == "crashed" and row["crash"] and "bug" in row["crash"][0]
 
 
 def test_a_patched_defect_wraps_the_checks_own_run_and_its_results_do_not_survive():
@@ -179,7 +237,7 @@ def test_evidence_whose_text_breaks_the_marked_text_rule_is_a_crash():
         with pytest.raises(CheckCrashed, match="marked-text rule"):
             run_claim(claim, CTX)
         row, crashed = run_claim(claim, CTX, raise_errors=False)
-        assert crashed and row["verdict"] == "inconclusive"
+        assert crashed and row["verdict"] == "crashed"
     ok = Evidence("numeric", "c", "holds", detail=r"$p^\alpha$ in math", figures={"max_err": 1e-9},
                   labels={"max_err": r"max $|\hat y - y|$"})
     row, crashed = run_claim(Claim("FY-1", "softmax", "t", (Check("c", "numeric", lambda ctx: ok),),

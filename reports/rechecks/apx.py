@@ -171,7 +171,7 @@ SHAPES = {"law-decomposition": _law, "sampling-increase": _increase, "determinis
           "sgd-bound": _sgd_bound, "sgd-radius": _sgd_radius}
 
 
-def recheck_apx(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_apx(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """Dispatch on the counterexample's ``shape`` (the H1 best fit of APX-4 is stored as
     {p, trees, kl_best_fit})."""
     shape = cx.get("shape")

@@ -63,7 +63,7 @@ def top_k_preserving(eta, theta, k: int) -> bool:
     return all((not eta[i] > ek1 or theta[i] > tk1) and (not eta[i] < ek or theta[i] < tk) for i in range(len(eta)))
 
 
-def recheck_con1(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_con1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     loss = reading
     eta = [float(x) for x in cx["eta"]]
     theta = [float(x) for x in cx["theta"]]
@@ -135,7 +135,7 @@ def recheck_dcg_counterexample(cx: dict, loss: str, label_map: str) -> bool:
     return bayes and best - worst_sorted > REGRET_TOL
 
 
-def recheck_con2(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_con2(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """CON-2: theta is Bayes-optimal for D under the reading's loss and label map, and sorting
     it loses E[DCG] against the best permutation."""
     loss, label_map = reading.split("/")

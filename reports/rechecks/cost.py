@@ -131,7 +131,7 @@ def recheck_derived_cost(cx: dict) -> tuple[bool, str]:
                  f"(leading coefficient {by_deg[top]})"
 
 
-def recheck_cpx1(cx: dict, reading: str = "") -> tuple[bool, str]:
+def recheck_cpx1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     if cx.get("method") != reading and reading:
         return False, f"the counterexample is about {cx.get('method')!r}, the row about {reading!r}"
     kind = cx.get("kind")

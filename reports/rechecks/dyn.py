@@ -166,7 +166,7 @@ def _recheck_dyn2_rate(cx: dict) -> tuple[bool, str]:
                       f"[{lo_b}, {hi_b}]: outside = {ok}")
 
 
-def recheck_dyn2(cx: dict, reading: str = "") -> tuple[bool, str]:
+def recheck_dyn2(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """DYN-2: GD with a constant step size does not reach exactly zero loss in finitely many steps;
     softmax: the loss does not decay about like 1/t (refitted from the stored series)."""
     if "band" in cx:

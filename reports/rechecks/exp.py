@@ -96,7 +96,7 @@ def _comparisons(cx: dict, want: dict[str, str]) -> tuple[bool, str]:
     return True, "; ".join(msgs)
 
 
-def recheck_exp1(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_exp1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     if reading == "softmax":
         want = {f"softmax-{m}": "below 0" for m in (*WOP, *APPROX, "popularity")}
     elif reading == "popularity":
@@ -106,11 +106,11 @@ def recheck_exp1(cx: dict, reading: str) -> tuple[bool, str]:
     return _comparisons(cx, want)
 
 
-def recheck_dyn3(cx: dict, reading: str = "") -> tuple[bool, str]:
+def recheck_dyn3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     return _comparisons(cx, {f"softmax-{w}": "below 0" for w in WOP})
 
 
-def recheck_cpx2(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_cpx2(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     flops = {k: float(v) for k, v in (cx.get("flops_per_epoch") or {}).items()}
     if "softmax" not in flops:
         return False, "no counted operations of softmax stored"

@@ -74,7 +74,7 @@ def _tol(theta: np.ndarray) -> float:
     return 64 * (n + 1) * EPS * (1.0 + float(np.ptp(theta))) ** 2
 
 
-def recheck_fy1(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_fy1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-1: the stored point, made feasible, beats the stated Ω*(θ) by more than float64 rounding."""
     loss, alpha, k = _loss_params(cx, reading)
     theta = np.asarray(cx["theta"], dtype=np.float64)
@@ -89,7 +89,7 @@ def recheck_fy1(cx: dict, reading: str) -> tuple[bool, str]:
     return bool(gain > tol), f"{where}: the point beats the stated Ω* by {gain:.3g} (tol {tol:.3g})"
 
 
-def recheck_fy2(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_fy2(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-2: the stored property violation, with this package's own loss."""
     loss, alpha, k = _loss_params(cx, reading)
     prop = cx["property"]
@@ -142,7 +142,7 @@ def _vertex_is_argmax(loss: str, theta: list[Fraction], y: list[int], alpha, k) 
     return all(theta[top] - t >= 1 / (a - 1) for j, t in enumerate(theta) if j != top)
 
 
-def recheck_fy3(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-3: plus -- ŷ ≠ y above the claimed margin; minus -- ŷ = y below it; softmax -- L ≤ 0."""
     loss, alpha, k = _loss_params(cx, reading)
     side = cx["side"]
@@ -166,7 +166,7 @@ STATED_CONSTANT = {"softmax": lambda a: 0.5, "sparsemax": lambda a: 1.0, "rankma
                    "entmax": lambda a: 2.0 ** (a - 2.0)}
 
 
-def recheck_fy4(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-4: λ_max(J_ŷ(θ)) at the stored θ exceeds the row's stated constant (for
     entmax[alpha>2]: the upper end 1 of "between ½ and 1")."""
     loss, alpha, k = _loss_params(cx, reading)

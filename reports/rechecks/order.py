@@ -16,7 +16,7 @@ def _params(w: dict) -> dict:
     return {"alpha": w.get("alpha"), "k": w.get("k")}
 
 
-def recheck_sop_witness(w: dict, reading: str) -> tuple[bool, str]:
+def recheck_sop_witness(w: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """CON-3: a witness that a sparse map is not strictly order preserving: θ_i > θ_j yet
     ŷ_i = ŷ_j (O1), and for O2 θ is a Bayes minimizer (ŷ(θ) = η) with η_i = η_j."""
     loss, order = reading.split("/")
@@ -83,7 +83,7 @@ def _o2_softmax(cx: dict) -> tuple[bool, str]:
     return bool(ok), f"softmax {cx.get('kind')}: delta = {delta:.3g}, radius = {r:.3g}, theta_i - theta_j = {d:.3g}"
 
 
-def recheck_con3(cx: dict, reading: str) -> tuple[bool, str]:
+def recheck_con3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """CON-3 counterexamples: O1 (θ, i, j), O2 sparse (θ, η = ŷ(θ), i, j), O2 softmax (θ, η, i, j, kind)."""
     loss, order = reading.split("/")
     if order == "O1":
