@@ -76,8 +76,9 @@ def render_appendix(results: Mapping[str, Any]) -> str:
         schema=escape(results.get("schema", "unknown")), n_rows=len(claims), counts=verdict_counts(claims),
         versions=", ".join(f"{escape(k)} {escape(v)}" for k, v in versions.items()) if isinstance(versions, Mapping) else "",
         checks=_num(meta["checks"], "d") if "checks" in meta else "",
-        shown=_num(meta.get("checks_shown_to_fail", 0), "d"),
+        shown=_num(meta.get("checks_shown_to_fail", 0), "d"), shown_hold=_num(meta.get("checks_shown_to_hold", 0), "d"),
         legend=[(v, escape(t)) for v, t in _LEGEND], wallclock=bool(wall), false_alarm=_false_alarm(meta),
+        crashed_rows=[r for r, c in zip(ctx["rows"], claims) if c.get("verdict") == "crashed"],
         overview=["\n".join(t) for t in (complexity_table(claims, wall), experiment_table(claims, wall),
                                           calibration_table(claims)) if t])
     assert text.isascii(), "appendix.tex must be pure ASCII"

@@ -258,6 +258,7 @@ _VERDICT_COLOURS = {
     "supported": "0.0,0.25,0.65",
     "refuted": "0.75,0.0,0.0",
     "inconclusive": "0.75,0.45,0.0",
+    "crashed": "0.45,0.0,0.55",
 }
 _OUTCOME_COLOURS = {"holds": "verified", "fails": "refuted", "undecided": "inconclusive"}
 _LEGEND = (
@@ -269,6 +270,8 @@ _LEGEND = (
                 "(printed whole in evidence.pdf)."),
     ("inconclusive", "a check is undecided (solver not optimal, budget spent, an interval straddles its "
                      "threshold): never counted as a pass."),
+    ("crashed", "a defect of the suite, not a finding about the paper: a check raised, or two of the suite's own "
+                "routes disagree (a holding derivation covers another check's counterexample); the run exits 1."),
 )
 
 

@@ -19,20 +19,39 @@ BODY_PDF = "appendix.pdf"
 EVIDENCE_PDF = "evidence.pdf"
 
 
-def _planted_outcome(o: Any) -> str:
-    """A planted defect must turn its check: fails / undecided / a suite defect raised."""
+def _planted_outcome(o: Any, truth: bool) -> str:
+    """A planted defect must turn its check (fails with a re-checked counterexample, undecided,
+    or the crash the real run makes); a planted truth must make it hold."""
+    if truth:
+        return _outcome(o) if o == "holds" else r"\textbf{" + escape(o) + r" (NOT held)}"
     if o in ("fails", "undecided"):
         return _outcome(o)
-    if o == "suite-defect":
-        return r"suite defect raised"
+    if o in ("crash", "suite-defect"):
+        return r"crash (a defect of ours caught)"
     return r"\textbf{" + escape(o) + r" (NOT turned)}"
 
 
 def planted(ev: Mapping[str, Any]) -> str:
+    """The check's demonstration: its planted defects (a check that held) or its planted
+    truths (a check that failed or stayed undecided), each with what the check gave on it."""
     items = ev.get("planted") or []
     if not items:
         return r"\emph{none recorded}"
-    return "; ".join(marked(p.get("defect", "?")) + r" $\to$ " + _planted_outcome(p.get("outcome")) for p in items)
+    defects = [p for p in items if p.get("role") != "truth"]
+    truths = [p for p in items if p.get("role") == "truth"]
+    parts = []
+    for label, group, truth in (("defect", defects, False), ("truth", truths, True)):
+        if group:
+            name = r"\textbf{Planted " + label + ("s" if len(group) > 1 else "") + "}: "
+            parts.append(name + "; ".join(marked(p.get("defect", "?")) + r" $\to$ "
+                                          + _planted_outcome(p.get("outcome"), truth) for p in group))
+    return ". ".join(parts)
+
+
+def resolution(ev: Mapping[str, Any]) -> str:
+    """The smallest planted defect the check was shown to catch (its resolution), if it names one."""
+    near = [p for p in ev.get("planted") or [] if p.get("resolution")]
+    return marked(near[0].get("defect", "?")) if near else ""
 
 
 def _json(v: Any) -> str:
@@ -66,6 +85,8 @@ def decided(row: Mapping[str, Any]) -> str:
     row, the first symbolic and the first numeric or empirical check of a passing row."""
     evs = row.get("evidence") or []
     v = row.get("verdict")
+    if v == "crashed":
+        return "; ".join(escape(str(c)) for c in row.get("crash") or []) or r"\emph{crashed}"
     pick = {"refuted": "fails", "inconclusive": "undecided"}.get(str(v))
     if pick:
         chosen = [e for e in evs if e.get("outcome") == pick]
@@ -104,7 +125,7 @@ def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[M
                 "outcome": _outcome(ev.get("outcome")), "summary": _summary(ev),
                 "detail": marked(ev["detail"]) if ev.get("detail") else "",
                 "scope_gap": marked(ev["scope_gap"]) if ev.get("scope_gap") else "",
-                "planted": planted(ev), "n_planted": len(ev.get("planted") or []),
+                "planted": planted(ev), "n_planted": len(ev.get("planted") or []), "resolution": resolution(ev),
                 "assumptions": [marked(a) for a in ev.get("assumptions") or []],
                 "steps": [marked(s) for s in ev.get("steps") or []],
                 "key_figures": key_figures(ev, wall, cid),
@@ -118,6 +139,7 @@ def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[M
             "pdf_title": f"{_pdfstring(cid)} - {_pdfstring(reading)}" if reading else _pdfstring(cid),
             "statement": marked(row["statement"]) if row.get("statement") else "",
             "decided": decided(row), "evidence": evs, "figures": by_row.get(i - 1, []),
+            "crash": [escape(str(c)) for c in row.get("crash") or []],
             "evidence_link": rf"\href{{{EVIDENCE_PDF}#ev-{i}}}{{\small full evidence}}",
             "body_link": rf"\href{{{BODY_PDF}#claim-{i}}}{{\small back to the appendix}}",
         })

@@ -92,13 +92,25 @@ def synthetic_results() -> dict:
                    figures={"lower": -0.01, "upper": 0.02, "samples": 100000, "seconds": 12.3456})
     only_sym = Derivation(r"$\lVert\nabla f\rVert \le 1$", scope="symbolic").decide(True).evidence("lipschitz")
     rows = []
+    crash = Evidence("numeric", "margin-eps", "undecided", detail="check crashed: SuiteDefect", summary="crashed")
     for cid, reading, evs in [("FY-3", "sparsemax", [sym, num]),
                               ("CAL-2", "ssm (k = 2)", [num, bad]),
                               ("EXP-1", "α-entmax, α = 1.5", [und]),
-                              ("FY-1", "softmax: θ ↦ ∇Ω*(θ)", [only_sym])]:
+                              ("FY-1", "softmax: θ ↦ ∇Ω*(θ)", [only_sym]),
+                              ("DYN-2", "sparsemax/lr=1/L", [sym, crash])]:
         rows.append({"id": cid, "reading": reading,
                      "statement": rf"Statement of {cid}: $\sum_j p_j^\alpha \le 1$ and $[\theta - \tau]_+$, 100%",
-                     "verdict": verdict(evs), "evidence": [e.to_json() for e in evs]})
+                     "verdict": verdict(evs, crashed=cid == "DYN-2"), "evidence": [e.to_json() for e in evs]})
+    rows[-1]["crash"] = ["margin-eps: the symbolic check margin holds and its scope covers the counterexample of "
+                        "margin-eps: two of our routes disagree"]
+    for row in rows:
+        for ev in row["evidence"]:
+            if ev["outcome"] == "holds":
+                ev["planted"] = [{"defect": r"map at temperature $1.01$", "outcome": "fails", "role": "defect",
+                                  "resolution": True},
+                                 {"defect": "a typo'd margin", "outcome": "crash", "role": "defect"}]
+            else:
+                ev["planted"] = [{"defect": r"the same check on $\alpha \le 2$", "outcome": "holds", "role": "truth"}]
     return {"schema": 1,
             "meta": {"profile": "quick", "seed": 0, "device": "cpu",
                      "versions": {"torch": "2.5.1+cpu", "sympy": sp.__version__, "cvxpy": "1.6.0"},
@@ -107,7 +119,20 @@ def synthetic_results() -> dict:
 
 
 def test_synthetic_results_cover_every_verdict():
-    assert {r["verdict"] for r in synthetic_results()["claims"]} == {"verified", "supported", "refuted", "inconclusive"}
+    assert {r["verdict"] for r in synthetic_results()["claims"]} == {"verified", "supported", "refuted", "inconclusive",
+                                                                    "crashed"}
+
+
+def test_a_crashed_row_is_listed_first_and_the_demonstrations_are_printed():
+    tex = render_appendix(synthetic_results())
+    assert tex.index("Crashed rows") < tex.index("What was audited")
+    assert "two of our routes disagree" in tex.split("What was audited")[0]
+    assert r"\textbf{Resolution}: catches map at temperature $1.01$" in tex
+    assert r"\textbf{Planted truth}:" in tex and r"\textbf{Planted defects}:" in tex
+    assert "crash (a defect of ours caught)" in tex
+    clean = synthetic_results()
+    clean["claims"] = clean["claims"][:-1]
+    assert "Crashed rows" not in render_appendix(clean)
 
 
 def _text_mode_safe(out: str) -> bool:

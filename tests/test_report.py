@@ -42,7 +42,9 @@ def test_results_json_follows_the_contract(two_runs):
     ids = {(r["id"], r["reading"]) for r in res["claims"]}
     assert ("FY-3", "softmax") in ids and ("FY-4", "entmax[alpha>2]") in ids and len(ids) == 5
     for row in res["claims"]:
-        assert set(row) == {"id", "reading", "statement", "verdict", "evidence"}
+        assert {"id", "reading", "statement", "verdict", "evidence"} <= set(row) <= {
+            "id", "reading", "statement", "verdict", "evidence", "constants", "crash"}
+        assert "crash" not in row and row["verdict"] != "crashed"
         assert row["verdict"] in VERDICTS
         for ev in row["evidence"]:
             assert ev["kind"] in ("symbolic", "numeric", "empirical") and ev["outcome"] in ("holds", "fails", "undecided")
@@ -50,6 +52,10 @@ def test_results_json_follows_the_contract(two_runs):
     assert refuted["verdict"] == "refuted"
     assert any("counterexample" in e for e in refuted["evidence"])
     assert "[  5/5]" in proc.stderr  # progress on stderr
+    # every check shown able to give both answers: the held ones to fail, the others to hold
+    meta = res["meta"]
+    assert meta["checks"] == meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 10
+    assert meta["checks_shown_to_hold"] == 2  # FY-4[entmax[alpha>2]]: both checks, on alpha <= 2
 
 
 def test_same_seed_gives_byte_identical_json_and_tex(two_runs):
@@ -149,6 +155,24 @@ def test_recheck_reproduces_stored_counterexamples_and_rejects_tampered_ones(two
     bad.write_text(json.dumps(res))
     proc = _cli("recheck", str(bad))
     assert proc.returncode == 1 and "FAILED" in proc.stdout
+    # a refuted row whose counterexamples were removed does not re-check either
+    res = json.loads((out / "results.json").read_text())
+    for row in res["claims"]:
+        for ev in row["evidence"]:
+            ev.pop("counterexample", None)
+    bad.write_text(json.dumps(res))
+    proc = _cli("recheck", str(bad))
+    assert proc.returncode == 1 and "fails without a stored counterexample" in proc.stdout
+    # nor a row that crashed; and a file that is not a results.json is a usage error (exit 2)
+    res = json.loads((out / "results.json").read_text())
+    res["claims"][0]["verdict"] = "crashed"
+    bad.write_text(json.dumps(res))
+    assert _cli("recheck", str(bad)).returncode == 1
+    for junk in ("not json", json.dumps({"claims": 3})):
+        bad.write_text(junk)
+        proc = _cli("recheck", str(bad))
+        assert proc.returncode == 2 and "not a readable results.json" in proc.stderr
+    assert _cli("recheck", str(tmp_path / "missing.json")).returncode == 2
 
 
 @pytest.mark.heavy
