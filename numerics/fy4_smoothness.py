@@ -12,7 +12,6 @@ closed form -- three routes to one matrix.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 import torch
@@ -99,20 +98,20 @@ def gt2_upper(loss: str, params: dict) -> float:
 
 
 @single_thread
-def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
-                     claimed: Callable[[str, dict], float] | None = None) -> Evidence:
+def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2") -> Evidence:
     """FY-4: sup_θ λ_max(J_ŷ(θ)) estimated from central-difference Jacobians of ``predict``
     (step 1e-6, float64) at points whose support pattern is stable under ±1e-5 moves,
     cross-checked against the closed-form Jacobian (|Δλ| ≤ 1e-6·max(1, λ)², else a
     :class:`SuiteDefect`), maximized by random search then Nelder–Mead for n = 2 … 6.
 
-    alpha_range "le2" (α ∈ 1.25, 1.5, 1.75, 2 for entmax): ``claimed`` (default
-    :func:`claimed_constant`: softmax ½, sparsemax 1, rankmax 1, α-entmax 2^{α−2}).
+    alpha_range "le2" (α ∈ 1.25, 1.5, 1.75, 2 for entmax): the claimed constant is
+    :func:`claimed_constant` (softmax ½, sparsemax 1, rankmax 1, α-entmax 2^{α−2}), read at
+    call time, as are the α grids (:data:`SMOOTH_ALPHAS`).
     fails: a θ with λ_max > claimed + 1e-6 (stored for re-checking); undecided: the largest
     λ_max found is below claimed − 1e-3; holds otherwise.
 
-    alpha_range "gt2" (α ∈ 2.5, 3) tests the claimed upper bound (default 1: "the α-entmax
-    constant lies in [½, 1]") at uniform θ on n = 3, where λ_max = 3^{α−2}; the figures add
+    alpha_range "gt2" (α ∈ 2.5, 3) tests the claimed upper bound (:func:`gt2_upper`, 1: "the
+    α-entmax constant lies in [½, 1]") at uniform θ on n = 3, where λ_max = 3^{α−2}; the figures add
     p = (1−2δ, δ, δ), where λ_max = δ^{2−α} grows without bound (ŷ is not Lipschitz for α > 2)."""
     from scipy.optimize import minimize
 
@@ -122,7 +121,7 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2",
         raise ValueError("alpha_range='gt2' applies to entmax only")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    claimed = claimed or (claimed_constant if alpha_range == "le2" else gt2_upper)
+    claimed = claimed_constant if alpha_range == "le2" else gt2_upper
     settings = [{"alpha": a} for a in SMOOTH_ALPHAS[alpha_range]] if loss == "entmax" else grid(loss)
     h = 1e-6
     g = ctx.generator(4)

@@ -9,9 +9,9 @@ Each derivation has two routes to the same identities:
 * **every KKT pattern of small n** (proofs/kkt.py): the region's KKT system solved by
   sympy for n = 2, 3, 4 with symbolic θ -- a cross-check by a different solve.
 
-Both take the same *candidate* closed form of Ω* (a function of a few block sums,
-:func:`proofs.fy_generic.closed_form`), so a wrong candidate -- a conjugate off by a
-constant, a τ-coefficient slip -- fails on both routes.
+Both take the same closed form of Ω* (a function of a few block sums,
+:func:`proofs.fy_generic.closed_form`, read through this module's ``closed_form``), so a
+wrong one -- a conjugate off by a constant, a τ-coefficient slip -- fails on both routes.
 """
 from __future__ import annotations
 
@@ -164,22 +164,21 @@ def _build_conjugate(loss: str, candidate: ClosedForm) -> Derivation:
 
 
 @lru_cache(maxsize=None)
-def _conjugate(loss: str) -> Derivation:
-    return _build_conjugate(loss, closed_form)
+def _conjugate(loss: str, form: ClosedForm) -> Derivation:
+    return _build_conjugate(loss, form)
 
 
-# derivations read no losses/ code: no planted defect of a loss implementation reaches them, and a
-# wrong candidate takes the uncached path
+# derivations read no losses/ code, and the cache is keyed by the closed form they decide: a
+# closed form patched for a planted run (``closed_form`` of this module) is a different key
 _conjugate.keep_across_planted = True  # type: ignore[attr-defined]
 
 
-def conjugate(loss: str, candidate: ClosedForm | None = None) -> Derivation:
-    """FY-1: Ω* and ŷ = ∇Ω* from the KKT conditions.  ``candidate`` (loss, block sums) → Ω*
-    replaces the derived closed form (:func:`proofs.fy_generic.closed_form`)."""
+def conjugate(loss: str) -> Derivation:
+    """FY-1: Ω* and ŷ = ∇Ω* from the KKT conditions, deciding the closed form of Ω* this
+    module reads (``closed_form``, :func:`proofs.fy_generic.closed_form`; looked up at call
+    time, so a slip in it is what the derivation decides)."""
     check_loss(loss)
-    if candidate is None:
-        return copy.deepcopy(_conjugate(loss))
-    return _build_conjugate(loss, candidate)
+    return copy.deepcopy(_conjugate(loss, closed_form))
 
 
 # -- FY-2 --------------------------------------------------------------------------------
@@ -271,19 +270,17 @@ def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
 
 
 @lru_cache(maxsize=None)
-def _loss_properties(loss: str) -> Derivation:
-    return _build_loss_properties(loss, closed_form)
+def _loss_properties(loss: str, form: ClosedForm) -> Derivation:
+    return _build_loss_properties(loss, form)
 
 
-_loss_properties.keep_across_planted = True  # type: ignore[attr-defined]
+_loss_properties.keep_across_planted = True  # type: ignore[attr-defined]  # keyed by the closed form
 
 
-def loss_properties(loss: str, candidate: ClosedForm | None = None) -> Derivation:
-    """FY-2 (symbolic part); ``candidate`` as for :func:`conjugate`."""
+def loss_properties(loss: str) -> Derivation:
+    """FY-2 (symbolic part), on the closed form of Ω* as for :func:`conjugate`."""
     check_loss(loss)
-    if candidate is None:
-        return copy.deepcopy(_loss_properties(loss))
-    return _build_loss_properties(loss, candidate)
+    return copy.deepcopy(_loss_properties(loss, closed_form))
 
 
 __all__ = ["conjugate", "loss_properties", "check_conjugate", "derived_conjugate", "on_cases", "generic_sums"]

@@ -7,12 +7,13 @@ split by topic: :mod:`proofs.kkt` (KKT solutions per support pattern, shared hel
 symbolic size: every n at once), :mod:`proofs.conjugates` (FY-1, FY-2),
 :mod:`proofs.hessians`, :mod:`proofs.margins` (FY-3), :mod:`proofs.smoothness` (FY-4).
 
-Each derivation accepts the claimed input it decides -- ``conjugate(loss, candidate=…)``
-(a closed form of Ω* in block sums), ``loss_properties(loss, candidate=…)``,
-``hessian(loss, candidate=…)`` (a Hessian entry form), ``margin(loss, claimed=…)``,
-``smoothness(loss, alpha_range, claimed=…)`` -- so that a wrong input can be shown to turn
-it (reports/claims_fy.py declares those planted defects).  The ``check_*`` helpers are the
-decision procedures on concrete KKT cases.
+Each derivation decides the stated input the module it lives in reads at call time --
+the closed form of Ω* (``proofs.conjugates.closed_form``, in block sums), the stated
+Hessian entry form (``proofs.hessians.stated_form``), the stated margins
+(``proofs.margins.STATED``), the stated constants (``proofs.smoothness.STATED``,
+``GT2_UPPER``) -- so that a slip there (reports/planted_fy.py patches them) is what the
+derivation decides.  The ``check_*`` helpers are the decision procedures on concrete KKT
+cases.
 """
 from .conjugates import check_conjugate, conjugate, derived_conjugate, loss_properties
 from .fy_generic import closed_form, stated_form

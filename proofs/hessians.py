@@ -139,17 +139,16 @@ def _build_hessian(loss: str, candidate: HessianForm) -> Derivation:
 
 
 @lru_cache(maxsize=None)
-def _hessian(loss: str) -> Derivation:
-    return _build_hessian(loss, stated_form)
+def _hessian(loss: str, form: HessianForm) -> Derivation:
+    return _build_hessian(loss, form)
 
 
-_hessian.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code
+_hessian.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code; keyed by the form
 
 
-def hessian(loss: str, candidate: HessianForm | None = None) -> Derivation:
-    """Hessian of Ω* (= Jacobian of ŷ) and its positive semidefiniteness; ``candidate``
-    (δ_li, w_l, w_i, W) → entry replaces the stated form δ_li w_l − w_l w_i/W."""
+def hessian(loss: str) -> Derivation:
+    """Hessian of Ω* (= Jacobian of ŷ) and its positive semidefiniteness, deciding the
+    stated entry form this module reads (``stated_form``: δ_li w_l − w_l w_i/W; looked up at
+    call time, so a slip in it is what the derivation decides)."""
     check_loss(loss)
-    if candidate is None:
-        return copy.deepcopy(_hessian(loss))
-    return _build_hessian(loss, candidate)
+    return copy.deepcopy(_hessian(loss, stated_form))

@@ -82,8 +82,8 @@ _SUMMARY = {  # one line: the statements (with the derived and claimed margins a
 _FINITE = r"$\theta \in \mathbb{R}^n$ finite"
 
 
-#: the margin each row states (CLAIMS.md FY-3); softmax: no margin
-STATED = {"sparsemax": sp.S.One, "rankmax": sp.S.One, "entmax": 1 / (ALPHA - 1)}
+#: the margin each row states (CLAIMS.md FY-3), read by :func:`margin` at call time; softmax: none
+STATED = {"softmax": None, "sparsemax": sp.S.One, "rankmax": sp.S.One, "entmax": 1 / (ALPHA - 1)}
 _WITNESS_ALPHA = sp.Rational(3, 2)  # where an α-dependent margin is evaluated for a numeric witness
 
 
@@ -133,7 +133,7 @@ def _build_margin(loss: str, claimed) -> Derivation:
                r"($\texttt{is\_positive}$):", r"\log(1+S)>0")
         d.step(r"so $\hat y \ne e_y$ and $L > 0$ at every finite $\theta$: no finite gap gives zero loss.")
         return d.decide(all_true(res))
-    claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
+    claimed = sp.sympify(claimed, locals={"alpha": ALPHA})
     comb, L, c = _gap_multiplier(loss)
     (m,) = sp.solve(sp.Eq(comb, 0), GAP)
     if loss == "rankmax":
@@ -174,18 +174,16 @@ def _build_margin(loss: str, claimed) -> Derivation:
 
 
 @lru_cache(maxsize=None)
-def _margin(loss: str) -> Derivation:
-    return _build_margin(loss, None)
-
-
-_margin.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code
-
-
-def margin(loss: str, claimed=None) -> Derivation:
-    """FY-3: the separation margin, derived from the KKT conditions and compared with the
-    ``claimed`` one (default: the row's statement, :data:`STATED`; for softmax a finite
-    ``claimed`` margin is tested against "no margin")."""
-    check_loss(loss)
-    if claimed is None:
-        return copy.deepcopy(_margin(loss))
+def _margin(loss: str, claimed) -> Derivation:
     return _build_margin(loss, claimed)
+
+
+_margin.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code; keyed by the margin
+
+
+def margin(loss: str) -> Derivation:
+    """FY-3: the separation margin, derived from the KKT conditions and compared with the
+    margin the row states (:data:`STATED`, looked up at call time; for softmax a finite
+    stated margin is tested against "no margin")."""
+    check_loss(loss)
+    return copy.deepcopy(_margin(loss, STATED[loss]))

@@ -146,8 +146,8 @@ STATED = {"softmax": sp.Rational(1, 2), "sparsemax": sp.S.One, "rankmax": sp.S.O
 GT2_UPPER = sp.S.One  # "between softmax's ½ and sparsemax's 1", read for α > 2
 _WITNESS = {"softmax": ([0.0, 0.0], {}), "sparsemax": ([0.0, 0.0], {}), "rankmax": ([0.0, 0.0, 0.0, 0.0], {"k": 2}),
             "entmax": ([0.0, 0.0], {"alpha": 1.5})}
-ENTMAX_GAP = ("general supports: the symbolic supremum covers two-point and uniform supports only (three or more "
-              r"distinct non-zero $\hat y$ values are searched numerically, not derived)")
+ENTMAX_GAP = ("general supports: the symbolic supremum covers two-point and uniform supports only (supports of "
+              r"three or more points with unequal $\hat y$ values are searched numerically, not derived)")
 
 
 _UNIFORM_STEP = (r"Uniform support of size $m$: $J = m^{\alpha-2}(I - \mathbf{1}\mathbf{1}^\top/m)$, so")
@@ -180,8 +180,8 @@ def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
     d.step(r"$\nabla_\theta L = \hat y(\theta) - y$ (FY-2), so the Lipschitz constant of $\nabla L$ is "
            r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))$ ($J_{\hat y}$ symmetric PSD).")
     if loss == "entmax" and alpha_range == "gt2":
-        return _gt2(d, GT2_UPPER if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA, "m": M}))
-    claimed = STATED[loss] if claimed is None else sp.sympify(claimed, locals={"alpha": ALPHA})
+        return _gt2(d, sp.sympify(claimed, locals={"alpha": ALPHA, "m": M}))
+    claimed = sp.sympify(claimed, locals={"alpha": ALPHA})
     if loss == "softmax":
         ok, val, steps = _softmax_sup()
         d.statement = (r"$\nabla L$ is $L$-Lipschitz with "
@@ -286,21 +286,20 @@ def _gt2(d: Derivation, upper: sp.Expr) -> Derivation:
 
 
 @lru_cache(maxsize=None)
-def _smoothness(loss: str, alpha_range: str) -> Derivation:
-    return _build_smoothness(loss, alpha_range, None)
+def _smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
+    return _build_smoothness(loss, alpha_range, claimed)
 
 
-_smoothness.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code
+_smoothness.keep_across_planted = True  # type: ignore[attr-defined]  # reads no losses/ code; keyed by the constant
 
 
-def smoothness(loss: str, alpha_range: str = "le2", claimed=None) -> Derivation:
+def smoothness(loss: str, alpha_range: str = "le2") -> Derivation:
     """FY-4: Lipschitz constant of ∇L; ``alpha_range`` ("le2" or "gt2") matters for entmax only.
-    ``claimed``: the stated constant (default :data:`STATED`; an expression in ``alpha`` for
-    entmax), or for "gt2" the stated upper bound (default 1; may use ``alpha`` and the
-    uniform support size ``m``)."""
+    The constant decided is the one the row states, looked up at call time: :data:`STATED`
+    (an expression in ``alpha`` for entmax), or for entmax "gt2" the stated upper bound
+    :data:`GT2_UPPER` (1; an expression in ``alpha`` and the uniform support size ``m``)."""
     check_loss(loss)
     if alpha_range not in ALPHA_RANGES:
         raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
-    if claimed is None:
-        return copy.deepcopy(_smoothness(loss, alpha_range))
-    return _build_smoothness(loss, alpha_range, claimed)
+    claimed = GT2_UPPER if (loss == "entmax" and alpha_range == "gt2") else STATED[loss]
+    return copy.deepcopy(_smoothness(loss, alpha_range, claimed))

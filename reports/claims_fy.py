@@ -1,7 +1,7 @@
 """FY-1 … FY-4: the exact family as Fenchel–Young losses (CLAIMS.md §1)."""
 from __future__ import annotations
 
-from .claim import Claim, numeric, share_derivations, symbolic, wrong_derivation, wrong_input
+from .claim import Claim, numeric, share_derivations, symbolic, truth_derivation
 
 FY_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
@@ -36,7 +36,7 @@ _FY3 = {
                r"($k = 1$: the sparsemax margin).",
 }
 _ENTMAX_FY4_NOTE = ("symbolic: two-point and uniform supports only (sup λ_max = 2^{α−2} derived there for every "
-                    "α ∈ (1, 2]); supports with three or more distinct values rest on the numeric search")
+                    "α ∈ (1, 2]); supports of three or more points with unequal values rest on the numeric search")
 _SUP = r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))"
 _FY4 = {
     "softmax": r"$\nabla L$ is Lipschitz with constant " + _SUP + r" = \tfrac12$ for softmax.",
@@ -49,9 +49,21 @@ _FY4 = {
 }
 
 
+#: FY-3: the margin each row states (reports/rechecks/fy.py compares a counterexample's gap with it);
+#: entmax's 1/(α−1) as its product with α − 1
+FY3_CONSTANTS = {"softmax": {"margin": None}, "sparsemax": {"margin": 1}, "rankmax": {"margin": 1},
+                 "entmax": {"margin_times_alpha_minus_1": 1}}
+#: FY-4: the constant each row states (entmax: lipschitz_base ** (α + lipschitz_alpha_offset) = 2^{α−2});
+#: for α > 2 the upper end 1 of "between softmax's ½ and sparsemax's 1"
+FY4_CONSTANTS = {"softmax": {"lipschitz": 0.5}, "sparsemax": {"lipschitz": 1}, "rankmax": {"lipschitz": 1},
+                 "entmax": {"lipschitz_base": 2, "lipschitz_alpha_offset": -2},
+                 "entmax[alpha>2]": {"lipschitz_upper": 1}}
+
+
 def claims() -> list[Claim]:
     from numerics import fy_checks as num
     from proofs import fy as sym
+    from proofs.smoothness import ENTMAX_GAP
 
     from . import planted_fy as pf
     from .planted import tempered
@@ -59,51 +71,42 @@ def claims() -> list[Claim]:
     out: list[Claim] = []
     for loss in FY_LOSSES:
         tail = f" [{_FY_READING_NOTE[loss]}]"
-        slip, cand = pf.CONJUGATE_SLIPS[loss]
         out.append(Claim("FY-1", loss, _FY1[loss] + tail, (
-            symbolic("kkt-conjugate", sym.conjugate, loss,
-                     planted=[wrong_derivation(slip, sym.conjugate, loss, candidate=cand)]),
-            numeric("cvxpy-argmax", num.cvx_agreement, loss, planted=[tempered(loss), pf.tempered_formula(loss)]),
+            symbolic("kkt-conjugate", sym.conjugate, loss, planted=[pf.conjugate_slip(loss)]),
+            numeric("cvxpy-argmax", num.cvx_agreement, loss,
+                    planted=[tempered(loss), pf.tempered_formula(loss, resolution=True)]),
         )))
     for loss in FY_LOSSES:
         tail = f" [{_FY_READING_NOTE[loss]}]"
-        slip, cand = pf.CONJUGATE_SLIPS[loss]
-        hslip, hcand = pf.HESSIAN_SLIPS[loss]
         out.append(Claim("FY-2", loss, _FY2 + tail, (
-            symbolic("fy-gradient-shift-convexity", sym.loss_properties, loss,
-                     planted=[wrong_derivation(slip, sym.loss_properties, loss, candidate=cand)]),
-            symbolic("hessian-psd", sym.hessian, loss,
-                     planted=[wrong_derivation(hslip, sym.hessian, loss, candidate=hcand)]),
-            numeric("properties", num.loss_properties, loss, planted=[pf.tempered_formula(loss)]),
+            symbolic("fy-gradient-shift-convexity", sym.loss_properties, loss, planted=[pf.conjugate_slip(loss)]),
+            symbolic("hessian-psd", sym.hessian, loss, planted=[pf.hessian_slip(loss)]),
+            numeric("properties", num.loss_properties, loss, planted=[pf.tempered_formula(loss, resolution=True)]),
         )))
     for loss in FY_LOSSES:
-        mslip, mval = pf.MARGIN_SLIPS[loss]
-        num_planted = pf.flushed_softmax() if loss == "softmax" else wrong_input(
-            "claimed margin 1 % high", num.margin_check, loss, claimed=pf.scaled(num.MARGINS[loss], 1.01))
+        num_planted = ([pf.flushed_softmax(1e-6), pf.flushed_softmax(1e-13, resolution=True)] if loss == "softmax"
+                       else [tempered(loss), pf.margin_table_typo(loss)])
         out.append(Claim("FY-3", loss, _FY3[loss], (
-            symbolic("margin", sym.margin, loss, planted=[wrong_derivation(mslip, sym.margin, loss, claimed=mval)]),
-            numeric("margin-eps", num.margin_check, loss, planted=[num_planted]),
-        )))
+            symbolic("margin", sym.margin, loss, planted=[pf.margin_slip(loss)]),
+            numeric("margin-eps", num.margin_check, loss, planted=num_planted),
+        ), constants=FY3_CONSTANTS[loss]))
     for loss in FY_LOSSES:
-        lslip, lval = pf.LIPSCHITZ_SLIPS[loss]
+        gap = {"scope_gap": ENTMAX_GAP, "covers": pf.entmax_fy4_covers} if loss == "entmax" else {}
         out.append(Claim("FY-4", loss, _FY4[loss], (
-            symbolic("lipschitz-constant", sym.smoothness, loss,
-                     planted=[wrong_derivation(lslip, sym.smoothness, loss, claimed=lval)]),
-            numeric("jacobian-eigen-search", num.smoothness_check, loss, planted=[wrong_input(
-                "claimed constant 1 % low", num.smoothness_check, loss,
-                claimed=pf.scaled(num.claimed_constant, 0.99))]),
-        ), **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if loss == "entmax" else {})))
-    gslip, gval = pf.LIPSCHITZ_SLIPS["entmax[alpha>2]"]
+            symbolic("lipschitz-constant", sym.smoothness, loss, planted=[pf.lipschitz_slip(loss)], **gap),
+            numeric("jacobian-eigen-search", num.smoothness_check, loss, planted=[pf.constant_typo()]),
+        ), constants=FY4_CONSTANTS[loss],
+            **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if loss == "entmax" else {})))
     out.append(Claim(
         "FY-4", "entmax[alpha>2]", _FY4["entmax[alpha>2]"],
         (
             symbolic("lipschitz-constant", sym.smoothness, "entmax", "gt2", expect="fails",
-                     planted=[wrong_derivation(gslip, sym.smoothness, "entmax", "gt2", claimed=gval)]),
+                     truths=[truth_derivation(pf.GT2_SYMBOLIC_TRUTH, sym.smoothness, "entmax", "le2")]),
             numeric("jacobian-eigen-search", num.smoothness_check, "entmax", alpha_range="gt2", expect="fails",
-                    planted=[wrong_input(gslip, num.smoothness_check, "entmax", alpha_range="gt2",
-                                         claimed=lambda loss, p: 2.0 ** (p["alpha"] - 2.0))]),
+                    truths=[pf.gt2_grid_truth()]),
         ),
         expected="refuted",
         note="for α > 2 the uniform support of size m gives λ_max = m^{α−2} > 1 (e.g. α = 3, θ = 0 ∈ R³: λ_max = 3)",
+        constants=FY4_CONSTANTS["entmax[alpha>2]"],
     ))
     return share_derivations(out)

@@ -14,6 +14,8 @@ from audit import RunContext, SuiteDefect
 from losses import projections as proj
 from losses import regularizers as regs
 from numerics import cvx, fy_checks as F
+from numerics import fy3_margin as M3
+from numerics import fy4_smoothness as S4
 from numerics.fy4_smoothness import _fd_jacobian, _lam
 from numerics.strategies import capped_points, scores, simplex_points
 
@@ -54,16 +56,18 @@ def test_smoothness_gt2_fails_with_recheckable_counterexample():
     assert lam > 1 and abs(lam - ce["lambda_max"]) < 1e-6 and abs(lam - 3 ** (ce["alpha"] - 2)) < 1e-6
 
 
-def test_smoothness_gt2_can_hold():
+def test_smoothness_gt2_can_hold(monkeypatch):
     """The α > 2 check is not rigged to fail: with the true uniform-support value 3^{α−2} as
-    the claimed bound at n = 3 it holds."""
-    ev = F.smoothness_check("entmax", CTX, alpha_range="gt2", claimed=lambda loss, p: 3.0 ** (p["alpha"] - 2.0))
+    the stated bound (the module's ``gt2_upper``, read at call time) at n = 3 it holds."""
+    monkeypatch.setattr(S4, "gt2_upper", lambda loss, p: 3.0 ** (p["alpha"] - 2.0))
+    ev = F.smoothness_check("entmax", CTX, alpha_range="gt2")
     assert ev.outcome == "holds", ev.detail
 
 
-def test_smoothness_below_claimed_is_undecided_not_fails():
-    """A search that does not reach the claimed constant cannot refute a supremum."""
-    ev = F.smoothness_check("sparsemax", CTX, claimed=lambda loss, p: 1.01)
+def test_smoothness_below_claimed_is_undecided_not_fails(monkeypatch):
+    """A search that does not reach the stated constant cannot refute a supremum."""
+    monkeypatch.setattr(S4, "claimed_constant", lambda loss, p: 1.01)
+    ev = F.smoothness_check("sparsemax", CTX)
     assert ev.outcome == "undecided" and ev.counterexample is None
 
 
@@ -129,9 +133,67 @@ def test_margin_check_blames_a_tempered_sparsemax(tempered_sparsemax):
         F.margin_check("sparsemax", CTX)
 
 
-def test_margin_check_fails_on_a_wrong_claimed_margin():
-    ev = F.margin_check("sparsemax", CTX, claimed=lambda p: 1.01)
+def test_margin_check_fails_on_a_wrong_claimed_margin(monkeypatch):
+    """The margin under test is the module's table (read at call time): at 1.01 the check
+    reports ŷ = y below it; that counterexample does not re-check against the row's margin 1
+    (tests/test_fy_rechecks.py), so the run crashes (test below)."""
+    monkeypatch.setitem(M3.MARGINS, "sparsemax", lambda p: 1.01)
+    ev = F.margin_check("sparsemax", CTX)
     assert ev.outcome == "fails" and ev.counterexample["side"] == "minus"
+
+
+def _row(key):
+    from reports.claims_fy import claims
+
+    return next(c for c in claims() if c.key == key)
+
+
+def test_a_typo_in_the_margin_table_crashes_the_row(monkeypatch):
+    """Issue 20's typo 1: sparsemax's margin typed 1.01 in numerics/fy3_margin.py.  The numeric
+    counterexample does not re-check against the row's margin 1, and the symbolic margin
+    (no scope gap) holds: the row crashes, never 'refuted'; with the table intact it is verified."""
+    from reports.runner import CheckCrashed, run_claim
+
+    claim = _row("FY-3[sparsemax]")
+    row, crashed = run_claim(claim, CTX, raise_errors=False)
+    assert row["verdict"] == "verified" and not crashed
+    monkeypatch.setitem(M3.MARGINS, "sparsemax", lambda p: 1.01)
+    row, crashed = run_claim(claim, CTX, raise_errors=False)
+    assert crashed and row["verdict"] == "crashed", row
+    assert any("does not re-check" in r for r in row["crash"]), row["crash"]
+    with pytest.raises(CheckCrashed):
+        run_claim(claim, CTX, raise_errors=True)
+
+
+def test_a_typo_in_the_margin_table_crashes_through_the_symbolic_route_too(monkeypatch):
+    """The second route of item 4: were the counterexample to re-check, the holding symbolic
+    margin, which covers it (no scope gap), would make the row crash (reports.runner.disagreements)."""
+    from dataclasses import replace
+
+    from reports.runner import disagreements
+
+    claim = _row("FY-3[sparsemax]")
+    sym = replace(claim.checks[0].run(CTX), check="margin")
+    monkeypatch.setitem(M3.MARGINS, "sparsemax", lambda p: 1.01)
+    num = replace(claim.checks[1].run(CTX), check="margin-eps")
+    assert sym.outcome == "holds" and num.outcome == "fails"
+    clash = disagreements(claim, [sym, num])
+    assert clash and "covers the counterexample of margin-eps" in clash[0]
+
+
+@pytest.mark.parametrize("threshold", [1e-13, 5e-14, 1e-200])
+def test_margin_check_catches_a_softmax_flushing_small_probabilities(threshold):
+    """Issue 20's surviving near miss: a kernel flushing probabilities below 5e-14 held when
+    margins were tested only up to 30; margins up to 600 catch a flush anywhere above
+    e^{-600}: the check does not hold (a fails that cannot re-check, or ours)."""
+    from reports.planted_fy import flushed_softmax
+
+    with flushed_softmax(threshold).patch():
+        try:
+            ev = F.margin_check("softmax", CTX)
+        except SuiteDefect:
+            return
+    assert ev.outcome == "fails" and ev.counterexample["loss"] <= 0
 
 
 def test_smoothness_blames_a_tempered_sparsemax(tempered_sparsemax):

@@ -137,13 +137,46 @@ def test_generic_projection_and_variance_identities():
     assert G.idempotent_identity(lambda d, wl, wi, W: d * wl - 2 * wl * wi / W).ok is False
 
 
-# -- the claimed inputs of the derivations ---------------------------------------------------
-def test_claimed_margins_and_constants_are_decided():
-    assert margin("sparsemax", sp.Rational(101, 100)).decision == "fails"
-    assert margin("softmax", 10).decision == "fails"
-    assert smoothness("softmax", claimed=sp.Rational(1, 4)).decision == "fails"
-    assert smoothness("softmax", claimed=1).decision == "undecided"  # above the supremum: no finite witness
-    assert smoothness("entmax", claimed="alpha/2").decision == "undecided"
+# -- the stated inputs of the derivations, read at call time ---------------------------------
+import proofs.conjugates as C  # noqa: E402
+import proofs.hessians as H  # noqa: E402
+import proofs.margins as M  # noqa: E402
+import proofs.smoothness as S  # noqa: E402
+
+
+def _stated(monkeypatch, mod, loss, value):
+    monkeypatch.setattr(mod, "STATED", {**mod.STATED, loss: value})
+
+
+def test_stated_margins_and_constants_are_decided(monkeypatch):
+    """A typo in a table the derivations read (proofs.margins.STATED, proofs.smoothness.STATED)
+    is what they decide, through the real call (no cached result of the true table survives)."""
+    for loss, value, decision in (("sparsemax", sp.Rational(101, 100), "fails"), ("softmax", 10, "fails")):
+        with monkeypatch.context() as m:
+            _stated(m, M, loss, value)
+            assert margin(loss).decision == decision
+        assert margin(loss).decision == "holds"  # the true table again
+    for loss, value, decision in (("softmax", sp.Rational(1, 4), "fails"),
+                                  ("softmax", 1, "undecided"),  # above the supremum: no finite witness
+                                  ("entmax", "alpha/2", "undecided")):
+        with monkeypatch.context() as m:
+            _stated(m, S, loss, value)
+            assert smoothness(loss).decision == decision
+        assert smoothness(loss).decision == "holds"
+
+
+def test_a_slip_in_the_closed_form_or_the_hessian_form_is_decided(monkeypatch):
+    """The closed form of Ω* (proofs.conjugates.closed_form) and the stated Hessian entry
+    (proofs.hessians.stated_form) are read at call time: a slip there fails the derivation."""
+    orig = C.closed_form
+    monkeypatch.setattr(C, "closed_form", lambda loss, s: orig(loss, s) + sp.Rational(1, 2))
+    assert conjugate("sparsemax").decision == "fails"
+    assert loss_properties("sparsemax").decision == "fails"
+    monkeypatch.setattr(C, "closed_form", orig)
+    monkeypatch.setattr(H, "stated_form", lambda d, wl, wi, W: d * wl + wl * wi / W)
+    assert hessian("softmax").decision == "fails"
+    monkeypatch.setattr(H, "stated_form", G.stated_form)
+    assert conjugate("sparsemax").decision == "holds" and hessian("softmax").decision == "holds"
 
 
 def test_entmax_smoothness_names_its_scope_gap():
@@ -152,9 +185,11 @@ def test_entmax_smoothness_names_its_scope_gap():
     assert d.evidence("x").scope_gap == d.gap
 
 
-def test_entmax_gt2_can_hold_with_the_true_uniform_value():
-    """The refuted α > 2 reading is not rigged: claimed λ_max ≤ m^{α−2} on the uniform supports holds
-    (with its own gap), the α ≤ 2 formula 2^{α−2} carried over still fails."""
-    d = smoothness("entmax", "gt2", claimed="m**(alpha - 2)")
+def test_entmax_gt2_can_hold_with_the_true_uniform_value(monkeypatch):
+    """The refuted α > 2 reading is not rigged: a stated bound λ_max ≤ m^{α−2} on the uniform supports
+    holds (with its own gap), the α ≤ 2 formula 2^{α−2} carried over still fails."""
+    monkeypatch.setattr(S, "GT2_UPPER", "m**(alpha - 2)")
+    d = smoothness("entmax", "gt2")
     assert d.decision == "holds" and "uniform supports only" in d.gap
-    assert smoothness("entmax", "gt2", claimed="2**(alpha - 2)").decision == "fails"
+    monkeypatch.setattr(S, "GT2_UPPER", "2**(alpha - 2)")
+    assert smoothness("entmax", "gt2").decision == "fails"

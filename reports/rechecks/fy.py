@@ -12,14 +12,22 @@ turns it into a crash).  Shapes (reading = the row's loss, ``entmax[alpha>2]`` f
   violates ``nonnegative`` (L < 0), ``positive`` (L ≈ 0 with y ≠ ŷ), ``strong_convexity``
   (L < σ/2‖y − ŷ‖²), ``convexity`` (midpoint, ``direction``, ``t``), ``gradient`` (central
   differences of L with step ``h`` against ŷ − y) or ``shift`` (L(θ + c1) ≠ L(θ), ``c``);
-* FY-3 ``{theta, y, side}``: ``plus`` -- ŷ(θ) ≠ y although θ clears the claimed margin;
-  ``minus`` -- ŷ(θ) = y although it does not; ``softmax`` -- L(θ; e_y) ≤ 0.  Decided exactly
-  in rationals: the projection for sparsemax / rankmax, the KKT certificate of the vertex
-  for entmax (e_y is the argmax iff θ_y − θ_j ≥ g'(1) − g'(0) = 1/(α−1) for all j ≠ y,
-  with g(x) = x^α/(α(α−1)) the generator of Ω);
+* FY-3 ``{theta, y, side}``, against the row's margin μ (constants ``margin``: sparsemax
+  and rankmax 1, softmax none; entmax ``margin_times_alpha_minus_1``: μ = 1/(α−1)): ``plus``
+  -- the gap min_{Y} θ − max_{not Y} θ is ≥ μ, yet ŷ(θ) ≠ y; ``minus`` -- the gap is < μ,
+  yet ŷ(θ) = y; ``softmax`` -- L(θ; e_y) ≤ 0.  Decided exactly in rationals: the gap, the
+  projection for sparsemax / rankmax, the KKT certificate of the vertex for entmax (e_y is
+  the argmax iff θ_y − θ_j ≥ g'(1) − g'(0) = 1/(α−1) for all j ≠ y, with g(x) =
+  x^α/(α(α−1)) the generator of Ω);
 * FY-4 ``{theta, lambda_max}``: λ_max of the symmetrized central-difference Jacobian of
-  the map exceeds the row's stated constant (softmax ½, sparsemax / rankmax 1, α-entmax
-  2^{α−2}; for α > 2 the upper end 1 of "between ½ and 1").
+  the map exceeds the row's stated constant (constants ``lipschitz``: softmax ½, sparsemax /
+  rankmax 1; entmax ``lipschitz_base`` ** (α + ``lipschitz_alpha_offset``) = 2^{α−2}; for
+  α > 2 ``lipschitz_upper``, the upper end 1 of "between ½ and 1"), and the stored
+  ``lambda_max`` is that recomputed value (a tampered figure does not re-check).
+
+The constants come from the row (results.json ``constants``, typed in the registry from the
+statement), never from the counterexample: one made under a typo'd constant of the suite
+does not re-check.
 """
 from __future__ import annotations
 
@@ -142,38 +150,64 @@ def _vertex_is_argmax(loss: str, theta: list[Fraction], y: list[int], alpha, k) 
     return all(theta[top] - t >= 1 / (a - 1) for j, t in enumerate(theta) if j != top)
 
 
+def _row_margin(loss: str, alpha, constants: dict) -> Fraction | None:
+    """The row's margin μ, exactly (a constant may be stored as a number or a fraction string)."""
+    if loss == "entmax":
+        return Fraction(constants["margin_times_alpha_minus_1"]) / (Fraction(alpha) - 1)
+    m = constants["margin"]
+    return None if m is None else Fraction(m)
+
+
 def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
-    """FY-3: plus -- ŷ ≠ y above the claimed margin; minus -- ŷ = y below it; softmax -- L ≤ 0."""
+    """FY-3, against the row's margin μ: plus -- gap ≥ μ and ŷ ≠ y; minus -- gap < μ and ŷ = y;
+    softmax (a row stating no margin) -- L(θ; e_y) ≤ 0 at a finite θ."""
     loss, alpha, k = _loss_params(cx, reading)
+    constants = dict(constants or {})
     side = cx["side"]
+    mu = _row_margin(loss, alpha, constants)
     if loss == "softmax" or side == "softmax":
+        if mu is not None or loss != "softmax":
+            return False, f"a softmax-side counterexample for a row stating margin {mu} ({loss})"
         theta = np.asarray(cx["theta"], dtype=np.float64)
         yi = int(np.argmax(cx["y"]))
         L = float(np.log1p(np.exp(np.delete(theta, yi) - theta[yi]).sum()))
         return bool(L <= 0), f"softmax L(θ; e_y) = {L:.6g} at a finite θ"
+    if mu is None:
+        return False, f"{loss}: the row states no margin"
     theta = [Fraction(float(v)) for v in cx["theta"]]
     y = [int(round(float(v))) for v in cx["y"]]
     is_y = _vertex_is_argmax(loss, theta, y, alpha, k)
-    gap = float(min(t for t, v in zip(theta, y) if v) - max(t for t, v in zip(theta, y) if not v))
-    if side == "plus":
-        return not is_y, f"gap {gap:.9g}: ŷ {'=' if is_y else '≠'} y (the claim says ŷ = y)"
-    if side == "minus":
-        return is_y, f"gap {gap:.9g}: ŷ {'=' if is_y else '≠'} y (the claim says ŷ ≠ y)"
+    gap = min(t for t, v in zip(theta, y) if v) - max(t for t, v in zip(theta, y) if not v)
+    where = f"gap {float(gap):.9g} {'≥' if gap >= mu else '<'} the row's margin {float(mu):.9g}"
+    if side == "plus":  # the claim says ŷ = y at a gap ≥ μ
+        return bool(gap >= mu and not is_y), f"{where}: ŷ {'=' if is_y else '≠'} y (the claim says ŷ = y there)"
+    if side == "minus":  # the claim says ŷ ≠ y at a gap < μ
+        return bool(gap < mu and is_y), f"{where}: ŷ {'=' if is_y else '≠'} y (the claim says ŷ ≠ y there)"
     raise ValueError(f"unknown FY-3 side {side!r}")
 
 
-STATED_CONSTANT = {"softmax": lambda a: 0.5, "sparsemax": lambda a: 1.0, "rankmax": lambda a: 1.0,
-                   "entmax": lambda a: 2.0 ** (a - 2.0)}
+def _row_constant(loss: str, alpha, constants: dict) -> float:
+    """The row's stated Lipschitz constant (or, for α > 2, upper bound) at the counterexample's α."""
+    if "lipschitz_upper" in constants:
+        return float(Fraction(constants["lipschitz_upper"]))
+    if loss == "entmax":
+        base, offset = Fraction(constants["lipschitz_base"]), Fraction(constants["lipschitz_alpha_offset"])
+        return float(base) ** (float(alpha) + float(offset))
+    return float(Fraction(constants["lipschitz"]))
 
 
 def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-4: λ_max(J_ŷ(θ)) at the stored θ exceeds the row's stated constant (for
-    entmax[alpha>2]: the upper end 1 of "between ½ and 1")."""
+    entmax[alpha>2]: the upper end 1 of "between ½ and 1"), and equals the stored λ_max."""
     loss, alpha, k = _loss_params(cx, reading)
-    stated = 1.0 if reading == "entmax[alpha>2]" else STATED_CONSTANT[loss](alpha)
+    stated = _row_constant(loss, alpha, dict(constants or {}))
     lam = jacobian_lambda_max(lambda t: _predict(loss, t, alpha, k), np.asarray(cx["theta"], dtype=np.float64))
+    stored = float(cx["lambda_max"])
+    same = abs(stored - lam) <= 1e-6 * max(1.0, abs(lam)) ** 2
     where = f"{reading} {cx.get('alpha', cx.get('k', ''))}, θ = {cx['theta']}"
-    return bool(lam > stated + 1e-7), f"{where}: λ_max = {lam:.9g} (stored {cx.get('lambda_max')}), stated {stated:.9g}"
+    return bool(lam > stated + 1e-7 and same), (
+        f"{where}: λ_max = {lam:.9g} (stored {stored:.9g}: {'the same' if same else 'NOT the recomputed value'}), "
+        f"stated {stated:.9g}")
 
 
 #: claim id -> re-check(counterexample, reading) -> (re-checked?, message)
