@@ -46,7 +46,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -62,9 +62,6 @@ GRID = 6  # η counts drawn from 0..GRID
 
 ALPHAS_QUICK = (1.5, 2.5)
 ALPHAS_FULL = (1.25, 1.5, 2.0, 2.5, 3.0)
-
-SpecOf = Callable[..., risk.LossSpec]
-
 
 def search_settings(ctx: RunContext, quick: int, full: int, salt: int = 0):
     """Hypothesis as a seeded generator: derandomized from the run seed (and a per-search
@@ -253,8 +250,9 @@ def subset_law(draw, min_n: int = 3, max_n: int = 6):
     return k, m, atoms
 
 
-def _topk_runs(loss: str, ctx: RunContext, spec_of: SpecOf) -> list[tuple[dict, list]]:
-    """(params, certify results) per parameter setting of the loss; ends at the first failure."""
+def _topk_runs(loss: str, ctx: RunContext) -> list[tuple[dict, list]]:
+    """(params, certify results) per parameter setting of the loss; ends at the first failure.
+    The loss under test for the cvxpy programs is ``risk.spec(loss, ·)``, looked up here."""
     out: list[tuple[dict, list]] = []
 
     def search(params: dict, strategy, salt: int) -> list:
@@ -267,10 +265,10 @@ def _topk_runs(loss: str, ctx: RunContext, spec_of: SpecOf) -> list[tuple[dict, 
                 raise Stop()
             if loss == "rankmax":
                 k, m, atoms = x
-                r = certify_eta(spec_of(k=k), m, atoms)
+                r = certify_eta(risk.spec(loss, k=k), m, atoms)
                 r["label_k"] = k
             else:
-                r = certify_eta(spec_of(**params), x)
+                r = certify_eta(risk.spec(loss, **params), x)
             found.append(r)
             if r["decision"] == "fails":
                 raise Stop()
@@ -313,13 +311,10 @@ LABELS = {
 }
 
 
-def topk_calibration(loss: str, ctx: RunContext, spec_of: SpecOf | None = None) -> Evidence:
-    """CON-1 certificate for one loss (entmax: on an α grid; rankmax: k-subset labels).
-
-    ``spec_of(**params)`` gives the loss under test for the cvxpy programs (default
-    ``risk.spec(loss, ·)``); a planted defect passes a wrong one (e.g. the improper flat loss)."""
-    spec_of = spec_of or (lambda **p: risk.spec(loss, **p))
-    runs = _topk_runs(loss, ctx, spec_of)
+def topk_calibration(loss: str, ctx: RunContext) -> Evidence:
+    """CON-1 certificate for one loss (entmax: on an α grid; rankmax: k-subset labels); the
+    loss under test for the cvxpy programs is ``risk.spec(loss, ·)``."""
+    runs = _topk_runs(loss, ctx)
     results = [r for _, rs in runs for r in rs]
     fails = [r for r in results if r["decision"] == "fails"]
     undec = [r for r in results if r["decision"] == "undecided"]

@@ -27,8 +27,10 @@ The closed-form route is the cross-check, not the decision: for an FY loss, prop
 a weakly order-preserving ŷ (proofs/consistency.py) say M = {θ : ŷ(θ) = q}, q = Σ c y / Σ c,
 and that a pair is forced iff q_i > q_j.  A cvxpy minimizer with ŷ(θ*) ≠ q (beyond
 :data:`PROPER_TOL`) or a pair whose cvxpy decision contradicts q is a disagreement of two
-routes of the suite: :class:`audit.SuiteDefect`.  (For an improper loss passed in as a planted
-defect there is no closed form and no cross-check.)
+routes of the suite: :class:`audit.SuiteDefect`.  (For an improper loss -- ``risk.spec`` handing
+the programs a loss without its Ω, a planted defect -- there is no closed form and no
+cross-check.)  The loss under test is ``risk.spec(loss, ·)`` and the label map
+``labels.label_map(name)`` (the table ``labels.LABEL_MAPS``), both looked up at call time.
 
 Search.  Hypothesis draws relevance laws (seeded by the run seed; 1–3 atoms, weights 1–4,
 binary or graded r ∈ {0,1,2}^n, n ≤ 5 quick / 6 full).  The closed form screens every drawn
@@ -44,7 +46,7 @@ import itertools
 import math
 from functools import lru_cache
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from hypothesis import given
@@ -63,9 +65,6 @@ DCG_TOL = 1e-9  # DCG regret threshold (regrets of rational D are 0 or ≫ 1e-6)
 #: with the loss implementation far tighter (risk.TRANSCRIPTION_TOL, relative 1e-6).
 PROPER_TOL = 1e-3
 PREDICTED = 3  # laws the closed form predicts to fail that are solved first
-
-SpecOf = Callable[..., risk.LossSpec]
-
 
 # --------------------------------------------------------------------------------------
 # exact E[DCG] of every ranking
@@ -273,13 +272,11 @@ LABELS = {
 }
 
 
-def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf | None = None,
-                    labels: lab.LabelMap | None = None) -> Evidence:
+def dcg_consistency(loss: str, label_map: str, ctx: RunContext) -> Evidence:
     """CON-2 for one loss and label map (entmax: α grid; rankmax: multihot labels, k = the
-    label's number of relevant items).  ``spec_of(**params)`` is the loss under test for the
-    cvxpy programs and ``labels`` the label map; planted defects pass wrong ones."""
-    spec_of = spec_of or (lambda **p: risk.spec(loss, **p))
-    lm = labels or lab.label_map(label_map)
+    label's number of relevant items); the loss under test is ``risk.spec(loss, ·)``, the
+    label map ``labels.label_map(label_map)``."""
+    lm = lab.label_map(label_map)
     alphas = ctx.budget(ALPHAS_QUICK, ALPHAS_FULL) if loss == "entmax" else None
     param_list = [{"alpha": a} for a in alphas] if alphas else [{}]
     max_n = ctx.budget(5, 6)
@@ -292,7 +289,7 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf 
             p = dict(params)
             if loss == "rankmax":
                 p["k"] = int(sum(lm.atoms(D)[0][1]))
-            r = decide_law(spec_of(**p), lm, D)
+            r = decide_law(risk.spec(loss, **p), lm, D)
             r["params"] = p
             done.append(r)
             if r["decision"] == "fails":
@@ -338,7 +335,7 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext, spec_of: SpecOf 
     grid = (r" on $\alpha \in \{" + ", ".join(f"{a:g}" for a in alphas) + r"\}$") if alphas else ""
     if failure is not None:
         cx = {"D": [{"p": float(pr), "r": list(r)} for pr, r in failure["D"]], "theta": failure["theta"],
-              "theta_solver": failure["theta_solver"], "pair": list(failure["pair"])}
+              "theta_solver": failure["theta_solver"], "pair": list(failure["pair"]), "regret": failure["regret"]}
         cx.update({key: v for key, v in failure["params"].items()})
         figures.update(counterexample_regret=failure["regret"], counterexample_kind=failure["kind"])
         kind = {"strict": "every minimizer ranks a lower-gain item strictly above a higher-gain one",

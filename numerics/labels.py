@@ -15,8 +15,10 @@ conditional risk Σ_a c_a L(θ; y_a) the loss minimizes:
 
 with the label gain ℓ = G for L1/L2.  The label gain is a field of the map, so a map whose
 label gains differ from the metric's (linear gains ℓ(r) = r, the complement 1 − r) is an
-input of the same shape -- the planted defects of CON-2 use exactly that.  Everything is
-exact (``fractions.Fraction``).
+input of the same shape.  The CON-2 check reads its map from the table :data:`LABEL_MAPS`
+at call time (:func:`label_map`): a wrong entry there -- a bug, or a planted defect of
+reports/planted_con.py -- enters the check the way it would.  Everything is exact
+(``fractions.Fraction``).
 """
 from __future__ import annotations
 

@@ -24,21 +24,27 @@ hold and whose scope gaps carry over (``Derivation.gap``).
   with that counterexample.
 
 A premise that does not hold (or a link that is not increasing affine) leaves the claim
-undecided: the argument does not apply, which is not a counterexample.  Planted defects
-pass a wrong Ω (``omega=``), a wrong target (``target=``) or wrong label gains
-(``label_gain=``).
+undecided: the argument does not apply, which is not a counterexample.
+
+What the derivations read, each looked up at call time (so a bug there -- or a planted
+defect, reports/planted_con.py -- enters the derivation the way it would): Ω from
+``kkt_omega`` (:func:`proofs.kkt.omega`), the target mean from :func:`weighted_mean`, and
+the label maps from :data:`LABEL_MAPS` (weight, label, label gain of each map).  The CON-2
+derivation is driven by the map's definition, not its name: a map whose target q is
+proportional to E[ℓ] (L1: weights Σℓ(r); multihot: unnormalized labels) goes through the
+gain link, any other (L2) through the exhibited law.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable
 
 import sympy as sp
 
 from .derivation import Derivation, is_zero
 from .kkt import ALPHA, LOSSES, omega as kkt_omega
 
-Omega = Callable[[Sequence[sp.Expr]], sp.Expr]
 _T = sp.Symbol("t", positive=True)  # α = 1 + t, t > 0
 _EDCG = r"$\mathbb{E}_D[\mathrm{DCG}]$"
 
@@ -96,11 +102,12 @@ def _premises(d: Derivation, loss: str) -> bool | None:
     return _all(out)
 
 
-def separable(loss: str, omega: Omega | None = None, n: int = 4) -> tuple[bool | None, sp.Expr]:
+def separable(loss: str, n: int = 4) -> tuple[bool | None, sp.Expr]:
     """(Ω(p) = Σ_i φ(p_i) + Ω(0) with one generator φ(x) = Ω(x, 0, …) − Ω(0), checked with
-    symbolic p ∈ R^n_{>0}; φ).  One generator for every coordinate makes Ω permutation
-    symmetric for every n."""
-    om = omega or (lambda p: kkt_omega(loss, p))
+    symbolic p ∈ R^n_{>0}; φ), Ω = ``kkt_omega(loss, ·)``.  One generator for every
+    coordinate makes Ω permutation symmetric for every n."""
+    def om(p):
+        return kkt_omega(loss, p)
     p = sp.symbols(f"p_1:{n + 1}", positive=True)
     x = sp.Symbol("x", positive=True)
     zero = sp.sympify(om([sp.S.Zero] * n))
@@ -157,10 +164,10 @@ def _risk_gradient(d: Derivation, target: sp.Expr) -> bool | None:
     return True if diff == 0 else None
 
 
-def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
+def properness(loss: str) -> Derivation:
     """For this FY loss and any weighted label law (weights c_a ≥ 0, labels y_a ∈ dom Ω),
-    the risk minimizers are exactly the θ with ŷ(θ) = q, q = Σ c y / Σ c.  ``target``: the
-    claimed q_i (a planted defect passes a wrong one)."""
+    the risk minimizers are exactly the θ with ŷ(θ) = q, q = Σ c y / Σ c (the claimed q_i
+    is :func:`weighted_mean`)."""
     d = Derivation(
         loss + r": for any label law (weights $c_a \ge 0$, labels $y_a \in \operatorname{dom}\Omega$), "
         r"$\nabla R(\theta) = (\sum c)(\hat y(\theta) - q)$, $q = \sum c y/\sum c \in \operatorname{dom}\Omega$; "
@@ -172,7 +179,7 @@ def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
                      r"$\sum_a c_a > 0$", r"$\operatorname{dom}\Omega$ convex, so $q \in \operatorname{dom}\Omega$"],
         summary=loss + r": for any label law the risk minimizers are exactly the $\theta$ with $\hat y(\theta) = q$, "
         r"$q = \sum c y/\sum c$")
-    ident = _risk_gradient(d, weighted_mean() if target is None else target)
+    ident = _risk_gradient(d, weighted_mean())
     prem = _premises(d, loss)
     d.step(r"With $\nabla\Omega^* = \hat y$ (FY-1) the gradient vanishes exactly where $\hat y(\theta) = q$; "
            r"$R = (\sum c) L(\theta; q) + \mathrm{const}$ and $L(\theta; q) \ge 0$ with equality iff "
@@ -181,9 +188,9 @@ def properness(loss: str, target: sp.Expr | None = None) -> Derivation:
     return d.decide(True if ok else None)
 
 
-def order_premise(d: Derivation, loss: str, omega: Omega | None = None) -> bool | None:
+def order_premise(d: Derivation, loss: str) -> bool | None:
     """Add to ``d`` the derivation that ŷ = ∇Ω* is weakly order preserving (module docstring)."""
-    sep, phi = separable(loss, omega)
+    sep, phi = separable(loss)
     d.step(r"$\Omega$ from the FY derivations is separable with one generator, "
            r"$\varphi(x) = \Omega(x, 0, \dots) - \Omega(0) =$", phi)
     d.step(r"$\Omega(p) - \sum_i \varphi(p_i) - \Omega(0) = 0$ for symbolic $p$ ($n = 4$): "
@@ -207,9 +214,9 @@ def order_premise(d: Derivation, loss: str, omega: Omega | None = None) -> bool 
 # --------------------------------------------------------------------------------------
 # CON-1
 # --------------------------------------------------------------------------------------
-def topk_calibration(loss: str, omega: Omega | None = None) -> Derivation:
-    """CON-1 by strict Jensen on the half-spaces of the covering lemma.  ``omega``: the
-    regularizer (default: this loss's, from the FY derivations)."""
+def topk_calibration(loss: str) -> Derivation:
+    """CON-1 by strict Jensen on the half-spaces of the covering lemma (Ω: this loss's,
+    from the FY derivations, ``kkt_omega``)."""
     _check(loss)
     d = Derivation(
         loss + r": every half-space $\theta_i \le \theta_j$ with $\eta_i > \eta_j$ has conditional-risk infimum "
@@ -229,7 +236,7 @@ def topk_calibration(loss: str, omega: Omega | None = None) -> Derivation:
         ],
         summary=loss + r": each half-space $\theta_i \le \theta_j$, $\eta_i > \eta_j$, stays above $\inf R$: "
         r"top-$k$ calibrated for every $k < n$")
-    sep, phi_x = separable(loss, omega)
+    sep, phi_x = separable(loss)
     x = sp.Symbol("x", positive=True)
     phi = sp.Lambda(x, phi_x)
     d.step(r"Generator of $\Omega$ (from the FY derivations): $\varphi(x) =$", phi_x)
@@ -266,6 +273,36 @@ def topk_calibration(loss: str, omega: Omega | None = None) -> Derivation:
 # --------------------------------------------------------------------------------------
 # CON-2
 # --------------------------------------------------------------------------------------
+def dcg_gain(r):
+    """The DCG gain G(r) = 2^r − 1 (also the label gain of L1 and L2)."""
+    return 2 ** r - 1
+
+
+def relevance(r):
+    """The multi-hot label gain ℓ(r) = r (binary relevance)."""
+    return r
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """How a relevance vector r becomes a weighted label (c_a, y_a) in the derivation:
+    label gain ℓ, weight Σℓ(r) (``weighted``) or 1, label ℓ(r)/Σℓ(r) (``normalized``) or
+    ℓ(r); ``binary``: r ∈ {0, 1}^n with a fixed number k of ones (the label lies in C_k)."""
+
+    weighted: bool
+    normalized: bool
+    gain: Callable
+    binary: bool = False
+
+
+#: the label maps of CLAIMS.md §2, looked up by name at call time
+LABEL_MAPS = {
+    "L1": LabelMap(weighted=True, normalized=True, gain=dcg_gain),
+    "L2": LabelMap(weighted=False, normalized=True, gain=dcg_gain),
+    "multihot": LabelMap(weighted=False, normalized=False, gain=relevance, binary=True),
+}
+
+
 def _dcg(g, order):
     return sum(sp.Rational(1) * g[i] / sp.log(pos + 2, 2) for pos, i in enumerate(order))
 
@@ -274,13 +311,12 @@ def _gain_link(d: Derivation, label_gain: Callable, binary: bool) -> bool | None
     """E[G] increasing affine in E[ℓ]: G(r) = A + B·ℓ(r), B > 0, on the grades (symbolic r ≥ 0;
     binary: r ∈ {0, 1})."""
     r = sp.Symbol("r", integer=True, nonnegative=True)
-    G = lambda v: 2 ** v - 1  # noqa: E731
     l0, l1 = sp.sympify(label_gain(sp.S.Zero)), sp.sympify(label_gain(sp.S.One))
     if l1 == l0:
         d.step(r"The label gain is constant on $\{0, 1\}$: the labels carry no relevance.")
         return None
-    B = sp.nsimplify((G(1) - G(0)) / (l1 - l0))
-    A = sp.nsimplify(G(0) - B * l0)
+    B = sp.nsimplify((dcg_gain(1) - dcg_gain(0)) / (l1 - l0))
+    A = sp.nsimplify(dcg_gain(0) - B * l0)
     d.step(r"Metric gain $G(r) = 2^r - 1$ against the label gain $\ell(r) =$", sp.sympify(label_gain(r)))
     d.step(rf"$G = A + B\,\ell$ on $r \in \{{0, 1\}}$: $A = {sp.latex(A)}$, $B = {sp.latex(B)}$; $B > 0$: "
            f"{bool(B > 0)}")
@@ -289,41 +325,59 @@ def _gain_link(d: Derivation, label_gain: Callable, binary: bool) -> bool | None
         d.step(r"Labels $\ell(r) \in [0, 1]$ for $r \in \{0, 1\}$ (a fixed number of them, so the label lies in "
                rf"$C_k = \operatorname{{dom}}\Omega$): {inside}")
         return True if (B > 0 and inside) else None
-    res = sp.simplify(G(r) - A - B * sp.sympify(label_gain(r)))
+    res = sp.simplify(dcg_gain(r) - A - B * sp.sympify(label_gain(r)))
     d.step(r"residual $G(r) - A - B\,\ell(r)$ for every grade $r \ge 0$ (symbolic):", res)
     return True if (res == 0 and B > 0) else None
 
 
-def dcg_consistency(loss: str, label_map: str, label_gain: Callable | None = None,
-                    omega: Omega | None = None) -> Derivation:
-    """CON-2 for one loss and label map.  ``label_gain``: the gain ℓ the labels are built
-    from (default G(r) = 2^r − 1 for L1/L2, r for multihot); ``omega``: the regularizer."""
+def _map_atoms(lm: LabelMap, weight: sp.Expr, total: sp.Expr, ell: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(c_a, y_a) of one atom with probability ``weight``, label gains ``ell`` summing to ``total``."""
+    return weight * (total if lm.weighted else 1), (ell / total if lm.normalized else ell)
+
+
+def _target_block(d: Derivation, label_map: str, lm: LabelMap) -> bool:
+    """The label law's target q = Σ c y/Σ c under the map, and whether (Σ c)·q_i = E[ℓ_i]
+    identically (symbolic in the atoms): q proportional to E[ℓ], with a factor free of i."""
+    p, w, ell = sp.IndexedBase("p", positive=True), sp.IndexedBase("W", positive=True), sp.IndexedBase("ell")
+    c, y = _map_atoms(lm, p[_A], w[_A], ell[_A])
+    q = sp.Sum(c * y, (_A, 1, _M)) / sp.Sum(c, (_A, 1, _M))
+    prop = _linear_sums(sp.Sum(c * y, (_A, 1, _M)) - sp.Sum(p[_A] * ell[_A], (_A, 1, _M))) == 0
+    d.step(f"Label map {label_map}: weights $c_a$ and labels $y_a$ ($W_a = \\sum_j \\ell_j(r_a)$) give the target "
+           r"$q_i = \sum_a c_a y_{a,i}/\sum_a c_a$ =", sp.simplify(q))
+    d.step(r"$(\sum_a c_a)\, q_i - \mathbb{E}[\ell_i]$ vanishes identically, so $q \propto \mathbb{E}[\ell]$: "
+           + ("checked" if prop else r"NO ($q$ is not proportional to $\mathbb{E}[\ell]$)"))
+    return prop
+
+
+def dcg_consistency(loss: str, label_map: str) -> Derivation:
+    """CON-2 for one loss and label map (the map's weight, label and label gain ℓ from
+    :data:`LABEL_MAPS`; Ω from the FY derivations)."""
     _check(loss)
     if label_map not in ("L1", "L2", "multihot"):
         raise ValueError(f"label_map must be L1, L2 or multihot, got {label_map!r}")
-    binary = label_map == "multihot"
-    ell = label_gain or ((lambda v: v) if binary else (lambda v: 2 ** v - 1))
+    lm = LABEL_MAPS[label_map]
     d = Derivation(
         f"{loss}/{label_map}: sorting the Bayes-optimal scores (every minimizer, ties broken every way) maximizes "
         + _EDCG + " for every $D$.",
         r"symbolic in $n$ (per coordinate) and in the number of atoms of $D$"
-        + (r"; binary $r$ with $|r| = k$" if binary else r"; every grade $r \ge 0$") + "; the L2 counterexample in "
+        + (r"; binary $r$ with $|r| = k$" if lm.binary else r"; every grade $r \ge 0$") + "; the L2 counterexample in "
         "exact rationals; premises FY-1, FY-2 of this loss",
         assumptions=[r"$G(r) = 2^r - 1$, DCG discount $1/\log_2(1 + \mathrm{pos})$"],
         summary=f"{loss}/{label_map}: sorting any Bayes-optimal scores (any tie-break) maximizes " + _EDCG
         + " for every $D$")
-    ok_prop = _all([_risk_gradient(d, weighted_mean()), _properness_block(d, label_map)])
+    ok_prop = _risk_gradient(d, weighted_mean())
+    proportional = _target_block(d, label_map, lm)
     prem = _premises(d, loss)
-    ok_wop = order_premise(d, loss, omega)
+    ok_wop = order_premise(d, loss)
     u = sp.Symbol("u", positive=True)
     ddisc = sp.simplify(sp.diff(1 / sp.log(1 + u, 2), u))
     dec = ddisc.is_negative
     d.step(r"The discount $1/\log_2(1 + u)$ strictly decreases: $d/du =$", ddisc)
     premises = _all([ok_prop, prem, ok_wop, dec])
-    if label_map in ("L1", "multihot"):
-        link = _gain_link(d, ell, binary)
-        d.step(r"So $\hat y(\theta^*) = q$ with $\mathbb{E}[G]_i = A + B c\, q_i$ ($c = \mathbb{E}[\sum \ell]$ for L1, "
-               r"1 for multihot; $B > 0$): $q_i > q_j \Leftrightarrow \mathbb{E}[G]_i > \mathbb{E}[G]_j$.  By the "
+    if proportional:
+        link = _gain_link(d, lm.gain, lm.binary)
+        d.step(r"So $\hat y(\theta^*) = q$ with $\mathbb{E}[G]_i = A + B c\, q_i$ ($c = \sum_a c_a > 0$; $B > 0$): "
+               r"$q_i > q_j \Leftrightarrow \mathbb{E}[G]_i > \mathbb{E}[G]_j$.  By the "
                r"order premise every minimizer has $\theta^*_i > \theta^*_j$ whenever $q_i > q_j$, so every sorting of "
                r"$\theta^*$ (any tie-break) sorts $\mathbb{E}[G]$ non-increasingly, and $\mathbb{E}[\mathrm{DCG}(\pi)] "
                r"= \sum_{\mathrm{pos}} \mathbb{E}[G_{\pi(\mathrm{pos})}]/\log_2(1 + \mathrm{pos})$ is maximized by "
@@ -333,38 +387,21 @@ def dcg_consistency(loss: str, label_map: str, label_gain: Callable | None = Non
                    r"sequence $\theta_j \to -\infty$ below every item with $q > 0$, and items with $q_j = 0$ tie in "
                    r"$\mathbb{E}[G] = A$ as well.")
         return d.decide(True if _all([premises, link]) else None)
-    return _l2_counterexample(d, loss, ell, premises)
+    return _counterexample(d, loss, lm, premises)
 
 
-def _properness_block(d: Derivation, label_map: str) -> bool | None:
-    """The label law's target: weights c_a = p_a·w_a, labels y_a; q = Σ c y/Σ c (properness)."""
-    p, w, ell = sp.IndexedBase("p", positive=True), sp.IndexedBase("W", positive=True), sp.IndexedBase("ell")
-    if label_map == "L1":  # y = ℓ/Σℓ, w = Σℓ
-        c, y, closed = p[_A] * w[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(
-            p[_A] * w[_A], (_A, 1, _M))
-        what = r"$\mathbb{E}[\ell_i]/\mathbb{E}[\sum \ell]$ ($W_a = \sum_j \ell_j(r_a)$)"
-    elif label_map == "L2":
-        c, y, closed = p[_A], ell[_A] / w[_A], sp.Sum(p[_A] * ell[_A] / w[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
-        what = r"$\mathbb{E}[\ell_i/\sum \ell]$"
-    else:
-        c, y, closed = p[_A], ell[_A], sp.Sum(p[_A] * ell[_A], (_A, 1, _M)) / sp.Sum(p[_A], (_A, 1, _M))
-        what = r"$\mathbb{E}[r_i]$ (the label $r \in C_k$ itself)"
-    q = sp.Sum(c * y, (_A, 1, _M)) / sp.Sum(c, (_A, 1, _M))
-    same = sp.simplify(_linear_sums(sp.numer(sp.together(q - closed)))) == 0
-    d.step(f"Label map {label_map}: weights $c_a$ and labels $y_a$ give the target "
-           + r"$q_i = \sum_a c_a y_{a,i}/\sum_a c_a$ = " + what + ":", sp.simplify(q))
-    return True if same else None
-
-
-def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool | None) -> Derivation:
+def _counterexample(d: Derivation, loss: str, lm: LabelMap, premises: bool | None) -> Derivation:
+    """A map whose target is not proportional to E[ℓ] (L2): the exhibited law, in exact rationals."""
     n = 3
     D = [(sp.Rational(2, 5), (0, 2, 0)), (sp.Rational(3, 5), (0, 0, 1))]
-    G = [[sp.Integer(2) ** v - 1 for v in r] for _, r in D]
-    L = [[sp.sympify(ell(sp.Integer(v))) for v in r] for _, r in D]
-    EG = [sum(pa * g[i] for (pa, _), g in zip(D, G)) for i in range(n)]
-    q = [sum(pa * lab[i] / sum(lab) for (pa, _), lab in zip(D, L)) for i in range(n)]
+    EG = [sum(pa * dcg_gain(sp.Integer(r[i])) for pa, r in D) for i in range(n)]
+    cy = []
+    for pa, r in D:
+        ell = [sp.sympify(lm.gain(sp.Integer(v))) for v in r]
+        cy.append(_map_atoms(lm, pa, sum(ell), sp.Matrix(ell)))
+    q = list(sum((c * y for c, y in cy), sp.zeros(n, 1)) / sum(c for c, _ in cy))
     d.step(r"Law $D = \{2/5: r = (0,2,0),\ 3/5: r = (0,0,1)\}$: $\mathbb{E}[G] =$", sp.Matrix(EG))
-    d.step(r"and the Bayes-optimal prediction $\hat y = q = \mathbb{E}[\ell/\sum \ell] =$", sp.Matrix(q))
+    d.step(r"and the Bayes-optimal prediction $\hat y = q = \sum_a c_a y_a/\sum_a c_a =$", sp.Matrix(q))
     order_q = sorted(range(n), key=lambda i: -q[i])
     order_g = sorted(range(n), key=lambda i: -EG[i])
     loss_dcg = sp.nsimplify(_dcg(EG, order_g) - _dcg(EG, order_q))
@@ -390,11 +427,12 @@ def _l2_counterexample(d: Derivation, loss: str, ell: Callable, premises: bool |
     if not positive:
         return d.decide(None)
     d.counterexample = {"D": [{"p": float(pa), "r": list(r)} for pa, r in D],
-                        "theta": [float(t) for t in theta], **({"alpha": 1.5} if loss == "entmax" else {})}
+                        "theta": [float(t) for t in theta], "pair": [1, 2], "regret": float(loss_dcg),
+                        **({"alpha": 1.5} if loss == "entmax" else {})}
     d.summary = (r"counterexample $D = \{2/5: (0,2,0),\ 3/5: (0,0,1)\}$: every minimizer ranks item 3 over 2, "
                  rf"losing {float(loss_dcg):.4g} of $\mathbb{{E}}[\mathrm{{DCG}}]$")
     return d.decide(False)
 
 
 __all__ = ["properness", "order_premise", "separable", "fy_premises", "topk_calibration", "dcg_consistency",
-           "weighted_mean", "atom_symbols"]
+           "weighted_mean", "atom_symbols", "LabelMap", "LABEL_MAPS", "dcg_gain", "relevance"]

@@ -1,11 +1,12 @@
 """CON-1 (top-k calibration) and CON-2 (DCG consistency) of the exact FY losses (CLAIMS.md §2).
 
-Planted defects: reports/planted_con.py (and the reversed prediction map of
-reports/planted.py)."""
+Planted defects and truths: reports/planted_con.py (and the reversed and tempered prediction
+maps of reports/planted.py).  Row constants (read by reports/rechecks/con.py): the loss, its
+$\alpha$ grid (entmax), the label map and the gains $G(r) = 2^r - 1$ (CON-2), and how the
+rankmax $k$ is fixed (the label's size)."""
 from __future__ import annotations
 
 from .claim import Claim, numeric, share_derivations, symbolic
-from .planted import reversed_map
 
 CON_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
@@ -29,6 +30,32 @@ _MAP = {
 _NAME = {"entmax": r"$\alpha$-entmax ($\alpha$ grid)"}
 _EDCG = r"$\mathbb{E}_D[\mathrm{DCG}]$"
 
+#: the α grid of the entmax rows (quick: 1.5, 2.5; full: all five), typed from the statement
+ALPHA_GRID = [1.25, 1.5, 2.0, 2.5, 3.0]
+
+
+def con1_constants(loss: str) -> dict:
+    """CON-1: the loss; rankmax's k is the size of its label subsets (the mass of η); the
+    α grid of entmax."""
+    out: dict = {"loss": loss}
+    if loss == "rankmax":
+        out["loss_k"] = "label size"
+    if loss == "entmax":
+        out["alphas"] = list(ALPHA_GRID)
+    return out
+
+
+def con2_constants(loss: str, label_map: str) -> dict:
+    """CON-2: the loss, the label map, the gains G(r) = gain_base^r − 1 (2^r − 1); the α
+    grid of entmax; rankmax's k is the number of relevant items of the multi-hot label."""
+    out: dict = {"loss": loss, "label_map": label_map, "gain_base": 2}
+    if loss == "entmax":
+        out["alphas"] = list(ALPHA_GRID)
+    if loss == "rankmax":
+        out["loss_k"] = "relevant items"
+    return out
+
+
 _L2_NOTE = ("with the normalized label G(r)/ΣG(r) the Bayes-optimal scores sort E[G(r)/ΣG(r)], not E[G(r)]: "
             "D = {0.4: r = (0,2,0), 0.6: r = (0,0,1)} has E[G] = (0, 1.2, 0.6) but ŷ = (0, 0.4, 0.6), so every "
             "Bayes-optimal ranking puts item 3 above item 2 and loses E[DCG] ≈ 0.2214 (symbolic route, exact); the "
@@ -46,26 +73,30 @@ def claims() -> list[Claim]:
     out: list[Claim] = []
     for loss in CON_LOSSES:
         out.append(Claim("CON-1", loss, _CON1[loss], (
-            symbolic("properness", sym.properness, loss, planted=[pc.unweighted_target(loss)]),
-            symbolic("halfspace-gap", sym.topk_calibration, loss, planted=[pc.flat_regularizer(loss)]),
-            numeric("topk-certificate", num.topk_calibration, loss,
-                    planted=[pc.improper_certificate(loss), reversed_map(loss)]),
-        )))
+            symbolic("properness", sym.properness, loss, planted=[pc.unweighted_target()]),
+            symbolic("halfspace-gap", sym.topk_calibration, loss, planted=[pc.flat_regularizer()]),
+            numeric("topk-certificate", num.topk_calibration, loss, planted=pc.certificate_planted(loss)),
+        ), constants=con1_constants(loss)))
     for loss in ("softmax", "sparsemax", "entmax"):
         for m in ("L1", "L2"):
             stmt = (f"{_NAME.get(loss, loss.capitalize())} loss with {_MAP[m]} is "
                     f"DCG-consistent: sorting its Bayes-optimal scores maximizes {_EDCG} for every relevance law $D$ "
                     f"(worst ranking over the minimizer set, ties broken every way).")
-            pin = {"expect": "fails"} if m == "L2" else {}
+            if m == "L1":  # can hold: planted defects
+                sym_opts = {"planted": pc.bayes_order_planted(loss, m)}
+                num_opts = {"planted": pc.enumeration_planted(loss, m)}
+            else:  # refuted: planted truths (the L2 entry patched to the summed map)
+                sym_opts = {"expect": "fails", "truths": pc.l2_truths("bayes-order")}
+                num_opts = {"expect": "fails", "truths": pc.l2_truths("dcg-enumeration")}
             checks = (
-                symbolic("bayes-order", sym.dcg_consistency, loss, m, planted=pc.bayes_order_planted(loss, m), **pin),
-                numeric("dcg-enumeration", dcg.dcg_consistency, loss, m, planted=pc.enumeration_planted(loss, m),
-                        **pin),
+                symbolic("bayes-order", sym.dcg_consistency, loss, m, **sym_opts),
+                numeric("dcg-enumeration", dcg.dcg_consistency, loss, m, **num_opts),
             )
             if m == "L1":
-                out.append(Claim("CON-2", f"{loss}/L1", stmt, checks))
+                out.append(Claim("CON-2", f"{loss}/L1", stmt, checks, constants=con2_constants(loss, m)))
             else:
-                out.append(Claim("CON-2", f"{loss}/L2", stmt, checks, expected="refuted", note=_L2_NOTE))
+                out.append(Claim("CON-2", f"{loss}/L2", stmt, checks, expected="refuted", note=_L2_NOTE,
+                                 constants=con2_constants(loss, m)))
     out.append(Claim(
         "CON-2", "rankmax/multihot",
         "Rankmax loss (reading R1, $k$ = number of relevant items) with " + _MAP["multihot"]
@@ -76,5 +107,5 @@ def claims() -> list[Claim]:
                      planted=pc.bayes_order_planted("rankmax", "multihot")),
             numeric("dcg-enumeration", dcg.dcg_consistency, "rankmax", "multihot",
                     planted=pc.enumeration_planted("rankmax", "multihot")),
-        )))
+        ), constants=con2_constants("rankmax", "multihot")))
     return share_derivations(out)

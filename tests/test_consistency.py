@@ -11,10 +11,16 @@ from numerics import consistency as C
 from numerics import dcg
 from numerics import labels as lab
 from numerics import risk
+from reports import planted_con as pc
+from reports.claims_con import con2_constants
 from reports.planted import reversed_map
 from reports.rechecks.con import recheck_dcg_counterexample
 
 CTX = RunContext(profile="quick", seed=0)
+
+
+def _rechecks(cx, loss, label_map) -> bool:
+    return recheck_dcg_counterexample(cx, con2_constants(loss, label_map))[0]
 
 
 @pytest.mark.parametrize("loss,params", [("softmax", {}), ("sparsemax", {}), ("entmax", {"alpha": 1.5}),
@@ -92,13 +98,14 @@ def test_certificate_positive_gap_for_proper_loss():
     assert r["decision"] == "certified" and r["min_gap"] > C.GAP_TOL and r["transcription_err"] < 1e-9
 
 
-def test_certificate_fails_for_improper_flat_loss_with_a_true_witness():
+def test_certificate_fails_for_improper_flat_loss_with_a_true_witness(monkeypatch):
     # Ω ≡ 0 on Δ: R(θ) = max θ − ⟨θ, η⟩ is minimized by θ = c·1, which is not top-k preserving
     eta = [F(1, 2), F(1, 3), F(1, 6)]
     r = C.certify_eta(risk.spec("flat"), eta)
     assert r["decision"] == "fails" and abs(r["bad"]["gap"]) < 1e-8
     assert not C.top_k_preserving(eta, r["bad"]["theta"], r["bad"]["k"])
-    ev = C.topk_calibration("sparsemax", CTX, spec_of=lambda **p: risk.spec("flat"))
+    monkeypatch.setattr(risk, "spec", pc.flat_spec)  # the spec factory drops Ω: the check's own lookup
+    ev = C.topk_calibration("sparsemax", CTX)
     assert ev.outcome == "fails" and ev.counterexample is not None
 
 
@@ -143,8 +150,10 @@ def test_decide_law_on_the_known_l2_law_uses_the_loss():
     for loss, params in (("sparsemax", {}), ("entmax", {"alpha": 1.5}), ("softmax", {})):
         r = dcg.decide_law(risk.spec(loss, **params), lab.label_map("L2"), D)
         assert r["decision"] == "fails" and r["kind"] == "strict" and r["pair"] == (1, 2)
-        cx = {"D": [{"p": float(p), "r": list(x)} for p, x in D], "theta": r["theta"], **params}
-        assert recheck_dcg_counterexample(cx, loss, "L2")
+        cx = {"D": [{"p": float(p), "r": list(x)} for p, x in D], "theta": r["theta"], "regret": r["regret"],
+              "pair": list(r["pair"]), **params}
+        assert _rechecks(cx, loss, "L2")
+        assert not _rechecks(cx, loss, "L1")  # the same scores are not Bayes-optimal under L1
         r = dcg.decide_law(risk.spec(loss, **params), lab.label_map("L1"), D)
         assert r["decision"] == "certified" and r["closed_regret"] == 0
     # an improper loss: its constant minimizers tie every pair
@@ -160,9 +169,22 @@ def test_decide_law_is_a_suite_defect_when_the_map_is_reversed():
 
 def test_dcg_check_finds_l2_and_passes_l1():
     ev = dcg.dcg_consistency("sparsemax", "L2", CTX)
-    assert ev.outcome == "fails" and recheck_dcg_counterexample(ev.counterexample, "sparsemax", "L2")
+    assert ev.outcome == "fails" and _rechecks(ev.counterexample, "sparsemax", "L2")
     ev = dcg.dcg_consistency("sparsemax", "L1", CTX)
     assert ev.outcome == "holds" and ev.figures["pairs_tested"] > 20
+
+
+def test_dcg_check_reads_the_label_map_table(monkeypatch):
+    """The label map enters through ``labels.LABEL_MAPS``: the L2 entry replaced by the summed
+    map makes the L2 check hold; an L1 entry with one gain level off by 1/2 makes the L1
+    check fail, with a counterexample that does not re-check against the row's gains."""
+    with monkeypatch.context() as m:
+        m.setattr(lab, "LABEL_MAPS", {**lab.LABEL_MAPS, "L2": lab.LABEL_MAPS["L1"]})
+        assert dcg.dcg_consistency("sparsemax", "L2", CTX).outcome == "holds"
+    with monkeypatch.context() as m:
+        m.setattr(lab, "LABEL_MAPS", {**lab.LABEL_MAPS, "L1": pc.L1_OFF_BY_HALF})
+        ev = dcg.dcg_consistency("sparsemax", "L1", CTX)
+    assert ev.outcome == "fails" and not _rechecks(ev.counterexample, "sparsemax", "L1")
 
 
 def test_target_means():
