@@ -54,11 +54,14 @@ says whether the top pair's exponent is within TOL of the claim's with all const
 system, cheaper than the claimed N d² + (U + n) d³).
 
 A ``fails`` carries the grid, the counts and the offending pair; reports/rechecks/cost.py
-re-checks it against its own transcription of the claim.  Planted counts (the real ones
-plus a wrong implementation's extra operations, reports/planted_cpx.py) enter
-:func:`cpx1` through ``data=``, decided exactly as measured ones.  This check covers the
-grids only; where the step's count is an exact polynomial (softmax, RG²-ALS) the cost for
-all sizes is derived in ``numerics/cost_derivation.py``.
+re-checks it against the claim as the registry row states it (its ``constants``).  A planted
+defect (reports/planted_cpx.py) enters the counted step itself -- the method's
+``batch_loss`` / ``als_epoch`` doing extra work -- and is counted like any other operation;
+the measurements are cached per method *and implementation* (:func:`implementation`: the
+step's functions, compared by identity), so a patched step is counted afresh and a real
+run is never served a planted count.  This check covers the grids only; where the step's
+count is an exact polynomial (softmax, RG²-ALS) the cost for all sizes is derived in
+``numerics/cost_derivation.py``.
 
 Wall time is measured (median of repeats) and fitted the same way, but it goes only into
 figures listed in :data:`WALLCLOCK_KEYS`, never into an outcome or a detail text.  It is
@@ -69,6 +72,7 @@ flattened every fitted time exponent towards 0; counts do not depend on threads.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
 import time
@@ -211,10 +215,33 @@ def measure_point(method: str, n: int, d: int, m: int, *, seed: int = 0, device:
             "default_ops": list(c.default_ops), "seconds": secs / per, "per": per}
 
 
-@lru_cache(maxsize=64)
+def implementation(method: str) -> tuple:
+    """What the counted step of ``method`` runs that a bug -- or a planted defect -- could
+    change, as the objects themselves (compared by identity): this module's step builder and
+    counter, the counter's methods, the functions of ``method``'s class (its ``batch_loss`` or
+    ``als_epoch``, along its MRO) and the module-level helpers of numerics/recsys/methods.py,
+    all looked up at call time.  The measurement caches are keyed by it (module docstring)."""
+    from numerics.recsys import methods as M
+
+    from .opcount import OpCounter
+
+    def functions(namespace) -> tuple:
+        return tuple(v for _, v in sorted(vars(namespace).items()) if inspect.isfunction(v))
+
+    cls = type(M.make(method, m=BASE["m"]))
+    return (make_step, measure_point, count, *functions(OpCounter), *functions(M),
+            *(f for k in cls.__mro__ if k is not object for f in functions(k)))
+
+
 def method_measurements(method: str, profile: str, seed: int, device: str) -> dict:
     """One method's points on its n, d and m grids, ``{var: {"x": [...], "points": [...]}}``
-    (cached per process: a report runs each row's check once, the plot reads them all)."""
+    (cached per process and implementation: a report runs each row's check once, the plot
+    reads them all)."""
+    return _measured(method, profile, seed, device, implementation(method))
+
+
+@lru_cache(maxsize=64)
+def _measured(method: str, profile: str, seed: int, device: str, impl: tuple) -> dict:
     from .threads import one_thread
 
     reps = REPEATS[profile]
@@ -231,9 +258,10 @@ def method_measurements(method: str, profile: str, seed: int, device: str) -> di
     return out
 
 
-# keyed by everything it reads, and computed only inside CPX-1's own checks, which no planted
-# patch wraps: planted runs keep it (their planted counts are derived from it, never recounted)
-method_measurements.keep_across_planted = True  # type: ignore[attr-defined]
+# keyed by everything it reads, the step's implementation included: a planted defect patches the
+# step (reports/planted_cpx.py), so its counts are keyed apart from the real ones -- kept across
+# planted runs, a planted run recounts only the methods whose step it patches
+_measured.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def measurements(profile: str, seed: int, device: str) -> dict:
@@ -269,14 +297,16 @@ def _local(x0, y0, x1, y1) -> float:
 
 
 def decide_variable(method: str, var: str, xs: Sequence[float], counts: Sequence[float], fixed: Mapping[str, float],
-                    *, tol: float = TOL, selection: str = "sort", by_op: Sequence[Mapping[str, float]] | None = None,
-                    costs=None) -> tuple[str, dict, dict | None]:
-    """Counted local exponents of one variable against the claim's band (module docstring).
+                    *, selection: str = "sort", by_op: Sequence[Mapping[str, float]] | None = None
+                    ) -> tuple[str, dict, dict | None]:
+    """Counted local exponents of one variable against the claim's band (module docstring),
+    with the tolerance :data:`TOL` read at call time.
 
     Returns (outcome, figures, counterexample or None).  ``by_op`` (per point) names the
-    operators that grew fastest in a counterexample; ``costs`` overrides the claimed
-    expressions (:func:`proofs.complexity.cost`)."""
+    operators that grew fastest in a counterexample."""
     from proofs import complexity as PC
+
+    tol = TOL
 
     if len(xs) != len(counts) or len(xs) < 2:
         raise ValueError(f"xs and counts must have the same length ≥ 2, got {len(xs)} and {len(counts)}")
@@ -288,8 +318,8 @@ def decide_variable(method: str, var: str, xs: Sequence[float], counts: Sequence
     for i in range(len(xs) - 1):
         x0, x1 = xs[i], xs[i + 1]
         s = _local(x0, counts[i], x1, counts[i + 1])
-        lo, hi = PC.exponent_band(method, var, x0, x1, fixed, selection=selection, costs=costs)
-        unit = PC.local_exponent(method, var, x0, x1, fixed, selection=selection, costs=costs)
+        lo, hi = PC.exponent_band(method, var, x0, x1, fixed, selection=selection)
+        unit = PC.local_exponent(method, var, x0, x1, fixed, selection=selection)
         pairs.append({"x0": x0, "x1": x1, "counted": s, "claimed": unit, "band": [lo, hi],
                       "within_bound": s <= hi + tol, "tight": lo - tol <= s <= hi + tol})
         if s > hi + tol and cx is None:
@@ -302,7 +332,7 @@ def decide_variable(method: str, var: str, xs: Sequence[float], counts: Sequence
                 growth = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in set(a) | set(b)), reverse=True)[:3]
                 cx["fastest_growing_ops"] = {k: [a.get(k, 0), b.get(k, 0)] for _, k in growth}
     fit, ci = fit_slope(xs, counts)
-    claimed_curve = [float(PC.cost(method, selection, costs).subs(
+    claimed_curve = [float(PC.cost(method, selection).subs(
         {PC.SYMBOLS[k]: v for k, v in (dict(fixed) | {var: x}).items()})) for x in xs]
     figs = {f"flops_exponent_{var}": fit, f"flops_exponent_{var}_ci": ci,
             f"claimed_exponent_{var}": fit_slope(xs, claimed_curve)[0],
@@ -320,16 +350,13 @@ def _time_figures(var: str, xs, secs) -> dict:
             f"seconds_per_interaction_{var}": list(secs)}
 
 
-def cpx1(method: str, ctx: RunContext, data: Mapping | None = None) -> Evidence:
-    """The numeric CPX-1 check of one method (module docstring).  ``data`` replaces the
-    measurements (:func:`method_measurements`' shape): planted counts are decided
-    exactly as measured ones (reports/planted_cpx.py)."""
+def cpx1(method: str, ctx: RunContext) -> Evidence:
+    """The numeric CPX-1 check of one method (module docstring)."""
     from proofs import complexity as PC
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    planted = data is not None
-    data = data if planted else method_measurements(method, ctx.profile, ctx.seed, ctx.device)
+    data = method_measurements(method, ctx.profile, ctx.seed, ctx.device)
     figures: dict = {"claimed": PC.claimed_string(method)}
     outcomes, cx = [], None
     for var in ("n", "d", "m"):
@@ -349,7 +376,7 @@ def cpx1(method: str, ctx: RunContext, data: Mapping | None = None) -> Evidence:
                 p["counted"] <= c_ + TOL for p, c_ in zip(figs[f"pairs_{var}"], lin))
     figures["default_rule_ops"] = sorted({o for var in ("n", "d", "m") for p in data[var]["points"]
                                           for o in p["default_ops"]})
-    if method == "softmax" and not planted:
+    if method == "softmax":
         figures["plot"] = flops_plot(ctx)
     B = B_EXACT if method in EXACT else B_SAMPLED
     unit = (r"one ALS sweep on $U = 1000$ users, $N = 20{,}000$ interactions, per interaction" if method == "rg2/als"
@@ -393,7 +420,6 @@ def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> s
                  f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair"):
         if visible_length(text) <= SUMMARY_CHARS:
             return text
-    return text
     return text
 
 

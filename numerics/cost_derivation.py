@@ -21,7 +21,7 @@ suite's *implementation* costs and compares that with the claim, in sympy.
    x^β of C when α ≤ β componentwise (B^{-1} ≤ 1 included), so E ≤ (Σ|c_α|) · C --
    ``holds``; a ray (the sizes of a set S all = t, the others fixed) along which E grows
    faster than C (higher degree in t, positive leading coefficient) -- ``fails``, with the
-   traced counts as a counterexample that reports/rechecks/exp.py re-fits from the JSON;
+   traced counts as a counterexample that reports/rechecks/cost.py re-fits from the JSON;
    otherwise ``undecided``.
 
 Only methods whose step is branch-free and log-free have a derivation (:data:`SPECS`):
@@ -40,7 +40,7 @@ import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Callable, Mapping
+from typing import Mapping
 
 import sympy as sp
 
@@ -96,13 +96,20 @@ def _count_at(method: str, point: Mapping[str, int]) -> tuple[Fraction, tuple]:
     return Fraction(c.total), tuple(sorted(c.calls.items()))
 
 
-@lru_cache(maxsize=8)
 def traced(method: str) -> dict:
     """The exact counts of ``method``'s unit on its grid and at its held-out points:
     ``{"grid": [count per grid point, itertools.product order], "heldout": [...],
-    "signatures": number of distinct operator signatures seen}``.  Deterministic and kept
-    across planted runs: it is computed only inside CPX-1's own checks, which no planted
-    patch wraps, and its planted defects add to it rather than recount."""
+    "signatures": number of distinct operator signatures seen}``.  Deterministic; cached per
+    method and implementation (:func:`numerics.complexity.implementation`, with this module's
+    tracer and counter): a planted defect patches the traced step (reports/planted_cpx.py), so
+    its counts are traced afresh and never served to a real run."""
+    from . import complexity as X
+
+    return _traced(method, (_count_at, count, *X.implementation(method)))
+
+
+@lru_cache(maxsize=16)
+def _traced(method: str, impl: tuple) -> dict:
     spec = SPECS[method]
     grid, sigs = [], set()
     for values in itertools.product(*(spec.grid[v] for v in spec.variables)):
@@ -117,7 +124,8 @@ def traced(method: str) -> dict:
     return {"grid": grid, "heldout": held, "signatures": len(sigs)}
 
 
-traced.keep_across_planted = True  # type: ignore[attr-defined]
+# keyed by everything it reads, the traced step's implementation included (see traced)
+_traced.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def interpolate(variables: tuple[str, ...], grid: Mapping[str, tuple[int, ...]],
@@ -207,19 +215,15 @@ def _expr(mons: Mapping[tuple, Fraction]) -> sp.Expr:
                     for m, c in mons.items()))
 
 
-def derive_cost(method: str, extra: tuple[str, Callable[[Mapping[str, int]], int]] | None = None) -> Derivation:
+def derive_cost(method: str) -> Derivation:
     """The derivation of ``method``'s per-epoch cost from its traced counts, compared with
-    the claim (module docstring).  ``extra`` = (what, f) adds f(point) to the count at
-    every traced point: planted counts of the same shape (reports/planted_cpx.py)."""
+    the claim (module docstring)."""
     if method not in SPECS:
         raise ValueError(f"method must be one of {tuple(SPECS)}, got {method!r}")
     spec = SPECS[method]
     t = traced(method)
     points = [dict(zip(spec.variables, vals)) for vals in itertools.product(*(spec.grid[v] for v in spec.variables))]
     grid, held = list(t["grid"]), list(t["heldout"])
-    if extra is not None:
-        grid = [c + extra[1](p) for c, p in zip(grid, points)]
-        held = [c + extra[1](p) for c, p in zip(held, spec.heldout)]
     unit = "one sweep (users, then items)" if spec.per_epoch == "count" else "forward + gradient of a batch of $B$ " \
                                                                               "interactions, one per user"
     names = ", ".join(spec.variables)
@@ -236,8 +240,6 @@ def derive_cost(method: str, extra: tuple[str, Callable[[Mapping[str, int]], int
               "every size (checked at every traced size; the code path has no size-dependent branch)",
         assumptions=[f"count polynomial of degree at most {degrees} (confirmed at held-out sizes $({names})$ = "
                      f"{held_txt})", per_epoch])
-    if extra is not None:
-        D.assumptions.append(f"planted: {extra[0]}")
     D.step(f"Traced {len(points)} grid sizes and {len(held)} held-out sizes; operator signatures seen: "
            f"{t['signatures']}.")
     if t["signatures"] != 1:

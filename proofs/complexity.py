@@ -27,9 +27,9 @@ combination of the terms' ratios, with weights ∝ each term's value at x0):
 constants allows.  ``numerics/complexity.py`` compares counted exponents with the band
 (and reports the unit-constant value alongside).
 
-Every public ``*_vs_*`` function returns a :class:`Derivation` decided by sympy limits;
-each takes an optional ``costs`` table (method → expression) so a planted wrong cost can be
-seen to fail.
+Every public ``*_vs_*`` function returns a :class:`Derivation` decided by sympy limits on
+the table :func:`_table` (looked up at call time: a planted wrong entry, reports/planted_cpx.py,
+patches it as a typo in it would enter).
 
 These derivations speak about the *claimed* formulas only.  What the suite's
 implementation costs is derived from its traced operation counts in
@@ -59,20 +59,21 @@ _SCOPE = (r"symbolic in $N, U, n, d, m > 0$; the constants of $O(\cdot)$ set to 
 
 
 def _table(selection: str) -> dict[str, sp.Expr]:
+    """The claimed per-epoch costs (module table), unit constants; read by :func:`cost` at call
+    time, so a wrong entry (a planted defect: reports/planted_cpx.py) enters every derivation."""
     sparse = N * n * (d + sp.log(n)) if selection == "sort" else N * n * d
     return {"softmax": N * n * d, **{k: sparse for k in SPARSE}, **{k: N * m * d for k in SAMPLED},
             "hsm": N * d * sp.log(n), "rg2/als": N * d ** 2 + (U + n) * d ** 3}
 
 
-def cost(method: str, selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> sp.Expr:
+def cost(method: str, selection: str = "sort") -> sp.Expr:
     """The claimed per-epoch cost of ``method`` (module table), unit constants.
 
     ``selection`` picks the reading of the sparse projections: ``"sort"`` (n (d + log n) per
-    interaction) or ``"linear"`` (linear-time selection, n d); ignored by the other methods.
-    ``costs`` overrides the table (planted-defect tests)."""
+    interaction) or ``"linear"`` (linear-time selection, n d); ignored by the other methods."""
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, got {selection!r}")
-    table = _table(selection) | dict(costs or {})
+    table = _table(selection)
     if method not in table:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     return table[method]
@@ -120,18 +121,18 @@ def _local(expr: sp.Expr, var: str, x0: float, x1: float, fixed: Mapping[str, fl
 
 
 def local_exponent(method: str, var: str, x0: float, x1: float, fixed: Mapping[str, float], *,
-                   selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> float:
+                   selection: str = "sort") -> float:
     """Claimed local log–log exponent of ``method``'s cost in ``var`` between x0 < x1:
     ``log(C(x1)/C(x0)) / log(x1/x0)``, the other symbols set by ``fixed`` (unit constants)."""
-    return _local(cost(method, selection, costs), var, x0, x1, fixed)
+    return _local(cost(method, selection), var, x0, x1, fixed)
 
 
 def exponent_band(method: str, var: str, x0: float, x1: float, fixed: Mapping[str, float], *,
-                  selection: str = "sort", costs: Mapping[str, sp.Expr] | None = None) -> tuple[float, float]:
+                  selection: str = "sort") -> tuple[float, float]:
     """(smallest, largest) local exponent of the single terms of the expanded cost: the
     range of the claim's local exponent over all positive hidden constants (module
     docstring).  For a one-term cost both ends equal :func:`local_exponent`."""
-    terms = sp.Add.make_args(sp.expand(cost(method, selection, costs)))
+    terms = sp.Add.make_args(sp.expand(cost(method, selection)))
     vals = [_local(t, var, x0, x1, fixed) if SYMBOLS[var] in t.free_symbols else 0.0 for t in terms]
     return min(vals), max(vals)
 
@@ -166,7 +167,7 @@ def _all(*flags):
     return None if any(f is None for f in flags) else True
 
 
-def hsm_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def hsm_vs_softmax() -> Derivation:
     """lim_{n→∞} HSM/Softmax = 0 (d, N fixed): HSM's per-epoch cost is o(softmax's)."""
     D = Derivation(
         statement=r"HSM's claimed per-epoch cost $N d \log n$ is $o(N n d)$: "
@@ -175,7 +176,7 @@ def hsm_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
         summary=r"HSM's claimed $N d \log n$ is $o(N n d)$: the ratio to softmax, $\log(n)/n$, is below 1 and "
                 r"tends to 0",
         scope=_SCOPE, assumptions=[r"balanced or Huffman tree of depth $\Theta(\log n)$", r"$N, d$ fixed as $n$ grows"])
-    r = sp.simplify(cost("hsm", costs=costs) / cost("softmax", costs=costs))
+    r = sp.simplify(cost("hsm") / cost("softmax"))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{Softmax}}"), r))
     L = _lim(r, n)
     D.step("Limit as $n\\to\\infty$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
@@ -185,7 +186,7 @@ def hsm_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     return D.decide(_all(_same(L, sp.Integer(0)), bool(below)))
 
 
-def sampled_vs_softmax(method: str = "ssm/uniform", costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def sampled_vs_softmax(method: str = "ssm/uniform") -> Derivation:
     """SSM/NCE vs softmax: ratio m/n → 0 as n → ∞ at fixed m; = 1 when m = n (no saving when
     m grows like n), = c when m = c n."""
     if method not in SAMPLED:
@@ -199,7 +200,7 @@ def sampled_vs_softmax(method: str = "ssm/uniform", costs: Mapping[str, sp.Expr]
                 r"$m = c n$",
         scope=_SCOPE, assumptions=[r"$N, d$ fixed",
                                    r"$m$ samples per interaction, each scored with one dot product of length $d$"])
-    r = sp.simplify(cost(method, costs=costs) / cost("softmax", costs=costs))
+    r = sp.simplify(cost(method) / cost("softmax"))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{sampled}}{C_{Softmax}}"), r))
     L = _lim(r, n)
     D.step("At fixed $m$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
@@ -210,7 +211,7 @@ def sampled_vs_softmax(method: str = "ssm/uniform", costs: Mapping[str, sp.Expr]
     return D.decide(_all(_same(L, sp.Integer(0)), _same(at_n, sp.Integer(1)), _same(at_cn, c)))
 
 
-def sparse_vs_softmax(method: str = "sparsemax", costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def sparse_vs_softmax(method: str = "sparsemax") -> Derivation:
     """Sort-based sparse / softmax = (d + log n)/d: → ∞ as n → ∞ at fixed d, → 1 as d → ∞ at
     fixed n; with linear-time selection the ratio is 1."""
     if method not in SPARSE:
@@ -226,21 +227,21 @@ def sparse_vs_softmax(method: str = "sparsemax", costs: Mapping[str, sp.Expr] | 
                        r"constants of $n d$",
         assumptions=[r"a projection sorts (or selects on) the $n$ scores of each interaction's row",
                      r"$N$ fixed; the score row costs $n d$"])
-    soft = cost("softmax", costs=costs)
-    r = sp.simplify(cost(method, "sort", costs) / soft)
+    soft = cost("softmax")
+    r = sp.simplify(cost(method, "sort") / soft)
     D.step("Sort-based ratio:", sp.Eq(sp.Symbol(r"\frac{C_{sort}}{C_{Softmax}}"), sp.expand(r)))
     Ln, Ld = _lim(r, n), _lim(r, d)
     D.step("At fixed $d$:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
     D.step("At fixed $n$:", sp.Eq(sp.Limit(r, d, sp.oo), Ld))
     cross = sp.solve(sp.Eq(sp.expand(r) - 1, 1), n)
     D.step("The sort term equals the score term (ratio 2) at", sp.Eq(n, cross[0]) if cross else r"\text{no } n")
-    rl = sp.simplify(cost(method, "linear", costs) / soft)
+    rl = sp.simplify(cost(method, "linear") / soft)
     D.step("Linear-time selection:", sp.Eq(sp.Symbol(r"\frac{C_{linear}}{C_{Softmax}}"), rl))
     return D.decide(_all(_same(Ln, sp.oo), _same(Ld, sp.Integer(1)), _same(rl, sp.Integer(1)),
                          bool(cross) and _same(cross[0], sp.exp(d))))
 
 
-def als_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def als_vs_softmax() -> Derivation:
     """RG-ALS / softmax → d²/N as n → ∞ at fixed N, U, d; < 1 iff d < √N."""
     D = Derivation(
         statement=r"RG$^2$ by ALS, claimed $N d^2 + (U + n) d^3$, vs softmax $N n d$: as $n \to \infty$ at fixed "
@@ -252,7 +253,7 @@ def als_vs_softmax(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
         scope=_SCOPE + r"; the threshold $d^2 < N$ moves by the ratio of the two constants",
         assumptions=[r"one ALS sweep: $d \times d$ systems for every user and item, $(U + n) d^3$, their right sides "
                      r"and Gram matrices, $N d^2$", r"$N, U, d$ fixed as $n$ grows"])
-    r = cost("rg2/als", costs=costs) / cost("softmax", costs=costs)
+    r = cost("rg2/als") / cost("softmax")
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{ALS}}{C_{Softmax}}"), sp.expand(sp.simplify(r))))
     Ln = sp.simplify(_lim(r, n))
     D.step("At fixed $N, U, d$:", sp.Eq(sp.Limit(r, n, sp.oo), Ln))
@@ -274,7 +275,7 @@ def _crossing(D: Derivation, ratio: sp.Expr, var: sp.Symbol, what: str, name: st
     return root, slope
 
 
-def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def hsm_vs_sampled() -> Derivation:
     """HSM vs SSM/NCE: ratio log(n)/m → ∞ as n → ∞ at fixed m (the sampled methods do not
     depend on n); HSM is the cheaper one iff log n < m, i.e. n < e^m."""
     D = Derivation(
@@ -284,7 +285,7 @@ def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
         summary=r"HSM over SSM/NCE is $\log(n)/m$: it tends to $\infty$ in $n$ at fixed $m$; HSM is cheaper iff "
                 r"$n < e^m$",
         scope=_SCOPE, assumptions=[r"$N, d, m$ fixed as $n$ grows"])
-    r = sp.simplify(cost("hsm", costs=costs) / cost("ssm/uniform", costs=costs))
+    r = sp.simplify(cost("hsm") / cost("ssm/uniform"))
     D.step("Ratio of the claimed costs:", sp.Eq(sp.Symbol(r"\frac{C_{HSM}}{C_{SSM}}"), r))
     L = _lim(r, n)
     D.step("At fixed $m$:", sp.Eq(sp.Limit(r, n, sp.oo), L))
@@ -292,7 +293,7 @@ def hsm_vs_sampled(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
     return D.decide(_all(_same(L, sp.oo), len(root) == 1 and _same(root[0], sp.exp(m)), slope.is_positive))
 
 
-def ordering(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
+def ordering() -> Derivation:
     """The chain as n → ∞ with N, U, d, m fixed:
     SSM ≍ NCE ≺ HSM ≺ Softmax ≍ sparse (linear) ≍ RG-ALS ≺ sparse (sort)."""
     D = Derivation(
@@ -309,8 +310,8 @@ def ordering(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
 
     def c(name: str) -> sp.Expr:  # "sparsemax/linear": the linear-time selection reading
         if name.endswith("/linear"):
-            return cost(name.removesuffix("/linear"), "linear", costs)
-        return cost(name, "sort", costs)
+            return cost(name.removesuffix("/linear"), "linear")
+        return cost(name, "sort")
 
     flags = []
     for a, b, rel in chain:
@@ -324,8 +325,8 @@ def ordering(costs: Mapping[str, sp.Expr] | None = None) -> Derivation:
 
 # the symbolic check of each CPX-1 row (reports/claims_cpx.py)
 def row_derivations(method: str) -> tuple[tuple[str, Callable[..., Derivation]], ...]:
-    """(check name, derivation) pairs for a method's CPX-1 row; each derivation takes the
-    optional ``costs`` table."""
+    """(check name, derivation) pairs for a method's CPX-1 row; each derivation reads the
+    claimed table :func:`_table`."""
     if method == "softmax":
         return (("ordering-in-n", ordering),)
     if method in SPARSE:

@@ -1,78 +1,145 @@
-"""Planted defects of the CPX-1 checks: wrong cost tables, wrong traced counts and wrong
-measured counts, each of the same shape as the real input and each a plausible mistake of
-an implementation (a Jacobian materialized, a Gram matrix transposed, a sampler that
-scores every item, a degenerate tree).
+"""Planted defects of the CPX-1 checks, each entering where a bug would (issue 20, item 2):
 
-* claimed-formula derivations (proofs/complexity.py) get a wrong ``costs`` table;
-* the derived-cost derivation (numerics/cost_derivation.py) gets the traced counts plus
-  the wrong implementation's extra operations at every traced size;
-* the counted-exponent check (numerics/complexity.py) gets the measured counts plus the
-  extra operations per interaction at every grid point.  The measurements are the real
-  ones, cached (``method_measurements`` is kept across planted runs): nothing is recounted.
+* the claimed-formula derivations (proofs/complexity.py) read the claimed table
+  ``proofs.complexity._table`` at call time: a planted defect is a wrong entry in it (a typo
+  in the transcription of the claim);
+* the derived cost (numerics/cost_derivation.py) and the counted exponents
+  (numerics/complexity.py) count the method's own step: a planted defect makes that step --
+  its class's ``batch_loss`` or ``als_epoch`` in numerics/recsys/methods.py -- do extra work,
+  which the counter (numerics/opcount.py) charges like any other operation.  Both caches of
+  counts are keyed by the step's implementation (``numerics.complexity.implementation``), so
+  a patched step is counted afresh (only the methods whose class it patches: the grids of one
+  to three methods, not the suite's) and a real run is never served a planted count.
+
+Each counted check declares one defect, its resolution: the smallest extra work of its
+method's family that it turns on, found on the quick grid, whose pair n = 3000 → 10000 the
+full grid shares (so it turns there too; reaching n = 10⁵, the full grid sees smaller
+defects still).  On that pair the check turns for an extra
+``n²/c`` per interaction below c ≈ 247 (softmax), 91 (sparsemax), 86 (1.5-entmax), 66
+(rankmax); ``a·n`` above a ≈ 1/6 (SSM uniform), 1/7 (SSM popularity), 1/7.2 (NCE), 1/10.5
+(HSM); and, per ALS sweep, ``k·n²`` above k ≈ 1.31.  A term linear in n (a counter off by
+n/4 per interaction) is inside O(N n d) and O((U + n) d³): the exponent check cannot see it
+for the exact methods and ALS, and it does not have to (the derived cost of ALS does, see
+:func:`traced_defects`).  The extra work is a reduction over a broadcast view (no memory):
+its count is exact and it costs about one addition per counted operation.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+import functools
+from typing import Callable
 
 import sympy as sp
+import torch
 
-from audit import RunContext, SuiteDefect
+from audit import SuiteDefect
 
-from .claim import Planted, wrong_derivation
+from .claim import Planted, patched, replacing
 
-#: per-interaction extra operations of a plausible wrong implementation, per method family:
-#: (what, f(point) with point = {"n", "d", "m"} of a grid point)
-_EXTRA: dict[str, tuple[str, Callable[[Mapping[str, float]], float]]] = {
-    "exact": (r"the $n \times n$ Jacobian of the prediction map materialized in the backward ($n^2$ per interaction)",
-              lambda p: p["n"] ** 2),
-    "sampled": ("a sampler that scores every item for its proposal ($2 n d$ per interaction)",
-                lambda p: 2 * p["n"] * p["d"]),
-    "hsm": ("a degenerate chain tree: paths of length $n - 1$ ($2 d (n - 1)$ per interaction)",
-            lambda p: 2 * p["d"] * (p["n"] - 1)),
-    "rg2/als": (r"the Gram matrix transposed: $Q Q^\top$ ($n \times n$) formed every sweep ($2 n^2 d$, over $N$ "
-                r"interactions)",
-                lambda p: 2 * p["n"] ** 2 * p["d"]),
-}
+#: the resolution of each counted check: per method, (marked text, the extra work of one call of
+#: the step: work(method_object, *step_args)); the divisors are the largest round ones within a
+#: factor 2 of the threshold (module docstring), so half the defect would pass
+_EXACT_C = {"softmax": 200, "sparsemax": 64, "entmax-1.5": 64, "rankmax": 50}
 
 
-def _family(method: str) -> str:
-    from numerics.complexity import EXACT, SAMPLED
-
-    return "exact" if method in EXACT else "sampled" if method in SAMPLED else method
-
-
-def measured_plus(method: str) -> Planted:
-    """The measured counts of ``method`` plus a wrong implementation's extra operations."""
-    from numerics import complexity as X
-
-    what, f = _EXTRA[_family(method)]
-    per = X.ALS_INTERACTIONS if method == "rg2/als" else 1
-
-    def run(ctx: RunContext):
-        real = X.method_measurements(method, ctx.profile, ctx.seed, ctx.device)
-        data = {}
-        for var, g in real.items():
-            pts = []
-            for x, p in zip(g["x"], g["points"]):
-                e = f(X.BASE | {var: x}) / per
-                pts.append(p | {"flops": p["flops"] + e, "by_op": dict(p["by_op"]) | {"planted": e}})
-            data[var] = {"x": list(g["x"]), "points": pts}
-        return X.cpx1(method, ctx, data=data)
-
-    return Planted(f"measured counts plus {what}", run=run)
+def _divide(a: int, b: int) -> int:
+    if a % b:
+        raise ValueError(f"planted extra work: {a} is not a multiple of {b} (the grid changed?)")
+    return a // b
 
 
-def traced_plus(method: str) -> Planted:
-    """The traced exact counts of ``method`` plus a wrong implementation's extra operations
-    (per batch of B interactions for softmax, per sweep for ALS)."""
-    from numerics.cost_derivation import derive_cost
+def _reduce(like: torch.Tensor, numel: int) -> None:
+    """``numel`` additions: a sum over a broadcast view of one zero (charged ``numel`` by the
+    counter's 1-per-element rule; no memory)."""
+    like.new_zeros(()).expand(numel).sum()
 
+
+def _step_with(cls_name: str, attr: str, method: str, work: Callable[..., None]):
+    """A patch factory: ``methods.<cls_name>.<attr>`` (the counted step) runs as before and,
+    for ``method``, also ``work(self, *args)`` (without gradient)."""
+    def factory():
+        from numerics.recsys import methods as M
+
+        cls = getattr(M, cls_name)
+        real = getattr(cls, attr)
+
+        @functools.wraps(real)
+        def step(self, *args, **kw):
+            out = real(self, *args, **kw)
+            if self.name == method:
+                with torch.no_grad():
+                    work(self, *args)
+            return out
+
+        return replacing((cls, attr, step))()
+
+    return factory
+
+
+def _class(method: str) -> tuple[str, str]:
+    """(class in numerics/recsys/methods.py, its counted step) of ``method``."""
+    from numerics.complexity import SAMPLED
+
+    if method == "rg2/als":
+        return "RG2", "als_epoch"
+    if method in SAMPLED:
+        return ("NCE" if method == "nce" else "SSM"), "batch_loss"
+    return {"rankmax": "Rankmax", "hsm": "HSM"}.get(method, "ExactFY"), "batch_loss"
+
+
+def _resolution(method: str) -> tuple[str, Callable[..., None]]:
+    from numerics.complexity import SAMPLED
+
+    if method in _EXACT_C:
+        c = _EXACT_C[method]
+        return (rf"the {method} step also passes over $n^2/{c}$ entries per interaction (an $n \times n/{c}$ slice of "
+                "the Jacobian of its prediction map formed in the backward)",
+                lambda self, params, batch, gen: _reduce(params["user"], _divide(batch.size * self.n * self.n, c)))
+    if method in SAMPLED:
+        return (f"{method}: the proposal's cumulative distribution recomputed for every 4 interactions, besides the "
+                "batch's own ($n/4$ extra operations per interaction)",
+                lambda self, params, batch, gen: torch.cumsum(self.q.expand(_divide(batch.size, 4), -1), -1))
+    if method == "hsm":
+        return ("hsm: the item counts of the Huffman tree renormalized for every 8 interactions ($n/8$ extra "
+                "operations per interaction)",
+                lambda self, params, batch, gen: self.counts.expand(_divide(batch.size, 8), -1).sum(-1))
+    if method == "rg2/als":
+        return (r"ALS: one dense $n \times n$ item-item pass per sweep ($2 n^2$ extra operations per sweep)",
+                lambda self, params, users, items, n_users, n_items: _reduce(params["item"], 2 * n_items ** 2))
+    raise ValueError(f"no CPX-1 resolution for {method!r}")
+
+
+def counted_defects(method: str) -> list[Planted]:
+    """The planted defects of ``method``'s counted-exponent check: its resolution (module
+    docstring), entering its counted step."""
+    what, work = _resolution(method)
+    return [patched(what, _step_with(*_class(method), method, work), resolution=True)]
+
+
+def traced_defects(method: str) -> list[Planted]:
+    """The planted defects of ``method``'s derived-cost check, entering its traced step.  The
+    comparison is exact, so any coefficient of a term outside the claim turns it: for ALS a
+    term linear in $N n$ (the counter's n per interaction) does; for softmax it is inside
+    O(N n d) (n ≤ n d), so its defect is the Jacobian, n² per interaction.  (The traced sizes
+    are small integers, so a defect's extra work must be a whole number of operations at
+    every one of them: n/4 per interaction is not, n is.)"""
     if method == "softmax":
-        what, f = (r"the $n \times n$ softmax Jacobian materialized in the backward ($B n^2$ per batch)",
-                   lambda p: p["B"] * p["n"] ** 2)
-    else:
-        what, f = _EXTRA["rg2/als"][0], (lambda p: 2 * p["n"] ** 2 * p["d"])
-    return wrong_derivation(f"traced counts plus {what}", derive_cost, method, extra=(what, f))
+        return [patched(r"the $n \times n$ softmax Jacobian materialized in the backward ($n^2$ extra operations per "
+                        r"interaction, $B n^2$ per batch)",
+                        _step_with("ExactFY", "batch_loss", "softmax",
+                                   lambda self, params, batch, gen: _reduce(params["user"],
+                                                                            batch.size * self.n * self.n)))]
+    if method == "rg2/als":
+        return [patched(r"ALS: a dense one-hot row over the $n$ items formed per interaction ($n$ extra operations per "
+                        r"interaction, $N n$ per sweep)",
+                        _step_with("RG2", "als_epoch", "rg2/als",
+                                   lambda self, params, users, items, n_users, n_items:
+                                   _reduce(params["item"], users.numel() * n_items))),
+                patched(r"ALS: the Gram matrix transposed, $Q Q^\top$ ($n \times n$) formed every sweep ($2 n^2 d$ "
+                        "extra operations per sweep)",
+                        _step_with("RG2", "als_epoch", "rg2/als",
+                                   lambda self, params, users, items, n_users, n_items:
+                                   params["item"] @ params["item"].T))]
+    raise ValueError(f"no derived cost for {method!r}")
 
 
 #: wrong claimed tables, per check name
@@ -80,7 +147,7 @@ _N, _U, _n, _d, _m = sp.symbols("N U n d m", positive=True)
 
 
 def wrong_table(check: str, method: str) -> tuple[str, dict]:
-    """(what, costs) for a claimed-formula check: a table with one plausible wrong entry."""
+    """(what, entries) for a claimed-formula check: a table with one plausible wrong entry."""
     if check in ("ordering-in-n", "hsm-vs-softmax", "hsm-vs-sampled"):
         return "HSM over a degenerate chain tree: $N d n$", {"hsm": _N * _d * _n}
     if check == "sparse-vs-softmax":
@@ -108,9 +175,17 @@ def strict(derive: Callable[..., object]) -> Callable[..., object]:
     return run
 
 
-def table_planted(check: str, method: str, derive: Callable[..., object]) -> Planted:
-    what, costs = wrong_table(check, method)
-    return wrong_derivation(f"claimed table with {what}", strict(derive), costs=costs)
+def table_planted(check: str, method: str) -> Planted:
+    """The claimed table (proofs/complexity.py ``_table``) with one wrong entry, patched."""
+    from proofs import complexity as P
+
+    what, entries = wrong_table(check, method)
+    real = P._table
+
+    def wrong(selection: str) -> dict:
+        return real(selection) | entries
+
+    return patched(f"claimed table with {what}", replacing((P, "_table", wrong)))
 
 
-__all__ = ["measured_plus", "traced_plus", "wrong_table", "strict", "table_planted"]
+__all__ = ["counted_defects", "traced_defects", "wrong_table", "strict", "table_planted"]

@@ -1,10 +1,14 @@
 """CPX-1: the claimed costs and their orderings (proofs/complexity.py), the local-exponent
-functions, and the numeric decision (numerics/complexity.py), including planted defects."""
+functions, and the numeric decision (numerics/complexity.py), including planted defects
+(each entering the real code path: the claimed table, or the counted step) and the
+re-checker's negative tests (reports/rechecks/cost.py, under the row's constants)."""
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import sympy as sp
+import torch
 
 from numerics import complexity as X
 from proofs import complexity as P
@@ -46,15 +50,22 @@ def test_local_exponent_hsm_is_loglog(x0, x1):
     assert P.local_exponent("hsm", "n", x0, x1, {"N": 1, "d": 8}) == pytest.approx(want, rel=1e-12)
 
 
-def test_band_contains_every_choice_of_constants():
+def _with_entries(monkeypatch, entries):
+    """The claimed table with ``entries`` replaced (as a typo in it would enter)."""
+    real = P._table
+    monkeypatch.setattr(P, "_table", lambda selection: real(selection) | entries)
+
+
+def test_band_contains_every_choice_of_constants(monkeypatch):
     """The local exponent of a·N n d + b·N n log n lies in the band for any a, b > 0."""
     fixed = {"N": 1, "d": 16}
     lo, hi = P.exponent_band("sparsemax", "n", 3e4, 1e5, fixed)
     assert lo == pytest.approx(1)
     assert hi == pytest.approx(1 + math.log(math.log(1e5) / math.log(3e4)) / math.log(1e5 / 3e4))
     for a, b in [(1, 1), (1e-6, 1), (1, 1e-6), (5, 0.3)]:
-        costs = {"sparsemax": a * N * n * d + b * N * n * sp.log(n)}
-        e = P.local_exponent("sparsemax", "n", 3e4, 1e5, fixed, costs=costs)
+        with monkeypatch.context() as mp:
+            _with_entries(mp, {"sparsemax": a * N * n * d + b * N * n * sp.log(n)})
+            e = P.local_exponent("sparsemax", "n", 3e4, 1e5, fixed)
         assert lo - 1e-12 <= e <= hi + 1e-12
     assert P.exponent_band("softmax", "n", 1e3, 1e4, {"N": 1, "d": 4}) == pytest.approx((1.0, 1.0))
     assert P.exponent_band("rg2/als", "n", 1e3, 1e4, {"N": 1, "U": 1, "d": 4}) == pytest.approx((0.0, 1.0))
@@ -88,8 +99,9 @@ def test_derivations_hold(derive):
     (P.hsm_vs_sampled, {"hsm": N * d * n}),
     (P.ordering, {"hsm": N * n * d}),                                     # HSM no longer below softmax
 ])
-def test_derivations_can_fail(derive, costs):
-    assert derive(costs=costs).decision == "fails"
+def test_derivations_can_fail(derive, costs, monkeypatch):
+    _with_entries(monkeypatch, costs)
+    assert derive().decision == "fails"
 
 
 def test_row_derivations_cover_every_method():
@@ -187,6 +199,7 @@ def test_wall_clock_stays_in_wallclock_keys(monkeypatch):
 from fractions import Fraction  # noqa: E402
 
 from numerics import cost_derivation as CD  # noqa: E402
+from reports.claims_cpx import constants  # noqa: E402
 from reports.recheck import recheck_one  # noqa: E402
 
 
@@ -229,56 +242,207 @@ def test_softmax_count_is_the_measured_per_interaction_count():
     assert CD.evaluate(poly, spec.variables, {"B": 32, "n": 1000, "d": 32}) / 32 == Fraction(measured)
 
 
-@pytest.mark.parametrize("method,extra", [
-    ("softmax", lambda p: p["B"] * p["n"] ** 2),       # the softmax Jacobian materialized
-    ("rg2/als", lambda p: 2 * p["n"] ** 2 * p["d"]),   # the Gram matrix transposed
-    ("rg2/als", lambda p: p["N"] * p["n"]),             # a dense N x n pass
+def _extra_step(monkeypatch, method, work):
+    """The method's counted step doing extra work (work(self, *step args)): how a planted
+    defect enters (reports/planted_cpx.py), here as a test's patch."""
+    from numerics.recsys import methods as M
+    from reports.planted_cpx import _class
+
+    cls_name, attr = _class(method)
+
+    real = getattr(getattr(M, cls_name), attr)
+
+    def step(self, *args, **kw):
+        out = real(self, *args, **kw)
+        if self.name == method:
+            with torch.no_grad():
+                work(self, *args)
+        return out
+
+    monkeypatch.setattr(getattr(M, cls_name), attr, step)
+
+
+def _reduce(like, numel):
+    like.new_zeros(()).expand(numel).sum()
+
+
+_CONSTANTS = {method: constants(method) for method in X.METHODS}  # the rows' (reports/claims_cpx.py)
+
+
+def _recheck(method, cx, check="counted-flops-exponents", constants=None):
+    return recheck_one("CPX-1", method, json.loads(json.dumps(cx)),
+                       json.loads(json.dumps(_CONSTANTS[method] if constants is None else constants)), check)
+
+
+@pytest.mark.parametrize("method,work", [
+    ("softmax", lambda self, params, batch, gen: _reduce(params["user"], batch.size * self.n ** 2)),  # the Jacobian
+    ("rg2/als", lambda self, params, users, items, U, n: params["item"] @ params["item"].T),      # Gram transposed
+    ("rg2/als", lambda self, params, users, items, U, n: _reduce(params["item"], users.numel() * n)),  # N n
 ])
-def test_derived_cost_fails_on_planted_counts_and_the_counterexample_rechecks(method, extra):
-    D = CD.derive_cost(method, extra=("planted", extra))
-    assert D.decision == "fails"
-    cx = json.loads(json.dumps(D.counterexample))
-    ok, msg = recheck_one("CPX-1", method, cx)
-    assert ok, msg
+def test_derived_cost_fails_on_a_planted_step_and_the_counterexample_rechecks(method, work, monkeypatch):
+    real = CD.traced(method)
+    with monkeypatch.context() as mp:
+        _extra_step(mp, method, work)
+        D = CD.derive_cost(method)
+        assert D.decision == "fails"
+        ok, msg = _recheck(method, D.counterexample, "derived-cost")
+        assert ok, msg
+    assert CD.traced(method) == real  # the patched trace never reaches a real run
 
 
-def test_derived_cost_is_undecided_when_the_degree_bound_is_exceeded():
-    D = CD.derive_cost("softmax", extra=("cubic", lambda p: p["n"] ** 3))  # degree 3 > the bound 2
+def test_derived_cost_any_coefficient_of_a_term_outside_the_claim_is_caught():
+    """The comparison is exact: N n/4 per ALS sweep (a counter off by n/4 per interaction) is
+    not O(N d² + (U + n) d³), whatever its coefficient; in softmax's O(N n d) it is."""
+    als = {(("N", 1), ("d", 2)): Fraction(1), (("N", 1), ("n", 1)): Fraction(1, 4)}
+    cert = CD.growth_certificate(als, CD.SPECS["rg2/als"].claimed)
+    assert cert and set(cert["variables"]) == {"N", "n"} and cert["degree"] == 2
+    assert CD.dominated({"N": 1, "n": 1}, CD.SPECS["softmax"].claimed)
+
+
+def test_derived_cost_is_undecided_when_the_degree_bound_is_exceeded(monkeypatch):
+    _extra_step(monkeypatch, "softmax", lambda self, params, batch, gen: _reduce(params["user"],
+                                                                                 batch.size * params["user"].shape[1] ** 3))
+    D = CD.derive_cost("softmax")  # degree 3 in d > the bound 2
     assert D.decision == "undecided" and "held-out sizes: False" in D.steps[-1]
 
 
-def test_derived_cost_recheck_rejects_non_counterexamples():
-    D = CD.derive_cost("softmax", extra=("planted", lambda p: p["B"] * p["n"] ** 2))
-    cx = json.loads(json.dumps(D.counterexample))
+def test_derived_cost_recheck_negative(monkeypatch):
+    with monkeypatch.context() as mp:
+        _extra_step(mp, "softmax", lambda self, params, batch, gen: _reduce(params["user"], batch.size * self.n ** 2))
+        cx = json.loads(json.dumps(CD.derive_cost("softmax").counterexample))
+    assert _recheck("softmax", cx, "derived-cost")[0]  # the real-shaped one re-checks
     real = CD.traced("softmax")
     honest = cx | {"counts": [str(c) for c in real["grid"]], "heldout_counts": [str(c) for c in real["heldout"]]}
-    ok, msg = recheck_one("CPX-1", "softmax", honest)  # the real counts grow like the claim
+    ok, msg = _recheck("softmax", honest, "derived-cost")  # the real counts grow like the claim
     assert not ok and "no faster growth" in msg
     tampered = cx | {"heldout_counts": [str(Fraction(c) + 1) for c in cx["heldout_counts"]]}
-    assert not recheck_one("CPX-1", "softmax", tampered)[0]  # not the polynomial the grid gives
-    assert not recheck_one("CPX-1", "rg2/als", cx)[0]  # about softmax, stored under another row
+    assert not _recheck("softmax", tampered, "derived-cost")[0]  # not the polynomial the grid gives
+    counts = list(cx["counts"])
+    counts[-1] = str(Fraction(counts[-1]) + 1)  # a tampered count: another polynomial, off the held-out counts
+    assert not _recheck("softmax", cx | {"counts": counts}, "derived-cost")[0]
+    for key, value in (("leading", "7"), ("degree", 3), ("claimed_degree", 0)):  # a tampered printed figure
+        ok, msg = _recheck("softmax", cx | {"certificate": cx["certificate"] | {key: value}}, "derived-cost")
+        assert not ok and "stored" in msg
+    assert not _recheck("rg2/als", cx, "derived-cost")[0]  # about softmax, stored under another row
+    assert not _recheck("softmax", cx, "counted-flops-exponents")[0]  # another check's re-check
+    assert not _recheck("softmax", cx, "derived-cost", _CONSTANTS["softmax"] | {"per_epoch": "count"})[0]
+    # made under a typo'd claim in the suite (n missing from softmax's claimed monomials): the
+    # real counts then "outgrow" it along n, but not the claim the row states
+    monkeypatch.setitem(CD.SPECS, "softmax", replace(CD.SPECS["softmax"], claimed=({"N": 1, "d": 1},)))
+    typo = CD.derive_cost("softmax")
+    assert typo.decision == "fails"
+    ok, msg = _recheck("softmax", typo.counterexample, "derived-cost")
+    assert not ok and "no faster growth" in msg
 
 
-def test_counted_exponent_recheck():
+def test_counted_exponent_recheck_negative(monkeypatch):
     counts = [3.0 * x * x for x in GRID]
     out, _, cx = X.decide_variable("softmax", "n", GRID, counts, {"N": 1, "d": 32})
-    cx = json.loads(json.dumps(cx))
-    assert out == "fails" and recheck_one("CPX-1", "softmax", cx)[0]
+    assert out == "fails" and _recheck("softmax", cx)[0]  # the real-shaped one re-checks
+    tampered = cx | {"flops_per_interaction": [c * (1.05 if i == 1 else 1) for i, c in enumerate(counts)]}
+    ok, msg = _recheck("softmax", tampered)  # a tampered stored count: the stored exponent no longer follows
+    assert not ok and "counted exponent" in msg
+    for key, value in (("fitted", 2.5), ("claimed_band", [1.0, 1.5]), ("claimed", 1.2), ("tol", 0.2)):
+        ok, msg = _recheck("softmax", cx | {key: value})  # a tampered printed figure
+        assert not ok and "stored" in msg, key
     # a count within the sort-based band of a sparse map is not a counterexample
-    sparse = cx | {"method": "sparsemax", "flops_per_interaction": [x * (32 + math.log2(x)) for x in GRID]}
-    ok, msg = recheck_one("CPX-1", "sparsemax", sparse)
+    sparse = X.decide_variable("sparsemax", "n", GRID, [x * (32 + math.log2(x)) for x in GRID], {"N": 1, "d": 32})
+    assert sparse[0] == "holds"
+    ok, msg = _recheck("sparsemax", cx | {"method": "sparsemax", "flops_per_interaction": [x * (32 + math.log2(x))
+                                                                                          for x in GRID]})
+    assert not ok
+    assert not _recheck("softmax", cx | {"pair": [1_000, 10_000]})[0]  # not consecutive
+    assert not _recheck("softmax", cx, "derived-cost", _CONSTANTS["hsm"])[0]  # the row names no such re-check
+
+
+def test_counted_exponent_recheck_rejects_a_typod_tolerance(monkeypatch):
+    """Made under TOL typo'd to 0.01: an exponent of 1.05 for softmax 'fails'; under the row's
+    0.1 it does not, and the stored tolerance is not the row's."""
+    monkeypatch.setattr(X, "TOL", 0.01)
+    out, _, cx = X.decide_variable("softmax", "n", GRID, [x ** 1.05 for x in GRID], {"N": 1, "d": 32})
+    assert out == "fails"
+    assert not _recheck("softmax", cx)[0]
+    assert not _recheck("softmax", cx | {"tol": 0.1})[0]  # even with the row's tolerance written in
+
+
+def test_counted_exponent_recheck_rejects_a_typod_claimed_exponent(monkeypatch):
+    """Made under the claimed table typo'd (HSM's log n dropped: N d): HSM's real counts grow
+    in n faster than 0 + 0.1; under the row's N d log n they do not."""
+    _with_entries(monkeypatch, {"hsm": N * d})
+    ev = X.cpx1("hsm", RunContext())
+    assert ev.outcome == "fails" and ev.counterexample["claimed_band"] == [0.0, 0.0]
+    cx = ev.counterexample
+    ok, msg = _recheck("hsm", cx)
+    assert not ok and "stored" in msg
+    monkeypatch.undo()  # the figures the row's claim gives, written in: the exponent is within its band
+    x0, x1 = cx["pair"]
+    band = list(P.exponent_band("hsm", "n", x0, x1, cx["fixed"]))
+    unit = P.local_exponent("hsm", "n", x0, x1, cx["fixed"])
+    ok, msg = _recheck("hsm", cx | {"claimed_band": band, "claimed": unit, "tol": 0.1})
     assert not ok and "within the claim" in msg
-    # nor a sampled method whose count does not grow with n
-    flat = cx | {"method": "nce", "flops_per_interaction": [8000.0 + 0.001 * x for x in GRID]}
-    assert not recheck_one("CPX-1", "nce", flat)[0]
-    assert not recheck_one("CPX-1", "softmax", cx | {"pair": [1_000, 10_000]})[0]  # not consecutive
+
+
+def test_row_constants_agree_with_the_suites_transcriptions():
+    """The registry's constants (typed from the statement) and the suite's table, tolerance and
+    per-epoch forms are independent transcriptions of the claim: they agree."""
+    sym = {k: sp.Symbol(k, positive=True) for k in "NUndm"}
+    for method, c in _CONSTANTS.items():
+        expr = sum(sp.Mul(*(sym[v] ** e for v, e in t["powers"].items())) * (sp.log(sym[t["log"]]) if t["log"] else 1)
+                   for t in c["claimed_terms"])
+        assert sp.expand(expr - P.cost(method).subs({P.SYMBOLS[k]: sym[k] for k in sym})) == 0, method
+        assert c["tol"] == X.TOL
+        if method in CD.SPECS:
+            assert c["per_epoch"] == CD.SPECS[method].per_epoch
+            assert [t["powers"] for t in c["claimed_terms"]] == [dict(m) for m in CD.SPECS[method].claimed]
+
+
+def test_measurement_cache_is_keyed_by_the_implementation():
+    """A patched step is counted afresh (never served the real count), and the real count is
+    served again once the patch is gone (the cache is kept across planted runs)."""
+    from reports.claims_cpx import claims
+
+    ctx = RunContext()
+    check = next(k for c in claims() if c.reading == "nce" for k in c.checks if k.name == "counted-flops-exponents")
+    real = X.method_measurements("nce", ctx.profile, ctx.seed, ctx.device)
+    with check.planted[0].patch():
+        planted = X.method_measurements("nce", ctx.profile, ctx.seed, ctx.device)
+    again = X.method_measurements("nce", ctx.profile, ctx.seed, ctx.device)
+    flops = [[p["flops"] for p in m["n"]["points"]] for m in (real, planted, again)]
+    assert flops[0] == flops[2] and again is real
+    assert [b - a for a, b in zip(flops[0], flops[1])] == pytest.approx([x / 4 for x in real["n"]["x"]])
+
+
+def _per_interaction_extra(method, size):
+    """The extra operations per interaction of a defect ``size`` times the declared resolution."""
+    from reports.planted_cpx import _EXACT_C
+
+    if method in _EXACT_C:
+        return lambda n: size * n * n / _EXACT_C[method]
+    if method in X.SAMPLED:
+        return lambda n: size * n / 4
+    if method == "hsm":
+        return lambda n: size * n / 8
+    return lambda n: size * 2 * n * n / X.ALS_INTERACTIONS
+
+
+@pytest.mark.parametrize("method", X.METHODS)
+def test_resolution_is_a_near_miss(method):
+    """The declared resolution turns the counted check; half of it passes, on the quick grid
+    (the full grid, reaching n = 10^5, sees smaller ones): the real counts plus the defect's
+    extra operations, decided as measured ones."""
+    real = X.method_measurements(method, "quick", 0, "cpu")["n"]
+    for size, want in ((1, "fails"), (0.5, "holds")):
+        f = _per_interaction_extra(method, size)
+        counts = [p["flops"] + f(x) for x, p in zip(real["x"], real["points"])]
+        assert X.decide_variable(method, "n", real["x"], counts, X.fixed_values(method, "n"))[0] == want, size
 
 
 # ------------------------------------------------------------------ planted defects of the CPX-1 rows
 def test_every_cpx1_planted_defect_turns_its_check():
     """tests/test_planted.py runs them all; here the outcome each must give: fails for the
-    derived and counted routes (with a counterexample), a suite defect for the claimed
-    formulas (a wrong table contradicts our own stated relations)."""
+    derived and counted routes (with a counterexample that re-checks under the row's
+    constants), a suite defect for the claimed formulas (a wrong table contradicts our own
+    stated relations); a claimed-formula check covers no counterexample of its row."""
     from audit import SuiteDefect
     from reports.claims_cpx import claims
 
@@ -289,7 +453,9 @@ def test_every_cpx1_planted_defect_turns_its_check():
                 if check.name in ("derived-cost", "counted-flops-exponents"):
                     ev = check.run_planted(p, ctx)
                     assert ev.outcome == "fails" and ev.counterexample, (claim.key, check.name)
-                    assert recheck_one("CPX-1", claim.reading, json.loads(json.dumps(ev.counterexample)))[0]
+                    assert _recheck(claim.reading, ev.counterexample, check.name)[0]
+                    formulas = [k for k in claim.checks if k.name not in ("derived-cost", "counted-flops-exponents")]
+                    assert not any(k.scope_covers(check.name, ev.counterexample) for k in formulas)
                 else:
                     with pytest.raises(SuiteDefect):
                         check.run_planted(p, ctx)
