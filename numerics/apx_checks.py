@@ -5,9 +5,10 @@ Ground truth is exact (numerics/apx_exact.py: multiset enumeration through the l
 estimators, the NCE closed form by linearity, deterministic estimators evaluated; and
 numerics/apx_plain.py: a plain numpy enumeration that shares no code with the library);
 the Monte Carlo (numerics/montecarlo.py) must agree with it and carries the large-n rates.
-Every check takes the input whose property it checks as an optional keyword (an exact
-moment function, an estimator, a sampler, a normalizer, ...), so a planted defect
-(reports/planted_apx.py) can hand in a wrong one.
+Every input whose property a check checks (the estimator, the sampler, the bias² estimator,
+the proposal, the noise, the normalizer, the canonical θ, ...) is read at call time from the
+module that defines it, so a planted defect or truth (reports/planted_apx.py) enters by
+patching that attribute, as a bug would; no check takes it as a keyword.
 
 * numerics/apx_decomp.py (APX-1): :func:`decomposition`;
 * numerics/apx_ssm.py (APX-2): :func:`ssm_rate_exact`, :func:`ssm_ideal_exact`;

@@ -7,8 +7,6 @@ import math
 
 import torch
 
-from losses import approx
-
 from . import apx_exact as X
 from .threads import one_thread
 
@@ -36,27 +34,28 @@ def slope(x0: float, y0: float, x1: float, y1: float) -> float:
     return (math.log(y1) - math.log(y0)) / (math.log(x1) - math.log(x0))
 
 
-def proposal(reading: str) -> torch.Tensor:
-    return X.canonical_proposal(reading, THETA, Y)
+def proposal(reading: str, theta: torch.Tensor | None = None) -> torch.Tensor:
+    """The SSM proposal of a canonical reading at ``theta`` (default: the canonical θ, read at call time)."""
+    return X.canonical_proposal(reading, X.canonical_theta() if theta is None else theta, Y)
 
 
-def nce_c(reading: str, theta: torch.Tensor = THETA) -> float:
-    return X.canonical_c(reading, theta)
+def nce_c(reading: str, theta: torch.Tensor | None = None) -> float:
+    """NCE's normalizer of a reading at ``theta`` (default: the canonical θ, read at call time)."""
+    return X.canonical_c(reading, X.canonical_theta() if theta is None else theta)
 
 
-def sampling_series(method: str, reading: str, ctx, exact=None) -> tuple[list[int], list[dict]]:
-    """Exact moments along an extended doubling grid of the sample count: SSM by
-    enumeration (m ≤ 32 quick, 64 full), NCE by its closed form (k ≤ 2^20).  ``exact``
-    replaces :func:`~numerics.apx_exact.ssm_exact` / :func:`~numerics.apx_exact.nce_exact`."""
+def sampling_series(method: str, reading: str, ctx) -> tuple[list[int], list[dict]]:
+    """Exact moments at the canonical θ (read at call time) along an extended doubling grid
+    of the sample count: SSM by enumeration (m ≤ 32 quick, 64 full), NCE by its closed form
+    (k ≤ 2^20), with the reading's proposal, noise and normalizer."""
+    theta = X.canonical_theta()
     if method == "ssm":
-        q = proposal(reading)
+        q = proposal(reading, theta)
         ms = [2 ** i for i in range(ctx.budget(6, 7))]
-        ex = X.ssm_exact if exact is None else exact
-        return ms, [ex(THETA, Y, q, m) for m in ms]
+        return ms, [X.ssm_exact(theta, Y, q, m) for m in ms]
     ks = [2 ** i for i in range(21)]
-    q = approx.uniform_proposal(N)
-    ex = X.nce_exact if exact is None else exact
-    return ks, [ex(THETA, Y, q, k, nce_c(reading)) for k in ks]
+    q, c = X.nce_noise(theta), nce_c(reading, theta)
+    return ks, [X.nce_exact(theta, Y, q, k, c) for k in ks]
 
 
 def tex(x: float, digits: int = 2) -> str:

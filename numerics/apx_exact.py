@@ -15,8 +15,9 @@ For one example (θ ∈ ℝⁿ, label y) and an estimator ``g̃`` of ``g = softm
 - HSM and RG are deterministic: their variance is computed from ``CALLS`` independent
   calls of the estimator (0 exactly when the calls agree), not assumed.
 
-Every estimator is a parameter (``grad=``) so a planted defect can hand in a wrong one
-(reports/planted_apx.py).
+Every estimator, proposal and normalizer is looked up at call time (``approx.ssm_grad``,
+:func:`nce_noise`, :func:`canonical_c`, :data:`CANONICAL_THETA`, ...), so a planted defect
+or truth (reports/planted_apx.py) enters by patching that attribute, as a bug would.
 
 Everything is float64.  :func:`canonical` computes the canonical configuration of the
 issue (θ = (2, 1, 0, −1, −2, 0.5), y = 0).
@@ -109,12 +110,9 @@ def full_grad(theta, y: int) -> Tensor:
     return approx.softmax_grad(t[None], torch.tensor([y]))[0]
 
 
-def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", mode: str = "multisets",
-              grad=None) -> dict:
-    """Exact moments of the SSM estimator (canonical or TF-style) for proposal ``q`` (n,).
-    ``grad(theta (M, n), y (M,), samples (M, m), q, variant=…)`` → (loss, g̃) is the estimator
-    enumerated (default :func:`losses.approx.ssm_grad`); a planted defect hands in another."""
-    grad = approx.ssm_grad if grad is None else grad
+def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", mode: str = "multisets") -> dict:
+    """Exact moments of the SSM estimator (canonical or TF-style) for proposal ``q`` (n,):
+    every outcome goes through :func:`losses.approx.ssm_grad` (looked up at call time)."""
     t = _vec(theta)
     yy = torch.tensor([y])
     q = _dist(q)
@@ -125,7 +123,7 @@ def ssm_exact(theta, y: int, q: Tensor, m: int, *, variant: str = "canonical", m
         draw = q
     seqs, w = multisets(draw, m, mode)
     M = seqs.shape[0]
-    _, grads = grad(t.expand(M, -1), yy.expand(M), seqs, q, variant=variant)
+    _, grads = approx.ssm_grad(t.expand(M, -1), yy.expand(M), seqs, q, variant=variant)
     return moments(grads, w, full_grad(t, y))
 
 
@@ -168,20 +166,18 @@ def _deterministic(t: Tensor, y: int, call) -> dict:
     return moments(grads, torch.full((CALLS,), 1.0 / CALLS, dtype=torch.float64), full_grad(t, y))
 
 
-def hsm_exact(theta, y: int, tree: approx.Tree, *, grad=None) -> dict:
-    """Reading H2 (tied, ``u = tree.tie @ θ``), deterministic.  ``grad(theta (1, n), y (1,),
-    tree)`` → (loss, g̃), default :func:`losses.approx.hsm_grad`."""
-    grad = approx.hsm_grad if grad is None else grad
+def hsm_exact(theta, y: int, tree: approx.Tree) -> dict:
+    """Reading H2 (tied, ``u = tree.tie @ θ``), deterministic: every call goes through
+    :func:`losses.approx.hsm_grad` (looked up at call time)."""
     t = _vec(theta)
-    return _deterministic(t, y, lambda: grad(t[None], torch.tensor([y]), tree)[1])
+    return _deterministic(t, y, lambda: approx.hsm_grad(t[None], torch.tensor([y]), tree)[1])
 
 
-def rg_exact(theta, y: int, kind: str, *, grad=None) -> dict:
-    """RG² / RG×, deterministic.  ``grad(theta (1, n), y (1,), kind)`` → (loss, g̃), default
-    :func:`losses.approx.rg_grad`."""
-    grad = approx.rg_grad if grad is None else grad
+def rg_exact(theta, y: int, kind: str) -> dict:
+    """RG² / RG×, deterministic: every call goes through :func:`losses.approx.rg_grad`
+    (looked up at call time)."""
     t = _vec(theta)
-    return _deterministic(t, y, lambda: grad(t[None], torch.tensor([y]), kind)[1])
+    return _deterministic(t, y, lambda: approx.rg_grad(t[None], torch.tensor([y]), kind)[1])
 
 
 def _figures(key: str | None, xs, rows: list[dict], reading: str) -> dict:
@@ -203,6 +199,16 @@ def canonical_proposal(reading: str, theta: Tensor, y: int) -> Tensor:
     raise ValueError(f"reading for ssm must be 'uniform' or 'ideal', got {reading!r}")
 
 
+def canonical_theta() -> Tensor:
+    """The canonical score vector :data:`CANONICAL_THETA` as a float64 tensor (read at call time)."""
+    return torch.tensor(CANONICAL_THETA, dtype=torch.float64)
+
+
+def nce_noise(theta: Tensor) -> Tensor:
+    """NCE's noise distribution in the canonical readings: uniform over all n classes."""
+    return approx.uniform_proposal(theta.shape[0])
+
+
 def canonical_c(reading: str, theta: Tensor) -> float:
     """NCE's normalizer of a reading: 'c=logZ' (log Σ exp θ) or 'c=0'."""
     if reading == "c=logZ":
@@ -212,7 +218,7 @@ def canonical_c(reading: str, theta: Tensor) -> float:
     raise ValueError(f"reading for nce must be 'c=logZ' or 'c=0', got {reading!r}")
 
 
-def canonical(method: str, reading: str, *, exact=None) -> dict:
+def canonical(method: str, reading: str) -> dict:
     """The canonical configuration θ = (2, 1, 0, −1, −2, 0.5), y = 0 (n = 6).
 
     ``("ssm", "uniform")``: canonical SSM, q uniform over the 5 negatives, m ∈ {1, 2, 4, 8};
@@ -224,30 +230,24 @@ def canonical(method: str, reading: str, *, exact=None) -> dict:
     reading H2 with user vector θ and item vectors the standard basis e_j (so leaf scores
     are θ_j and node scores are the mean of θ over the node's leaves);
     ``("rg", "rg2")`` / ``("rg", "rgx")``.
-    ``exact`` replaces the method's exact-moment function (:func:`ssm_exact`,
-    :func:`nce_exact`, :func:`hsm_exact`, :func:`rg_exact`, same signature).
     Returns {"reading", "m" or "k" (sampling methods), "bias2", "variance", "mse"} with
     float64 lists; deterministic methods give one-element lists."""
-    t = torch.tensor(CANONICAL_THETA, dtype=torch.float64)
+    t = canonical_theta()
     y, n = CANONICAL_Y, t.shape[0]
     name = f"{method}/{reading}"
     if method == "ssm":
         q = canonical_proposal(reading, t, y)
-        ex = ssm_exact if exact is None else exact
-        return _figures("m", CANONICAL_M, [ex(t, y, q, m) for m in CANONICAL_M], name)
+        return _figures("m", CANONICAL_M, [ssm_exact(t, y, q, m) for m in CANONICAL_M], name)
     if method == "nce":
         c = canonical_c(reading, t)
-        q = approx.uniform_proposal(n)
-        ex = nce_exact if exact is None else exact
-        return _figures("k", CANONICAL_K, [ex(t, y, q, k, c, mode="multisets") for k in CANONICAL_K], name)
+        q = nce_noise(t)
+        return _figures("k", CANONICAL_K, [nce_exact(t, y, q, k, c, mode="multisets") for k in CANONICAL_K], name)
     if method == "hsm":
         if reading != "balanced-H2":
             raise ValueError(f"reading for hsm must be 'balanced-H2', got {reading!r}")
-        ex = hsm_exact if exact is None else exact
-        return _figures(None, (), [ex(t, y, approx.balanced_tree(n))], name)
+        return _figures(None, (), [hsm_exact(t, y, approx.balanced_tree(n))], name)
     if method == "rg":
         if reading not in ("rg2", "rgx"):
             raise ValueError(f"reading for rg must be 'rg2' or 'rgx', got {reading!r}")
-        ex = rg_exact if exact is None else exact
-        return _figures(None, (), [ex(t, y, reading)], name)
+        return _figures(None, (), [rg_exact(t, y, reading)], name)
     raise ValueError(f"method must be 'ssm', 'nce', 'hsm' or 'rg', got {method!r}")

@@ -25,6 +25,7 @@ intervals over R draws ``R − 1``.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from functools import lru_cache
 
@@ -32,7 +33,6 @@ import numpy as np
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
-from losses import approx
 
 from . import apx_exact as X
 from . import apx_plain as P
@@ -75,7 +75,7 @@ RATE_LABELS = INTERVAL_LABELS | {
     "n": "number of classes $n$", "y": "label $y$ (the class at the popularity median)", "proposal": "proposal",
     "draws": "Monte Carlo draws per $m$", "m": "sample counts $m$",
     "alpha": r"family-wise false-alarm level $\alpha$ of the check", "slope_decisions": "slope bounds (Bonferroni)",
-    "bias2_estimator": "bias$^2$ estimator", "bias2": "Monte Carlo bias$^2$ per $m$ (jackknife interval)",
+    "bias2": "Monte Carlo bias$^2$ per $m$ (jackknife interval)",
     "variance": "Monte Carlo variance per $m$ (jackknife interval)", "mse": "Monte Carlo MSE per $m$ (CLT interval)",
     "local_slopes_bias2": "local log-log slopes of bias$^2$ between consecutive $m$",
     "slopes_bias2": "decided slopes of bias$^2$ (two largest pairs of $m$)",
@@ -93,19 +93,17 @@ def _classify(lo: float, hi: float, delta: float) -> str:
     return "straddles"
 
 
-def mc_agreement(method: str, reading: str, ctx: RunContext, *, sampler=None) -> Evidence:
-    """Monte Carlo (library kernels, torch sampler) against the plain exact enumeration on
-    the canonical configuration (module docstring).  ``sampler`` replaces the Monte
-    Carlo's draw routine (``montecarlo.accumulate``); a planted defect hands in a biased
-    one."""
+def mc_agreement(method: str, reading: str, ctx: RunContext) -> Evidence:
+    """Monte Carlo (library kernels, the sampler :func:`numerics.montecarlo.draw`) against
+    the plain exact enumeration on the canonical configuration (module docstring)."""
     with one_thread():
-        return _mc_agreement(method, reading, ctx, sampler)
+        return _mc_agreement(method, reading, ctx)
 
 
-def _mc_agreement(method: str, reading: str, ctx: RunContext, sampler) -> Evidence:
+def _mc_agreement(method: str, reading: str, ctx: RunContext) -> Evidence:
     xs = X.CANONICAL_M if method == "ssm" else X.CANONICAL_K[:4]
-    q = approx.uniform_proposal(N) if method == "nce" else proposal(reading)
-    c = nce_c(reading) if method == "nce" else None
+    q = X.nce_noise(THETA) if method == "nce" else proposal(reading, THETA)
+    c = nce_c(reading, THETA) if method == "nce" else None
     draws = ctx.budget(100_000, 400_000)
     decisions = len(xs) * (N + 4)
     a = ctx.alpha / decisions                      # two-sided, per interval
@@ -120,8 +118,7 @@ def _mc_agreement(method: str, reading: str, ctx: RunContext, sampler) -> Eviden
         if gap > ENUM_TOL:
             raise SuiteDefect(f"{method}/{reading} x = {x}: the library's exact enumeration and the plain one differ by "
                               f"{gap:.3g}")
-        mc = MC.estimate(method, THETA, Y, q, x, c=c, draws=draws, groups=GROUPS, level=level, generator=gen,
-                         sampler=sampler)
+        mc = MC.estimate(method, THETA, Y, q, x, c=c, draws=draws, groups=GROUPS, level=level, generator=gen)
         tq = MC.t_quantile(1 - a / 2, mc.draws - 1)
         rows = {}
         for j in range(N):
@@ -179,12 +176,25 @@ def large_grid(ctx: RunContext) -> tuple[int, ...]:
     return (1, 4, 16, 32, 64) if ctx.profile == "quick" else (1, 4, 16, 64, 256)
 
 
-@lru_cache(maxsize=8)
-def large_sums(proposal_name: str, seed: int, draws: int, ms: tuple[int, ...], device: str) -> tuple:
+def fingerprint(theta: torch.Tensor, q: torch.Tensor) -> str:
+    """A digest of the problem's scores and proposal: part of :func:`large_sums`' key."""
+    h = hashlib.sha256(theta.detach().cpu().double().numpy().tobytes())
+    h.update(q.detach().cpu().double().numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
+@lru_cache(maxsize=2)   # about 200 MB an entry (groups × n per m): a row's own runs reuse it, nothing more
+def large_sums(proposal_name: str, seed: int, draws: int, ms: tuple[int, ...], device: str, problem: str) -> tuple:
     """The Monte Carlo sums (montecarlo.Sums) at n = 100,000 for every m of the grid, keyed
-    by everything they depend on; kept across planted runs (a planted defect of the rate
-    check re-summarizes these sums, it never changes what they read)."""
+    by everything they depend on, the problem itself included (``problem``: the
+    :func:`fingerprint` of θ and the proposal from ``MC.large_problem``); kept across
+    planted runs: a planted input that changes the problem (a proposal patched in) gets its
+    own entry, and one that re-summarizes the sums (a bias² estimator) reads them as they
+    are."""
     theta, y, props = MC.large_problem(LARGE_N, seed=seed)
+    if fingerprint(theta, props[proposal_name]) != problem:
+        raise SuiteDefect(f"large_sums: the problem at n = {LARGE_N} does not match its key (a proposal changed "
+                          "between the key and the run)")
     dev = torch.device(device)
     theta, q = theta.to(dev), props[proposal_name].to(dev)
     gen = MC.device_generator(dev, seed * 1_000_003 + 53 + (proposal_name == "uniform"))
@@ -195,26 +205,26 @@ def large_sums(proposal_name: str, seed: int, draws: int, ms: tuple[int, ...], d
 large_sums.keep_across_planted = True  # type: ignore[attr-defined]
 
 
-def mc_rate_large(proposal_name: str, ctx: RunContext, *, correct_bias2: bool = True) -> Evidence:
+def mc_rate_large(proposal_name: str, ctx: RunContext) -> Evidence:
     """SSM at n = 100,000 by Monte Carlo: local log-log slopes of bias² and variance over
     the two largest consecutive pairs of m, with one-sided t bounds (delta method on the
-    jackknife standard errors).  ``correct_bias2=False`` summarizes bias² by the plug-in
-    ‖ḡ − g‖² (the planted defect: an estimator without its V̂/R correction)."""
+    jackknife standard errors); bias² by :func:`numerics.montecarlo.bias2_estimate`."""
     with one_thread():
-        return _mc_rate_large(proposal_name, ctx, correct_bias2)
+        return _mc_rate_large(proposal_name, ctx)
 
 
-def _mc_rate_large(proposal_name: str, ctx: RunContext, correct_bias2: bool) -> Evidence:
+def _mc_rate_large(proposal_name: str, ctx: RunContext) -> Evidence:
     ms = large_grid(ctx)
     draws = ctx.budget(100_000, 400_000)
-    sums = large_sums(proposal_name, ctx.seed, draws, ms, str(ctx.device or "cpu"))
+    theta, _, props = MC.large_problem(LARGE_N, seed=ctx.seed)
+    sums = large_sums(proposal_name, ctx.seed, draws, ms, str(ctx.device or "cpu"),
+                      fingerprint(theta, props[proposal_name]))
     pairs = [(len(ms) - 3, len(ms) - 2), (len(ms) - 2, len(ms) - 1)]
     decisions = 2 * len(pairs)
     a = ctx.alpha / decisions                      # one-sided, per slope bound
-    res = [MC.summarize(s, 1.0 - 2 * a, correct_bias2=correct_bias2) for s in sums]
+    res = [MC.summarize(s, 1.0 - 2 * a) for s in sums]
     figures = {"n": LARGE_N, "y": LARGE_N // 2, "proposal": proposal_name, "draws": draws, "m": list(ms),
-               "alpha": ctx.alpha, "slope_decisions": decisions, "bias2_estimator": "U-statistic (corrected)"
-               if correct_bias2 else "plug-in ||mean - g||^2 (uncorrected)",
+               "alpha": ctx.alpha, "slope_decisions": decisions,
                "bias2": [r.bias2.to_json() for r in res], "variance": [r.variance.to_json() for r in res],
                "mse": [r.mse.to_json() for r in res]}
     outs, notes = [], []

@@ -11,7 +11,7 @@ from audit import Evidence, RunContext, SuiteDefect
 
 from . import apx_exact as X
 from . import montecarlo as MC
-from .apx_common import CANONICAL_LABELS, THETA, Y, bv_plot, nce_c, sampling_series, single_threaded, slope, tex, texm
+from .apx_common import CANONICAL_LABELS, THETA, Y, bv_plot, nce_c, sampling_series, single_threaded, slope, tex
 
 LIMIT_ZERO = 1e-12   # a k → ∞ limit of bias² at or below this is zero
 LIMIT = r"$\lVert (Z e^{-c} - 1) p \rVert^2$"
@@ -44,15 +44,14 @@ def _limit_bias2(theta: torch.Tensor, c: float) -> float:
 
 
 @single_threaded
-def nce_rate(reading: str, ctx: RunContext, *, c: float | None = None) -> Evidence:
+def nce_rate(reading: str, ctx: RunContext) -> Evidence:
     """nce/c=logZ: bias² → 0 like 1/k² (closed form, k ≤ 2^20, canonical and n = 100,000);
-    nce/c=0: bias² tends to ‖(Z − 1) p‖² > 0.  ``c`` replaces the reading's normalizer (a
-    planted defect).  The closed form's limit ‖(Z e^{−c} − 1) p‖² decides a refutation
-    (re-checkable from (θ, c)); the closed form not following its own limit is a defect of
-    ours."""
-    cc = nce_c(reading) if c is None else float(c)
-    exact = (lambda t, y, q, k, _c, **kw: X.nce_exact(t, y, q, k, cc, **kw))
-    ks, rows = sampling_series("nce", reading, ctx, exact=exact)
+    nce/c=0: bias² tends to ‖(Z − 1) p‖² > 0.  The reading's normalizer is
+    :func:`numerics.apx_exact.canonical_c` (read at call time, at both θ).  The closed
+    form's limit ‖(Z e^{−c} − 1) p‖² decides a refutation (re-checkable from (θ, c)); the
+    closed form not following its own limit is a defect of ours."""
+    cc = nce_c(reading, THETA)
+    ks, rows = sampling_series("nce", reading, ctx)
     b2 = [r["bias2"] for r in rows]
     limit = _limit_bias2(THETA, cc)
     figures = {"reading": reading, "c": cc, "extended_k": ks, "extended_bias2": b2,
@@ -60,8 +59,7 @@ def nce_rate(reading: str, ctx: RunContext, *, c: float | None = None) -> Eviden
     cx = {"shape": "nce-limit", "theta": THETA.tolist(), "y": Y, "c": cc, "limit_bias2": limit}
     if reading == "c=logZ":
         theta_l, y_l, props = MC.large_problem(100_000, seed=ctx.seed)
-        c_l = float(torch.logsumexp(theta_l, 0)) if c is None else cc + float(torch.logsumexp(theta_l, 0) -
-                                                                              torch.logsumexp(THETA, 0))
+        c_l = nce_c(reading, theta_l)
         big = [X.nce_exact(theta_l, y_l, props["uniform"], k, c_l)["bias2"] for k in (2 ** 18, 2 ** 19, 2 ** 20)]
         figures |= {"n100000_k": [2 ** 18, 2 ** 19, 2 ** 20], "n100000_bias2": big,
                     "n100000_limit_bias2": _limit_bias2(theta_l, c_l)}
@@ -123,14 +121,20 @@ def nce_rate(reading: str, ctx: RunContext, *, c: float | None = None) -> Eviden
                     cx if out == "fails" else None, summary=summary, labels=RATE_LABELS)
 
 
+def noise_weight(k, q):
+    """The weight of the noise term of the population NCE objective: k q (k noise samples
+    per datum, each from q)."""
+    return k * q
+
+
 @single_threaded
-def nce_population(ctx: RunContext, *, weight=None) -> Evidence:
+def nce_population(ctx: RunContext) -> Evidence:
     """The population NCE objective, minimized by cvxpy for seeded (p, q, k): the model
-    distribution exp(θ*) (c = 0 absorbed in θ) equals the data distribution p.
-    ``weight(k, q)`` is the weight of the noise term (default k q; a planted defect)."""
+    distribution exp(θ*) (c = 0 absorbed in θ) equals the data distribution p.  The noise
+    term is weighted by :func:`noise_weight` (read at call time)."""
     import cvxpy as cp
 
-    wfn = (lambda k, q: k * q) if weight is None else weight
+    wfn = noise_weight
     g = np.random.default_rng(ctx.seed + 59)
     worst, worst_gap, cases, status_bad, cx = 0.0, -math.inf, 0, [], None
 

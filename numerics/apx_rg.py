@@ -1,5 +1,7 @@
 """APX-5, numeric: the RG losses' bias near zero scores and at zero spread, and RG² as a
-weighted squared loss.  Exact float64."""
+weighted squared loss.  Exact float64.  The RG estimator is :func:`losses.approx.rg_grad`
+(through :func:`numerics.apx_exact.rg_exact`) and the claimed squared form's target
+:func:`squared_target`, both looked up at call time: a planted defect or truth patches them."""
 from __future__ import annotations
 
 import math
@@ -28,17 +30,16 @@ SQUARED_LABELS = {"max_rel_diff": r"max relative difference of RG$^2$ and the we
 
 
 @single_threaded
-def rg_scale(kind: str, ctx: RunContext, *, grad=None) -> Evidence:
+def rg_scale(kind: str, ctx: RunContext) -> Evidence:
     """θ = s θ0 (θ0 canonical): exact bias² at s = 0 and over s ∈ [1e-3, 1]: it must vanish
     at s = 0 and increase with s (else ``fails``, re-checkable from (kind, θ0)); its fitted
     power and coefficient at small s must match the sympy series (else the two routes
-    disagree: a suite defect).  ``grad`` replaces :func:`losses.approx.rg_grad` (a planted
-    defect)."""
+    disagree: a suite defect)."""
     from proofs.apx import rg_scale as sym_scale
 
     _, power, coeff = sym_scale(kind)
     ss = [10 ** (-3 + 0.25 * i) for i in range(13)]
-    rows = [X.rg_exact(s * THETA, Y, kind, grad=grad) for s in [0.0] + ss]
+    rows = [X.rg_exact(s * THETA, Y, kind) for s in [0.0] + ss]
     b0, b2 = rows[0]["bias2"], [r["bias2"] for r in rows[1:]]
     var = {r["variance"] for r in rows}
     if var != {0.0}:
@@ -86,14 +87,13 @@ def rg_scale(kind: str, ctx: RunContext, *, grad=None) -> Evidence:
 
 
 @single_threaded
-def rg_spread(kind: str, ctx: RunContext, *, grad=None) -> Evidence:
-    """θ = c 1 + s d (d zero-mean): bias² as the spread s → 0 for several means c.  ``grad``
-    replaces :func:`losses.approx.rg_grad` (a planted defect)."""
+def rg_spread(kind: str, ctx: RunContext) -> Evidence:
+    """θ = c 1 + s d (d zero-mean): bias² as the spread s → 0 for several means c."""
     d = THETA - THETA.mean()
     rows, worst, cx = [], 0.0, None
     for c in (-2.0, 1.0, 3.0):
         th = c + 1e-6 * d
-        b = X.rg_exact(th, Y, kind, grad=grad)["bias2"]
+        b = X.rg_exact(th, Y, kind)["bias2"]
         rows.append({"c": c, "s": 1e-6, "bias2": b})
         if b > worst:
             worst = b
@@ -116,17 +116,23 @@ def rg_spread(kind: str, ctx: RunContext, *, grad=None) -> Evidence:
                     summary=summary, labels=SPREAD_LABELS)
 
 
-def squared_form(theta: torch.Tensor, y: torch.Tensor, *, label_target=None) -> torch.Tensor:
-    """(1/2n) ‖θ − r‖² + log n − (n − 1)/2 with r = n e_y − 1 (``label_target(n)`` replaces
-    the label's entry n − 1 of r; a planted defect)."""
+def squared_target(theta: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The target of the claimed squared form, r = n e_y − 1 (B, n)."""
     n = theta.shape[1]
     r = -torch.ones_like(theta)
-    r[torch.arange(theta.shape[0]), y] = float(n - 1 if label_target is None else label_target(n))
+    r[torch.arange(theta.shape[0]), y] = float(n - 1)
+    return r
+
+
+def squared_form(theta: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(1/2n) ‖θ − r‖² + log n − (n − 1)/2 with r = :func:`squared_target` (looked up at call time)."""
+    n = theta.shape[1]
+    r = squared_target(theta, y)
     return ((theta - r) ** 2).sum(-1) / (2 * n) + math.log(n) - (n - 1) / 2
 
 
 @single_threaded
-def rg2_squared(ctx: RunContext, *, label_target=None) -> Evidence:
+def rg2_squared(ctx: RunContext) -> Evidence:
     """RG² equals (1/2n)‖θ − r‖² + log n − (n − 1)/2 with r = n e_y − 1, on seeded random θ."""
     g = ctx.generator(71)
     worst, cx = 0.0, None
@@ -134,7 +140,7 @@ def rg2_squared(ctx: RunContext, *, label_target=None) -> Evidence:
         n = int(torch.randint(2, 50, (1,), generator=g))
         th = 3.0 * torch.randn(1, n, generator=g, dtype=torch.float64)
         y = torch.randint(0, n, (1,), generator=g)
-        sq = squared_form(th, y, label_target=label_target)
+        sq = squared_form(th, y)
         loss = approx.rg_loss(th, y, "rg2")
         err = float((loss - sq).abs().max() / (1 + sq.abs().max()))
         if err > worst:

@@ -75,8 +75,9 @@ the cross-checks (two tests per cross-checked estimator), each Bonferroni inside
 
 The measurements (SGD runs, moments along them, cross-check draws) do not depend on the
 level and are cached per (configuration, seed) (:func:`measure`); the decision is made
-from them at ``ctx.alpha``.  ``moments_at="start"`` takes b and σ² at W_0 only instead of
-along the run: the planted defect of the check (a bias measured once, at initialization).
+from them at ``ctx.alpha``.  Where b and σ² are read from the measurements (along the run
+and at W*) is :func:`_moments`, looked up at call time: the planted defects of the check
+patch it (e.g. a bias measured once, at initialization).
 
 Reported, not decided (the bound is an upper bound, not an equality): the non-negative
 least-squares fit of s2_T on (b², η σ²) across estimators with R² and the theory's
@@ -109,7 +110,6 @@ from .threads import one_thread
 CHECK = "sgd-neighbourhood"
 FP_SLACK = 1e-12  # float64 allowance on the radius, relative to 1 + ‖W*‖
 PLOT_POINTS = 200
-MOMENTS_AT = ("run", "start")
 
 # salts of the random streams (one per purpose, so the streams do not perturb each other)
 SALT_DATA = 6_000
@@ -130,7 +130,7 @@ LABELS = {
     "F_star": "optimal value $F^*$", "alpha": r"family-wise false-alarm level $\alpha$ of the check",
     "alpha_s": r"$\alpha_S$ (lower bounds on $s_T^2$)",
     "alpha_m": r"$\alpha_M$ (Monte Carlo upper bounds on $b$, $\sigma^2$)",
-    "alpha_crosscheck": r"$\alpha_X$ (Monte Carlo cross-checks)", "moments_at": r"where $b$ and $\sigma^2$ are taken",
+    "alpha_crosscheck": r"$\alpha_X$ (Monte Carlo cross-checks)",
     "eps_Wstar": r"$\varepsilon^* = \lVert \nabla F \rVert / \mu$ (tolerance of $W^*$)",
     "eps_fp": r"float64 allowance $\varepsilon_{\mathrm{fp}}$", "radius_slack": "slack added to the radius",
     "estimators": r"estimators (per estimator: $s_T^2$, $b$, $\sigma^2$ and the bound)",
@@ -247,23 +247,22 @@ def measure(cfg: Config, seed: int) -> dict:
 measure.keep_across_planted = True  # type: ignore[attr-defined]
 
 
-def _moments(row: dict, at: str, S: int, delta: float) -> dict:
+def _moments(row: dict, S: int, delta: float) -> dict:
     """b, σ² (upper bounds where Monte Carlo) and their point estimates, taken along the
-    run and at W* (``at="run"``) or at W_0 only (``at="start"``)."""
+    run and at W* (the maximum over every measurement of the row)."""
     if "mc" in row:
-        pts = row["mc"] if at == "run" else row["mc"][:1]
+        pts = row["mc"]
         ub = [mc_upper(mc, S, delta) for _, mc in pts]
         return {"b": max(u[0] for u in ub), "sigma2": max(u[1] for u in ub),
                 "b_point": max(math.sqrt(max(mc["b2_unbiased"], 0.0)) for _, mc in pts),
                 "sigma2_point": max(mc["sigma2"] for _, mc in pts),
                 "moments": f"Monte Carlo, S = {S} per example, at {[t for t, _ in pts]}; b, σ² are UCBs at level "
                            f"1 − {delta:.2g} each"}
-    bs = row["b_trace"] + [row["at_W_star"][0]] if at == "run" else row["b_trace"][:1]
-    ss = row["sigma2_trace"] + [row["at_W_star"][1]] if at == "run" else row["sigma2_trace"][:1]
+    bs = row["b_trace"] + [row["at_W_star"][0]]
+    ss = row["sigma2_trace"] + [row["at_W_star"][1]]
     return {"b": max(bs), "sigma2": max(ss), "b_point": max(bs), "sigma2_point": max(ss),
             "b_at_Wstar": row["at_W_star"][0], "sigma2_at_Wstar": row["at_W_star"][1],
-            "moments": "exact, at every step of the reference replicate and at W*" if at == "run"
-                       else "exact, at W_0 only"}
+            "moments": "exact, at every step of the reference replicate and at W*"}
 
 
 def decide(rows: dict, *, eta: float, mu: float, T: int, seed: int, N: int, n: int, d: int, s0: float = math.nan,
@@ -322,29 +321,26 @@ def _spearman(x: list[float], y: list[float]) -> float | None:
 # --------------------------------------------------------------------------------------
 # the check
 # --------------------------------------------------------------------------------------
-def sgd_convergence(ctx: RunContext, config: Config | None = None, *, moments_at: str = "run") -> Evidence:
+def sgd_convergence(ctx: RunContext, config: Config | None = None) -> Evidence:
     """APX-6 on softmax regression; see the module docstring for setup and decision."""
     if ctx.profile not in ("quick", "full"):
         raise ValueError(f"profile must be 'quick' or 'full', got {ctx.profile!r}")
-    if moments_at not in MOMENTS_AT:
-        raise ValueError(f"moments_at must be one of {MOMENTS_AT}, got {moments_at!r}")
     cfg = config_for(ctx) if config is None else config
     if not isinstance(cfg, Config):
         raise ValueError(f"config must be a Config, got {type(cfg).__name__}")
     with one_thread():
         meas = measure(cfg, ctx.seed)
-    return _evidence(meas, cfg, ctx, moments_at)
+    return _evidence(meas, cfg, ctx)
 
 
-def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evidence:
+def _evidence(meas: dict, cfg: Config, ctx: RunContext) -> Evidence:
     pb, W_star, sol = meas["pb"], meas["W_star"], meas["sol"]
     alpha = ctx.alpha
     alpha_s, alpha_m, alpha_x = alpha / 4, alpha / 4, alpha / 2
     setup = {"N": cfg.N, "d": cfg.d, "n": cfg.n, "lambda": cfg.lam, "teacher": cfg.teacher, "T": cfg.T,
              "replicates": cfg.R, "mc_draws": cfg.S, "mu": pb.mu, "L": pb.L, "eta": pb.eta,
              "eta_mu": pb.eta * pb.mu, "seed": ctx.seed, "W0_dist": float(W_star.norm()),
-             "newton": sol, "alpha": alpha, "alpha_s": alpha_s, "alpha_m": alpha_m, "alpha_crosscheck": alpha_x,
-             "moments_at": moments_at}
+             "newton": sol, "alpha": alpha, "alpha_s": alpha_s, "alpha_m": alpha_m, "alpha_crosscheck": alpha_x}
     if not sol["converged"]:
         msg = f"$W^*$ did not converge: $\\lVert \\nabla F \\rVert = {texm(sol['grad_norm'], 3)}$"
         return Evidence("numeric", CHECK, "undecided", detail=msg, figures={"setup": setup}, summary=msg,
@@ -371,7 +367,7 @@ def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evid
     for name, r in rows_in.items():
         reps = r["replicates"]
         lcb = r["s2_T"] - tq * r["s2_T_se"] if reps > 1 else r["s2_T"]
-        row = {"kind": r["kind"], "replicates": reps} | _moments(r, moments_at, cfg.S, delta)
+        row = {"kind": r["kind"], "replicates": reps} | _moments(r, cfg.S, delta)
         r_T = radius_after(cfg.T, s0, row["b"], row["sigma2"], pb.eta, pb.mu)
         bound = r_T + slack
         row |= {"s2_T": r["s2_T"], "s2_T_se": r["s2_T_se"], "s2_T_lcb": lcb, "bound2": bound * bound,
@@ -422,7 +418,7 @@ def _evidence(meas: dict, cfg: Config, ctx: RunContext, moments_at: str) -> Evid
                            else f"not every curve ends below its bound ({', '.join(over[:3])})."))}
     figures = {"setup": setup, "estimators": rows, "fit_s2_T": fit, "fit_s2_T_relative": fit_rel, "fit_subopt": fit_sub,
                "rank": rank, "crosscheck": xcheck, "plot": plot}
-    where = r"$W^*$ and the reference trajectory" if moments_at == "run" else "$W_0$ only"
+    where = r"$W^*$ and the reference trajectory"
     detail = (
         f"Softmax regression, $N = {cfg.N}$, $d = {cfg.d}$, $n = {cfg.n}$, $\\lambda = \\mu = {cfg.lam}$, "
         f"$L = \\lambda + \\tfrac12 \\lambda_{{\\max}}(X^\\top X/N) = {pb.L:.4g}$, $\\eta = 1/L$ "

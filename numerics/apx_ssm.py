@@ -36,7 +36,7 @@ RATE_LABELS = CANONICAL_LABELS | {
 
 
 @single_threaded
-def ssm_rate_exact(ctx: RunContext, *, exact=None) -> Evidence:
+def ssm_rate_exact(ctx: RunContext) -> Evidence:
     """ssm/uniform, exact: m·(E g̃_m − g) → b1 with an error shrinking like 1/m and m·Var_m
     within :data:`V1_REL` of v1 at the top of the grid (b1, v1 from the sympy delta
     method), and the local log-log slopes of bias² (claimed
@@ -48,11 +48,13 @@ def ssm_rate_exact(ctx: RunContext, *, exact=None) -> Evidence:
     than :data:`V1_REL` relative) the suite is at fault
     (:class:`SuiteDefect`).  A local slope outside its band with the delta method matched
     is pre-asymptotic: undecided (an O(1/m) rate cannot be refuted on a finite grid).
-    ``exact`` replaces :func:`numerics.apx_exact.ssm_exact` (a planted defect)."""
+    The estimator enumerated is the library's (:func:`losses.approx.ssm_grad`, read at call
+    time); the delta method pins its moments, so an estimator off in its correction
+    (log((m+1) q̃)) leaves a bias error that does not shrink: a suite defect."""
     from proofs.apx import ssm_delta_method
 
     q = proposal("uniform")
-    ms, rows = sampling_series("ssm", "uniform", ctx, exact=exact)
+    ms, rows = sampling_series("ssm", "uniform", ctx)
     g = X.full_grad(THETA, Y)
     _, b1, v1 = ssm_delta_method(THETA.tolist(), Y, q.tolist())
     b1 = torch.tensor(b1, dtype=torch.float64)
@@ -66,7 +68,7 @@ def ssm_rate_exact(ctx: RunContext, *, exact=None) -> Evidence:
               f"variance_slope_within_{BAND_VAR}_of_-1": abs(s_v + 1) <= BAND_VAR,
               f"delta_error_ratio_top_le_{DELTA_RATIO}": ratios[-1] <= DELTA_RATIO,
               f"variance_delta_relative_error_top_le_{V1_REL}": v_rel <= V1_REL}
-    figures = X.canonical("ssm", "uniform", exact=exact) | {
+    figures = X.canonical("ssm", "uniform") | {
         "extended_m": ms, "extended_bias2": [r["bias2"] for r in rows],
         "extended_variance": [r["variance"] for r in rows], "slope_bias2_top": s_b, "slope_variance_top": s_v,
         "delta_method_b1": b1.tolist(), "norm_b1_squared": float(b1 @ b1), "delta_method_v1": v1,
@@ -105,13 +107,13 @@ ZERO_BIAS2, POSITIVE_BIAS2 = 1e-24, 1e-12   # float64 rounding of an exact zero;
 
 
 @single_threaded
-def ssm_ideal_exact(ctx: RunContext, *, temperature: float = 1.0) -> Evidence:
+def ssm_ideal_exact(ctx: RunContext) -> Evidence:
     """ssm/ideal: exact bias² = 0 (to float64 rounding) for every m on the canonical grid and
-    on seeded random (θ, y) with n ≤ 6, m ≤ 3 under q̃ ∝ exp(θ/τ) (τ = ``temperature``, 1
-    is the ideal proposal; a planted defect tempers it); and the converse: seeded random
-    non-ideal proposals have bias² > 0 already at m = 1."""
+    on seeded random (θ, y) with n ≤ 6, m ≤ 3 under the library's ideal proposal
+    (:func:`losses.approx.ideal_proposal`, q̃ ∝ exp θ on the negatives, read at call time);
+    and the converse: seeded random non-ideal proposals have bias² > 0 already at m = 1."""
     def ideal(theta: torch.Tensor, y: int) -> torch.Tensor:
-        return approx.ideal_proposal(theta[None] / temperature, torch.tensor([y]))[0]
+        return approx.ideal_proposal(theta[None], torch.tensor([y]))[0]
 
     cases, cx, cx_ideal = [], None, None
     worst_ideal = 0.0
@@ -136,7 +138,7 @@ def ssm_ideal_exact(ctx: RunContext, *, temperature: float = 1.0) -> Evidence:
         if b < min_other:
             min_other, cx_other = b, {"theta": th.tolist(), "y": y, "q": other.tolist(), "m": 1}
         cases.append({"n": n, "y": y, "m": m, "ideal_bias2": b_ideal, "nonideal_bias2_m1": b})
-    figures = X.canonical("ssm", "ideal") | {"temperature": temperature, "random_cases": len(cases),
+    figures = X.canonical("ssm", "ideal") | {"random_cases": len(cases),
                                              "max_ideal_bias2": worst_ideal, "min_nonideal_bias2_m1": min_other}
     detail = (f"exact enumeration; holds iff every ideal-proposal bias$^2$ is $\\le {texm(ZERO_BIAS2)}$ (float64 "
               f"rounding of an exact zero) on the canonical grid $m \\in \\{{{', '.join(map(str, X.CANONICAL_M))}\\}}$ "
@@ -163,7 +165,6 @@ def ssm_ideal_exact(ctx: RunContext, *, temperature: float = 1.0) -> Evidence:
 
 
 IDEAL_LABELS = CANONICAL_LABELS | {
-    "temperature": r"proposal temperature $\tau$ ($\tilde q \propto \exp(\theta/\tau)$; 1 is ideal)",
     "random_cases": r"seeded random $(\theta, y)$ cases",
     "max_ideal_bias2": "largest bias$^2$ under the ideal proposal",
     "min_nonideal_bias2_m1": "smallest bias$^2$ of a random non-ideal proposal at $m = 1$",

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor
@@ -162,24 +161,29 @@ class Sums:
     seconds: float
 
 
-def _draw(q: Tensor, count: int, generator: torch.Generator | None) -> Tensor:
-    """``count`` i.i.d. class indices from ``q`` (the default sampler)."""
+def draw(q: Tensor, count: int, generator: torch.Generator | None) -> Tensor:
+    """The sampler: ``count`` i.i.d. class indices from ``q`` (read by :func:`accumulate` at
+    call time)."""
     return torch.multinomial(q, count, replacement=True, generator=generator)
+
+
+def bias2_estimate(mean: Tensor, g: Tensor, variance: Tensor, count: int) -> Tensor:
+    """The unbiased bias² estimate ``‖ḡ − g‖² − V̂/R`` from the mean of ``count`` draws and
+    their unbiased variance V̂ (the U-statistic of the module docstring; read by
+    :func:`summarize` at call time)."""
+    return ((mean - g) ** 2).sum(-1) - variance / count
 
 
 def accumulate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: int, c: float | None = None,
                variant: str = "canonical", groups: int = 20, generator: torch.Generator | None = None,
-               chunk: int | None = None, sampler: Callable | None = None) -> Sums:
+               chunk: int | None = None) -> Sums:
     """Draw the estimator ``draws`` times (rounded up to a multiple of ``groups``) and keep
-    the sums of :class:`Sums`.  ``sampler(q, count, generator)`` → ``count`` class indices
-    (default: i.i.d. from q); it is a parameter so that a planted defect can hand in a
-    biased one."""
+    the sums of :class:`Sums`; the draws come from :func:`draw` (i.i.d. from the proposal)."""
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 2:
         raise ValueError(f"draws must be an integer ≥ 2, got {draws!r}")
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 2:
         raise ValueError(f"groups must be an integer ≥ 2, got {groups!r}")
     draw_q, kernel = _prepare(method, theta, y, q, m, c, variant)
-    sampler = _draw if sampler is None else sampler
     dev, n = theta.device, theta.shape[0]
     per_group = -(-draws // groups)
     R = per_group * groups
@@ -197,7 +201,7 @@ def accumulate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: 
         done = 0
         while done < per_group:
             r = min(chunk, per_group - done)
-            s = sampler(draw_q, r * m, generator).view(r, m)
+            s = draw(draw_q, r * m, generator).view(r, m)
             vals = kernel(s).double()
             index = torch.cat([ycol.expand(r, 1), s], -1)
             idx, merged, qr = _merged_squares(index, vals)
@@ -214,12 +218,9 @@ def accumulate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: 
     return Sums(method, m, R, groups, g.cpu(), S1.cpu(), S2.cpu(), Q.cpu(), qq, d, dd, seconds)
 
 
-def summarize(s: Sums, level: float = 0.95, *, correct_bias2: bool = True) -> MCResult:
-    """Estimates and intervals at ``level`` from the sums (module docstring).
-
-    ``correct_bias2=False`` returns the plug-in ``‖ḡ − g‖²`` for bias², which is biased
-    upward by ``variance/R`` (an estimator without its correction: the planted defect of
-    the rate checks)."""
+def summarize(s: Sums, level: float = 0.95) -> MCResult:
+    """Estimates and intervals at ``level`` from the sums (module docstring); bias² by
+    :func:`bias2_estimate`."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     R, groups, per_group, g = s.draws, s.groups, s.draws // s.groups, s.g
@@ -227,7 +228,7 @@ def summarize(s: Sums, level: float = 0.95, *, correct_bias2: bool = True) -> MC
     def moments(s1: Tensor, qsum: Tensor, count: int) -> tuple[Tensor, Tensor]:
         mean = s1 / count
         var = (qsum - count * (mean * mean).sum(-1)) / (count - 1)
-        bias2 = ((mean - g) ** 2).sum(-1) - (var / count if correct_bias2 else 0.0)
+        bias2 = bias2_estimate(mean, g, var, count)
         return bias2, var
 
     S1t, Qt = s.S1.sum(0), s.Q.sum()
@@ -255,8 +256,7 @@ def summarize(s: Sums, level: float = 0.95, *, correct_bias2: bool = True) -> MC
 
 def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: int, c: float | None = None,
              variant: str = "canonical", groups: int = 20, level: float = 0.95,
-             generator: torch.Generator | None = None, chunk: int | None = None,
-             sampler: Callable | None = None) -> MCResult:
+             generator: torch.Generator | None = None, chunk: int | None = None) -> MCResult:
     """Monte Carlo moments of the SSM (canonical, proposal q conditioned on the negatives)
     or NCE (noise q, k = m samples, normalizer c) estimator at (θ, y); see the module
     docstring.  ``draws`` is rounded up to a multiple of ``groups``.  ``generator`` must
@@ -264,7 +264,7 @@ def estimate(method: str, theta: Tensor, y: int, q: Tensor, m: int, *, draws: in
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     return summarize(accumulate(method, theta, y, q, m, draws=draws, c=c, variant=variant, groups=groups,
-                                generator=generator, chunk=chunk, sampler=sampler), level)
+                                generator=generator, chunk=chunk), level)
 
 
 def large_problem(n: int, seed: int, *, device: str | torch.device = "cpu", dtype=torch.float64):

@@ -1,8 +1,10 @@
 """APX (CLAIMS.md §4) in sympy: bias–variance of the approximate Softmax estimators.
 
 Every public function returns a :class:`Derivation` (some with a numeric by-product in a
-tuple) and takes its input -- the candidate whose property it derives -- as an optional
-keyword, so a planted defect (reports/planted_apx.py) can hand in a wrong one.  The
+tuple).  What it derives a property of -- the estimator's law, the variance formula, the
+normalizer, the RG coefficient table, the H1 fit -- it reads from a module attribute at
+call time, so a planted defect (reports/planted_apx.py) enters as a bug would, by
+replacing that attribute for one run, never through a keyword only planting sets.  The
 estimators are those of ``losses/approx.py``; ``g = softmax(θ) − e_y`` throughout.  One
 module per claim:
 

@@ -15,13 +15,12 @@ def _at_target(outcomes, weights, g) -> sp.Expr:
     return sp.Add(*[w * sq([vi - gi for vi, gi in zip(v, g)]) for v, w in zip(outcomes, weights)])
 
 
-def decomposition(*, variance_fn=None) -> Derivation:
+def decomposition() -> Derivation:
     """E‖g̃ − g‖² = ‖E g̃ − g‖² + E‖g̃ − E g̃‖² for a discrete estimator (APX-1).
 
-    ``variance_fn(outcomes, weights, g)`` is the variance functional decomposed (default:
-    centred at the mean, :func:`proofs.apx_common.variance`); a planted defect hands in
-    one centred elsewhere."""
-    var_fn = variance if variance_fn is None else variance_fn
+    The variance functional decomposed is :func:`proofs.apx_common.variance` (centred at
+    the mean), looked up in this module at call time."""
+    var_fn = variance
     d = Derivation(
         statement=r"$\mathrm{MSE} = \mathrm{bias}^2 + \mathrm{variance}$: $\mathbb{E}\lVert \tilde g - g \rVert^2 = "
                   r"\lVert \mathbb{E}\tilde g - g \rVert^2 + \mathbb{E}\lVert \tilde g - \mathbb{E}\tilde g \rVert^2$ "
@@ -92,12 +91,18 @@ def _library(method: str, point, y: int) -> list[float]:
     return approx.rg_grad(t, torch.tensor([y]), method)[1][0].tolist()
 
 
-def deterministic_variance(method: str, *, law=None) -> Derivation:
+def estimator_law(method: str, theta, y: int) -> list:
+    """The law of g̃ of a deterministic method as [(probability, vector)]: g̃ is a
+    closed-form function of θ (:func:`estimator_expr`), so its law is the point mass there."""
+    return [(sp.Integer(1), estimator_expr(method, theta, y))]
+
+
+def deterministic_variance(method: str) -> Derivation:
     """HSM (reading H2), RG², RG×: g̃ is a function of θ alone, so its law is a point mass
     with variance 0; at the canonical θ (n = 6) its bias² is positive.
 
-    ``law(theta, y, gt)`` → [(weight, vector)] is the law of the estimator (default: the
-    point mass at the derived g̃); a planted defect hands in a random one."""
+    The law is :func:`estimator_law` (looked up at call time); the estimator itself
+    (:func:`estimator_expr`) is checked against losses.approx at a rational point."""
     if method not in _LABEL:
         raise ValueError(f"method must be 'hsm', 'rg2' or 'rgx', got {method!r}")
     n, y = len(CANONICAL_THETA0), CANONICAL_Y
@@ -124,7 +129,7 @@ def deterministic_variance(method: str, *, law=None) -> Derivation:
            f"(max $|\\Delta|$ = {err:.2e})")
     if err > 1e-12:
         raise SuiteDefect(f"APX-1 {method}: the sympy estimator and losses.approx differ by {err:.3g}")
-    outcomes = [(sp.Integer(1), gt)] if law is None else law(theta, y, gt)
+    outcomes = estimator_law(method, theta, y)
     W = [w for w, _ in outcomes]
     Vs = [v for _, v in outcomes]
     d.step("Law of $\\tilde g$ (weights):", sp.Matrix(W))

@@ -17,16 +17,17 @@ def _trees3():
     return {"((0,1),2)": approx.balanced_tree(3), "(0,(1,2))": approx.Tree(3, ((1, 2), (0, 3)))}
 
 
-def hsm_tree_dependence(*, grad=None) -> Derivation:
+def hsm_tree_dependence() -> Derivation:
     """Reading H2: the bias of tied HSM depends on the tree (n = 3, ((0,1),2) vs (0,(1,2))).
 
-    ``grad(tree, theta, y)`` → g̃ (sympy list) is the estimator (default: reading H2 by sympy
-    diff); a planted defect hands in one that ignores the tree."""
+    The estimator is :func:`proofs.apx_common.hsm_h2_grad` (reading H2 by sympy diff), looked
+    up here at call time: a planted defect patches it with one that ignores the tree."""
     import torch
 
     from losses import approx
 
-    est = (lambda tree, theta, y: hsm_h2_grad(tree, theta, y)[0]) if grad is None else grad
+    def est(tree, theta, y):
+        return hsm_h2_grad(tree, theta, y)[0]
     n, y = 3, 0
     theta = sp.symbols(f"theta_0:{n}", real=True)
     trees = _trees3()
@@ -87,15 +88,18 @@ def h1_model(tree, u):
     return [sp.Mul(*[1 / (1 + sp.exp(-s * u[v])) for v, s in zip(paths[j], signs[j])]) for j in range(tree.n)]
 
 
-def hsm_h1_tree_free(*, fit=None) -> Derivation:
+def hsm_h1_tree_free() -> Derivation:
     """Reading H1 (free node scores): every tree fits every full-support p exactly, so the
     best fit's bias does not depend on the tree -- the APX-4 tree claim fails for H1.
 
-    ``fit(tree, p)`` → (node scores, model probabilities) is the fit examined (default
-    :func:`h1_fit`); a planted defect hands in a wrong one."""
+    The best fit examined is :func:`h1_fit` (``fit(tree, p)`` → (node scores, model
+    probabilities)), looked up at call time: a planted defect or truth patches it.  Decides
+    False when every tree's fit reproduces p exactly (KL 0), True when the two trees' best
+    fits reach different KL at the exact point (their bias then depends on the tree), None
+    otherwise."""
     from losses import approx
 
-    fitter = h1_fit if fit is None else fit
+    fitter = h1_fit
     d = Derivation(
         statement="HSM's bias depends on the tree (reading H1: node scores are free parameters; compare "
                   "best fits)",
@@ -120,17 +124,26 @@ def hsm_h1_tree_free(*, fit=None) -> Derivation:
             exact.append(all(is_zero(r) for r in res))
             d.step(f"$n = {n}$, tree {name}: node scores $u_v$ =", sp.Matrix(u))
             d.step("$\\mathrm{model} - p$ simplifies to", sp.Matrix(res))
-    d.step("So the best H1 fit reproduces $p$ exactly for every tree ($\\mathrm{KL} = 0$), and the H1 model's bias "
-           "at its "
-           "best fit is the same (zero) for every tree: the bias does not depend on the tree.")
+    if all(exact):
+        d.step("So the best H1 fit reproduces $p$ exactly for every tree ($\\mathrm{KL} = 0$), and the H1 model's "
+               "bias at its best fit is the same (zero) for every tree: the bias does not depend on the tree.")
+    else:
+        d.step("The best fit does not reproduce $p$ identically for every tree.")
     pc = [sp.Rational(1, 2), sp.Rational(3, 10), sp.Rational(1, 5)]
-    kls = []
+    kls, exprs = [], []
     for name, tree in trees[3].items():
         _, model = fitter(tree, pc)
         kl = sp.simplify(sp.Add(*[pj * sp.log(pj / mj) for pj, mj in zip(pc, model)]))
         kls.append(float(kl))
+        exprs.append(kl)
         d.step(f"$p = (1/2, 3/10, 1/5)$, tree {name}: $\\mathrm{{KL}}(p \\,\\Vert\\, \\text{{best fit}})$ =", kl)
     if all(exact) and all(v == 0.0 for v in kls):
-        d.counterexample = {"p": [float(v) for v in pc], "trees": list(trees[3]), "kl_best_fit": kls}
+        d.counterexample = {"shape": "hsm-h1", "p": [float(v) for v in pc], "trees": list(trees[3]),
+                            "kl_best_fit": kls}
         return d.decide(False)
+    gap = sp.simplify(exprs[0] - exprs[1])
+    if gap != 0 and abs(float(gap)) > 1e-12:
+        d.step(f"The two trees' best fits reach different KL at this $p$ (difference {float(gap):.6g}): the best "
+               "fit, hence its bias, depends on the tree.")
+        return d.decide(True)
     return d.decide(None)

@@ -40,13 +40,27 @@ def _canonical_limit_bias2(c_of_Z) -> tuple[float, float]:
     return float(sp.N(sp.Add(*[(xi * sp.exp(-c) - xi / Z) ** 2 for xi in x]), 30)), float(sp.N(c, 30))
 
 
-def nce_limit(reading: str, *, c=None) -> Derivation:
-    """NCE bias as k → ∞: 0 when c = log Z ('c=logZ'), (Z e^{−c} − 1) p ≠ 0 for the fixed
-    c = 0 ('c=0') (APX-3).  ``c(Z)`` is the normalizer used (default: the reading's); a
-    planted defect hands in a wrong one."""
+def normalizer(reading: str, Z):
+    """NCE's normalizer c of a reading as a function of the partition function Z:
+    log Z ('c=logZ') or the fixed 0 ('c=0')."""
     if reading not in READINGS:
         raise ValueError(f"reading must be 'c=logZ' or 'c=0', got {reading!r}")
-    c_of_Z = (sp.log if reading == "c=logZ" else (lambda Z: sp.Integer(0))) if c is None else c
+    return sp.log(Z) if reading == "c=logZ" else sp.Integer(0)
+
+
+def noise_weight(k, q):
+    """The weight of the noise term of the population NCE objective: k q."""
+    return k * q
+
+
+def nce_limit(reading: str) -> Derivation:
+    """NCE bias as k → ∞: 0 when c = log Z ('c=logZ'), (Z e^{−c} − 1) p ≠ 0 for the fixed
+    c = 0 ('c=0') (APX-3).  The normalizer is :func:`normalizer` (looked up at call time)."""
+    if reading not in READINGS:
+        raise ValueError(f"reading must be 'c=logZ' or 'c=0', got {reading!r}")
+
+    def c_of_Z(Z):
+        return normalizer(reading, Z)
     logz = reading == "c=logZ"
     d = Derivation(
         statement=(r"NCE with $c = \log Z$: $\mathbb{E}\tilde g \to g$ as $k \to \infty$, with "
@@ -102,10 +116,9 @@ def nce_limit(reading: str, *, c=None) -> Derivation:
     return d.decide(None if ok is False else ok)
 
 
-def nce_population(*, weight=None) -> Derivation:
+def nce_population() -> Derivation:
     """Population NCE: the per-class objective is minimized at θ_j = log p_j for every k (APX-3).
-    ``weight(k, q)`` is the weight of the noise term (default k q); a planted defect hands in
-    a wrong one."""
+    The noise term is weighted by :func:`noise_weight` (looked up at call time)."""
     d = Derivation(
         statement=r"The population NCE objective (data $p$, noise $q$, $k$ noise samples per datum, $c = 0$ absorbed "
                   r"in $\theta$) is minimized at $\theta_j = \log p_j$ for every $k$: the minimizer recovers the data "
@@ -117,7 +130,7 @@ def nce_population(*, weight=None) -> Derivation:
     )
     th = sp.Symbol("theta_j", real=True)
     p, q, k = sp.symbols("p_j q_j k", positive=True)
-    w = k * q if weight is None else weight(k, q)
+    w = noise_weight(k, q)
     L = sp.log(k * q)
     sp_ = lambda z: sp.log(1 + sp.exp(z))  # noqa: E731 softplus
     J = p * sp_(-(th - L)) + w * sp_(th - L)

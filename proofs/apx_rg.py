@@ -5,8 +5,9 @@ Both losses belong to one family, written by its coefficients (lin, quad, inter)
     L(θ; y) = −θ_y + log n + lin·θ̄ + quad·(1/2n) Σ_j θ_j² − inter·½ θ̄²,
 
 RG² = (1, 1, 0) (the interaction term dropped), RG× = (1, 1, 1) (losses/approx.py).  Every
-derivation takes the coefficients as its input (default: the kind's), so a planted defect
-can hand in an expansion with a wrong coefficient.
+derivation reads the kind's coefficients from :data:`RG_COEFFS` at call time (and the
+squared form of RG² from :func:`squared_target` / :func:`squared_constant`), so a planted
+defect or truth enters by patching that table or form, as a typo would.
 
 * :func:`rg_scale` -- bias² near θ = 0 along θ = s θ0 (series in s);
 * :func:`rg_spread` -- bias at zero spread θ = c 1 with the mean c free, symbolic in n;
@@ -25,7 +26,8 @@ RG_COEFFS = {"rg2": (1, 1, 0), "rgx": (1, 1, 1)}
 _NAME = {"rg2": "RG$^2$", "rgx": r"RG$\times$"}
 
 
-def _coeffs(kind: str, coeffs) -> tuple:
+def _coeffs(kind: str, coeffs=None) -> tuple:
+    """The kind's (lin, quad, inter) from :data:`RG_COEFFS` (read at call time), or ``coeffs``."""
     if kind not in RG_COEFFS:
         raise ValueError(f"kind must be 'rg2' or 'rgx', got {kind!r}")
     return tuple(sp.nsimplify(c) for c in (RG_COEFFS[kind] if coeffs is None else coeffs))
@@ -47,10 +49,10 @@ def rg_grad_expr(theta, y: int, kind: str, coeffs=None):
     return [sp.expand(sp.diff(loss, t).subs(sub)) for t in free]
 
 
-def rg_scale(kind: str, *, coeffs=None) -> tuple[Derivation, int, float]:
+def rg_scale(kind: str) -> tuple[Derivation, int, float]:
     """bias²(s) of RG at θ = s θ0 near s = 0: it vanishes at s = 0 and grows with s (leading
     power and coefficient) (APX-5)."""
-    co = _coeffs(kind, coeffs)
+    co = _coeffs(kind)
     s = sp.Symbol("s", positive=True)
     y = 0
     th = [s * v for v in CANONICAL_THETA0]
@@ -127,10 +129,10 @@ def _bias_at_constant(co, n=None):
     return N, c, gj, bias, shift
 
 
-def rg_spread(kind: str, *, coeffs=None) -> Derivation:
+def rg_spread(kind: str) -> Derivation:
     """'bias → 0 as the spread → 0 with the mean free': the bias at θ = c 1, symbolic in n
     and c, and the shift behaviour of g̃ (APX-5)."""
-    co = _coeffs(kind, coeffs)
+    co = _coeffs(kind)
     name = _NAME[kind]
     d = Derivation(
         statement=name + r": bias $\to 0$ as the score spread ($\max - \min$) $\to 0$, with the mean free",
@@ -168,13 +170,22 @@ def rg_spread(kind: str, *, coeffs=None) -> Derivation:
     return d.decide(None)
 
 
-def rg2_weighted_squared(*, target=None, constant=None) -> Derivation:
+def squared_target(n, is_label: bool):
+    """r_j of the claimed squared form: r = n e_y − 1."""
+    return (n if is_label else 0) - 1
+
+
+def squared_constant(n):
+    """The claimed constant of the squared form: log n − (n − 1)/2."""
+    return sp.log(n) - (n - 1) / sp.Integer(2)
+
+
+def rg2_weighted_squared() -> Derivation:
     """RG² loss = (1/2n) Σ_j (θ_j − r_j)² + const, r = n e_y − 1, const = log n − (n − 1)/2 (APX-5).
 
-    ``target(n, is_label)`` → r_j and ``constant(n)`` are the claimed form (defaults above);
-    a planted defect hands in a wrong one."""
-    tgt = (lambda n, lab: (n if lab else 0) - 1) if target is None else target
-    cst = (lambda n: sp.log(n) - (n - 1) / sp.Integer(2)) if constant is None else constant
+    The claimed form is :func:`squared_target` and :func:`squared_constant`, looked up at call
+    time (a planted defect patches them with a wrong one)."""
+    tgt, cst = squared_target, squared_constant
     d = Derivation(
         statement=r"The RG$^2$ loss $-\theta_y + \log n + \bar\theta + \frac{1}{2n} \sum_j \theta_j^2$ equals the "
                   r"weighted squared loss $\frac{1}{2n} \sum_j (\theta_j - r_j)^2 + \log n - (n - 1)/2$ with target "

@@ -8,17 +8,17 @@ from audit import SuiteDefect
 
 from .apx_common import and3
 from .derivation import Derivation, is_zero
-from .sgd_bound import neighbourhood_radius
+from . import sgd_bound
 
 
-def sgd_neighbourhood(*, radius=None) -> Derivation:
+def sgd_neighbourhood() -> Derivation:
     """Fixed point of s² = (ρ s + η b)² + η² σ² (ρ = 1 − ημ): s* of proofs/sgd_bound.py,
     increasing in b and σ², with the limits b/μ (σ → 0) and ησ²/(μ(2 − ημ)) (b → 0).
 
-    ``radius(b, σ², η, μ)`` is the bound the numeric check uses (default
-    :func:`proofs.sgd_bound.neighbourhood_radius`); that it is not the fixed point is a
-    defect of ours (:class:`SuiteDefect`)."""
-    radius_fn = neighbourhood_radius if radius is None else radius
+    The radius compared is :func:`proofs.sgd_bound.neighbourhood_radius` (looked up at call
+    time, the bound the numeric check uses); that it is not the fixed point is a defect of
+    ours (:class:`SuiteDefect`)."""
+    radius_fn = sgd_bound.neighbourhood_radius
     d = Derivation(
         statement=r"The SGD recursion $s_{t+1}^2 = (\rho s_t + \eta b)^2 + \eta^2 \sigma^2$ ($\rho = 1 - \eta\mu$) has "
                   r"the unique positive fixed point $s^*$ of $\texttt{proofs/sgd\_bound.py}$; $s^*$ increases with the "

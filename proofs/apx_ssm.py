@@ -10,8 +10,9 @@ logits o_0 = θ_y, o_k = θ_{s_k} − log(m q̃_{s_k}), g̃ = (w_0 − 1) e_y + 
 * :func:`ssm_ideal_unbiased`, :func:`ssm_only_if` -- unbiased for every m under q̃ ∝ exp θ,
   and only then (m = 1 through Lagrange's identity).
 
-The ideal proposal is an input of these derivations through its ``temperature`` τ
-(q̃ ∝ exp(θ/τ), default τ = 1), so a planted defect can hand in a tempered one.
+The ideal proposal enters these derivations through :func:`ideal_weight` (q̃_j ∝ w(x_j),
+w(x) = x with x = exp θ) and the one-draw covariance through :func:`typed_sigma1`, both
+looked up at call time (a planted defect patches them, as a bug in them would enter).
 """
 from __future__ import annotations
 
@@ -67,14 +68,14 @@ def _categorical_covariance(x, t) -> sp.Matrix:
                                                            for i in range(r))))
 
 
-def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list[float], float]:
+def ssm_delta_method(theta, y: int, q) -> tuple[Derivation, list[float], float]:
     """Second-order delta method for canonical SSM: E g̃ − g = b1/m + O(1/m²) and
     E‖g̃ − E g̃‖² = v1/m + O(1/m²) (APX-2).
 
     ``theta`` (n ≤ 8 floats), label ``y``, ``q`` a distribution over all n classes
-    (conditioned on the negatives, q̃_j = q_j/(1 − q_y)).  ``sigma1(x, t)`` is the one-draw
-    covariance used (default :func:`typed_sigma1`; it is checked against the categorical
-    law, a mismatch is a defect of ours).  Returns (Derivation, b1 as n floats with entry y,
+    (conditioned on the negatives, q̃_j = q_j/(1 − q_y)).  The one-draw covariance is
+    :func:`typed_sigma1` (checked against the categorical law: a mismatch is a defect of
+    ours).  Returns (Derivation, b1 as n floats with entry y,
     v1)."""
     theta = [float(v) for v in theta]
     q = [float(v) for v in q]
@@ -91,7 +92,7 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
     if any(q[j] <= 0 for j in neg):
         raise ValueError("q must put positive mass on every negative (a negative with q̃_j = 0 is never "
                          "sampled: E g̃_j = 0 ≠ p_j for every m, no 1/m expansion)")
-    S1_of = typed_sigma1 if sigma1 is None else sigma1
+    S1_of = typed_sigma1
     d = Derivation(
         statement=r"Canonical SSM: $\mathbb{E}\tilde g - g = b_1/m + O(1/m^2)$ and variance $= v_1/m + O(1/m^2)$ "
                   r"(delta method), with $b_1$ and $v_1$ in closed form; the entries of $b_1$ sum to 0",
@@ -168,20 +169,28 @@ def ssm_delta_method(theta, y: int, q, *, sigma1=None) -> tuple[Derivation, list
 # --------------------------------------------------------------------------------------
 # the ideal proposal
 # --------------------------------------------------------------------------------------
-def _tempered(x, tau):
-    w = [xi ** (1 / sp.nsimplify(tau)) for xi in x]
+def ideal_weight(x):
+    """The unnormalized weight of a negative under the ideal proposal, as a function of
+    x = exp θ: q̃_j ∝ x_j."""
+    return x
+
+
+def _ideal(x):
+    """The ideal proposal over the negatives with x = exp θ: w(x_j) / Σ_i w(x_i)."""
+    w = [ideal_weight(xi) for xi in x]
     return [wi / sp.Add(*w) for wi in w]
 
 
-def _ideal_cx(tau, m: int = 1) -> dict:
-    """The tempered proposal at the canonical θ as a re-checkable claim (q̃ over all classes, 0 at y)."""
+def _ideal_cx(m: int = 1) -> dict:
+    """The ideal proposal at the canonical θ as a re-checkable claim (q̃ over all classes, 0 at y)."""
     x = [sp.exp(v) for v in CANONICAL_THETA0[1:]]
-    qt = [float(sp.N(v, 20)) for v in _tempered(x, tau)]
+    qt = [float(sp.N(v, 20)) for v in _ideal(x)]
     return {"shape": "ssm-iff", "theta": [float(v) for v in CANONICAL_THETA0], "y": 0, "q": [0.0] + qt, "m": m}
 
 
-def ssm_ideal_bias_symbolic(n: int, y: int, m: int, *, temperature=1) -> list:
-    """Exact (sympy) E g̃ − g of canonical SSM under q̃ ∝ x^{1/τ} on the negatives, for every θ.
+def ssm_ideal_bias_symbolic(n: int, y: int, m: int) -> list:
+    """Exact (sympy) E g̃ − g of canonical SSM under the ideal proposal q̃ ∝ w(x) on the
+    negatives (:func:`ideal_weight`), for every θ.
 
     Scores enter through ``x_j = exp θ_j`` (positive symbols).  Every multiset of m negatives
     (count vector c) is enumerated with its multinomial weight ``m!/Π c_j! · Π q̃_j^{c_j}``,
@@ -190,7 +199,7 @@ def ssm_ideal_bias_symbolic(n: int, y: int, m: int, *, temperature=1) -> list:
     E c_j = m q̃_j).  Returns the n simplified entries of E g̃ − g (all 0 iff unbiased)."""
     x = sp.symbols(f"x0:{n}", positive=True)
     neg = [j for j in range(n) if j != y]
-    qt = dict(zip(neg, _tempered([x[j] for j in neg], temperature)))
+    qt = dict(zip(neg, _ideal([x[j] for j in neg])))
     Z = sp.Add(*x)
     mean = [sp.Integer(0)] * n
     for combo in itertools.combinations_with_replacement(neg, m):
@@ -205,13 +214,16 @@ def ssm_ideal_bias_symbolic(n: int, y: int, m: int, *, temperature=1) -> list:
     return [sp.cancel(sp.together(mean[j] - g[j])) for j in range(n)]
 
 
-def _general_m(d: Derivation, temperature) -> tuple:
-    """The argument for every n, m and θ: under q̃_s = x_s^{1/τ}/S_τ the corrected logit of a
-    draw is o = log x_s − log(m q̃_s); for τ = 1 it is log(S/m) whatever was drawn."""
-    xs, S, St, a, m = sp.symbols("x_s S S_tau a m", positive=True)
-    tau = sp.nsimplify(temperature)
-    St_ = S if tau == 1 else St
-    o = sp.log(xs) - sp.log(m * xs ** (1 / tau) / St_)
+def _general_m(d: Derivation) -> tuple:
+    """The argument for every n, m and θ: under q̃_s = w(x_s)/S_w (:func:`ideal_weight`) the
+    corrected logit of a draw is o = log x_s − log(m q̃_s); for w(x) = x (S_w = S) it is
+    log(S/m) whatever was drawn."""
+    xs, S, Sw, a, m = sp.symbols("x_s S S_w a m", positive=True)
+    w = ideal_weight(xs)
+    ratio = sp.simplify(w / xs)           # w linear in x: S_w = ratio · S; otherwise S_w is its own symbol
+    Sw_ = ratio * S if not ratio.free_symbols else Sw
+    d.step("Ideal proposal $\\tilde q_s = w(x_s)/S_w$ with $w(x_s)$ =", w)
+    o = sp.log(xs) - sp.log(m * w / Sw_)
     do = sp.simplify(sp.diff(o, xs))
     d.step("Corrected logit of a draw $o = \\log x_s - \\log(m\\tilde q_s)$; $\\partial o/\\partial x_s$ =", do)
     indep = is_zero(do)
@@ -239,7 +251,7 @@ def _general_m(d: Derivation, temperature) -> tuple:
     return ok, var
 
 
-def ssm_ideal_moments(*, temperature=1) -> Derivation:
+def ssm_ideal_moments() -> Derivation:
     """q̃ ∝ exp θ on the negatives: bias² = 0 and variance (S/Z)²(1 − Σq̃²)/m for every n, m
     and θ, so both are non-increasing in m (APX-1 ssm/ideal)."""
     d = Derivation(
@@ -255,9 +267,9 @@ def ssm_ideal_moments(*, temperature=1) -> Derivation:
                      r"$\mathrm{Var}\, c_j = m \tilde q_j (1 - \tilde q_j)$",
                      r"$0 < Q_2 \le 1$"],
     )
-    ok, var = _general_m(d, temperature)
+    ok, var = _general_m(d)
     if ok is False:
-        d.counterexample = _ideal_cx(temperature)
+        d.counterexample = _ideal_cx()
         return d.decide(False)
     if ok is None:
         return d.decide(None)
@@ -272,7 +284,7 @@ def ssm_ideal_moments(*, temperature=1) -> Derivation:
     return d.decide(and3(ok, mono))
 
 
-def ssm_ideal_unbiased(*, temperature=1) -> Derivation:
+def ssm_ideal_unbiased() -> Derivation:
     """Canonical SSM with q̃ ∝ exp θ on the negatives is unbiased: E g̃ = g for every θ, n
     and m (APX-2, 'if'): exact enumeration for small (n, m), and the argument for every n, m."""
     cases = ((3, 1), (3, 2), (3, 3), (4, 1), (4, 2))
@@ -285,13 +297,13 @@ def ssm_ideal_unbiased(*, temperature=1) -> Derivation:
         assumptions=[r"$x_j = \exp\theta_j > 0$",
                      r"$c \sim \mathrm{Multinomial}(m, \tilde q)$: $\mathbb{E} c_j = m \tilde q_j$"],
     )
-    general, _ = _general_m(d, temperature)
+    general, _ = _general_m(d)
     if general is False:  # the argument for every m already fails; the enumeration would only confirm it
-        d.counterexample = _ideal_cx(temperature)
+        d.counterexample = _ideal_cx()
         return d.decide(False)
     flags, first = [], None
     for n, m in cases:
-        bias = ssm_ideal_bias_symbolic(n, 0, m, temperature=temperature)
+        bias = ssm_ideal_bias_symbolic(n, 0, m)
         z = [is_zero(b) for b in bias]
         d.step(f"$n = {n}$, $m = {m}$: $\\mathbb{{E}}\\tilde g - g$ entries simplify to",
                sp.Matrix([sp.simplify(b) for b in bias]))
@@ -300,11 +312,11 @@ def ssm_ideal_unbiased(*, temperature=1) -> Derivation:
             first = m
     ok = and3(*flags, general)
     if ok is False:
-        d.counterexample = _ideal_cx(temperature, first or 1)
+        d.counterexample = _ideal_cx(first or 1)
     return d.decide(ok)
 
 
-def ssm_only_if(*, temperature=1) -> Derivation:
+def ssm_only_if() -> Derivation:
     """Converse: unbiased for every m forces q̃ ∝ exp θ (APX-2, 'only if').  At m = 1,
     E g̃_y − g_y = (a/W) Σ_{i<j} (t_i x_j − t_j x_i)²/(w_i w_j) with w_j = a t_j + x_j,
     W = Σ w_j (Lagrange's identity), which vanishes iff t ∝ x."""
@@ -339,14 +351,14 @@ def ssm_only_if(*, temperature=1) -> Derivation:
     d.step("So $\\mathbb{E}\\tilde g_y - g_y \\ge 0$, with equality iff $t_i x_j = t_j x_i$ for every pair, i.e. "
            "$t \\propto x$.")
     x = sp.symbols("x_1:6", positive=True)
-    claimed = _tempered(x, temperature)
+    claimed = _ideal(x)
     zero = and3(*[vanishes(claimed[i] * x[j] - claimed[j] * x[i]) for i in range(5) for j in range(i + 1, 5)])
-    d.step(f"The claimed ideal proposal $\\tilde q \\propto x^{{1/\\tau}}$, $\\tau = {temperature}$, makes every "
-           f"pair term vanish: {zero}")
+    d.step("The ideal proposal $\\tilde q_j \\propto w(x_j)$, with $w(x)$ =", ideal_weight(sp.Symbol("x", positive=True)))
+    d.step(f"makes every pair term vanish: {zero}")
     d.step("$\\tilde q_j = 0$ on a negative $j$: $j$ is never sampled, so $\\tilde g_j = 0$ on every draw and "
            "$\\mathbb{E}\\tilde g_j = 0$, while $g_j = p_j = x_j/Z > 0$.")
     if not all(flags):
         raise SuiteDefect("APX-2 only-if: Lagrange's identity does not close in sympy")
     if zero is False:
-        d.counterexample = _ideal_cx(temperature)
+        d.counterexample = _ideal_cx()
     return d.decide(zero)

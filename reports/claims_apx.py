@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from .claim import Check, Claim, Planted, numeric, symbolic, wrong_derivation, wrong_input
+from .claim import Check, Claim, numeric, patched, patched_truth, replacing, symbolic
 from . import planted_apx as W
 
 _CANON = r"canonical $\theta = (2, 1, 0, -1, -2, 0.5)$, $y = 0$ ($n = 6$)"
@@ -52,58 +52,93 @@ _SUPPORTED = {"ssm/uniform": _NOTE_SHRINK}
 _RG_NAME = {"rg2": "RG$^2$", "rgx": r"RG$\times$"}
 
 
+def _identity_only(check: str, cx) -> bool:
+    """The scope of a symbolic decomposition with the shrink gap: a counterexample to the
+    identity MSE = bias² + variance (a law), not to the shrinking with the sample count."""
+    return isinstance(cx, dict) and cx.get("shape") == "law-decomposition"
+
+
+_BALANCED6 = "(((0,1),2),((3,4),5))"   # losses.approx.balanced_tree(6), as the statement's ((0,1),2)|((3,4),5)
+_THETA = [2.0, 1.0, 0.0, -1.0, -2.0, 0.5]
+
+
+def _apx1_constants(reading: str, method: str, checks) -> dict:
+    """APX-1 row constants: the canonical (theta, y), the method and its reading's proposal,
+    noise, normalizer or tree, and the re-check each check's counterexample gets."""
+    shape = {"decomposition": "law-decomposition", "ideal-moments-in-m": "ssm-iff",
+             "deterministic-variance": "deterministic",
+             "exact-decomposition": "sampling-increase" if method in ("ssm", "nce") else "deterministic"}
+    out = {"theta": _THETA, "y": 0, "recheck": {c.name: shape[c.name] for c in checks}}
+    if method == "ssm":
+        return out | {"method": "ssm", "q": reading.split("/")[1], "count": "m"}
+    if method == "nce":
+        return out | {"method": "nce", "q": "uniform", "c": "logZ" if reading == "nce/c=logZ" else 0, "count": "k"}
+    return out | ({"method": "hsm", "tree": _BALANCED6} if method == "hsm" else {"method": reading})
+
+
 def _apx1(N, P) -> list[Claim]:
+    from losses import approx
+    from numerics import apx_exact as X
+    from proofs import apx_decomposition as PD, apx_ssm as PS
+
     out = []
     for reading, (what, key) in _WHAT.items():
         method = reading.split("/")[0] if "/" in reading else "rg"
         det = "hsm" if method == "hsm" else reading
+        truths, num_planted = [], []
         if key:
             statement = _apx1_sampling(what, key)
             gap = _GAP_SHRINK if reading != "ssm/ideal" else ""
-            syms = [symbolic("decomposition", P.decomposition, scope_gap=gap,
-                             planted=[wrong_derivation(W.AT_TARGET, P.decomposition, variance_fn=W.variance_at_target)])]
+            syms = [symbolic("decomposition", P.decomposition, scope_gap=gap, covers=_identity_only if gap else None,
+                             planted=[patched(W.AT_TARGET, replacing((PD, "variance", W.variance_at_target)))])]
             if reading == "ssm/ideal":  # the shrinking, symbolic in m (bias 0, variance (S/Z)^2 (1 - sum q~^2)/m)
                 syms.append(symbolic("ideal-moments-in-m", P.ssm_ideal_moments,
-                                     planted=[wrong_derivation(W.TEMPERED, P.ssm_ideal_moments, temperature=2)]))
+                                     planted=[patched(W.TEMPERED, replacing((PS, "ideal_weight", W.tempered_weight)))]))
             if method == "ssm":
-                num_planted = [wrong_input(W.NO_LOGQ, N.decomposition, method, reading, exact=W.ssm_exact_without_logq)]
+                num_planted = [patched(W.NO_LOGQ, replacing((approx, "ssm_grad", W.ssm_grad_without_logq))),
+                               patched(W.OFF_BY_ONE, replacing((approx, "ssm_grad", W.ssm_grad_off_by_one)),
+                                       resolution=True)]
+            elif reading == "nce/c=logZ":
+                truths = [patched_truth(W.NCE_MODEL_NOISE, replacing((X, "nce_noise", W.model_noise)))]
             else:
-                num_planted = [wrong_input(W.UNCENTRED, N.decomposition, method, reading, exact=W.nce_exact_uncentred)]
+                truths = [patched_truth(W.NCE_SELF_NORMALIZED, replacing(
+                    (X, "nce_noise", W.model_noise), (X, "CANONICAL_THETA", W.self_normalized_theta())))]
         else:
             statement = _apx1_det(what)
             law = W.random_tree_law if method == "hsm" else W.rg_sampled_mean_law
+            defect = W.RANDOM_TREE if method == "hsm" else W.SAMPLED_MEAN
             syms = [symbolic("deterministic-variance", P.deterministic_variance, det,
-                             planted=[wrong_derivation(W.RANDOM_TREE if method == "hsm" else W.SAMPLED_MEAN,
-                                                       P.deterministic_variance, det, law=law)])]
-            if method == "hsm":
-                num_planted = [Planted(W.RANDOM_TREE, run=lambda ctx: N.decomposition(
-                    "hsm", "hsm/balanced-H2", ctx, exact=lambda t, y, tree: _X().hsm_exact(
-                        t, y, tree, grad=W.random_tree_hsm())))]
-            else:
-                num_planted = [Planted(W.SAMPLED_MEAN, run=lambda ctx, r=reading: N.decomposition(
-                    "rg", r, ctx, exact=lambda t, y, kind, g=W.rg_sampled_mean(): _X().rg_exact(t, y, kind, grad=g)))]
-        pin = {"expect": "fails"} if reading in _NOTES else {}
+                             planted=[patched(defect, replacing((PD, "estimator_law", law)))])]
+            name = "hsm_grad" if method == "hsm" else "rg_grad"
+            random_estimator = W.random_tree_hsm if method == "hsm" else W.rg_sampled_mean
+            # fresh estimators per planted run (their call counters and generators start over)
+            num_planted = [patched(defect, lambda n=name, f=random_estimator: replacing((approx, n, f()))()),
+                           patched(W.ULP, lambda n=name: replacing((approx, n, W.ulp_jitter(getattr(approx, n))))(),
+                                   resolution=True)]
+        pin = {"expect": "fails", "truths": truths} if reading in _NOTES else {"planted": num_planted}
         if reading in _NOTES:  # the decomposition itself holds; the monotonicity in k fails
             syms = [replace(s, expect="holds") for s in syms]
-        checks = (*syms, numeric("exact-decomposition", N.decomposition, method, reading, planted=num_planted, **pin))
+        checks = (*syms, numeric("exact-decomposition", N.decomposition, method, reading, **pin))
         expected = "refuted" if reading in _NOTES else ("supported" if reading in _SUPPORTED else "verified")
         out.append(Claim("APX-1", reading, statement, checks, expected=expected,
-                         note=_NOTES.get(reading, _SUPPORTED.get(reading, ""))))
+                         note=_NOTES.get(reading, _SUPPORTED.get(reading, "")),
+                         constants=_apx1_constants(reading, method, checks)))
     return out
 
 
-def _X():
-    from numerics import apx_exact as X
-    return X
-
-
-def _mc_planted(N, method, reading):
-    """A biased sampler for both; shifted draws for SSM only (shifting uniform NCE noise by
-    one class leaves its law unchanged: no defect)."""
+def _mc_planted(method):
+    """A biased sampler for both (and its near miss, a fraction of the draws biased: the
+    resolution); shifted draws for SSM only (shifting uniform NCE noise by one class leaves
+    its law unchanged: no defect).  Each patches the Monte Carlo's sampler,
+    ``numerics.montecarlo.draw``."""
+    from numerics import montecarlo as MC
     from numerics.apx_common import THETA
-    out = [wrong_input(W.BIASED, N.mc_agreement, method, reading, sampler=W.biased_sampler(THETA))]
+
+    out = [patched(W.BIASED, replacing((MC, "draw", W.biased_sampler(THETA)))),
+           patched(W.mixed(method), replacing((MC, "draw", W.biased_sampler(THETA, W.MIXED_FRACTION[method]))),
+                   resolution=True)]
     if method == "ssm":
-        out.append(wrong_input(W.SHIFTED, N.mc_agreement, method, reading, sampler=W.shifted_sampler))
+        out.append(patched(W.SHIFTED, replacing((MC, "draw", W.shifted_sampler))))
     return out
 
 
@@ -111,6 +146,12 @@ def claims() -> list[Claim]:
     from numerics import apx_checks as N
     from numerics import apx_sgd
     from proofs import apx as P
+    from losses import approx
+    from numerics import apx_hsm as NH, apx_rg as NR
+    from proofs import apx_hsm as PH, apx_rg as PR, sgd_bound as SB
+
+    from numerics import apx_exact as X, apx_nce as NN, montecarlo as MC
+    from proofs import apx_nce as PN, apx_ssm as PS
 
     out = _apx1(N, P)
     out += [
@@ -119,19 +160,28 @@ def claims() -> list[Claim]:
               r"and variance $= O(1/m)$; the leading bias term is the delta-method coefficient $b_1/m$ (" + _CANON
               + "; Monte Carlo must match the exact values).",
               (Check("delta-method", "symbolic", lambda ctx: _delta(P),
-                     planted=(Planted(W.POISSON_SIGMA1, run=lambda ctx: _delta(P, sigma1=W.poisson_sigma1)),)),
+                     planted=(patched(W.POISSON_SIGMA1, replacing((PS, "typed_sigma1", W.poisson_sigma1))),)),
                numeric("exact-rate", N.ssm_rate_exact,
-                       planted=[wrong_input(W.NO_LOGQ, N.ssm_rate_exact, exact=W.ssm_exact_without_logq)]),
+                       planted=[patched(W.NO_LOGQ, replacing((approx, "ssm_grad", W.ssm_grad_without_logq))),
+                                patched(W.OFF_BY_ONE, replacing((approx, "ssm_grad", W.ssm_grad_off_by_one)),
+                                        resolution=True)]),
                numeric("mc-vs-exact", N.mc_agreement, "ssm", "uniform", statistical=True,
-                       planted=_mc_planted(N, "ssm", "uniform")))),
+                       planted=_mc_planted("ssm"))),
+              constants={"method": "ssm", "q": "uniform", "theta": _THETA, "y": 0, "recheck": {}}),
         Claim("APX-2", "ssm/ideal",
               "SSM bias is exactly zero for every $m$ if and only if the proposal on the negatives is proportional to "
               r"$\exp(\theta)$ (" + _CANON + r" and random $\theta$).",
               (symbolic("ideal-unbiased", P.ssm_ideal_unbiased,
-                        planted=[wrong_derivation(W.TEMPERED, P.ssm_ideal_unbiased, temperature=2)]),
-               symbolic("only-if", P.ssm_only_if, planted=[wrong_derivation(W.TEMPERED, P.ssm_only_if, temperature=2)]),
+                        planted=[patched(W.TEMPERED, replacing((PS, "ideal_weight", W.tempered_weight)))]),
+               symbolic("only-if", P.ssm_only_if,
+                        planted=[patched(W.TEMPERED, replacing((PS, "ideal_weight", W.tempered_weight)))]),
                numeric("exact-ideal-proposal", N.ssm_ideal_exact,
-                       planted=[wrong_input(W.TEMPERED, N.ssm_ideal_exact, temperature=2.0)]))),
+                       planted=[patched(W.TEMPERED, replacing((approx, "ideal_proposal", W.tempered_ideal(2.0)))),
+                                patched(W.TEMPERED_NEAR, replacing((approx, "ideal_proposal", W.tempered_ideal(1.01))),
+                                        resolution=True)])),
+              constants={"method": "ssm", "ideal": "exp(theta) on the negatives",
+                         "recheck": {"ideal-unbiased": "ssm-iff", "only-if": "ssm-iff",
+                                     "exact-ideal-proposal": "ssm-iff"}}),
     ]
     for prop, expected, note in (
             ("popularity", "supported", ""),
@@ -144,101 +194,143 @@ def claims() -> list[Claim]:
             f"At $n = 100{{,}}000$ (Zipf popularity) with the {prop} proposal, Monte Carlo bias$^2$ and variance fall "
             r"at the claimed rates: $\lVert \mathrm{bias} \rVert = O(1/m)$, variance $= O(1/m)$.",
             (numeric("mc-rate-n100000", N.mc_rate_large, prop, statistical=True,
-                     planted=[wrong_input(r"bias$^2$ estimated by the plug-in $\lVert \bar g - g \rVert^2$ "
-                                          "(without its $V/R$ correction)",
-                                          N.mc_rate_large, prop, correct_bias2=False)]),),
-            expected=expected, note=note, on_device=True))
+                     **({"planted": [patched(W.PLUG_IN, replacing((MC, "bias2_estimate", W.plug_in_bias2))),
+                                     patched(W.HALF_CORRECTION, replacing((MC, "bias2_estimate", W.half_corrected_bias2)),
+                                             resolution=True)]} if prop == "popularity" else
+                        {"truths": [patched_truth(W.POPULARITY_TRUTH,
+                                                  lambda: replacing((MC, "large_problem", W.popularity_as_uniform()))())]})),),
+            expected=expected, note=note, on_device=True,
+            constants={"method": "ssm", "n": 100_000, "q": prop, "recheck": {}}))
     out += [
         Claim("APX-3", "nce/c=logZ",
               r"NCE with $c = \log Z$: $\mathbb{E}\tilde g \to g$ as $k \to \infty$ ($\mathrm{bias} = O(1/k)$); "
               "noise uniform; Monte Carlo must match the closed form.",
               (symbolic("nce-limit", P.nce_limit, "c=logZ",
-                        planted=[wrong_derivation(W.C_OFF, P.nce_limit, "c=logZ",
-                                                  c=lambda Z: sp.log(Z) + sp.Rational(1, 10))]),
+                        planted=[patched(W.C_OFF, replacing((PN, "normalizer", W.normalizer_symbolic(sp.Rational(1, 10)))))]),
                numeric("closed-form-rate", N.nce_rate, "c=logZ",
-                       planted=[Planted(W.C_OFF, run=lambda ctx: N.nce_rate("c=logZ", ctx, c=_logz() + 0.1))]),
+                       planted=[patched(W.C_OFF, replacing((X, "canonical_c", W.normalizer_numeric(0.1)))),
+                                patched(W.C_OFF_NEAR, replacing((X, "canonical_c", W.normalizer_numeric(0.01))),
+                                        resolution=True)]),
                numeric("mc-vs-exact", N.mc_agreement, "nce", "c=logZ", statistical=True,
-                       planted=_mc_planted(N, "nce", "c=logZ")))),
+                       planted=_mc_planted("nce"))),
+              constants={"method": "nce", "q": "uniform", "c": "logZ",
+                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}}),
         Claim("APX-3", "nce/c=0",
               r"NCE with a wrong fixed normalizer ($c = 0$, $Z \ne 1$): the bias does not vanish as $k \to \infty$.",
-              (symbolic("nce-limit", P.nce_limit, "c=0", planted=[wrong_derivation(W.C_LOGZ, P.nce_limit, "c=0", c=sp.log)]),
+              (symbolic("nce-limit", P.nce_limit, "c=0",
+                        planted=[patched(W.C_LOGZ, replacing((PN, "normalizer", W.normalizer_symbolic(0))))]),
                numeric("closed-form-rate", N.nce_rate, "c=0",
-                       planted=[Planted(W.C_LOGZ, run=lambda ctx: N.nce_rate("c=0", ctx, c=_logz()))]))),
+                       planted=[patched(W.C_LOGZ, replacing((X, "canonical_c", W.normalizer_numeric(0.0)))),
+                                patched(W.C_NEAR_LOGZ, replacing((X, "canonical_c", W.normalizer_numeric(-1e-6))),
+                                        resolution=True)])),
+              constants={"method": "nce", "q": "uniform", "c": 0,
+                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}}),
         Claim("APX-3", "nce/population",
               "Population reading (Gutmann & Hyvarinen): for every $k$, the minimizer of the population NCE "
               r"objective recovers the data distribution, $\exp(\theta^*) = p$.",
               (symbolic("population-stationarity", P.nce_population,
-                        planted=[wrong_derivation(W.NOISE_WEIGHT, P.nce_population, weight=lambda k, q: q)]),
+                        planted=[patched(W.NOISE_WEIGHT, replacing((PN, "noise_weight", W.noise_weight_without_k)))]),
                numeric("population-cvxpy", N.nce_population,
-                       planted=[wrong_input(W.NOISE_WEIGHT, N.nce_population, weight=lambda k, q: q)]))),
+                       planted=[patched(W.NOISE_WEIGHT, replacing((NN, "noise_weight", W.noise_weight_without_k))),
+                                patched(W.NOISE_WEIGHT_NEAR, replacing((NN, "noise_weight", W.noise_weight_times(1.01))),
+                                        resolution=True)])),
+              constants={"noise_weight": "k q",
+                         "recheck": {"population-stationarity": "nce-population", "population-cvxpy": "nce-population"}}),
         Claim("APX-4", "hsm/H2",
               "HSM (reading H2, tied node vectors) has zero variance and a bias that depends on the tree (balanced vs "
               "Huffman by frequency).",
               (symbolic("tree-dependence", P.hsm_tree_dependence,
-                        planted=[wrong_derivation(W.H1_FIT, P.hsm_tree_dependence, grad=W.h1_fit_sympy)]),
+                        planted=[patched(W.H1_FIT, replacing((PH, "hsm_h2_grad", W.h1_fit_sympy)))]),
                numeric("exact-tree-bias", N.hsm_trees,
-                       planted=[wrong_input(W.H1_FIT, N.hsm_trees, exact=W.hsm_exact_h1_fit)]))),
+                       planted=[patched(W.H1_FIT, replacing((approx, "hsm_grad", W.hsm_grad_h1_fit)), resolution=True),
+                                patched(W.TREE_IGNORED, replacing((approx, "hsm_grad", W.hsm_grad_tree_ignored)))])),
+              constants={"recheck": {"tree-dependence": "hsm-trees", "exact-tree-bias": "hsm-trees"},
+                         "equal_bias2_within": 1e-12}),
         Claim("APX-4", "hsm/H1",
               "HSM (reading H1, free node scores) has zero variance and a bias that depends on the tree (balanced vs "
               "Huffman), comparing best fits.",
               (symbolic("h1-tree-free", P.hsm_h1_tree_free, expect="fails",
-                        planted=[wrong_derivation(W.COUNT_FIT, P.hsm_h1_tree_free, fit=W.h1_count_fit)]),
+                        planted=[patched(W.COUNT_FIT, replacing((PH, "h1_fit", W.h1_count_fit)))],
+                        truths=[patched_truth(W.FROZEN_ROOT_FIT, replacing((PH, "h1_fit", W.h1_frozen_root_fit)))]),
                numeric("h1-best-fit", N.hsm_h1_fit, expect="fails",
-                       planted=[wrong_input(W.STARVED, N.hsm_h1_fit, max_iter=2)])),
+                       planted=[patched(W.STARVED, replacing((NH, "H1_MAX_ITER", 2)))],
+                       truths=[patched_truth(W.FROZEN_ROOT_MODEL, replacing((approx, "hsm_log_probs", W.frozen_root_log_probs)))])),
               expected="refuted",
               note="with free node scores every tree reproduces any full-support target exactly (u_v = log of the "
-                   "left/right subtree mass ratio), so the best fit has zero bias for both trees"),
+                   "left/right subtree mass ratio), so the best fit has zero bias for both trees",
+              constants={"recheck": {"h1-tree-free": "hsm-h1", "h1-best-fit": "hsm-h1"}, "kl_zero_within": 1e-10}),
     ]
     for kind in ("rg2", "rgx"):
-        bad = W.rg_coeffs(kind, lin=0)
+        bad, near = W.rg_coeffs(kind, lin=0), W.rg_coeffs(kind, quad=1.01)
         out.append(Claim("APX-5", f"{kind}/scale",
                          _RG_NAME[kind] + r": variance 0; bias $\to 0$ as the score spread $\to 0$ and grows with "
                          r"it (reading: $\theta = s\,\theta_0$, $s \to 0$; $\theta_0$ canonical).",
                          (Check("series-in-s", "symbolic", lambda ctx, k=kind: P.rg_scale(k)[0].evidence("series-in-s"),
-                                planted=(Planted(W.NO_LINEAR, run=lambda ctx, k=kind, c=bad: P.rg_scale(
-                                    k, coeffs=c)[0].evidence("planted")),)),
+                                planted=(patched(W.NO_LINEAR, replacing(W.rg_table(kind, bad))),)),
                           numeric("exact-scale-series", N.rg_scale, kind,
-                                  planted=[wrong_input(W.NO_LINEAR, N.rg_scale, kind, grad=W.rg_grad_coeffs(*bad))]))))
-    for kind, pin in (("rgx", {}), ("rg2", {"expect": "fails"})):
-        half = W.rg_coeffs(kind, inter=sp.Rational(1, 2))
+                                  planted=[patched(W.NO_LINEAR, replacing(W.rg_library(bad))),
+                                           patched(W.QUAD_OFF, replacing(W.rg_library(near)), resolution=True)])),
+                         constants=_rg_constants(kind, {"series-in-s": "rg-scale", "exact-scale-series": "rg-scale"})))
+    for kind in ("rgx", "rg2"):
+        if kind == "rgx":  # holds: a planted defect for each check, the 1 % interaction its resolution
+            half, near = W.rg_coeffs(kind, inter=sp.Rational(1, 2)), W.rg_coeffs(kind, inter=0.99)
+            sym = {"planted": [patched(W.HALF_INTERACTION, replacing(W.rg_table(kind, half)))]}
+            num = {"planted": [patched(W.HALF_INTERACTION, replacing(W.rg_library(half))),
+                               patched(W.INTER_OFF, replacing(W.rg_library(near)), resolution=True)]}
+        else:  # fails: a planted truth for each check, RGx's (shift-invariant) coefficients in RG^2's entry
+            sym = {"expect": "fails", "truths": [patched_truth(W.RGX_IN_RG2, replacing(W.rg_table(kind, _RG_STATED["rgx"])))]}
+            num = {"expect": "fails", "truths": [patched_truth(W.RGX_IN_RG2, replacing(W.rg_library(_RG_STATED["rgx"])))]}
         out.append(Claim(
             "APX-5", f"{kind}/spread",
             _RG_NAME[kind] + r": bias $\to 0$ as the score spread ($\max - \min$) $\to 0$, whatever the mean "
             "score.",
-            (symbolic("spread-limit", P.rg_spread, kind, **pin,
-                      planted=[wrong_derivation(W.HALF_INTERACTION, P.rg_spread, kind, coeffs=half)]),
-             numeric("exact-spread", N.rg_spread, kind, **pin,
-                     planted=[wrong_input(W.HALF_INTERACTION, N.rg_spread, kind,
-                                          grad=W.rg_grad_coeffs(*[float(v) for v in half]))])),
+            (symbolic("spread-limit", P.rg_spread, kind, **sym), numeric("exact-spread", N.rg_spread, kind, **num)),
+            constants=_rg_constants(kind, {"spread-limit": "rg-spread", "exact-spread": "rg-spread"})
+            | {"spread_at_most": 1e-5, "bias2_at_least": 1e-6},
             **({"expected": "refuted", "note": "theta = (1, 1, 1), y = 0: spread 0 but the RG^2 gradient is off by "
-                                               "(1/3) 1, bias^2 = 1/3 (RG^2 is not shift invariant)"} if pin else {})))
+                                               "(1/3) 1, bias^2 = 1/3 (RG^2 is not shift invariant)"}
+               if kind == "rg2" else {})))
     out.append(Claim("APX-5", "rg2/squared-loss",
                      r"RG$^2$ is a weighted squared loss: $\frac{1}{2n} \lVert \theta - (n e_y - \mathbf{1}) \rVert^2 "
                      r"+ \log n - (n - 1)/2$.",
                      (symbolic("squared-identity", P.rg2_weighted_squared,
-                               planted=[wrong_derivation(W.LABEL_TARGET, P.rg2_weighted_squared,
-                                                         target=lambda n, lab: n if lab else 0)]),
+                               planted=[patched(W.LABEL_TARGET, replacing((PR, "squared_target", W.sympy_target_without_ones)))]),
                       numeric("squared-loss-identity", N.rg2_squared,
-                              planted=[wrong_input(W.LABEL_TARGET, N.rg2_squared, label_target=lambda n: n)]))))
+                              planted=[patched(W.LABEL_TARGET, replacing((NR, "squared_target", W.squared_target_without_ones))),
+                                       patched(W.LABEL_NEAR, replacing((NR, "squared_target", W.squared_target_near)),
+                                               resolution=True)])),
+                     constants=_rg_constants("rg2", {"squared-identity": "rg2-squared",
+                                                     "squared-loss-identity": "rg2-squared"})
+                     # r = n_e_y * n e_y + ones * 1; constant = log_n * log n + n_minus_1 * (n - 1)
+                     | {"squared_form": {"n_e_y": 1, "ones": -1, "log_n": 1, "n_minus_1": -0.5}}))
     out.append(Claim("APX-6", "sgd",
                      r"SGD with a gradient estimator of bias $b$ and variance $\sigma^2$ on a strongly convex softmax "
                      r"regression converges to a neighbourhood of the optimum whose radius grows with $b$ and (at a "
                      r"fixed step) with $\sigma^2$: $\limsup_t \mathbb{E}\lVert w_t - w^* \rVert^2 \le "
                      r"s^*(b, \sigma^2)^2$.",
                      (symbolic("neighbourhood-fixed-point", P.sgd_neighbourhood,
-                               planted=[wrong_derivation(W.SUM_OF_LIMITS, P.sgd_neighbourhood, radius=W.sum_of_limits)]),
+                               planted=[patched(W.SUM_OF_LIMITS, replacing((SB, "neighbourhood_radius", W.sum_of_limits)))]),
                       numeric("sgd-neighbourhood", apx_sgd.sgd_convergence, statistical=True,
-                              planted=[wrong_input(W.BIAS_AT_START, apx_sgd.sgd_convergence, moments_at="start")]))))
+                              planted=[patched(W.BIAS_AT_START, replacing((apx_sgd, "_moments", W.moments_at_start)),
+                                               resolution=True)])),
+                     # the numeric check's setup (numerics/apx_sgd_problem.py): ridge lambda = strong convexity mu,
+                     # step 1/L with L = lambda + lambda_max(X^T X / N)/2, float64 allowance fp_slack (1 + ||W*||)
+                     constants={"recheck": {"neighbourhood-fixed-point": "sgd-radius", "sgd-neighbourhood": "sgd-bound"},
+                                "lambda": 0.05, "mu": "lambda", "step": "1/L", "fp_slack": 1e-12}))
     return out
 
 
-def _logz() -> float:
-    from numerics.apx_common import THETA, nce_c
-    return nce_c("c=logZ", THETA)
+#: the RG coefficients (lin, quad, inter) as the statement defines the kinds (losses/approx.py docstring)
+_RG_STATED = {"rg2": (1, 1, 0), "rgx": (1, 1, 1)}
 
 
-def _delta(P, **kw):
+def _rg_constants(kind: str, recheck: dict) -> dict:
+    """An APX-5 row's constants: which re-check each check gets, and its kind's coefficients."""
+    return {"recheck": recheck, "kind": kind, "coeffs": list(_RG_STATED[kind])}
+
+
+def _delta(P):
     from numerics.apx_exact import CANONICAL_THETA, CANONICAL_Y
 
-    d, _, _ = P.ssm_delta_method(list(CANONICAL_THETA), CANONICAL_Y, [1 / 6] * 6, **kw)
+    d, _, _ = P.ssm_delta_method(list(CANONICAL_THETA), CANONICAL_Y, [1 / 6] * 6)
     return d.evidence("delta-method")

@@ -45,35 +45,86 @@ def test_plain_draws_follow_the_formulas():
         P.ssm_draw(TH.numpy(), 0, q, [0, 2])
 
 
+def _row(key: str) -> dict:
+    """The constants of an APX row (reports/claims_apx.py), as results.json stores them."""
+    from reports.claims_apx import claims
+
+    return next(dict(c.constants) for c in claims() if c.key == key)
+
+
 # ------------------------------------------------------------------ APX-1
-def test_decomposition_crashes_when_the_ground_truth_mse_is_not_bias2_plus_variance():
+def test_decomposition_crashes_when_the_ground_truth_mse_is_not_bias2_plus_variance(monkeypatch):
+    moments = X.moments
+
+    def uncentred(grads, weights, g):  # an MSE about 0, not about g
+        return moments(grads, weights, g) | {"mse": float(weights.double() @ (grads.double() ** 2).sum(-1))}
+
+    monkeypatch.setattr(X, "moments", uncentred)
     with pytest.raises(SuiteDefect, match="MSE computed directly"):
-        N.decomposition("nce", "nce/c=logZ", CTX, exact=W.nce_exact_uncentred)
+        N.decomposition("nce", "nce/c=logZ", CTX)
 
 
-def test_decomposition_without_logq_fails_and_the_outside_recheck_rejects_it():
-    ev = N.decomposition("ssm", "ssm/uniform", CTX, exact=W.ssm_exact_without_logq)
-    assert ev.outcome == "fails" and ev.counterexample["shape"] == "sampling-increase"
-    assert ev.counterexample["quantity"] == "bias2"                       # the bias grows with m
-    assert not recheck_apx(ev.counterexample, "ssm/uniform")[0]           # the real SSM's does not
+@pytest.mark.parametrize("estimator", [W.ssm_grad_without_logq, W.ssm_grad_off_by_one])
+def test_decomposition_pins_the_canonical_ssm_estimator(monkeypatch, estimator):
+    """The off-by-one correction log((m+1) q~) keeps bias^2 and variance decreasing in m (the
+    monotonicity alone would hold, with a bias^2 several times the true one); the plain numpy
+    enumeration, which shares no code with the library, catches it."""
+    real = X.canonical("ssm", "uniform")
+    monkeypatch.setattr(A, "ssm_grad", estimator)
+    wrong = X.canonical("ssm", "uniform")
+    if estimator is W.ssm_grad_off_by_one:
+        b = wrong["bias2"]
+        assert all(b[i + 1] < b[i] for i in range(len(b) - 1))             # still shrinking with m
+        assert all(w > 3 * r for w, r in zip(b, real["bias2"]))           # but several times the true bias^2
+    with pytest.raises(SuiteDefect, match="plain numpy"):
+        N.decomposition("ssm", "ssm/uniform", CTX)
 
 
-def test_deterministic_estimators_with_randomness_fail():
-    ev = N.decomposition("rg", "rg2", CTX, exact=lambda t, y, k: X.rg_exact(t, y, k, grad=W.rg_sampled_mean()))
+def test_nce_decomposition_holds_with_the_model_as_noise(monkeypatch):
+    """The planted truths of APX-1 nce/*: with noise q = p (and Z = 1 for c = 0) bias^2 and
+    variance fall with k, by the closed form k/(k+1) g; the real readings fail."""
+    assert N.decomposition("nce", "nce/c=logZ", CTX).outcome == "fails"
+    monkeypatch.setattr(X, "nce_noise", W.model_noise)
+    ev = N.decomposition("nce", "nce/c=logZ", CTX)
+    assert ev.outcome == "holds"
+    g = X.full_grad(TH, 0)
+    k = np.array(ev.figures["extended_k"], dtype=float)
+    assert ev.figures["extended_bias2"] == pytest.approx((float(g @ g) / (k + 1) ** 2).tolist(), rel=1e-9)
+    assert N.decomposition("nce", "nce/c=0", CTX).outcome == "fails"      # Z != 1: c = 0 is not log Z
+    monkeypatch.setattr(X, "CANONICAL_THETA", W.self_normalized_theta())
+    assert N.decomposition("nce", "nce/c=0", CTX).outcome == "holds"
+
+
+def test_deterministic_estimators_with_randomness_fail(monkeypatch):
+    monkeypatch.setattr(A, "rg_grad", W.rg_sampled_mean())
+    ev = N.decomposition("rg", "rg2", CTX)
     assert ev.outcome == "fails" and ev.figures["variance"][0] > 0
-    ev = N.decomposition("hsm", "hsm/balanced-H2", CTX,
-                         exact=lambda t, y, tree: X.hsm_exact(t, y, tree, grad=W.random_tree_hsm()))
-    assert ev.outcome == "fails" and not recheck_apx(ev.counterexample, "hsm/balanced-H2")[0]
+    assert not recheck_apx(ev.counterexample, "rg2", _row("APX-1[rg2]"), "exact-decomposition")[0]
+    monkeypatch.setattr(A, "hsm_grad", W.random_tree_hsm())
+    ev = N.decomposition("hsm", "hsm/balanced-H2", CTX)
+    assert ev.outcome == "fails"
+    assert not recheck_apx(ev.counterexample, "hsm/balanced-H2", _row("APX-1[hsm/balanced-H2]"),
+                           "exact-decomposition")[0]
+
+
+def test_a_deterministic_estimator_one_ulp_off_between_calls_fails(monkeypatch):
+    monkeypatch.setattr(A, "rg_grad", W.ulp_jitter(A.rg_grad))
+    ev = N.decomposition("rg", "rgx", CTX)
+    assert ev.outcome == "fails" and 0 < ev.figures["variance"][0] < 1e-30
 
 
 # ------------------------------------------------------------------ APX-2 / APX-3 Monte Carlo
-def test_mc_agreement_is_an_equivalence_test():
+def test_mc_agreement_is_an_equivalence_test(monkeypatch):
     ev = N.mc_agreement("ssm", "uniform", CTX)
     assert ev.outcome == "holds"
     assert all(r["max_abs_interval_end_over_margin"] < 0.8 for r in ev.figures["rows"])
     assert ev.figures["interval_decisions"] == 4 * (6 + 4)
-    with pytest.raises(SuiteDefect, match="disagrees"):
-        N.mc_agreement("ssm", "uniform", CTX, sampler=W.shifted_sampler)
+    from numerics import montecarlo as MC
+
+    with monkeypatch.context() as mp:
+        mp.setattr(MC, "draw", W.shifted_sampler)
+        with pytest.raises(SuiteDefect, match="disagrees"):
+            N.mc_agreement("ssm", "uniform", CTX)
     # an interval that straddles the margin shows no equivalence: undecided, never holds
     from numerics.apx_mc import _classify
 
@@ -81,20 +132,38 @@ def test_mc_agreement_is_an_equivalence_test():
     assert _classify(-0.03, 0.01, 0.02) == "straddles" == _classify(0.01, 0.03, 0.02)
 
 
-def test_mc_rate_plugin_bias_turns_the_check_through_the_slope():
+def test_mc_rate_plugin_bias_turns_the_check_through_the_slope(monkeypatch):
+    from numerics import montecarlo as MC
+
     ev = N.mc_rate_large("popularity", RunContext(alpha=0.001))
     assert ev.outcome == "holds" and len(ev.figures["slopes_bias2"]) == 2 == len(ev.figures["slopes_variance"])
-    bad = N.mc_rate_large("popularity", RunContext(alpha=0.001), correct_bias2=False)
+    monkeypatch.setattr(MC, "bias2_estimate", W.plug_in_bias2)
+    bad = N.mc_rate_large("popularity", RunContext(alpha=0.001))
     assert bad.outcome == "undecided"
     top = bad.figures["slopes_bias2"][-1]
     assert top["upper"] > -1.75 and top["se"] < 0.1                      # shallow and resolved, not just wide
 
 
+def test_large_sums_are_keyed_by_the_problem(monkeypatch):
+    """A proposal patched into the n = 100,000 problem never reads the sums of the real one."""
+    from numerics import apx_mc
+    from numerics import montecarlo as MC
+
+    theta, _, props = MC.large_problem(apx_mc.LARGE_N, seed=0)
+    real = apx_mc.fingerprint(theta, props["uniform"])
+    monkeypatch.setattr(MC, "large_problem", W.popularity_as_uniform())
+    theta, _, props = MC.large_problem(apx_mc.LARGE_N, seed=0)
+    assert apx_mc.fingerprint(theta, props["uniform"]) != real
+    with pytest.raises(SuiteDefect, match="does not match its key"):
+        apx_mc.large_sums.__wrapped__("uniform", 0, 100, (1,), "cpu", real)
+
+
 # ------------------------------------------------------------------ APX-3, APX-4, APX-5
-def test_nce_rate_with_a_wrong_normalizer_fails_but_is_not_a_counterexample_to_the_reading():
-    ev = N.nce_rate("c=logZ", CTX, c=float(torch.logsumexp(TH, 0)) + 0.1)
+def test_nce_rate_with_a_wrong_normalizer_fails_but_is_not_a_counterexample_to_the_reading(monkeypatch):
+    monkeypatch.setattr(X, "canonical_c", W.normalizer_numeric(0.1))
+    ev = N.nce_rate("c=logZ", CTX)
     assert ev.outcome == "fails" and ev.counterexample["limit_bias2"] > 1e-3
-    ok, msg = recheck_apx(ev.counterexample, "nce/c=logZ")
+    ok, msg = recheck_apx(ev.counterexample, "nce/c=logZ", _row("APX-3[nce/c=logZ]"), "closed-form-rate")
     assert not ok and "normalizer" in msg
 
 
@@ -106,17 +175,29 @@ def test_tree_clusters_ignore_child_order():
     assert a.nested() == "((0,1),2)" and b.nested() == "(2,(1,0))"
 
 
-def test_a_tree_blind_hsm_estimator_fails_and_is_rejected_outside():
-    ev = N.hsm_trees(CTX, exact=W.hsm_exact_h1_fit)
+def test_a_tree_blind_hsm_estimator_fails_and_is_rejected_outside(monkeypatch):
+    monkeypatch.setattr(A, "hsm_grad", W.hsm_grad_h1_fit)
+    ev = N.hsm_trees(CTX)
     assert ev.outcome == "fails" and ev.counterexample["shape"] == "hsm-trees"
-    assert not recheck_apx(ev.counterexample, "hsm/H2")[0]
+    assert not recheck_apx(ev.counterexample, "hsm/H2", _row("APX-4[hsm/H2]"), "exact-tree-bias")[0]
 
 
-def test_rg_with_a_wrong_coefficient_fails_and_is_rejected_outside():
-    ev = N.rg_scale("rgx", CTX, grad=W.rg_grad_coeffs(0, 1, 1))
+def test_rg_with_a_wrong_coefficient_fails_and_is_rejected_outside(monkeypatch):
+    from numerics import apx_rg as NR
+
+    with monkeypatch.context() as mp:
+        mp.setattr(A, "rg_grad", W.rg_grad_coeffs(0, 1, 1))
+        ev = N.rg_scale("rgx", CTX)
     assert ev.outcome == "fails" and ev.counterexample["bias2_at_0"] > 0.1
-    assert not recheck_apx(ev.counterexample, "rgx/scale")[0]
-    ev = N.rg_spread("rgx", CTX, grad=W.rg_grad_coeffs(1, 1, 0.5))
-    assert ev.outcome == "fails" and not recheck_apx(ev.counterexample, "rgx/spread")[0]
-    ev = N.rg2_squared(CTX, label_target=lambda n: n)
-    assert ev.outcome == "fails" and not recheck_apx(ev.counterexample, "rg2/squared-loss")[0]
+    assert not recheck_apx(ev.counterexample, "rgx/scale", _row("APX-5[rgx/scale]"), "exact-scale-series")[0]
+    with monkeypatch.context() as mp:
+        mp.setattr(A, "rg_grad", W.rg_grad_coeffs(1, 1, 0.5))
+        ev = N.rg_spread("rgx", CTX)
+    assert ev.outcome == "fails"
+    assert not recheck_apx(ev.counterexample, "rgx/spread", _row("APX-5[rgx/spread]"), "exact-spread")[0]
+    with monkeypatch.context() as mp:
+        mp.setattr(NR, "squared_target", W.squared_target_without_ones)
+        ev = N.rg2_squared(CTX)
+    assert ev.outcome == "fails"
+    assert not recheck_apx(ev.counterexample, "rg2/squared-loss", _row("APX-5[rg2/squared-loss]"),
+                           "squared-loss-identity")[0]

@@ -165,17 +165,19 @@ def test_ssm_delta_method_v1_matches_closed_form_and_enumeration():
     assert rel[-1] < 2e-3 and rel[0] < 1e-2, rel
 
 
-def test_ssm_delta_method_rejects_a_covariance_that_is_not_the_draws():
+def test_ssm_delta_method_rejects_a_covariance_that_is_not_the_draws(monkeypatch):
     from audit import SuiteDefect
+    from proofs import apx_ssm
 
     def poisson(x, t):
         return sp.Matrix(len(x), len(x), lambda i, k: x[i] ** 2 / t[i] if i == k else 0)
 
+    monkeypatch.setattr(apx_ssm, "typed_sigma1", poisson)  # read by ssm_delta_method at call time
     with pytest.raises(SuiteDefect, match="categorical"):
-        apx.ssm_delta_method(TH, 0, [1 / 6] * 6, sigma1=poisson)
+        apx.ssm_delta_method(TH, 0, [1 / 6] * 6)
 
 
-def test_ssm_ideal_moments_variance_formula_matches_enumeration():
+def test_ssm_ideal_moments_variance_formula_matches_enumeration(monkeypatch):
     assert _dec(_d("ssm_ideal_moments")) == "holds"
     for theta, y in ((TH, 0), ([0.3, -1.2, 2.0, 0.7, -0.1], 2)):
         t = torch.tensor(theta, dtype=torch.float64)
@@ -186,7 +188,11 @@ def test_ssm_ideal_moments_variance_formula_matches_enumeration():
         for m in (1, 2, 5):
             want = (S / Z) ** 2 * (1 - Q2) / m
             assert X.ssm_exact(t, y, q, m)["variance"] == pytest.approx(want, rel=1e-12)
-    d = apx.ssm_ideal_moments(temperature=2)  # a tempered proposal: the corrected logit depends on the draw
+    from proofs import apx_ssm
+
+    # a tempered proposal (q~ prop. to exp(theta/2)): the corrected logit depends on the draw
+    monkeypatch.setattr(apx_ssm, "ideal_weight", lambda x: x ** sp.Rational(1, 2))
+    d = apx.ssm_ideal_moments()
     assert d.decision == "fails" and d.counterexample["shape"] == "ssm-iff"
 
 
@@ -289,7 +295,8 @@ def test_hsm_tree_dependence_h2():
 def test_hsm_h1_every_tree_fits_exactly():
     d = _d("hsm_h1_tree_free")
     assert d.decision == "fails"
-    assert d.counterexample == {"p": [0.5, 0.3, 0.2], "trees": ["((0,1),2)", "(0,(1,2))"], "kl_best_fit": [0.0, 0.0]}
+    assert d.counterexample == {"shape": "hsm-h1", "p": [0.5, 0.3, 0.2], "trees": ["((0,1),2)", "(0,(1,2))"],
+                                "kl_best_fit": [0.0, 0.0]}
     # numeric: the node scores log(P(left)/P(right)) reproduce p through the library's H1 model
     rng = np.random.default_rng(2)
     p = torch.tensor(rng.dirichlet(np.ones(5)), dtype=torch.float64)
@@ -297,6 +304,43 @@ def test_hsm_h1_every_tree_fits_exactly():
         u, _ = apx.h1_fit(tree, [float(v) for v in p])
         u = torch.tensor([[float(e) for e in u]], dtype=torch.float64)
         assert torch.exp(A.hsm_log_probs(u, tree))[0].tolist() == pytest.approx(p.tolist(), abs=1e-14)
+
+
+def test_apx4_derivations_read_their_estimator_and_fit_at_call_time(monkeypatch):
+    """The planted inputs of APX-4 enter through the attributes the derivations look up: a
+    fit constrained so that the best fits differ by tree makes the H1 derivation hold, a
+    tree-blind one leaves it undecided; an estimator that ignores the tree refutes H2's."""
+    from proofs import apx_hsm as PH
+    from reports import planted_apx as W
+
+    with monkeypatch.context() as mp:
+        mp.setattr(PH, "h1_fit", W.h1_frozen_root_fit)          # root split frozen at 1/2
+        assert PH.hsm_h1_tree_free().decision == "holds"
+        mp.setattr(PH, "h1_fit", W.h1_count_fit)                # the same (wrong) fit for both trees
+        assert PH.hsm_h1_tree_free().decision == "undecided"
+    monkeypatch.setattr(PH, "hsm_h2_grad", W.h1_fit_sympy)
+    d = PH.hsm_tree_dependence()
+    assert d.decision == "fails" and d.counterexample["shape"] == "hsm-trees"
+
+
+def test_apx5_apx6_derivations_read_their_constants_at_call_time(monkeypatch):
+    from audit import SuiteDefect
+    from proofs import apx_rg as PR
+    from proofs import sgd_bound
+    from reports import planted_apx as W
+
+    with monkeypatch.context() as mp:                          # RGx's coefficients in RG^2's entry
+        mp.setattr(PR, "RG_COEFFS", {**PR.RG_COEFFS, "rg2": (1, 1, 1)})
+        assert _dec(apx.rg_spread("rg2")) == "holds"
+        mp.setattr(PR, "RG_COEFFS", {**PR.RG_COEFFS, "rg2": (0, 1, 0)})
+        d, _, _ = apx.rg_scale("rg2")
+        assert d.decision == "fails" and d.counterexample["coeffs"] == [0.0, 1.0, 0.0]
+    with monkeypatch.context() as mp:
+        mp.setattr(PR, "squared_target", W.sympy_target_without_ones)
+        assert _dec(apx.rg2_weighted_squared()) == "fails"
+    monkeypatch.setattr(sgd_bound, "neighbourhood_radius", W.sum_of_limits)
+    with pytest.raises(SuiteDefect, match="not the fixed point"):
+        apx.sgd_neighbourhood()
 
 
 # ---------------------------------------------------------------- (7) RG

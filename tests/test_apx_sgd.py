@@ -116,14 +116,32 @@ def test_planted_failure_gives_counterexample(ev, rows):
     assert apx_sgd.decide({}, **kw)[0] == "undecided"
 
 
-def test_bias_measured_at_the_start_fails_and_the_outside_recheck_rejects_it(ev):
+def test_bias_measured_at_the_start_fails_and_the_outside_recheck_rejects_it(ev, monkeypatch):
+    from reports.claims_apx import claims
+    from reports.planted_apx import moments_at_start
     from reports.rechecks.apx import recheck_apx
 
-    bad = apx_sgd.sgd_convergence(QUICK, moments_at="start")        # the planted defect: b at W_0 only
+    monkeypatch.setattr(apx_sgd, "_moments", moments_at_start)      # the planted defect: b at W_0 only
+    bad = apx_sgd.sgd_convergence(QUICK)
     assert bad.outcome == "fails" and bad.counterexample["estimator"] in ("rg2", "rgx")
     assert bad.counterexample["b"] < 1e-12 < ev.figures["estimators"]["rg2"]["b"]   # RG is exact at theta = 0
-    ok, msg = recheck_apx(json_round_trip(bad.counterexample), "sgd")
-    assert not ok and "bias along the run" in msg
+    row = next(c for c in claims() if c.key == "APX-6[sgd]")
+    ok, msg = recheck_apx(json_round_trip(bad.counterexample), "sgd", json_round_trip(row.constants),
+                          "sgd-neighbourhood")
+    assert not ok and "bias along the run" in msg and "stored b" in msg   # the re-run measures b along the run
+
+
+def test_moments_are_read_along_the_whole_run(ev):
+    """b and σ² of a row are the maxima over every measurement (each step, or each checkpoint
+    for Monte Carlo, and W*), not over a part of them."""
+    meas = apx_sgd.measure(apx_sgd.config_for(QUICK), QUICK.seed)
+    for name, r in meas["rows"].items():
+        got = ev.figures["estimators"][name]
+        if "mc" in r:
+            assert got["sigma2_point"] == max(mc["sigma2"] for _, mc in r["mc"])
+        else:
+            assert got["b"] == max(r["b_trace"] + [r["at_W_star"][0]])
+            assert got["sigma2"] == max(r["sigma2_trace"] + [r["at_W_star"][1]])
 
 
 def json_round_trip(x):
@@ -153,7 +171,7 @@ def test_crosscheck_disagreement_is_a_suite_defect():
     broken = dict(meas) | {"crosscheck": {k: v | {"sigma2_mc": 3 * v["sigma2_exact"]}
                                           for k, v in meas["crosscheck"].items()}}
     with pytest.raises(SuiteDefect, match="disagree"):
-        apx_sgd._evidence(broken, apx_sgd.config_for(QUICK), QUICK, "run")
+        apx_sgd._evidence(broken, apx_sgd.config_for(QUICK), QUICK)
 
 
 def test_bad_inputs():
@@ -170,8 +188,6 @@ def test_bad_inputs():
             apx_sgd.Config(**ok, **{key: val})
     with pytest.raises(ValueError, match="config"):
         apx_sgd.sgd_convergence(QUICK, config={"N": 32})
-    with pytest.raises(ValueError, match="moments_at"):
-        apx_sgd.sgd_convergence(QUICK, moments_at="end")
 
 
 def test_small_config_runs():

@@ -73,6 +73,23 @@ def rg_grad(theta, y: int, kind: str) -> np.ndarray:
     return g
 
 
+def rg_grad_coeffs(theta, y: int, lin: float, quad: float, inter: float) -> np.ndarray:
+    """The RG family's score gradient −e_y + lin/n + quad θ/n − inter θ̄/n (RG² = (1, 1, 0),
+    RG× = (1, 1, 1)): the gradient of −θ_y + log n + lin θ̄ + quad (1/2n) Σ θ_j² − inter ½ θ̄²."""
+    theta = np.asarray(theta, np.float64)
+    n = theta.size
+    g = (lin + quad * theta - inter * theta.mean()) / n
+    g[y] -= 1.0
+    return g
+
+
+def rg_loss_coeffs(theta, y: int, lin: float, quad: float, inter: float) -> float:
+    """−θ_y + log n + lin θ̄ + quad (1/2n) Σ θ_j² − inter ½ θ̄² (the RG family's loss)."""
+    theta = np.asarray(theta, np.float64)
+    n, mean = theta.size, float(theta.mean())
+    return float(-theta[y] + math.log(n) + lin * mean + quad * (theta ** 2).sum() / (2 * n) - inter * mean ** 2 / 2)
+
+
 def rg2_loss(theta, y: int) -> float:
     theta = np.asarray(theta, np.float64)
     n = theta.size
@@ -140,15 +157,22 @@ def _det_grad(name: str, theta: np.ndarray, y: np.ndarray, tree) -> np.ndarray |
     return None
 
 
-def sgd_run(cx: dict):
+def sgd_grad_norm(X: np.ndarray, y: np.ndarray, W: np.ndarray, lam: float) -> float:
+    """‖∇F(W)‖_F of F(W) = (1/N) Σ_i CE(Wᵀ x_i, y_i) + (λ/2)‖W‖²_F."""
+    g = np.stack([softmax_grad(t, int(yy)) for t, yy in zip(X @ W, y)])
+    return float(np.linalg.norm(X.T @ g / X.shape[0] + lam * W))
+
+
+def sgd_run(cx: dict, eta: float, lam: float):
     """Full-batch W ← W − η (Xᵀ G̃/N + λ W) from W = 0 for T steps with a deterministic
-    estimator's G̃, from the stored data (X, y, λ, η, W*): (‖W_T − W*‖², the bias b =
-    max ‖Xᵀ(g̃ − g)/N‖_F over the run and W*).  None for a stochastic estimator."""
+    estimator's G̃, from the stored data (X, y, W*, T) and the row's step η and ridge λ:
+    (‖W_T − W*‖², the bias b = max ‖Xᵀ(g̃ − g)/N‖_F over the run and W*).  None for a
+    stochastic estimator."""
     name = cx["estimator"]
     X, y = np.array(cx["X"], np.float64), np.array(cx["y"], np.int64)
     W_star = np.array(cx["W_star"], np.float64)
     tree = parse_tree(cx["tree"]) if "tree" in cx else None
-    eta, lam, N = float(cx["eta"]), float(cx["lam"]), X.shape[0]
+    eta, lam, N = float(eta), float(lam), X.shape[0]
     W = np.zeros_like(W_star)
     b = 0.0
     for t in range(int(cx["T"]) + 2):
