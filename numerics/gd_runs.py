@@ -49,6 +49,14 @@ N_SEP = 100  # separable examples
 H_FD = 1e-5  # backward-difference step of the independent gradient route
 RESOLVE = 1e-4  # on-support negatives with ŷ_j below this are not compared by differences
 LOG_UNDERFLOW = -700.0
+#: step budget (quick, full) of the runs: softmax's rate fit needs a long horizon (its last
+#: decade is fitted); the sparse runs stop once the loss is exactly zero
+HORIZON = {"softmax": (20_000, 200_000), "sparse": (1_000, 5_000)}
+
+
+def step_size(t: int) -> float:
+    """The GD step at step ``t``: the constant ``LR`` (DYN-1/DYN-2 are about constant steps)."""
+    return LR
 
 
 def variants(loss: str, ctx: RunContext) -> list[tuple[str, dict]]:
@@ -214,7 +222,7 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
             if stop_at_zero:
                 steps_run = t
                 break
-        W = W - LR * (grad if X is None else X.T @ grad / X.shape[0])
+        W = W - step_size(t) * (grad if X is None else X.T @ grad / X.shape[0])
     frac = 1 - torch.tensor(zeros[:steps_run], dtype=DT) / n_neg
     return {"frac": frac, "t": np.array(rec_t), "loss": np.array(rec_loss), "norm": np.array(rec_norm),
             "route": stats, "zero_at": zero_at, "max_gap": max_gap, "T": T, "steps": steps_run}
@@ -225,24 +233,23 @@ def _run_cached(name: str, key: tuple, setting: str, T: int, seed: int, impl) ->
     return gd(name, dict(key), setting, T, seed)
 
 
-# keyed by the implementation's solve function too, so a planted (patched) map never meets
-# a run of the real one, and the real runs survive planted runs (DYN-1 and DYN-2 share them)
+# keyed by everything a run reads that a planted input patches (the implementation's solve
+# function, the step, the schedule, the data source), so a planted run never meets a run of
+# the real code, and the real runs survive planted runs (DYN-1 and DYN-2 share them)
 _run_cached.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def horizon(name: str, ctx: RunContext) -> int:
-    if name == "softmax":  # the rate fit needs a long horizon (the last decade is fitted)
-        return ctx.budget(20_000, 200_000)
-    return ctx.budget(1_000, 5_000)  # sparse losses stop once the loss is exactly zero
+    return ctx.budget(*HORIZON["softmax" if name == "softmax" else "sparse"])
 
 
 def run(name: str, params: dict, setting: str, ctx: RunContext) -> dict:
     T = horizon(name, ctx)
     seed = ctx.seed * 1_000_003 + (11 if setting == "free" else 12)
-    impl = type(get(name, **params).regularizer).solve
+    impl = (type(get(name, **params).regularizer).solve, LR, step_size, data)
     with one_thread():
         return _run_cached(name, tuple(sorted(params.items())), setting, T, seed, impl)
 
 
 __all__ = ["variants", "variant_text", "SETTING_TEXT", "k_of", "record_steps", "data", "gd", "run", "horizon", "fd_route", "N_CLASSES", "DIM", "LR",
-           "GAP", "N_SEP", "DT"]
+           "GAP", "N_SEP", "DT", "HORIZON", "step_size"]

@@ -20,8 +20,6 @@ Decision rules (stated before measuring):
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from audit import Evidence, RunContext
@@ -46,17 +44,15 @@ LABELS = {
 }
 
 
-def negative_gradients(loss: str, ctx: RunContext, runner: Callable[..., dict] | None = None) -> Evidence:
-    """DYN-1 on the GD runs (``runner(name, params, setting, ctx)``, default gd_runs.run;
-    planted defects pass runs of the same shape)."""
-    runner = runner or gd_runs.run
+def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
+    """DYN-1 on the GD runs of ``gd_runs.run(name, params, setting, ctx)``."""
     figures: dict = {}
     labels = dict(LABELS)
     series: dict = {}
     outcomes = []
     for label, params in gd_runs.variants(loss, ctx):
         for setting in ("free", "separable"):
-            r = runner(label.split("(")[0], params, setting, ctx)
+            r = gd_runs.run(label.split("(")[0], params, setting, ctx)
             frac = np.asarray(r["frac"], dtype=np.float64)
             entry = {"steps": len(frac), "frac_first": float(frac[0]), "frac_min": float(frac.min()),
                      "frac_last": float(frac[-1]), "frac_mean": float(frac.mean()), "max_score_gap": r["max_gap"],

@@ -1,11 +1,9 @@
 """DYN-2 (sparse part) in exact arithmetic: does gradient descent with a constant step
 size reach *exactly* zero loss in finitely many steps?
 
-Setting: GD on a free score vector θ ∈ R^n with a fixed label y (one-hot for sparsemax,
-multi-hot with |Y| = k for rankmax), θ_{t+1} = θ_t − lr (ŷ(θ_t) − y).  This is the
-linear model on a single example with feature x = 1 (θ = W), so the data are separable
-(a single example always is) and the Lipschitz constant of ∇L in W is the one of FY-4:
-L = 1 for sparsemax and rankmax, L = 2^{α−2} = 1/√2 for 1.5-entmax.
+Setting: GD θ_{t+1} = θ_t − lr (ŷ(θ_t) − y) on a free score vector θ ∈ R^n, label y (one-hot;
+multi-hot, |Y| = k, for rankmax): the linear model on one example with x = 1 (separable), with
+FY-4's L = 1 for sparsemax and rankmax, L = 2^{α−2} = 1/√2 for 1.5-entmax.
 
 Three derivations, each returning a :class:`Derivation`:
 
@@ -25,7 +23,8 @@ Three derivations, each returning a :class:`Derivation`:
 * :func:`entmax15_never_zero` (1.5-entmax, n = 2, every lr > 0): the closed form
   2√p₀ − 2√p₁ = θ₀ − θ₁ gives the shortfall recurrence s_{t+1} = s_t − lr h(s_t) with
   0 < h(s) ≤ C s², C = lim h/s² = ½ (derived), so s_t stays in (0, s_0] for every t
-  once 0 < s_0 < min(4, 1/(lr C)): the loss never reaches exactly zero, for any step size.
+  once 0 < s_0 < min(4, 1/(lr C)): the loss never reaches exactly zero, for any step size;
+  a step so large that s_1 ≤ 0 jumps past the margin (zero loss after one step: holds).
 """
 from __future__ import annotations
 
@@ -45,6 +44,18 @@ LR = sp.Symbol("eta", positive=True)  # step size (LaTeX η)
 TT = sp.Symbol("t", integer=True, nonnegative=True)
 S = sp.Symbol("s", positive=True)  # margin shortfall
 N_STEPS = 5  # counterexample losses L_0..L_5
+
+# the steps the rows are decided at, read at call time (a typo'd step enters here as in real code); 1/L = 1 for
+# sparsemax and rankmax, sqrt(2) for 1.5-entmax (FY-4).  Reading "any step in (0, 1/L]": each counterexample's step
+ROW_STEPS = {"sparsemax": sp.Rational(1, 2), "rankmax": sp.Rational(1, 2), "entmax": sp.Rational(1, 2)}
+ROW_STARTS = {"entmax": (0, 0)}
+ENTMAX_UNIT_STEP, ENTMAX_UNIT_START = sp.sqrt(2), (1, 0)  # reading lr = 1/L of 1.5-entmax
+UNIT_STEP, UNIT_STEP_RUNS = sp.Integer(1), Fr(1)  # lr = 1/L of sparsemax / rankmax: the argument, the exact runs
+
+
+def free_region_factor(eta):
+    """The per-step factor of the gradient on R that :func:`sparse_finite_steps` states (checked by sympy)."""
+    return 1 - eta
 
 
 # --------------------------------------------------------------------------------------
@@ -144,19 +155,18 @@ def _free_region_identities(n: int, k: int, ratio) -> tuple[bool, bool, bool]:
 
 
 @lru_cache(maxsize=32)
-def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 1, n: int = 2,
-                        ratio=None) -> Derivation:
+def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 1, n: int = 2) -> Derivation:
     """Decide "GD at constant step ``lr`` from θ0 = 0 reaches exactly zero loss in finitely
     many steps" for sparsemax (k = 1) / rankmax (multi-hot y, |Y| = k), lr ∈ (0, 1].
 
-    ``ratio`` is the claimed per-step factor of the gradient on R (default 1 − lr, the
-    derived one); a wrong one is rejected by sympy and the derivation is undecided."""
+    The per-step factor of the gradient on R is the one :func:`free_region_factor` states
+    (1 − lr); a wrong one is rejected by sympy and the derivation is undecided."""
     if loss not in ("sparsemax", "rankmax") or (loss == "sparsemax" and k != 1) or not 1 <= k < n:
         raise ValueError(f"bad loss/k/n: {loss}, k={k}, n={n}")
     lr = sp.nsimplify(lr)
     if not (0 < lr <= 1):
         raise ValueError("lr must lie in (0, 1/L] = (0, 1]")
-    ratio = 1 - LR if ratio is None else ratio
+    ratio = free_region_factor(LR)
     lab = "$e_1$" if k == 1 else r"$\mathbf{1}_Y$, $Y = \{" + ", ".join(str(i) for i in range(1, k + 1)) + r"\}$"
     kpart = "" if loss == "sparsemax" else f" ($k = {k}$)"
     lr_tex = sp.latex(lr)
@@ -235,10 +245,10 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
 # --------------------------------------------------------------------------------------
 # (2) sparsemax / rankmax, lr = 1/L = 1, every start, any n, k
 # --------------------------------------------------------------------------------------
-def _unit_step_cases(lr=1) -> list[tuple[str, bool | None]]:
+def _unit_step_cases(lr) -> list[tuple[str, bool | None]]:
     """The sympy-checked inequalities of the unit-step argument (τ the threshold of ŷ(θ),
     nonnegative/positive symbols parametrize each case); ``lr`` is the step of the update
-    θ' = θ − lr (ŷ − y) (1 = 1/L; another value only to show the argument fails there)."""
+    θ' = θ − lr (ŷ − y) (:data:`UNIT_STEP`, 1 = 1/L: the argument fails at another step)."""
     lr = sp.nsimplify(lr)
     tau = sp.Symbol("tau", real=True)
     dl, m_, M_ = sp.symbols("delta m M", real=True)
@@ -276,11 +286,12 @@ def _unit_step_cases(lr=1) -> list[tuple[str, bool | None]]:
 
 
 @lru_cache(maxsize=8)
-def unit_step_finite(loss: str = "sparsemax", lr=1) -> Derivation:
-    """lr = 1/L = 1: exactly zero loss after at most ⌈1 − g_0⌉ steps from every start
-    (``lr`` other than 1: the same argument run at a wrong step, which must not hold)."""
+def unit_step_finite(loss: str = "sparsemax") -> Derivation:
+    """lr = 1/L = 1 (:data:`UNIT_STEP`): exactly zero loss after at most ⌈1 − g_0⌉ steps
+    from every start (the argument run at another step does not hold)."""
     if loss not in ("sparsemax", "rankmax"):
         raise ValueError(loss)
+    lr = UNIT_STEP
     step = "1/L = 1" if lr == 1 else sp.latex(sp.nsimplify(lr))
     d = Derivation(
         statement=(f"{loss}: GD with constant step $\\mathrm{{lr}} = {step}$ on the free score vector reaches exactly "
@@ -310,12 +321,12 @@ def unit_step_finite(loss: str = "sparsemax", lr=1) -> Derivation:
     return d.decide(all_true([ok for _, ok in res]))
 
 
-def unit_step_exact(loss: str, ctx: RunContext, lr=1) -> Evidence:
-    """Numeric side of the lr = 1/L reading: exact Fraction GD at lr = 1 from random rational
-    starts (n = 2..5; k = 1 for sparsemax, k ∈ {1, 2, 3} ∩ [1, n−1] for rankmax) must reach
-    L = 0 exactly within ⌈1 − g_0⌉ steps (0 if g_0 ≥ 1), never increase the loss, and stay at 0.
-    (``lr`` other than 1 only for tests: the same criteria must then fail.)"""
-    lr = Fr(lr)
+def unit_step_exact(loss: str, ctx: RunContext) -> Evidence:
+    """Numeric side of the lr = 1/L reading: exact Fraction GD at lr = 1 (:data:`UNIT_STEP_RUNS`)
+    from random rational starts (n = 2..5; k = 1 for sparsemax, k ∈ {1, 2, 3} ∩ [1, n−1] for
+    rankmax) must reach L = 0 exactly within ⌈1 − g_0⌉ steps (0 if g_0 ≥ 1), never increase
+    the loss, and stay at 0."""
+    lr = Fr(UNIT_STEP_RUNS)
     rng = random.Random(ctx.seed * 1_000_003 + 31)
     runs = ctx.budget(150, 1500)
     worst, fails, max_steps = None, [], 0
@@ -353,10 +364,9 @@ def unit_step_exact(loss: str, ctx: RunContext, lr=1) -> Evidence:
     return Evidence("numeric", "unit-step-exact", "holds", detail, figures, summary=summary, labels=UNIT_STEP_LABELS)
 
 
-UNIT_STEP_LABELS = {"runs": "exact GD runs", "max_steps_to_zero": "most steps to exactly zero loss",
-                    "slowest_start": "slowest start", "theta0": r"start $\theta_0$", "y": "label $y$",
-                    "k": "$k = |Y|$", "steps": "steps to exactly zero loss", "bound": r"bound $\lceil 1 - g_0 \rceil$",
-                    "failures": "runs that break the rule"}
+UNIT_STEP_LABELS = {"runs": "exact GD runs", "max_steps_to_zero": "most steps to exactly zero loss", "y": "label $y$",
+                    "slowest_start": "slowest start", "theta0": r"start $\theta_0$", "k": "$k = |Y|$",
+                    "steps": "steps to exactly zero loss", "bound": r"bound $\lceil 1 - g_0 \rceil$", "failures": "runs that break the rule"}
 
 
 # --------------------------------------------------------------------------------------
@@ -376,9 +386,8 @@ def _entmax15_closed_form():
 
 @lru_cache(maxsize=8)
 def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
-    """Decide "GD with step ``lr`` on 1.5-entmax (n = 2, y = e_0) from ``theta0`` reaches
-    exactly zero loss in finitely many steps"; fails (with a counterexample) when the
-    derived sufficient condition 0 < s_0 < min(4, 1/(lr C)) holds."""
+    """Decide "GD with step ``lr`` on 1.5-entmax (n = 2, y = e_0) from ``theta0`` reaches exactly zero loss in
+    finitely many steps": fails (counterexample) when 0 < s_0 < min(4, 1/(lr C)), holds when s_1 ≤ 0."""
     lr = sp.nsimplify(lr)
     th0 = [sp.nsimplify(x) for x in theta0]
     lr_tex = sp.latex(lr)
@@ -433,6 +442,17 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
     d.step(r"Concrete start: $s_0 = 2 - (\theta_{0,0} - \theta_{0,1}) = " + sp.latex(s0) + r"$; condition "
            r"$0 < s_0 < \min(4, 1/(\eta C)) = \min(4, " + sp.latex(sp.nsimplify(1 / (lr * C))) + f")$: {cond}")
     ok_all = all_true([kkt, norm, v_pos, bound_ok, len(sols) == 2])
+    if ok_all is True and not cond and bool(s0 > 0) and bool(s0 < 4):
+        # a step large enough that the first update jumps past the margin: zero loss after one step
+        s1 = sp.simplify(s0 - lr * h.subs(S, s0))
+        past = s1.is_nonpositive
+        d.step(r"The first step from $s_0 \in (0, 4)$ (both classes in the support):", eq("s_1", s1) + r" \le 0" * bool(past))
+        if past:
+            d.step(r"so $\theta_{1,0} - \theta_{1,1} = 2 - s_1 \ge 2 = 1/(\alpha - 1)$, the margin: $\hat y = e_1$, $L = 0$ "
+                   r"(FY-3); the gradient $\hat y - e_1$ then vanishes and $\theta$ stays: zero loss from step 1 on.")
+            d.summary = (f"1.5-entmax, $\\mathrm{{lr}} = {lr_tex}$, $s_0 = {sp.latex(s0)}$: the first step jumps past the "
+                         f"margin ($s_1 = {sp.latex(s1)} \\le 0$): exactly zero loss after one step")
+            return d.decide(True)
     if ok_all is not True or not cond:
         d.step("A derivation step did not check or the start violates the condition: undecided.")
         return d.decide(None)
@@ -462,18 +482,19 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
 def finite_steps_row(loss: str) -> Derivation:
     """The counterexample for the reading "any constant step in (0, 1/L]" of each sparse loss."""
     if loss == "sparsemax":
-        return sparse_finite_steps("sparsemax", sp.Rational(1, 2), 1, 2)
+        return sparse_finite_steps("sparsemax", ROW_STEPS["sparsemax"], 1, 2)
     if loss == "rankmax":
-        return sparse_finite_steps("rankmax", sp.Rational(1, 2), 2, 3)
+        return sparse_finite_steps("rankmax", ROW_STEPS["rankmax"], 2, 3)
     if loss == "entmax":
-        return entmax15_never_zero(sp.Rational(1, 2), (0, 0))
+        return entmax15_never_zero(ROW_STEPS["entmax"], ROW_STARTS["entmax"])
     raise ValueError(loss)
 
 
 def entmax_unit_step() -> Derivation:
     """1.5-entmax at lr = 1/L = √2 (L = 2^{α−2}, FY-4) from θ0 = (1, 0): s_0 = 1 < √2 = 1/(lr C)."""
-    return entmax15_never_zero(sp.sqrt(2), (1, 0))
+    return entmax15_never_zero(ENTMAX_UNIT_STEP, ENTMAX_UNIT_START)
 
 
 __all__ = ["project_capped", "loss_capped", "gd_exact", "gap", "sparse_finite_steps", "unit_step_finite",
-           "unit_step_exact", "entmax15_never_zero", "finite_steps_row", "entmax_unit_step"]
+           "unit_step_exact", "entmax15_never_zero", "finite_steps_row", "entmax_unit_step", "free_region_factor",
+           "ROW_STEPS", "ROW_STARTS", "ENTMAX_UNIT_STEP", "ENTMAX_UNIT_START", "UNIT_STEP", "UNIT_STEP_RUNS"]

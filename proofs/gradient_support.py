@@ -16,8 +16,9 @@ The gradient is not typed: it is the derivative of FY-1's derived conjugate Ω*
   constraint Σ_F p + |U| = k) contains no θ_j with j ∈ Z, so ŷ and Ω* on the region do not
   depend on θ_Z; sympy checks that structural fact on every pattern it solves.
 
-``conjugate`` is injectable (a wrong Ω* candidate, e.g. the conjugate of a smeared map,
-must make the derivation fail).
+The conjugate is looked up at call time (``softmax_conjugate``, ``derived_conjugate`` of
+this module), so a wrong Ω* candidate -- e.g. the conjugate of a smeared map -- enters as a
+bug would, and must make the derivation fail.
 """
 from __future__ import annotations
 
@@ -124,20 +125,23 @@ def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
     return d
 
 
-def gradient_support(loss: str, conjugate: Callable | None = None) -> Derivation:
-    """DYN-1.  ``conjugate``: softmax, a function (θ_j, R) → Ω*; sparse, a function
-    Case → Ω* on the pattern (default: FY-1's derived conjugate)."""
+def gradient_support(loss: str) -> Derivation:
+    """DYN-1 on the conjugates of this module: softmax, ``softmax_conjugate`` (θ_j, R) → Ω*;
+    sparse, ``derived_conjugate`` Case → Ω* on the pattern (FY-1's derived conjugate)."""
     if loss == "softmax":
-        return _softmax(conjugate or softmax_conjugate, derived_conjugate)
+        return _softmax(softmax_conjugate, derived_conjugate)
     if loss not in ("sparsemax", "entmax", "rankmax"):
         raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
-    return _sparse(loss, conjugate or derived_conjugate)
+    return _sparse(loss, derived_conjugate)
 
 
 def smeared_conjugate(eps=sp.Rational(1, 1000)) -> Callable[[Case], sp.Expr]:
-    """Ω* of the map (1 − ε)ŷ + ε·mass/n (a sparse map made dense): (1 − ε)Ω* + (ε·mass/n)Σθ."""
+    """Ω* of the map (1 − ε)ŷ + ε·mass/n (a sparse map made dense): (1 − ε)Ω* + (ε·mass/n)Σθ
+    (FY-1's conjugate read from proofs.conjugates, so that it survives a patch of this module's)."""
+    from . import conjugates
+
     def conj(case: Case) -> sp.Expr:
-        return (1 - eps) * derived_conjugate(case) + eps * case.k * sum(case.theta) / case.n
+        return (1 - eps) * conjugates.derived_conjugate(case) + eps * case.k * sum(case.theta) / case.n
 
     return conj
 

@@ -20,8 +20,9 @@ other exponentials); O2: the stationarity condition solved for θ gives θ* = lo
 logsumexp θ = logsumexp θ_S + log(1 + E_Z/E_S) shows the infimum is not attained and
 forces θ_j − logsumexp θ_S ≤ log(e^ε − 1) → −∞ on every ε-minimizer as ε → 0.
 
-Every derivation takes its input as an argument (``f_free``, ``yhat``, ``minimizer``) so
-that a planted wrong input can be run through it (reports/claims_dyn.py).
+Every derivation reads its input through a function of this module, looked up at call time
+(``derived_free_map``, ``softmax_map``, ``softmax_minimizer``), so that a wrong input --
+a planted defect (reports/claims_dyn.py) -- enters where a bug would.
 """
 from __future__ import annotations
 
@@ -108,9 +109,9 @@ def _witness(loss: str, param, f) -> tuple[list, list, object]:
     return theta, [f(t - lam) for t in theta], lam
 
 
-def sparse_o1(loss: str, f_free: sp.Expr | None = None) -> Derivation:
-    """O1 for a sparse map: WOP for every n, not SOP (exact witness).  ``f_free`` is the
-    free part of the per-coordinate map (default: derived from the KKT condition)."""
+def sparse_o1(loss: str) -> Derivation:
+    """O1 for a sparse map: WOP for every n, not SOP (exact witness); the free part of the
+    per-coordinate map is :func:`derived_free_map`'s (from the KKT condition)."""
     params, scope = {"entmax": ([None], r"symbolic in $\alpha = 1 + s$, $s > 0$; any $n$"),
                      "rankmax": ([1, 2, 3], r"any $n$ (WOP); witnesses for $k \in \{1, 2, 3\}$"),
                      "sparsemax": ([None], "any $n$ (WOP); exact rational witness")}[loss]
@@ -119,7 +120,7 @@ def sparse_o1(loss: str, f_free: sp.Expr | None = None) -> Derivation:
                    [r"$\hat y_i = f(\theta_i - \lambda)$ with one threshold $\lambda$ (separable $\Omega$, KKT)"],
                    summary=f"{loss}: " + r"$\theta_i > \theta_j \Rightarrow \hat y_i \ge \hat y_j$ (WOP), but not SOP: "
                            r"$\hat y$ is flat outside its support" + (" and at the cap 1" if loss == "rankmax" else ""))
-    f_free = derived_free_map(loss) if f_free is None else f_free
+    f_free = derived_free_map(loss)
     mono = monotone_steps(d, loss, f_free)
     d.step(r"$\theta_i > \theta_j$ gives $\theta_i - \lambda > \theta_j - \lambda$, so $f$ non-decreasing gives "
            r"$\hat y_i \ge \hat y_j$ for every $n$ (WOP)")
@@ -146,13 +147,14 @@ def softmax_map(ti: sp.Expr, tj: sp.Expr, R: sp.Expr) -> tuple[sp.Expr, sp.Expr]
     return sp.diff(conj, ti), sp.diff(conj, tj)
 
 
-def softmax_o1(yhat: Callable = softmax_map) -> Derivation:
-    """θ_i = θ_j + δ, δ > 0 ⇒ ŷ_i > ŷ_j, symbolic in n (R > 0: the other exponentials)."""
+def softmax_o1() -> Derivation:
+    """θ_i = θ_j + δ, δ > 0 ⇒ ŷ_i > ŷ_j, symbolic in n (R > 0: the other exponentials), on
+    :func:`softmax_map`."""
     d = Derivation(r"Softmax is strictly order preserving: $\theta_i > \theta_j$ implies $\hat y_i > \hat y_j$",
                    r"symbolic in $n$ ($R$ = sum of the other exponentials, $R > 0$)", [r"$\theta$ real, finite"])
     ti, tj = sp.symbols("theta_i theta_j", real=True)
     dl, R = sp.Symbol("delta", positive=True), sp.Symbol("R", positive=True)
-    yi, yj = (sp.sympify(v).subs(ti, tj + dl) for v in yhat(ti, tj, R))
+    yi, yj = (sp.sympify(v).subs(ti, tj + dl) for v in softmax_map(ti, tj, R))
     d.step(r"$\hat y_i$, $\hat y_j$ as the partial derivatives of $\Omega^*$ ($\theta_i = \theta_j + \delta$):",
            sp.Matrix([yi, yj]).T)
     pos = all(sp.simplify(v).is_positive is True for v in (yi, yj))
@@ -163,8 +165,8 @@ def softmax_o1(yhat: Callable = softmax_map) -> Derivation:
     return d.decide(None if sign is None or not pos else bool(sign))
 
 
-def order_o1(loss: str, **kw) -> Derivation:
-    return softmax_o1(**kw) if loss == "softmax" else sparse_o1(loss, **kw)
+def order_o1(loss: str) -> Derivation:
+    return softmax_o1() if loss == "softmax" else sparse_o1(loss)
 
 
 # --------------------------------------------------------------------------------------
@@ -177,7 +179,8 @@ def softmax_minimizer(eta_i: sp.Expr, Z: sp.Expr) -> sp.Expr:
     return sol
 
 
-def softmax_o2(minimizer: Callable = softmax_minimizer) -> Derivation:
+def softmax_o2() -> Derivation:
+    """Reading O2 for softmax, on the stationary points :func:`softmax_minimizer` solves."""
     d = Derivation(r"Softmax minimizers of the conditional risk are $\theta^* = \log\eta + c$: $\eta_i > \eta_j$ "
                    r"implies $\theta^*_i > \theta^*_j$ and $\eta_i = \eta_j$ implies $\theta^*_i = \theta^*_j$ (SOP); "
                    r"$\eta$ with zeros: every minimizing sequence has its zero coordinates at $-\infty$ (tied) in the "
@@ -189,7 +192,7 @@ def softmax_o2(minimizer: Callable = softmax_minimizer) -> Derivation:
                    summary=r"softmax: the risk minimizers $\theta^* = \log\eta + c$ order like $\eta$, ties included "
                            r"(SOP); zeros of $\eta$ tie at $-\infty$")
     ei, ej, Z, dd = sp.symbols("eta_i eta_j Z d", positive=True)
-    th_i, th_j = minimizer(ei, Z), minimizer(ej, Z)
+    th_i, th_j = softmax_minimizer(ei, Z), softmax_minimizer(ej, Z)
     d.step(r"stationarity $e^{\theta_i}/\sum_k e^{\theta_k} = \eta_i$ solved for $\theta_i$ (every stationary "
            "point, any $n$):", th_i)
     # fixed point: e^{θ*_i} = η_i Z for every i, so Σ_j e^{θ*_j} = Z Σ η = Z and softmax(θ*) = η
@@ -222,7 +225,7 @@ def softmax_o2(minimizer: Callable = softmax_minimizer) -> Derivation:
     return d.decide(ok if strict is not None else None)
 
 
-def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
+def sparse_o2(loss: str) -> Derivation:
     d = Derivation(f"{loss}: " + r"the minimizers of the conditional risk are the $\theta$ with "
                    r"$\hat y(\theta) = \eta$; every one has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ (WOP), "
                    "and ties at a flat value (0; 1 for rankmax) can split (not SOP)",
@@ -233,7 +236,7 @@ def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
                     r"$\hat y_i = f(\theta_i - \lambda)$, one threshold (KKT)"],
                    summary=f"{loss}: " + r"every risk minimizer has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ "
                            "(WOP); a tie at a flat value can split (not SOP)")
-    f_free = derived_free_map(loss) if f_free is None else f_free
+    f_free = derived_free_map(loss)
     mono = monotone_steps(d, loss, f_free)
     d.step(r"at a minimizer $f(\theta_i - \lambda) = \eta_i$; if $\eta_i > \eta_j$ then $\theta_i \le \theta_j$ "
            r"would give $f(\theta_i - \lambda) \le f(\theta_j - \lambda)$ ($f$ non-decreasing): so "
@@ -260,8 +263,8 @@ def sparse_o2(loss: str, f_free: sp.Expr | None = None) -> Derivation:
     return d.decide(None if mono is None else (mono and same and split))
 
 
-def order_o2(loss: str, **kw) -> Derivation:
-    return softmax_o2(**kw) if loss == "softmax" else sparse_o2(loss, **kw)
+def order_o2(loss: str) -> Derivation:
+    return softmax_o2() if loss == "softmax" else sparse_o2(loss)
 
 
 __all__ = ["derived_free_map", "piecewise_map", "sparse_o1", "softmax_o1", "softmax_map", "order_o1",

@@ -1,14 +1,17 @@
 """CON-3 (order preservation, readings O1/O2), DYN-1, DYN-2 (CLAIMS.md §2–3), each check with
-its planted defect(s) (reports/planted.py, reports/planted_dyn.py)."""
+its planted defects (a check that can hold; one of a numeric check's is its resolution, a near
+miss) or planted truths (a check that can fail or stay undecided), all entering by a patch of
+the attribute the real code reads (reports/planted.py, reports/planted_dyn.py)."""
 from __future__ import annotations
 
 from fractions import Fraction
 
 import sympy as sp
 
-from .claim import Claim, Planted, numeric, share_derivations, symbolic, wrong_derivation, wrong_input
-from .planted import reversed_map, smeared
-from .planted_dyn import fabricated_runs, quantized, reversed_softmax_map, short_gd_runner, with_patch
+from .claim import Claim, Planted, numeric, patched, patched_truth, replacing, share_derivations, symbolic
+from .planted import reversed_map, smeared, tempered
+from .planted_dyn import (biased, decoupled_data, flushed, growing_step, leaking, quantized, reversed_softmax_map,
+                          tempered_labels)
 
 LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
 
@@ -68,28 +71,34 @@ def _text(table: dict, loss: str) -> str:
     return (table["softmax"] if loss == "softmax" else table["sparse"].replace("{loss}", loss)) + _PARAMS[loss]
 
 
+#: what the CON-3 re-checker reads (reports/rechecks/order.py): the resolution of ŷ differences
+#: the suite decides on, the tolerance of a stored tie, and the variants each row covers
+_CON3_CONSTANTS = {"resolution": 1e-9, "tie_tolerance": 1e-12}
+_CON3_VARIANTS = {"entmax": {"alpha": [1.25, 1.5, 2.5, 3.0]}, "rankmax": {"k": [1, 2]}}
+
+
 def _con3(loss: str, reading: str) -> Claim:
     from numerics.order import order_preservation
     from proofs import order as sym
 
     derive = sym.order_o1 if reading == "O1" else sym.order_o2
     if loss == "softmax" and reading == "O1":
-        sym_planted = wrong_derivation(r"softmax map at $-\theta$ (sign error)", derive, loss,
-                                       yhat=reversed_softmax_map)
-        num_planted = quantized("softmax")
+        sym_planted = patched(r"softmax map at $-\theta$ (sign error)",
+                              replacing((sym, "softmax_map", reversed_softmax_map)))
+        num_planted = [quantized("softmax"), flushed("softmax", resolution=True)]
     elif loss == "softmax":
-        sym_planted = wrong_derivation(r"claimed minimizer $\theta^*_i = \eta_i$ (scores set to the probabilities)",
-                                       derive, loss, minimizer=lambda e, Z: e)
-        num_planted = reversed_map("softmax")
+        sym_planted = patched(r"claimed minimizer $\theta^*_i = \eta_i$ (scores set to the probabilities)",
+                              replacing((sym, "softmax_minimizer", lambda e, Z: e)))
+        num_planted = [reversed_map("softmax"), biased(resolution=True)]
     else:
-        sym_planted = wrong_derivation("per-coordinate map $f(u) = -u$ on the free interval (threshold sign error)",
-                                       derive, loss, f_free=-sym.U)
-        num_planted = reversed_map(loss)
+        sym_planted = patched("per-coordinate map $f(u) = -u$ on the free interval (threshold sign error)",
+                              replacing((sym, "derived_free_map", lambda loss_: -sym.U)))
+        num_planted = [reversed_map(loss), leaking(loss, resolution=True)]
     name = "order-search" if reading == "O1" else "bayes-minimizer-order"
     return Claim("CON-3", f"{loss}/{reading}", _text(_O1 if reading == "O1" else _O2, loss), (
         symbolic(f"order-{reading}", derive, loss, planted=[sym_planted]),
-        numeric(name, order_preservation, loss, reading, planted=[num_planted]),
-    ))
+        numeric(name, order_preservation, loss, reading, planted=num_planted),
+    ), constants={**_CON3_CONSTANTS, **_CON3_VARIANTS.get(loss, {})})
 
 
 def _dyn1(loss: str) -> Claim:
@@ -97,57 +106,73 @@ def _dyn1(loss: str) -> Claim:
     from proofs import gradient_support as gs
 
     if loss == "softmax":
-        sym_planted = wrong_derivation(r"conjugate $\max(\theta_j, \log R)$ (softmax at temperature 0)",
-                                       gs.gradient_support, loss, conjugate=lambda tj, R: sp.Max(tj, sp.log(R)))
+        sym_planted = patched(r"conjugate $\max(\theta_j, \log R)$ (softmax at temperature 0)",
+                              replacing((gs, "softmax_conjugate", lambda tj, R: sp.Max(tj, sp.log(R)))))
+        num_planted = [quantized("softmax"), flushed("softmax", resolution=True)]
     else:
-        sym_planted = wrong_derivation(r"conjugate of the smeared map $(1 - 10^{-3})\,\hat y + 10^{-3}\,\mathrm{mass}/n$",
-                                       gs.gradient_support, loss, conjugate=gs.smeared_conjugate())
-    map_defect = quantized("softmax") if loss == "softmax" else smeared(loss)
-    num_planted = Planted(f"{map_defect.defect}; GD runs of 2000 steps",
-                          run=with_patch(map_defect.patch, negative_gradients, loss, runner=short_gd_runner(2000)))
-    kind = "gradient-zeros" if loss == "softmax" else "never-zero"
-    runs_planted = wrong_input(f"GD run records of the same shape with {'a quarter of the negatives at exactly zero gradient' if loss == 'softmax' else 'every negative keeping a gradient'}",
-                               negative_gradients, loss, runner=fabricated_runs(kind))
+        sym_planted = patched(r"conjugate of the smeared map $(1 - 10^{-3})\,\hat y + 10^{-3}\,\mathrm{mass}/n$",
+                              replacing((gs, "derived_conjugate", gs.smeared_conjugate())))
+        num_planted = [patched(rf"{loss} map smeared: $(1 - 10^{{-12}})\,\hat y + 10^{{-12}}\,\mathrm{{mass}}/n$ on every "
+                               "class (no exact zero left)", smeared(loss, 1e-12).patch, resolution=True)]
     return Claim("DYN-1", loss, _text(_DYN1, loss), (
         symbolic("gradient-support", gs.gradient_support, loss, planted=[sym_planted]),
-        numeric("negative-gradient-fraction", negative_gradients, loss, planted=[num_planted, runs_planted]),
+        numeric("negative-gradient-fraction", negative_gradients, loss, planted=num_planted),
     ))
 
 
-def _bayes_planted(loss: str) -> Planted:
-    from numerics.dynamics import bayes_convergence
+def _bayes_planted() -> list[Planted]:
+    from numerics import dynamics as dyn
 
-    return wrong_input("labels drawn from the model at temperature 2 (a miscalibrated label source); 400 steps, "
-                       "100 examples", bayes_convergence, loss, label_temperature=2.0, steps=400, examples=100)
+    return [patched("labels drawn from the model at temperature 1.05, $\\hat y(x W^*/1.05)$ (a miscalibrated label "
+                    "source)", replacing((dyn, "label_source", tempered_labels(1.05))), resolution=True)]
+
+
+def _decoupled_truth(why: str, *changes) -> Planted:
+    from numerics import gd_runs
+
+    return patched_truth(why, replacing((gd_runs, "data", decoupled_data(gd_runs.data)), *changes))
 
 
 def _dyn2(loss: str) -> Claim:
     from numerics import dynamics as dyn
+    from numerics import gd_runs
     from proofs import gd_exact as gde
 
     if loss == "softmax":
+        sep = numeric(
+            "separable-gd", dyn.separable_dynamics, loss, expect="undecided", expect_full="holds",
+            planted=[patched(r"a GD step growing like $t^{1/4}$ (a schedule bug: the loss decays like $t^{-5/4}$)",
+                             replacing((gd_runs, "step_size", growing_step(0.25))), resolution=True),
+                     tempered("softmax")],
+            truths=[_decoupled_truth(
+                r"(b) on separable data of orthogonal directions ($x = 2 e_d$): the linear model is five free score "
+                r"vectors from $\theta_0 = 0$, on which $\lVert\theta_t\rVert = c \log(1 + a t)$ and $L_t \sim 1/t$")])
         return Claim("DYN-2", loss, _DYN2_SOFTMAX + dyn.RULE_SOFTMAX, (
-            numeric("separable-gd", dyn.separable_dynamics, loss, expect="undecided", expect_full="holds",
-                    planted=[wrong_input("recorded losses decaying like $3/t^2$ (a GD with a growing step)",
-                                         dyn.separable_dynamics, loss, runner=fabricated_runs("t^-2"))]),
-            numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=[_bayes_planted(loss)]),
-        ), expected="inconclusive", note=_DYN2_SOFTMAX_NOTE, expected_full="supported")
+            sep, numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=_bayes_planted()),
+        ), expected="inconclusive", note=_DYN2_SOFTMAX_NOTE, expected_full="supported",
+            constants={"rate_band": [-1.2, -0.8], "level": 0.95, "recheck": {"separable-gd": "rate"}})
     if loss == "entmax":
-        gd_planted = wrong_derivation(r"step doubled to $\mathrm{lr} = 1$ ($s_0 = 2/\mathrm{lr}$: the argument's "
-                                      "condition fails)", gde.entmax15_never_zero, sp.Integer(1), (0, 0))
+        gd_truth = patched_truth(r"step $\mathrm{lr} = 4$ from $\theta_0 = (0, 0)$: $s_1 = s_0 - 4 h(s_0) = -2 \le 0$, "
+                                 "the first step jumps past the margin (zero loss after one step)",
+                                 replacing((gde, "ROW_STEPS", {**gde.ROW_STEPS, "entmax": sp.Integer(4)})))
+        constants = {"alpha": 1.5, "L": "sqrt(1/2)", "lr_max": "sqrt(2)", "recheck": {"gd-exact": "entmax-shortfall"}}
     else:
-        k, n = (1, 2) if loss == "sparsemax" else (2, 3)
-        gd_planted = wrong_derivation(r"claimed per-step factor $(1 - \mathrm{lr})^2$ of the gradient (the loss's "
-                                      "factor)", gde.sparse_finite_steps, loss, sp.Rational(1, 2), k, n, (1 - gde.LR) ** 2)
-    checks = (symbolic("gd-exact", gde.finite_steps_row, loss, expect="fails", planted=[gd_planted]),
-              # GD on the free vector at lr = 1/2 does not reach exact zero within the step budget
-              numeric("separable-gd", dyn.separable_dynamics, loss, expect="undecided",
-                      planted=[wrong_input("recorded losses $10^{-3} + 1/t$ (never exactly zero)",
-                                           dyn.separable_dynamics, loss, runner=fabricated_runs("never-zero"))]),
-              numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=[_bayes_planted(loss)]))
+        gd_truth = patched_truth(r"the step $\mathrm{lr} = 1 = 1/L$, which the theorem covers: $L_1 = 0$ from "
+                                 r"$\theta_0 = 0$ (rows lr=1/L)",
+                                 replacing((gde, "ROW_STEPS", {**gde.ROW_STEPS, loss: sp.Integer(1)})))
+        constants = {"L": "1", "lr_max": "1", "k": [1] if loss == "sparsemax" else [1, 2],
+                     "recheck": {"gd-exact": "projection"}}
+    sep_truth = _decoupled_truth(
+        r"step $\mathrm{lr} = 8$, and (b) on separable data of orthogonal directions ($x = 2 e_d$, free score "
+        r"vectors at step 6.4): the first step lifts every gap past the margin, so the loss is exactly 0 after one step",
+        (gd_runs, "LR", 8.0))
+    checks = (symbolic("gd-exact", gde.finite_steps_row, loss, expect="fails", truths=[gd_truth]),
+              # GD on the separable linear model at lr = 1/2 does not reach exact zero within the step budget
+              numeric("separable-gd", dyn.separable_dynamics, loss, expect="undecided", truths=[sep_truth]),
+              numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=_bayes_planted()))
     # reading: every constant step in (0, 1/L] (FY-4: L = 1 for sparsemax/rankmax, 2^{alpha-2} for entmax)
     return Claim("DYN-2", loss, _DYN2_STEP.replace("{loss}", loss) + _PARAMS[loss], checks, expected="refuted",
-                 note=_DYN2_NOTE[loss])
+                 note=_DYN2_NOTE[loss], constants=constants)
 
 
 def _dyn2_unit(loss: str) -> Claim:
@@ -156,12 +181,14 @@ def _dyn2_unit(loss: str) -> Claim:
     half = sp.Rational(1, 2)
     return Claim("DYN-2", f"{loss}/lr=1/L", _DYN2_UNIT.replace("{loss}", loss) + _UNIT_PARAMS[loss], (
         symbolic("unit-step-gap", gde.unit_step_finite, loss,
-                 planted=[wrong_derivation(r"the argument run at $\mathrm{lr} = 1/2 < 1/L$", gde.unit_step_finite,
-                                           loss, half)]),
+                 planted=[patched(r"the argument run at $\mathrm{lr} = 1/2 < 1/L$",
+                                  replacing((gde, "UNIT_STEP", half)))]),
         numeric("unit-step-exact", gde.unit_step_exact, loss,
-                planted=[wrong_input(r"exact GD at $\mathrm{lr} = 1/2$ in place of $1/L = 1$", gde.unit_step_exact,
-                                     loss, lr=Fraction(1, 2))]),
-    ))
+                planted=[patched(r"exact GD at $\mathrm{lr} = 1/2$ in place of $1/L = 1$ (a typo'd step)",
+                                 replacing((gde, "UNIT_STEP_RUNS", Fraction(1, 2)))),
+                         patched(r"exact GD at $\mathrm{lr} = 63/64$, a step $1/64$ short of $1/L = 1$",
+                                 replacing((gde, "UNIT_STEP_RUNS", Fraction(63, 64))), resolution=True)]),
+    ), constants={"lr": "1", "L": "1", "recheck": {"unit-step-exact": "unit-runs"}})
 
 
 def claims() -> list[Claim]:
@@ -175,11 +202,14 @@ def claims() -> list[Claim]:
                      r"GD with the constant step $\mathrm{lr} = 1/L = \sqrt{2}$ ($L = 2^{\alpha-2}$, $\alpha = 1.5$, "
                      r"FY-4) on a free score vector (one separable example) drives the 1.5-entmax loss to exactly zero "
                      r"in finitely many steps from every start.",
-                     (symbolic("gd-exact", gde.entmax_unit_step, planted=[
-                         wrong_derivation(r"step doubled to $2\sqrt{2}$ ($s_0 = 1 \ge 2/\mathrm{lr}$: the argument's "
-                                          "condition fails)", gde.entmax15_never_zero, 2 * sp.sqrt(2), (1, 0))]),),
+                     (symbolic("gd-exact", gde.entmax_unit_step, truths=[
+                         patched_truth(r"step $\mathrm{lr} = 4$ from $\theta_0 = (1, 0)$: $s_1 = \sqrt{7} - 3 \le 0$, the "
+                                       "first step jumps past the margin (zero loss after one step)",
+                                       replacing((gde, "ENTMAX_UNIT_STEP", sp.Integer(4))))]),),
                      expected="refuted",
                      note="n = 2, theta0 = (1, 0), y = e_1, lr = sqrt(2): the shortfall s_t = 2 - (theta_1 - theta_2) obeys "
                           "s_{t+1} >= s_t (1 - lr s_t / 2) > 0 for every t (s_0 = 1 < 2/lr), so the loss is positive at "
-                          "every step"))
+                          "every step",
+                     constants={"alpha": 1.5, "lr": "sqrt(2)", "L": "sqrt(1/2)",
+                                "recheck": {"gd-exact": "entmax-shortfall"}}))
     return out

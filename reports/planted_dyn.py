@@ -1,26 +1,35 @@
-"""Planted defects of the CON-3 / DYN-1 / DYN-2 checks (reports/claims_dyn.py): wrong
-inputs of the same shape as the real ones, each of which must turn its check.
+"""Planted defects and planted truths of the CON-3 / DYN-1 / DYN-2 checks (reports/claims_dyn.py).
 
-* :func:`quantized` -- a prediction map rounded to multiples of q (and renormalized):
-  strictly ordered scores get tied values, small probabilities become exactly 0;
-* :func:`reversed_softmax_map` -- the symbolic softmax map at −θ (a sign error);
-* :func:`short_gd_runner` -- GD runs of the DYN checks at a short horizon, uncached, so
-  a patched map can be run cheaply (the real runs are long and shared by DYN-1 and DYN-2);
-* :func:`fabricated_runs` -- GD run records of the same shape whose loss decays like
-  t^{-2} (softmax) or never reaches exactly zero (sparse losses): what a GD with a wrong
-  schedule or a wrong map would record.
+Each enters where a bug (or, for a truth, a different real input) would: a patch of the
+upstream attribute the real code looks up at call time (reports/claim.py ``replacing``,
+reports/planted.py ``solve_patch``), never a keyword of the checked function.
+
+Maps (``solve_patch`` of the loss's regularizer: prediction, conjugate, loss value):
+
+* :func:`quantized` -- ŷ rounded to multiples of q (ties strictly ordered scores, zeros
+  small probabilities);
+* :func:`flushed` -- a kernel flushing probabilities below a threshold to exactly 0;
+* :func:`leaking` -- a sparse map leaking ε of a strictly monotone map into every class
+  (in the domain; no exact tie or zero is left);
+* :func:`biased` -- a softmax kernel weighting one class by 1 + ε;
+* :func:`reversed_softmax_map` -- the symbolic softmax map at −θ (patches proofs/order.py).
+
+GD runs (numerics/gd_runs.py, numerics/dynamics.py): :func:`growing_step` (a step schedule
+growing like t^p), :func:`decoupled_data` (separable data of orthogonal directions, on which
+the linear model is a set of free score vectors), :func:`tempered_labels` (a label source
+at temperature T).
 """
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import math
 from typing import Callable
 
-import numpy as np
 import sympy as sp
 import torch
 from torch import Tensor
 
 from losses import regularizers as regs
+from proofs.order import softmax_map as _softmax_map  # the real map, read before any patch
 
 from .claim import Planted, patched
 from .planted import solve_patch
@@ -41,56 +50,105 @@ def quantized(loss: str, q: float = 1e-3) -> Planted:
                    solve_patch(loss, wrap))
 
 
+def _tex(x: float) -> str:
+    """1e-13 -> 10^{-13} (inside $...$)."""
+    return f"10^{{{round(math.log10(x))}}}"
+
+
+def flushed(loss: str, below: float = 1e-13, *, resolution: bool = False) -> Planted:
+    """A kernel that flushes every probability below ``below`` to exactly 0 (no renormalization)."""
+    def wrap(solve, theta: Tensor) -> regs.Solution:
+        sol = solve(theta)
+        dense = sol.dense(sol.values.dtype)
+        sol.values = torch.where(dense < below, torch.zeros_like(dense), dense)
+        sol.index = None
+        return sol
+
+    return patched(f"{loss} kernel flushing probabilities below ${_tex(below)}$ to exactly 0",
+                   solve_patch(loss, wrap), resolution=resolution)
+
+
+def leaking(loss: str, eps: float = 1e-12, *, resolution: bool = False) -> Planted:
+    """(1 − ε)ŷ + ε q with q = k/n + c (softmax(θ) − 1/n), c = (1 − k/n)/(1 − 1/n): q lies in
+    the domain (mass k, entries in [0, 1]) and is strictly increasing in θ, so the map stays
+    in the domain and weakly order preserving, but no exact tie or zero is left."""
+    def wrap(solve, theta: Tensor) -> regs.Solution:
+        sol = solve(theta)
+        dense = sol.dense(sol.values.dtype)
+        n = dense.shape[-1]
+        k = dense.sum(-1, keepdim=True)
+        c = (1 - k / n) / (1 - 1 / n)
+        q = k / n + c * (torch.softmax(theta.to(dense.dtype), -1) - 1 / n)
+        sol.values = (1 - eps) * dense + eps * q
+        sol.index = None
+        return sol
+
+    return patched(f"{loss} map leaking ${_tex(eps)}$ of a strictly increasing map into every class (no exact tie "
+                   "or zero left)", solve_patch(loss, wrap), resolution=resolution)
+
+
+def biased(eps: float = 1e-9, *, resolution: bool = False) -> Planted:
+    """Softmax with the last class's weight e^{θ_n} multiplied by 1 + ε (renormalized)."""
+    def wrap(solve, theta: Tensor) -> regs.Solution:
+        sol = solve(theta)
+        dense = sol.dense(sol.values.dtype)
+        w = torch.ones(dense.shape[-1], dtype=dense.dtype)
+        w[-1] += eps
+        b = dense * w
+        sol.values = b / b.sum(-1, keepdim=True)
+        sol.index = None
+        return sol
+
+    return patched(f"softmax kernel weighting the last class by $1 + {_tex(eps)}$ (a relative error of "
+                   f"${_tex(eps)}$ on one class)", solve_patch("softmax", wrap), resolution=resolution)
+
+
 def reversed_softmax_map(ti, tj, R) -> tuple[sp.Expr, sp.Expr]:
     """(ŷ_i, ŷ_j) of softmax evaluated at −θ (the scores' order reversed)."""
-    from proofs.order import softmax_map
-
-    a, b = softmax_map(ti, tj, R)
+    a, b = _softmax_map(ti, tj, R)
     sub = {ti: -ti, tj: -tj}
     return a.subs(sub, simultaneous=True), b.subs(sub, simultaneous=True)
 
 
-def short_gd_runner(T: int) -> Callable[..., dict]:
-    """``runner(name, params, setting, ctx)`` for the DYN checks: GD at horizon ``T``, not cached."""
+def growing_step(p: float) -> Callable[[int], float]:
+    """A GD step schedule LR · t^p (numerics/gd_runs.py ``step_size``): a schedule bug."""
     from numerics import gd_runs
-    from numerics.threads import one_thread
 
-    def runner(name: str, params: dict, setting: str, ctx) -> dict:
-        seed = ctx.seed * 1_000_003 + (11 if setting == "free" else 12)
-        with one_thread():
-            return gd_runs.gd(name, params, setting, T, seed)
+    def step(t: int) -> float:
+        return gd_runs.LR * t ** p
 
-    return runner
+    return step
 
 
-def fabricated_runs(kind: str) -> Callable[..., dict]:
-    """Run records of the shape gd_runs.gd returns: ``"t^-2"`` (loss 3/t², norm 2 + log t),
-    ``"never-zero"`` (loss 1e-3 + 1/t, never exactly 0, every negative keeps a gradient) or
-    ``"gradient-zeros"`` (as never-zero, but a quarter of the negatives at exactly zero
-    gradient after step 10)."""
-    if kind not in ("t^-2", "never-zero", "gradient-zeros"):
-        raise ValueError(f"kind must be 't^-2', 'never-zero' or 'gradient-zeros', got {kind!r}")
+def decoupled_data(real: Callable) -> Callable:
+    """numerics/gd_runs.py ``data`` with setting (b) replaced by separable data of orthogonal
+    directions: x = 2 e_d (d = 1..DIM+1, each N_SEP/(DIM+1) times), labelled class d (and
+    the next k − 1 classes for rankmax).  Then x_d W_{t+1} = x_d W_t − 0.8 lr g_d: the linear
+    model is DIM+1 free score vectors from θ_0 = 0, each GD at step 0.8 lr (setting (a))."""
+    from numerics import gd_runs
 
-    def runner(name: str, params: dict, setting: str, ctx) -> dict:
-        T = 20_000 if name == "softmax" else 1_000
-        t = np.unique(np.round(np.logspace(0, np.log10(T), 300))).astype(int)
-        loss = 3.0 / t.astype(float) ** 2 if kind == "t^-2" else 1e-3 + 1.0 / t
-        frac = torch.ones(T, dtype=torch.float64)
-        if kind == "gradient-zeros":
-            frac[10:] = 0.75
-        return {"frac": frac, "t": t, "loss": loss, "norm": 2 + np.log(t),
-                "route": {}, "zero_at": None, "max_gap": 1.0, "T": T, "steps": T}
+    def data(name: str, params: dict, setting: str, seed: int):
+        if setting != "separable":
+            return real(name, params, setting, seed)
+        k, n, d = gd_runs.k_of(params), gd_runs.N_CLASSES, gd_runs.DIM + 1
+        reps = gd_runs.N_SEP // d
+        X = (2 * torch.eye(d, dtype=gd_runs.DT)).repeat(reps, 1)
+        Y = torch.zeros(X.shape[0], n, dtype=gd_runs.DT)
+        dirs = torch.arange(X.shape[0]) % d
+        for j in range(k):
+            Y[torch.arange(X.shape[0]), (dirs + j) % n] = 1.0
+        return torch.zeros(d, n, dtype=gd_runs.DT), X, Y
 
-    return runner
-
-
-def with_patch(patch: Callable[[], AbstractContextManager], fn: Callable, *args, **kw) -> Callable:
-    """``run=`` of a Planted that installs ``patch`` around ``fn(*args, ctx, **kw)``."""
-    def run(ctx):
-        with patch():
-            return fn(*args, ctx, **kw)
-
-    return run
+    return data
 
 
-__all__ = ["quantized", "reversed_softmax_map", "short_gd_runner", "fabricated_runs", "with_patch"]
+def tempered_labels(T: float) -> Callable:
+    """numerics/dynamics.py ``label_source`` drawing labels from ŷ(x W*/T) instead of ŷ(x W*)."""
+    def source(loss, scores: Tensor) -> Tensor:
+        return loss.predict(scores / T)
+
+    return source
+
+
+__all__ = ["quantized", "flushed", "leaking", "biased", "reversed_softmax_map", "growing_step", "decoupled_data",
+           "tempered_labels"]

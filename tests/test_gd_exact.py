@@ -13,6 +13,19 @@ from proofs import gd_exact as gde
 from audit import RunContext
 from audit.evidence import _clean
 from recheck_script import RECHECK
+from reports.registry import by_key
+from reports.runner import run_claim
+
+
+def _constants(key):
+    """A row's constants as results.json stores them."""
+    return json.loads(json.dumps(dict(by_key(key).constants)))
+
+
+def _recheck(key, cx, check="gd-exact", constants=None):
+    claim = by_key(key)
+    return RECHECK.recheck_one("DYN-2", claim.reading, json.loads(json.dumps(_clean(cx))),
+                               _constants(key) if constants is None else constants, check)
 
 
 
@@ -83,29 +96,78 @@ def test_entmax_fails_at_lr_one_over_L():
     assert d.decision == "fails" and d.counterexample["lr"] == "sqrt(2)"
 
 
+@pytest.fixture
+def fresh_derivations():
+    """Derivations cached under a patched constant must not outlive the patch."""
+    for f in (gde.sparse_finite_steps, gde.unit_step_finite, gde.entmax15_never_zero):
+        f.cache_clear()
+    yield
+    for f in (gde.sparse_finite_steps, gde.unit_step_finite, gde.entmax15_never_zero):
+        f.cache_clear()
+
+
 @pytest.mark.parametrize("ratio", [(1 - gde.LR) ** 2, 1 - gde.LR / 2, 1 - 2 * gde.LR, sp.Integer(1)])
-def test_a_wrong_recurrence_is_rejected(ratio):
-    d = gde.sparse_finite_steps("sparsemax", sp.Rational(1, 2), 1, 2, ratio)
+def test_a_wrong_recurrence_is_rejected(ratio, monkeypatch, fresh_derivations):
+    monkeypatch.setattr(gde, "free_region_factor", lambda eta: ratio)  # the argument states a wrong factor
+    d = gde.sparse_finite_steps("sparsemax", sp.Rational(1, 2), 1, 2)
     assert d.decision == "undecided" and d.counterexample is None
-    assert gde.sparse_finite_steps("rankmax", sp.Rational(1, 2), 2, 3, ratio).decision == "undecided"
+    assert gde.sparse_finite_steps("rankmax", sp.Rational(1, 2), 2, 3).decision == "undecided"
 
 
-@pytest.mark.parametrize("lr, theta0", [(1, (0, 0)), (sp.Rational(1, 2), (-3, 0)), (sp.Rational(1, 2), (3, 0)),
-                                        (4, (0, 0))])
+@pytest.mark.parametrize("lr, theta0", [(1, (0, 0)), (sp.Rational(1, 2), (-3, 0)), (sp.Rational(1, 2), (3, 0))])
 def test_entmax_argument_is_not_applied_outside_its_condition(lr, theta0):
-    # s0 = 2 (= 2/lr at lr 1: not strict), s0 = 5 (> 4: class 2 alone in the support), s0 = -1 (at the margin)
+    # s0 = 2 (= 2/lr at lr 1: not strict, and s1 = 1 > 0), s0 = 5 (> 4: class 2 alone in the support),
+    # s0 = -1 (at the margin)
     d = gde.entmax15_never_zero(lr, theta0)
     assert d.decision == "undecided" and d.counterexample is None
 
 
-def test_unit_step_numeric_check_holds_and_can_fail():
+@pytest.mark.parametrize("lr, theta0, s1", [(4, (0, 0), -2), (4, (1, 0), sp.sqrt(7) - 3)])
+def test_entmax_first_step_past_the_margin_holds(lr, theta0, s1):
+    # a step large enough that s1 = s0 - lr h(s0) <= 0: theta_1 reaches the margin 2, so yhat = e_1 and L = 0
+    d = gde.entmax15_never_zero(lr, theta0)
+    assert d.decision == "holds" and d.counterexample is None
+    assert sp.latex(s1) in d.summary
+    loss = get("entmax", alpha=1.5)
+    t = torch.tensor([[float(x) for x in theta0]], dtype=torch.float64)
+    y = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    t1 = t - lr * (loss.predict(t) - y)  # one float GD step lands past the margin as well
+    assert float(loss(t1, y)[0]) == 0.0
+
+
+def test_unit_step_numeric_check_holds_and_can_fail(monkeypatch):
     ctx = RunContext()
     ev = gde.unit_step_exact("rankmax", ctx)
     assert ev.outcome == "holds" and ev.figures["failures"] == 0
-    bad = gde.unit_step_exact("sparsemax", ctx, lr=Fr(1, 2))  # below 1/L the same criteria must fail
+    monkeypatch.setattr(gde, "UNIT_STEP_RUNS", Fr(1, 2))  # below 1/L the same criteria must fail
+    bad = gde.unit_step_exact("sparsemax", ctx)
     assert bad.outcome == "fails" and bad.counterexample["runs"]
-    ok, msg = RECHECK.dyn.recheck_dyn2(json.loads(json.dumps(_clean(bad.counterexample))))
+    # made at lr = 1/2, stored under the row lr = 1/L = 1: the re-check runs at the row's lr and does not reproduce it
+    ok, msg = _recheck("DYN-2[sparsemax/lr=1/L]", bad.counterexample, "unit-step-exact")
+    assert not ok, msg
+    # under a row whose constant is lr = 1/2 the same runs re-check: the acceptance path is live
+    ok, msg = _recheck("DYN-2[sparsemax/lr=1/L]", bad.counterexample, "unit-step-exact",
+                       {**_constants("DYN-2[sparsemax/lr=1/L]"), "lr": "1/2"})
     assert ok, msg
+    tampered = {"runs": [{**bad.counterexample["runs"][0], "bound": bad.counterexample["runs"][0]["bound"] + 1}]}
+    assert not _recheck("DYN-2[sparsemax/lr=1/L]", tampered, "unit-step-exact",
+                        {**_constants("DYN-2[sparsemax/lr=1/L]"), "lr": "1/2"})[0]
+
+
+@pytest.mark.parametrize("key", ["DYN-2[sparsemax/lr=1/L]", "DYN-2[rankmax/lr=1/L]"])
+def test_a_typod_unit_step_crashes_the_row(key, monkeypatch):
+    """Typo 2 of issue 20: the exact runs at lr = 1/2 under the row lr = 1/L.  Their counterexample does not
+    re-check at the row's lr = 1, and the symbolic unit-step-gap check holds and covers it: a crash, never
+    `refuted`."""
+    ctx = RunContext()
+    row, crashed = run_claim(by_key(key), ctx, raise_errors=False)
+    assert not crashed and row["verdict"] == "verified"
+    monkeypatch.setattr(gde, "UNIT_STEP_RUNS", Fr(1, 2))
+    row, crashed = run_claim(by_key(key), ctx, raise_errors=False)
+    assert crashed and row["verdict"] == "crashed", row["verdict"]
+    assert any("does not re-check" in r for r in row["crash"]), row["crash"]
+    outcomes = {e["check"]: e["outcome"] for e in row["evidence"]}
+    assert outcomes["unit-step-gap"] == "holds"
 
 
 def test_derivations_are_fast():
@@ -118,23 +180,51 @@ def test_derivations_are_fast():
 
 
 # -------------------------------------------------------------------- the standalone re-checker
-@pytest.mark.parametrize("make", [lambda: gde.finite_steps_row("sparsemax"), lambda: gde.finite_steps_row("rankmax"),
-                                  lambda: gde.finite_steps_row("entmax"), gde.entmax_unit_step],
-                         ids=["sparsemax", "rankmax", "entmax", "entmax-1/L"])
-def test_recheck_reproduces_the_counterexample(make):
-    ok, msg = RECHECK.dyn.recheck_dyn2(_stored(make()))
+ROWS = {"DYN-2[sparsemax]": lambda: gde.finite_steps_row("sparsemax"),
+        "DYN-2[rankmax]": lambda: gde.finite_steps_row("rankmax"),
+        "DYN-2[entmax]": lambda: gde.finite_steps_row("entmax"), "DYN-2[entmax/lr=1/L]": gde.entmax_unit_step}
+
+
+@pytest.mark.parametrize("key", list(ROWS))
+def test_recheck_reproduces_the_counterexample(key):
+    ok, msg = _recheck(key, ROWS[key]().counterexample)
     assert ok, msg
+    assert not _recheck(key, ROWS[key]().counterexample, constants={})[0]  # a row without its constants
+    assert not _recheck(key, ROWS[key]().counterexample, check="separable-gd")[0]  # not the check's re-check
+
+
+def test_recheck_rejects_counterexamples_made_under_a_typod_constant(fresh_derivations):
+    # any constant step in (0, 1/L]: a counterexample at a step beyond the row's 1/L does not belong to the row
+    d = gde.entmax15_never_zero(2, (sp.Rational(3, 2), 0))  # lr = 2 > sqrt(2) = 1/L, s0 = 1/2 < 2/lr
+    assert d.decision == "fails"
+    assert not _recheck("DYN-2[entmax]", d.counterexample)[0]
+    assert _recheck("DYN-2[entmax]", d.counterexample, constants={**_constants("DYN-2[entmax]"), "lr_max": "2"})[0]
+    # the reading lr = 1/L = sqrt(2): a counterexample made at lr = 1 is not the row's
+    d = gde.entmax15_never_zero(1, (1, 0))
+    assert d.decision == "fails" and not _recheck("DYN-2[entmax/lr=1/L]", d.counterexample)[0]
+    # sparsemax with 1/L typo'd to 1/4 (a row constant lr_max = 1/4): the counterexample at lr = 1/2 is outside
+    assert not _recheck("DYN-2[sparsemax]", ROWS["DYN-2[sparsemax]"]().counterexample,
+                        constants={**_constants("DYN-2[sparsemax]"), "lr_max": "1/4"})[0]
+    # a rankmax counterexample stored under the sparsemax row (k = 2 is not sparsemax)
+    assert not _recheck("DYN-2[sparsemax]", ROWS["DYN-2[rankmax]"]().counterexample)[0]
 
 
 def test_recheck_rejects_tampered_counterexamples():
     cx = _stored(gde.finite_steps_row("sparsemax"))
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "lr": "1"})[0]  # lr = 1 reaches zero after one step
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "losses": ["1/4", "1/8"]})[0]
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "theta0": ["0", "5"]})[0]  # not in the all-free region
+    assert not _recheck("DYN-2[sparsemax]", {**cx, "lr": "1"})[0]  # lr = 1 reaches zero after one step
+    assert not _recheck("DYN-2[sparsemax]", {**cx, "losses": ["1/4", "1/8"]})[0]
+    assert not _recheck("DYN-2[sparsemax]", {**cx, "losses": ["1/4", "1/16", "1/64", "1/256", "1/1024", "1/4097"]})[0]
+    assert not _recheck("DYN-2[sparsemax]", {**cx, "loss_ratio": "1/2"})[0]
+    assert not _recheck("DYN-2[sparsemax]", {**cx, "theta0": ["0", "5"]})[0]  # not in the all-free region
     ce = _stored(gde.finite_steps_row("entmax"))
-    assert not RECHECK.dyn.recheck_dyn2({**ce, "lr": "1"})[0]  # s0 = 2/lr: the sufficient condition fails
-    assert not RECHECK.dyn.recheck_dyn2({**ce, "theta0": ["-3", "0"]})[0]
-    assert not RECHECK.dyn.recheck_dyn2({**ce, "shortfall_first_steps": ["2.0", "1.4"]})[0]
+    assert not _recheck("DYN-2[entmax]", {**ce, "lr": "1"})[0]  # s0 = 2/lr: the sufficient condition fails
+    assert not _recheck("DYN-2[entmax]", {**ce, "theta0": ["-3", "0"]})[0]
+    assert not _recheck("DYN-2[entmax]", {**ce, "shortfall_first_steps": ["2.0", "1.4"]})[0]
+    assert not _recheck("DYN-2[entmax]", {**ce, "s0": "3/2"})[0]
+    losses = list(ce["losses_first_steps"])
+    losses[2] = str(float(losses[2]) * 1.001)
+    assert not _recheck("DYN-2[entmax]", {**ce, "losses_first_steps": losses})[0]
+    assert not _recheck("DYN-2[entmax]", {**ce, "alpha": 2.5})[0]
     assert not RECHECK.dyn.recheck_dyn2({"loss": "softmax"})[0]
 
 
@@ -142,7 +232,8 @@ def test_recheck_script_main_on_a_results_file(tmp_path, capsys):
     rows = []
     for reading, d in (("sparsemax", gde.finite_steps_row("sparsemax")), ("entmax", gde.finite_steps_row("entmax")),
                        ("rankmax", gde.finite_steps_row("rankmax")), ("entmax/lr=1/L", gde.entmax_unit_step())):
-        rows.append({"id": "DYN-2", "reading": reading, "evidence": [d.evidence("gd-exact").to_json()]})
+        rows.append({"id": "DYN-2", "reading": reading, "evidence": [d.evidence("gd-exact").to_json()],
+                     "constants": _constants(f"DYN-2[{reading}]")})
     f = tmp_path / "results.json"
     f.write_text(json.dumps({"claims": rows}), encoding="utf-8")
     assert RECHECK.main(["recheck.py", str(f)]) == 0
@@ -160,7 +251,8 @@ def test_recheck_rejects_unit_step_runs_that_do_reach_zero():
         runs.append({"theta0": [str(x) for x in th], "y": y, "k": k, "lr": "1", "bound": int(bound),
                      "first_zero": None, "losses": [str(x) for x in Ls]})
     for r in runs:
-        ok, msg = RECHECK.dyn.recheck_dyn2({"runs": [r]})
+        ok, msg = _recheck("DYN-2[sparsemax/lr=1/L]", {"runs": [r]}, "unit-step-exact")
         assert not ok, msg
-    ok, _ = RECHECK.dyn.recheck_dyn2({"runs": [{**runs[0], "losses": ["1/4", "1/8"]}]})  # losses not reproduced
+    # losses not reproduced
+    ok, _ = _recheck("DYN-2[sparsemax/lr=1/L]", {"runs": [{**runs[0], "losses": ["1/4", "1/8"]}]}, "unit-step-exact")
     assert not ok

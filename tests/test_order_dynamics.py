@@ -14,7 +14,7 @@ from numerics import dynamics as dyn
 from numerics import gd_runs, order, order_bayes, order_cvx
 from numerics.negative_gradients import negative_gradients
 from reports import planted as pl
-from reports.planted_dyn import fabricated_runs
+from reports.registry import by_key
 from recheck_script import RECHECK
 
 CTX = RunContext()
@@ -24,13 +24,45 @@ def _stored(x):
     return json.loads(json.dumps(_clean(x)))
 
 
+def _constants(key):
+    return json.loads(json.dumps(dict(by_key(key).constants)))
+
+
+def _con3(cx, reading, constants=None):
+    """The CON-3 re-check of a stored counterexample under its row's constants."""
+    return RECHECK.order.recheck_con3(_stored(cx), reading,
+                                      _constants(f"CON-3[{reading}]") if constants is None else constants)
+
+
+def _witness(w, reading, constants=None):
+    return RECHECK.recheck_witness("CON-3", reading, _stored(w),
+                                   _constants(f"CON-3[{reading}]") if constants is None else constants)
+
+
+def _fabricated_runs(kind):
+    """Run records of the shape gd_runs.gd returns (for gd_runs.run): "t^-s" (loss 3/t^s), "never-zero" (loss
+    1e-3 + 1/t, never exactly 0, every negative keeps a gradient) or "gradient-zeros" (as never-zero, but a
+    quarter of the negatives at exactly zero gradient after step 10)."""
+    def runner(name, params, setting, ctx):
+        T = 20_000 if name == "softmax" else 1_000
+        t = np.unique(np.round(np.logspace(0, np.log10(T), 300))).astype(int)
+        loss = 3.0 / t.astype(float) ** float(kind[3:]) if kind.startswith("t^-") else 1e-3 + 1.0 / t
+        frac = torch.ones(T, dtype=torch.float64)
+        if kind == "gradient-zeros":
+            frac[10:] = 0.75
+        return {"frac": frac, "t": t, "loss": loss, "norm": 2 + np.log(t),
+                "route": {}, "zero_at": None, "max_gap": 1.0, "T": T, "steps": T}
+
+    return runner
+
+
 # -------------------------------------------------------------------- O1
 def test_o1_sparse_fails_on_a_non_monotone_map(monkeypatch):
     monkeypatch.setattr(order, "_predictor", lambda loss, params: (lambda th: torch.softmax(-th, -1)))
     ev = order.order_preservation("sparsemax", "O1", CTX)
     assert ev.outcome == "fails" and ev.counterexample is not None
     # the real map is monotone: the stored "violation" does not re-check
-    assert not RECHECK.order.recheck_con3(_stored(ev.counterexample), "sparsemax/O1")[0]
+    assert not _con3(ev.counterexample, "sparsemax/O1")[0]
 
 
 def test_o1_softmax_fails_on_a_flat_map(monkeypatch):
@@ -39,7 +71,7 @@ def test_o1_softmax_fails_on_a_flat_map(monkeypatch):
     assert ev.outcome == "fails"
     cx = _stored(ev.counterexample)
     assert cx["theta"][cx["i"]] > cx["theta"][cx["j"]]
-    assert not RECHECK.order.recheck_con3(cx, "softmax/O1")[0]  # softmax itself separates them
+    assert not _con3(cx, "softmax/O1")[0]  # softmax itself separates them
 
 
 def test_o1_sparse_is_undecided_without_witness(monkeypatch):
@@ -48,7 +80,7 @@ def test_o1_sparse_is_undecided_without_witness(monkeypatch):
 
 
 def test_o1_recheck_rejects_non_counterexamples_and_accepts_a_violation_of_its_own_map(monkeypatch):
-    ok = RECHECK.order.recheck_con3
+    ok = _con3
     assert not ok({"theta": [2.0, 0.0, -1.0], "i": 0, "j": 1}, "sparsemax/O1")[0]
     assert not ok({"theta": [0.0, 0.5, 1.0], "i": 2, "j": 0, "k": 2}, "rankmax/O1")[0]
     assert not ok({"theta": [0.0, -800.0, -900.0], "i": 1, "j": 2}, "softmax/O1")[0]  # a float64 tie only
@@ -91,16 +123,22 @@ def test_o2_sparse_fails_on_a_reversed_map_and_the_stored_violation_needs_a_non_
         ev = order.order_preservation("sparsemax", "O2", CTX)
     assert ev.outcome == "fails"
     cx = _stored(ev.counterexample)
-    assert not RECHECK.order.recheck_con3(cx, "sparsemax/O2")[0]  # the real map: theta is not a minimizer of eta
+    assert not _con3(cx, "sparsemax/O2")[0]  # the real map: theta is not a minimizer of eta
     real = RECHECK.order.np_predict
     monkeypatch.setattr(RECHECK.order, "np_predict", lambda loss, t, **kw: real(loss, -np.asarray(t), **kw))
-    assert RECHECK.order.recheck_con3(cx, "sparsemax/O2")[0]
+    assert _con3(cx, "sparsemax/O2")[0]
+    # (a) the row's resolution typo'd to 1 (no difference of eta resolves): the same violation does not re-check
+    assert not _con3(cx, "sparsemax/O2", {**_constants("CON-3[sparsemax/O2]"), "resolution": 1.0})[0]
+    # (b) a tampered stored figure: eta no longer yhat(theta)
+    eta = list(cx["eta"])
+    eta[0] += 1e-6
+    assert not _con3({**cx, "eta": eta}, "sparsemax/O2")[0]
 
 
 def test_o2_sparse_recheck_rejects_a_wop_minimizer_and_a_tampered_eta():
     theta = [0.6, 0.1, -1.0, -2.0]
     eta = get("sparsemax").predict(torch.tensor([theta], dtype=torch.float64))[0].tolist()  # (0.75, 0.25, 0, 0)
-    ok = RECHECK.order.recheck_con3
+    ok = _con3
     assert not ok({"theta": theta, "eta": eta, "i": 0, "j": 1}, "sparsemax/O2")[0]  # ordered as eta
     assert not ok({"theta": theta, "eta": [0.25, 0.75, 0, 0], "i": 1, "j": 0}, "sparsemax/O2")[0]  # eta != yhat
 
@@ -122,14 +160,27 @@ def test_stored_witnesses_recheck_and_tampered_ones_do_not():
     for loss in ("sparsemax", "entmax", "rankmax"):
         for reading in ("O1", "O2"):
             w = _stored(order.order_preservation(loss, reading, CTX).figures["sop_witness"])
-            assert RECHECK.recheck_witness("CON-3", f"{loss}/{reading}", w)[0]
+            assert _witness(w, f"{loss}/{reading}")[0]  # (c) the real witness re-checks
+            assert not _witness(w, f"{loss}/{reading}", {})[0]  # a row without its constants
             i, j = w["i"], w["j"]
             flat = {**w, "theta": [w["theta"][j] if m == i else v for m, v in enumerate(w["theta"])]}
-            assert not RECHECK.recheck_witness("CON-3", f"{loss}/{reading}", flat)[0]  # theta_i = theta_j
-            if reading == "O2":
-                eta = list(w["eta"])
-                eta[i] += 1e-3
-                assert not RECHECK.recheck_witness("CON-3", f"{loss}/O2", {**w, "eta": eta})[0]
+            assert not _witness(flat, f"{loss}/{reading}")[0]  # theta_i = theta_j
+            key = "eta" if reading == "O2" else "yhat"
+            tampered = list(w[key])
+            tampered[i] += 1e-3
+            assert not _witness({**w, key: tampered}, f"{loss}/{reading}")[0]  # (b) a stored figure changed
+
+
+@pytest.mark.parametrize("loss, param, typo", [("entmax", "alpha", 1.51), ("rankmax", "k", 3)])
+def test_a_witness_made_under_a_typod_variant_does_not_recheck(loss, param, typo, monkeypatch):
+    """(a) A witness made with the map at a typo'd parameter (alpha = 1.51, k = 3) is not one of the row's."""
+    real = order.variants
+    monkeypatch.setattr(order, "variants", lambda l, ctx: [({param: typo}, {param: typo})] if l == loss else real(l, ctx))
+    w = order.order_preservation(loss, "O1", CTX).figures["sop_witness"]
+    assert w[param] == typo
+    ok, msg = _witness(w, f"{loss}/O1")
+    assert not ok and "not one of the row's" in msg
+    assert _witness(w, f"{loss}/O1", {**_constants(f"CON-3[{loss}/O1]"), param: [typo]})[0]
 
 
 # -------------------------------------------------------------------- O2, softmax
@@ -142,18 +193,19 @@ def test_o2_softmax_fails_on_a_reversed_map():
     with pl.reversed_map("softmax").patch():
         ev = order.order_preservation("softmax", "O2", CTX)
     assert ev.outcome == "fails" and ev.counterexample["kind"] == "order"
-    assert not RECHECK.order.recheck_con3(_stored(ev.counterexample), "softmax/O2")[0]
+    assert not _con3(ev.counterexample, "softmax/O2")[0]
 
 
 def test_o2_softmax_recheck_rejects_certified_minimizers():
     eta = np.array([0.3, 0.3, 0.25, 0.15])
     theta = np.log(eta).tolist()
-    ok = RECHECK.order.recheck_con3
+    ok = _con3
     assert not ok({"kind": "tie", "theta": theta, "eta": eta.tolist(), "i": 0, "j": 1}, "softmax/O2")[0]
     assert not ok({"kind": "order", "theta": theta, "eta": eta.tolist(), "i": 0, "j": 2}, "softmax/O2")[0]
     far = [theta[0] + 0.5] + theta[1:]  # not near-stationary: the radius argument does not apply
     assert not ok({"kind": "tie", "theta": far, "eta": eta.tolist(), "i": 0, "j": 1}, "softmax/O2")[0]
-    assert not ok({"kind": "tie", "theta": theta, "eta": eta.tolist(), "i": 0, "j": 1}, "softmax/O3")[0]
+    assert not RECHECK.order.recheck_con3({"kind": "tie", "theta": theta, "eta": eta.tolist(), "i": 0, "j": 1},
+                                          "softmax/O3", _constants("CON-3[softmax/O2]"))[0]
     assert not RECHECK.recheck_one("CON-3", "softmax/O2", {"theta": theta})[0]  # malformed: no eta
 
 
@@ -171,9 +223,23 @@ def test_fd_route_catches_a_map_that_disagrees_with_the_loss_value():
         gd_runs.fd_route(loss, "sparsemax", theta, y, dense, stats)
 
 
-def test_dyn1_sparse_is_undecided_when_no_negative_loses_its_gradient():
-    assert negative_gradients("sparsemax", CTX, runner=fabricated_runs("never-zero")).outcome == "undecided"
-    assert negative_gradients("softmax", CTX, runner=fabricated_runs("gradient-zeros")).outcome == "undecided"
+def test_dyn1_sparse_is_undecided_when_no_negative_loses_its_gradient(monkeypatch):
+    monkeypatch.setattr(gd_runs, "run", _fabricated_runs("never-zero"))
+    assert negative_gradients("sparsemax", CTX).outcome == "undecided"
+    monkeypatch.setattr(gd_runs, "run", _fabricated_runs("gradient-zeros"))
+    assert negative_gradients("softmax", CTX).outcome == "undecided"
+
+
+def test_gd_run_cache_is_keyed_by_what_a_planted_input_patches(monkeypatch):
+    """A run under a patched step, schedule or data source never meets the real run's cache entry."""
+    monkeypatch.setattr(gd_runs, "HORIZON", {"softmax": (50, 50), "sparse": (50, 50)})
+    real = gd_runs.run("sparsemax", {}, "separable", CTX)
+    assert gd_runs.run("sparsemax", {}, "separable", CTX) is real
+    monkeypatch.setattr(gd_runs, "LR", 0.25)
+    assert gd_runs.run("sparsemax", {}, "separable", CTX) is not real
+    monkeypatch.setattr(gd_runs, "LR", 0.5)
+    monkeypatch.setattr(gd_runs, "step_size", lambda t: 0.5)
+    assert gd_runs.run("sparsemax", {}, "separable", CTX) is not real
 
 
 # -------------------------------------------------------------------- DYN-2 fits and the rate re-check
@@ -195,23 +261,66 @@ def test_log_growth_rule_is_the_prestated_one():
     assert out == "undecided" and "R^2 >= 0.999" in fig["rule_parts_not_met"]
 
 
-def test_softmax_rate_refutation_is_rechecked_from_the_stored_series():
-    ev = dyn.separable_dynamics("softmax", CTX, runner=fabricated_runs("t^-2"))
+def _rate(cx, constants=None):
+    return RECHECK.recheck_one("DYN-2", "softmax", _stored(cx),
+                               _constants("DYN-2[softmax]") if constants is None else constants, "separable-gd")
+
+
+def test_softmax_rate_refutation_is_rechecked_from_the_stored_series(monkeypatch):
+    monkeypatch.setattr(gd_runs, "run", _fabricated_runs("t^-2"))
+    ev = dyn.separable_dynamics("softmax", CTX)
     assert ev.outcome == "fails"
     cx = _stored(ev.counterexample)
-    ok, msg = RECHECK.dyn.recheck_dyn2(cx)
+    ok, msg = _rate(cx)  # (c) the counterexample re-checks under the row's band
     assert ok, msg
     t = np.asarray(cx["t"], float)
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "loss": (3.0 / t).tolist()})[0]  # about 1/t: inside the band
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "loss": (1.0 / t ** 1.1).tolist()})[0]
-    assert not RECHECK.dyn.recheck_dyn2({**cx, "loss": [1.0, 0.5]})[0]  # malformed
+    assert not _rate({**cx, "loss": (3.0 / t).tolist()})[0]  # about 1/t: inside the band
+    assert not _rate({**cx, "loss": (1.0 / t ** 1.1).tolist()})[0]
+    assert not _rate({**cx, "loss": [1.0, 0.5]})[0]  # malformed
+    # (b) a tampered stored figure: one stored loss changed by 1 % (the stored fit is no longer the refit)
+    loss = list(cx["loss"])
+    loss[len(loss) // 2] *= 1.01
+    assert not _rate({**cx, "loss": loss})[0]
+    assert not _rate({**cx, "exponent": -1.9})[0]
+    # the band and level are the row's: a stored copy that differs, or a row without them, does not re-check
+    assert not _rate({**cx, "band": [-2.5, -1.5]})[0]
+    assert not _rate(cx, {})[0]
+    assert _rate({k: v for k, v in cx.items() if k not in ("band", "level")})[0]
 
 
-def test_sparse_separable_gd_is_undecided_when_the_loss_never_reaches_zero():
-    assert dyn.separable_dynamics("sparsemax", CTX, runner=fabricated_runs("never-zero")).outcome == "undecided"
+def test_softmax_rate_made_under_a_typod_band_does_not_recheck(monkeypatch):
+    """(a) RATE_BAND typo'd to [-1.05, -0.95]: a decay like t^-1.1 'fails' under it, but not under the row's band."""
+    monkeypatch.setattr(gd_runs, "run", _fabricated_runs("t^-1.1"))
+    monkeypatch.setattr(dyn, "RATE_BAND", (-1.05, -0.95))
+    ev = dyn.separable_dynamics("softmax", CTX)
+    assert ev.outcome == "fails"
+    assert not _rate(ev.counterexample)[0]
+    cx = {k: v for k, v in _stored(ev.counterexample).items() if k not in ("band", "level")}
+    assert not _rate(cx)[0]  # without the stored band the refit is inside the row's band
+    assert _rate(cx, {**_constants("DYN-2[softmax]"), "rate_band": [-1.05, -0.95]})[0]
 
 
-def test_bayes_convergence_is_undecided_on_miscalibrated_labels():
-    ev = dyn.bayes_convergence("softmax", CTX, label_temperature=2.0, steps=400, examples=100)
-    assert ev.outcome == "undecided"
-    assert dyn.bayes_convergence("softmax", CTX, steps=400, examples=100).outcome == "holds"
+def test_sparse_separable_gd_is_undecided_when_the_loss_never_reaches_zero(monkeypatch):
+    monkeypatch.setattr(gd_runs, "run", _fabricated_runs("never-zero"))
+    assert dyn.separable_dynamics("sparsemax", CTX).outcome == "undecided"
+
+
+def test_bayes_convergence_turns_on_labels_at_temperature_1_05(monkeypatch):
+    """The check's resolution on a short run: softmax converges to eta fast (ratio ~1e-3 after 1000 steps); labels
+    drawn at temperature 1.05 leave it 2.5 % of the start away from eta (rule: 0.35 %)."""
+    from reports.planted_dyn import tempered_labels
+
+    monkeypatch.setattr(dyn, "BAYES_STEPS", {"population": (1000, 1000), "sampled": (200, 200)})
+    monkeypatch.setattr(dyn, "BAYES_EXAMPLES", (200, 200))
+    dyn._bayes_cached.cache_clear()
+    assert dyn.bayes_convergence("softmax", CTX).outcome == "holds"
+    monkeypatch.setattr(dyn, "label_source", tempered_labels(1.05))
+    ev = dyn.bayes_convergence("softmax", CTX)
+    assert ev.outcome == "undecided" and "not met" in ev.summary
+    dyn._bayes_cached.cache_clear()
+
+
+def test_bayes_rule_is_the_prestated_one():
+    assert dyn.BAYES_RATIO == 0.0035 and "0.35%" in dyn.RULE_BAYES and "0.35 %" in dyn.__doc__
+    assert dyn.BAYES_STEPS == {"population": (8_000, 16_000), "sampled": (1_000, 4_000)}
+    assert "8000 GD steps (16000 in the full profile)" in dyn.RULE_BAYES
