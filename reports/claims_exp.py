@@ -10,11 +10,17 @@ verdict differs from the quick one's.
 """
 from __future__ import annotations
 
+from audit.falsealarm import share
+
 from .claim import Claim, empirical
 
 # the rows' methods, spelled out here: the registry must not need torch to be listed
 METHODS_ = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als",
             "rg2/als-authors", "rg2/sgd", "popularity")
+WOP_ = ("sparsemax", "entmax-1.5", "rankmax")
+APPROX_ = ("ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/als", "rg2/als-authors", "rg2/sgd")
+#: "Bonferroni over the experiment's 21 comparisons" (the statement, _SETUP)
+FAMILY_COMPARISONS = 21
 
 _PRED = {
     "softmax": "softmax is at the top: its test NDCG@20 is significantly higher than every other method's (a "
@@ -50,6 +56,32 @@ def _expect(cid: str, reading: str) -> dict:
             "prepare": exp_run.plan_for, "prime": exp_run.prime_for}
 
 
+def _intervals(cid: str, reading: str, check: str, contradicted: dict[str, str], **more) -> dict:
+    """The constants of a row decided by run-level intervals (reports/rechecks/exp.py): the
+    experiment's share of the false-alarm budget (audit/falsealarm.py) and the comparisons it
+    is split over (every interval at level 1 - share / comparisons), the metric, and each
+    comparison that can contradict the prediction with the side of 0 that does."""
+    return {"rule": "intervals", "metric": "ndcg@20", "alpha": share(cid, reading, check),
+            "comparisons_in_family": FAMILY_COMPARISONS, "contradicted_by": contradicted, **more}
+
+
+def _constants(cid: str, reading: str) -> dict:
+    """Each row's constants, from its statement (module docstring, _PRED, _WHY)."""
+    if cid == "EXP-1":
+        if reading == "softmax":        # softmax above every other method
+            return _intervals(cid, reading, "ndcg-ordering", {f"softmax-{o}": "below 0" for o in METHODS_[1:]})
+        if reading == "popularity":     # every learned model above popularity
+            return _intervals(cid, reading, "ndcg-ordering", {f"{o}-popularity": "below 0" for o in METHODS_[:-1]})
+        return _intervals(cid, reading, "ndcg-ordering", {f"softmax-{reading}": "below 0"})
+    if cid == "DYN-3":                  # softmax above each WOP loss
+        return _intervals(cid, reading, "sop-vs-wop", {f"softmax-{w}": "below 0" for w in WOP_})
+    if reading == "softmax-undominated":  # no method cheaper per epoch AND significantly more accurate
+        return _intervals(cid, reading, "frontier", {f"{o}-softmax": "above 0" for o in METHODS_[1:-1]},
+                          rule="dominated", cheaper_than="softmax")
+    return {"rule": "dearer", "reference": "softmax/per-interaction" if reading.endswith("/per-interaction")
+            else "softmax", "approximations": list(APPROX_)}
+
+
 def claims() -> list[Claim]:
     from numerics import exp_checks as E
     from numerics.recsys.methods import METHODS
@@ -60,13 +92,15 @@ def claims() -> list[Claim]:
     for m in METHODS:
         pred = _PRED.get(m) or f"{m} ({_WHY[m]}) has a significantly lower test NDCG@20 than exact softmax"
         rows.append(Claim("EXP-1", m, f"{_SETUP} Prediction: {pred}.",
-                          (empirical("ndcg-ordering", E.exp_ordering, m, planted=[PE.exp1(m)], statistical=True),),
-                          **_expect("EXP-1", m)))
+                          (empirical("ndcg-ordering", E.exp_ordering, m, planted=PE.exp1(m), truths=[PE.truth()],
+                                     statistical=True),),
+                          constants=_constants("EXP-1", m), **_expect("EXP-1", m)))
     rows.append(Claim("DYN-3", "sop-vs-wop",
                       f"{_SETUP} Prediction: the SOP softmax has a significantly higher test NDCG@20 than each WOP "
                       "loss (sparsemax, 1.5-entmax, rankmax).",
-                      (empirical("sop-vs-wop", E.sop_ahead_of_wop, planted=[PE.dyn3()], statistical=True),),
-                      **_expect("DYN-3", "sop-vs-wop")))
+                      (empirical("sop-vs-wop", E.sop_ahead_of_wop, planted=PE.dyn3(), truths=[PE.truth()],
+                                 statistical=True),),
+                      constants=_constants("DYN-3", "sop-vs-wop"), **_expect("DYN-3", "sop-vs-wop")))
     for reading, text in (
             ("softmax-undominated", "Softmax lies on the accuracy-cost frontier: every method that is cheaper per "
                                     "epoch (counted operations) has a significantly lower test NDCG@20 (one that is "
@@ -82,9 +116,10 @@ def claims() -> list[Claim]:
              "interaction (one score row per training interaction, the $O(N n d)$ cost model of CPX-1; counted on the "
              "plain PyTorch loop of 'softmax-audit bench recsys').")):
         rows.append(Claim("CPX-2", reading, f"{_SETUP} {text}",
-                          (empirical("frontier", E.frontier, reading, planted=[PE.cpx2(reading)],
+                          (empirical("frontier", E.frontier, reading, planted=PE.cpx2(reading),
+                                     truths=[] if reading.endswith("/per-interaction") else [PE.truth()],
                                      statistical=reading == "softmax-undominated"),),
-                          **_expect("CPX-2", reading)))
+                          constants=_constants("CPX-2", reading), **_expect("CPX-2", reading)))
     return rows
 
 

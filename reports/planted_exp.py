@@ -1,26 +1,46 @@
-"""Planted defects of the EXP-1 / DYN-3 / CPX-2 checks: experiment outcomes of the real
-one's shape, never a training run.
+"""Planted inputs of the EXP-1 / DYN-3 / CPX-2 checks (issue 20).
 
-:func:`theory_shaped` builds outcomes as the theory predicts them -- per-user NDCG with
-exact softmax on top, every WOP loss and every approximation below it, popularity below
-every learned model; approximations cheaper per epoch than exact softmax -- on which
-every check of these rows holds (tests/test_exp_checks.py).  Each planted defect is that
-outcome with one plausible bookkeeping defect: the results (or the counted operations) of
-two methods exchanged.  A check turns on it because the property it checks is now
-violated: the exchanged method is above softmax, popularity above a learned model, a
-cheaper method more accurate than softmax, an approximation dearer.
+Every check of these rows reads one source, the experiment :func:`numerics.exp_run.results`
+gives (looked up at call time by ``numerics.exp_checks``).  A planted input enters there, as
+a bug in that loader would: for the run, the attribute is replaced by a loader that returns
+other outcomes of the real one's shape.
+
+:func:`theory_shaped` builds outcomes as the theory predicts them -- per-user NDCG with exact
+softmax on top, every WOP loss and every approximation below it, popularity below every
+learned model; approximations cheaper per epoch than exact softmax -- on which every check
+of these rows holds: the planted truth of each check that can fail or stay undecided.  The
+planted defects are that outcome with one plausible bookkeeping defect, the results (or the
+counted operations) of two methods exchanged (they test the decision rule), and, for the
+checks that can hold, a near miss: the smallest defect they are shown to catch.
+
+EXP-1[softmax] has one defect that enters through training (:func:`trained_wrong_positive`):
+the exact losses' label source (``numerics.recsys.methods.ExactFY.positives``) hands
+softmax's loss a wrong positive for a fraction of the interactions, softmax's runs of the
+profile's design are retrained under it (the selected configuration, the design's splits and
+seeds), and the check is decided on the experiment with those runs.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 
 from audit import RunContext
 
-from .claim import Planted
+from .claim import Planted, patched, patched_truth, replacing
 
 #: per-user NDCG@20 offsets of the theory-shaped outcome (the rest of the learned models: 0)
 _LEVELS = {"softmax": 0.10, "popularity": -0.10}
 _NOISE = 0.02
+#: the near miss of EXP-1[popularity]: rg2/sgd this far below popularity (NDCG@20), about
+#: twice the half-width of the interval on the theory-shaped outcome (0.003 to 0.007)
+NEAR_BELOW_POPULARITY = 0.01
+#: the training defect of EXP-1[softmax]: the fraction of interactions with a wrong positive
+WRONG_POSITIVE_FRACTION = 0.1
+
+THEORY = (r"theory-shaped outcome (every method $\times$ 3 splits $\times$ 3 seeds): per-user NDCG@20 of softmax "
+          "0.1 above every other learned model, popularity 0.1 below them (per-user noise of standard deviation "
+          "0.02); every approximation half the counted operations per epoch of softmax")
 
 
 def theory_shaped(ctx: RunContext) -> dict:
@@ -61,50 +81,144 @@ def swapped(ex: dict, a: str, b: str, what: str = "runs") -> dict:
     return ex | {what: table}
 
 
-def exchanged(check, a: str, b: str, what: str = "runs") -> Planted:
-    """A planted defect for a check ``check(ctx, ex)``: the theory-shaped outcome with the
-    results (or counted operations) of ``a`` and ``b`` exchanged."""
+def shifted(ex: dict, method: str, delta: float) -> dict:
+    """``ex`` with ``method``'s per-user metrics moved by ``delta`` (clamped to [0, 1])."""
+    from dataclasses import replace
+
+    runs = {k: replace(r, per_user={key: (v + delta).clamp(0, 1) for key, v in r.per_user.items()})
+            for k, r in ex["runs"][method].items()}
+    return ex | {"runs": ex["runs"] | {method: runs}}
+
+
+def loader(build: Callable[[RunContext], dict]) -> Callable[[str, int, str], dict]:
+    """A stand-in for :func:`numerics.exp_run.results`: the outcomes ``build`` makes for the
+    context the check runs in."""
+    return lambda profile, seed, device: build(RunContext(profile=profile, seed=seed, device=device))
+
+
+def _source(build: Callable[[RunContext], dict]):
+    """The patch that makes the checks read ``build``'s outcomes: the experiment's loader
+    (and the memory of a failed download, which the real loader's rows share) replaced."""
+    from numerics import exp_checks as E
+    from numerics import exp_run as X
+
+    return replacing((X, "results", loader(build)), (E, "_UNAVAILABLE", {}))
+
+
+def truth(why: str = THEORY) -> Planted:
+    """The planted truth of every check of these rows: the theory-shaped outcome."""
+    return patched_truth(why, _source(theory_shaped))
+
+
+def exchanged(a: str, b: str, what: str = "runs") -> Planted:
+    """The theory-shaped outcome with the results (or counted operations) of ``a`` and ``b``
+    exchanged."""
     label = "test results" if what == "runs" else "counted operations per epoch"
-    return Planted(f"theory-shaped outcome with the {label} of {a} and {b} exchanged",
-                   run=lambda ctx: check(ctx, swapped(theory_shaped(ctx), a, b, what)))
+    return patched(f"theory-shaped outcome with the {label} of {a} and {b} exchanged",
+                   _source(lambda ctx: swapped(theory_shaped(ctx), a, b, what)))
 
 
-def exp1(method: str) -> Planted:
-    """EXP-1[method]: softmax exchanged with its neighbour below (sparsemax) for the top row,
-    popularity with a learned model, otherwise the method with softmax."""
-    from numerics import exp_checks as E
-
-    def check(ctx, ex):
-        return E.exp_ordering(method, ctx, ex=ex)
-
-    if method == "softmax":
-        return exchanged(check, "softmax", "sparsemax")
-    if method == "popularity":
-        return exchanged(check, "popularity", "rg2/sgd")
-    return exchanged(check, "softmax", method)
+def _popularity_near_miss() -> Planted:
+    """rg2/sgd lowered to just below popularity (by :data:`NEAR_BELOW_POPULARITY`)."""
+    delta = _LEVELS["popularity"] - NEAR_BELOW_POPULARITY
+    return patched(f"theory-shaped outcome with the per-user NDCG@20 of rg2/sgd lowered by {-delta:g}, to "
+                   f"{NEAR_BELOW_POPULARITY:g} below popularity's (about twice the half-width of the interval, "
+                   "0.003 to 0.007 here)", _source(lambda ctx: shifted(theory_shaped(ctx), "rg2/sgd", delta)),
+                   resolution=True)
 
 
-def dyn3() -> Planted:
-    from numerics import exp_checks as E
-
-    return exchanged(lambda ctx, ex: E.sop_ahead_of_wop(ctx, ex=ex), "softmax", "rankmax")
-
-
-def cpx2(reading: str) -> Planted:
-    """CPX-2: a cheaper method's results exchanged with softmax's (undominated); the counted
-    operations of an approximation exchanged with the reference's (cheaper)."""
-    from numerics import exp_checks as E
-
+def _dearer_by_one() -> Planted:
+    """ssm/uniform counted one operation per epoch above the per-interaction reference."""
     from numerics.exp_run import PER_INTERACTION
 
-    def check(ctx, ex):
-        return E.frontier(reading, ctx, ex=ex)
+    def build(ctx: RunContext) -> dict:
+        ex = theory_shaped(ctx)
+        return ex | {"flops": ex["flops"] | {"ssm/uniform": ex["flops"][PER_INTERACTION] + 1}}
+
+    return patched("theory-shaped outcome with the counted operations per epoch of ssm/uniform one above the "
+                   "per-interaction softmax's", _source(build), resolution=True)
+
+
+# ------------------------------------------------------------------ a defect that enters through training
+_PRIME = 2_147_483_647
+
+
+def wrong_positives(fraction: float) -> Callable:
+    """A stand-in for ``ExactFY.positives``: softmax's loss takes, for a fixed ``fraction``
+    of the interactions (chosen by a hash of user and item, the same in every epoch), a
+    uniformly drawn item as the positive; the other exact losses keep theirs."""
+    cut = int(fraction * _PRIME)
+
+    def positives(self, batch):
+        items = batch.items
+        if self.name != "softmax":
+            return items
+        users = batch.users[batch.rows].long()
+        h = (users * 1_000_003 + items.long()) % _PRIME * 48271 % _PRIME
+        return torch.where(h < cut, h * 48271 % _PRIME % self.n, items.long()).to(items.dtype)
+
+    return positives
+
+
+def retrained_softmax(ctx: RunContext, fraction: float = WRONG_POSITIVE_FRACTION) -> dict:
+    """The experiment of ``ctx`` with softmax's runs of the design retrained under
+    :func:`wrong_positives`; every other run as measured."""
+    from numerics import exp_run as X
+    from numerics.recsys.methods import ExactFY
+
+    real = X.results(ctx.profile, ctx.seed, ctx.device)
+    work = [(key, fn, args) for key, fn, args in X.plan(ctx.profile, ctx.seed, ctx.device)
+            if key.startswith("run|softmax|")]
+    with replacing((ExactFY, "positives", wrong_positives(fraction)))():
+        outputs = {(args[4], args[5]): fn(*args) for _, fn, args in work}
+    if set(outputs) != set(real["runs"]["softmax"]):
+        raise RuntimeError(f"retrained runs {sorted(outputs)} are not the experiment's {sorted(real['runs']['softmax'])}")
+    return real | {"runs": real["runs"] | {"softmax": outputs}}
+
+
+def trained_wrong_positive(check: Callable[[RunContext], object]) -> Planted:
+    """EXP-1[softmax]'s defect through training: the check on :func:`retrained_softmax`'s
+    experiment, read through the experiment's loader."""
+    def run(ctx: RunContext):
+        ex = retrained_softmax(ctx)
+        with _source(lambda _ctx: ex)():
+            return check(ctx)
+
+    return Planted(f"softmax trained with a wrong positive: for {WRONG_POSITIVE_FRACTION:g} of the training "
+                   "interactions (a fixed set, by a hash of user and item) its loss takes a uniformly drawn item "
+                   "as the positive; softmax's runs of the design retrained, every other run as measured", run=run)
+
+
+# ------------------------------------------------------------------ per row
+def exp1(method: str) -> list[Planted]:
+    """EXP-1[method]: softmax exchanged with its neighbour below (sparsemax) for the top row,
+    and softmax trained with wrong positives; popularity exchanged with a learned model, and
+    its near miss; otherwise the method exchanged with softmax."""
+    from numerics import exp_checks as E
+
+    if method == "softmax":
+        return [exchanged("softmax", "sparsemax"), trained_wrong_positive(lambda ctx: E.exp_ordering("softmax", ctx))]
+    if method == "popularity":
+        return [exchanged("popularity", "rg2/sgd"), _popularity_near_miss()]
+    return [exchanged("softmax", method)]
+
+
+def dyn3() -> list[Planted]:
+    return [exchanged("softmax", "rankmax")]
+
+
+def cpx2(reading: str) -> list[Planted]:
+    """CPX-2: a cheaper method's results exchanged with softmax's (undominated); the counted
+    operations of an approximation exchanged with the reference's (cheaper), and for the
+    per-interaction reading, one approximation counted one operation above it."""
+    from numerics.exp_run import PER_INTERACTION
 
     if reading == "softmax-undominated":
-        return exchanged(check, "softmax", "hsm")
+        return [exchanged("softmax", "hsm")]
     if reading == "approximations-cheaper":
-        return exchanged(check, "softmax", "nce", what="flops")
-    return exchanged(check, PER_INTERACTION, "ssm/uniform", what="flops")
+        return [exchanged("softmax", "nce", what="flops")]
+    return [exchanged(PER_INTERACTION, "ssm/uniform", what="flops"), _dearer_by_one()]
 
 
-__all__ = ["theory_shaped", "swapped", "exchanged", "exp1", "dyn3", "cpx2"]
+__all__ = ["theory_shaped", "swapped", "shifted", "loader", "truth", "exchanged", "wrong_positives",
+           "retrained_softmax", "trained_wrong_positive", "exp1", "dyn3", "cpx2", "THEORY"]

@@ -13,11 +13,45 @@ from audit import RunContext
 from audit.falsealarm import POOLS
 from numerics import exp_checks as E
 from numerics.exp_run import PER_INTERACTION
+from numerics import exp_run
 from numerics.recsys.methods import METHODS
+from reports.claim import replacing
 from reports.planted_exp import swapped, theory_shaped
 from reports.recheck import recheck_one
+from reports.claims_exp import claims as exp_claims
 
 CTX = RunContext(alpha=POOLS["experiment"])
+
+
+def _reading(ex: dict, check, *args, ctx: RunContext = CTX):
+    """``check(*args, ctx)`` reading ``ex`` through the experiment's loader, as every check
+    reads the experiment (and as planted outcomes enter)."""
+    with replacing((exp_run, "results", lambda *key: ex), (E, "_UNAVAILABLE", {}))():
+        return check(*args, ctx)
+
+
+def ordering(m, ex, ctx=CTX):
+    return _reading(ex, E.exp_ordering, m, ctx=ctx)
+
+
+def sop(ex, ctx=CTX):
+    return _reading(ex, E.sop_ahead_of_wop, ctx=ctx)
+
+
+def frontier(reading, ex, ctx=CTX):
+    return _reading(ex, E.frontier, reading, ctx=ctx)
+
+
+#: the rows of this family, read from their own registry module (the other families' do not enter)
+ROWS = {c.key: c for c in exp_claims()}
+
+
+def by_key(key):
+    return ROWS[key]
+
+
+def constants(cid, reading):
+    return by_key(f"{cid}[{reading}]").constants
 
 
 def _ex(levels: dict[str, float] | None = None, flops: dict | None = None,
@@ -48,41 +82,41 @@ def _stored(ev):
 
 
 def _recheck(cid, reading, ev):
-    return recheck_one(cid, reading, _stored(ev))
+    return recheck_one(cid, reading, _stored(ev), constants(cid, reading))
 
 
 def test_theory_shaped_outcome_holds_everywhere():
     ex = theory_shaped(CTX)
     for m in METHODS:
-        assert E.exp_ordering(m, CTX, ex=ex).outcome == "holds", m
-    assert E.sop_ahead_of_wop(CTX, ex=ex).outcome == "holds"
+        assert ordering(m, ex, CTX).outcome == "holds", m
+    assert sop(ex, CTX).outcome == "holds"
     for r in ("softmax-undominated", "approximations-cheaper", "approximations-cheaper/per-interaction"):
-        assert E.frontier(r, CTX, ex=ex).outcome == "holds", r
+        assert frontier(r, ex, CTX).outcome == "holds", r
 
 
 def test_a_method_above_softmax_refutes_and_rechecks():
     ex = _ex({"rankmax": 0.2, "hsm": 0.2})
-    ev = E.exp_ordering("rankmax", CTX, ex=ex)
+    ev = ordering("rankmax", ex, CTX)
     assert ev.outcome == "fails" and _recheck("EXP-1", "rankmax", ev)[0]
-    top = E.exp_ordering("softmax", CTX, ex=ex)
+    top = ordering("softmax", ex, CTX)
     assert top.outcome == "fails" and set(top.counterexample["comparisons"]) == {"softmax-rankmax", "softmax-hsm"}
     assert _recheck("EXP-1", "softmax", top)[0]
-    dyn = E.sop_ahead_of_wop(CTX, ex=ex)
+    dyn = sop(ex, CTX)
     assert dyn.outcome == "fails" and _recheck("DYN-3", "sop-vs-wop", dyn)[0]
-    dom = E.frontier("softmax-undominated", CTX, ex=ex)  # hsm is cheaper and better
+    dom = frontier("softmax-undominated", ex, CTX)  # hsm is cheaper and better
     assert dom.outcome == "fails" and list(dom.counterexample["comparisons"]) == ["hsm-softmax"]
     assert _recheck("CPX-2", "softmax-undominated", dom)[0]
 
 
 def test_a_tie_is_undecided():
     ex = _ex({"nce": 0.1})  # nce level with softmax; cheaper in the planted counts
-    assert E.exp_ordering("nce", CTX, ex=ex).outcome == "undecided"
-    assert E.exp_ordering("softmax", CTX, ex=ex).outcome == "undecided"  # "at the top" is not earned by a tie
-    assert E.frontier("softmax-undominated", CTX, ex=ex).outcome == "undecided"
+    assert ordering("nce", ex, CTX).outcome == "undecided"
+    assert ordering("softmax", ex, CTX).outcome == "undecided"  # "at the top" is not earned by a tie
+    assert frontier("softmax-undominated", ex, CTX).outcome == "undecided"
 
 
 def test_popularity_above_a_model_refutes():
-    ev = E.exp_ordering("popularity", CTX, ex=_ex({"sparsemax": -0.25}))
+    ev = ordering("popularity", _ex({"sparsemax": -0.25}), CTX)
     assert ev.outcome == "fails" and "sparsemax-popularity" in ev.counterexample["comparisons"]
     assert _recheck("EXP-1", "popularity", ev)[0]
 
@@ -91,7 +125,7 @@ def test_popularity_above_a_model_refutes():
                                          ("approximations-cheaper/per-interaction", PER_INTERACTION)])
 def test_a_dearer_approximation_refutes_cheaper(reading, ref):
     ex = swapped(theory_shaped(CTX), ref, "nce", what="flops")
-    ev = E.frontier(reading, CTX, ex=ex)
+    ev = frontier(reading, ex, CTX)
     assert ev.outcome == "fails" and "nce" in ev.detail and _recheck("CPX-2", reading, ev)[0]
 
 
@@ -99,9 +133,9 @@ def test_every_interval_is_at_one_level_over_the_distinct_comparisons():
     # softmax against the 11 others, popularity against the 10 other learned models
     assert E.N_COMPARISONS == 21
     ex = theory_shaped(CTX)
-    for ev in (E.exp_ordering("softmax", CTX, ex=ex), E.exp_ordering("popularity", CTX, ex=ex),
-               E.exp_ordering("nce", CTX, ex=ex), E.sop_ahead_of_wop(CTX, ex=ex),
-               E.frontier("softmax-undominated", CTX, ex=ex)):
+    for ev in (ordering("softmax", ex, CTX), ordering("popularity", ex, CTX),
+               ordering("nce", ex, CTX), sop(ex, CTX),
+               frontier("softmax-undominated", ex, CTX)):
         assert ev.figures["level"] == pytest.approx(1 - CTX.alpha / 21)
     with pytest.raises(ValueError, match="alpha"):
         E.level(RunContext(alpha=0.0))
@@ -114,8 +148,8 @@ def test_a_wider_share_separates_what_a_narrow_one_does_not():
     the level is what the experiment's share of the budget sets."""
     ex = _ex({"ssm/uniform": 0.1 - 0.004})
     loose, strict = RunContext(alpha=0.2), RunContext(alpha=1e-9)
-    assert E.exp_ordering("ssm/uniform", loose, ex=ex).outcome == "holds"
-    assert E.exp_ordering("ssm/uniform", strict, ex=ex).outcome == "undecided"
+    assert ordering("ssm/uniform", ex, loose).outcome == "holds"
+    assert ordering("ssm/uniform", ex, strict).outcome == "undecided"
 
 
 def test_the_spread_between_runs_enters_the_interval():
@@ -127,96 +161,176 @@ def test_the_spread_between_runs_enters_the_interval():
     c = E.compare(ex, "softmax", "ssm/uniform", E.level(CTX))
     assert c["per_user_95"][1] < 0                      # per users: "significant"
     assert c["lo"] < 0 < c["hi"] and c["df"] == 8       # per runs: not separated
-    assert E.exp_ordering("ssm/uniform", CTX, ex=ex).outcome == "undecided"
+    assert ordering("ssm/uniform", ex, CTX).outcome == "undecided"
     steady = E.compare(_ex({"ssm/uniform": 0.1 + 0.014}), "softmax", "ssm/uniform", E.level(CTX))
     assert steady["hi"] < 0                             # without the scatter it is separated
 
 
 def test_a_verdict_a_neighbour_flips_is_sensitive_to_tuning():
     ex = _ex({"rankmax": -0.05})                        # EXP-1[rankmax] holds: 0.05 below softmax
-    assert E.exp_ordering("rankmax", CTX, ex=ex).outcome == "holds"
+    assert ordering("rankmax", ex, CTX).outcome == "holds"
     flip = _neighbour(ex, "rankmax", 0.3, {"lr": 0.01, "weight_decay": 3.0})
-    ev = E.exp_ordering("rankmax", CTX, ex=flip)
+    ev = ordering("rankmax", flip, CTX)
     assert ev.outcome == "undecided" and ev.detail.startswith("sensitive to tuning")
     assert "rankmax" in ev.detail and "weight decay 3" in ev.detail
     assert ev.figures["sensitivity"][0]["outcome"] == "fails"
     # the same neighbour of softmax moves softmax up: nothing flips
     calm = _neighbour(ex, "softmax", 0.01, {"lr": 0.03, "weight_decay": 1.0})
-    ev = E.exp_ordering("rankmax", CTX, ex=calm)
+    ev = ordering("rankmax", calm, CTX)
     assert ev.outcome == "holds" and ev.figures["sensitivity"] == []
 
 
 def test_a_refutation_a_neighbour_flips_is_sensitive_too():
     ex = _neighbour(_ex({"rankmax": 0.2}), "softmax", 0.3, {"lr": 0.03, "weight_decay": 1.0})
-    ev = E.exp_ordering("rankmax", CTX, ex=ex)
+    ev = ordering("rankmax", ex, CTX)
     assert ev.outcome == "undecided" and ev.counterexample is None and "sensitive to tuning" in ev.detail
 
 
-# ------------------------------------------------------------------ re-checkers reject non-counterexamples
+# ------------------------------------------------------------------ re-checkers: from the row's constants
 def _fails_cx():
-    return _stored(E.exp_ordering("rankmax", CTX, ex=_ex({"rankmax": 0.2})))
+    return _stored(ordering("rankmax", _ex({"rankmax": 0.2}), CTX))
+
+
+def _rc(cid, reading, cx):
+    return recheck_one(cid, reading, cx, constants(cid, reading))
+
+
+def test_the_rows_state_their_level_comparisons_and_sides():
+    """The constants come from the registry (the statement and audit/falsealarm.py), and the
+    level they give is the one the checks compute."""
+    from audit.falsealarm import share
+    from reports.rechecks.exp import row_level
+
+    for key in ("EXP-1[softmax]", "EXP-1[popularity]", "EXP-1[nce]", "DYN-3[sop-vs-wop]", "CPX-2[softmax-undominated]"):
+        claim = by_key(key)
+        c = claim.constants
+        assert c["alpha"] == share(claim.id, claim.reading, claim.checks[0].name) == POOLS["experiment"]
+        assert c["comparisons_in_family"] == E.N_COMPARISONS and row_level(c) == E.level(CTX)
+    assert constants("EXP-1", "nce")["contradicted_by"] == {"softmax-nce": "below 0"}
+    assert set(constants("DYN-3", "sop-vs-wop")["contradicted_by"]) == {f"softmax-{w}" for w in E.WOP}
+    assert constants("CPX-2", "approximations-cheaper/per-interaction")["reference"] == PER_INTERACTION
+
+
+def test_recheck_rejects_a_counterexample_made_under_another_level():
+    """(a) a typo'd constant: the same data decided at another level (the experiment's share
+    typo'd 0.04, or the Bonferroni family typo'd 12) -- the stored level and ends do not
+    match the row's, so it does not re-check; in a run that is a crash, never a refutation."""
+    ex = _ex({"rankmax": 0.2})
+    good = _stored(ordering("rankmax", ex, CTX))
+    assert _rc("EXP-1", "rankmax", good)[0]
+    wide = _stored(ordering("rankmax", ex, RunContext(alpha=0.04)))
+    ok, msg = _rc("EXP-1", "rankmax", wide)
+    assert not ok and "level" in msg
+    wide["level"] = good["level"]                      # the level fixed up, the ends still at 0.04's
+    ok, msg = _rc("EXP-1", "rankmax", wide)
+    assert not ok and "stored lo" in msg
+    # the row's constants typo'd instead (another share): the real counterexample does not re-check
+    assert not recheck_one("EXP-1", "rankmax", good, dict(constants("EXP-1", "rankmax"), alpha=0.04))[0]
+
+
+def test_a_typod_family_in_the_check_crashes_the_row():
+    """The runner re-checks a ``fails`` against the row's constants: a check whose level is
+    typo'd (Bonferroni over 12) crashes its row instead of refuting it."""
+    from reports.runner import CheckCrashed, run_claim
+
+    ex = _ex({"rankmax": 0.2})
+    claim = by_key("EXP-1[rankmax]")
+    with replacing((exp_run, "results", lambda *key: ex), (E, "_UNAVAILABLE", {}))():
+        row, crashed = run_claim(claim, CTX, raise_errors=False)
+        assert row["verdict"] == "refuted" and not crashed
+        with replacing((E, "N_COMPARISONS", 12))():
+            row, crashed = run_claim(claim, CTX, raise_errors=False)
+            assert crashed and row["verdict"] == "crashed"
+            with pytest.raises(CheckCrashed, match="does not re-check"):
+                run_claim(claim, CTX, raise_errors=True)
+
+
+@pytest.mark.parametrize("key,value", [("diff", 0.5), ("lo", -1.0), ("hi", -1e-6), ("df", 3), ("level", 0.999),
+                                       ("metric", "ndcg@10")])
+def test_recheck_rejects_a_tampered_figure(key, value):
+    """(b) every stored figure the re-check prints or uses is compared with its recomputation."""
+    cx = _fails_cx()
+    (cx if key in ("level", "metric") else cx["comparisons"]["softmax-rankmax"])[key] = value
+    ok, msg = _rc("EXP-1", "rankmax", cx)
+    assert not ok and key in msg
 
 
 def test_recheck_rejects_a_tampered_side():
     cx = _fails_cx()
     cx["comparisons"]["softmax-rankmax"]["side"] = "above 0"
-    assert not recheck_one("EXP-1", "rankmax", cx)[0]
+    assert not _rc("EXP-1", "rankmax", cx)[0]
 
 
 def test_recheck_rejects_a_comparison_that_straddles_0():
     cx = _fails_cx()
     d = cx["comparisons"]["softmax-rankmax"]["run_diff"]
     cx["comparisons"]["softmax-rankmax"]["run_diff"] = [x - sum(d) / len(d) for x in d]  # mean 0
-    ok, msg = recheck_one("EXP-1", "rankmax", cx)
+    ok, msg = _rc("EXP-1", "rankmax", cx)
     assert not ok and "not below 0" in msg
 
 
 def test_recheck_rejects_too_few_runs():
     cx = _fails_cx()
     cx["comparisons"]["softmax-rankmax"]["run_diff"] = cx["comparisons"]["softmax-rankmax"]["run_diff"][:1]
-    ok, msg = recheck_one("EXP-1", "rankmax", cx)
+    ok, msg = _rc("EXP-1", "rankmax", cx)
     assert not ok and "runs" in msg
 
 
 def test_recheck_rejects_the_prediction_holding():
     """softmax above sparsemax is what EXP-1[sparsemax] predicts: not a counterexample."""
-    ex = theory_shaped(CTX)
-    c = E.compare(ex, "softmax", "sparsemax", E.level(CTX))
-    cx = {"level": E.level(CTX), "comparisons": {"softmax-sparsemax": {"side": "above 0", "run_diff": c["run_diff"]}}}
-    assert not recheck_one("EXP-1", "sparsemax", cx)[0]
-    cx["comparisons"]["softmax-sparsemax"]["side"] = "below 0"
-    assert not recheck_one("EXP-1", "sparsemax", cx)[0]
+    good = _stored(ordering("sparsemax", _ex({"sparsemax": 0.2}), CTX))
+    assert _rc("EXP-1", "sparsemax", good)[0]           # then the theory-shaped differences put in its place:
+    c = E.compare(theory_shaped(CTX), "softmax", "sparsemax", E.level(CTX))
+    good["comparisons"]["softmax-sparsemax"] |= {k: c[k] for k in ("run_diff", "diff", "lo", "hi")}
+    ok, msg = _rc("EXP-1", "sparsemax", good)
+    assert not ok and "not below 0" in msg
+    good["comparisons"]["softmax-sparsemax"]["side"] = "above 0"
+    assert not _rc("EXP-1", "sparsemax", good)[0]
 
 
-def test_recheck_rejects_a_comparison_of_another_row_and_a_low_level():
+def test_recheck_rejects_a_comparison_of_another_row_and_no_constants():
     cx = _fails_cx()
-    assert not recheck_one("EXP-1", "nce", cx)[0]      # stored softmax-rankmax under EXP-1[nce]
-    cx["level"] = 0.5
-    assert not recheck_one("EXP-1", "rankmax", cx)[0]
+    assert not _rc("EXP-1", "nce", cx)[0]                # stored softmax-rankmax under EXP-1[nce]
+    ok, msg = recheck_one("EXP-1", "rankmax", cx)        # a row without constants
+    assert not ok and "constants" in msg
 
 
 def test_recheck_rejects_a_dominating_method_stored_as_dearer():
-    ev = E.frontier("softmax-undominated", CTX, ex=_ex({"hsm": 0.2}))
+    ev = frontier("softmax-undominated", _ex({"hsm": 0.2}), CTX)
     cx = _stored(ev)
-    assert recheck_one("CPX-2", "softmax-undominated", cx)[0]
+    assert _rc("CPX-2", "softmax-undominated", cx)[0]
     cx["flops_per_epoch"]["hsm"] = cx["flops_per_epoch"]["softmax"] * 2
-    ok, msg = recheck_one("CPX-2", "softmax-undominated", cx)
+    ok, msg = _rc("CPX-2", "softmax-undominated", cx)
     assert not ok and "not cheaper" in msg
 
 
-def test_recheck_rejects_every_approximation_cheaper():
-    cx = {"reference": "softmax", "flops_per_epoch": {"softmax": 10.0, "nce": 9.0, "hsm": 3.0}}
-    assert not recheck_one("CPX-2", "approximations-cheaper", cx)[0]
-    cx["flops_per_epoch"]["nce"] = 10.0
-    assert recheck_one("CPX-2", "approximations-cheaper", cx)[0]
+def _dearer_cx(reading):
+    ref = constants("CPX-2", reading)["reference"]
+    return _stored(frontier(reading, swapped(theory_shaped(CTX), ref, "nce", what="flops"), CTX))
+
+
+@pytest.mark.parametrize("reading", ["approximations-cheaper", "approximations-cheaper/per-interaction"])
+def test_recheck_of_a_dearer_approximation_reads_the_rows_reference(reading):
+    cx = _dearer_cx(reading)
+    assert _rc("CPX-2", reading, cx)[0]
+    other = ("approximations-cheaper/per-interaction" if reading == "approximations-cheaper"
+             else "approximations-cheaper")
+    assert not _rc("CPX-2", other, cx)[0]                # (a) the other reference: not this row's
+    tampered = json.loads(json.dumps(cx))
+    tampered["ratio_to_reference"]["nce"] *= 0.5         # (b) a tampered ratio
+    ok, msg = _rc("CPX-2", reading, tampered)
+    assert not ok and "ratio" in msg
+    cheaper = json.loads(json.dumps(cx))
+    cheaper["flops_per_epoch"]["nce"] = cheaper["flops_per_epoch"][cx["reference"]] - 1
+    assert not _rc("CPX-2", reading, cheaper)[0]         # every approximation cheaper: no counterexample
 
 
 def test_dyn3_recheck_rejects_a_non_wop_comparison():
-    ev = E.sop_ahead_of_wop(CTX, ex=_ex({"rankmax": 0.2}))
+    ev = sop(_ex({"rankmax": 0.2}), CTX)
     cx = _stored(ev)
-    assert recheck_one("DYN-3", "sop-vs-wop", cx)[0]
+    assert _rc("DYN-3", "sop-vs-wop", cx)[0]
     cx["comparisons"] = {"softmax-hsm": cx["comparisons"]["softmax-rankmax"]}
-    assert not recheck_one("DYN-3", "sop-vs-wop", cx)[0]
+    assert not _rc("DYN-3", "sop-vs-wop", cx)[0]
 
 
 def test_the_rechecks_t_quantile_is_the_t_distributions():
@@ -273,7 +387,7 @@ def test_the_experiment_tables_are_drawn_from_the_rows_alone():
 
     ex = theory_shaped(CTX)
     rows = [json.loads(json.dumps({"id": "EXP-1", "reading": m, "verdict": "supported",
-                                   "evidence": [E.exp_ordering(m, CTX, ex=ex).to_json()]})) for m in METHODS]
+                                   "evidence": [ordering(m, ex, CTX).to_json()]})) for m in METHODS]
     md = markdown_table({"claims": rows}).splitlines()
     assert len(md) == 2 + len(METHODS) + 2                      # header, methods, EASE and item kNN
     softmax = E.method_figures(ex, "softmax")
@@ -306,3 +420,78 @@ def test_a_final_run_is_bitwise_deterministic_whatever_the_threads(method, confi
         torch.set_num_threads(before)
     for key in ("ndcg@10", "ndcg@20", "recall@20"):
         assert torch.equal(a.per_user[key], b.per_user[key]), key
+
+
+# ------------------------------------------------------------------ planted inputs (reports/planted_exp.py)
+@pytest.mark.parametrize("claim", list(ROWS.values()), ids=lambda c: c.key)
+def test_every_planted_input_of_the_experiment_rows_shows_its_answer(claim):
+    """Every declared defect turns its check (a ``fails`` re-checked against the row's
+    constants), every truth makes it hold -- also where the check never holds for real (the
+    exchanged tables test the decision rule); the defect that trains is tested alone."""
+    from reports.runner import run_planted
+
+    check = claim.checks[0]
+    light = replace(check, planted=tuple(p for p in check.planted if p.patch is not None))
+    res = run_planted(claim, light, CTX, which="both")
+    assert len(res) == len(light.planted) + len(light.truths) >= 1
+    assert all(r.shown and r.outcome != "crash" for r in res), [(r.defect[:60], r.outcome, r.detail[:120])
+                                                                 for r in res if not r.shown or r.outcome == "crash"]
+    assert exp_run.results.__name__ == "results"     # the loader is restored after each planted run
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_popularity_near_miss_refutes_and_a_tie_is_not_claimed(profile, seed):
+    """EXP-1[popularity]'s resolution: rg2/sgd 0.01 below popularity (twice the interval's
+    half-width or so) is a re-checked refutation; level with popularity it is undecided."""
+    from reports.planted_exp import NEAR_BELOW_POPULARITY, shifted
+
+    ctx = RunContext(profile=profile, seed=seed, alpha=POOLS["experiment"])
+    near = ordering("popularity", shifted(theory_shaped(ctx), "rg2/sgd", -0.1 - NEAR_BELOW_POPULARITY), ctx)
+    assert near.outcome == "fails" and list(near.counterexample["comparisons"]) == ["rg2/sgd-popularity"]
+    assert _recheck("EXP-1", "popularity", near)[0]
+    tie = ordering("popularity", shifted(theory_shaped(ctx), "rg2/sgd", -0.1), ctx)
+    assert tie.outcome == "undecided"
+    assert "0.01 below popularity" in by_key("EXP-1[popularity]").checks[0].resolution.defect
+
+
+def test_the_per_interaction_near_miss_is_one_operation():
+    """CPX-2[…/per-interaction]'s resolution: one approximation one counted operation above
+    the reference fails (and re-checks); one below, it holds."""
+    ex = theory_shaped(CTX)
+    ref = ex["flops"][PER_INTERACTION]
+    reading = "approximations-cheaper/per-interaction"
+    above = frontier(reading, ex | {"flops": ex["flops"] | {"ssm/uniform": ref + 1}}, CTX)
+    assert above.outcome == "fails" and _recheck("CPX-2", reading, above)[0]
+    below = frontier(reading, ex | {"flops": ex["flops"] | {"ssm/uniform": ref - 1}}, CTX)
+    assert below.outcome == "holds"
+    assert "one above" in by_key(f"CPX-2[{reading}]").checks[0].resolution.defect
+
+
+@pytest.mark.heavy
+def test_a_wrong_positive_in_softmax_training_moves_exp1_softmax():
+    """Issue 20, item 8: EXP-1[softmax] on the quick design (1 split x 2 seeds) with softmax's
+    two runs retrained under a wrong positive for 0.1 of its interactions.  Measured (seed 0):
+    softmax's NDCG@20 falls by 0.052 (0.431 to 0.379), every comparison's mean difference by
+    the same amount, and 10 of the 11 mean differences are below 0 (2 before); but at df = 1
+    (t quantile about 3300 at the experiment's level) every interval is +-0.3 to +-10 wide:
+    the row stays undecided.  Trains the quick experiment unless cached (5-35 min, one core)."""
+    from audit.falsealarm import share
+    from reports.runner import audit_evidence
+
+    claim = by_key("EXP-1[softmax]")
+    check = claim.checks[0]
+    ctx = RunContext(profile="quick", seed=0, alpha=share("EXP-1", "softmax", "ndcg-ordering"))
+    real = check.run(ctx)
+    defect = next(p for p in check.planted if p.run is not None)
+    bad = check.run_planted(defect, ctx)
+    drop = real.figures["ndcg@20"] - bad.figures["ndcg@20"]
+    assert drop > 0.04
+    before, after = real.figures["comparisons"], bad.figures["comparisons"]
+    assert set(before) == set(after) and len(after) == 11
+    for k in before:                                     # every mean difference falls by softmax's drop
+        assert after[k][0] == pytest.approx(before[k][0] - drop, abs=1e-9)
+    below = [sum(v[0] < 0 for v in c.values()) for c in (before, after)]
+    assert below[1] >= below[0] + 5                      # toward "fails": most methods now above softmax
+    assert real.outcome == "undecided" and bad.outcome in ("undecided", "fails")
+    audit_evidence(claim, bad)                           # a fails would re-check against the row's constants

@@ -218,3 +218,32 @@ def test_refit_trains_the_whole_training_part_for_the_given_epochs_and_tests_onc
     assert als.lam == 0.1 and als.best_epoch == 2
     with pytest.raises(ValueError, match="epochs"):
         refit("softmax", outer, cfg, 0, -1)
+
+
+def test_the_wrong_positive_enters_through_the_exact_losses_label_source():
+    """The training defect patches ``ExactFY.positives`` (the label source the loss reads):
+    a fixed share of softmax's interactions get another item, the same in every epoch; the
+    other exact losses keep theirs."""
+    from numerics.recsys.methods import Batch, make
+    from reports.claim import replacing
+    from reports.planted_exp import wrong_positives
+
+    g = torch.Generator().manual_seed(0)
+    n_users, n_items = 300, 50
+    items = torch.randint(n_items, (6000,), generator=g)
+    rows = torch.arange(6000) % n_users
+    batch = Batch(torch.arange(n_users), torch.bincount(rows, minlength=n_users), rows, items)
+    soft, sparse = make("softmax"), make("sparsemax")
+    for meth in (soft, sparse):
+        meth.init(n_users, n_items, 4, torch.ones(n_items), g)
+    assert torch.equal(soft.positives(batch), items)
+    bad = wrong_positives(0.1)
+    out = bad(soft, batch)
+    assert torch.equal(out, bad(soft, batch)) and out.dtype == items.dtype
+    assert 0.07 < (out != items).float().mean() < 0.11 and int(out.max()) < n_items
+    assert torch.equal(bad(sparse, batch), items)
+    params = soft.init(n_users, n_items, 4, torch.ones(n_items), g)
+    clean = torch.autograd.grad(soft.batch_loss(params, batch, g)[0], params["item"])[0]
+    with replacing((type(soft), "positives", bad))():
+        wrong = torch.autograd.grad(soft.batch_loss(params, batch, g)[0], params["item"])[0]
+    assert (clean - wrong).abs().max() > 0.1 * clean.abs().max()     # the loss reads the patched labels

@@ -115,6 +115,11 @@ class ExactFY(Method):
         self.loss = get("softmax") if name == "softmax" else (
             get("sparsemax") if name == "sparsemax" else get("entmax", alpha=1.5))
 
+    def positives(self, batch: Batch) -> Tensor:
+        """The positive item of each interaction of ``batch`` (N_b,): its own training item,
+        the label source of the linear term ``Σ_{i ∈ I_u} θ_{ui}``."""
+        return batch.items
+
     def batch_loss(self, params, batch, generator):
         theta = rows_of(params["user"], batch.users) @ params["item"].T        # (B, n)
         td = theta.detach()
@@ -128,7 +133,7 @@ class ExactFY(Method):
             vals = sol.values.to(theta.dtype)
             conj = conj + ((theta.gather(-1, sol.index) - td.gather(-1, sol.index)) * vals).sum(-1)
             support = torch.zeros_like(td, dtype=torch.bool).scatter_(-1, sol.index, sol.values > 0)
-        pos = theta[batch.rows, batch.items]
+        pos = theta[batch.rows, self.positives(batch)]
         loss = (batch.counts.to(theta.dtype) * conj).sum() - pos.sum()
         return loss, _grad_frac(support, batch)
 
