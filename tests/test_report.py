@@ -119,8 +119,10 @@ def test_cli_fails_when_a_check_crashes(tmp_path, monkeypatch):
     claim = Claim("FY-0", "test", "a crashing check", (Check("boom", "numeric", boom),))
     monkeypatch.setattr(report, "all_claims", lambda: [claim])
     results, crashed = report.write_report(tmp_path, report.RunContext(), pdf=False)
-    assert crashed and results["claims"][0]["verdict"] == "inconclusive"
-    assert "deliberate" in results["claims"][0]["evidence"][0]["detail"]
+    row = results["claims"][0]
+    assert crashed and row["verdict"] == "crashed" and "deliberate" in row["crash"][0]
+    assert "deliberate" in row["evidence"][0]["detail"]
+    assert results["meta"]["checks_shown_to_fail"] + results["meta"]["checks_shown_to_hold"] == 0  # shows nothing
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, s
 Evidence = partial(_Evidence, summary="a test check")
 CTX = RunContext()
 FY4_CX = {"alpha": 3.0, "theta": [0.0, 0.0, 0.0], "lambda_max": 3.0}  # a real FY-4 [alpha>2] counterexample
+FY4_GT2 = {"lipschitz_upper": 1}  # the constant that row states (reports/claims_fy.py)
 
 
 def _claim(*evidence_fns, cid="FY-4", reading="entmax[alpha>2]"):
     return Claim(cid, reading, "test row", tuple(Check(f"c{i}", "numeric", fn) for i, fn in enumerate(evidence_fns)),
-                 expected="refuted", note="test")
+                 expected="refuted", note="test", constants=FY4_GT2)
 
 
 def test_a_fails_with_a_rechecked_counterexample_refutes():
@@ -71,7 +72,7 @@ def test_planted_defects_are_run_and_counted():
     check = Check("c", "numeric", holds, planted=(Planted("a", run=fails), Planted("b", run=raises),
                                                   Planted("e", run=bogus)))
     blind = Check("d", "numeric", holds, planted=(Planted("c", run=holds),))
-    claim = Claim("FY-4", "entmax[alpha>2]", "t", (check, blind))
+    claim = Claim("FY-4", "entmax[alpha>2]", "t", (check, blind), constants=FY4_GT2)
     res = run_planted(claim, check, CTX)
     # a planted fails is re-checked as a real one: one that does not re-check is the crash the real run makes
     assert [r.outcome for r in res] == ["fails", "crash", "crash"] and all(r.turned for r in res)
@@ -91,17 +92,17 @@ def test_a_no_op_planted_defect_or_truth_never_counts():
     noop_truth = Planted("no-op truth", patch=lambda: contextlib.nullcontext(), truth=True)
     for real in (holds, fails, undecided):
         check = Check("c", "numeric", real, planted=(noop,), truths=(noop_truth,))
-        claim = Claim("FY-4", "entmax[alpha>2]", "t", (check,), expected="refuted", note="t")
+        claim = Claim("FY-4", "entmax[alpha>2]", "t", (check,), expected="refuted", note="t", constants=FY4_GT2)
         row, _ = run_claim(claim, CTX, raise_errors=False, planted=True)
         assert shown(row) == (1, 0, 0), (real, row["evidence"][0]["planted"])
     # and a real truth on a failing check, a real defect on a holding one, do count
     truth = Planted("true here", run=holds, truth=True)
     row, _ = run_claim(Claim("FY-4", "entmax[alpha>2]", "t", (Check("c", "numeric", fails, truths=(truth,)),),
-                             expected="refuted", note="t"), CTX, planted=True)
+                             expected="refuted", note="t", constants=FY4_GT2), CTX, planted=True)
     assert shown(row) == (1, 0, 1) and row["evidence"][0]["planted"][0]["role"] == "truth"
     row, _ = run_claim(Claim("FY-4", "entmax[alpha>2]", "t", (Check("c", "numeric", holds,
-                                                                     planted=(Planted("d", run=undecided),)),)),
-                       CTX, planted=True)
+                                                                     planted=(Planted("d", run=undecided),)),),
+                             constants=FY4_GT2), CTX, planted=True)
     assert shown(row) == (1, 1, 0)
 
 
@@ -109,7 +110,7 @@ def test_a_symbolic_check_that_holds_and_covers_a_counterexample_makes_the_row_c
     """Two of our own routes disagree: never refuted."""
     sym = Check("s", "symbolic", lambda ctx: Evidence("symbolic", "s", "holds"))
     num = Check("n", "numeric", lambda ctx: Evidence("numeric", "n", "fails", counterexample=FY4_CX))
-    claim = Claim("FY-4", "entmax[alpha>2]", "t", (sym, num), expected="refuted", note="t")
+    claim = Claim("FY-4", "entmax[alpha>2]", "t", (sym, num), expected="refuted", note="t", constants=FY4_GT2)
     with pytest.raises(CheckCrashed, match="two of our routes disagree"):
         run_claim(claim, CTX)
     row, crashed = run_claim(claim, CTX, raise_errors=False)
@@ -127,7 +128,7 @@ def test_a_crashed_row_reads_crashed_whatever_its_other_evidence():
     for other in ("holds", "fails"):
         claim = Claim("FY-4", "entmax[alpha>2]", "t", (
             Check("a", "numeric", lambda ctx, o=other: Evidence("numeric", "a", o, counterexample=FY4_CX)),
-            Check("b", "numeric", boom)), expected="refuted", note="t")
+            Check("b", "numeric", boom)), expected="refuted", note="t", constants=FY4_GT2)
         row, crashed = run_claim(claim, CTX, raise_errors=False)
         assert crashed and row["verdict"] == "crashed" and row["crash"] and "bug" in row["crash"][0]
 
