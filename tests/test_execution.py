@@ -149,7 +149,7 @@ def test_a_lost_task_is_a_crash_never_a_verdict(monkeypatch):
     rows, crashed = runner.run_all(claims, RunContext(), progress=None, engine=LosingEngine())
     assert crashed
     for row in rows:
-        assert row["verdict"] == "inconclusive"
+        assert row["verdict"] == "crashed" and "task lost" in row["crash"][0]
         assert all(e["outcome"] == "undecided" and "task lost" in e["detail"] for e in row["evidence"])
 
 

@@ -469,6 +469,7 @@ def test_the_per_interaction_near_miss_is_one_operation():
 
 
 @pytest.mark.heavy
+@pytest.mark.xdist_group("experiment")  # the worker that trains the experiment for the EXP rows: trained once
 def test_a_wrong_positive_in_softmax_training_moves_exp1_softmax():
     """Issue 20, item 8: EXP-1[softmax] on the quick design (1 split x 2 seeds) with softmax's
     two runs retrained under a wrong positive for 0.1 of its interactions.  Measured (seed 0):
