@@ -53,24 +53,28 @@ def _reduce(like: torch.Tensor, numel: int) -> None:
     like.new_zeros(()).expand(numel).sum()
 
 
+def doing_extra(real: Callable, method: str, work: Callable[..., None]) -> Callable:
+    """The counted step ``real`` that, for ``method``, also does ``work(self, *args)``
+    (without gradient): the extra work a wrong implementation does, which the counter charges."""
+    @functools.wraps(real)
+    def step(self, *args, **kw):
+        out = real(self, *args, **kw)
+        if self.name == method:
+            with torch.no_grad():
+                work(self, *args)
+        return out
+
+    return step
+
+
 def _step_with(cls_name: str, attr: str, method: str, work: Callable[..., None]):
-    """A patch factory: ``methods.<cls_name>.<attr>`` (the counted step) runs as before and,
-    for ``method``, also ``work(self, *args)`` (without gradient)."""
+    """A patch factory: ``methods.<cls_name>.<attr>`` (the counted step) replaced by
+    :func:`doing_extra` of itself."""
     def factory():
         from numerics.recsys import methods as M
 
         cls = getattr(M, cls_name)
-        real = getattr(cls, attr)
-
-        @functools.wraps(real)
-        def step(self, *args, **kw):
-            out = real(self, *args, **kw)
-            if self.name == method:
-                with torch.no_grad():
-                    work(self, *args)
-            return out
-
-        return replacing((cls, attr, step))()
+        return replacing((cls, attr, doing_extra(getattr(cls, attr), method, work)))()
 
     return factory
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 import sympy as sp
-import torch
 
 from numerics import complexity as X
 from proofs import complexity as P
@@ -246,20 +245,11 @@ def _extra_step(monkeypatch, method, work):
     """The method's counted step doing extra work (work(self, *step args)): how a planted
     defect enters (reports/planted_cpx.py), here as a test's patch."""
     from numerics.recsys import methods as M
-    from reports.planted_cpx import _class
+    from reports.planted_cpx import _class, doing_extra
 
     cls_name, attr = _class(method)
-
-    real = getattr(getattr(M, cls_name), attr)
-
-    def step(self, *args, **kw):
-        out = real(self, *args, **kw)
-        if self.name == method:
-            with torch.no_grad():
-                work(self, *args)
-        return out
-
-    monkeypatch.setattr(getattr(M, cls_name), attr, step)
+    cls = getattr(M, cls_name)
+    monkeypatch.setattr(cls, attr, doing_extra(getattr(cls, attr), method, work))
 
 
 def _reduce(like, numel):
