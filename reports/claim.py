@@ -231,16 +231,6 @@ def empirical(name: str, fn: Callable[..., Evidence], *args, **kw) -> Check:
     return Check(name, "empirical", lambda ctx: fn(*args, ctx, **kw), **opts)
 
 
-def wrong_derivation(defect: str, derive: Callable[..., object], *args, **kw) -> Planted:
-    """A planted defect for a symbolic check: the derivation run on a wrong input."""
-    return Planted(defect, run=lambda ctx: derive(*args, **kw).evidence("planted"))
-
-
-def wrong_input(defect: str, fn: Callable[..., Evidence], *args, **kw) -> Planted:
-    """A planted defect for a numeric check: ``fn(*args, ctx, **kw)`` on a wrong input."""
-    return Planted(defect, run=lambda ctx: fn(*args, ctx, **kw))
-
-
 def patched(defect: str, patch: Callable[[], AbstractContextManager], *, resolution: bool = False) -> Planted:
     """A planted defect installed around the check's own run (e.g. a loss whose prediction
     map is perturbed); ``resolution``: it is the check's near miss."""
@@ -251,12 +241,6 @@ def patched_truth(why: str, patch: Callable[[], AbstractContextManager]) -> Plan
     """A planted truth installed around the check's own run: the same check on an input
     where the claim is known to hold (``why`` says why)."""
     return Planted(why, patch=patch, truth=True)
-
-
-def truth_input(why: str, fn: Callable[..., Evidence], *args, **kw) -> Planted:
-    """A planted truth for a numeric or empirical check: ``fn(*args, ctx, **kw)`` on an
-    input where the claim is known to hold (real arguments only: tests/test_planted_doors.py)."""
-    return Planted(why, run=lambda ctx: fn(*args, ctx, **kw), truth=True)
 
 
 def truth_derivation(why: str, derive: Callable[..., object], *args, **kw) -> Planted:
@@ -293,5 +277,5 @@ def replacing(*changes: tuple[object, str, object]) -> Callable[[], AbstractCont
     return lambda: _setattrs(frozen)
 
 
-__all__ = ["Claim", "Check", "Planted", "verdict", "share_derivations", "symbolic", "numeric", "empirical", "wrong_derivation", "wrong_input",
-           "patched", "patched_truth", "truth_input", "truth_derivation", "replacing", "PASSING"]
+__all__ = ["Claim", "Check", "Planted", "verdict", "share_derivations", "symbolic", "numeric", "empirical",
+           "patched", "patched_truth", "truth_derivation", "replacing", "PASSING"]

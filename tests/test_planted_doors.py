@@ -5,8 +5,8 @@ under ``losses/``, ``proofs/`` or ``numerics/`` that only planting sets.
 
 Read from the source, not run: every keyword argument passed to one of our functions is
 classed as a real use (package code outside the planting constructors) or a planted use
-(``reports/planted*.py``, and the calls inside ``Planted(...)``, ``wrong_input(...)``,
-``truth_input(...)`` and the like, whose keywords are forwarded to the checked function).
+(``reports/planted*.py``, and the calls inside ``Planted(...)``, ``patched(...)``,
+``replacing(...)`` and ``truth_derivation(...)``, whose keywords are forwarded to the derivation).
 A defaulted parameter with planted uses and no real use is a door that real code never
 opens, and fails the test.  Tests' own calls count as neither."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = ("losses", "proofs", "numerics")
 PACKAGE = (*OURS, "reports", "audit")
 #: constructors whose keyword arguments are forwarded to the function named in their 2nd argument
-FORWARD_PLANTED = {"wrong_input", "wrong_derivation", "truth_input", "truth_derivation"}
+FORWARD_PLANTED = {"truth_derivation"}
 FORWARD_REAL = {"symbolic", "numeric", "empirical"}
 #: calls whose arguments build a planted input: every call inside them is a planted use
 PLANTING = {"Planted", "patched", "patched_truth", "replacing", *FORWARD_PLANTED}
@@ -97,7 +97,7 @@ def test_the_door_finder_sees_a_planted_only_keyword(tmp_path, monkeypatch):
     also passed by real code is not."""
     src = ("def check(ctx, temperature=1.0, lr=1):\n    pass\n")
     planting = ("from numerics.fake import check\n"
-                "a = wrong_input('tempered', check, temperature=2.0)\n"
+                "a = truth_derivation('tempered', check, temperature=2.0)\n"
                 "b = numeric('real', check, lr=2)\n"
                 "c = Planted('x', run=lambda ctx: check(ctx, lr=3))\n")
     for pkg in PACKAGE:

@@ -9,7 +9,7 @@ from functools import partial
 
 from audit import Evidence as _Evidence
 from audit import RunContext, SuiteDefect
-from reports.claim import Check, Claim, Planted, numeric, patched, wrong_input
+from reports.claim import Check, Claim, Planted, numeric, patched
 from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, shown
 
 # every evidence carries its one-line summary (the runner refuses one without)
@@ -171,7 +171,7 @@ def test_a_statistical_check_gets_its_share_of_the_budget():
 
     seen = {}
     check = numeric("mc-vs-exact", lambda ctx: seen.setdefault("alpha", ctx.alpha) and Evidence("numeric", "x", "holds"),
-                    statistical=True, planted=[wrong_input("none", lambda ctx: Evidence("numeric", "x", "fails"))])
+                    statistical=True, planted=[Planted("none", run=lambda ctx: Evidence("numeric", "x", "fails"))])
     run_claim(Claim("APX-2", "ssm/uniform", "t", (check,)), CTX)
     assert seen["alpha"] == SHARES[("APX-2", "ssm/uniform", "mc-vs-exact")] < CTX.alpha
 
