@@ -21,6 +21,12 @@ Solvers, on ``z`` = the slice sorted in decreasing order and shifted so ``z₁ =
 * :func:`capped_threshold` -- Euclidean projection on ``C_k = {p ∈ [0,1]^n : Σp = k}``
   (rankmax): ``Σ clip(z − τ, 0, 1) = k`` is piecewise linear in τ; we evaluate it at all
   breakpoints ``{z_i, z_i − 1}`` with prefix sums and solve exactly on the active set.
+
+Large supports make the sort the whole cost, so sparsemax, 1.5-entmax and the per-row
+capped projection of rankmax are first solved on whole unsorted rows (:func:`simplex_rows`,
+:func:`entmax15_rows`, :func:`capped_rows`: a few O(n) passes, each accepted only when the
+closed form of the sort algorithm on a support reproduces that support); a row not
+accepted falls back to the sort algorithm above.
 """
 from __future__ import annotations
 
@@ -149,3 +155,149 @@ def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0) ->
         still = (p_r[:, -1] > 0) if K < n else torch.zeros_like(p_r[:, -1], dtype=torch.bool)
         todo = todo[still]
     return values, index, shift, tau
+
+
+# ------------------------------------------------------------------ whole rows, no sort
+# The sort above costs O(n log n) per row and dominates when the support is a large part of
+# the row (trained recommenders: 950 of 1682 items for sparsemax, 1300 for 1.5-entmax).
+# The solvers below find the same threshold from unsorted rows with a few O(n) passes: each
+# pass evaluates the map's mass at one τ, and its support S(τ) = {z > τ} gives the closed
+# form of τ on that support -- the formula of the sort algorithm for |S| entries.  A row is
+# accepted only when the closed form is *consistent*: the support at the closed form is the
+# support it was computed from.  Then τ is the exact threshold (the mass equation holds on
+# the true support, and its root is unique), whatever the order of the passes.  Rows not
+# accepted after ``max_iter`` passes are left to the sort algorithm (:func:`solve_rows`).
+RowSolver = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]  # z (B, n) shifted → (tau, p, done (B,))
+
+
+def _count(r: Tensor, buf: Tensor) -> Tensor:
+    """#{r > 0} per row for r ≥ 0 (sign then sum: a comparison is 3× slower on the CPU)."""
+    return torch.sign(r, out=buf).sum(-1, keepdim=True)
+
+
+def simplex_rows(z: Tensor, max_iter: int = 64) -> tuple[Tensor, Tensor, Tensor]:
+    """Sparsemax threshold by Michelot's algorithm (Michelot 1986; Condat 2016, Alg. 2):
+    ``τ ← (Σ_{z_i > τ} z_i − 1)/#{z_i > τ}`` from a lower bound of τ*, which stays a lower
+    bound and ends when the support stops shrinking; that τ is the closed form of the sort
+    algorithm on the support it was computed from.  Start: max(max z − 1, (Σz − 1)/n) (both
+    have mass ≥ 1)."""
+    B, n = z.shape
+    tau = torch.maximum(z.new_full((B, 1), -1.0), (z.sum(-1, keepdim=True) - 1) / n)
+    r, buf = torch.empty_like(z), torch.empty_like(z)
+    done = torch.zeros(B, 1, dtype=torch.bool, device=z.device)
+    k_prev = None
+    for _ in range(max_iter):
+        torch.sub(z, tau, out=r).clamp_min_(0)
+        k = _count(r, buf)
+        if k_prev is not None:
+            # τ was computed on S_prev and S(τ) = S_prev (supports are nested: equal counts, equal sets)
+            done |= k == k_prev
+            if bool(done.all()):
+                break
+        tau = torch.where(done, tau, tau + (r.sum(-1, keepdim=True) - 1) / k)
+        k_prev = k
+    return tau, r, done[:, 0]
+
+
+def entmax15_rows(z: Tensor, max_iter: int = 64) -> tuple[Tensor, Tensor, Tensor]:
+    """1.5-entmax threshold on x = z/2: Newton's method on the convex, decreasing
+    ``f(τ) = Σ [x_i − τ]_+² − 1`` from the lower bound τ = max x − 1, which never overshoots;
+    once two iterates have the same support S, the closed form of the sort algorithm on S,
+    ``τ_S = mean_S − sqrt((1 − |S| var_S)/|S|)`` (Peters et al. 2019, Alg. 2, written in
+    the shifted sums of the pass), is tried and accepted when S(τ_S) = S."""
+    x = z / 2
+    B = x.shape[0]
+    tau = x.new_full((B, 1), -1.0)
+    out = torch.zeros_like(tau)
+    r, buf = torch.empty_like(x), torch.empty_like(x)
+    done = torch.zeros(B, 1, dtype=torch.bool, device=x.device)
+    k_prev = None
+    step = None
+    for _ in range(max_iter):
+        torch.sub(x, tau, out=r).clamp_min_(0)
+        s1 = r.sum(-1, keepdim=True)
+        s2 = torch.linalg.vecdot(r, r).unsqueeze(-1)
+        # supports are counted only near the root (a Newton step below 1e-2; far from it the
+        # steps halve the distance and the support is still shrinking): saves a pass, changes
+        # nothing but when a row is accepted
+        near = step is not None and bool(step.masked_fill(done, 0).amax() < 1e-2)
+        k = _count(r, buf) if near else None
+        if k is not None and k_prev is not None:
+            stable = (k == k_prev) & ~done
+            if bool(stable.any()):
+                # the smaller root of Σ_S (r_i − ρ)² = 1, i.e. τ_S − τ
+                cand = tau + (s1 - (s1 * s1 - k * (s2 - 1)).clamp_min(0).sqrt()) / k
+                torch.sub(x, cand, out=buf).clamp_min_(0)
+                ok = stable & (_count(buf, buf) == k)
+                out = torch.where(ok, cand, out)
+                done |= ok
+                if bool(done.all()):
+                    break
+        step = (s2 - 1) / (2 * s1)  # Newton (s1 > 0: the top entry is always in S)
+        tau = tau + step
+        k_prev = k
+    return out, torch.sub(x, out).clamp_min_(0).square_(), done[:, 0]
+
+
+def capped_rows(k: Tensor, max_iter: int = 96) -> RowSolver:
+    """The capped-simplex threshold (``k`` (B, 1)): ``f(τ) = Σ clip(z_i − τ, 0, 1) − k`` is
+    non-increasing and piecewise linear; at τ its piece has free set F = {0 < z − τ < 1},
+    capped set C = {z − τ ≥ 1} and root ``τ + f(τ)/|F|``.  Newton's step on the piece when it
+    lands strictly inside the bracket (lo, hi) (f(lo) ≥ 0 ≥ f(hi)), bisection otherwise; a step whose
+    landing point has the same (|S|, |C|) as its start (nested sets: the same sets) landed
+    on the root of the true piece, exactly.  A flat piece (F = ∅) with |C| = k is a whole
+    interval of roots with one ŷ ∈ {0, 1}ⁿ."""
+    def solve(z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        B, n = z.shape
+        kk = k.to(z.dtype)
+        lo = torch.where(torch.isneginf(z), 0.0, z).amin(-1, keepdim=True) - 1  # f(lo) = #finite − k ≥ 0
+        hi = torch.zeros_like(lo)  # max z = 0: f = −k < 0
+        tau = ((torch.where(torch.isneginf(z), 0.0, z).sum(-1, keepdim=True) - kk) / n).clamp(lo, hi)
+        r, buf = torch.empty_like(z), torch.empty_like(z)
+        done = torch.zeros(B, 1, dtype=torch.bool, device=z.device)
+        newton = torch.zeros_like(done)
+        a_prev = c_prev = None
+        for _ in range(max_iter):
+            torch.sub(z, tau, out=r).clamp_(0, 1)
+            a = _count(r, buf)
+            c = torch.floor(r, out=buf).sum(-1, keepdim=True)  # r = 1 exactly when z − τ ≥ 1
+            f = r.sum(-1, keepdim=True) - kk
+            free = a - c
+            step = tau + f / free.clamp_min(1)
+            # a flat piece of roots, a Newton step below τ's rounding (τ is its piece's root), or
+            hit = ((free == 0) & (c == kk)) | ((free > 0) & (step == tau))
+            if a_prev is not None:  # a Newton step that stayed on its piece
+                hit |= newton & (a == a_prev) & (c == c_prev)
+            done |= hit
+            if bool(done.all()):
+                break
+            lo = torch.where(f >= 0, torch.maximum(lo, tau), lo)
+            hi = torch.where(f <= 0, torch.minimum(hi, tau), hi)
+            # strictly inside: Newton on a piecewise-linear f can cycle between two pieces, and
+            # a step back onto an evaluated end of the bracket is one
+            newton = (free > 0) & (step > lo) & (step < hi)
+            tau = torch.where(done, tau, torch.where(newton, step, (lo + hi) / 2))
+            a_prev, c_prev = a, c
+        return tau, r, done[:, 0]
+
+    return solve
+
+
+ROW_SOLVERS: dict = {simplex_threshold: simplex_rows, entmax15_threshold: entmax15_rows}
+
+
+def solve_rows(theta: Tensor, rows: RowSolver, solver: Solver, k0: int, mask_gap: float = 2.0
+               ) -> tuple[Tensor, Tensor, Tensor]:
+    """A sparse map on whole rows: ``(values (B, n) float64 dense, shift (B, 1) input dtype,
+    z = θ − shift in float64 with masked entries 0)``.  Rows the row solver does not accept
+    are solved by the sort algorithm on their top-K slice (:func:`solve_topk`)."""
+    shift = theta.amax(-1, keepdim=True)
+    z = (theta - shift).double()
+    _, p, done = rows(z)
+    if not bool(done.all()):
+        todo = (~done).nonzero().flatten()
+        v, idx, _, _ = solve_topk(theta[todo], solver, k0, mask_gap)
+        p[todo] = torch.zeros(todo.numel(), z.shape[1], dtype=p.dtype, device=p.device).scatter_add_(-1, idx, v)
+    if not bool(torch.isfinite(z.sum())):
+        z = z.nan_to_num(neginf=0.0)  # masked: ŷ = 0 there, and ⟨z, ŷ⟩ must not see −inf · 0
+    return p, shift, z

@@ -64,11 +64,12 @@ def capped_projection(theta: Tensor, k: Tensor) -> Tensor:
     "k = the number of labels of the example" (Kong et al. 2020), e.g. one row per user
     of a recommender with its training items as labels.
 
-    Solved exactly on a top-K slice, K = max(64, 2·max k + 1), as every sparse map here
-    (``losses/projections.py``); rows whose support does not fit are solved on the full
-    sorted row.  Returns ŷ (B, n) in θ's dtype."""
+    Solved exactly on whole rows without a sort (``projections.capped_rows``: a few O(n)
+    passes, each row with its own k); a row that solver does not accept is solved by the
+    breakpoint algorithm on its sorted row (``projections.capped_threshold``).  Returns ŷ
+    (B, n) in θ's dtype."""
     from ._checks import check_scores
-    from .projections import capped_threshold
+    from .projections import capped_rows, capped_threshold
 
     theta = check_scores(theta)
     if theta.dim() != 2:
@@ -80,17 +81,11 @@ def capped_projection(theta: Tensor, k: Tensor) -> Tensor:
     if bool((kk != kk.round()).any()) or bool((kk < 1).any()) or bool((kk > n - 1).any()):
         raise ValueError(f"k must hold integers in [1, n − 1] = [1, {n - 1}]")
     kk = kk[:, None]
-
-    def on_slice(rows: Tensor, cap: Tensor, K: int) -> tuple[Tensor, Tensor]:
-        top, idx = rows.topk(K, dim=-1) if K < n else rows.sort(-1, descending=True)
-        return idx, capped_threshold(cap)((top - top[:, :1]).double())[1]
-
-    K = min(n, max(64, 2 * int(kk.max()) + 1))
-    idx, p = on_slice(theta.detach(), kk, K)
-    out = torch.zeros(B, n, dtype=torch.float64, device=theta.device).scatter_(-1, idx, p)
-    if K < n:
-        redo = (p[:, -1] > 0).nonzero().flatten()
-        if redo.numel():
-            idx_r, p_r = on_slice(theta.detach()[redo], kk[redo], n)
-            out[redo] = torch.zeros(redo.numel(), n, dtype=torch.float64, device=theta.device).scatter_(-1, idx_r, p_r)
+    td = theta.detach()
+    _, out, done = capped_rows(kk)((td - td.amax(-1, keepdim=True)).double())
+    if not bool(done.all()):
+        redo = (~done).nonzero().flatten()
+        top, idx = td[redo].sort(-1, descending=True)
+        p_r = capped_threshold(kk[redo])((top - top[:, :1]).double())[1]
+        out[redo] = torch.zeros(redo.numel(), n, dtype=out.dtype, device=out.device).scatter_(-1, idx, p_r)
     return out.to(theta.dtype)

@@ -146,7 +146,14 @@ class SquaredNorm(Regularizer):
         return proj.simplex_threshold
 
     def solve(self, theta: Tensor) -> Solution:
-        values, index, shift, _ = proj.solve_topk(theta, self._solver(), self.k0, self.mask_gap)
+        solver = self._solver()
+        rows = proj.ROW_SOLVERS.get(solver)
+        if rows is not None and theta.shape[0]:
+            # sort-free on whole rows (exact; projections.py): ŷ dense, Ω*(θ − m) = ⟨θ − m, ŷ⟩ − Ω(ŷ)
+            values, shift, z = proj.solve_rows(theta, rows, solver, self.k0, self.mask_gap)
+            conj = torch.linalg.vecdot(z, values) - self._omega(values)
+            return Solution(values, None, shift, conj, theta.shape[-1])
+        values, index, shift, _ = proj.solve_topk(theta, solver, self.k0, self.mask_gap)
         # ⟨θ − m, ŷ⟩ needs only the slice; a masked entry (−inf) has ŷ = 0 and adds 0, not −inf · 0
         top = (theta.gather(-1, index) - shift).double().nan_to_num(neginf=0.0)
         conj = (top * values).sum(-1) - self._omega(values)
@@ -197,7 +204,9 @@ class Tsallis(SquaredNorm):
 
     def _omega(self, p: Tensor) -> Tensor:
         a = self.alpha
-        return (p.clamp_min(0).pow(a).sum(-1) - 1) / (a * (a - 1))
+        q = p.clamp_min(0)
+        # p^1.5 as p·√p: a third of pow's time on the CPU, the same to an ulp
+        return ((q * q.sqrt() if a == 1.5 else q.pow(a)).sum(-1) - 1) / (a * (a - 1))
 
     def _omega_dense(self, p: Tensor) -> Tensor:
         return self._omega(p)

@@ -8,7 +8,7 @@
     softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
     softmax-audit bench losses [--n 100000] [--batch 256] [--repeats 7]
     softmax-audit bench montecarlo [--n 100000] [--draws 100000] [--repeats 3] [--device cpu|cuda|auto]
-    softmax-audit bench recsys [--d 64] [--batch 1024] [--repeats 5] [--device cpu|cuda|auto]
+    softmax-audit bench recsys [--d 64] [--batch 1024] [--repeats 3] [--device cpu|cuda|auto] [--only METHOD ...]
     softmax-audit bench report [--profile quick|full] [--jobs 2] [--only ID ...] [--goal SECONDS]
 
 ``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed,
@@ -149,7 +149,7 @@ def _engine_device(choice: str, engine) -> str:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.repeats is None:
-        args.repeats = {"losses": 7, "montecarlo": 3, "recsys": 5, "report": 1}[args.what]
+        args.repeats = {"losses": 7, "montecarlo": 3, "recsys": 3, "report": 1}[args.what]
     args.batch_given = args.batch is not None
     if args.batch is None:
         args.batch = 256
@@ -169,7 +169,7 @@ def _bench(args: argparse.Namespace) -> int:
         from numerics.recsys.bench import main as bench_recsys
 
         return bench_recsys(d=args.d, batch=args.batch if args.batch_given else 1024, repeats=args.repeats,
-                            device=_device(args.device))
+                            device=_device(args.device), methods=args.only)
     raise SystemExit(f"error: unknown benchmark {args.what!r}")
 
 
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("what", choices=("losses", "montecarlo", "recsys", "report"),
                    help="losses: sparsemax / 1.5-entmax vs cross-entropy and the entmax package; "
                         "montecarlo: APX Monte Carlo throughput and its growth with the sample count; "
-                        "recsys: softmax MF seconds per epoch, ours vs a plain PyTorch loop; "
+                        "recsys: every MF method's seconds per epoch, ours vs a plain PyTorch reference; "
                         "report: the report's wall time at --jobs 1 and --jobs N, and byte agreement")
     b.add_argument("--n", type=int, default=100_000, help="number of classes (default 100000)")
     b.add_argument("--batch", type=int, default=None,
@@ -262,11 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--draws", type=int, default=100_000, help="montecarlo: estimator draws per configuration (default 100000)")
     b.add_argument("--repeats", type=int, default=None,
                    help="timed repetitions; the median is reported (default 7 for losses, 3 for montecarlo, "
-                        "5 for recsys)")
+                        "3 for recsys)")
     b.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
     b.add_argument("--jobs", type=_positive, default=2, help="report: workers of the local cluster (default 2)")
     b.add_argument("--profile", choices=("quick", "full"), default="quick", help="report: profile (default quick)")
-    b.add_argument("--only", nargs="+", metavar="ID", help="report: rows to run (default every row)")
+    b.add_argument("--only", nargs="+", metavar="ID", help="report: rows to run (default every row); recsys: "
+                                                           "methods to time (default every trained method)")
     b.add_argument("--goal", type=float, default=None, help="report: a wall-time goal in seconds for --jobs N, printed "
                                                             "as met or missed")
     b.set_defaults(func=_bench)

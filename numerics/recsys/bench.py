@@ -1,16 +1,21 @@
-"""``softmax-audit bench recsys``: seconds per epoch of softmax MF training, ours vs a
-plain PyTorch loop written the obvious way, measured interleaved in one run.
+"""``softmax-audit bench recsys``: seconds per training epoch of every trained MF method,
+ours against a plain-PyTorch reference epoch of the SAME estimator, measured interleaved.
 
-- **naive**: shuffle the N training interactions, batches of ``--batch`` of them,
-  ``logits = P[u] @ Qᵀ`` (B, n), ``F.cross_entropy(logits, i)``, Adam step;
-- **ours** (``numerics.recsys.methods``): batches of users with all their interactions,
-  one score row and one softmax per user serving its c_u interactions (the same sum of
-  per-interaction losses and the same gradient), Adam step.
+- **ours**: the epoch training runs (:func:`.train.sgd_epoch` on :mod:`.methods`' batch
+  losses; an ALS sweep for ``rg2/als`` and ``rg2/als-authors``);
+- **reference** (:mod:`.bench_refs`): the same batches, the same objective and sampling
+  distributions, the same Adam step, written the obvious way (full-row sorts and
+  bisections, gathered (N_b, 1 + m, d) item vectors, dense rating matrices, …).
 
-Both train d-dimensional factors on the training split of MovieLens-100K when it is
-cached or can be fetched (``softmax-audit data ml-100k``), else on synthetic data of
-the same shape (the printout says which).  Epoch times are the median over ``--repeats`` interleaved rounds;
-exit status 1 if ours is slower than the naive loop.
+Both start from the same initialization on the validation split's training part of
+MovieLens-100K when it is cached or can be fetched (``softmax-audit data ml-100k``), else
+on synthetic data of the same shape (the printout says which), with one intra-op thread
+(as every training run).  Per method the epochs run ref, ours, ref, ours, … for
+``--repeats`` rounds after one warm-up each; the medians and ``ours / reference`` are
+printed, and the exit status is 1 if any ratio exceeds :data:`LIMIT`.  One more line
+keeps the comparison with the naive per-interaction softmax loop
+(:func:`.methods.naive_softmax_epoch`: shuffled interactions, ``--batch`` at a time,
+``cross_entropy`` on (batch, n) logits), which ours must not be slower than.
 """
 from __future__ import annotations
 
@@ -18,6 +23,11 @@ import statistics
 import time
 
 import torch
+
+GRADIENT = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/sgd")
+ALS = ("rg2/als", "rg2/als-authors")
+LIMIT = 1.2   # ours / reference, per method (issue 21)
+ALS_ALPHA = 0.02   # the authors' positive weight selected on ML-100K: its α-Gram terms are exercised
 
 
 def _data():
@@ -30,57 +40,105 @@ def _data():
         return D.synthetic(n_users=943, n_items=1682, per_user=85, d=16, seed=0)
 
 
-def main(d: int = 64, batch: int = 1024, repeats: int = 5, device: str = "cpu", seed: int = 0) -> int:
-    from .methods import make, naive_softmax_epoch
-    from .split import holdout
-    from .train import sgd_epoch
+def _timed(fn, device: str) -> float:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
 
-    if d < 1 or batch < 1 or repeats < 1:
-        raise SystemExit("error: need --d ≥ 1, --batch ≥ 1, --repeats ≥ 1")
-    data = _data()
-    outer, inner = holdout(data, seed)
-    U, n = inner.n_users, inner.n_items
-    u_all, i_all = inner.train_users.to(device), inner.train_items.to(device)
-    N = u_all.numel()
+
+def _epochs(name: str, sp, d: int, device: str, seed: int):
+    """(ours, reference): one training epoch of ``name`` each, as calls, from the same
+    initialization and the same seeds."""
+    from .bench_refs import Reference
+    from .methods import make
+    from .train import Config, optimizer, sgd_epoch
+
+    cfg = Config(d=d, als_alpha=ALS_ALPHA)
+    u_all, i_all = sp.train_users.to(device), sp.train_items.to(device)
+
+    def one(reference: bool):
+        meth = make(name, m=cfg.m, lam=cfg.als_lam, alpha=cfg.als_alpha)
+        params = meth.init(sp.n_users, sp.n_items, d, sp.item_counts, torch.Generator().manual_seed(seed),
+                           device=device)
+        step = Reference(meth) if reference else meth
+        if meth.kind == "als":
+            return lambda: step.als_epoch(params, u_all, i_all, sp.n_users, sp.n_items)
+        order = torch.Generator().manual_seed(seed + 1)
+        draw = order if torch.device(device).type == "cpu" else torch.Generator(device=device).manual_seed(seed + 1)
+        opt = optimizer(params, cfg)
+        return lambda: sgd_epoch(step, params, sp, cfg.batch_users, order, draw, opt, device)
+
+    return one(False), one(True)
+
+
+def _naive(sp, d: int, batch: int, repeats: int, device: str, seed: int) -> bool:
+    """The naive per-interaction softmax loop against ours (module docstring); True if ours
+    is not slower."""
+    from .methods import naive_softmax_epoch
+
+    u_all, i_all = sp.train_users.to(device), sp.train_items.to(device)
     gen = torch.Generator().manual_seed(seed)
-
-    # naive: the loop a PyTorch user writes first
-    naive = {"user": (torch.randn(U, d, generator=gen) * 0.1).to(device).requires_grad_(),
-             "item": (torch.randn(n, d, generator=gen) * 0.1).to(device).requires_grad_()}
+    naive = {"user": (torch.randn(sp.n_users, d, generator=gen) * 0.1).to(device).requires_grad_(),
+             "item": (torch.randn(sp.n_items, d, generator=gen) * 0.1).to(device).requires_grad_()}
     opt_naive = torch.optim.Adam(list(naive.values()), lr=1e-2)
+    ours, _ = _epochs("softmax", sp, d, device, seed)
 
     def naive_epoch():
         naive_softmax_epoch(naive, u_all, i_all, batch, gen, opt_naive)
 
-    meth = make("softmax")
-    params = meth.init(U, n, d, inner.item_counts, gen, device=device)
-    opt_ours = torch.optim.Adam(list(params.values()), lr=1e-2)
-
-    def ours_epoch():
-        sgd_epoch(meth, params, inner, 64, gen, gen, opt_ours, device)
-
-    def timed(fn):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        return time.perf_counter() - t0
-
-    print(f"recsys benchmark: {data.name}, U = {U}, n = {n}, N = {N} training interactions, d = {d}, "
-          f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    naive_epoch(), ours_epoch()  # warm-up
+    naive_epoch(), ours()  # warm-up
     tn, to = [], []
     for r in range(repeats):
-        tn.append(timed(naive_epoch))
-        to.append(timed(ours_epoch))
+        tn.append(_timed(naive_epoch, device))
+        to.append(_timed(ours, device))
         print(f"  round {r + 1}: naive {tn[-1]:.3f} s, ours {to[-1]:.3f} s", flush=True)
     mn, mo = statistics.median(tn), statistics.median(to)
     print(f"softmax MF epoch: naive (batch {batch} interactions) {mn:.3f} s, ours (64 users per batch) {mo:.3f} s; "
           f"naive / ours = {mn / mo:.2f}")
-    if mo > mn:
-        print("FAIL: ours is slower than the naive loop")
+    return mo <= mn
+
+
+def main(d: int = 64, batch: int = 1024, repeats: int = 3, device: str = "cpu", seed: int = 0,
+         methods: list[str] | None = None) -> int:
+    from ..threads import one_thread
+    from .split import holdout
+
+    if d < 1 or batch < 1 or repeats < 1:
+        raise SystemExit("error: need --d ≥ 1, --batch ≥ 1, --repeats ≥ 1")
+    methods = list(methods or GRADIENT + ALS)
+    unknown = [m for m in methods if m not in GRADIENT + ALS]
+    if unknown:
+        raise SystemExit(f"error: no recsys benchmark for {unknown}; choose from {GRADIENT + ALS}")
+    data = _data()
+    _, sp = holdout(data, seed)
+    print(f"recsys benchmark: {data.name}, U = {sp.n_users}, n = {sp.n_items}, N = {sp.train_users.numel()} "
+          f"training interactions, d = {d}, device {device}, torch {torch.__version__}, 1 thread; "
+          f"seconds per epoch (ALS: per sweep), medians of {repeats} interleaved rounds")
+    worse = []
+    with one_thread():
+        for name in methods:
+            ours, ref = _epochs(name, sp, d, device, seed)
+            ref(), ours()  # warm-up
+            tr, to = [], []
+            for _ in range(repeats):
+                tr.append(_timed(ref, device))
+                to.append(_timed(ours, device))
+            mr, mo = statistics.median(tr), statistics.median(to)
+            flag = f"  > {LIMIT}" if mo / mr > LIMIT else ""
+            print(f"  {name:<16} reference {mr:7.3f} s   ours {mo:7.3f} s   ours / reference {mo / mr:5.2f}{flag}",
+                  flush=True)
+            if mo / mr > LIMIT:
+                worse.append(f"{name} ({mo / mr:.2f})")
+        not_slower = _naive(sp, d, batch, repeats, device, seed)
+    if worse:
+        print(f"FAIL: ours / reference > {LIMIT} for {', '.join(worse)}")
+    if not not_slower:
+        print("FAIL: ours is slower than the naive per-interaction softmax loop")
+    if worse or not not_slower:
         return 1
-    print("ok: ours is not slower than the naive loop")
+    print(f"ok: ours / reference ≤ {LIMIT} for all {len(methods)} methods, and ours is not slower than the naive loop")
     return 0

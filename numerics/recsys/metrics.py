@@ -4,8 +4,8 @@ For user u with test items T_u and the ranking of all items not in its training 
 ``DCG@K = Σ_{r ≤ K} [item at r ∈ T_u] / log2(r + 1)``, ``NDCG@K = DCG@K / IDCG@K`` with
 ``IDCG@K = Σ_{r ≤ min(K, |T_u|)} 1 / log2(r + 1)``, and ``Recall@K = |top-K ∩ T_u| / |T_u|``
 (Järvelin & Kekäläinen 2002; the convention of RecBole).  Users without test items are
-left out.  Ties in the scores are broken by item index (``torch.topk`` on CPU is not
-guaranteed stable, so we sort by (score, −index) explicitly).
+left out.  Ties in the scores are broken by the lower item index (``torch.topk`` on CPU is
+not guaranteed stable, so :func:`_stable_topk` orders by (−score, index) explicitly).
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def evaluate(score_fn: Callable[[Tensor], Tensor], sp: Split, chunk: int = 512) 
         B, n = s.shape
         if n != sp.n_items:
             raise ValueError(f"score_fn returned {n} columns for {sp.n_items} items")
+        if bool(torch.isnan(s).any()):
+            raise ValueError("score_fn returned NaN scores (a ranking needs ordered scores)")
         tr = _rows_of(sp.train_ptr, sp.train_items, ch, n)
         te = _rows_of(test_ptr, sp.test_items, ch, n)
         s = s.masked_fill(tr, float("-inf"))
@@ -60,9 +62,19 @@ def _rows_of(ptr: Tensor, items: Tensor, users: Tensor, n: int) -> Tensor:
 
 
 def _stable_topk(s: Tensor, K: int) -> Tensor:
-    """Indices of the K largest entries per row, ties broken by the lower index."""
-    order = torch.argsort(s, dim=-1, descending=True, stable=True)
-    return order[:, :K]
+    """Indices of the K largest entries per row, ties broken by the lower index: the first K
+    of the stable descending argsort, found in O(n) per row.  With v the K-th largest value
+    (``topk``), the top K are every entry > v and the lowest-index entries = v up to K in
+    all; those K are then ordered by (−score, index) with a stable sort of K entries.
+    ``topk`` alone is not enough: on the CPU its order among ties is unspecified, and
+    popularity scores are mostly ties."""
+    B = s.shape[0]
+    v = s.topk(K, dim=-1).values[:, -1:]
+    above = s > v
+    tied = s == v
+    take = above | (tied & (tied.cumsum(-1) <= K - above.sum(-1, keepdim=True)))
+    idx = take.nonzero()[:, 1].view(B, K)                      # ascending index within each row
+    return idx.gather(-1, torch.argsort(s.gather(-1, idx), dim=-1, descending=True, stable=True))
 
 
 def summary(per_user: dict[str, Tensor]) -> dict[str, float]:

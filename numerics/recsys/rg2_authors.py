@@ -26,7 +26,8 @@ differ in the positive weight and the ridge.  Each sweep cannot increase J (exac
 minimization); tests/test_rg2_authors.py checks both stationarity conditions with
 autograd on :func:`objective` and the monotone decrease.  Cost per sweep
 ``O(N d² + (U + n) d³)``: the per-user and per-item ``α`` Gram matrices are built from
-the interactions as one sparse × dense product, and the systems are solved batched.
+the interactions by batched products, a chunk of users (items) at a time, and each
+chunk's systems are solved as one batch (:func:`_gram_chunks`).
 """
 from __future__ import annotations
 
@@ -49,16 +50,24 @@ def objective(P: Tensor, Q: Tensor, users: Tensor, items: Tensor, lam: float, al
     return data + ridge_u + ridge_i
 
 
-def _grams(A: Tensor, rows: Tensor, cols: Tensor, size: int) -> Tensor:
-    """``Σ_{(r, c)} a_c a_cᵀ`` gathered per ``r``: (size, d, d), as one sparse × dense
-    product ``X · vec(a_c a_cᵀ)`` with X the (size, len(A)) count matrix of the pairs
-    (duplicates summed).  The (len(A), d²) outer products are formed once per sweep
-    (1682 × 64² doubles on MovieLens-100K); an (N, d, d) tensor per interaction would not fit
-    at N = 10⁵, and chunked ``index_add`` of it was 10× slower."""
-    d = A.shape[1]
-    X = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(rows.numel(), dtype=A.dtype, device=A.device),
-                                (size, A.shape[0]), check_invariants=False).coalesce()
-    return torch.sparse.mm(X, (A[:, :, None] * A[:, None, :]).reshape(-1, d * d)).reshape(size, d, d)
+def _gram_chunks(A: Tensor, rows: Tensor, cols: Tensor, size: int, chunk: int = 64):
+    """Yields ``(group, G)``: ``G[b] = Σ_{(r, c), r = group[b]} a_c a_cᵀ`` (duplicates summed)
+    for every r in [0, size), ``chunk`` r at a time, as ``X_rᵀ X_r`` with X_r the stacked
+    ``a_c`` of r's pairs: O(N d²) in all.  The r come in order of their pair counts, so
+    padding each chunk's X_r with zero rows to its largest count wastes little, and one
+    batched product per chunk (``bmm``) is ~40× faster than the sparse × dense product
+    ``X · vec(a_c a_cᵀ)`` that did this before (4.9 s a sweep on MovieLens-100K).  Chunks
+    keep the (size, d, d) Grams from being formed at all (55 MB for the items)."""
+    n_pairs, d = rows.numel(), A.shape[1]
+    padded = torch.cat([A, A.new_zeros(1, d)])                  # row len(A): the zero padding
+    col_sorted = torch.cat([cols[torch.argsort(rows, stable=True)], cols.new_full((1,), A.shape[0])])
+    cnt = torch.bincount(rows, minlength=size)
+    ptr = torch.cumsum(cnt, 0) - cnt                            # first pair of each r
+    for group in torch.argsort(cnt, stable=True).split(chunk):
+        m = max(int(cnt[group[-1]]), 1)                         # the chunk's largest count
+        j = torch.arange(m, device=A.device)
+        X = padded[col_sorted[torch.where(j < cnt[group, None], ptr[group, None] + j, n_pairs)]]  # (chunk, m, d)
+        yield group, X.transpose(1, 2) @ X
 
 
 class RG2Authors(Method):
@@ -83,11 +92,14 @@ class RG2Authors(Method):
         eye = torch.eye(d, dtype=Q.dtype, device=Q.device)
         c = torch.bincount(users, minlength=U).to(Q.dtype)
         w = c / (2 * n)
-        A = w[:, None, None] * (Q.T @ Q) + a * _grams(Q, users, items, U) \
-            + (lam * (c / 2 + a * n + 1))[:, None, None] * eye
+        G, ridge = Q.T @ Q, lam * (c / 2 + a * n + 1)
         pos = torch.zeros(U, d, dtype=Q.dtype, device=Q.device).index_add_(0, users, Q[items])
         b = -w[:, None] * Q.sum(0) + (0.5 + a) * pos
-        return torch.linalg.solve(A, b)
+        out = torch.empty_like(b)
+        for g, gram in _gram_chunks(Q, users, items, U):
+            A = w[g, None, None] * G + a * gram + ridge[g, None, None] * eye
+            out[g] = torch.linalg.solve(A, b[g])
+        return out
 
     @torch.no_grad()
     def item_step(self, P: Tensor, Q: Tensor, users: Tensor, items: Tensor) -> Tensor:
@@ -97,10 +109,12 @@ class RG2Authors(Method):
         eye = torch.eye(d, dtype=P.dtype, device=P.device)
         w = torch.bincount(users, minlength=U).to(P.dtype) / (2 * n)
         shared = (P * w[:, None]).T @ P + lam * (w.sum() + a * U) * eye
-        A = shared + a * _grams(P, items, users, n)
         pos = torch.zeros(n, d, dtype=P.dtype, device=P.device).index_add_(0, items, P[users])
         b = -(w[:, None] * P).sum(0) + (0.5 + a) * pos
-        return torch.linalg.solve(A, b)
+        out = torch.empty_like(b)
+        for g, gram in _gram_chunks(P, items, users, n):
+            out[g] = torch.linalg.solve(shared + a * gram, b[g])
+        return out
 
     @torch.no_grad()
     def als_epoch(self, params, users: Tensor, items: Tensor, n_users: int, n_items: int) -> None:
