@@ -9,13 +9,14 @@ approximation (biased estimates of the softmax gradient, APX), is below it; a po
 ranking is below every learned model.  EASE and item kNN are calibration baselines: in
 the tables, in no comparison.
 
-Statistics (``recsys/runlevel.py``).  A run r is a (split seed, training seed); methods A
-and B are paired on it: ``D_r = NDCG@20_A(r) − NDCG@20_B(r)`` (each a mean over the test
-users).  A comparison is the Student-t interval of the mean of the D_r over the runs
-(df = runs − 1), so the variation between training runs and between splits enters it.
-The runs are treated as exchangeable; the interval over split means (df = splits − 1)
-and the per-user interval of the earlier protocol are reported beside it as secondary
-figures, at 95 %.
+Statistics (``exp_decide.py``).  The split is the unit: on each split s, methods A and B
+give ``D_s = NDCG@20_A(s) − NDCG@20_B(s)`` (each a mean over the test users, one training
+seed per split); a comparison is the Student-t interval of the mean of the D_s (df =
+splits − 1).  Tuning uncertainty enters by intersection–union: a comparison is decided only
+when it comes out the same for every pair of plausible configurations of A and B (each refitted
+on every split), and a row whose selections alone would decide it but whose plausible pairs
+disagree is ``inconclusive: sensitive to tuning``, naming the pair.  An undecided comparison
+also gets a TOST result at ±``exp_decide.MARGIN``: ``equivalent`` or ``undetermined``.
 
 Multiplicity.  The rows of the experiment share one family of comparisons: softmax
 against every other method (EXP-1[softmax], EXP-1[X], DYN-3, CPX-2) and popularity against
@@ -23,34 +24,26 @@ every learned model (EXP-1[popularity]) -- :data:`N_COMPARISONS` distinct unorde
 fixed before any NDCG is seen.  The experiment's share of the suite's false-alarm budget
 (``ctx.alpha``, one pool for all its rows, audit/falsealarm.py) is split over them by
 Bonferroni: each interval at level ``1 − ctx.alpha / N_COMPARISONS``, computed once and
-read by every row that uses it.  "A above B" needs the whole interval above 0; an interval
-across 0 leaves the comparison undecided.
-
-Sensitivity (issue 12 §5, full profile).  Each decided verdict is re-decided with one
-method at one neighbouring grid point of its selection: that neighbour ran on the first
-split with the first training seed, and the shift of the method's NDCG@20 there
-(neighbour − selection, paired: same split, same seed) moves every interval the method is
-in by the same amount (the interval's width, the run-to-run spread, is kept).  A verdict that changes under any
-neighbour is ``inconclusive: sensitive to tuning``, with the neighbour shown.
+read by every row that uses it; the intersection over plausible pairs needs no further
+share.  "A above B" needs every pair's interval above 0.
 
 Wall-clock figures never enter a decision; per-epoch cost decisions use counted
 operations (``numerics.opcount``), which are deterministic.
 """
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Callable
 
 import numpy as np
-from scipy import stats
 
 from audit import Evidence, RunContext
 from audit.markup import SUMMARY_CHARS, problems, visible_length
 
+from . import exp_decide as D
 from .exp_run import LEARNED, PER_INTERACTION
 from .recsys.methods import EXACT, METHODS
-from .recsys.runlevel import paired_run_differences, run_level_interval
+from .recsys.runlevel import run_level_interval
 from .recsys.tuning import BUDGET, GRIDS
 
 KEY = "ndcg@20"
@@ -123,32 +116,16 @@ def _means(ex: dict, method: str, key: str = KEY) -> dict:
 
 
 def compare(ex: dict, a: str, b: str, lev: float) -> dict:
-    """Run-level interval of mean NDCG@20(A) − NDCG@20(B) (module docstring), with the
-    split-level and per-user intervals at 95 % as secondary figures."""
+    """A − B at the split level over the plausible configurations (``exp_decide.compare``),
+    for one of the experiment's registered comparisons."""
     if frozenset((a, b)) not in COMPARISONS:
         raise ValueError(f"{a}-{b} is not one of the experiment's registered comparisons")
-    ma, mb = _means(ex, a), _means(ex, b)
-    keys = sorted(ma)
-    diffs = paired_run_differences(ma, mb)
-    iv = run_level_interval(diffs, lev)
-    out = {"diff": iv.mean, "lo": iv.lo, "hi": iv.hi, "df": iv.df, "runs": [f"{s}/{t}" for s, t in keys],
-           "run_diff": [round(float(x), 12) for x in diffs]}
-    by_split: dict[int, list[float]] = {}
-    for (s, _), d in zip(keys, diffs):
-        by_split.setdefault(s, []).append(float(d))
-    if len(by_split) > 1:
-        sv = run_level_interval(np.array([statistics.fmean(v) for v in by_split.values()]), 0.95)
-        out["split_level_95"] = [sv.lo, sv.hi]
-    du = np.mean([(ex["runs"][a][k].per_user[KEY] - ex["runs"][b][k].per_user[KEY]).double().numpy()
-                  for k in keys], axis=0)
-    half = stats.t.ppf(0.975, du.size - 1) * du.std(ddof=1) / math.sqrt(du.size)
-    out["per_user_95"] = [float(du.mean() - half), float(du.mean() + half)]
-    return out
+    return D.compare(ex, a, b, lev)
 
 
 def _sign(c: dict) -> int:
-    """+1: A above B, −1: A below B, 0: the interval covers 0."""
-    return 1 if c["lo"] > 0 else (-1 if c["hi"] < 0 else 0)
+    """The comparison's decision over its plausible pairs: +1 above 0, −1 below, 0 neither."""
+    return c["sign"]
 
 
 def _all_positive(signs: dict[str, int]) -> str:
@@ -163,37 +140,21 @@ def _none_positive(signs: dict[str, int]) -> str:
         "undecided" if any(s == 0 for s in signs.values()) else "holds")
 
 
-def _shift(ex: dict, method: str, nb: dict) -> float:
-    """Paired mean of NDCG@20(neighbour) − NDCG@20(selection) over the neighbour's runs."""
-    sel = ex["runs"][method]
-    return statistics.fmean(r.mean(KEY) - sel[k].mean(KEY) for k, r in nb["runs"].items())
-
-
-def sensitivity(ex: dict, pairs: dict[str, tuple[str, str]], comps: dict[str, dict],
-                rule: Callable[[dict[str, int]], str], outcome: str) -> list[dict]:
-    """The neighbours under which the row's ``rule`` gives another outcome than ``outcome``
-    (module docstring); empty when no neighbour was run."""
-    flips = []
-    involved = sorted({m for ab in pairs.values() for m in ab})
-    for m in involved:
-        for nb in ex.get("neighbours", {}).get(m, []):
-            d = _shift(ex, m, nb)
-            signs = {}
-            for name, (a, b) in pairs.items():
-                delta = d * ((a == m) - (b == m))
-                signs[name] = _sign({"lo": comps[name]["lo"] + delta, "hi": comps[name]["hi"] + delta})
-            got = rule(signs)
-            if got != outcome:
-                flips.append({"method": m, "config": nb["config"], "shift": d, "outcome": got})
-    return flips
-
-
 def _decide(ex: dict, ctx: RunContext, pairs: dict[str, tuple[str, str]],
             rule: Callable[[dict[str, int]], str]) -> tuple[str, dict, list[dict]]:
+    """``(outcome, comparisons, flips)``: flips name, for a row that the selections alone
+    would decide but the plausible pairs do not, each comparison's disagreeing pair."""
     lev = level(ctx)
     comps = {name: compare(ex, a, b, lev) for name, (a, b) in pairs.items()}
-    outcome = rule({k: _sign(v) for k, v in comps.items()})
-    flips = sensitivity(ex, pairs, comps, rule, outcome) if outcome != "undecided" else []
+    outcome, selected = D.decide(comps, rule)
+    flips = []
+    if selected != outcome:
+        for name, c in comps.items():
+            if c["flip"] is not None:
+                a, b = pairs[name]
+                flips.append({"comparison": name, "a": a, "b": b, "a_config": c["flip"]["a"],
+                              "b_config": c["flip"]["b"], "interval": [c["flip"]["lo"], c["flip"]["hi"]],
+                              "selected_outcome": selected})
     return outcome, comps, flips
 
 
@@ -201,40 +162,50 @@ def _names(comps: dict, sign: int, strip: Callable[[str], str]) -> str:
     return ", ".join(strip(k) for k, v in comps.items() if _sign(v) == sign)
 
 
+def _pair_text(f: dict) -> str:
+    """The disagreeing plausible pair of a flip, as marked text."""
+    return f"{f['a']} at {_config_text(f['a_config'])} against {f['b']} at {_config_text(f['b_config'])}"
+
+
 def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, comps: dict, flips: list,
             fig: dict, bad: dict, cx_extra: dict | None = None, summary: str = "") -> Evidence:
-    """The evidence of one row: a verdict that flips under a neighbour is undecided."""
+    """The evidence of one row; a row that its selections alone would decide but its plausible
+    pairs do not (``flips``) says it is sensitive to tuning."""
+    involved = sorted({m for v in comps.values() for m in v["methods"]})
     fig = fig | {"dataset": ex["dataset"], "alpha_per_interval": ctx.alpha / N_COMPARISONS, "level": level(ctx),
-                 "comparisons_in_family": N_COMPARISONS,
-                 "runs": len(next(iter(comps.values()))["runs"]) if comps else 0,
+                 "comparisons_in_family": N_COMPARISONS, "splits": len(ex["splits"]),
                  "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in comps.items()},
-                 "secondary_95": {k: {"split_level": v.get("split_level_95"), "per_user": v["per_user_95"]}
-                                  for k, v in comps.items()},
-                 "sensitivity": ([{"method": f["method"], "config": f["config"], "shift": f["shift"],
-                                   "outcome": f["outcome"]} for f in flips]
-                                 if ex.get("neighbours") else "not run (quick profile)")}
-    stat = (f"{ex['dataset']}, {fig['runs']} runs ({len(ex['splits'])} split(s) $\\times$ {len(ex['seeds'])} "
-            "seed(s)), "
-            f"run-level t-intervals at level {level(ctx):.6f} (Bonferroni over the experiment's "
-            f"{N_COMPARISONS} comparisons)")
-    if flips and outcome in ("holds", "fails"):
+                 "plausible_pairs": {k: len(v["pairs"]) for k, v in comps.items()},
+                 "over_plausible_pairs": {k: {1: "above 0", -1: "below 0", 0: "not decided"}[v["sign"]]
+                                          for k, v in comps.items()},
+                 "equivalence": {k: (f"equivalent within +-{D.MARGIN:g}" if v["equivalence"] == "equivalent"
+                                     else "undetermined") for k, v in comps.items() if v["equivalence"]},
+                 "plausible_sets": {m: [c["config"] for c in ex["plausible"][m]] for m in involved},
+                 "sensitivity": [{"comparison": f["comparison"], "pair": _pair_text(f), "interval": f["interval"],
+                                  "outcome_of_selections": f["selected_outcome"]} for f in flips]}
+    stat = (f"{ex['dataset']}, {len(ex['splits'])} splits (one training seed each), split-level t-intervals at "
+            f"level {level(ctx):.6f} (Bonferroni over the experiment's {N_COMPARISONS} comparisons), decided over "
+            "every pair of plausible configurations")
+    if flips:
         f = flips[0]
-        would = {"holds": "hold", "fails": "fail", "undecided": "be undecided"}[f["outcome"]]
-        cfg = _config_text(f["config"])
+        would = {"holds": "hold", "fails": "fail"}[f["selected_outcome"]]
         return Evidence("empirical", check, "undecided", figures=fig, labels=LABELS,
-                        detail=f"sensitive to tuning: {detail}, but with {f['method']} at {cfg} (NDCG@20 "
-                               f"shift {f['shift']:+.4f}) the row would {would} ({len(flips)} flipping "
-                               f"neighbour(s); {stat})",
-                        summary=_fit(f"sensitive to tuning: with {f['method']} at {cfg} (NDCG@20 shift "
-                                     f"{f['shift']:+.3f}) the row would {would}",
-                                     f"sensitive to tuning: with {f['method']} at a neighbouring configuration the "
-                                     f"row would {would}"))
+                        detail=f"sensitive to tuning: with the selections the row would {would}, but with "
+                               f"{_pair_text(f)} (both plausible on validation) {f['comparison']} has the interval "
+                               f"[{f['interval'][0]:.4f}, {f['interval'][1]:.4f}]; {detail} ({len(flips)} "
+                               f"comparison(s) sensitive; {stat})",
+                        summary=_fit(f"sensitive to tuning: the selections would {would}, not {_pair_text(f)}",
+                                     f"sensitive to tuning: the selections would {would}, not every plausible "
+                                     f"configuration of {f['a']} and {f['b']}"))
     cx = None
     if outcome == "fails":
+        keys = ("diff", "lo", "hi", "df", "run_diff")
         cx = {"dataset": ex["dataset"], "metric": KEY, "level": level(ctx),
               "comparisons": {k: {"diff": v["diff"], "lo": v["lo"], "hi": v["hi"], "df": v["df"],
                                   "side": "above 0" if _sign(v) > 0 else "below 0", "runs": v["runs"],
-                                  "run_diff": v["run_diff"]} for k, v in bad.items()}} | (cx_extra or {})
+                                  "run_diff": v["run_diff"],
+                                  "pairs": [{"a": p["a"], "b": p["b"]} | {q: p[q] for q in keys} for p in v["pairs"]]}
+                              for k, v in bad.items()}} | (cx_extra or {})
     return Evidence("empirical", check, outcome, detail=f"{detail} ({stat})", figures=fig, counterexample=cx,
                     summary=summary, labels=LABELS)
 
@@ -299,43 +270,43 @@ def exp_ordering(method: str, ctx: RunContext) -> Evidence:
 
 def _ordering_summary(method: str, outcome: str, comps: dict) -> str:
     """EXP-1's one line: the interval of a single comparison, or who is (not) separated."""
-    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
     if len(comps) == 1:
         c = next(iter(comps.values()))
-        return {"holds": _fit(f"softmax significantly above {method}: {_iv(c)} ({runs} runs)",
-                              f"softmax significantly above {method} ({runs} runs)"),
-                "fails": _fit(f"{method} significantly above softmax: {_iv(c, -1)} ({runs} runs)",
-                              f"{method} significantly above softmax ({runs} runs)"),
+        return {"holds": _fit(f"softmax significantly above {method}: {_iv(c)} ({runs} splits)",
+                              f"softmax significantly above {method} ({runs} splits)"),
+                "fails": _fit(f"{method} significantly above softmax: {_iv(c, -1)} ({runs} splits)",
+                              f"{method} significantly above softmax ({runs} splits)"),
                 "undecided": _fit(f"{method} not separated from softmax: NDCG@20 difference in "
-                                  f"[{c['lo']:.2g}, {c['hi']:.2g}], across 0 ({runs} runs)",
-                                  f"interval straddles 0: {method} not separated from softmax ({runs} runs)")}[outcome]
+                                  f"[{c['lo']:.2g}, {c['hi']:.2g}], across 0 ({runs} splits)",
+                                  f"interval straddles 0: {method} not separated from softmax ({runs} splits)")}[outcome]
     if method == "popularity":
         strip = lambda n: n.rsplit("-popularity", 1)[0]  # noqa: E731
         names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
         return {"holds": _fit(f"all {k} learned models significantly above popularity ({_lowest(comps)}, "
-                              f"{runs} runs)", f"all {k} learned models significantly above popularity"),
-                "fails": _fit(f"popularity significantly above {', '.join(names[-1])} ({runs} runs)",
+                              f"{runs} splits)", f"all {k} learned models significantly above popularity"),
+                "fails": _fit(f"popularity significantly above {', '.join(names[-1])} ({runs} splits)",
                               f"popularity significantly above {len(names[-1])} of {k} learned models"),
-                "undecided": _fit(f"not separated from popularity: {', '.join(names[0])} ({runs} runs)",
+                "undecided": _fit(f"not separated from popularity: {', '.join(names[0])} ({runs} splits)",
                                   f"{len(names[0])} of {k} intervals straddle 0: learned models not separated from "
-                                  f"popularity ({runs} runs)")}[outcome]
+                                  f"popularity ({runs} splits)")}[outcome]
     return _separated_summary(outcome, comps, lambda n: n.split("-", 1)[1], f"all {k} other methods")
 
 
 def _separated_summary(outcome: str, comps: dict, strip: Callable[[str], str], every: str) -> str:
     """The one line of a row that needs softmax significantly above each of several methods."""
-    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+    runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
     names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
     if outcome == "holds":
-        return _fit(f"softmax significantly above {every} ({_lowest(comps)}, {runs} runs)",
-                    f"softmax significantly above {every} ({runs} runs)")
+        return _fit(f"softmax significantly above {every} ({_lowest(comps)}, {runs} splits)",
+                    f"softmax significantly above {every} ({runs} splits)")
     if outcome == "fails":
-        return _fit(f"significantly above softmax: {', '.join(names[-1])} ({runs} runs)",
-                    f"{len(names[-1])} of {k} methods significantly above softmax ({runs} runs)")
+        return _fit(f"significantly above softmax: {', '.join(names[-1])} ({runs} splits)",
+                    f"{len(names[-1])} of {k} methods significantly above softmax ({runs} splits)")
     one = len(names[0]) == 1
     return _fit(f"interval{'' if one else 's'} straddle{'s' if one else ''} 0: {', '.join(names[0])} not separated "
-                f"from softmax ({runs} runs)",
-                f"{len(names[0])} of {k} intervals straddle 0: not separated from softmax ({runs} runs)")
+                f"from softmax ({runs} splits)",
+                f"{len(names[0])} of {k} intervals straddle 0: not separated from softmax ({runs} splits)")
 
 
 def sop_ahead_of_wop(ctx: RunContext) -> Evidence:
@@ -390,16 +361,16 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
                   "undecided": f"cheaper per epoch and not separated from softmax: {_names(comps, 0, strip)}",
                   "holds": "every method cheaper per epoch is significantly less accurate than softmax"}[outcome]
         bad = {k: v for k, v in comps.items() if _sign(v) > 0}
-        runs, k = len(next(iter(comps.values()))["runs"]), len(comps)
+        runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
         names = {s: ", ".join(strip(n) for n, v in comps.items() if _sign(v) == s) for s in (1, 0)}
         summary = {
             "holds": _fit(f"all {k} methods cheaper per epoch than softmax are significantly less accurate "
-                          f"({runs} runs)", f"all {k} cheaper methods significantly less accurate ({runs} runs)"),
+                          f"({runs} splits)", f"all {k} cheaper methods significantly less accurate ({runs} splits)"),
             "fails": _fit(f"softmax dominated by {names[1]}: cheaper per epoch, significantly more accurate "
-                          f"({runs} runs)", f"softmax dominated by {len(bad)} of {k} cheaper methods ({runs} runs)"),
-            "undecided": _fit(f"cheaper per epoch and not separated from softmax: {names[0]} ({runs} runs)",
+                          f"({runs} splits)", f"softmax dominated by {len(bad)} of {k} cheaper methods ({runs} splits)"),
+            "undecided": _fit(f"cheaper per epoch and not separated from softmax: {names[0]} ({runs} splits)",
                               f"{sum(_sign(v) == 0 for v in comps.values())} of {k} cheaper methods not separated "
-                              f"from softmax ({runs} runs)")}[outcome]
+                              f"from softmax ({runs} splits)")}[outcome]
         return _finish(ex, ctx, "frontier", outcome, detail + f"; {len(cheaper)} cheaper method(s)", comps, flips,
                        fig, bad, {"flops_per_epoch": {m: flops[m] for m in ("softmax", *(k[:-8] for k in bad))}},
                        summary=summary)
@@ -447,6 +418,10 @@ def method_figures(ex: dict, name: str) -> dict:
             iv = run_level_interval(np.array(vals), 0.95)
             fig["ndcg@20_run_ci95"] = [iv.lo, iv.hi]
     sel = ex["selected"].get(name, {})
+    if name in ex.get("plausible", {}):
+        fig["plausible_set"] = [{"config": c["config"], "valid_ndcg@20": c.get("valid_ndcg@20"),
+                                 "ndcg@20": statistics.fmean(r.mean(KEY) for r in c["runs"].values())}
+                                for c in ex["plausible"][name]]
     fig |= {"selected": sel.get("config"), "selected_epochs": sel.get("epochs"),
             "selected_at_epoch_cap": sel.get("at_cap"), "selected_on_grid_edge": sel.get("on_edge"),
             "epoch_s": statistics.median(r.epoch_s for r in ex["runs"][name].values())}
@@ -471,9 +446,9 @@ def _frontier_plot(ex: dict, axis: str) -> dict:
                  "should lie significantly above it.",
         "selection": r"The cost to reach each selected model (selected epochs $\times$ operations per epoch); shown "
                      "only, it enters no decision.",
-        "time": "Wall-clock time per epoch (median over runs) is shown only: the cost decisions use counted "
+        "time": "Wall-clock time per epoch (median over splits) is shown only: the cost decisions use counted "
                 "operations."}[axis]
     return {"title": f"Test NDCG@20 vs {what} ({ex['dataset']})", "xlabel": what, "ylabel": "NDCG@20 (test)",
-            "caption": f"Test NDCG@20 (mean over runs) against {what}, one point per learned method "
+            "caption": f"Test NDCG@20 (mean over splits) against {what}, one point per learned method "
                        f"({ex['dataset']}). {caption}",
             "logx": True, "logy": False, "series": pts, "markers": True}

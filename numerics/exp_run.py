@@ -1,14 +1,17 @@
 """The recommendation experiment of EXP-1, DYN-3 and CPX-2 (CLAIMS.md §6; issue 12): the
 final runs of the tuning record's selections on MovieLens-100K, shared by every row.
 
-Design, fixed before any test metric is seen (``numerics/recsys/final.py`` for one run):
+Design, fixed before any test metric is seen (``numerics/recsys/final.py`` for one run;
+issue 21):
 
-- **full** profile: the record's 3 split seeds × 3 training seeds for every method of the
-  family and the calibration baselines (EASE, item kNN), plus the neighbouring grid
-  points of every family method's selection on the first split with the first training
-  seed (the sensitivity analysis of ``exp_checks``; one run each, since an SSM or NCE run
-  costs a minute or more on one core and a method has up to four neighbours);
-- **quick** profile: the first split × the first 2 training seeds, no neighbours;
+- the unit of replication is the data split: each final run is one random per-user 80/20
+  split with its own training seed (seed = split seed), and a method's test NDCG@20 on a
+  split is that run's mean over the test users;
+- every configuration in a method's plausible set (``recsys/plausible.py``: not separated
+  from the selection on validation) is refitted on every split, so a verdict can be decided
+  over the whole set (``exp_decide.py``); the calibration baselines (EASE, item kNN) run at
+  their selection only;
+- **full** profile: the record's first 10 split seeds; **quick**: its first 5;
 - with ``ctx.seed = s`` every split seed and training seed is offset by ``1000 s``
   (``s = 0`` is the record's own design).
 
@@ -37,18 +40,17 @@ LEARNED = tuple(m for m in METHODS if m != "popularity")
 #: the per-interaction exact softmax (CPX-1's cost model), counted but not trained
 PER_INTERACTION = "softmax/per-interaction"
 NAIVE_BATCH = 1024
-#: (split seeds, training seeds) taken from the record's lists, per profile
-DESIGN = {"quick": (1, 2), "full": (3, 3)}
+#: splits per profile, taken from the record's list (one training seed per split)
+DESIGN = {"quick": 5, "full": 10}
 
 
-def design(record: dict, profile: str, seed: int) -> tuple[list[int], list[int]]:
-    """The split seeds and training seeds of the final runs (module docstring)."""
-    n_splits, n_seeds = DESIGN[profile]
-    if len(record["splits"]) < n_splits or len(record["seeds"]) < n_seeds:
-        raise ValueError(f"the tuning record lists {len(record['splits'])} splits and {len(record['seeds'])} seeds; "
-                         f"the {profile} profile needs {n_splits} and {n_seeds}: run `softmax-audit tune`")
-    return ([1000 * seed + s for s in record["splits"][:n_splits]],
-            [1000 * seed + t for t in record["seeds"][:n_seeds]])
+def design(record: dict, profile: str, seed: int) -> list[tuple[int, int]]:
+    """The (split seed, training seed) of every final run (module docstring)."""
+    n_splits = DESIGN[profile]
+    if len(record["splits"]) < n_splits:
+        raise ValueError(f"the tuning record lists {len(record['splits'])} splits; the {profile} profile needs "
+                         f"{n_splits}: run `softmax-audit tune`")
+    return [(1000 * seed + s, 1000 * seed + s) for s in record["splits"][:n_splits]]
 
 
 def checked_record() -> dict:
@@ -74,27 +76,27 @@ def preflight() -> None:
         pass
 
 
+def _configs(sel: dict, method: str) -> list[dict]:
+    """The configurations of ``method`` with final runs: its plausible set (the family), or
+    its selection (the calibration baselines)."""
+    return [sel] if method in F.CALIBRATION else sel["plausible"]
+
+
 def plan(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
     """Every unit of work of the experiment as ``(key, fn, args)``: one final run per
-    (method, split, training seed), one per neighbouring configuration (full profile: on
-    the first split with the first seed), and the operation counts.  The report runs them as tasks of the execution
-    layer (``Claim.prepare``); :func:`results` runs whatever it was not handed."""
+    (method, plausible configuration, split), and the operation counts.  The report runs them
+    as tasks of the execution layer (``Claim.prepare``); :func:`results` runs whatever it was
+    not handed."""
     record = checked_record()
-    splits, seeds = design(record, profile, seed)
+    runs = design(record, profile, seed)
     selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
     out: list[tuple[str, Callable, tuple]] = []
     for m, sel in selected.items():
-        for s in splits:
-            for t in seeds:
-                out.append((_key("run", m, sel["config"], s, t), F.final_run,
-                            (m, sel["config"], sel["epochs"], "ml-100k", s, t, None, device)))
-    if profile == "full":
-        for m in LEARNED:
-            for c in F.neighbours(m, selected[m]["config"]):
-                epochs = F.entry(record, m, c).get("best_epoch")
-                out.append((_key("neighbour", m, c, splits[0], seeds[0]), F.final_run,
-                            (m, c, epochs, "ml-100k", splits[0], seeds[0], None, device)))
-    out.append(("flops", epoch_flops, (selected, splits[0], seeds[0])))
+        for c in _configs(sel, m):
+            for s, t in runs:
+                out.append((_key("run", m, c["config"], s, t), F.final_run,
+                            (m, c["config"], c["epochs"], "ml-100k", s, t, None, device)))
+    out.append(("flops", epoch_flops, (selected, runs[0][0], runs[0][1])))
     return out
 
 
@@ -131,10 +133,11 @@ def prime(profile: str, seed: int, device: str, outputs: dict) -> None:
 @functools.lru_cache(maxsize=2)
 def results(profile: str, seed: int, device: str) -> dict:
     """The experiment: ``{"dataset", "splits", "seeds", "selected": {method: selection},
-    "runs": {method: {(split, seed): RunResult}}, "neighbours": {method: [{"config",
-    "epochs", "runs"}]}, "flops": {method: int}}``."""
+    "runs": {method: {(split, seed): RunResult}} (the selections), "plausible": {method:
+    [{"config", "epochs", "at_cap", "valid_ndcg@20", "runs"}]} (the selection first),
+    "flops": {method: int}}``."""
     record = checked_record()
-    splits, seeds = design(record, profile, seed)
+    design_runs = design(record, profile, seed)
     work = plan(profile, seed, device)
     done = _PRIMED.get((profile, seed, device), {})
     todo = [w for w in work if w[0] not in done]
@@ -146,19 +149,12 @@ def results(profile: str, seed: int, device: str) -> dict:
         outputs[key] = fn(*args)
         print(f"    [{i}/{len(todo)}] {key} {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
-    runs = {m: {(s, t): outputs[_key("run", m, sel["config"], s, t)] for s in splits for t in seeds}
-            for m, sel in selected.items()}
-    nbrs: dict[str, list] = {}
-    if profile == "full":
-        for m in LEARNED:
-            nbrs[m] = []
-            for c in F.neighbours(m, selected[m]["config"]):
-                e = F.entry(record, m, c)
-                nbrs[m].append({"config": c, "epochs": e.get("best_epoch"), "valid_ndcg@20": e["valid_ndcg@20"],
-                                "runs": {(splits[0], seeds[0]): outputs[_key("neighbour", m, c, splits[0],
-                                                                             seeds[0])]}})
-    return {"dataset": "MovieLens-100K", "splits": splits, "seeds": seeds, "selected": selected, "runs": runs,
-            "neighbours": nbrs, "flops": outputs["flops"]}
+    plausible = {m: [{k: v for k, v in c.items() if k != "bound"}
+                     | {"runs": {(s, t): outputs[_key("run", m, c["config"], s, t)] for s, t in design_runs}}
+                     for c in _configs(sel, m)] for m, sel in selected.items()}
+    return {"dataset": "MovieLens-100K", "splits": [s for s, _ in design_runs], "seeds": [t for _, t in design_runs],
+            "selected": selected, "runs": {m: p[0]["runs"] for m, p in plausible.items()}, "plausible": plausible,
+            "flops": outputs["flops"]}
 
 
 # keyed by everything it reads, and never computed under a planted patch: planted outcomes

@@ -34,14 +34,14 @@ def _config(c: Any) -> str:
 
 
 def markdown_table(results: Mapping[str, Any]) -> str:
-    """One line per method: NDCG@10, NDCG@20 with its 95 % interval over runs, Recall@20,
-    selected configuration and epochs, counted operations per epoch and to the selected
+    """One line per method: NDCG@10, NDCG@20 with its 95 % interval over splits, Recall@20,
+    selected configuration, the size of its plausible set and epochs, counted operations per epoch and to the selected
     model, the EXP-1 verdict; then the calibration baselines."""
     rows = [r for r in results.get("claims", []) if r.get("id") == "EXP-1"]
     if not rows:
         raise ValueError("results has no EXP-1 rows; run `softmax-audit report` first")
-    lines = ["| method | NDCG@10 | NDCG@20 (95 % over runs) | Recall@20 | selected | epochs | operations / epoch | "
-             "operations to selection | EXP-1 verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| method | NDCG@10 | NDCG@20 (95 % over splits) | Recall@20 | selected | plausible | epochs | "
+             "operations / epoch | operations to selection | EXP-1 verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         f = _figs(row)
         ci = f.get("ndcg@20_run_ci95") or []
@@ -49,15 +49,17 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         ep = f.get("selected_epochs")
         ep_txt = "–" if ep is None else f"{ep}" + (" (cap)" if f.get("selected_at_epoch_cap") else "")
         verdict = row.get("verdict", "?")
+        plaus = f.get("plausible_set")
+        n_plaus = str(len(plaus)) if isinstance(plaus, list) else "–"
         lines.append(f"| {_NAMES.get(row['reading'], row['reading'])} | {_f(f.get('ndcg@10'))} | {nd} | "
-                     f"{_f(f.get('recall@20'))} | {_config(f.get('selected'))} | {ep_txt} | "
+                     f"{_f(f.get('recall@20'))} | {_config(f.get('selected'))} | {n_plaus} | {ep_txt} | "
                      f"{_ops(f.get('flops_per_epoch'))} | {_ops(f.get('flops_to_selection'))} | "
                      f"{'**' + verdict + '**' if verdict == 'refuted' else verdict} |")
     top = next((r for r in rows if r.get("reading") == "softmax"), None)
     for m, v in (_figs(top).get("calibration") or {}).items() if top else ():
         if m in ("ease", "itemknn"):
             lines.append(f"| {_NAMES[m]} (calibration) | {_f(v.get('ndcg@10'))} | {_f(v.get('ndcg@20'))} | "
-                         f"{_f(v.get('recall@20'))} | {_config(v.get('selected'))} | – | – | – | – |")
+                         f"{_f(v.get('recall@20'))} | {_config(v.get('selected'))} | – | – | – | – | – |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,8 @@
 """The EXP-1 / DYN-3 / CPX-2 decisions on planted experiment outcomes: each can hold, fail
 (with a counterexample that reports/recheck.py re-verifies from the JSON alone) or stay
-undecided; none can only pass.  Run-level inference sees the spread between runs; the
-sensitivity analysis turns a verdict that a neighbouring configuration flips.  The
-re-checkers reject stored non-counterexamples."""
+undecided; none can only pass.  Split-level inference sees the spread between splits; a
+verdict is decided over every pair of plausible configurations, and one a plausible pair
+flips is sensitive to tuning.  The re-checkers reject stored non-counterexamples."""
 import json
 from dataclasses import replace
 
@@ -16,7 +16,7 @@ from numerics.exp_run import PER_INTERACTION
 from numerics import exp_run
 from numerics.recsys.methods import METHODS
 from reports.claim import replacing
-from reports.planted_exp import swapped, theory_shaped
+from reports.planted_exp import swapped, theory_shaped, with_plausible
 from reports.recheck import recheck_one
 from reports.claims_exp import claims as exp_claims
 
@@ -55,26 +55,18 @@ def constants(cid, reading):
 
 
 def _ex(levels: dict[str, float] | None = None, flops: dict | None = None,
-        run_offsets: dict[str, list[float]] | None = None) -> dict:
+        run_offsets: dict[str, list[float]] | None = None, ctx: RunContext = CTX) -> dict:
     """The theory-shaped outcome, with some methods' per-user NDCG shifted (``levels``) and
     some methods' runs shifted one by one (``run_offsets``, in sorted run order)."""
-    ex = theory_shaped(CTX)
+    ex = theory_shaped(ctx)
     runs = {}
     for m, rs in ex["runs"].items():
         runs[m] = {}
         for i, (k, r) in enumerate(sorted(rs.items())):
             shift = (levels or {}).get(m, 0.0) + ((run_offsets or {}).get(m) or [0.0] * len(rs))[i]
             runs[m][k] = replace(r, per_user={key: (v + shift).clamp(0, 1) for key, v in r.per_user.items()})
-    return ex | {"runs": runs, "flops": ex["flops"] | (flops or {})}
-
-
-def _neighbour(ex: dict, method: str, shift: float, config: dict) -> dict:
-    """``ex`` with one neighbouring configuration of ``method`` run on the first split with
-    the first seed: its run is the selection's shifted by ``shift``."""
-    first = (min(ex["splits"]), min(ex["seeds"]))
-    runs = {first: replace(ex["runs"][method][first],
-                           per_user={key: v + shift for key, v in ex["runs"][method][first].per_user.items()})}
-    return ex | {"neighbours": {**ex.get("neighbours", {}), method: [{"config": config, "runs": runs}]}}
+    plausible = {m: [ex["plausible"][m][0] | {"runs": r}] for m, r in runs.items()}
+    return ex | {"runs": runs, "plausible": plausible, "flops": ex["flops"] | (flops or {})}
 
 
 def _stored(ev):
@@ -146,44 +138,69 @@ def test_every_interval_is_at_one_level_over_the_distinct_comparisons():
 def test_a_wider_share_separates_what_a_narrow_one_does_not():
     """The same planted difference: separated at a generous level, not at a strict one --
     the level is what the experiment's share of the budget sets."""
-    ex = _ex({"ssm/uniform": 0.1 - 0.004})
+    ex = _ex({"ssm/uniform": 0.1 - 0.008})
     loose, strict = RunContext(alpha=0.2), RunContext(alpha=1e-9)
     assert ordering("ssm/uniform", ex, loose).outcome == "holds"
     assert ordering("ssm/uniform", ex, strict).outcome == "undecided"
 
 
-def test_the_spread_between_runs_enters_the_interval():
-    """A +0.014 edge of ssm/uniform over softmax that scatters by about ±0.01 from run to run:
-    the per-user interval of the former protocol (users pooled over runs) excludes 0, the
-    run-level interval does not -- the defect the run level removes."""
-    scatter = [0.012, -0.008, 0.01, -0.011, 0.009, -0.01, 0.011, -0.009, -0.004]
+def test_the_spread_between_splits_enters_the_interval():
+    """A +0.014 edge of ssm/uniform over softmax that scatters by about ±0.01 from split to
+    split: the interval over the users pooled across splits excludes 0, the split-level
+    interval (df = splits − 1) does not -- the pseudo-replication the split level removes."""
+    import numpy as np
+    from scipy import stats
+
+    scatter = [0.012, -0.008, 0.01, -0.011, 0.009]
     ex = _ex({"ssm/uniform": 0.1 + 0.014}, run_offsets={"ssm/uniform": scatter})
     c = E.compare(ex, "softmax", "ssm/uniform", E.level(CTX))
-    assert c["per_user_95"][1] < 0                      # per users: "significant"
-    assert c["lo"] < 0 < c["hi"] and c["df"] == 8       # per runs: not separated
+    du = np.concatenate([(ex["runs"]["softmax"][k].per_user["ndcg@20"] - ex["runs"]["ssm/uniform"][k]
+                          .per_user["ndcg@20"]).numpy() for k in sorted(ex["runs"]["softmax"])])
+    half = stats.t.isf((1 - E.level(CTX)) / 2, du.size - 1) * du.std(ddof=1) / np.sqrt(du.size)
+    assert du.mean() + half < 0                         # over users pooled: "significant"
+    assert c["lo"] < 0 < c["hi"] and c["df"] == len(scatter) - 1     # over splits: not separated
     assert ordering("ssm/uniform", ex, CTX).outcome == "undecided"
     steady = E.compare(_ex({"ssm/uniform": 0.1 + 0.014}), "softmax", "ssm/uniform", E.level(CTX))
     assert steady["hi"] < 0                             # without the scatter it is separated
 
 
-def test_a_verdict_a_neighbour_flips_is_sensitive_to_tuning():
+def test_a_verdict_a_plausible_configuration_flips_is_sensitive_to_tuning():
     ex = _ex({"rankmax": -0.05})                        # EXP-1[rankmax] holds: 0.05 below softmax
     assert ordering("rankmax", ex, CTX).outcome == "holds"
-    flip = _neighbour(ex, "rankmax", 0.3, {"lr": 0.01, "weight_decay": 3.0})
+    flip = with_plausible(ex, "rankmax", {"lr": 0.01, "weight_decay": 3.0}, 0.3)
     ev = ordering("rankmax", flip, CTX)
     assert ev.outcome == "undecided" and ev.detail.startswith("sensitive to tuning")
-    assert "rankmax" in ev.detail and "weight decay 3" in ev.detail
-    assert ev.figures["sensitivity"][0]["outcome"] == "fails"
-    # the same neighbour of softmax moves softmax up: nothing flips
-    calm = _neighbour(ex, "softmax", 0.01, {"lr": 0.03, "weight_decay": 1.0})
+    assert "rankmax at learning rate 0.01, weight decay 3" in ev.detail
+    assert ev.figures["sensitivity"][0]["outcome_of_selections"] == "holds"
+    assert ev.figures["plausible_pairs"] == {"softmax-rankmax": 2}
+    # a second plausible configuration of softmax a little higher: every pair agrees
+    calm = with_plausible(ex, "softmax", {"lr": 0.03, "weight_decay": 1.0}, 0.01)
     ev = ordering("rankmax", calm, CTX)
     assert ev.outcome == "holds" and ev.figures["sensitivity"] == []
+    assert ev.figures["over_plausible_pairs"] == {"softmax-rankmax": "above 0"}
 
 
-def test_a_refutation_a_neighbour_flips_is_sensitive_too():
-    ex = _neighbour(_ex({"rankmax": 0.2}), "softmax", 0.3, {"lr": 0.03, "weight_decay": 1.0})
+def test_a_refutation_a_plausible_configuration_flips_is_sensitive_too():
+    ex = with_plausible(_ex({"rankmax": 0.2}), "softmax", {"lr": 0.03, "weight_decay": 1.0}, 0.3)
     ev = ordering("rankmax", ex, CTX)
     assert ev.outcome == "undecided" and ev.counterexample is None and "sensitive to tuning" in ev.detail
+
+
+def test_an_undecided_comparison_says_equivalent_or_undetermined():
+    """TOST at the stated margin (full profile: 10 splits of 943 users): a difference of 0
+    with splits agreeing is equivalent; the same mean with splits scattering by ±0.01 is
+    undetermined (the data too weak to say)."""
+    from numerics.exp_decide import MARGIN
+
+    full = RunContext(profile="full", alpha=POOLS["experiment"])
+    tie = ordering("nce", _ex({"nce": 0.1}, ctx=full), full)
+    assert tie.outcome == "undecided"
+    assert tie.figures["equivalence"] == {"softmax-nce": f"equivalent within +-{MARGIN:g}"}
+    loose = ordering("nce", _ex({"nce": 0.1}, run_offsets={"nce": [0.012, -0.008, 0.01, -0.011, 0.009] * 2},
+                                ctx=full), full)
+    assert loose.outcome == "undecided" and loose.figures["equivalence"] == {"softmax-nce": "undetermined"}
+    decided = ordering("nce", _ex(ctx=full), full)
+    assert decided.outcome == "holds" and decided.figures["equivalence"] == {}
 
 
 # ------------------------------------------------------------------ re-checkers: from the row's constants
@@ -442,8 +459,8 @@ def test_every_planted_input_of_the_experiment_rows_shows_its_answer(claim):
 @pytest.mark.parametrize("profile", ["quick", "full"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_popularity_near_miss_refutes_and_a_tie_is_not_claimed(profile, seed):
-    """EXP-1[popularity]'s resolution: rg2/sgd 0.01 below popularity (twice the interval's
-    half-width or so) is a re-checked refutation; level with popularity it is undecided."""
+    """EXP-1[popularity]'s resolution: rg2/sgd 0.02 below popularity (above the interval's
+    half-width in both profiles) is a re-checked refutation; level with popularity it is undecided."""
     from reports.planted_exp import NEAR_BELOW_POPULARITY, shifted
 
     ctx = RunContext(profile=profile, seed=seed, alpha=POOLS["experiment"])
@@ -452,7 +469,7 @@ def test_the_popularity_near_miss_refutes_and_a_tie_is_not_claimed(profile, seed
     assert _recheck("EXP-1", "popularity", near)[0]
     tie = ordering("popularity", shifted(theory_shaped(ctx), "rg2/sgd", -0.1), ctx)
     assert tie.outcome == "undecided"
-    assert "0.01 below popularity" in by_key("EXP-1[popularity]").checks[0].resolution.defect
+    assert "0.02 below popularity" in by_key("EXP-1[popularity]").checks[0].resolution.defect
 
 
 def test_the_per_interaction_near_miss_is_one_operation():
@@ -471,12 +488,13 @@ def test_the_per_interaction_near_miss_is_one_operation():
 @pytest.mark.heavy
 @pytest.mark.xdist_group("experiment")  # the worker that trains the experiment for the EXP rows: trained once
 def test_a_wrong_positive_in_softmax_training_moves_exp1_softmax():
-    """Issue 20, item 8: EXP-1[softmax] on the quick design (1 split x 2 seeds) with softmax's
-    two runs retrained under a wrong positive for 0.1 of its interactions.  Measured (seed 0):
-    softmax's NDCG@20 falls by 0.052 (0.431 to 0.379), every comparison's mean difference by
-    the same amount, and 10 of the 11 mean differences are below 0 (2 before); but at df = 1
-    (t quantile about 3300 at the experiment's level) every interval is +-0.3 to +-10 wide:
-    the row stays undecided.  Trains the quick experiment unless cached (5-35 min, one core)."""
+    """Issue 20 item 8, decided by issue 21's design: EXP-1[softmax] on the quick design (5
+    splits, every plausible configuration of softmax retrained) under a wrong positive for 0.1
+    of softmax's interactions.  Softmax's NDCG@20 falls by about 0.05 (the selections' run
+    of issue 20 measured 0.431 to 0.379), every comparison's mean difference by the same
+    amount, and the row turns: methods above softmax over every plausible pair, a refutation
+    that re-checks against the row's constants (the real row is inconclusive).  Trains the
+    quick experiment unless cached (several minutes, one core)."""
     from audit.falsealarm import share
     from reports.runner import audit_evidence
 
@@ -487,12 +505,11 @@ def test_a_wrong_positive_in_softmax_training_moves_exp1_softmax():
     defect = next(p for p in check.planted if p.run is not None)
     bad = check.run_planted(defect, ctx)
     drop = real.figures["ndcg@20"] - bad.figures["ndcg@20"]
-    assert drop > 0.04
+    assert drop > 0.03
     before, after = real.figures["comparisons"], bad.figures["comparisons"]
     assert set(before) == set(after) and len(after) == 11
     for k in before:                                     # every mean difference falls by softmax's drop
         assert after[k][0] == pytest.approx(before[k][0] - drop, abs=1e-9)
-    below = [sum(v[0] < 0 for v in c.values()) for c in (before, after)]
-    assert below[1] >= below[0] + 5                      # toward "fails": most methods now above softmax
-    assert real.outcome == "undecided" and bad.outcome in ("undecided", "fails")
-    audit_evidence(claim, bad)                           # a fails would re-check against the row's constants
+    assert real.outcome == "undecided" and bad.outcome == "fails"
+    assert any(v == "below 0" for v in bad.figures["over_plausible_pairs"].values())
+    audit_evidence(claim, bad)                           # the refutation re-checks against the row's constants

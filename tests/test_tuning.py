@@ -55,13 +55,34 @@ def test_a_sweep_resumes_and_gives_the_record_of_an_uninterrupted_one(small_grid
     calls.clear()
     interrupt[0] = False
     record = run_tuning(out, Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY, progress=None)
-    assert len(calls) == 6 - 2                                         # only what had not finished
+    assert len(calls) == 12 - 2                                        # only what had not finished (6 x 2 seeds)
     fresh = run_tuning(tmp_path / "again.json", Engine(), ["ease", "softmax"], data_name="synthetic", cfg=TINY,
                        progress=None)
     assert record == fresh and json.loads(out.read_text()) == record
+    assert T.per_user_path(out).read_bytes() == T.per_user_path(tmp_path / "again.json").read_bytes()
     sm = record["methods"]["softmax"]
     assert len(sm["configurations"]) == 4 and sm["selected"] in T.configurations("softmax")
     assert all("valid_ndcg@20" in e and "at_cap" in e for e in sm["configurations"])
+    # per-user validation scores at both seeds, the record's mean their mean
+    arr = T.load_per_user(record, out)
+    assert arr.shape[:2] == (6, len(T.TUNING_SEEDS)) and record["per_user"]["shape"] == list(arr.shape)
+    for e in sm["configurations"]:
+        assert e["seeds"] == list(T.TUNING_SEEDS)
+        assert e["valid_ndcg@20_by_seed"] == pytest.approx(arr[e["row"]].mean(axis=1).tolist(), abs=1e-6)
+        assert e["valid_ndcg@20"] == pytest.approx(sum(e["valid_ndcg@20_by_seed"]) / 2)
+
+
+def test_a_tampered_per_user_array_is_refused_by_name(small_grids, tmp_path):
+    out = tmp_path / "r.json"
+    record = run_tuning(out, Engine(), ["ease"], data_name="synthetic", cfg=TINY, progress=None)
+    raw = bytearray(T.per_user_path(out).read_bytes())
+    raw[-1] ^= 1
+    T.per_user_path(out).write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="softmax-audit tune"):
+        T.load_per_user(record, out)
+    T.per_user_path(out).unlink()
+    with pytest.raises(ValueError, match="softmax-audit tune"):
+        T.load_per_user(record, out)
 
 
 def test_a_cluster_gives_the_record_of_an_in_process_sweep(small_grids, tmp_path):
@@ -89,6 +110,9 @@ def test_a_stale_record_is_refused_by_name(small_grids, tmp_path):
     moved["methods"]["nce"]["grid_history"] = []          # a record made before nce's grid moved
     with pytest.raises(ValueError, match="grid history of nce"):
         T.check_record(moved, "synthetic")
+    one_seed = json.loads(json.dumps(record)) | {"tuning_seeds": [0]}   # a record of the one-seed protocol
+    with pytest.raises(ValueError, match="tuning seeds"):
+        T.check_record(one_seed, "synthetic")
 
 
 def test_the_committed_record_matches_todays_grids_and_data():
@@ -104,8 +128,10 @@ def test_the_committed_record_matches_todays_grids_and_data():
         assert entry["selected_on_edge"] == T.on_edge(method, entry["selected"])
         # a grid moved off an edge keeps what it dropped, scored, in the record
         assert [e["config"] for e in entry.get("scored_before_move", [])] == T.moved_out(method)
-    # the final runs' design: at least 3 splits x 3 seeds (issue 12 §4)
-    assert len(record["splits"]) >= 3 and len(record["seeds"]) >= 3
+    # the final runs' design: at least 10 splits (issue 21 §5), per-user scores at 2 seeds
+    assert len(record["splits"]) >= 10 and record["tuning_seeds"] == list(T.TUNING_SEEDS)
+    arr = T.load_per_user(record, RECORD)
+    assert arr.shape[1] == len(T.TUNING_SEEDS)
 
 
 def test_scoring_a_configuration_never_looks_at_the_test_part(monkeypatch):
@@ -118,7 +144,8 @@ def test_scoring_a_configuration_never_looks_at_the_test_part(monkeypatch):
     real = train_module.evaluate
     monkeypatch.setattr(train_module, "evaluate", lambda fn, sp, **kw: (seen.append(sp), real(fn, sp, **kw))[1])
     for method, config in (("softmax", {"lr": 1e-2, "weight_decay": 0.1}), ("rg2/als", {"lam": 10.0})):
-        T.score_configuration(method, config, "synthetic", 0, 0, TINY)
+        out = T.score_configuration(method, config, "synthetic", 0, 0, TINY)
+        assert len(out["per_user"]) == int((inner.test_users.bincount(minlength=inner.n_users) > 0).sum())
     assert seen and all(sp is inner for sp in seen)
 
 

@@ -9,9 +9,10 @@ on the split's whole training part (training + validation) for the selected epoc
 then tested once on the split's test part (:func:`.train.refit`).  EASE and item kNN are
 fitted in closed form on the same training part; popularity counts it.
 
-Sensitivity (issue 12 §5): the neighbouring grid points of a selection (one step along
-one axis, :func:`neighbours`) are run the same way, each with its own selected epoch
-count from the record, on the first split with the first training seed.
+Tuning uncertainty (issue 21): every configuration of a method that validation cannot
+tell from its selection (the plausible set, ``plausible.py``, from the record's per-user
+validation scores) is refitted the same way, each with its own epoch count from the record;
+a verdict must come out the same for every plausible configuration (``numerics/exp_decide.py``).
 """
 from __future__ import annotations
 
@@ -45,27 +46,42 @@ def entry(record: dict[str, Any], method: str, config: dict[str, Any]) -> dict[s
     raise ValueError(f"{method}: configuration {config} is not in the tuning record")
 
 
-def selection(record: dict[str, Any], method: str) -> dict[str, Any]:
-    """``{"config", "epochs", "at_cap", "on_edge", "valid_ndcg@20"}`` of ``method`` (no
-    configuration and no epochs for popularity)."""
+def selection(record: dict[str, Any], method: str, path: Path | None = None) -> dict[str, Any]:
+    """``{"config", "epochs", "at_cap", "on_edge", "valid_ndcg@20", "plausible"}`` of
+    ``method``: its selection, and its plausible set (:func:`plausible_set`, the selection
+    first); no configuration and no epochs for popularity."""
     if method not in record["methods"]:
-        return {"config": {}, "epochs": None, "at_cap": False, "on_edge": [], "valid_ndcg@20": None}
+        only = {"config": {}, "epochs": None, "at_cap": False, "valid_ndcg@20": None}
+        return only | {"on_edge": [], "plausible": [only]}
     m = record["methods"][method]
     e = entry(record, method, m["selected"])
     return {"config": m["selected"], "epochs": e.get("best_epoch"), "at_cap": bool(e.get("at_cap", False)),
-            "on_edge": list(m.get("selected_on_edge", [])), "valid_ndcg@20": e["valid_ndcg@20"]}
+            "on_edge": list(m.get("selected_on_edge", [])), "valid_ndcg@20": e["valid_ndcg@20"],
+            "plausible": plausible_set(record, method, path)}
 
 
-def neighbours(method: str, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """The grid points one step from ``config`` along one axis of ``method``'s grid, in
-    grid order (axis by axis, lower first)."""
-    out = []
-    for axis, values in T.GRIDS[method].items():
-        i = list(values).index(config[axis])
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(values):
-                out.append(config | {axis: values[j]})
-    return out
+def plausible_set(record: dict[str, Any], method: str, path: Path | None = None) -> list[dict[str, Any]]:
+    """The configurations of ``method`` that validation cannot tell from its selection
+    (``plausible.py`` on the record's per-user validation scores), the selection first, then
+    by validation score: ``[{"config", "epochs", "at_cap", "valid_ndcg@20", "bound"}]``."""
+    from .plausible import plausible
+
+    m = record["methods"][method]
+    entries = m["configurations"]
+    scores = _per_user(json.dumps(record.get("per_user"), sort_keys=True), str(path or RECORD))
+    p = plausible(scores[[e["row"] for e in entries]])
+    members = sorted(p.members, key=lambda c: (entries[c]["config"] != m["selected"], -p.mean[c], c))
+    if entries[members[0]]["config"] != m["selected"]:
+        raise ValueError(f"{method}: the record's selection {m['selected']} is not in its plausible set")
+    return [{"config": entries[c]["config"], "epochs": entries[c].get("best_epoch"),
+             "at_cap": bool(entries[c].get("at_cap", False)), "valid_ndcg@20": entries[c]["valid_ndcg@20"],
+             "bound": p.bound[c]} for c in members]
+
+
+@functools.lru_cache(maxsize=2)
+def _per_user(meta: str, path: str):
+    """The record's per-user validation array (cached by its metadata and place)."""
+    return T.load_per_user({"per_user": json.loads(meta)}, Path(path))
 
 
 def calibration_model(method: str, config: dict[str, Any]):
@@ -85,7 +101,7 @@ def configured(cfg, method: str, config: dict[str, Any]):
     return cfg
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)   # every split of the full design, in a worker that runs them in turn
 def split_of(data_name: str, split_seed: int):
     """``(outer, inner)`` of ``split.holdout`` on the named data (``ml-100k`` or the small
     ``synthetic`` set of the tests)."""

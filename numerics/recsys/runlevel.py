@@ -1,5 +1,6 @@
-"""Run-level comparison of two recommenders by test NDCG@20 (the replacement for the
-per-user intervals of ``numerics/exp_checks.py``; not yet wired in).
+"""Run-level comparison of two recommenders by test NDCG@20: the t-interval that
+``numerics/exp_decide.py`` applies at the split level (one run per split), a two-stage
+bootstrap and Bonferroni levels.
 
 Why run level.  A training run r = (split_seed, train_seed) draws a split and an
 initialisation, trains and gives a test metric per method.  Methods A and B run on the same

@@ -11,22 +11,35 @@ below (the one place they are stated; the appendix prints them):
 * ``popularity`` has nothing to tune.
 
 The same d, m, epoch cap and patience hold for all (:class:`~.train.Config`).  A
-configuration is scored by validation NDCG@20 on the tuning split (``holdout(data,
-split_seed)``: validation carved from that split's training part, the test part never
-looked at) with one training seed.  The selection is the best score, ties to the earlier
-grid point.  A selection on an edge of its grid is flagged (:func:`on_edge`), and a
-gradient run whose best epoch is the cap is flagged too (``at_cap``).
+configuration is scored on the tuning split (``holdout(data, split_seed)``: validation
+carved from that split's training part, the test part never looked at) with each of the
+:data:`TUNING_SEEDS` training seeds: the per-user validation NDCG@20 at each seed's best
+epoch is kept (issue 21: a compact float32 array beside the record, its sha256 in the
+record), so configurations can be compared paired over users, with the seed noise measured.
+A configuration's score is the mean over its seeds; the selection is the best score, ties to
+the earlier grid point; the plausible set around it is ``plausible.py``'s.  The epoch count
+of a final run is the mean of the seeds' best epochs, rounded up.  A selection on an edge of
+its grid is flagged (:func:`on_edge`), and a run whose best epoch is the cap is flagged too
+(``at_cap``).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import math
+import statistics
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 GRADIENT = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm",
             "rg2/sgd")
 ALS = ("rg2/als", "rg2/als-authors")
 BUDGET = 20
+#: the training seeds every configuration is scored with (their spread is the seed noise)
+TUNING_SEEDS = (0, 1)
 
 #: the grids, one place.  History (the first record, 16 configurations): lr 1e-3 ran into
 #: the epoch cap for most methods and was never selected, and 7 of 9 gradient methods
@@ -51,6 +64,7 @@ GRIDS: dict[str, dict[str, tuple]] = {
 _LR3, _LR1 = (3e-3, 1e-2, 3e-2, 1e-1), (1e-3, 3e-3, 1e-2, 3e-2)
 _WD0, _WD1 = (0.0, 0.3, 1.0, 3.0, 10.0), (0.3, 1.0, 3.0, 10.0, 30.0)
 _FIRST = "in the first sweep of this grid"
+_SECOND = "in the sweep of issue 21 (two seeds, epoch cap 100)"
 GRID_HISTORY: dict[str, list[dict[str, Any]]] = {
     "nce": [{"from": {"lr": _LR3}, "to": {"lr": _LR1}, "why": f"selected lr 3e-3, the lowest, {_FIRST}"}],
     "rankmax": [{"from": {"lr": _LR3}, "to": {"lr": _LR1}, "why": f"selected lr 3e-3, the lowest, {_FIRST}"}],
@@ -58,6 +72,8 @@ GRID_HISTORY: dict[str, list[dict[str, Any]]] = {
                    "why": f"selected lr 3e-3 (the lowest) and weight decay 10 (the largest) {_FIRST}"}],
     "rg2/als-authors": [{"from": {"alpha": (0.0, 0.001, 0.005, 0.02)}, "to": {"alpha": (0.001, 0.005, 0.02, 0.1)},
                          "why": f"selected alpha 0.02, the largest, {_FIRST}"}],
+    **{m: [{"from": {"lr": _LR3}, "to": {"lr": _LR1}, "why": f"selected lr 3e-3, the lowest, {_SECOND}"}]
+       for m in ("softmax", "entmax-1.5", "ssm/popularity")},
 }
 for _m, _moves in GRID_HISTORY.items():
     for _move in _moves:
@@ -116,46 +132,110 @@ def config_key(method: str, config: dict[str, Any]) -> str:
 
 def score_configuration(method: str, config: dict[str, Any], data_name: str, split_seed: int, seed: int,
                         cfg=None) -> dict[str, Any]:
-    """Validation NDCG@20 of one configuration on the tuning split (a task of ``softmax-audit
-    tune``); ``data_name`` is ``ml-100k`` or ``synthetic`` (tests)."""
+    """One configuration with one training seed on the tuning split (a task of
+    ``softmax-audit tune``): its validation NDCG@20 (mean and per user, at the best epoch),
+    best epoch and cap flag; ``data_name`` is ``ml-100k`` or ``synthetic`` (tests)."""
     from .final import CALIBRATION, calibration_model, configured, split_of
     from .metrics import evaluate
     from .train import Config, train
 
     cfg = cfg or Config()
     outer, inner = split_of(data_name, split_seed)
-    out: dict[str, Any] = {"config": config}
+    out: dict[str, Any] = {"config": config, "seed": seed}
     if method in CALIBRATION:
-        out["valid_ndcg@20"] = float(evaluate(calibration_model(method, config).fit(inner), inner)["ndcg@20"].mean())
-        return out
+        per_user = evaluate(calibration_model(method, config).fit(inner), inner)["ndcg@20"]
+        return out | {"valid_ndcg@20": float(per_user.mean()), "per_user": per_user.tolist()}
     if method not in (*ALS, *GRADIENT):
         raise ValueError(f"method must be one of {sorted(GRIDS)}, got {method!r}")
     run_cfg = configured(cfg, method, config)
     res = train(method, outer, inner, run_cfg, seed, test=False)
-    out["valid_ndcg@20"] = max(nd for _, nd in res.curve)
-    out["best_epoch"] = res.best_epoch
-    out["at_cap"] = res.best_epoch >= run_cfg.epochs
+    return out | {"valid_ndcg@20": float(res.valid.mean()), "per_user": res.valid.tolist(),
+                  "best_epoch": res.best_epoch, "at_cap": res.best_epoch >= run_cfg.epochs}
+
+
+def entry_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A configuration's record entry from its runs at the tuning seeds (in seed order):
+    the mean score, the per-seed scores, best epochs and the final runs' epoch count."""
+    if not runs or any(r["config"] != runs[0]["config"] for r in runs):
+        raise ValueError("runs must be non-empty and of one configuration")
+    out = {"config": runs[0]["config"], "valid_ndcg@20": statistics.fmean(r["valid_ndcg@20"] for r in runs),
+           "valid_ndcg@20_by_seed": [r["valid_ndcg@20"] for r in runs], "seeds": [r["seed"] for r in runs]}
+    if "best_epoch" in runs[0]:
+        best = [int(r["best_epoch"]) for r in runs]
+        out |= {"best_epoch_by_seed": best, "best_epoch": math.ceil(statistics.fmean(best)),
+                "at_cap": any(bool(r["at_cap"]) for r in runs)}
     return out
 
 
-def build_record(scores: dict[str, list[dict[str, Any]]], *, data_sha256: str, code_version: str,
-                 tuning_split: int, tuning_seed: int, splits: list[int], seeds: list[int],
-                 before_move: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """The tuning record (``numerics/recsys/tuning-ml-100k.json``): per method its grid,
-    every configuration's validation score, the selection and its edge flags."""
-    methods = {}
+def per_user_path(record_path: Path) -> Path:
+    """Where the per-user validation scores of a record live: beside it, ``.npy``."""
+    return Path(record_path).with_suffix(".valid.npy")
+
+
+def per_user_bytes(array: np.ndarray) -> bytes:
+    """The ``.npy`` bytes of ``array`` (deterministic: no timestamps, unlike ``.npz``)."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+def load_per_user(record: dict[str, Any], record_path: Path) -> np.ndarray:
+    """The record's per-user validation scores (rows, seeds, users), checked against the
+    sha256 the record holds (``ValueError`` naming ``softmax-audit tune`` otherwise)."""
+    meta = record.get("per_user") or {}
+    path = per_user_path(record_path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"no per-user validation scores at {path}; run `softmax-audit tune` to remake the record") \
+            from None
+    if hashlib.sha256(raw).hexdigest() != meta.get("sha256"):
+        raise ValueError(f"the per-user validation scores at {path} do not match the record's sha256; "
+                         "run `softmax-audit tune` to remake the record")
+    import io
+
+    arr = np.load(io.BytesIO(raw), allow_pickle=False)
+    if list(arr.shape) != list(meta.get("shape", [])):
+        raise ValueError(f"per-user validation scores of shape {arr.shape}, the record says {meta.get('shape')}")
+    return arr
+
+
+def build_record(scores: dict[str, list[list[dict[str, Any]]]], *, data_sha256: str, code_version: str,
+                 tuning_split: int, tuning_seeds: list[int], splits: list[int],
+                 before_move: dict[str, list[list[dict[str, Any]]]] | None = None
+                 ) -> tuple[dict[str, Any], np.ndarray]:
+    """The tuning record (``numerics/recsys/tuning-ml-100k.json``) and its per-user array:
+    per method its grid, every configuration's entry (:func:`entry_of`; ``row`` indexes the
+    array), the selection and its edge flags.  ``scores[method]`` lists, in grid order, each
+    configuration's runs at ``tuning_seeds``."""
+    methods, rows = {}, []
     for method in sorted(scores):
-        entries = scores[method]
-        if [e["config"] for e in entries] != configurations(method):
+        per_config = scores[method]
+        if [runs[0]["config"] for runs in per_config] != configurations(method):
             raise ValueError(f"scores of {method} do not cover its grid in grid order")
+        entries = []
+        for runs in per_config:
+            if [r["seed"] for r in runs] != list(tuning_seeds):
+                raise ValueError(f"{method} {runs[0]['config']}: runs at seeds {[r['seed'] for r in runs]}, "
+                                 f"expected {list(tuning_seeds)}")
+            entries.append(entry_of(runs) | {"row": len(rows)})
+            rows.append([r["per_user"] for r in runs])
         chosen = select(entries)
         methods[method] = {"grid": {k: list(v) for k, v in GRIDS[method].items()}, "configurations": entries,
                            "selected": chosen["config"], "selected_on_edge": on_edge(method, chosen["config"]),
                            "grid_history": _history_json(method),
-                           "scored_before_move": (before_move or {}).get(method, [])}
-    return {"data_sha256": data_sha256, "code_version": code_version, "tuning_split": tuning_split,
-            "tuning_seed": tuning_seed, "splits": list(splits), "seeds": list(seeds), "budget": BUDGET,
-            "methods": methods}
+                           "scored_before_move": [entry_of(runs) for runs in (before_move or {}).get(method, [])]}
+    lengths = {len(u) for r in rows for u in r}
+    if len(lengths) != 1:
+        raise ValueError(f"per-user scores of different lengths {sorted(lengths)}: not one validation set")
+    array = np.asarray(rows, dtype=np.float32)
+    record = {"data_sha256": data_sha256, "code_version": code_version, "tuning_split": tuning_split,
+              "tuning_seeds": list(tuning_seeds), "splits": list(splits), "budget": BUDGET, "methods": methods,
+              "per_user": {"sha256": hashlib.sha256(per_user_bytes(array)).hexdigest(), "shape": list(array.shape),
+                           "dtype": "float32", "metric": "validation ndcg@20 at each seed's best epoch"}}
+    return record, array
 
 
 def check_record(record: dict[str, Any], data_sha256: str) -> None:
@@ -166,6 +246,10 @@ def check_record(record: dict[str, Any], data_sha256: str) -> None:
 
     if record.get("data_sha256") != data_sha256:
         raise stale(f"data sha256 {record.get('data_sha256')!r}, expected {data_sha256!r}")
+    if record.get("tuning_seeds") != list(TUNING_SEEDS):
+        raise stale(f"tuning seeds {record.get('tuning_seeds')!r}, expected {list(TUNING_SEEDS)}")
+    if not isinstance(record.get("per_user"), dict):
+        raise stale("it holds no per-user validation scores")
     if set(record.get("methods", {})) != set(GRIDS):
         raise stale(f"methods {sorted(record.get('methods', {}))}, expected {sorted(GRIDS)}")
     for method, entry in record["methods"].items():

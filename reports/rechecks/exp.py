@@ -19,8 +19,10 @@ statement, reports/claims_exp.py), never from the counterexample:
 * ``reference`` and ``approximations`` (``dearer``): an approximation whose counted
   operations per epoch are at least the reference's contradicts the row.
 
-A comparison stores its run-level differences D_r of the metric (A − B, one per (split,
-training seed) run).  The re-check recomputes the Student-t interval of the mean of the D_r
+A comparison stores its split-level differences D_r of the metric (A − B, one per split,
+each with its own training seed), for the selections' pair and for every pair of plausible
+configurations (issue 21: a comparison is decided only when every pair is; each pair is
+re-checked the same way).  The re-check recomputes the Student-t interval of the mean of the D_r
 (df = runs − 1, the quantile from the exact t distribution function for integer df,
 :func:`t_quantile`) at the row's level, requires it on the contradicting side, and compares
 every stored figure with its recomputation (level, mean difference, both ends, df); for the
@@ -121,8 +123,36 @@ def _comparisons(cx: dict, constants: dict) -> tuple[bool, str]:
                 return False, f"{name}: stored {key} {c.get(key)!r}, recomputed {value!r}"
         if c.get("df") != df or len(c.get("runs") or []) != df + 1:
             return False, f"{name}: stored df {c.get('df')!r} and {len(c.get('runs') or [])} runs, recomputed df {df}"
-        msgs.append(f"{name} {mean:.4f} in [{lo:.4f}, {hi:.4f}]")
+        ok, why = _pairs(name, c, level, want[name])
+        if not ok:
+            return False, why
+        msgs.append(f"{name} {mean:.4f} in [{lo:.4f}, {hi:.4f}], {why}")
     return True, f"level {level:.6f}: " + "; ".join(msgs)
+
+
+def _pairs(name: str, c: dict, level: float, side: str) -> tuple[bool, str]:
+    """Every stored pair of plausible configurations of a comparison (issue 21: a comparison
+    is decided only when every pair is) recomputes on the contradicting side, with its
+    stored figures; the selections' pair, stored first, is the comparison's own."""
+    pairs = c.get("pairs")
+    if not isinstance(pairs, list) or not pairs:
+        return False, f"{name}: no pair of plausible configurations stored"
+    for i, p in enumerate(pairs):
+        try:
+            mean, lo, hi, df = _interval(p, level)
+        except (KeyError, ValueError, TypeError) as exc:
+            return False, f"{name}, pair {i}: {exc!r}"
+        if not (lo > 0 if side == "above 0" else hi < 0):
+            return False, f"{name}, pair {i} ({p.get('a')} vs {p.get('b')}): recomputed interval [{lo:.5f}, {hi:.5f}] " \
+                          f"is not {side}"
+        for key, value in (("diff", mean), ("lo", lo), ("hi", hi)):
+            if not _same(p.get(key), value):
+                return False, f"{name}, pair {i}: stored {key} {p.get(key)!r}, recomputed {value!r}"
+        if p.get("df") != df:
+            return False, f"{name}, pair {i}: stored df {p.get('df')!r}, recomputed {df}"
+    if pairs[0].get("run_diff") != c.get("run_diff"):
+        return False, f"{name}: the first stored pair is not the selections' comparison"
+    return True, f"all {len(pairs)} plausible pair(s) {side}"
 
 
 def _dominated(cx: dict, constants: dict) -> tuple[bool, str]:
