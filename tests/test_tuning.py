@@ -25,8 +25,8 @@ def test_selection_takes_the_best_and_ties_go_to_the_earlier_point():
     scores = [{"config": {"lam": lam}, "valid_ndcg@20": v} for lam, v in ((1, 0.2), (2, 0.3), (5, 0.3), (10, 0.1))]
     assert T.select(scores)["config"] == {"lam": 2}
     assert T.on_edge("rg2/als", {"lam": 0.1}) == ["lam"] and T.on_edge("rg2/als", {"lam": 10.0}) == []
-    assert T.on_edge("softmax", {"lr": 3e-3, "weight_decay": 1.0}) == ["lr"]
-    assert T.on_edge("softmax", {"lr": 1e-1, "weight_decay": 10.0}) == ["lr", "weight_decay"]
+    assert T.on_edge("rg2/sgd", {"lr": 3e-3, "weight_decay": 1.0}) == ["lr"]
+    assert T.on_edge("rg2/sgd", {"lr": 1e-1, "weight_decay": 10.0}) == ["lr", "weight_decay"]
     with pytest.raises(ValueError, match="scores"):
         T.select([])
 
@@ -34,6 +34,7 @@ def test_selection_takes_the_best_and_ties_go_to_the_earlier_point():
 @pytest.fixture
 def small_grids(monkeypatch):
     monkeypatch.setitem(T.GRIDS, "softmax", {"lr": (1e-2, 3e-2), "weight_decay": (0.0, 1e-3)})
+    monkeypatch.delitem(T.GRID_HISTORY, "softmax")          # the small grid has no history
     monkeypatch.setitem(T.GRIDS, "ease", {"lam": (1.0, 100.0)})
 
 
@@ -155,7 +156,7 @@ def test_a_grid_moved_off_an_edge_keeps_its_size_and_records_what_it_dropped(mon
                                                  "why": "selected on the lower lr edge"}])
     assert T.moved_out("nce") == [{"lr": 3e-2, "weight_decay": 0.0}, {"lr": 3e-2, "weight_decay": 1.0}]
     assert T.earlier_grids("nce") == [{"lr": (3e-3, 1e-2, 3e-2), "weight_decay": (0.0, 1.0)}]
-    assert T.moved_out("softmax") == []
+    assert T.moved_out("rg2/sgd") == []
     monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"from": {"lr": (1.0,)}, "to": {"lr": (9.0,)}, "why": "wrong"}])
     with pytest.raises(ValueError, match="GRID_HISTORY"):
         T.moved_out("nce")
