@@ -145,6 +145,10 @@ class FenchelYoungLoss(torch.nn.Module):
     def solve(self, theta: Tensor) -> Solution:
         return self.regularizer.solve(self._prepare(theta, -1)[1].detach())
 
+    def solve_batch(self, theta: Tensor) -> Solution:
+        """The regularizer's :meth:`~Regularizer.solve_batch` on validated rows (training)."""
+        return self.regularizer.solve_batch(self._prepare(theta, -1)[1].detach())
+
     def predict(self, theta: Tensor, dim: int = -1) -> Tensor:
         """ŷ_Ω(θ) = argmax_{p ∈ dom Ω} ⟨θ,p⟩ − Ω(p) along ``dim``, same shape and dtype as θ;
         differentiable (closed-form Jacobian of the map)."""

@@ -40,6 +40,7 @@ def code_version() -> str:
 #: grids (tuning.py), the final runs, the statistics or the report
 _SCORING = ("losses", "numerics/data.py", "numerics/threads.py", "numerics/recsys")
 _NOT_SCORING = ("numerics/recsys/tuning.py", "numerics/recsys/final.py", "numerics/recsys/runlevel.py",
+                "numerics/recsys/plausible.py", "numerics/recsys/bench_refs.py",
                 "numerics/recsys/bench.py")
 
 

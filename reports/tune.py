@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from numerics.recsys import tuning as T
 from numerics.recsys.final import RECORD
+from numerics.recsys.train import Config
 
 from .execution import Engine, Task
 from .provenance import code_version, scoring_version
@@ -40,7 +42,9 @@ def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, d
     seeds = list(T.TUNING_SEEDS)
     data_sha = _data_sha(data_name)
     # keyed by the scoring code, not the whole tree: a moved grid reuses what is scored
-    store = ResultStore(Path(f"{out}.resume"), {"data": data_sha, "split": split_seed, "cfg": repr(cfg)},
+    # the cap is not part of the identity: T.reusable decides which runs a new cap leaves as they were
+    uncapped = repr(replace(cfg, epochs=0)) if cfg is not None else repr(cfg)
+    store = ResultStore(Path(f"{out}.resume"), {"data": data_sha, "split": split_seed, "cfg": uncapped},
                         scoring_version())
     if fresh:
         store.clear()
@@ -50,7 +54,7 @@ def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, d
         for config in T.configurations(method) + T.moved_out(method):
             for seed in seeds:
                 key = f"{T.config_key(method, config)}|seed {seed}"
-                if (done := store.get(key)) is not None:
+                if (done := store.get(key)) is not None and T.reusable(done, (cfg or Config()).epochs):
                     scores[method][key] = done
                 else:
                     tasks.append(Task(key, T.score_configuration, (method, config, data_name, split_seed, seed, cfg)))
@@ -67,7 +71,7 @@ def run_tuning(out: Path, engine: Engine, methods: list[str] | None = None, *, d
         scores[method][task.key] = result
         finished += 1
         if progress is not None:
-            flag = "  best epoch at the cap" if result.get("at_cap") else ""
+            flag = "  cut by the epoch cap" if result.get("at_cap") else ""
             print(f"[{finished:>4}/{total}] {task.key:<66} valid ndcg@20 {result['valid_ndcg@20']:.4f} "
                   f"{seconds:6.1f}s{flag}", file=progress, flush=True)
 
@@ -100,6 +104,6 @@ def _print_sets(out: Path, record: dict[str, Any], progress) -> None:
         edge = f"  ON THE EDGE of {', '.join(entry['selected_on_edge'])}" if entry["selected_on_edge"] else ""
         print(f"  {m:<16} selected {json.dumps(entry['selected'], sort_keys=True)}{edge}", file=progress)
         for c in plausible_set(record, m, Path(out)):
-            cap = "  AT THE EPOCH CAP" if c["at_cap"] else ""
+            cap = "  CUT BY THE EPOCH CAP" if c["at_cap"] else ""
             print(f"      plausible {json.dumps(c['config'], sort_keys=True):<40} valid ndcg@20 "
                   f"{c['valid_ndcg@20']:.4f}  epochs {c['epochs']}{cap}", file=progress)

@@ -27,3 +27,25 @@ def die_once(marker: str):
         path.write_text("died once")
         os._exit(17)
     return "survived"
+
+
+_PREPARED: set[tuple] = set()
+
+
+def prepare_on_every_core(claim, ctx) -> None:
+    """Run a claim's prepared work (``Claim.prepare``: the experiment's final runs) as the
+    report runs it, on a local Dask cluster of one worker per core, and hand it to the rows
+    (``Claim.prime``), once per pytest worker and context.  In place, the runs would hold one
+    core for most of the suite while the other pytest worker finishes early; results do not
+    depend on where a run ran (tests/test_execution.py)."""
+    if claim.prepare is None:
+        return
+    key = (claim.shares, ctx.profile, ctx.seed, ctx.device)
+    if key in _PREPARED:
+        return
+    from reports.execution import Task, run_tasks
+
+    units = claim.prepare(ctx)
+    outputs = run_tasks([Task(k, fn, args) for k, fn, args in units], jobs=max(1, os.cpu_count() or 1))
+    claim.prime(ctx, outputs)
+    _PREPARED.add(key)

@@ -17,6 +17,8 @@ from reports.claim import PASSING
 from reports.registry import all_claims
 from reports.runner import run_claim
 
+from exec_helpers import prepare_on_every_core
+
 
 class ClaimRefuted(AssertionError):
     pass
@@ -47,6 +49,7 @@ def pytest_generate_tests(metafunc):
 
 
 def test_claim(claim, ctx):
+    prepare_on_every_core(claim, ctx)
     row, _ = run_claim(claim, ctx, raise_errors=True)
     found = row["verdict"]
     outcomes = {e["check"]: e["outcome"] for e in row["evidence"]}

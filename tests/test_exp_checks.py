@@ -20,6 +20,8 @@ from reports.planted_exp import swapped, theory_shaped, with_plausible
 from reports.recheck import recheck_one
 from reports.claims_exp import claims as exp_claims
 
+from exec_helpers import prepare_on_every_core
+
 CTX = RunContext(alpha=POOLS["experiment"])
 
 
@@ -501,6 +503,7 @@ def test_a_wrong_positive_in_softmax_training_moves_exp1_softmax():
     claim = by_key("EXP-1[softmax]")
     check = claim.checks[0]
     ctx = RunContext(profile="quick", seed=0, alpha=share("EXP-1", "softmax", "ndcg-ordering"))
+    prepare_on_every_core(claim, ctx)
     real = check.run(ctx)
     defect = next(p for p in check.planted if p.run is not None)
     bad = check.run_planted(defect, ctx)

@@ -160,3 +160,41 @@ def test_a_grid_moved_off_an_edge_keeps_its_size_and_records_what_it_dropped(mon
     monkeypatch.setitem(T.GRID_HISTORY, "nce", [{"from": {"lr": (1.0,)}, "to": {"lr": (9.0,)}, "why": "wrong"}])
     with pytest.raises(ValueError, match="GRID_HISTORY"):
         T.moved_out("nce")
+
+
+def test_raising_the_cap_rescores_only_the_runs_it_cut(small_grids, tmp_path, monkeypatch):
+    """A run that stopped by patience is the same run under a larger cap (its per-user
+    scores to the bit), so a sweep under a raised cap resumes it and re-scores only the runs
+    the old cap cut."""
+    short = replace(TINY, epochs=2, patience=1)
+    cfg = {"lr": 1e-2, "weight_decay": 0.0}
+    runs = {seed: T.score_configuration("softmax", cfg, "synthetic", 0, seed, short) for seed in (0, 1)}
+    longer = replace(short, epochs=30)
+    for seed, run in runs.items():
+        again = T.score_configuration("softmax", cfg, "synthetic", 0, seed, longer)
+        assert run["cap"] == 2 and again["cap"] == 30
+        if not run["at_cap"]:                              # stopped by patience: nothing moves
+            assert again["per_user"] == run["per_user"] and again["best_epoch"] == run["best_epoch"]
+            assert T.reusable(run, 30)
+        else:
+            assert not T.reusable(run, 30)
+        assert T.reusable(run, 2) and not T.reusable(run, 1)
+    assert [r["at_cap"] for r in runs.values()] == [False, True]
+    assert T.cut_by_cap(2, short) and not T.cut_by_cap(1, short)   # best 1: epoch 2 spends the patience
+
+    out = tmp_path / "record.json"
+    run_tuning(out, Engine(), ["softmax"], data_name="synthetic", cfg=short, progress=None)
+    cut = {k for k, r in _stored(out).items() if r["at_cap"]}
+    assert cut and len(cut) < 8                            # the sweep has runs of both kinds
+    calls = []
+    real = T.score_configuration
+    monkeypatch.setattr(T, "score_configuration", lambda *a: (calls.append(a), real(*a))[1])
+    run_tuning(out, Engine(), ["softmax"], data_name="synthetic", cfg=longer, progress=None)
+    assert {f"{T.config_key(a[0], a[1])}|seed {a[4]}" for a in calls} == cut
+
+
+def _stored(out) -> dict:
+    from pathlib import Path
+
+    runs = [json.loads(p.read_text()) for p in Path(f"{out}.resume").glob("*.json")]
+    return {r["key"]: r["result"] for r in runs}

@@ -116,11 +116,11 @@ class Method:
 
 # ------------------------------------------------------------------ exact FY losses
 class ExactFY(Method):
-    def __init__(self, name: str, **kw):
+    """MF trained on an exact FY loss, given as a value (its regularizer decides everything)."""
+
+    def __init__(self, name: str, loss, **kw):
         super().__init__(**kw)
-        self.name = name
-        self.loss = get("softmax") if name == "softmax" else (
-            get("sparsemax") if name == "sparsemax" else get("entmax", alpha=1.5))
+        self.name, self.loss = name, loss
 
     def positives(self, batch: Batch) -> Tensor:
         """The positive item of each interaction of ``batch`` (N_b,): its own training item,
@@ -132,19 +132,13 @@ class ExactFY(Method):
         td, (B, n) = theta.detach(), theta.shape
         flat = batch.rows * n + self.positives(batch)                           # where the θ_{ui} are
         c = batch.counts.to(theta.dtype)
-        if self.name == "softmax":   # Ω* = logsumexp, ŷ = softmax: one exp pass serves both
-            m = td.amax(-1, keepdim=True)
-            p = torch.exp(td - m)
-            total = p.sum(-1, keepdim=True)
-            conj, p = (m + total.log()).squeeze(-1), p.div_(total)
-        else:                        # the sparse maps (losses/projections.py): ŷ dense or on a top-K slice
-            sol = self.loss.solve(td)
-            conj = (sol.conj_shifted + sol.shift.squeeze(-1).to(sol.conj_shifted.dtype)).to(theta.dtype)
-            p = sol.values.to(theta.dtype)
-            if sol.index is not None:
-                conj = conj + ((theta.gather(-1, sol.index) - td.gather(-1, sol.index)) * p).sum(-1)
-                support = torch.zeros_like(td, dtype=torch.bool).scatter_(-1, sol.index, sol.values > 0)
-                return (c * conj).sum() - take(theta.view(-1), flat).sum(), _grad_frac(support, batch)
+        sol = self.loss.solve_batch(td)   # the map's own solver: dense ŷ or ŷ on a top-K slice
+        conj = (sol.conj_shifted + sol.shift.squeeze(-1).to(sol.conj_shifted.dtype)).to(theta.dtype)
+        p = sol.values.to(theta.dtype)
+        if sol.index is not None:
+            conj = conj + ((theta.gather(-1, sol.index) - td.gather(-1, sol.index)) * p).sum(-1)
+            support = torch.zeros_like(td, dtype=torch.bool).scatter_(-1, sol.index, sol.values > 0)
+            return (c * conj).sum() - take(theta.view(-1), flat).sum(), _grad_frac(support, batch)
         support = p > 0
         # dense ŷ: the gradient w.r.t. θ is c_u ŷ_u − Σ_{i ∈ I_u} e_i (envelope theorem), formed in place
         grad = p.mul_(c[:, None]).view(-1).index_add_(0, flat, torch.full_like(flat, -1, dtype=p.dtype)).view(B, n)
@@ -481,8 +475,10 @@ def make(name: str, m: int = 64, lam: float = 1.0, alpha: float = 0.0) -> Method
     """The method by name (one of :data:`METHODS`); ``m`` samples per interaction for
     SSM/NCE, ``lam`` the ridge of RG²-ALS, ``alpha`` the positive weight of the authors'
     form (``rg2_authors.py``)."""
-    if name in ("softmax", "sparsemax", "entmax-1.5"):
-        return ExactFY(name, m=m, lam=lam)
+    exact = {"softmax": lambda: get("softmax"), "sparsemax": lambda: get("sparsemax"),
+             "entmax-1.5": lambda: get("entmax", alpha=1.5)}
+    if name in exact:
+        return ExactFY(name, exact[name](), m=m, lam=lam)
     if name == "rg2/als-authors":
         from .rg2_authors import RG2Authors   # it subclasses Method: imported here, not at the top
 

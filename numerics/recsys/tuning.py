@@ -19,8 +19,10 @@ record), so configurations can be compared paired over users, with the seed nois
 A configuration's score is the mean over its seeds; the selection is the best score, ties to
 the earlier grid point; the plausible set around it is ``plausible.py``'s.  The epoch count
 of a final run is the mean of the seeds' best epochs, rounded up.  A selection on an edge of
-its grid is flagged (:func:`on_edge`), and a run whose best epoch is the cap is flagged too
-(``at_cap``).
+its grid is flagged (:func:`on_edge`), and so is a run the epoch cap cut short (``at_cap``:
+it reached the cap before its patience ran out, :func:`cut_by_cap`).  A run that stopped
+by patience is the same run under any larger cap, so raising the cap re-scores only the
+runs it cut (``softmax-audit tune`` resumes the others).
 """
 from __future__ import annotations
 
@@ -150,7 +152,24 @@ def score_configuration(method: str, config: dict[str, Any], data_name: str, spl
     run_cfg = configured(cfg, method, config)
     res = train(method, outer, inner, run_cfg, seed, test=False)
     return out | {"valid_ndcg@20": float(res.valid.mean()), "per_user": res.valid.tolist(),
-                  "best_epoch": res.best_epoch, "at_cap": res.best_epoch >= run_cfg.epochs}
+                  "best_epoch": res.best_epoch, "cap": run_cfg.epochs,
+                  "at_cap": cut_by_cap(res.best_epoch, run_cfg)}
+
+
+def cut_by_cap(best_epoch: int, cfg) -> bool:
+    """Whether a run with this best epoch ended at the cap ``cfg.epochs`` before ``cfg.patience``
+    evaluations without improvement (``cfg.eval_every`` epochs apart) had passed: the cap,
+    not early stopping, ended it, and a larger cap could find a later best epoch."""
+    return best_epoch + cfg.patience * cfg.eval_every > cfg.epochs
+
+
+def reusable(stored: dict[str, Any], cap: int) -> bool:
+    """Whether a stored score is the score of the same run under the epoch cap ``cap``: it ran
+    under that cap, or under a smaller one that did not cut it (the training is deterministic
+    and the run stopped by patience before the old cap, so a larger one changes nothing)."""
+    if "best_epoch" not in stored:            # the calibration baselines have no epochs
+        return True
+    return stored.get("cap") == cap or (stored.get("cap", cap + 1) < cap and not stored["at_cap"])
 
 
 def entry_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
