@@ -53,7 +53,12 @@ given samples on a masked class are a ``ValueError``; RG drops masked classes fr
 expansion (n counts the unmasked ones).  HSM rejects masks: its tree normalizes over
 every leaf.
 
-Bad input raises ``ValueError`` naming the argument.
+Bad input raises ``ValueError`` naming the argument; a wrong type ``TypeError`` (which is
+also a ``ValueError``), e.g. a Python list of labels, as ``F.cross_entropy``.  Class
+indices (y, samples) may have any integer dtype; an empty batch gives empty per-example
+losses (0,), as ``F.cross_entropy(..., reduction="none")``.  A proposal is a distribution
+to ``|Σ_j q_j − 1| ≤ √eps`` of its dtype, summed in float64, whatever n
+(:func:`losses.approx_common.proposal_tol`).
 
 This module lists the names; the code lives by what it holds: losses/approx_common.py
 (the full-softmax gradient, MF scores, validation), losses/sampled.py (proposals,

@@ -2,7 +2,10 @@
 
 ``L_Ω(θ; y) = Ω*(θ) + Ω(y) − ⟨θ, y⟩``, ``∇_θ L = ŷ_Ω(θ) − y`` (Blondel et al. 2020,
 Prop. 2).  The backward pass is that formula, not autograd through the solver: it
-costs one scatter of ŷ's support (one dense write for softmax).
+costs one scatter of ŷ's support (one dense write for softmax).  Under
+``create_graph=True``, and for labels that require grad, the backward is rebuilt from
+differentiable pieces instead (:mod:`losses.fy_grad`), so second derivatives and label
+gradients are exact.
 
 Computation in shifted coordinates (m = max θ, s = Σ over the domain = Σ y):
 ``L = Ω*(θ − m) + Ω(y) − ⟨θ − m, y⟩``, exact because ``⟨m1, y⟩ = m·s``.
@@ -18,8 +21,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_index_target, check_vector_target, scan_scores
+from ._checks import ArgumentTypeError, check_dim, check_index_target, check_vector_target, scan_scores
 from .regularizers import CappedSquare, Regularizer, Solution
+from .fy_grad import MapFunction as _MapFunction, label_grad, theta_grad
 
 
 def _rowdot(a: Tensor, b: Tensor) -> Tensor:
@@ -71,11 +75,23 @@ class _FYFunction(torch.autograd.Function):
                          + reg._omega_dense(y).to(conj.dtype))
                 loss = torch.where(inside, loss, dense)
         ctx.sol, ctx.index, ctx.y = sol, index, y
+        # unpacked only for a differentiable backward (fy_grad): the first-order one reads sol
+        ctx.save_for_backward(theta, y)
+        ctx.reg, ctx.masked = reg, masked
         return loss.to(theta.dtype)
 
     @staticmethod
     def backward(ctx, g: Tensor):
         sol: Solution = ctx.sol
+        grad_y = None
+        if ctx.needs_input_grad[3] or torch.is_grad_enabled():
+            # a label gradient, or a graph for a higher derivative (create_graph=True)
+            theta, y = ctx.saved_tensors
+            if ctx.needs_input_grad[3]:
+                grad_y = label_grad(theta, ctx.reg, sol, g, y, ctx.masked)
+            if torch.is_grad_enabled():
+                grad = theta_grad(theta, ctx.reg, sol, g, ctx.index, y) if ctx.needs_input_grad[0] else None
+                return grad, None, None, grad_y, None, None
         dtype = g.dtype
         if ctx.index is None:
             grad = ctx.y.to(dtype) * (-g[:, None])  # − y, one dense pass; ŷ added below
@@ -86,23 +102,7 @@ class _FYFunction(torch.autograd.Function):
             grad += sol.values.to(dtype) * g[:, None]
         else:
             grad.scatter_add_(-1, sol.index, sol.values.to(dtype) * g[:, None])
-        return grad, None, None, None, None, None
-
-
-class _MapFunction(torch.autograd.Function):
-    """ŷ(θ) with the closed-form Jacobian-vector product of the regularizer."""
-
-    @staticmethod
-    def forward(ctx, theta: Tensor, reg: Regularizer) -> Tensor:
-        p = reg.solve(theta.detach()).dense(theta.dtype)
-        ctx.save_for_backward(p)
-        ctx.reg = reg
-        return p
-
-    @staticmethod
-    def backward(ctx, g: Tensor):
-        (p,) = ctx.saved_tensors
-        return ctx.reg.vjp(p, g), None
+        return grad, None, None, grad_y, None, None
 
 
 class FenchelYoungLoss(torch.nn.Module):
@@ -130,9 +130,10 @@ class FenchelYoungLoss(torch.nn.Module):
     def _prepare(self, theta: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor | None]:
         """(θ with the classes last, its rows (B, n), the rows' mask or None), validated."""
         if not isinstance(theta, Tensor):
-            raise ValueError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
+            raise ArgumentTypeError(f"theta must be a torch.Tensor, got {type(theta).__name__}")
+        dim = check_dim(dim, theta.dim())
         moved = theta.movedim(dim, -1) if theta.dim() else theta
-        masked = scan_scores(moved)
+        masked = scan_scores(moved, min_classes=1)  # n = 1: ŷ = 1, loss 0 (as torch.softmax)
         n = moved.shape[-1]
         flat = moved.reshape(-1, n)
         if masked is not None:
@@ -164,21 +165,31 @@ class FenchelYoungLoss(torch.nn.Module):
 
     def omega(self, p: Tensor) -> Tensor:
         """Ω(p) row-wise; ValueError outside the domain."""
+        if not isinstance(p, Tensor):
+            raise ArgumentTypeError(f"p must be a torch.Tensor, got {type(p).__name__}")
         check_vector_target(p, p, "p")
         return self.regularizer.omega(p)
 
     def forward(self, theta: Tensor, target: Tensor, dim: int = -1) -> Tensor:
         if not isinstance(target, Tensor):
-            raise ValueError(f"target must be a torch.Tensor, got {type(target).__name__}")
+            raise ArgumentTypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
         moved, flat, masked = self._prepare(theta, dim)
         y_sum = index = y = None
         if target.is_floating_point():
+            if tuple(target.shape) != tuple(theta.shape):
+                raise ValueError(f"target has shape {tuple(target.shape)}; label vectors must have theta's shape "
+                                 f"{tuple(theta.shape)}")
             # shapes as seen with the classes last (the same check when dim = −1)
             stats = check_vector_target(target.movedim(dim, -1), moved)
             stats = tuple(s.reshape(-1) for s in stats)
             y = target.movedim(dim, -1).reshape(flat.shape).to(theta.device)
             self.regularizer.check_target(y, stats=stats)
             y_sum = stats[2]
+            if y.dtype != theta.dtype:
+                # labels in θ's dtype, once they are known to lie in the domain (in their own
+                # precision): every route of the loss then computes in one dtype
+                y = y.to(theta.dtype)
+                y_sum = y.sum(-1)
             if masked is not None and bool((masked & (y != 0)).any()):
                 raise ValueError("target puts label mass on a masked class (theta = −inf there)")
         else:
@@ -188,7 +199,51 @@ class FenchelYoungLoss(torch.nn.Module):
                     f"target as class indices is a one-hot label, which lies in C_k only for k = 1 "
                     f"(here k = {self.regularizer.k}); pass multi-hot label vectors"
                 )
-            index = target.reshape(-1).to(theta.device)
+            index = target.reshape(-1).to(device=theta.device, dtype=torch.long)  # int8…uint8 too
             if masked is not None and bool(masked.gather(-1, index[:, None]).any()):
                 raise ValueError("target has a class index on a masked class (theta = −inf there)")
-        return _FYFunction.apply(flat, self.regularizer, index, y, y_sum, masked).reshape(moved.shape[:-1])
+        loss = _FYFunction.apply(flat, self.regularizer, index, y, y_sum, masked)
+        far = self._overflow_rows(flat, masked)
+        if far is not None:
+            loss = loss.index_put((far,), self._wide_loss(flat[far], index, y, masked, far))
+        return loss.reshape(moved.shape[:-1])
+
+    def _overflow_rows(self, flat: Tensor, masked: Tensor | None) -> Tensor | None:
+        """Rows whose spread max θ − min θ (finite entries) overflows θ's dtype, where the
+        shifted scores θ − m of the loss would read ±inf; None when there is none (one
+        reduction over the batch decides it)."""
+        if not flat.numel():
+            return None
+        fin = flat if masked is None else flat.detach().masked_fill(masked, 0.0)
+        lo, hi = torch.aminmax(fin.detach())
+        if bool(torch.isfinite(hi - lo)):
+            return None
+        far = ~torch.isfinite(fin.detach().amax(-1) - fin.detach().amin(-1))
+        return far.nonzero().flatten() if bool(far.any()) else None
+
+    def _wide_loss(self, theta: Tensor, index: Tensor | None, y: Tensor | None,
+                   masked: Tensor | None, rows: Tensor) -> Tensor:
+        """The loss of rows whose spread overflows θ's dtype.  In float64 (exact for every
+        narrower dtype: a spread ≤ 2·3.4e38 is finite there), with scores farther than
+        B = max/4 from the row's s-th largest score θ_[s] (s = mass: 1 or k) clipped to
+        θ_[s] ± B, which leaves ŷ unchanged (an entry below θ_[s] − B has ŷ = 0, above
+        θ_[s] + B ŷ = 1: the thresholds lie within the margin ≤ 1/(α−1) < B of θ_[s]).
+        Then L(θ; y) = L(θ'; y) + ⟨θ − θ', ŷ − y⟩, every term of the correction ≥ 0, so its
+        overflow means a loss beyond float64 (inf, rounded).  The clipping passes gradients
+        straight through (the gradient is ŷ − y at θ and θ' alike)."""
+        x = theta.double()
+        xd = x.detach()
+        s = int(self.regularizer.mass)
+        ref = xd.topk(s, dim=-1).values[:, -1:]
+        bound = torch.finfo(torch.float64).max / 4
+        clipped = xd.clamp(ref - bound, ref + bound)
+        moved = (clipped != xd) & torch.isfinite(xd)  # masks (−inf) stay masks
+        xc = torch.where(moved, clipped + (x - xd), x)
+        m = None if masked is None else masked[rows]
+        yr = None if y is None else y[rows].double()
+        ir = None if index is None else index[rows]
+        loss = _FYFunction.apply(xc, self.regularizer, ir, yr, None if yr is None else yr.sum(-1), m)
+        lab = yr if yr is not None else torch.zeros_like(xd).scatter_(-1, ir[:, None], 1.0)
+        half = torch.where(moved, xd / 2 - clipped / 2, torch.zeros_like(xd))  # halves: no overflow
+        corr = 2 * (half * ((xd > clipped).double() - lab)).sum(-1)
+        return (loss + corr).to(theta.dtype)

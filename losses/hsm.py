@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_index_target
-from .approx_common import _check_2d, _check_count
+from ._checks import ArgumentTypeError
+from .approx_common import _check_2d, _check_count, _check_float_tensor, check_labels
 
 @dataclass(frozen=True)
 class Tree:
@@ -29,11 +30,9 @@ class Tree:
     sign: Tensor = field(init=False, repr=False)      # (n, D) +1 left, −1 right, 0 padding
 
     def __post_init__(self):
-        n = self.n
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ValueError(f"n must be an integer ≥ 2, got {n!r}")
-        ch = [tuple(int(a) for a in pair) for pair in self.children]
-        if len(ch) != n - 1 or any(len(p) != 2 for p in ch):
+        n = _check_count(self.n, "n", least=2)
+        ch = _check_children(self.children)
+        if len(ch) != n - 1:
             raise ValueError(f"children must list n − 1 = {n - 1} (left, right) pairs, got {len(ch)}")
         flat = [a for p in ch for a in p]
         if any(a < 0 or a > 2 * n - 2 for a in flat):
@@ -79,6 +78,7 @@ class Tree:
         D = max(len(p) for p in paths)
         path = torch.tensor([p + [0] * (D - len(p)) for p in paths], dtype=torch.long)
         sign = torch.tensor([s + [0.0] * (D - len(s)) for s in signs], dtype=torch.float64)
+        object.__setattr__(self, "n", n)
         object.__setattr__(self, "children", tuple(ch))
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "path", path)
@@ -108,13 +108,35 @@ class Tree:
         return walk(self.root)
 
 
+def _check_children(children) -> list[tuple[int, int]]:
+    """(left, right) pairs of integer node indices (int, numpy or 0-d integer tensor; a
+    float such as 3.5 or 3.0, a bool or a string is refused, as torch refuses them as
+    indices)."""
+    try:
+        pairs = [tuple(pair) for pair in children]
+    except TypeError:
+        raise ArgumentTypeError(f"children must be a sequence of (left, right) pairs of node indices, "
+                                f"got {children!r}") from None
+    bad = [p for p in pairs if len(p) != 2]
+    if bad:
+        raise ValueError(f"children must be (left, right) pairs, got {bad[0]!r}")
+    return [(_node(a), _node(b)) for a, b in pairs]
+
+
+def _node(a) -> int:
+    if isinstance(a, bool) or (isinstance(a, Tensor) and a.dtype == torch.bool):
+        raise ArgumentTypeError(f"children: node indices must be integers, got {a!r}")
+    try:
+        return operator.index(a)
+    except TypeError:
+        raise ArgumentTypeError(f"children: node indices must be integers, got {type(a).__name__} {a!r}") from None
+
+
 def balanced_tree(n: int) -> Tree:
     """Balanced tree over classes 0 … n−1 in index order: a range of size s splits into
     its first ⌈s/2⌉ classes (left) and the rest (right); internal nodes are numbered in
     post-order, so the root is node 2n − 2."""
-    _check_count(n, "n")
-    if n < 2:
-        raise ValueError(f"n must be ≥ 2, got {n}")
+    n = _check_count(n, "n", least=2)
     children: list[tuple[int, int]] = []
 
     def build(lo: int, hi: int) -> int:
@@ -133,8 +155,11 @@ def huffman_tree(freq: Tensor) -> Tree:
     """Huffman tree by class frequency: repeatedly merge the two lightest nodes (ties
     broken by creation order; the lighter becomes the left child).  Frequent classes get
     short paths."""
-    if not isinstance(freq, Tensor) or freq.dim() != 1 or freq.shape[0] < 2:
-        raise ValueError("freq must be a 1-D tensor over n ≥ 2 classes")
+    if not isinstance(freq, Tensor) or freq.dtype == torch.bool or freq.is_complex():
+        raise ArgumentTypeError(f"freq must be a real torch.Tensor of class frequencies, got "
+                                f"{freq.dtype if isinstance(freq, Tensor) else type(freq).__name__}")
+    if freq.dim() != 1 or freq.shape[0] < 2:
+        raise ValueError(f"freq must be a 1-D tensor over n ≥ 2 classes, got shape {tuple(freq.shape)}")
     f = freq.double()
     if not bool(torch.isfinite(f).all()) or bool((f < 0).any()):
         raise ValueError("freq must be finite and non-negative")
@@ -155,12 +180,13 @@ def huffman_tree(freq: Tensor) -> Tree:
 
 def _check_tree(tree) -> Tree:
     if not isinstance(tree, Tree):
-        raise ValueError(f"tree must be a Tree, got {type(tree).__name__}")
+        raise ArgumentTypeError(f"tree must be a Tree, got {type(tree).__name__}")
     return tree
 
 
 def _check_nodes(u: Tensor, tree: Tree) -> Tensor:
-    if not isinstance(u, Tensor) or not u.is_floating_point() or u.dim() != 2 or u.shape[1] != tree.n - 1:
+    _check_float_tensor(u, "u")
+    if u.dim() != 2 or u.shape[1] != tree.n - 1:
         raise ValueError(f"u must be a floating tensor of shape (B, {tree.n - 1}) (one score per internal node)")
     if not bool(torch.isfinite(u).all()):
         raise ValueError("u contains NaN or infinite entries")
@@ -177,6 +203,10 @@ def hsm_log_probs(u: Tensor, tree: Tree) -> Tensor:
 
 
 def _hsm_path(u, y, tree):
+    """(path (B, D), sign (B, D)) of each label, after validating u, y (→ int64) and tree."""
+    tree = _check_tree(tree)
+    u = _check_nodes(u, tree)
+    y = check_labels(y, u[:, :1].expand(-1, tree.n), "y")
     sign = tree.sign.to(device=u.device, dtype=u.dtype)[y]                   # (B, D)
     path = tree.path.to(u.device)[y]
     return path, sign
@@ -184,17 +214,14 @@ def _hsm_path(u, y, tree):
 
 def hsm_loss(u: Tensor, y: Tensor, tree: Tree) -> Tensor:
     """Reading H1: ``−log p(y) = Σ_{v ∈ path(y)} softplus(∓u_v)`` (B,) from node scores u."""
-    tree = _check_tree(tree)
-    u = _check_nodes(u, tree)
-    check_index_target(y, u[:, :1].expand(-1, tree.n), "y")
     path, sign = _hsm_path(u, y, tree)
     return (F.softplus(-sign * u.gather(-1, path)) * (sign != 0)).sum(-1)
 
 
 def hsm_node_grad(u: Tensor, y: Tensor, tree: Tree) -> tuple[Tensor, Tensor]:
     """Reading H1: (loss (B,), ∂loss/∂u (B, n − 1)), ``∂/∂u_v = ∓σ(∓u_v)`` on path(y)."""
-    loss = hsm_loss(u, y, tree)
     path, sign = _hsm_path(u, y, tree)
+    loss = (F.softplus(-sign * u.gather(-1, path)) * (sign != 0)).sum(-1)
     d = -sign * torch.sigmoid(-sign * u.gather(-1, path))
     return loss, torch.zeros_like(u).scatter_add_(-1, path, d)
 

@@ -30,6 +30,7 @@ accepted falls back to the sort algorithm above.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -82,6 +83,40 @@ def tsallis_bisect_threshold(alpha: float, n_iter: int = 80) -> Solver:
     return solve
 
 
+def tsallis_log_threshold(alpha: float, n_iter: int = 80) -> Solver:
+    """α-entmax for α close to 1 (:data:`NEAR_SOFTMAX`), in the form that tends to softmax:
+    ``p_i = [1 + (α−1)(z_i − c)]_+^{1/(α−1)} = exp(log1p((α−1)(z_i − c))/(α−1))``, i.e. the
+    threshold of :func:`tsallis_bisect_threshold` written ``τ = (α−1)c − 1``.  There the
+    base (α−1)z − τ is 1 + O(α−1) and its rounding, ε relative, is raised to the power
+    1/(α−1): the error of log p is ε/(α−1) (0.2 at α = 1 + 1e-15).  Here log p_i =
+    log1p(u)/(α−1), u = (α−1)(z_i − c), has an error of a few ε·|z_i − c| for every α.
+    Bisection on c over [0, (1 − K^{1−α})/(α−1)] (p_max = 1 and p_max = 1/K: masses ≥ 1
+    and ≤ 1), then one renormalization as there.  Returns τ in z's units, c − 1/(α−1)."""
+    a1 = alpha - 1
+
+    def probs(z: Tensor, c: Tensor) -> Tensor:
+        return torch.exp(torch.log1p((a1 * (z - c)).clamp_min(-1.0)) / a1)  # u ≤ −1: p = 0
+
+    def solve(z: Tensor) -> tuple[Tensor, Tensor]:
+        K = z.shape[-1]
+        lo = torch.zeros_like(z[..., :1])
+        hi = torch.full_like(lo, -math.expm1(-a1 * math.log(K)) / a1)
+        for _ in range(n_iter):
+            mid = (lo + hi) / 2
+            above = probs(z, mid).sum(-1, keepdim=True) >= 1
+            lo = torch.where(above, mid, lo)
+            hi = torch.where(above, hi, mid)
+        p = probs(z, lo)
+        return lo - 1 / a1, p / p.sum(-1, keepdim=True)
+
+    return solve
+
+
+# α − 1 below which α-entmax uses :func:`tsallis_log_threshold`: the plain form's error
+# ε/(α−1) in log p is 2.2e-14 there (its bit-for-bit results above it are kept)
+NEAR_SOFTMAX = 0.01
+
+
 def capped_threshold(k: "int | Tensor") -> Solver:
     """``k`` an int, or a (B, 1) tensor of per-row capacities (``rankmax.capped_projection``)."""
     def solve(z: Tensor) -> tuple[Tensor, Tensor]:
@@ -125,7 +160,19 @@ def _unmask(z: Tensor, gap: float) -> Tensor:
     return torch.where(masked, lowest - gap, z)
 
 
-def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def capped_frame(top: Tensor, ref: Tensor) -> Tensor:
+    """A sorted slice in the frame of θ_[k] (``ref``, B×1), for the capped simplex: there
+    τ ∈ [−1, 0) (at τ = −1 the k largest are capped, mass ≥ k; at τ = 0 fewer than k
+    are positive), so entries ≥ 1 are capped and entries ≤ −1 get 0 whatever their
+    value: clipping to [−2, 2] changes nothing, and removes the overflow of θ − θ_[k]
+    (±inf, masks included) and the cancellation of large capped scores in the prefix
+    sums.  The free entries lie within 2 of θ_[k], where θ − θ_[k] is exact (Sterbenz)
+    or within an ulp of a number below 4: ŷ is accurate whatever the spread of θ."""
+    return (top - ref).double().clamp(-2.0, 2.0)
+
+
+def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0, ref: int = 0
+               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Solve a sparse map on the top-K slice of each row of ``theta`` (B, n).
 
     Returns ``(values, index, shift, tau)``: ŷ on the slice (float64, B×K), the column
@@ -133,12 +180,18 @@ def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0) ->
     scores (float64, B×1).  Entries of ŷ outside ``index`` are exactly zero.  Masked
     scores (−inf; a row keeps one finite score) sit at the bottom of a row: inside a
     slice they are solved as (smallest finite entry − ``mask_gap``), which the caller
-    chooses below every threshold the map can have, so they get exactly zero mass."""
+    chooses below every threshold the map can have, so they get exactly zero mass.
+    ``ref = k − 1 > 0`` (capped simplex, K ≥ k) shifts by the k-th largest score
+    instead of the maximum, in :func:`capped_frame`."""
     B, n = theta.shape
     K = min(n, max(1, k0))
     top, idx = theta.topk(K, dim=-1) if K < n else theta.sort(-1, descending=True)
-    shift = top[:, :1]
-    z = _unmask((top - shift).double(), mask_gap)
+    shift = top[:, ref:ref + 1]
+
+    def frame(top: Tensor, shift: Tensor) -> Tensor:
+        return capped_frame(top, shift) if ref else _unmask((top - shift).double(), mask_gap)
+
+    z = frame(top, shift)
     tau, p = solver(z)
     todo = (p[:, -1] > 0).nonzero().flatten() if K < n else idx.new_zeros(0)
     values, index = p, idx
@@ -146,7 +199,7 @@ def solve_topk(theta: Tensor, solver: Solver, k0: int, mask_gap: float = 2.0) ->
         K = min(n, 4 * K)
         rows = theta if todo.numel() == B else theta[todo]
         top_r, idx_r = rows.topk(K, dim=-1) if K < n else rows.sort(-1, descending=True)
-        tau_r, p_r = solver(_unmask((top_r - shift[todo]).double(), mask_gap))
+        tau_r, p_r = solver(frame(top_r, shift[todo]))
         # widen the accepted slices to K columns (zero mass in the new columns) and overwrite the redone rows
         pad = K - values.shape[1]
         values = torch.nn.functional.pad(values, (0, pad))

@@ -13,12 +13,37 @@
 
 ``report`` exits 0 when every check ran (whatever the verdicts), 1 when a check crashed,
 2 on bad arguments, 130 when interrupted (finished rows are kept; the same command resumes).
+Every bad argument, file or path (an unknown ``--only``, a negative ``--seed``, ``--device
+cuda`` without a GPU, an ``--out`` that cannot be written or that another report is writing
+into, a results.json that is missing or malformed, a corrupt data cache for ``tune``) exits
+2 with one line on stderr, before anything is created.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+
+class UsageError(ValueError):
+    """Bad input to the command line: ``main`` prints its one line and exits 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -37,21 +62,28 @@ def _device(choice: str) -> str:
     if choice == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda requested but torch.cuda.is_available() is False")
+        raise UsageError("--device cuda requested but torch.cuda.is_available() is False (no GPU here; "
+                         "use --device cpu or auto)")
     return choice
 
 
 def _report(args: argparse.Namespace) -> int:
     from audit import RunContext
     from .execution import Engine
+    from .registry import all_claims, select
     from .report import write_report
+    from .store import writable_folder
 
+    out = Path(args.out)
     try:
+        select(all_claims(), args.only)     # an unknown --only: refused before anything is created
         engine = Engine(jobs=args.jobs, scheduler=args.scheduler)
+        if args.device == "cuda" and engine.scheduler is None:
+            _device(args.device)            # refused before a cluster starts
+        writable_folder(out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     try:
         with engine:
             device = _engine_device(args.device, engine)
@@ -84,49 +116,83 @@ def _runs_experiment(only: list[str] | None) -> bool:
     return only is None or any(o.split("[")[0] in rows or any(r.startswith(o) for r in rows) for o in only)
 
 
-def _table(args: argparse.Namespace) -> int:
-    from .readme_table import main
-
-    try:
-        return main(args.results)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _appendix(args: argparse.Namespace) -> int:
+def _results(path: str) -> dict:
+    """The results.json at ``path``, its shape checked (``reports/recheck.shape_problems``);
+    :class:`UsageError` naming the first problem."""
     import json
 
-    from .report import write_documents
+    from .recheck import shape_problems
 
-    src = Path(args.results)
+    src = Path(path)
     try:
         results = json.loads(src.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        print(f"error: results: cannot read {src}: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(results, dict) or not isinstance(results.get("claims"), list):
-        print(f"error: results: {src} is not a results.json (no list of claims)", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else src.parent
-    out.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"results: cannot read {src}: {exc}") from None
+    bad = shape_problems(results)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise UsageError(f"results: {src} is not a results.json: {bad[0]}{more}")
+    return results
+
+
+# what rendering a results.json whose values are not of the contract's types raises
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
+
+
+def _table(args: argparse.Namespace) -> int:
+    from .readme_table import markdown_table
+
+    results = _results(args.results)
     try:
-        write_documents(results, out, pdf=not args.no_pdf)
+        table = markdown_table(results)
+    except _SHAPE_ERRORS as exc:
+        raise UsageError(f"results: {args.results}: {_one_line(exc)}") from None
+    print(table, end="")
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, ValueError) else f"a row of the wrong shape ({type(exc).__name__}: {exc})"
+    return " ".join(text.split())[:300]
+
+
+def _appendix(args: argparse.Namespace) -> int:
+    from .report import write_documents
+    from .store import out_lock
+
+    results = _results(args.results)
+    out = Path(args.out) if args.out else Path(args.results).parent
+    try:
+        with out_lock(out):
+            write_documents(results, out, pdf=not args.no_pdf)
     except RuntimeError as exc:  # pdflatex failed: its log tail is in the message
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except _SHAPE_ERRORS as exc:  # FolderBusy and FolderUnusable are ValueErrors, and say so
+        raise UsageError(_one_line(exc) if isinstance(exc, ValueError)
+                         else f"results: {args.results}: {_one_line(exc)}") from None
     return 0
 
 
 def _tune(args: argparse.Namespace) -> int:
+    from numerics.data import DataError
+    from numerics.recsys.tuning import GRIDS
+
     from .execution import Engine
+    from .store import writable_folder
     from .tune import RECORD, run_tuning
 
+    unknown = sorted(set(args.methods or ()) - set(GRIDS))
+    if unknown:
+        raise UsageError(f"--methods: no tuning grid for {', '.join(unknown)}; known: {', '.join(sorted(GRIDS))}")
+    out = Path(args.out) if args.out else RECORD
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give the record's file path")
     try:
+        writable_folder(out.parent)     # the record is written after hours of training: fail now
         with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
-            run_tuning(Path(args.out) if args.out else RECORD, engine, args.methods, data_name=args.data,
-                       fresh=args.fresh)
-    except ValueError as exc:
+            run_tuning(out, engine, args.methods, data_name=args.data, fresh=args.fresh)
+    except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -196,7 +262,7 @@ def _recheck(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="softmax-audit", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="softmax-audit", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("report", help="run every registered check; write results.json, appendix.tex, appendix.pdf")
@@ -205,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "3 x 3)")
     r.add_argument("--out", default="reports/out", help="output directory (default: reports/out)")
     r.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="torch device for Monte Carlo work")
-    r.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    r.add_argument("--seed", type=_nonnegative, default=0, help="seed of every random stream (default 0)")
     r.add_argument("--only", nargs="+", metavar="ID", help="claim ids (FY-3), prefixes (FY) or ID[reading]")
     r.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
     r.add_argument("--jobs", type=_positive, default=1, metavar="N",
@@ -276,7 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

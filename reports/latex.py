@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -110,62 +111,53 @@ def render_evidence(results: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- compiling
 
-_AUX_SUFFIXES = (".aux", ".log", ".out", ".toc", ".lof", ".lot")
-
-
 def compile_pdf(tex_path: Path, timeout: int = 120) -> Path | None:
-    """Compile ``tex_path`` with plain pdflatex (no shell-escape) in its directory.
+    """Compile ``tex_path`` with plain pdflatex (no shell-escape) from its directory.
 
     Runs pdflatex twice (three times when the log still asks for a rerun) so that
-    longtable widths and references settle.  It compiles under a build job name and moves
-    the finished PDF onto ``<stem>.pdf`` in one rename, so a reader never opens a
-    half-written PDF.  Returns the PDF path; ``None`` when pdflatex is not on PATH.  On
-    failure raises ``RuntimeError`` with the tail of the log, removes the previous PDF (it
-    would look current beside a new .tex), and keeps only the log, as ``<stem>.log``; on
-    success the auxiliary files, the log included, are removed."""
+    longtable widths and references settle.  It compiles into a private build directory
+    (a fresh temporary directory beside the .tex: two builds of one document, by two
+    reports, never share an auxiliary file) and moves the finished PDF onto ``<stem>.pdf``
+    in one rename, so a reader never opens a half-written PDF.  Returns the PDF path;
+    ``None`` when pdflatex is not on PATH.  On failure raises ``RuntimeError`` with the tail
+    of the log, removes the previous PDF (it would look current beside a new .tex), and
+    keeps only the log, as ``<stem>.log``; the build directory is removed either way."""
     exe = shutil.which("pdflatex")
     if exe is None:
         return None
     tex_path = Path(tex_path).resolve()
     workdir, stem = tex_path.parent, tex_path.stem
-    job = f"{stem}-build"
-    pdf, built, log, job_log = (workdir / f"{stem}.pdf", workdir / f"{job}.pdf", workdir / f"{stem}.log",
-                                workdir / f"{job}.log")
-    for name in (stem, job):  # a stale .aux of a broken run breaks the next one
-        _clean_aux(workdir, name, keep_log=False)
-    built.unlink(missing_ok=True)
+    pdf, log = workdir / f"{stem}.pdf", workdir / f"{stem}.log"
+    # in the same folder, so that the PDF is renamed (atomically) onto its name
+    build = Path(tempfile.mkdtemp(prefix=f".{stem}-build.", dir=workdir))
+    built, job_log = build / f"{stem}.pdf", build / f"{stem}.log"
     cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-           "-file-line-error", f"-jobname={job}", tex_path.name]
+           "-file-line-error", f"-output-directory={build}", tex_path.name]
 
     def fail(message: str) -> RuntimeError:
         pdf.unlink(missing_ok=True)
-        built.unlink(missing_ok=True)
         if job_log.exists():
             os.replace(job_log, log)
-        _clean_aux(workdir, job, keep_log=False)
         return RuntimeError(f"{message}; log kept at {log}\n--- log tail ---\n{_tail(log)}")
 
-    for run in range(3):
-        try:
-            proc = subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise fail(f"pdflatex timed out after {timeout}s on {tex_path}") from exc
-        if proc.returncode != 0 or not built.exists():
-            if not job_log.exists():
-                job_log.write_bytes(proc.stdout[-3000:])
-            raise fail(f"pdflatex failed on {tex_path} (exit {proc.returncode})")
-        if run >= 1 and "Rerun to get" not in _read(job_log) and "Rerun LaTeX" not in _read(job_log):
-            break
-    os.replace(built, pdf)
-    _clean_aux(workdir, job, keep_log=False)
+    try:
+        for run in range(3):
+            try:
+                proc = subprocess.run(cmd, cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True,
+                                      timeout=timeout, check=False)
+            except subprocess.TimeoutExpired as exc:
+                raise fail(f"pdflatex timed out after {timeout}s on {tex_path}") from exc
+            if proc.returncode != 0 or not built.exists():
+                if not job_log.exists():
+                    job_log.write_bytes(proc.stdout[-3000:])
+                raise fail(f"pdflatex failed on {tex_path} (exit {proc.returncode})")
+            if run >= 1 and "Rerun to get" not in _read(job_log) and "Rerun LaTeX" not in _read(job_log):
+                break
+        os.replace(built, pdf)
+        log.unlink(missing_ok=True)   # a failed build's log would look current beside the new PDF
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
     return pdf
-
-
-def _clean_aux(workdir: Path, stem: str, keep_log: bool) -> None:
-    for suffix in _AUX_SUFFIXES:
-        if not (keep_log and suffix == ".log"):
-            (workdir / f"{stem}{suffix}").unlink(missing_ok=True)
 
 
 def _read(path: Path) -> str:

@@ -31,6 +31,68 @@ RECHECKERS = {**fy.RECHECKERS, **con.RECHECKERS, **order.RECHECKERS, **dyn.RECHE
 WITNESS_KEY = "sop_witness"
 
 
+#: the contract's values (ARCHITECTURE.md, results.json; as audit/evidence.py, which this
+#: script does not import)
+VERDICTS = ("verified", "supported", "refuted", "inconclusive", "crashed")
+KINDS = ("symbolic", "numeric", "empirical")
+OUTCOMES = ("holds", "fails", "undecided")
+
+
+def _evidence_problems(ev: object, where: str, whole: bool) -> list[str]:
+    if not isinstance(ev, dict):
+        return [f"{where} is a {type(ev).__name__}, not an object"]
+    out = []
+    for key, allowed in (("kind", KINDS), ("outcome", OUTCOMES)):
+        if (whole or key in ev) and ev.get(key) not in allowed:
+            out.append(f"{where} has {key} {ev.get(key)!r}, not one of {', '.join(allowed)}")
+    if not isinstance(ev.get("check"), str):
+        out.append(f"{where} has no check name")
+    out += [f"{where}.{k} is not a string" for k in ("summary", "detail", "scope_gap")
+            if k in ev and not isinstance(ev[k], str)]
+    out += [f"{where}.{k} is not an object" for k in ("figures", "labels", "counterexample")
+            if k in ev and not isinstance(ev[k], dict)]
+    out += [f"{where}.{k} is not a list of strings" for k in ("steps", "assumptions")
+            if k in ev and not (isinstance(ev[k], list) and all(isinstance(x, str) for x in ev[k]))]
+    if "planted" in ev and not (isinstance(ev["planted"], list) and all(isinstance(x, dict) for x in ev["planted"])):
+        out.append(f"{where}.planted is not a list of objects")
+    return out
+
+
+def shape_problems(results: object, whole: bool = True) -> list[str]:
+    """Where ``results`` departs from the shape of a results.json (ARCHITECTURE.md, the
+    contract): each row an object with the string fields ``id``, ``reading``, ``statement``,
+    a ``verdict`` of the contract and a list of ``evidence`` objects (``kind``, ``check``,
+    ``outcome``; text fields strings; ``figures``, ``labels``, ``counterexample`` objects).
+    Empty when it has that shape.  Not ``whole``: only what a re-check reads must be there
+    (``id``, ``reading``, each evidence's ``check``); the rest, where present, is checked."""
+    if not isinstance(results, dict):
+        return [f"the top level is a {type(results).__name__}, not an object"]
+    claims = results.get("claims")
+    if not isinstance(claims, list):
+        return ["no list of claims"]
+    out = [] if isinstance(results.get("meta", {}), dict) else ["meta is not an object"]
+    for i, row in enumerate(claims):
+        where = f"claims[{i}]"
+        if not isinstance(row, dict):
+            out.append(f"{where} is a {type(row).__name__}, not an object")
+            continue
+        if isinstance(row.get("id"), str) and isinstance(row.get("reading"), str):
+            where += f" ({row['id']}[{row['reading']}])"
+        out += [f"{where} has no {k!r} string" for k in ("id", "reading", "statement")
+                if (whole or k != "statement" or k in row) and not isinstance(row.get(k), str)]
+        if (whole or "verdict" in row) and row.get("verdict") not in VERDICTS:
+            out.append(f"{where} has verdict {row.get('verdict')!r}, not one of {', '.join(VERDICTS)}")
+        if "constants" in row and not isinstance(row["constants"], dict):
+            out.append(f"{where}.constants is not an object")
+        evidence = row.get("evidence")
+        if not isinstance(evidence, list):
+            out.append(f"{where} has no list of evidence")
+            continue
+        for j, ev in enumerate(evidence):
+            out += _evidence_problems(ev, f"{where}.evidence[{j}]", whole)
+    return out
+
+
 def recheck_one(claim_id: str, reading: str, cx: dict, constants: dict | None = None,
                 check: str = "") -> tuple[bool, str]:
     """(re-checked?, message) for one stored counterexample of a row: ``constants`` are the
@@ -93,11 +155,13 @@ def main(argv: list[str]) -> int:
     try:
         with open(argv[1], encoding="utf-8") as fh:
             results = json.load(fh)
-        if not isinstance(results, dict) or not isinstance(results.get("claims"), list):
-            raise ValueError("no 'claims' list")
+        bad = shape_problems(results, whole=False)
+        if bad:
+            raise ValueError(bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
         lines, seen, good, witnesses, wgood = recheck_results(results)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"recheck: {argv[1]} is not a readable results.json: {exc}", file=sys.stderr)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"recheck: {argv[1]} is not a readable results.json: {' '.join(str(exc).split())[:300]}",
+              file=sys.stderr)
         return 2
     for ok, text in lines:
         print(f"{'ok    ' if ok else 'FAILED'} {text}")

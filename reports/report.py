@@ -11,7 +11,8 @@ from .execution import Engine
 from .provenance import versions
 from .registry import all_claims, select
 from .runner import run_all, shown
-from .store import ResultStore, atomic_write_text, row_store
+from .resume import RowStore
+from .store import atomic_write_text, out_lock
 
 SCHEMA = 1
 
@@ -34,7 +35,7 @@ def false_alarm_budget() -> dict[str, Any]:
 
 
 def build_results(ctx: RunContext, only: list[str] | None = None, engine: Engine | None = None,
-                  store: ResultStore | None = None) -> tuple[dict[str, Any], bool]:
+                  store: RowStore | None = None) -> tuple[dict[str, Any], bool]:
     claims = select(all_claims(), only)
     rows, crashed = run_all(claims, ctx, engine=engine, store=store)
     meta = {
@@ -89,15 +90,19 @@ def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf:
                  engine: Engine | None = None, resume: bool = True) -> tuple[dict, bool]:
     """Write ``out/results.json``, then the documents (:func:`write_documents`): appendix
     and evidence records, .tex and, when pdflatex is on PATH, .pdf.  Finished rows are kept
-    under ``out/.resume`` (reports/store.py) and, with ``resume``, reused; without it they
-    are discarded first.  Returns (results, crashed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    store = row_store(out, ctx, planted=True)
-    if not resume:
-        store.clear()
-    store.prune()  # rows of other code versions can never be reused
-    results, crashed = build_results(ctx, only, engine=engine, store=store)
-    atomic_write_text(out / "results.json", dumps(results))
-    print(f"wrote {out / 'results.json'}", file=sys.stderr)
-    write_documents(results, out, engine, pdf)
+    under ``out/.resume`` (reports/store.py) and, with ``resume``, reused once they pass the
+    rules of a fresh row (reports/resume.py); without it they are discarded first.  ``out``
+    is locked for the whole run (``store.out_lock``: a second report into it is refused);
+    an ``only`` that matches no claim is refused before anything is created.  Returns
+    (results, crashed)."""
+    select(all_claims(), only)
+    with out_lock(out):
+        store = RowStore(out, ctx, planted=True)
+        if not resume:
+            store.clear()
+        store.prune()  # rows of other code versions can never be reused
+        results, crashed = build_results(ctx, only, engine=engine, store=store)
+        atomic_write_text(out / "results.json", dumps(results))
+        print(f"wrote {out / 'results.json'}", file=sys.stderr)
+        write_documents(results, out, engine, pdf)
     return results, crashed

@@ -34,7 +34,6 @@ from audit.falsealarm import share
 from .claim import Check, Claim, verdict
 from .execution import Engine, Task
 from .recheck import WITNESS_KEY, recheck_one, recheck_witness
-from .store import ResultStore
 
 # a planted run may leave results computed under its wrong input in these packages' caches;
 # proofs/ is sympy over its arguments, reached only by patched (not by run=) planted defects
@@ -271,18 +270,21 @@ def run_claim(claim: Claim, ctx: RunContext, *, raise_errors: bool = True,
             reasons += [f"{check.name}: planted input {r.defect[:80]!r} broke: {r.detail}"
                         for r in res if r.outcome == "error"]
             ev_json["planted"] = [r.to_json() for r in res]
-    row = {
-        "id": claim.id,
-        "reading": claim.reading,
-        "statement": claim.statement,
-        "verdict": verdict(evidence, crashed),
-        "evidence": rows,
-    }
+    return assemble(claim, rows, verdict(evidence, crashed), reasons if crashed else None), crashed
+
+
+def assemble(claim: Claim, evidence: list[dict[str, Any]], verdict_: str,
+             crash: list[str] | None = None) -> dict[str, Any]:
+    """A results.json row of ``claim`` from its evidence entries and verdict (the contract's
+    fields, in its order): what a fresh row is, and what a resumed row must be
+    (reports/resume.py)."""
+    row = {"id": claim.id, "reading": claim.reading, "statement": claim.statement, "verdict": verdict_,
+           "evidence": evidence}
     if claim.constants:
         row["constants"] = _stored(claim.constants)
-    if crashed:
-        row["crash"] = reasons
-    return row, crashed
+    if crash is not None:
+        row["crash"] = crash
+    return row
 
 
 def shown(row: dict[str, Any]) -> tuple[int, int, int]:
@@ -376,11 +378,14 @@ def lost_row(claim: Claim, exc: BaseException) -> dict[str, Any]:
 
 def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,
             planted: bool = True, engine: Engine | None = None,
-            store: ResultStore | None = None) -> tuple[list[dict], bool]:
+            store=None) -> tuple[list[dict], bool]:
     """Every row of ``claims`` (in their order, whatever order they finish in) and whether
-    any crashed.  Rows found in ``store`` are reused; every row that finishes without a
-    crash is stored at once, so an interrupted run resumes where it stopped."""
+    any crashed.  Rows found in ``store`` are reused once they pass the rules of a fresh row
+    (reports/resume.py; one that does not is recomputed); every row that finishes without a
+    crash is stored at once, so an interrupted run resumes where it stopped.  ``store`` is a
+    ``reports.resume.RowStore`` (which imports this module, so it is not imported here)."""
     engine = engine or Engine()
+    by_key = {c.key: c for c in claims}
     rows: dict[str, dict[str, Any]] = {}
     any_crash = False
     total = len(claims)
@@ -391,7 +396,7 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
 
     if store is not None:
         for c in claims:
-            if (row := store.get(c.key)) is not None:
+            if (row := store.resumed(c)) is not None:
                 rows[c.key] = row
                 line(c.key, row, "  resumed")
     todo = [c for c in claims if c.key not in rows]
@@ -407,7 +412,7 @@ def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.
             rows[key] = row
             any_crash |= crashed
             if store is not None and not crashed:
-                store.put(key, row)
+                store.keep(by_key[key], row)
             n, fail, hold = shown(row)
             line(key, row, f"{secs:6.1f}s" + (f"  {fail + hold}/{n} shown both ways" if planted else "")
                  + ("  CRASHED" if crashed else ""))

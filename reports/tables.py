@@ -99,8 +99,8 @@ def experiment_table(claims: list[Mapping[str, Any]], wall: set[str]) -> list[st
     return _table("Recommendation experiment (EXP-1)",
                   rf"Test metrics on {data} of each method's selected configuration, means over the splits (one "
                   r"training seed each; NDCG@20 with its 95\% interval over the splits); each method's configuration "
-                  r"selected on validation from the same budget, refitted for its selected epoch count (cap: a tuning "
-                  r"seed's best validation epoch was the last allowed); plausible: how many configurations validation "
+                  r"selected on validation from the same budget, refitted for its selected epoch count (cap: the epoch cap, "
+                  r"not early stopping, ended a tuning run); plausible: how many configurations validation "
                   r"cannot tell from the selection (each refitted on every split; every verdict is decided over all "
                   r"of them); counted operations per epoch and to the selected model; wall-clock seconds per "
                   r"epoch; the verdict is the row's predicted place against softmax (EXP-1).", "lrrrrlrrrrrl",
