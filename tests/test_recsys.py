@@ -73,7 +73,7 @@ def test_capped_projection_with_per_row_k():
     for b in range(5):
         assert torch.allclose(p[b], get("rankmax", k=int(k[b])).predict(theta[b:b + 1])[0], atol=1e-12)
     assert torch.allclose(p.sum(-1), k.double(), atol=1e-9)
-    for bad in (torch.tensor([0.0] * 5), torch.tensor([1.5] * 5), torch.tensor([300.0] * 5), torch.ones(4)):
+    for bad in (torch.tensor([0.0] * 5), torch.tensor([1.5] * 5), torch.tensor([301.0] * 5), torch.ones(4)):  # k = n is C_n = {1}
         with pytest.raises(ValueError, match="k"):
             capped_projection(theta, bad)
 
