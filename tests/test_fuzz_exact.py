@@ -213,12 +213,18 @@ def check_conjugate(c: torch.Tensor, case: dict, ref: Ref, dtype: torch.dtype):
             raise AssertionError((row, got[b], [float(v) for v, _ in forms]))
 
 
+def draw_scores(data) -> tuple[str, dict, Ref, tuple | None, torch.dtype, dict]:
+    """A loss (maybe with a planted defect of its parameters), a dtype and scores for it
+    (a planted defect of the scores only where the parameters carry none), in that order."""
+    name, params, ref, defect = draw_spec(data, defect_ok=True)
+    dtype = data.draw(st.sampled_from(DTYPES))
+    return name, params, ref, defect, dtype, draw_theta(data, ref.k if ref else 1, dtype, allow_defect=defect is None)
+
+
 @settings(max_examples=800, **FUZZ)
 @given(st.data())
 def test_fuzz_predict_and_conjugate(data):
-    name, params, ref, defect = draw_spec(data, defect_ok=True)
-    dtype = data.draw(st.sampled_from(DTYPES))
-    case = draw_theta(data, ref.k if ref else 1, dtype, allow_defect=defect is None)
+    name, params, ref, defect, dtype, case = draw_scores(data)
     if defect is None and case["defect"] is None and name == "rankmax" and data.draw(st.integers(0, 5)) == 0:
         params, defect = {"k": case["n"] + 1}, ("k", ValueError)  # k > n: refused once n is known
     defect = defect or case["defect"]
@@ -324,9 +330,7 @@ def check_loss(out, th, target, case: dict, ys, ref: Ref, dtype: torch.dtype, lo
 @settings(max_examples=1200, **FUZZ)
 @given(st.data())
 def test_fuzz_loss_and_backward(data):
-    name, params, ref, defect = draw_spec(data, defect_ok=True)
-    dtype = data.draw(st.sampled_from(DTYPES))
-    case = draw_theta(data, ref.k if ref else 1, dtype, allow_defect=defect is None)
+    name, params, ref, defect, dtype, case = draw_scores(data)
     ydt = data.draw(st.sampled_from([dtype, dtype, torch.float64, torch.float32, torch.float16]))
     target, ys, tdefect = draw_target(data, case, ref, ydt, may_plant=not (defect or case["defect"]))
     expect = defect or case["defect"] or tdefect
