@@ -1,0 +1,185 @@
+"""What the suite derives itself for any separable regulariser Ω(p) = Σᵢ g(pᵢ) (issue 23 §3).
+
+For g C² with g″ > 0 on (0, 1) (so strictly convex), g(0⁺) finite, g′(0⁺) ∈ [−∞, ∞) and
+g′(1⁻) ∈ (−∞, ∞] (Blondel, Martins & Niculae, JMLR 2020, §4–5):
+
+* the prediction map on the simplex is ŷᵢ = (g′)⁻¹(clip(θᵢ − τ, g′(0⁺), g′(1⁻))), τ fixed by
+  Σŷ = 1 (the KKT conditions of max_p ⟨θ, p⟩ − Ω(p): g′(ŷᵢ) = θᵢ − τ on the support, and
+  θᵢ − τ ≤ g′(0⁺) where ŷᵢ = 0);
+* ŷ can have zeros (the loss is sparse) iff g′(0⁺) is finite;
+* the separation margin is g′(1⁻) − g′(0⁺) when both are finite (ibid., Prop. 6), none
+  otherwise;
+* on the support, the Jacobian of ŷ is J = diag(s) − ssᵀ/Σs with s = 1/g″(ŷ) (implicit
+  differentiation of g′(ŷᵢ) = θᵢ − τ and Σŷ = 1).  So the Lipschitz constant of ∇_θL = ŷ − y,
+  the largest eigenvalue of J over θ, lies in a bracket: J ⪯ diag(s) bounds it above by
+  sup_{(0,1)} s; two equal support entries a (the rest of the mass elsewhere, n ≥ 3) give
+  the eigenvector eᵢ − eⱼ with eigenvalue s(a), so sup_{(0,½]} s bounds it below.
+
+Every fact says how it was obtained: ``symbolic`` (sympy decided it exactly), or
+``beyond sympy: <reason>`` (then it is no symbolic evidence).  A candidate inverse of g′ is
+accepted only once G(g′(q)) = q is verified; otherwise the map keeps (g′)⁻¹ implicit.
+A g that violates the conditions is refused with ``ValueError`` naming the condition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from audit.separable import SeparableLoss
+
+T = sp.Symbol("t", real=True)      # the argument of (g')^{-1}
+Q = sp.Symbol("q", positive=True)  # a coordinate of ŷ, for the inverse's verification
+SYMBOLIC = "symbolic"
+#: the points a convexity that sympy cannot decide is checked at (then not symbolic evidence)
+GRID = 999
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One derived fact: its value (a sympy expression, ``oo`` for "none", ``None`` when not
+    derived) and how it was obtained."""
+
+    name: str
+    value: sp.Expr | None
+    how: str = SYMBOLIC
+    # a bound or margin that is infinite does not exist ("none"); an infinite g′(1⁻) is ∞
+    none_if_infinite: bool = False
+
+    @property
+    def symbolic(self) -> bool:
+        return self.how == SYMBOLIC and self.value is not None
+
+
+@dataclass
+class Facts:
+    """The derived facts of one :class:`SeparableLoss` (module docstring)."""
+
+    loss: SeparableLoss
+    g1: sp.Expr                       # g′
+    g2: sp.Expr                       # g″
+    s: sp.Expr                        # 1/g″, the Jacobian's weight
+    facts: dict[str, Fact] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Fact:
+        return self.facts[name]
+
+    def add(self, name: str, value: sp.Expr | None, how: str = SYMBOLIC, none_if_infinite: bool = False) -> Fact:
+        self.facts[name] = Fact(name, value, how, none_if_infinite)
+        return self.facts[name]
+
+    @property
+    def sparse(self) -> bool:
+        return self["g'(0+)"].value != -sp.oo
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """(fact, LaTeX of its value, how) for ``meta.subject`` and the appendix."""
+        def tex(f: Fact) -> str:
+            if f.value is None:
+                return "not derived"
+            return "none" if f.none_if_infinite and f.value == sp.oo else sp.latex(f.value)
+        return [(f.name, tex(f), f.how) for f in self.facts.values()]
+
+
+def _limit(expr: sp.Expr, x: sp.Symbol, at: int, side: str, what: str) -> sp.Expr:
+    try:
+        v = sp.limit(expr, x, at, side)
+    except (NotImplementedError, ValueError, TypeError) as exc:
+        raise ValueError(f"{what}: sympy cannot take the limit ({exc}); this loss cannot be audited") from None
+    if v in (sp.oo, -sp.oo):
+        return v
+    if not v.is_number or v.is_real is not True or v.has(sp.AccumBounds, sp.Limit, sp.nan, sp.zoo):
+        raise ValueError(f"{what} does not exist as an extended real number (sympy gives {v})")
+    return sp.nsimplify(v) if v.is_Float else v
+
+
+def _convexity(g2: sp.Expr, x: sp.Symbol) -> str:
+    """How g″ > 0 on (0, 1) was decided; ``ValueError`` with a point where it fails."""
+    u = sp.Symbol("u", positive=True)                 # x = u/(1+u) sweeps (0, 1) as u sweeps (0, ∞)
+    pos = sp.simplify(g2.subs(x, u / (1 + u))).is_positive
+    if pos is True:
+        return SYMBOLIC
+    try:
+        bad = sp.solveset(g2 <= 0, x, sp.Interval.open(0, 1))
+    except (NotImplementedError, TypeError, ValueError):
+        bad = None
+    if bad is sp.S.EmptySet:
+        return SYMBOLIC
+    if isinstance(bad, (sp.Interval, sp.FiniteSet, sp.Union)) and bad is not sp.S.EmptySet:
+        point = bad.inf if isinstance(bad, sp.FiniteSet) else (bad.inf + bad.sup) / 2 if bad.sup.is_finite else bad.inf + 1
+        raise ValueError(f"g must be strictly convex on (0, 1) (g'' > 0); g'' <= 0 on {bad}, e.g. at p = {point}")
+    for k in range(1, GRID + 1):                       # sympy could not decide: exact points, no proof
+        v = sp.N(g2.subs(x, sp.Rational(k, GRID + 1)), 30)
+        if not v.is_real or v <= 0:
+            raise ValueError(f"g must be strictly convex on (0, 1) (g'' > 0); g''({k}/{GRID + 1}) = {v}")
+    return f"beyond sympy: g'' > 0 checked at the {GRID} points k/{GRID + 1} only"
+
+
+def _inverse(g1: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr | None, str]:
+    """A verified (g′)⁻¹ as an expression in t, or None with the reason."""
+    target = g1.subs(x, Q)
+    try:
+        candidates = sp.solve(sp.Eq(target, T), Q)
+    except (NotImplementedError, TypeError, ValueError) as exc:
+        return None, f"beyond sympy: (g')^(-1) kept implicit (sympy's solve: {type(exc).__name__})"
+    for cand in candidates:
+        if cand.has(Q) or cand.free_symbols - {T}:
+            continue
+        back = sp.simplify(cand.subs(T, target) - Q)
+        if back == 0:
+            return sp.simplify(cand), SYMBOLIC
+    return None, "beyond sympy: (g')^(-1) kept implicit (no candidate inverse verified as G(g'(q)) = q)"
+
+
+def _sup(s: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> tuple[sp.Expr | None, str]:
+    try:
+        rng = sp.calculus.util.function_range(s, x, interval)
+    except (NotImplementedError, TypeError, ValueError) as exc:
+        return None, f"beyond sympy: sup of 1/g'' not found ({type(exc).__name__})"
+    if rng is sp.S.EmptySet or not hasattr(rng, "sup"):
+        return None, "beyond sympy: sup of 1/g'' not found"
+    return sp.simplify(rng.sup), SYMBOLIC
+
+
+def derive(loss: SeparableLoss) -> Facts:
+    """Every fact of the module docstring for ``loss``; ``ValueError`` when g violates the
+    conditions (strict convexity, g(0⁺) finite, g′(0⁺) < ∞, g′(1⁻) > −∞)."""
+    x, g = loss.x, loss.g
+    g1 = sp.diff(g, x)
+    g2 = sp.simplify(sp.diff(g1, x))
+    s = sp.simplify(1 / g2)
+    f = Facts(loss, g1, g2, s)
+    f.add("g''>0 on (0,1)", sp.true, _convexity(g2, x))
+    g0 = _limit(g, x, 0, "+", "g(0+)")
+    if g0 in (sp.oo, -sp.oo):
+        raise ValueError(f"g(0+) must be finite, got {g0}")
+    f.add("g(0+)", g0)
+    d0 = f.add("g'(0+)", _limit(g1, x, 0, "+", "g'(0+)")).value
+    d1 = f.add("g'(1-)", _limit(g1, x, 1, "-", "g'(1-)")).value
+    if d0 == sp.oo:
+        raise ValueError("g'(0+) must be < +oo: a convex g with g'(0+) = +oo is not C^1 on (0, 1)")
+    if d1 == -sp.oo:
+        raise ValueError("g'(1-) must be > -oo: a convex g with g'(1-) = -oo is not C^1 on (0, 1)")
+    inv, how = _inverse(g1, x)
+    f.add("(g')^(-1)(t)", inv, how)
+    f.add("sparse", sp.true if d0 != -sp.oo else sp.false)
+    if loss.domain == "simplex":
+        finite = d0.is_finite and d1.is_finite
+        f.add("margin", sp.simplify(d1 - d0) if finite else sp.oo, none_if_infinite=True)
+        lo, how_lo = _sup(s, x, sp.Interval.Lopen(0, sp.Rational(1, 2)))
+        hi, how_hi = _sup(s, x, sp.Interval.open(0, 1))
+        f.add("Lipschitz >= (n >= 3)", lo, how_lo, none_if_infinite=True)
+        f.add("Lipschitz <=", hi, how_hi, none_if_infinite=True)
+    return f
+
+
+def map_latex(facts: Facts) -> str:
+    """ŷᵢ in LaTeX: the verified inverse with the clip, or (g′)⁻¹ kept as a function."""
+    lo, hi = facts["g'(0+)"].value, facts["g'(1-)"].value
+    arg = r"\theta_i - \tau"
+    if lo != -sp.oo or hi != sp.oo:
+        arg = rf"\operatorname{{clip}}\left(\theta_i - \tau,\ {sp.latex(lo)},\ {sp.latex(hi)}\right)"
+    inv = facts["(g')^(-1)(t)"].value
+    if inv is None:
+        return rf"\hat y_i = (g')^{{-1}}\left({arg}\right)"
+    return r"\hat y_i = " + sp.latex(inv.subs(T, sp.Symbol(r"\tilde t"))) + rf", \quad \tilde t = {arg}"
