@@ -101,10 +101,33 @@ class SeparableLoss:
             if getattr(self, what) is not None and not callable(getattr(self, what)):
                 raise ValueError(f"{what} must be callable")
 
+    def tree(self) -> list:
+        """g as a JSON tree the outside re-checker evaluates without sympy and without eval
+        (reports/rechecks/user.py): ``["x"]``, ``["q", "p/q"]`` (a rational), ``["e"]``,
+        ``["+", …]``, ``["*", …]``, ``["^", base, exponent]``, ``["log", a]``, ``["exp", a]``."""
+        return _tree(self.g, self.x)
+
     def expression(self) -> str:
         """g in sympy's canonical string form, with the symbol renamed to ``x`` (the text the
         subject's sha256 is taken of: two specs of the same g hash alike)."""
         return sp.srepr(self.g.subs(self.x, sp.Symbol("x", positive=True)))
+
+
+def _tree(e: sp.Expr, x: sp.Symbol) -> list:
+    if e == x:
+        return ["x"]
+    if isinstance(e, sp.Rational):
+        return ["q", str(e)]
+    if isinstance(e, sp.core.numbers.Exp1):
+        return ["e"]
+    if isinstance(e, sp.exp):   # sympy keeps exp(a) as a power of E; take it as exp either way
+        return ["exp", _tree(e.args[0], x)]
+    if isinstance(e, sp.log):
+        return ["log", _tree(e.args[0], x)]
+    if isinstance(e, sp.Pow):
+        return ["^", _tree(e.base, x), _tree(e.exp, x)]
+    op = {sp.Add: "+", sp.Mul: "*"}[type(e)]
+    return [op, *(_tree(a, x) for a in e.args)]
 
 
 def available() -> dict[str, str]:

@@ -39,10 +39,17 @@ class SeparableMap:
         # where G stays finite: an infinite end is replaced by g′ at the edge of float64's (0, 1)
         self.lo = float(lo) if lo != float("-inf") else float(gprime(tiny))
         self.hi = float(hi) if hi != float("inf") else float(gprime(near1))
+        # G(g′(0⁺)) = 0 and G(g′(1⁻)) = 1 by definition: at a finite end they are set exactly, not
+        # left to G's rounding, so a vertex e_y comes out exactly (the margin is a statement about it)
+        self.exact_lo, self.exact_hi = lo != float("-inf"), hi != float("inf")
 
     def _at(self, z: Tensor, mask: Tensor | None) -> Tensor:
         """G(clip(z)) with the masked classes at 0."""
         y = self.inverse(z.clamp(self.lo, self.hi))
+        if self.exact_lo:
+            y = y.masked_fill(z <= self.lo, 0.0)
+        if self.exact_hi:
+            y = y.masked_fill(z >= self.hi, 1.0)
         return y if mask is None else y.masked_fill(mask, 0.0)
 
     def __call__(self, theta: Tensor, k: int = 1) -> Tensor:
@@ -54,7 +61,8 @@ class SeparableMap:
         return _Solve.apply(theta, self, k)
 
     def solve(self, theta: Tensor, k: int) -> Tensor:
-        """ŷ in float64 (no autograd): bisection on τ over a bracket where φ changes sign."""
+        """ŷ in float64 (no autograd): bisection on τ over a bracket where φ changes sign,
+        keeping φ(t_lo) ≥ 0 > φ(t_hi)."""
         th = theta.detach().double()
         mask = torch.isneginf(th)
         mask = mask if bool(mask.any()) else None
@@ -64,7 +72,8 @@ class SeparableMap:
             raise ValueError(f"theta has a row with fewer than k = {k} unmasked classes")
         top = live.topk(k, dim=-1).values[..., -1:]                       # the k-th largest score
         # τ_lo: the k largest at G(hi) ≈ 1, so φ ≥ 0; τ_hi: every class at most k/m, so φ ≤ 0
-        t_lo = top - self.hi
+        # lowered a little below top − hi, so that the k largest are past hi in spite of rounding
+        t_lo = top - self.hi - (1 + (top - self.hi).abs()) * 2.0**-20
         t_hi = live.max(-1, keepdim=True).values - self.gprime((k / m).clamp(max=1.0))
         t_lo = torch.minimum(t_lo, t_hi)
         safe = th if mask is None else th.masked_fill(mask, 0.0)
@@ -72,7 +81,9 @@ class SeparableMap:
             mid = (t_lo + t_hi) / 2
             over = self._at(safe - mid, mask).sum(-1, keepdim=True) >= k
             t_lo, t_hi = torch.where(over, mid, t_lo), torch.where(over, t_hi, mid)
-        return self._at(safe - (t_lo + t_hi) / 2, mask)
+        # at t_lo the mass is ≥ k: where the solutions form an interval (ŷ a vertex, or rankmax's
+        # caps), its end, where every class below the threshold is exactly 0
+        return self._at(safe - t_lo, mask)
 
     def jvp(self, y: Tensor, v: Tensor) -> Tensor:
         """J v with J = diag(s) − ssᵀ/Σs, s = 1/g″(ŷ) on the support (0 < ŷ < 1), else 0."""

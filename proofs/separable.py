@@ -183,3 +183,55 @@ def map_latex(facts: Facts) -> str:
     if inv is None:
         return rf"\hat y_i = (g')^{{-1}}\left({arg}\right)"
     return r"\hat y_i = " + sp.latex(inv.subs(T, sp.Symbol(r"\tilde t"))) + rf", \quad \tilde t = {arg}"
+
+
+def _finite(v: sp.Expr) -> bool:
+    return v not in (sp.oo, -sp.oo)
+
+
+def margin_counterexample(candidate: sp.Expr | None, true: sp.Expr) -> dict:
+    """A score vector (n = 3, y = e₁) between the claimed margin and the true one, and the
+    side of the claim it contradicts (reports/rechecks/user.py): ``plus`` -- gap ≥ claimed
+    and ŷ ≠ y; ``minus`` -- gap < claimed and ŷ = y; ``nomargin`` -- ŷ = y at a finite θ."""
+    if candidate is None:                                   # "no margin" claimed; the vertex at gap m + 1
+        gap, side = true + 1, "nomargin"
+    elif not _finite(true) or candidate < true:             # ŷ ≠ y at a gap the claim calls enough
+        gap, side = candidate if not _finite(true) else (candidate + true) / 2, "plus"
+    else:                                                   # ŷ = y at a gap the claim calls too small
+        gap, side = (candidate + true) / 2, "minus"
+    return {"theta": [float(gap), 0.0, 0.0], "y": [1, 0, 0], "side": side}
+
+
+def margin_derivation(loss: SeparableLoss, candidate: sp.Expr | None = None, *,
+                      stated: bool = True) -> "Derivation":
+    """FY-3 for a separable loss: L(θ; e_y) = 0 ⟺ θ_y − max_{j≠y} θ_j ≥ m, with m the
+    candidate (None: the claim that there is no margin).  Decided against
+    m* = g′(1⁻) − g′(0⁺): with τ = θ_y − g′(1⁻), ŷ_y = (g′)⁻¹(g′(1⁻)) = 1 and, for j ≠ y,
+    θ_j − τ ≤ g′(0⁺) (so ŷ_j = 0) iff the gap is ≥ m*; below it no τ puts every other
+    class at 0 while ŷ_y = 1, and the FY loss is 0 only at ŷ = y (Ω strictly convex).
+    When either end is infinite, no finite gap gives ŷ = e_y: no margin."""
+    from .derivation import Derivation, is_zero
+
+    f = derive(loss)
+    d0, d1 = f["g'(0+)"].value, f["g'(1-)"].value
+    true = sp.simplify(d1 - d0) if _finite(d0) and _finite(d1) else sp.oo
+    claim = "has no separation margin" if candidate is None else f"has separation margin ${sp.latex(candidate)}$"
+    d = Derivation(statement=f"{loss.name} {claim}: $L(\\theta; e_y) = 0 \\iff \\theta_y - \\max_{{j \\ne y}} "
+                             f"\\theta_j \\ge m$" + (" for no finite $m$" if candidate is None else ""),
+                   scope="symbolic in $n$ and $\\theta$ (any $n \\ge 2$)",
+                   assumptions=["$g$ is $C^2$ with $g'' > 0$ on $(0, 1)$ (checked)", "$\\Omega$ on the simplex"])
+    d.step("The generator's derivative:", sp.Eq(sp.Symbol("g'(p)"), f.g1.subs(loss.x, sp.Symbol("p"))))
+    d.step(f"Its one-sided limits: $g'(0^+) = {sp.latex(d0)}$ and $g'(1^-) = {sp.latex(d1)}$.")
+    if _finite(true):
+        d.step("With $\\tau = \\theta_y - g'(1^-)$: $\\hat y_y = 1$, and $\\hat y_j = 0$ for every $j \\ne y$ iff "
+               "$\\theta_y - \\theta_j \\ge g'(1^-) - g'(0^+)$, so the margin is", true)
+    else:
+        d.step("An infinite end keeps $\\hat y \\ne e_y$ at every finite $\\theta$ "
+               "($g'(0^+) = -\\infty$: every $\\hat y_j > 0$; $g'(1^-) = \\infty$: $\\hat y_y < 1$): no margin.")
+    d.summary = (f"margin {'none' if not _finite(true) else f'${sp.latex(true)}$'} derived from "
+                 f"$g'(1^-) - g'(0^+)$" + ("" if not stated else
+                                          f"; the claim: {'none' if candidate is None else f'${sp.latex(candidate)}$'}"))
+    ok = (not _finite(true)) if candidate is None else (_finite(true) and is_zero(candidate - true) is True)
+    if not ok:
+        d.counterexample = margin_counterexample(candidate, true)
+    return d.decide(ok)

@@ -80,10 +80,36 @@ def render_appendix(results: Mapping[str, Any]) -> str:
         shown=_num(meta.get("checks_shown_to_fail", 0), "d"), shown_hold=_num(meta.get("checks_shown_to_hold", 0), "d"),
         legend=[(v, escape(t)) for v, t in _LEGEND], wallclock=bool(wall), false_alarm=_false_alarm(meta),
         crashed_rows=[r for r, c in zip(ctx["rows"], claims) if c.get("verdict") == "crashed"],
+        subject=_subject(meta),
         overview=["\n".join(t) for t in (complexity_table(claims, wall), experiment_table(claims, wall),
                                           calibration_table(claims)) if t])
     assert text.isascii(), "appendix.tex must be pure ASCII"
     return text
+
+
+#: how the derived facts of a user's loss (proofs/separable.py) are named in print
+_FACT_NAMES = {"g''>0 on (0,1)": r"$g'' > 0$ on $(0, 1)$", "g(0+)": "$g(0^+)$", "g'(0+)": "$g'(0^+)$",
+               "g'(1-)": "$g'(1^-)$", "(g')^(-1)(t)": "$(g')^{-1}(t)$", "sparse": r"sparse ($\hat y$ can have zeros)",
+               "margin": "separation margin", "Lipschitz >= (n >= 3)": r"Lipschitz constant of $\nabla L$, at least "
+               r"($n \ge 3$)", "Lipschitz <=": r"Lipschitz constant of $\nabla L$, at most"}
+
+
+def _subject(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The section "Proposed loss" of an ``audit-loss`` report (``meta.subject``), or None."""
+    sub = meta.get("subject")
+    if not isinstance(sub, Mapping):
+        return None
+    def value(v: str) -> str:   # sympy's LaTeX of an exact value, or a word
+        return escape(v) if v in ("none", "not derived", "True", "False") else f"${v}$"
+    facts = [(_FACT_NAMES.get(f.get("fact"), escape(f.get("fact", ""))),
+              value(str(f.get("value", ""))).replace(r"$\text{True}$", "yes").replace(r"$\text{False}$", "no"),
+              escape(f.get("how", ""))) for f in sub.get("facts", []) if isinstance(f, Mapping)]
+    provider = sub.get("distribution")
+    return {"name": escape(sub.get("name", "")), "spec": escape(sub.get("spec", "")), "g": sub.get("latex", ""),
+            "domain": "the simplex" if sub.get("domain") == "simplex" else "the capped simplex $C_k$",
+            "sha": escape(str(sub.get("sha256", ""))[:16]),
+            "provider": escape(f"{provider} {sub.get('version')}" if provider else f"module {sub.get('module', '')}"),
+            "facts": facts}
 
 
 def _shares_table(meta: Mapping[str, Any]) -> list[str]:

@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 try:  # imported as reports.recheck
-    from .rechecks import apx, con, dyn, exp, fy, maps, order
+    from .rechecks import apx, con, dyn, exp, fy, maps, order, user
 except ImportError:  # run (or loaded) as a script: python reports/recheck.py
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from rechecks import apx, con, dyn, exp, fy, maps, order  # type: ignore[no-redef]  # noqa: F401
+    from rechecks import apx, con, dyn, exp, fy, maps, order, user  # type: ignore[no-redef]  # noqa: F401
 
 RECHECKERS = {**fy.RECHECKERS, **con.RECHECKERS, **order.RECHECKERS, **dyn.RECHECKERS, **apx.RECHECKERS,
               **exp.RECHECKERS}
@@ -98,7 +98,8 @@ def recheck_one(claim_id: str, reading: str, cx: dict, constants: dict | None = 
     """(re-checked?, message) for one stored counterexample of a row: ``constants`` are the
     row's own (results.json ``constants``: the margin, step size, band, … the registry states),
     ``check`` the name of the check that reported it."""
-    fn = RECHECKERS.get(claim_id)
+    # a user's loss (``ID[user:NAME]``) is re-checked from the g its row carries
+    fn = (user.RECHECKERS if reading.startswith("user:") else RECHECKERS).get(claim_id)
     if fn is None:
         return False, f"no re-checker for {claim_id}"
     try:

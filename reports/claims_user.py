@@ -1,0 +1,104 @@
+"""The rows of a user's loss (issue 23 §4): ``FY-3[user:NAME]`` for any
+:class:`~audit.separable.SeparableLoss` on the simplex, with the same runner, planted defects,
+re-checker (reports/rechecks/user.py) and verdict words as the built-in rows.
+
+The claim under test is the loss author's stated margin when they give one, else the margin
+the suite derives (g′(1⁻) − g′(0⁺), or none); the symbolic route decides it against the
+one-sided limits of g′, the numeric route probes the generic map around it.  Planted
+defects are generic: the stated or derived margin 1 % high (or a finite margin claimed where
+there is none) for the derivation; the map tempered by 1.01 (or, for a loss without margin,
+flushing probabilities below 2⁻²⁴ to 0, as a float16 kernel does) for the numeric
+route.  Planted truths run the same checks on sparsemax (margin 1, Martins & Astudillo 2016)
+and softmax (no margin).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import sympy as sp
+import torch
+
+import numerics.separable_checks as sep_checks
+from audit.builtin_losses import SOFTMAX, SPARSEMAX
+from audit.separable import SeparableLoss
+from proofs.separable import derive, margin_derivation
+
+from .claim import Check, Claim, Planted, patched
+
+TEMPER = sp.Rational(101, 100)
+FLUSH = 2.0**-24   # float16's smallest positive value
+
+
+def _margin(loss: SeparableLoss) -> tuple[sp.Expr | None, bool]:
+    """(the margin under test, None for "none"; whether the author stated it)."""
+    if loss.margin is not None:
+        return (None if loss.margin == sp.oo else loss.margin), True
+    m = derive(loss)["margin"].value
+    return (None if m == sp.oo else m), False
+
+
+@contextmanager
+def _wrapped_map(wrap) -> Iterator[None]:
+    """The generic map of numerics/separable_map.py with a defect wrapped around it, where
+    the numeric check takes it."""
+    real = sep_checks.torch_map
+    sep_checks.torch_map = lambda facts: wrap(real(facts))
+    try:
+        yield
+    finally:
+        sep_checks.torch_map = real
+
+
+def _tempered(fmap):
+    return lambda theta, k=1: fmap(theta / float(TEMPER), k)
+
+
+def _flushed(fmap):
+    def call(theta, k=1):
+        y = fmap(theta, k)
+        y = torch.where(y < FLUSH, torch.zeros_like(y), y)
+        return y / y.sum(-1, keepdim=True)
+    return call
+
+
+def _fy3(loss: SeparableLoss) -> Claim:
+    margin, stated = _margin(loss)
+    whose = "stated by the loss's author" if stated else "derived by the suite as $g'(1^-) - g'(0^+)$"
+    if margin is None:
+        statement = (f"{loss.name} has no separation margin ({whose}): $L(\\theta; e_y) > 0$ for every finite "
+                     f"$\\theta$.")
+        wrong = sp.Integer(10)
+        sym_defect = "a finite margin 10 claimed for it"
+        num_defect = Planted("probabilities below $2^{-24}$ flushed to 0 in the map (as a float16 kernel does)",
+                             patch=lambda: _wrapped_map(_flushed))
+    else:
+        statement = (f"{loss.name} has separation margin $m = {sp.latex(margin)}$ ({whose}): "
+                     f"$L(\\theta; e_y) = 0 \\iff \\theta_y \\ge \\max_{{j \\ne y}} \\theta_j + m$.")
+        wrong = margin * TEMPER
+        sym_defect = "the margin 1 % high"
+        num_defect = patched("the map tempered by 1.01 (scores divided by 1.01)", lambda: _wrapped_map(_tempered),
+                             resolution=True)
+    truth_loss, truth_margin = (SOFTMAX, None) if margin is None else (SPARSEMAX, sp.Integer(1))
+    checks = (
+        Check("margin-derivation", "symbolic", lambda ctx: margin_derivation(loss, margin).evidence("margin-derivation"),
+              planted=(Planted(sym_defect, run=lambda ctx: margin_derivation(loss, wrong).evidence("planted")),),
+              truths=(Planted(f"{truth_loss.name}'s known margin ({'none' if truth_margin is None else 1})",
+                              run=lambda ctx: margin_derivation(truth_loss, truth_margin).evidence("planted"),
+                              truth=True),)),
+        Check("margin-boundary", "numeric", lambda ctx: sep_checks.margin_boundary(loss, margin, ctx),
+              planted=(num_defect,),
+              truths=(Planted(f"{truth_loss.name}'s known margin", truth=True,
+                              run=lambda ctx: sep_checks.margin_boundary(truth_loss, truth_margin, ctx)),)),
+    )
+    constants = {"margin": None if margin is None else repr(float(margin)), "tree": loss.tree()}
+    return Claim("FY-3", f"user:{loss.name}", statement, checks, expected="verified",
+                 note="a user's loss: no registered verdict", constants=constants)
+
+
+def user_claims(loss: SeparableLoss) -> list[Claim]:
+    """The rows decided for ``loss`` (so far FY-3, on the simplex)."""
+    derive(loss)                                   # refuses a g outside the conditions before any row runs
+    if loss.domain != "simplex":
+        return []
+    return [_fy3(loss)]

@@ -1,0 +1,101 @@
+"""Re-checks of the counterexamples of a user's loss (rows ``ID[user:NAME]``; issue 23).
+
+Python's standard library only (``decimal`` at 100 digits, ``fractions``): the loss's g comes
+from the row's constants as the JSON tree of ``audit.separable.SeparableLoss.tree`` (never
+from the counterexample, never parsed by ``eval`` or sympy), and g′, g″ are evaluated by
+second-order forward differentiation of that tree, a route of its own.
+
+* FY-3 ``{theta, y, side}`` against the row's margin μ (constants ``margin``: a decimal
+  string, or None for "no margin"): whether ŷ(θ) = e_y is decided by the vertex's KKT
+  certificate, e_y = argmax ⟨θ, p⟩ − Σ g(pᵢ) iff θ_y − θ_j ≥ g′(1⁻) − g′(0⁺) for every j ≠ y.
+  The one-sided limits are g′ at 10⁻⁸⁰ and 1 − 10⁻⁸⁰, taken as infinite when g′ still moves
+  by more than 10⁻⁶ (relative) between 10⁻⁶⁰ and 10⁻⁸⁰ (a power δ^r, r ≥ 1/4, moves by
+  < 10⁻¹⁵ there; log δ by 46).  ``plus``: gap ≥ μ yet ŷ ≠ y; ``minus``: gap < μ yet ŷ = y;
+  ``nomargin``: a row stating no margin, yet ŷ = y at a finite θ.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+PREC = 100
+_OPS = {"x", "q", "e", "+", "*", "^", "log", "exp"}
+
+
+def _dual(tree: list, x: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """(g, g′, g″) of the tree at x: forward differentiation to second order."""
+    if not isinstance(tree, list) or not tree or tree[0] not in _OPS:
+        raise ValueError(f"not an expression tree: {str(tree)[:80]}")
+    op, args = tree[0], tree[1:]
+    zero = Decimal(0)
+    if op == "x":
+        return x, Decimal(1), zero
+    if op == "q":
+        q = Fraction(str(args[0]))
+        return Decimal(q.numerator) / Decimal(q.denominator), zero, zero
+    if op == "e":
+        return Decimal(1).exp(), zero, zero
+    parts = [_dual(a, x) for a in args]
+    if op == "+":
+        return (sum((p[0] for p in parts), zero), sum((p[1] for p in parts), zero), sum((p[2] for p in parts), zero))
+    if op == "*":
+        v, d1, d2 = parts[0]
+        for w, e1, e2 in parts[1:]:
+            v, d1, d2 = v * w, d1 * w + v * e1, d2 * w + 2 * d1 * e1 + v * e2
+        return v, d1, d2
+    if op == "exp":
+        (a, a1, a2), = parts
+        e = a.exp()
+        return e, e * a1, e * (a2 + a1 * a1)
+    if op == "log":
+        (a, a1, a2), = parts
+        return a.ln(), a1 / a, (a2 * a - a1 * a1) / (a * a)
+    (b, b1, b2), (c, c1, c2) = parts                                   # "^": b ** c = exp(c log b)
+    if c1 == 0 and c2 == 0:
+        return b ** c, c * b ** (c - 1) * b1, c * (c - 1) * b ** (c - 2) * b1 * b1 + c * b ** (c - 1) * b2
+    lb = (b.ln(), b1 / b, (b2 * b - b1 * b1) / (b * b))
+    e = (c * lb[0], c1 * lb[0] + c * lb[1], c2 * lb[0] + 2 * c1 * lb[1] + c * lb[2])
+    v = e[0].exp()
+    return v, v * e[1], v * (e[2] + e[1] * e[1])
+
+
+def one_sided(tree: list) -> tuple[Decimal | None, Decimal | None]:
+    """g′(0⁺) and g′(1⁻), None where infinite (module docstring)."""
+    with localcontext() as c:
+        c.prec = PREC
+        out = []
+        for near in (lambda d: d, lambda d: 1 - d):
+            a, b = _dual(tree, near(Decimal("1e-60")))[1], _dual(tree, near(Decimal("1e-80")))[1]
+            out.append(b if abs(a - b) <= Decimal("1e-6") * (1 + abs(b)) else None)
+        return out[0], out[1]
+
+
+def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
+    """FY-3 of a user's loss (module docstring)."""
+    constants = dict(constants or {})
+    d0, d1 = one_sided(constants["tree"])
+    theta = [Fraction(str(float(v))) for v in cx["theta"]]
+    y = [int(round(float(v))) for v in cx["y"]]
+    if sum(y) != 1 or len(y) != len(theta) or len(theta) < 2:
+        raise ValueError("theta and a one-hot y of the same length ≥ 2 are needed")
+    iy = y.index(1)
+    gap = theta[iy] - max(t for i, t in enumerate(theta) if i != iy)
+    is_y = d0 is not None and d1 is not None and Decimal(gap.numerator) / Decimal(gap.denominator) >= d1 - d0
+    mu = constants.get("margin")
+    side = cx["side"]
+    shown = f"{reading}: gap {float(gap):.9g}, ŷ {'=' if is_y else '≠'} y (certificate margin " \
+            f"{'none' if d0 is None or d1 is None else f'{float(d1 - d0):.9g}'})"
+    if side == "nomargin":
+        return bool(mu is None and is_y), shown + " against a row stating no margin"
+    if mu is None:
+        return False, shown + f": a {side!r} counterexample for a row stating no margin"
+    mu = Fraction(str(mu))
+    if side == "plus":
+        return bool(gap >= mu and not is_y), shown + f", the row's margin {float(mu):.9g} (the claim: ŷ = y)"
+    if side == "minus":
+        return bool(gap < mu and is_y), shown + f", the row's margin {float(mu):.9g} (the claim: ŷ ≠ y)"
+    raise ValueError(f"unknown FY-3 side {side!r}")
+
+
+#: claim id -> re-check of a ``[user:NAME]`` row
+RECHECKERS = {"FY-3": recheck_fy3}

@@ -1,0 +1,91 @@
+"""``softmax-audit audit-loss`` (issue 23 §5–6): a user's loss through the FY-3 row, with
+known answers pinned here (literature, not the code: sparsemax margin 1, 1.5-entmax
+1/(α − 1) = 2, Tsallis α = 3 margin ½, softmax and binary entropy none), the built-ins
+through the same path as the main report's FY-3 rows, a wrong stated margin refuted with
+counterexamples that the outside re-checker confirms, and the command on a module of the
+user's own."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from audit import RunContext
+from audit.separable import SeparableLoss
+from reports.audit_loss import audit
+from reports.recheck import recheck_results
+from reports.registry import by_key
+
+P = sp.Symbol("p", positive=True)
+TSALLIS3 = SeparableLoss("tsallis-3", (P**3 - P) / 6, P)
+BINENT = SeparableLoss("binent", P * sp.log(P) + (1 - P) * sp.log(1 - P), P)
+WRONG = SeparableLoss("sparsemax-half", P**2 / 2, P, margin=sp.Rational(1, 2))   # the true margin is 1
+ROOT = Path(__file__).resolve().parent.parent
+
+# the pinned verdict table: spec -> (FY-3 verdict, its margin constant)
+KNOWN = {"softmax": ("verified", None), "sparsemax": ("verified", 1.0), "entmax-1.5": ("verified", 2.0),
+         "test_audit_loss:TSALLIS3": ("verified", 0.5), "test_audit_loss:BINENT": ("verified", None),
+         "test_audit_loss:WRONG": ("refuted", 0.5)}
+
+
+@pytest.fixture(scope="module")
+def audits():
+    return {spec: audit(spec, RunContext(), progress=None) for spec in KNOWN}
+
+
+@pytest.mark.parametrize("spec", list(KNOWN))
+def test_known_answers(audits, spec):
+    results, crashed = audits[spec]
+    assert not crashed
+    (row,) = results["claims"]
+    verdict, margin = KNOWN[spec]
+    assert row["verdict"] == verdict
+    assert row["constants"]["margin"] == (None if margin is None else repr(margin))
+    meta = results["meta"]
+    assert meta["checks"] == 2 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 2
+    assert meta["subject"]["spec"] == spec and len(meta["subject"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("name", ["softmax", "sparsemax", "entmax-1.5"])
+def test_the_builtins_give_the_main_reports_fy3_verdict(audits, name):
+    main = by_key(f"FY-3[{name.split('-')[0]}]")
+    assert audits[name][0]["claims"][0]["verdict"] == main.expected
+
+
+def test_a_wrong_stated_margin_is_refuted_and_its_counterexamples_recheck_outside(audits):
+    results, _ = audits["test_audit_loss:WRONG"]
+    row = results["claims"][0]
+    assert {e["check"]: e["outcome"] for e in row["evidence"]} == {"margin-derivation": "fails",
+                                                                   "margin-boundary": "fails"}
+    lines, n_cx, n_ok, _, _ = recheck_results(json.loads(json.dumps(results)))
+    assert n_cx == 2 and n_ok == 2
+    # the same counterexamples against a row that states the true margin do not re-check
+    tampered = json.loads(json.dumps(results))
+    tampered["claims"][0]["constants"]["margin"] = "1.0"
+    assert recheck_results(tampered)[2] == 0
+
+
+def test_the_same_spec_gives_the_same_bytes(audits):
+    again, _ = audit("test_audit_loss:TSALLIS3", RunContext(), progress=None)
+    assert json.dumps(again, sort_keys=True) == json.dumps(audits["test_audit_loss:TSALLIS3"][0], sort_keys=True)
+
+
+def test_the_command_audits_a_module_of_the_users_own(tmp_path):
+    (tmp_path / "my_losses.py").write_text(
+        "import sympy as sp\nfrom audit.separable import SeparableLoss\np = sp.Symbol('p', positive=True)\n"
+        "BINENT = SeparableLoss('binent', p * sp.log(p) + (1 - p) * sp.log(1 - p), p)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-c", "import sys; from reports.cli import main; sys.exit(main())"]
+    run = subprocess.run(cli + ["audit-loss", "my_losses:BINENT", "--out", "out", "--no-pdf"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [r["verdict"] for r in results["claims"]] == ["verified"]
+    assert results["meta"]["subject"]["module"] == "my_losses" and (tmp_path / "out" / "appendix.tex").exists()
+    for bad, words in [(["audit-loss", "my_losses.BINENT"], "colon"), (["audit-loss", "my_losses:NOPE"], "resolve"),
+                       (["audit-loss"], "needs a SPEC")]:
+        run = subprocess.run(cli + bad, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert run.returncode == 2 and words in run.stderr and len(run.stderr.strip().splitlines()) == 1
