@@ -22,8 +22,9 @@ from torch import Tensor
 from ._checks import check_k, scan_scores
 
 Fn = Callable[[Tensor], Tensor]
-#: halvings of the bracket on τ: a width below 2^16 (|θ| ≤ 1e4, |g′| ≤ 800 where G is finite) ends below 2^-96
-HALVINGS = 112
+#: halvings of the bracket on τ: a width below 2^16 (|θ| ≤ 1e4, |g′| ≤ 800 where G is finite) ends below
+#: 2^-48, under the float64 spacing of scores of that size
+HALVINGS = 64
 
 
 class SeparableMap:

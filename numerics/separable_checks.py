@@ -70,3 +70,102 @@ def margin_boundary(loss: SeparableLoss, margin: sp.Expr | None, ctx: RunContext
     return Evidence("numeric", "margin-boundary", "holds" if found is None else "fails", detail=detail,
                     summary=summary if found is None else f"contradicted on {where}",
                     figures=figures, labels=LABELS, counterexample=found)
+
+
+#: the construction's a = 2^{-j} (two equal entries a; n = 2 for a = ½)
+CONSTRUCTION = tuple(range(1, 9))
+FD_STEP = 1e-6
+#: at the construction, the step is also kept below 10⁻³ of θ's distance g′(a) − g′(0⁺) to the support's edge
+FD_EDGE = 1e-3
+#: our two routes (central differences of the map, s(a) = 1/g″(a)) agree to this, relative
+AGREE = 1e-5
+ATTAINED = 1e-3
+UNBOUNDED = 100.0
+JAC_LABELS = {"cases": "score vectors searched", "largest": r"largest $\lambda_{\max}$ found",
+              "claimed": "constant under test", "construction": r"$\lambda_{\max}$ at two equal entries $a = 2^{-j}$",
+              "upper": "upper end of the derived bracket"}
+
+
+def _fd_lambda(fmap, theta: torch.Tensor, step: float = FD_STEP) -> tuple[torch.Tensor, torch.Tensor]:
+    """(λ_max of the symmetrized central-difference Jacobian, ŷ) for each row of θ (B, n):
+    2n calls of the map on the whole batch, no loop over rows."""
+    n = theta.shape[1]
+    eye = torch.eye(n, dtype=theta.dtype) * step
+    cols = [(fmap(theta + eye[j]) - fmap(theta - eye[j])) / (2 * step) for j in range(n)]
+    J = torch.stack(cols, 2)                                    # J[b, i, j] = ∂ŷ_i/∂θ_j
+    return torch.linalg.eigvalsh((J + J.transpose(1, 2)) / 2)[:, -1], fmap(theta)
+
+
+def jacobian_search(loss: SeparableLoss, constant: sp.Expr | None, ctx: RunContext) -> Evidence:
+    """FY-4's numeric route for ``loss``: λ_max of the map's central-difference Jacobian on
+    random θ (n = 3, 5; scales 0.3, 1, 3) and on the two-equal-entries construction, along
+    whose e₁ − e₂ the finite differences must reproduce the eigenvalue s(a) = 1/g″(a) (to 10⁻⁵:
+    otherwise our map and our derivation disagree, a defect of ours).  A finite claimed constant fails if a
+    larger λ is found, holds if one within 10⁻³ of it is found (attained), else stays undecided;
+    "no finite constant" holds once λ ≥ 100 (s(2⁻⁸) = 256 for Tsallis α = 3); without a claim, the search must stay below the
+    derived bracket's upper end and reach its lower end."""
+    from audit import SuiteDefect
+
+    facts = derive(loss)
+    fmap = torch_map(facts)
+    g1 = sp.lambdify(loss.x, facts.g1, "math")
+    s_of = sp.lambdify(loss.x, facts.s, "math")
+    d0 = facts["g'(0+)"].value
+    lam_c = []
+    for j in CONSTRUCTION:
+        a = 2.0**-j
+        th = [g1(a), g1(a)] + ([] if j == 1 else [g1(1 - 2 * a)])
+        step = FD_STEP if d0 == -sp.oo else min(FD_STEP, FD_EDGE * (g1(a) - float(d0)))
+        theta = torch.tensor([th], dtype=torch.float64)
+        lam, _ = _fd_lambda(fmap, theta, step)
+        v = torch.zeros_like(theta)
+        v[0, 0], v[0, 1] = 1.0, -1.0                              # e₁ − e₂: its Rayleigh quotient is s(a)
+        along = float(((fmap(theta + step * v) - fmap(theta - step * v)) / (2 * step) * v).sum() / 2)
+        want = s_of(a)
+        if abs(along - want) > AGREE * max(1.0, abs(want)):
+            raise SuiteDefect(f"{loss.name}: the map's Jacobian at two equal entries a = 2^-{j} has Rayleigh "
+                              f"quotient {along:.9g} along e1 - e2; the derivation gives s(a) = {want:.9g}")
+        lam_c.append(float(lam[0]))
+    g = ctx.generator(salt=4)
+    per = ctx.budget(100, 1000)
+    best, best_row, cases = max(lam_c), None, len(lam_c)
+    for n in (3, 5):
+        for scale in (0.3, 1.0, 3.0):
+            theta = torch.randn(per, n, generator=g, dtype=torch.float64) * scale
+            lam, y = _fd_lambda(fmap, theta)
+            cases += per
+            i = int(lam.argmax())
+            if float(lam[i]) > best:
+                best, best_row = float(lam[i]), (theta[i].tolist(), y[i].tolist())
+    hi = facts["Lipschitz <="].value
+    lo = facts["Lipschitz >= (n >= 3)"].value
+    figures = {"cases": cases, "largest": best, "construction": lam_c,
+               "claimed": "none" if constant is None else str(constant), "upper": str(hi)}
+    found = None
+    if constant is None:
+        ok = (hi == sp.oo or best <= float(hi) * (1 + AGREE)) and (lo == sp.oo or best >= float(lo) * (1 - ATTAINED))
+        outcome = "holds" if ok else "undecided"
+        summary = f"largest $\\lambda_{{\\max}}$ found {best:.6g}, inside the bracket" if ok else \
+            f"largest $\\lambda_{{\\max}}$ found {best:.6g} does not reach the bracket"
+    elif constant == sp.oo:
+        outcome = "holds" if best >= UNBOUNDED else "undecided"
+        summary = f"$\\lambda_{{\\max}}$ reaches {best:.3g} (two equal entries down to $a = 2^{{-8}}$)"
+    else:
+        c = float(constant)
+        if best > c * (1 + AGREE) + 1e-12:
+            outcome = "fails"
+            if best_row is None:     # the construction's point
+                j = CONSTRUCTION[max(range(len(lam_c)), key=lam_c.__getitem__)]
+                a = 2.0**-j
+                th = [g1(a), g1(a)] + ([] if j == 1 else [g1(1 - 2 * a)])
+                best_row = (th, [a, a] + ([] if j == 1 else [1 - 2 * a]))
+            found = {"theta": best_row[0], "yhat": best_row[1], "lambda_max": best}
+            summary = f"$\\lambda_{{\\max}} = {best:.6g}$ found, above the claimed {c:.6g}"
+        elif best >= c * (1 - ATTAINED):
+            outcome, summary = "holds", f"largest $\\lambda_{{\\max}}$ found {best:.6g}: the claimed {c:.6g} attained"
+        else:
+            outcome, summary = "undecided", f"largest $\\lambda_{{\\max}}$ found {best:.6g}, below the claimed {c:.6g}"
+    detail = (f"central differences (step $10^{{-6}}$) of the generic map on {cases} score vectors, and the "
+              f"construction's eigenvalue reproduced to {AGREE:g}")
+    return Evidence("numeric", "jacobian-search", outcome, detail=detail, summary=summary, figures=figures,
+                    labels=JAC_LABELS, counterexample=found)

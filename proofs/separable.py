@@ -22,6 +22,7 @@ A g that violates the conditions is refused with ``ValueError`` naming the condi
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -141,9 +142,11 @@ def _sup(s: sp.Expr, x: sp.Symbol, interval: sp.Interval) -> tuple[sp.Expr | Non
     return sp.simplify(rng.sup), SYMBOLIC
 
 
+@functools.lru_cache(maxsize=32)
 def derive(loss: SeparableLoss) -> Facts:
     """Every fact of the module docstring for ``loss``; ``ValueError`` when g violates the
-    conditions (strict convexity, g(0⁺) finite, g′(0⁺) < ∞, g′(1⁻) > −∞)."""
+    conditions (strict convexity, g(0⁺) finite, g′(0⁺) < ∞, g′(1⁻) > −∞).  Cached per loss
+    (a frozen value): every row and planted run of an audit reads the same facts."""
     x, g = loss.x, loss.g
     g1 = sp.diff(g, x)
     g2 = sp.simplify(sp.diff(g1, x))
@@ -235,3 +238,73 @@ def margin_derivation(loss: SeparableLoss, candidate: sp.Expr | None = None, *,
     if not ok:
         d.counterexample = margin_counterexample(candidate, true)
     return d.decide(ok)
+
+
+def smoothness_point(loss: SeparableLoss, above: sp.Expr) -> dict | None:
+    """A score vector whose Jacobian has an eigenvalue above ``above``: ŷ = (a, a, 1 − 2a) at
+    θ = (g′(a), g′(a), g′(1 − 2a)) (τ = 0; n = 2 and ŷ = (½, ½) for a = ½), eigenvector e₁ − e₂,
+    eigenvalue s(a) = 1/g″(a); a taken from the grid 2^{-j}, j = 1 … 30, where s is largest.
+    None if no grid point is above."""
+    f = derive(loss)
+    best = None
+    for j in range(1, 31):
+        a = sp.Rational(1, 2**j)
+        s = f.s.subs(loss.x, a)
+        if best is None or sp.N(s - best[1], 30) > 0:
+            best = (a, s)
+    a, s = best
+    if above == sp.oo or sp.N(s - above, 30) <= 0:
+        return None
+    g1 = lambda v: float(sp.N(f.g1.subs(loss.x, v), 30))       # noqa: E731
+    if a == sp.Rational(1, 2):                                   # n = 2: ŷ = (½, ½)
+        theta, yhat = [g1(a), g1(a)], [0.5, 0.5]
+    else:
+        theta, yhat = [g1(a), g1(a), g1(1 - 2 * a)], [float(a), float(a), float(1 - 2 * a)]
+    return {"theta": theta, "yhat": yhat, "lambda_max": float(sp.N(s, 30))}
+
+
+def smoothness_derivation(loss: SeparableLoss, constant: sp.Expr | None) -> "Derivation":
+    """FY-4 for a separable loss: sup_θ λ_max(J_ŷ(θ)) against the claimed ``constant``
+    (``oo``: not Lipschitz; None: the derived bracket itself), from the bracket of
+    :func:`derive` (module docstring).  A constant below the bracket fails at the point of
+    :func:`smoothness_point`; one above it is not attained, which a bound shows but no single
+    θ does, so it stays undecided; one inside a bracket that is not tight holds with a scope
+    gap (the bracket does not pin the constant)."""
+    from .derivation import Derivation
+
+    f = derive(loss)
+    lo, hi = f["Lipschitz >= (n >= 3)"].value, f["Lipschitz <="].value
+    what = "the bracket below" if constant is None else ("no finite constant" if constant == sp.oo
+                                                          else f"the constant ${sp.latex(constant)}$")
+    d = Derivation(statement=f"$\\nabla_\\theta L$ of {loss.name}: $\\sup_\\theta \\lambda_{{\\max}}(J_{{\\hat y}}"
+                             f"(\\theta))$ is {what}",
+                   scope="symbolic in $n \\ge 3$ and $\\theta$",
+                   assumptions=["$g$ is $C^2$ with $g'' > 0$ on $(0, 1)$ (checked)", "$\\Omega$ on the simplex"])
+    d.step("On the support, $J = \\operatorname{diag}(s) - s s^\\top / \\sum s$ with", sp.Eq(sp.Symbol("s(p)"),
+                                                                                         f.s.subs(loss.x, sp.Symbol("p"))))
+    d.step("$J \\preceq \\operatorname{diag}(s)$ bounds $\\lambda_{\\max}$ above by $\\sup_{(0,1)} s = "
+           f"{sp.latex(hi) if hi is not None else '?'}$; two equal entries $a$ give the eigenvector $e_i - e_j$ with "
+           f"eigenvalue $s(a)$, so $\\sup_{{(0, 1/2]}} s = {sp.latex(lo) if lo is not None else '?'}$ is attained.")
+    if lo is None or hi is None:
+        d.summary = "bracket not derived (beyond sympy)"
+        return d.decide(None)
+    tight = sp.simplify(hi - lo) == 0 if _finite(hi) else hi == lo
+    d.summary = ("no finite constant: $\\sup_{(0, 1/2]} 1/g'' = \\infty$" if lo == sp.oo else
+                 f"bracket $[{sp.latex(lo)}, {sp.latex(hi)}]$" if not tight else
+                 f"constant ${sp.latex(lo)}$ (the bracket is tight)") + \
+        ("" if constant is None else f"; the claim: {'none' if constant == sp.oo else f'${sp.latex(constant)}$'}")
+    if constant is None:
+        if not tight:
+            d.gap = f"the bracket $[{sp.latex(lo)}, {sp.latex(hi)}]$ does not pin the constant"
+        return d.decide(True)
+    if constant == sp.oo:
+        return d.decide(True if lo == sp.oo else None)
+    if _finite(lo) and sp.N(constant - lo, 30) < 0 or lo == sp.oo:
+        d.counterexample = smoothness_point(loss, constant)
+        return d.decide(False if d.counterexample is not None else None)
+    if _finite(hi) and sp.N(constant - hi, 30) > 0:
+        d.step(f"The claimed constant exceeds the upper bound ${sp.latex(hi)}$: it is not attained.")
+        return d.decide(None)
+    if not tight:
+        d.gap = f"the bracket $[{sp.latex(lo)}, {sp.latex(hi)}]$ contains the claim but does not pin the constant"
+    return d.decide(True)

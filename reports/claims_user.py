@@ -1,6 +1,12 @@
-"""The rows of a user's loss (issue 23 §4): ``FY-3[user:NAME]`` for any
+"""The rows of a user's loss (issue 23 §4): ``FY-3[user:NAME]`` and ``FY-4[user:NAME]`` for any
 :class:`~audit.separable.SeparableLoss` on the simplex, with the same runner, planted defects,
 re-checker (reports/rechecks/user.py) and verdict words as the built-in rows.
+
+FY-4 tests the author's stated Lipschitz constant of ∇L, else the derived one where the
+bracket of proofs/separable.py is tight (or "none" where it is infinite), else the bracket
+itself.  Planted: the constant 1 % low (or 10 for a loss with none, or 1 % below the bracket)
+for the derivation; the map sharpened by 1.01 for the finite-difference search (it breaks the
+agreement with s(a) at the construction: a crash, as a disagreement of our routes is).
 
 The claim under test is the loss author's stated margin when they give one, else the margin
 the suite derives (g′(1⁻) − g′(0⁺), or none); the symbolic route decides it against the
@@ -22,7 +28,7 @@ import torch
 import numerics.separable_checks as sep_checks
 from audit.builtin_losses import SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
-from proofs.separable import derive, margin_derivation
+from proofs.separable import derive, margin_derivation, smoothness_derivation
 
 from .claim import Check, Claim, Planted, patched
 
@@ -96,9 +102,52 @@ def _fy3(loss: SeparableLoss) -> Claim:
                  note="a user's loss: no registered verdict", constants=constants)
 
 
+def _sharpened(fmap):
+    return lambda theta, k=1: fmap(theta * float(TEMPER), k)
+
+
+def _fy4(loss: SeparableLoss) -> Claim:
+    facts = derive(loss)
+    lo, hi = facts["Lipschitz >= (n >= 3)"].value, facts["Lipschitz <="].value
+    if loss.lipschitz is not None:
+        constant, whose = loss.lipschitz, "stated by the loss's author"
+    else:
+        tight = lo is not None and hi is not None and (lo == hi or sp.simplify(hi - lo) == 0)
+        constant, whose = (lo if tight else None), "derived by the suite"
+    sup = r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))$"
+    if constant is None:
+        statement = (f"$\\nabla_\\theta L$ of {loss.name} is Lipschitz with constant {sup} in "
+                     f"$[{sp.latex(lo)}, {sp.latex(hi)}]$ ({whose}).")
+        wrong, bound = lo * sp.Rational(99, 100), hi
+    elif constant == sp.oo:
+        statement = (f"$\\nabla_\\theta L$ of {loss.name} is not Lipschitz for $n \\ge 3$: {sup} $= \\infty$ "
+                     f"({whose}).")
+        wrong, bound = sp.Integer(10), sp.oo
+    else:
+        statement = (f"$\\nabla_\\theta L$ of {loss.name} is Lipschitz with constant {sup} $= {sp.latex(constant)}$ "
+                     f"({whose}).")
+        wrong, bound = constant * sp.Rational(99, 100), constant
+    checks = (
+        Check("lipschitz-bracket", "symbolic",
+              lambda ctx: smoothness_derivation(loss, constant).evidence("lipschitz-bracket"),
+              planted=(Planted(f"the constant claimed as ${sp.latex(wrong)}$",
+                               run=lambda ctx: smoothness_derivation(loss, wrong).evidence("planted")),),
+              truths=(Planted("sparsemax's known constant 1", truth=True,
+                              run=lambda ctx: smoothness_derivation(SPARSEMAX, sp.Integer(1)).evidence("planted")),)),
+        Check("jacobian-search", "numeric", lambda ctx: sep_checks.jacobian_search(loss, constant, ctx),
+              planted=(patched("the map sharpened by 1.01 (scores times 1.01)", lambda: _wrapped_map(_sharpened),
+                               resolution=True),),
+              truths=(Planted("sparsemax's known constant 1", truth=True,
+                              run=lambda ctx: sep_checks.jacobian_search(SPARSEMAX, sp.Integer(1), ctx)),)),
+    )
+    constants = {"bound": "inf" if bound in (None, sp.oo) else repr(float(bound)), "tree": loss.tree()}
+    return Claim("FY-4", f"user:{loss.name}", statement, checks, expected="verified",
+                 note="a user's loss: no registered verdict", constants=constants)
+
+
 def user_claims(loss: SeparableLoss) -> list[Claim]:
-    """The rows decided for ``loss`` (so far FY-3, on the simplex)."""
+    """The rows decided for ``loss`` (so far FY-3 and FY-4, on the simplex)."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
     if loss.domain != "simplex":
         return []
-    return [_fy3(loss)]
+    return [_fy3(loss), _fy4(loss)]

@@ -1,6 +1,7 @@
-"""``softmax-audit audit-loss`` (issue 23 §5–6): a user's loss through the FY-3 row, with
-known answers pinned here (literature, not the code: sparsemax margin 1, 1.5-entmax
-1/(α − 1) = 2, Tsallis α = 3 margin ½, softmax and binary entropy none), the built-ins
+"""``softmax-audit audit-loss`` (issue 23 §5–6): a user's loss through the FY-3 and FY-4 rows,
+with known answers pinned here (literature, not the code: sparsemax margin 1, 1.5-entmax
+1/(α − 1) = 2, Tsallis α = 3 margin ½, softmax and binary entropy none; constants: sparsemax 1,
+softmax ½, binary entropy ¼, Tsallis α = 3 none for n ≥ 3), the built-ins
 through the same path as the main report's FY-3 rows, a wrong stated margin refuted with
 counterexamples that the outside re-checker confirms, and the command on a module of the
 user's own."""
@@ -25,10 +26,14 @@ BINENT = SeparableLoss("binent", P * sp.log(P) + (1 - P) * sp.log(1 - P), P)
 WRONG = SeparableLoss("sparsemax-half", P**2 / 2, P, margin=sp.Rational(1, 2))   # the true margin is 1
 ROOT = Path(__file__).resolve().parent.parent
 
-# the pinned verdict table: spec -> (FY-3 verdict, its margin constant)
-KNOWN = {"softmax": ("verified", None), "sparsemax": ("verified", 1.0), "entmax-1.5": ("verified", 2.0),
-         "test_audit_loss:TSALLIS3": ("verified", 0.5), "test_audit_loss:BINENT": ("verified", None),
-         "test_audit_loss:WRONG": ("refuted", 0.5)}
+# the pinned verdict table: spec -> (FY-3 verdict, its margin constant, FY-4 verdict, the bound a λ must exceed)
+# FY-4 of softmax and 1.5-entmax is supported here (verified in the main report): the generic bracket
+# [½, 1] / [√2/2, 1] holds the constant without pinning it; the main rows derive it for their loss
+KNOWN = {"softmax": ("verified", None, "supported", "0.5"), "sparsemax": ("verified", 1.0, "verified", "1.0"),
+         "entmax-1.5": ("verified", 2.0, "supported", "1.0"),
+         "test_audit_loss:TSALLIS3": ("verified", 0.5, "verified", "inf"),
+         "test_audit_loss:BINENT": ("verified", None, "verified", "0.25"),
+         "test_audit_loss:WRONG": ("refuted", 0.5, "verified", "1.0")}
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +45,13 @@ def audits():
 def test_known_answers(audits, spec):
     results, crashed = audits[spec]
     assert not crashed
-    (row,) = results["claims"]
-    verdict, margin = KNOWN[spec]
-    assert row["verdict"] == verdict
-    assert row["constants"]["margin"] == (None if margin is None else repr(margin))
+    fy3, fy4 = results["claims"]
+    v3, margin, v4, bound = KNOWN[spec]
+    assert (fy3["verdict"], fy4["verdict"]) == (v3, v4)
+    assert fy3["constants"]["margin"] == (None if margin is None else repr(margin))
+    assert fy4["constants"]["bound"] == bound
     meta = results["meta"]
-    assert meta["checks"] == 2 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 2
+    assert meta["checks"] == 4 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 4
     assert meta["subject"]["spec"] == spec and len(meta["subject"]["sha256"]) == 64
 
 
@@ -53,6 +59,24 @@ def test_known_answers(audits, spec):
 def test_the_builtins_give_the_main_reports_fy3_verdict(audits, name):
     main = by_key(f"FY-3[{name.split('-')[0]}]")
     assert audits[name][0]["claims"][0]["verdict"] == main.expected
+
+
+def test_a_wrong_stated_constant_is_refuted_at_a_point_the_outside_recheck_confirms():
+    loss = SeparableLoss("binent-fifth", BINENT.g, P, lipschitz=sp.Rational(1, 5))     # the constant is 1/4
+    fy4 = audit_rows(loss)[1]
+    assert fy4["verdict"] == "refuted"
+    assert {e["check"]: e["outcome"] for e in fy4["evidence"]} == {"lipschitz-bracket": "fails", "jacobian-search": "fails"}
+    results = {"claims": [fy4]}
+    assert recheck_results(json.loads(json.dumps(results)))[2] == 2
+    fy4["constants"]["bound"] = "0.25"                                                # the true constant: no longer above
+    assert recheck_results(json.loads(json.dumps(results)))[2] == 0
+
+
+def audit_rows(loss):
+    from reports.claims_user import user_claims
+    from reports.runner import run_claim
+
+    return [run_claim(c, RunContext(), raise_errors=True, planted=False)[0] for c in user_claims(loss)]
 
 
 def test_a_wrong_stated_margin_is_refuted_and_its_counterexamples_recheck_outside(audits):
@@ -83,7 +107,7 @@ def test_the_command_audits_a_module_of_the_users_own(tmp_path):
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert [r["verdict"] for r in results["claims"]] == ["verified"]
+    assert [r["verdict"] for r in results["claims"]] == ["verified", "verified"]
     assert results["meta"]["subject"]["module"] == "my_losses" and (tmp_path / "out" / "appendix.tex").exists()
     for bad, words in [(["audit-loss", "my_losses.BINENT"], "colon"), (["audit-loss", "my_losses:NOPE"], "resolve"),
                        (["audit-loss"], "needs a SPEC")]:

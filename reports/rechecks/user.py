@@ -12,6 +12,12 @@ second-order forward differentiation of that tree, a route of its own.
   by more than 10⁻⁶ (relative) between 10⁻⁶⁰ and 10⁻⁸⁰ (a power δ^r, r ≥ 1/4, moves by
   < 10⁻¹⁵ there; log δ by 46).  ``plus``: gap ≥ μ yet ŷ ≠ y; ``minus``: gap < μ yet ŷ = y;
   ``nomargin``: a row stating no margin, yet ŷ = y at a finite θ.
+* FY-4 ``{theta, yhat, lambda_max}`` against the row's ``bound`` (the claimed constant, or the
+  upper end of the derived bracket; "inf" when no finite constant is claimed): ŷ is the map's
+  output at θ by the KKT conditions (on the simplex; g′(ŷᵢ) = θᵢ − τ on the support, θᵢ − τ ≤
+  g′(0⁺) off it), the Jacobian there is diag(s) − ssᵀ/Σs with s = 1/g″(ŷ) on the support
+  (implicit differentiation), its largest eigenvalue (numpy) exceeds the bound and matches
+  the stored λ_max to 10⁻⁴.
 """
 from __future__ import annotations
 
@@ -97,5 +103,39 @@ def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, chec
     raise ValueError(f"unknown FY-3 side {side!r}")
 
 
+def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
+    """FY-4 of a user's loss (module docstring)."""
+    import numpy as np
+
+    constants = dict(constants or {})
+    bound = constants["bound"]
+    tree = constants["tree"]
+    theta = [float(v) for v in cx["theta"]]
+    yhat = [float(v) for v in cx["yhat"]]
+    if len(theta) != len(yhat) or len(theta) < 2 or min(yhat) < 0 or abs(sum(yhat) - 1) > 1e-9:
+        return False, f"{reading}: the stored yhat is not a point of the simplex"
+    with localcontext() as c:
+        c.prec = PREC
+        duals = {i: _dual(tree, Decimal(repr(v))) for i, v in enumerate(yhat) if v > 0}
+        taus = [Decimal(repr(theta[i])) - d[1] for i, d in duals.items()]
+        d0, _ = one_sided(tree)
+    tau = taus[0]
+    if max(abs(t - tau) for t in taus) > Decimal("1e-8") * (1 + abs(tau)):
+        return False, f"{reading}: yhat is not the map's output at theta (g'(yhat_i) - theta_i differ on the support)"
+    off = [i for i, v in enumerate(yhat) if v == 0]
+    if off and (d0 is None or any(Decimal(repr(theta[i])) - tau > d0 + Decimal("1e-8") for i in off)):
+        return False, f"{reading}: a zero of yhat where theta_i - tau exceeds g'(0+)"
+    s = np.zeros(len(yhat))
+    for i, d in duals.items():
+        s[i] = float(1 / d[2])
+    J = np.diag(s) - np.outer(s, s) / s.sum()
+    lam = float(np.linalg.eigvalsh(J).max())
+    stored = float(cx["lambda_max"])
+    same = abs(lam - stored) <= 1e-4 * max(1.0, abs(lam))
+    above = bound != "inf" and lam > float(bound) * (1 + 1e-9)
+    return bool(above and same), (f"{reading}: lambda_max = {lam:.9g} at theta = {theta} (stored {stored:.9g}: "
+                                  f"{'the same' if same else 'NOT the recomputed value'}), the row's bound {bound}")
+
+
 #: claim id -> re-check of a ``[user:NAME]`` row
-RECHECKERS = {"FY-3": recheck_fy3}
+RECHECKERS = {"FY-3": recheck_fy3, "FY-4": recheck_fy4}
