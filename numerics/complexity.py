@@ -400,7 +400,24 @@ def cpx1(method: str, ctx: RunContext) -> Evidence:
     head = ("claimed", "flops_exponent_n", "claimed_exponent_n", "exponent_n")  # the appendix summary shows these
     figures = {k: figures[k] for k in head} | {k: v for k, v in figures.items() if k not in head}
     return Evidence("numeric", "counted-flops-exponents", outcome, detail, figures, cx if outcome == "fails" else None,
-                    summary=_summary(claimed, figures, done, cx if outcome == "fails" else None), labels=LABELS)
+                    summary=_summary(claimed, figures, done, cx if outcome == "fails" else None),
+                    labels=_grid_labels(figures, done))
+
+
+def _grid_labels(figures: dict, done: list[str]) -> dict[str, str]:
+    """LABELS, with each exponent naming the grid points it comes from: a fitted exponent (least
+    squares over the whole grid) and a top-pair one (the two largest points) differ wherever the
+    cost is not a pure power, e.g. RG^2-ALS's n-exponents 0.327 and 0.44 (issue 24)."""
+    labels = dict(LABELS)
+    for v in done:
+        xs = [str(x) for x in figures[f"grid_{v}"]]
+        whole, top = f"least squares over ${v} \\in \\{{{', '.join(xs)}\\}}$", f"${v} = {xs[-2]}$ to {xs[-1]}"
+        labels |= {f"flops_exponent_{v}": f"fitted exponent of the counted FLOPs in ${v}$ ({whole})",
+                   f"claimed_exponent_{v}": f"fitted exponent of the claim in ${v}$ (unit constants; {whole})",
+                   f"flops_exponent_{v}_top": f"counted local exponent in ${v}$, top grid pair ({top})",
+                   f"claimed_exponent_{v}_top": f"claimed local exponent in ${v}$, top grid pair ({top}; unit "
+                                                "constants)"}
+    return labels
 
 
 def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> str:

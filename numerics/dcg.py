@@ -53,6 +53,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.markup import SUMMARY_CHARS, visible_length
 
 from . import labels as lab
 from . import risk
@@ -341,14 +342,17 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext) -> Evidence:
         kind = {"strict": "every minimizer ranks a lower-gain item strictly above a higher-gain one",
                 "tie": "a minimizer ties a higher-gain item with a lower-gain one (worst tie-break)"}.get(
             failure["kind"], "a minimizer ties or reverses a higher-gain item with a lower-gain one")
-        hi, lo = (x + 1 for x in failure["pair"])  # items 1-based: hi has the higher expected gain
-        short = {"strict": f"every minimizer ranks item {lo} above {hi}",
-                 "tie": f"a minimizer ties items {hi} and {lo}"}.get(
-            failure["kind"], f"a minimizer ranks item {lo} at or above {hi}")
+        # items counted from 1 in print and said so: the stored pair counts from 0 (Python indices)
+        hi, lo = (x + 1 for x in failure["pair"])  # hi has the higher expected gain
+        short = {"strict": f"every minimizer ranks item {lo} above {hi} (from 1)",
+                 "tie": f"a minimizer ties items {hi} and {lo} (from 1)"}.get(
+            failure["kind"], f"a minimizer ranks item {lo} at or above {hi} (from 1)")
         atoms = len(failure["D"])
         at = f", $\\alpha = {failure['params']['alpha']:g}$" if alphas else ""
         summary = (f"counterexample ($n = {len(failure['q'])}$, {atoms} atom{'s' if atoms > 1 else ''}{at}): {short}, "
                    f"losing {failure['regret']:.3g} of {edcg}")
+        if visible_length(summary) > SUMMARY_CHARS:
+            summary = summary.replace("counterexample (", "(", 1)
         return Evidence("numeric", "dcg-enumeration", "fails",
                         detail + f"; counterexample: {kind}, pair {failure['pair']} (items 0-based), worst ranking "
                         f"loses {edcg} {failure['regret']:.6g}"

@@ -278,9 +278,35 @@ def _separable_summary(loss: str, runs: dict, out: str) -> str:
     if len(exps) < n:
         return f"the recorded loss rounds to 0 in float64 in {n - len(exps)} of {n} runs: rates not measured"
     verdict_ = {"holds": "rule met", "fails": "outside the band", "undecided": "rule not met"}[out]
-    lo, hi = f"{min(exps):.3g}", f"{max(exps):.3g}"
-    s_text = f"$s = {lo}$" if lo == hi else f"$s \\in [{lo}, {hi}]$"
-    return rf"loss exponent {s_text} (band $[-1.2, -0.8]$), norm's $\log t$ fit $R^2 \ge {min(r2):.4g}$: {verdict_}"
+    # the interval the rule names: the hull of the runs' 95% t-intervals of s (not the span of the point
+    # estimates), rounded outwards to 4 decimals so that the printed interval still contains every one
+    cis = [v["rate_last_decade"]["ci95"] for v in runs.values()]
+    lo = f"{math.floor(min(c[0] for c in cis) * 1e4) / 1e4:.4f}".rstrip("0").rstrip(".")
+    hi = f"{math.ceil(max(c[1] for c in cis) * 1e4) / 1e4:.4f}".rstrip("0").rstrip(".")
+    band = f"$[{RATE_BAND[0]:g}, {RATE_BAND[1]:g}]$"
+    floor = min(v["norm_growth_last_two_decades"].get("r2_floor", R2_FLOOR) for v in runs.values())
+    r2_text = _beside_floor(min(r2), floor)
+    from audit.markup import SUMMARY_CHARS, visible_length
+
+    least = "least " if n > 1 else ""  # the rule needs every run's R^2 above the floor: the least decides
+    for text in (rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {least}{r2_text}: {verdict_}",
+                 rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {r2_text}: {verdict_}",
+                 rf"95% intervals of $s$ in $[{lo}, {hi}]$; norm vs $\log t$: {r2_text}: {verdict_}"):
+        if visible_length(text) <= SUMMARY_CHARS:
+            break
+    return text
+
+
+def _beside_floor(r2: float, floor: float) -> str:
+    """``$R^2 = x < floor$`` (or ``\\ge``) with digits enough that the printed x sits on the same
+    side of the floor as x and is neither the floor nor 1 unless x is (0.99838 printed as 0.9984
+    read as if it met 0.999)."""
+    for digits in range(5, 12):  # 5: as the detail prints it (_softmax_entry)
+        x = f"{r2:.{digits}f}".rstrip("0").rstrip(".")
+        if (float(x) < floor) == (r2 < floor) and float(x) not in {floor, 1.0} - {r2}:
+            break
+    rel = "<" if r2 < floor else r"\ge"
+    return f"$R^2 = {x} {rel} {floor:g}$"
 
 
 # --------------------------------------------------------------------------------------

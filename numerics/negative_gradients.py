@@ -73,8 +73,12 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
         caption = ("DYN-1 claims softmax gives every negative class a non-zero gradient at every finite $\\theta$: "
                    "every curve stays at 1.")
     else:
+        # say where each plotted run ends: a run reaches 0 only once every example has its margin, and the
+        # separable runs stop above 0 (issue 24: "to 0" was printed for curves that end at 0.02)
+        ends = "; ".join(f"{labels[k]}: {v['frac_last']:.3g}" for k, v in runs.items())
         caption = (f"DYN-1 claims {loss} gives exactly zero gradient to every class outside the support of "
-                   "$\\hat y$: the curves fall below 1, to 0 once every example has its margin.")
+                   f"$\\hat y$: each curve is one GD run's fraction per step; it falls below 1 and reaches 0 only "
+                   f"once every example has its margin. Last values: {ends}.")
     figures["plot"] = {"title": f"DYN-1 {loss}: fraction of negatives with non-zero gradient", "caption": caption,
                        "xlabel": "GD step $t$", "ylabel": "fraction of negatives", "logx": True, "logy": False,
                        "series": series}
@@ -96,13 +100,33 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
     if loss == "softmax":
         summary = (f"every negative keeps a non-zero gradient at every step of {len(runs)} GD runs (up to {steps} "
                    "steps)" if out == "holds" else
-                   f"fraction of negatives with a non-zero gradient drops to {fmin:.3g} in {len(runs)} GD runs "
+                   f"fraction of negatives with a non-zero gradient drops as low as {fmin:.3g} in {len(runs)} GD runs "
                    "(float64 underflow)")
     else:
-        summary = (f"non-zero-gradient fraction of negatives falls to {fmin:.3g} in {len(runs)} GD runs; zeros = "
-                   f"off-support ({compared} checks)" if out == "holds" else
+        summary = (_one_line(f"ends at {_span(runs)} in {len(runs)} GD runs; zeros = off-support", compared)
+                   if out == "holds" else
                    f"every negative keeps a non-zero gradient in all {len(runs)} GD runs: no zero gradient observed")
     return Evidence("numeric", "negative-gradient-fraction", out, detail, figures, summary=summary, labels=labels)
+
+
+def _one_line(tail: str, compared: int) -> str:
+    """The sparse summary within one line of the front table (markup.SUMMARY_CHARS), shortened
+    in steps: a two-value span and a six-digit count do not fit the long wording."""
+    from audit.markup import SUMMARY_CHARS, visible_length
+
+    for text in (f"non-zero-gradient fraction of negatives {tail} ({compared} checks)",
+                 f"fraction of negatives with a gradient {tail} ({compared} checks)",
+                 f"fraction of negatives with a gradient {tail}"):
+        if visible_length(text) <= SUMMARY_CHARS:
+            break
+    return text
+
+
+def _span(runs: dict) -> str:
+    """The runs' last fractions as printed: one value when they agree, else smallest to largest
+    (the min over runs alone read as if every run fell that far)."""
+    lo, hi = (f"{f(v['frac_last'] for v in runs.values()):.3g}" for f in (min, max))
+    return lo if lo == hi else f"{lo} to {hi}"
 
 
 __all__ = ["negative_gradients"]

@@ -151,7 +151,7 @@ def _risk_gradient(d: Derivation, target: sp.Expr) -> bool | None:
     ⟨θ, y_a⟩ = θ_i y_{a,i} + (terms free of θ_i), Ω* a function of θ_i (other coordinates fixed)."""
     t = sp.Symbol("theta_i", real=True)
     rest, om = sp.IndexedBase("rho"), sp.IndexedBase("Omega_y")
-    conj = sp.Function("Omegastar")(t)
+    conj = sp.Function("Omega^*")(t)  # sympy prints this name as \Omega^{*} (never an internal name in print)
     R = sp.Sum(_C[_A] * (conj + om[_A] - t * _Y[_A] - rest[_A]), (_A, 1, _M))
     grad = sp.diff(R, t)
     expect = sp.Sum(_C[_A], (_A, 1, _M)) * (sp.diff(conj, t) - target)
@@ -420,7 +420,7 @@ def _counterexample(d: Derivation, loss: str, lm: LabelMap, premises: bool | Non
     flip = q[1] < q[2] and EG[1] > EG[2]
     d.step(r"$q_2 < q_3$ but $\mathbb{E}[G]_2 > \mathbb{E}[G]_3$; by the order premise "
            r"($\hat y_i < \hat y_j \Rightarrow \theta_i < \theta_j$) EVERY minimizer ranks item 3 strictly above "
-           r"item 2: DCG-suboptimal.")
+           r"item 2: DCG-suboptimal (items counted from 1; the stored pair counts from 0: $(1, 2)$).")
     if premises is not True or positive is None or not flip:
         d.step("(a premise or the exhibited law does not hold: nothing decided)")
         return d.decide(None)
@@ -429,7 +429,8 @@ def _counterexample(d: Derivation, loss: str, lm: LabelMap, premises: bool | Non
     d.counterexample = {"D": [{"p": float(pa), "r": list(r)} for pa, r in D],
                         "theta": [float(t) for t in theta], "pair": [1, 2], "regret": float(loss_dcg),
                         **({"alpha": 1.5} if loss == "entmax" else {})}
-    d.summary = (r"counterexample $D = \{2/5: (0,2,0),\ 3/5: (0,0,1)\}$: every minimizer ranks item 3 over 2, "
+    # items counted from 1 in print, as in the steps; the stored pair counts from 0 (Python indices)
+    d.summary = (r"$D = \{2/5: (0,2,0),\ 3/5: (0,0,1)\}$: every minimizer ranks item 3 over 2 (from 1), "
                  rf"losing {float(loss_dcg):.4g} of $\mathbb{{E}}[\mathrm{{DCG}}]$")
     return d.decide(False)
 

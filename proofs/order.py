@@ -227,20 +227,22 @@ def softmax_o2() -> Derivation:
 
 def sparse_o2(loss: str) -> Derivation:
     d = Derivation(f"{loss}: " + r"the minimizers of the conditional risk are the $\theta$ with "
-                   r"$\hat y(\theta) = \eta$; every one has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ (WOP), "
+                   r"$\hat y(\theta) = \eta$; every one has $\eta_i > \eta_j \Rightarrow \theta_i \ge \theta_j$ (WOP; "
+                   r"the argument below even gives $\theta_i > \theta_j$), "
                    "and ties at a flat value (0; 1 for rankmax) can split (not SOP)",
                    "any $n$ (WOP, from $f$ non-decreasing); exact witness $n = 4$"
                    + (r" ($\alpha = 3/2$)" if loss == "entmax" else ""),
                    [r"$R(\theta; \eta) = L(\theta; \eta) + \mathrm{const} \ge \mathrm{const}$, with equality iff "
                     r"$\hat y(\theta) = \eta$ (FY-2)",
                     r"$\hat y_i = f(\theta_i - \lambda)$, one threshold (KKT)"],
-                   summary=f"{loss}: " + r"every risk minimizer has $\eta_i > \eta_j \Rightarrow \theta_i > \theta_j$ "
+                   # the statement's inequality (>=), so that the front line states what the row claims
+                   summary=f"{loss}: " + r"every risk minimizer has $\eta_i > \eta_j \Rightarrow \theta_i \ge \theta_j$ "
                            "(WOP); a tie at a flat value can split (not SOP)")
     f_free = derived_free_map(loss)
     mono = monotone_steps(d, loss, f_free)
     d.step(r"at a minimizer $f(\theta_i - \lambda) = \eta_i$; if $\eta_i > \eta_j$ then $\theta_i \le \theta_j$ "
            r"would give $f(\theta_i - \lambda) \le f(\theta_j - \lambda)$ ($f$ non-decreasing): so "
-           r"$\theta_i > \theta_j$ (WOP)")
+           r"$\theta_i > \theta_j$, so $\theta_i \ge \theta_j$ (WOP)")
     sub = {S_ALPHA: sp.Rational(1, 2)} if loss == "entmax" else {}
     f = piecewise_map(loss, f_free.subs(sub))
     if loss == "rankmax":  # k = 2: two ones and two zeros; λ = −1/2

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from .front import front_matter
 from .tables import calibration_table, complexity_table, experiment_table, grids_table
 from .texfmt import _LEGEND, _VERDICT_COLOURS, _ident, _num, _pdfstring, _wallclock, escape
 from .views import BODY_PDF, EVIDENCE_PDF, row_views, verdict_counts
@@ -80,7 +81,7 @@ def render_appendix(results: Mapping[str, Any]) -> str:
         shown=_num(meta.get("checks_shown_to_fail", 0), "d"), shown_hold=_num(meta.get("checks_shown_to_hold", 0), "d"),
         legend=[(v, escape(t)) for v, t in _LEGEND], wallclock=bool(wall), false_alarm=_false_alarm(meta),
         crashed_rows=[r for r, c in zip(ctx["rows"], claims) if c.get("verdict") == "crashed"],
-        subject=_subject(meta),
+        subject=_subject(meta), front=front_matter(claims),
         overview=["\n".join(t) for t in (complexity_table(claims, wall), experiment_table(claims, wall),
                                           calibration_table(claims)) if t])
     assert text.isascii(), "appendix.tex must be pure ASCII"

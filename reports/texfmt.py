@@ -236,11 +236,25 @@ def _special_float(x: Any) -> str | None:
     return None
 
 
+def _apart(x: float, spec: str) -> str:
+    """``format(x, spec)``, with more significant digits where a value strictly between -1 and 1
+    would print as 0 or ±1 (a level 0.99981 read as 1 at three digits; issue 24)."""
+    s = format(x, spec)
+    m = re.fullmatch(r"\.?(\d*)g", spec)
+    if m is None or not 0 < abs(x) < 1:
+        return s
+    digits = int(m.group(1) or 6)
+    while float(s) in (0.0, 1.0, -1.0) and digits < 17:
+        digits += 1
+        s = format(x, f".{digits}g")
+    return s
+
+
 def _num(x: int | float, spec: str) -> str:
     """A number with a fixed format; exponents as ×10^k, a true minus sign."""
     if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
         return _special_float(repr(x)) or "?"
-    s = str(x) if isinstance(x, int) else format(x, spec)
+    s = str(x) if isinstance(x, int) else _apart(x, spec)
     mant, _, exp = s.partition("e")
     if exp:
         k = int(exp)

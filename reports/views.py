@@ -125,6 +125,10 @@ def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[M
                 "outcome": _outcome(ev.get("outcome")), "summary": _summary(ev),
                 "detail": marked(ev["detail"]) if ev.get("detail") else "",
                 "scope_gap": marked(ev["scope_gap"]) if ev.get("scope_gap") else "",
+                # "supported, not verified" is what a gap does to a row whose checks all hold; in a refuted or
+                # inconclusive row another check decides, and the gap only says what the derivation leaves out
+                "scope_note": ("supported, not verified" if row.get("verdict") == "supported"
+                               else "not covered by the derivation"),
                 "planted": planted(ev), "n_planted": len(ev.get("planted") or []), "resolution": resolution(ev),
                 "assumptions": [marked(a) for a in ev.get("assumptions") or []],
                 "steps": [marked(s) for s in ev.get("steps") or []],
