@@ -103,4 +103,13 @@ def visible_length(text: str) -> int:
     return len(re.sub(r"[{}$^_\\]", "", t))
 
 
-__all__ = ["split", "problems", "visible_length", "SUMMARY_CHARS"]
+def fit_line(*candidates: str) -> str:
+    """The first candidate that fits one line of the appendix's front table
+    (:data:`SUMMARY_CHARS`), longest wording first; the last one otherwise."""
+    for text in candidates:
+        if visible_length(text) <= SUMMARY_CHARS:
+            return text
+    return candidates[-1]
+
+
+__all__ = ["split", "problems", "visible_length", "fit_line", "SUMMARY_CHARS"]

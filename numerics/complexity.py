@@ -422,7 +422,7 @@ def _grid_labels(figures: dict, done: list[str]) -> dict[str, str]:
 
 def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> str:
     """One line: the first pair that exceeds the band, or the top-pair exponents."""
-    from audit.markup import SUMMARY_CHARS, visible_length
+    from audit.markup import fit_line
 
     if cx is not None:
         v, (x0, x1) = cx["variable"], cx["pair"]
@@ -430,14 +430,11 @@ def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> s
                 f"band of $O({claimed})$: {cx['claimed_band'][1]:.2f} + {cx['tol']}")
     tops = ", ".join(f"${v}$ {figures[f'flops_exponent_{v}_top']:.2g}/{figures[f'claimed_exponent_{v}_top']:.2g}"
                      for v in done)
-    for text in (f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair; top-pair exponents "
-                 f"counted/claimed: {tops}",
-                 f"counted FLOPs within the band of $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
-                 f"counted FLOPs within $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
-                 f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair"):
-        if visible_length(text) <= SUMMARY_CHARS:
-            return text
-    return text
+    return fit_line(f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair; top-pair exponents "
+                    f"counted/claimed: {tops}",
+                    f"counted FLOPs within the band of $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
+                    f"counted FLOPs within $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
+                    f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair")
 
 
 def _var_labels(v: str) -> dict[str, str]:

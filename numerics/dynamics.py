@@ -286,15 +286,12 @@ def _separable_summary(loss: str, runs: dict, out: str) -> str:
     band = f"$[{RATE_BAND[0]:g}, {RATE_BAND[1]:g}]$"
     floor = min(v["norm_growth_last_two_decades"].get("r2_floor", R2_FLOOR) for v in runs.values())
     r2_text = _beside_floor(min(r2), floor)
-    from audit.markup import SUMMARY_CHARS, visible_length
+    from audit.markup import fit_line
 
     least = "least " if n > 1 else ""  # the rule needs every run's R^2 above the floor: the least decides
-    for text in (rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {least}{r2_text}: {verdict_}",
-                 rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {r2_text}: {verdict_}",
-                 rf"95% intervals of $s$ in $[{lo}, {hi}]$; norm vs $\log t$: {r2_text}: {verdict_}"):
-        if visible_length(text) <= SUMMARY_CHARS:
-            break
-    return text
+    return fit_line(rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {least}{r2_text}: {verdict_}",
+                    rf"95% intervals of $s$ in $[{lo}, {hi}]$ (band {band}); norm vs $\log t$: {r2_text}: {verdict_}",
+                    rf"95% intervals of $s$ in $[{lo}, {hi}]$; norm vs $\log t$: {r2_text}: {verdict_}")
 
 
 def _beside_floor(r2: float, floor: float) -> str:

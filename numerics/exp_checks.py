@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 from audit import Evidence, RunContext
-from audit.markup import SUMMARY_CHARS, problems, visible_length
+from audit.markup import fit_line, problems
 
 from . import exp_decide as D
 from .exp_run import LEARNED, PER_INTERACTION
@@ -63,12 +63,6 @@ from .exp_labels import WOP as _LABELLED_WOP  # noqa: E402
 assert _LABELLED_WOP == WOP, "numerics/exp_labels.py labels another set of well-ordered methods"
 
 
-def _fit(*candidates: str) -> str:
-    """The first candidate that fits one line of the front table (the last one otherwise)."""
-    for text in candidates:
-        if visible_length(text) <= SUMMARY_CHARS:
-            return text
-    return candidates[-1]
 
 
 def _config_text(config) -> str:
@@ -194,7 +188,7 @@ def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, co
                                f"{_pair_text(f)} (both plausible on validation) {f['comparison']} has the interval "
                                f"[{f['interval'][0]:.4f}, {f['interval'][1]:.4f}]; {detail} ({len(flips)} "
                                f"comparison(s) sensitive; {stat})",
-                        summary=_fit(f"sensitive to tuning: the selections would {would}, not {_pair_text(f)}",
+                        summary=fit_line(f"sensitive to tuning: the selections would {would}, not {_pair_text(f)}",
                                      f"sensitive to tuning: the selections would {would}, not every plausible "
                                      f"configuration of {f['a']} and {f['b']}"))
     cx = None
@@ -273,21 +267,21 @@ def _ordering_summary(method: str, outcome: str, comps: dict) -> str:
     runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
     if len(comps) == 1:
         c = next(iter(comps.values()))
-        return {"holds": _fit(f"softmax significantly above {method}: {_iv(c)} ({runs} splits)",
+        return {"holds": fit_line(f"softmax significantly above {method}: {_iv(c)} ({runs} splits)",
                               f"softmax significantly above {method} ({runs} splits)"),
-                "fails": _fit(f"{method} significantly above softmax: {_iv(c, -1)} ({runs} splits)",
+                "fails": fit_line(f"{method} significantly above softmax: {_iv(c, -1)} ({runs} splits)",
                               f"{method} significantly above softmax ({runs} splits)"),
-                "undecided": _fit(f"{method} not separated from softmax: NDCG@20 difference in "
+                "undecided": fit_line(f"{method} not separated from softmax: NDCG@20 difference in "
                                   f"[{c['lo']:.2g}, {c['hi']:.2g}], across 0 ({runs} splits)",
                                   f"interval straddles 0: {method} not separated from softmax ({runs} splits)")}[outcome]
     if method == "popularity":
         strip = lambda n: n.rsplit("-popularity", 1)[0]  # noqa: E731
         names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
-        return {"holds": _fit(f"all {k} learned models significantly above popularity ({_lowest(comps)}, "
+        return {"holds": fit_line(f"all {k} learned models significantly above popularity ({_lowest(comps)}, "
                               f"{runs} splits)", f"all {k} learned models significantly above popularity"),
-                "fails": _fit(f"popularity significantly above {', '.join(names[-1])} ({runs} splits)",
+                "fails": fit_line(f"popularity significantly above {', '.join(names[-1])} ({runs} splits)",
                               f"popularity significantly above {len(names[-1])} of {k} learned models"),
-                "undecided": _fit(f"not separated from popularity: {', '.join(names[0])} ({runs} splits)",
+                "undecided": fit_line(f"not separated from popularity: {', '.join(names[0])} ({runs} splits)",
                                   f"{len(names[0])} of {k} intervals straddle 0: learned models not separated from "
                                   f"popularity ({runs} splits)")}[outcome]
     return _separated_summary(outcome, comps, lambda n: n.split("-", 1)[1], f"all {k} other methods")
@@ -298,13 +292,13 @@ def _separated_summary(outcome: str, comps: dict, strip: Callable[[str], str], e
     runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
     names = {s: [strip(n) for n, v in comps.items() if _sign(v) == s] for s in (-1, 0)}
     if outcome == "holds":
-        return _fit(f"softmax significantly above {every} ({_lowest(comps)}, {runs} splits)",
+        return fit_line(f"softmax significantly above {every} ({_lowest(comps)}, {runs} splits)",
                     f"softmax significantly above {every} ({runs} splits)")
     if outcome == "fails":
-        return _fit(f"significantly above softmax: {', '.join(names[-1])} ({runs} splits)",
+        return fit_line(f"significantly above softmax: {', '.join(names[-1])} ({runs} splits)",
                     f"{len(names[-1])} of {k} methods significantly above softmax ({runs} splits)")
     one = len(names[0]) == 1
-    return _fit(f"interval{'' if one else 's'} straddle{'s' if one else ''} 0: {', '.join(names[0])} not separated "
+    return fit_line(f"interval{'' if one else 's'} straddle{'s' if one else ''} 0: {', '.join(names[0])} not separated "
                 f"from softmax ({runs} splits)",
                 f"{len(names[0])} of {k} intervals straddle 0: not separated from softmax ({runs} splits)")
 
@@ -364,11 +358,11 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
         runs, k = len(next(iter(comps.values()))["runs"]), len(comps)  # one run per split
         names = {s: ", ".join(strip(n) for n, v in comps.items() if _sign(v) == s) for s in (1, 0)}
         summary = {
-            "holds": _fit(f"all {k} methods cheaper per epoch than softmax are significantly less accurate "
+            "holds": fit_line(f"all {k} methods cheaper per epoch than softmax are significantly less accurate "
                           f"({runs} splits)", f"all {k} cheaper methods significantly less accurate ({runs} splits)"),
-            "fails": _fit(f"softmax dominated by {names[1]}: cheaper per epoch, significantly more accurate "
+            "fails": fit_line(f"softmax dominated by {names[1]}: cheaper per epoch, significantly more accurate "
                           f"({runs} splits)", f"softmax dominated by {len(bad)} of {k} cheaper methods ({runs} splits)"),
-            "undecided": _fit(f"cheaper per epoch and not separated from softmax: {names[0]} ({runs} splits)",
+            "undecided": fit_line(f"cheaper per epoch and not separated from softmax: {names[0]} ({runs} splits)",
                               f"{sum(_sign(v) == 0 for v in comps.values())} of {k} cheaper methods not separated "
                               f"from softmax ({runs} splits)")}[outcome]
         return _finish(ex, ctx, "frontier", outcome, detail + f"; {len(cheaper)} cheaper method(s)", comps, flips,
@@ -388,13 +382,13 @@ def frontier(reading: str, ctx: RunContext) -> Evidence:
            "ratio_to_reference": {m: ratio[m] for m in dearer}} if dearer else None)
     top = max(APPROX, key=lambda m: ratio[m])
     short = "per-interaction softmax" if ref == PER_INTERACTION else "softmax"
-    summary = (_fit(f"{', '.join(dearer)} cost at least as many operations per epoch as {short} (up to "
+    summary = (fit_line(f"{', '.join(dearer)} cost at least as many operations per epoch as {short} (up to "
                     f"{ratio[top]:.3g} times, {top})",
                     f"{', '.join(dearer)} cost at least as many operations per epoch as {short}",
                     f"{len(dearer)} approximations cost at least as many operations per epoch as {short} (up to "
                     f"{ratio[top]:.3g} times)")
                if dearer else
-               _fit(f"every approximation costs fewer operations per epoch than {short} (largest ratio "
+               fit_line(f"every approximation costs fewer operations per epoch than {short} (largest ratio "
                     f"{ratio[top]:.3g}, {top})",
                     f"every approximation cheaper per epoch than {short} (largest ratio {ratio[top]:.3g}, {top})"))
     return Evidence("empirical", "frontier", outcome, detail=detail + f" ({ex['dataset']})", figures=fig,

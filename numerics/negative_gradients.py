@@ -112,14 +112,11 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
 def _one_line(tail: str, compared: int) -> str:
     """The sparse summary within one line of the front table (markup.SUMMARY_CHARS), shortened
     in steps: a two-value span and a six-digit count do not fit the long wording."""
-    from audit.markup import SUMMARY_CHARS, visible_length
+    from audit.markup import fit_line
 
-    for text in (f"non-zero-gradient fraction of negatives {tail} ({compared} checks)",
-                 f"fraction of negatives with a gradient {tail} ({compared} checks)",
-                 f"fraction of negatives with a gradient {tail}"):
-        if visible_length(text) <= SUMMARY_CHARS:
-            break
-    return text
+    return fit_line(f"non-zero-gradient fraction of negatives {tail} ({compared} checks)",
+                    f"fraction of negatives with a gradient {tail} ({compared} checks)",
+                    f"fraction of negatives with a gradient {tail}")
 
 
 def _span(runs: dict) -> str:
