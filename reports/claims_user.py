@@ -30,6 +30,8 @@ from audit.builtin_losses import SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
 from proofs.separable import derive, margin_derivation, smoothness_derivation
 
+from audit import Evidence, SuiteDefect
+
 from .claim import Check, Claim, Planted, patched
 
 TEMPER = sp.Rational(101, 100)
@@ -54,6 +56,15 @@ def _wrapped_map(wrap) -> Iterator[None]:
         yield
     finally:
         sep_checks.torch_map = real
+
+
+def _ours(ev: Evidence, stated: bool, what: str) -> Evidence:
+    """A check of a value the suite derived (no statement of the author's): contradicting it
+    means two of our own routes disagree (the derivation and the check), a defect of ours,
+    never a finding about the loss."""
+    if not stated and ev.outcome == "fails":
+        raise SuiteDefect(f"{ev.check}: the {what} the suite derived is contradicted by its own check: {ev.summary}")
+    return ev
 
 
 def _tempered(fmap):
@@ -87,12 +98,14 @@ def _fy3(loss: SeparableLoss) -> Claim:
                              resolution=True)
     truth_loss, truth_margin = (SOFTMAX, None) if margin is None else (SPARSEMAX, sp.Integer(1))
     checks = (
-        Check("margin-derivation", "symbolic", lambda ctx: margin_derivation(loss, margin).evidence("margin-derivation"),
+        Check("margin-derivation", "symbolic",
+              lambda ctx: _ours(margin_derivation(loss, margin).evidence("margin-derivation"), stated, "margin"),
               planted=(Planted(sym_defect, run=lambda ctx: margin_derivation(loss, wrong).evidence("planted")),),
               truths=(Planted(f"{truth_loss.name}'s known margin ({'none' if truth_margin is None else 1})",
                               run=lambda ctx: margin_derivation(truth_loss, truth_margin).evidence("planted"),
                               truth=True),)),
-        Check("margin-boundary", "numeric", lambda ctx: sep_checks.margin_boundary(loss, margin, ctx),
+        Check("margin-boundary", "numeric",
+              lambda ctx: _ours(sep_checks.margin_boundary(loss, margin, ctx), stated, "margin"),
               planted=(num_defect,),
               truths=(Planted(f"{truth_loss.name}'s known margin", truth=True,
                               run=lambda ctx: sep_checks.margin_boundary(truth_loss, truth_margin, ctx)),)),
@@ -109,7 +122,8 @@ def _sharpened(fmap):
 def _fy4(loss: SeparableLoss) -> Claim:
     facts = derive(loss)
     lo, hi = facts["Lipschitz >= (n >= 3)"].value, facts["Lipschitz <="].value
-    if loss.lipschitz is not None:
+    stated = loss.lipschitz is not None
+    if stated:
         constant, whose = loss.lipschitz, "stated by the loss's author"
     else:
         tight = lo is not None and hi is not None and (lo == hi or sp.simplify(hi - lo) == 0)
@@ -129,12 +143,13 @@ def _fy4(loss: SeparableLoss) -> Claim:
         wrong, bound = constant * sp.Rational(99, 100), constant
     checks = (
         Check("lipschitz-bracket", "symbolic",
-              lambda ctx: smoothness_derivation(loss, constant).evidence("lipschitz-bracket"),
+              lambda ctx: _ours(smoothness_derivation(loss, constant).evidence("lipschitz-bracket"), stated, "constant"),
               planted=(Planted(f"the constant claimed as ${sp.latex(wrong)}$",
                                run=lambda ctx: smoothness_derivation(loss, wrong).evidence("planted")),),
               truths=(Planted("sparsemax's known constant 1", truth=True,
                               run=lambda ctx: smoothness_derivation(SPARSEMAX, sp.Integer(1)).evidence("planted")),)),
-        Check("jacobian-search", "numeric", lambda ctx: sep_checks.jacobian_search(loss, constant, ctx),
+        Check("jacobian-search", "numeric",
+              lambda ctx: _ours(sep_checks.jacobian_search(loss, constant, ctx), stated, "constant"),
               planted=(patched("the map sharpened by 1.01 (scores times 1.01)", lambda: _wrapped_map(_sharpened),
                                resolution=True),),
               truths=(Planted("sparsemax's known constant 1", truth=True,

@@ -113,3 +113,18 @@ def test_the_command_audits_a_module_of_the_users_own(tmp_path):
                        (["audit-loss"], "needs a SPEC")]:
         run = subprocess.run(cli + bad, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert run.returncode == 2 and words in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_typo_in_a_derived_margin_crashes_the_row_and_a_stated_one_refutes(monkeypatch):
+    """The suite's own derived margin 1 % off is a defect of ours (its routes disagree): the row
+    crashes, never refutes; the same number stated by the author is a finding (refuted)."""
+    import reports.claims_user as CU
+    from reports.runner import run_claim
+
+    real = CU._margin
+    monkeypatch.setattr(CU, "_margin", lambda loss: (real(loss)[0] * sp.Rational(101, 100), False))
+    row, crashed = run_claim(CU.user_claims(TSALLIS3)[0], RunContext(), raise_errors=False)
+    assert crashed and row["verdict"] == "crashed"
+    monkeypatch.setattr(CU, "_margin", lambda loss: (real(loss)[0] * sp.Rational(101, 100), True))
+    row, crashed = run_claim(CU.user_claims(TSALLIS3)[0], RunContext(), raise_errors=False)
+    assert not crashed and row["verdict"] == "refuted"
