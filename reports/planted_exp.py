@@ -69,7 +69,8 @@ def theory_shaped(ctx: RunContext) -> dict:
     flops = {m: (10_000 if m in EXACT else 5_000) for m in X.LEARNED} | {X.PER_INTERACTION: 20_000}
     one = {"config": {}, "epochs": 2, "at_cap": False, "valid_ndcg@20": None}
     selected = {m: one | {"on_edge": [], "plausible": [one]} for m in (*METHODS, *CALIBRATION)}
-    return {"dataset": "planted (theory-shaped)", "splits": [s for s, _ in design], "seeds": [t for _, t in design],
+    return {"dataset": "planted (theory-shaped)", "source": "planted: theory-shaped outcomes, no training",
+            "splits": [s for s, _ in design], "seeds": [t for _, t in design],
             "selected": selected, "runs": runs, "plausible": {m: [one | {"runs": r}] for m, r in runs.items()},
             "flops": flops}
 
@@ -181,20 +182,23 @@ def retrained_softmax(ctx: RunContext, fraction: float = WRONG_POSITIVE_FRACTION
     measured."""
     import json
 
+    from numerics import exp_record as R
     from numerics import exp_run as X
     from numerics.recsys.methods import ExactFY
 
     real = X.results(ctx.profile, ctx.seed, ctx.device)
-    work = [(key, fn, args) for key, fn, args in X.plan(ctx.profile, ctx.seed, ctx.device)
+    work = [(key, fn, args) for key, fn, args in X.design_work(ctx.profile, ctx.seed, ctx.device)
             if key.startswith("run|softmax|")]
     with replacing((ExactFY, "positives", wrong_positives(fraction)))():
-        outputs = {(json.dumps(args[1], sort_keys=True), args[4], args[5]): fn(*args) for _, fn, args in work}
+        outputs = {(json.dumps(args[1], sort_keys=True), args[4], args[5]): R.as_run("softmax", args[5], fn(*args))
+                   for _, fn, args in work}
     plausible = [c | {"runs": {k: outputs[(json.dumps(c["config"], sort_keys=True), *k)] for k in c["runs"]}}
                  for c in real["plausible"]["softmax"]]
     if len(outputs) != sum(len(c["runs"]) for c in plausible):
         raise RuntimeError(f"{len(outputs)} retrained runs are not the experiment's softmax runs")
     return real | {"runs": real["runs"] | {"softmax": plausible[0]["runs"]},
-                   "plausible": real["plausible"] | {"softmax": plausible}}
+                   "plausible": real["plausible"] | {"softmax": plausible},
+                   "source": f"{real['source']}; softmax's {len(outputs)} runs retrained under the planted defect"}
 
 
 def trained_wrong_positive(check: Callable[[RunContext], object]) -> Planted:
