@@ -45,8 +45,8 @@ import torch
 from audit import Evidence, RunContext, SuiteDefect
 from losses import get
 
-from .order import LABELS as _ORDER_LABELS
-from .order import _variant_label
+from .order_labels import LABELS as _ORDER_LABELS
+from .order_labels import _variant_label
 from .order_cvx import sublevel_points
 
 DT = torch.float64

@@ -72,3 +72,26 @@ def test_lower_layers_do_not_import_reports():
            for pkg in ("losses", "proofs", "numerics", "audit") for p in (ROOT / pkg).rglob("*.py")
            if _imports(p, "reports")]
     assert bad == []
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every circle the finder meets, each broken at its closing edge before looking again."""
+    graph = {m: set(n) for m, n in graph.items()}
+    found = []
+    while (c := _cycle(graph)) is not None:
+        found.append(c)
+        graph[c[-2]].discard(c[-1])
+    return found
+
+
+#: the circles left in the training code (issue 23 item 7): breaking them edits the scoring
+#: code, whose identity keys the committed tuning and final-runs records, so they go with the
+#: re-layout that remakes those records; this list may only shrink
+KNOWN = [["numerics.recsys.methods", "numerics.recsys.rg2_authors", "numerics.recsys.methods"],
+         ["numerics.recsys.final", "numerics.recsys.tuning", "numerics.recsys.final"]]
+
+
+def test_no_import_circle_in_the_other_packages():
+    for package in ("audit", "losses", "proofs"):
+        assert _cycles(_graph(package)) == [], package
+    assert _cycles(_graph("numerics")) == KNOWN
