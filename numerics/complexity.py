@@ -386,7 +386,7 @@ def cpx1(method: str, ctx: RunContext) -> Evidence:
     grids = "; ".join(f"${v} \\in \\{{{', '.join(str(x) for x in data[v]['x'])}\\}}$" for v in ("n", "d", "m")
                       if data[v]["x"])
     done = [v for v in ("n", "d", "m") if f"tight_{v}" in figures]
-    detail = (f"Counted FLOPs (numerics/opcount.py cost model) of {unit}; grids {grids} (base $n = {BASE['n']}$, "
+    detail = (f"Counted operations (numerics/opcount.py cost model) of {unit}; grids {grids} (base $n = {BASE['n']}$, "
               f"$d = {BASE['d']}$, $m = {BASE['m']}$). For every consecutive pair of grid points the counted local "
               r"log-log exponent is compared with the band $[\mathrm{lo}, \mathrm{hi}]$ that the claim "
               f"$O({claimed})$ allows for positive hidden constants (proofs/complexity.py, its exponent band): holds "
@@ -412,7 +412,7 @@ def _grid_labels(figures: dict, done: list[str]) -> dict[str, str]:
     for v in done:
         xs = [str(x) for x in figures[f"grid_{v}"]]
         whole, top = f"least squares over ${v} \\in \\{{{', '.join(xs)}\\}}$", f"${v} = {xs[-2]}$ to {xs[-1]}"
-        labels |= {f"flops_exponent_{v}": f"fitted exponent of the counted FLOPs in ${v}$ ({whole})",
+        labels |= {f"flops_exponent_{v}": f"fitted exponent of the counted operations in ${v}$ ({whole})",
                    f"claimed_exponent_{v}": f"fitted exponent of the claim in ${v}$ (unit constants; {whole})",
                    f"flops_exponent_{v}_top": f"counted local exponent in ${v}$, top grid pair ({top})",
                    f"claimed_exponent_{v}_top": f"claimed local exponent in ${v}$, top grid pair ({top}; unit "
@@ -430,17 +430,18 @@ def _summary(claimed: str, figures: dict, done: list[str], cx: dict | None) -> s
                 f"band of $O({claimed})$: {cx['claimed_band'][1]:.2f} + {cx['tol']}")
     tops = ", ".join(f"${v}$ {figures[f'flops_exponent_{v}_top']:.2g}/{figures[f'claimed_exponent_{v}_top']:.2g}"
                      for v in done)
-    return fit_line(f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair; top-pair exponents "
-                    f"counted/claimed: {tops}",
-                    f"counted FLOPs within the band of $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
-                    f"counted FLOPs within $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
-                    f"counted FLOPs within the band of $O({claimed})$ + {TOL} on every grid pair")
+    within = f"counted operations within the band of $O({claimed})$ + {TOL}"
+    return fit_line(f"{within} on every grid pair; top-pair exponents counted/claimed: {tops}",
+                    f"{within}; top-pair exponents counted/claimed: {tops}",
+                    f"counted operations within $O({claimed})$ + {TOL}; top-pair exponents counted/claimed: {tops}",
+                    f"counted operations within $O({claimed})$ + {TOL}; top-pair exponents: {tops}",
+                    f"{within} on every grid pair")
 
 
 def _var_labels(v: str) -> dict[str, str]:
     return {
-        f"flops_exponent_{v}": f"fitted exponent of the counted FLOPs in ${v}$",
-        f"flops_exponent_{v}_ci": f"{LEVEL:.0%} interval of the fitted FLOPs exponent in ${v}$",
+        f"flops_exponent_{v}": f"fitted exponent of the counted operations in ${v}$",
+        f"flops_exponent_{v}_ci": f"{LEVEL:.0%} interval of the fitted exponent of the counted operations in ${v}$",
         f"claimed_exponent_{v}": f"fitted exponent of the claim in ${v}$ (unit constants)",
         f"flops_exponent_{v}_top": f"counted local exponent in ${v}$, top grid pair",
         f"claimed_exponent_{v}_top": f"claimed local exponent in ${v}$, top grid pair (unit constants)",
@@ -448,7 +449,7 @@ def _var_labels(v: str) -> dict[str, str]:
         f"tight_{v}": rf"bound tight in ${v}$ (top-pair exponent within the band $\pm$ {TOL})",
         f"matches_unit_constants_{v}": f"top-pair exponent in ${v}$ within {TOL} of the claim with unit constants",
         f"grid_{v}": f"grid of ${v}$",
-        f"flops_per_interaction_{v}": f"counted FLOPs per interaction on the ${v}$ grid",
+        f"flops_per_interaction_{v}": f"counted operations per interaction on the ${v}$ grid",
         f"pairs_{v}": f"consecutive grid pairs in ${v}$",
         f"exponent_{v}": f"fitted wall-clock exponent in ${v}$",
         f"exponent_{v}_ci": f"{LEVEL:.0%} interval of the fitted wall-clock exponent in ${v}$",
@@ -473,12 +474,12 @@ LABELS: dict[str, str] = {
 def flops_plot(ctx: RunContext) -> dict:
     """Counted FLOPs per interaction vs n, one series per method (log–log)."""
     data = measurements(ctx.profile, ctx.seed, ctx.device)
-    return {"title": f"CPX-1: counted FLOPs per interaction vs n (d = {BASE['d']}, m = {BASE['m']})",
-            "caption": f"Counted FLOPs per interaction against the number of items $n$ ($d = {BASE['d']}$, "
+    return {"title": f"CPX-1: counted operations per interaction vs n (d = {BASE['d']}, m = {BASE['m']})",
+            "caption": f"Counted operations per interaction against the number of items $n$ ($d = {BASE['d']}$, "
                        f"$m = {BASE['m']}$), log-log. CPX-1 claims growth like $n$ for softmax, at most like $n$ for "
                        r"RG$^2$-ALS, like $n (d + \log n)$ for the sort-based sparse maps, like $\log n$ for HSM and "
                        "none for SSM and NCE ($O(N m d)$): each curve should rise no faster than its claim (local "
                        f"slopes within the claimed band + {TOL}).",
-            "xlabel": "$n$ (items)", "ylabel": "FLOPs per interaction", "logx": True, "logy": True,
+            "xlabel": "$n$ (items)", "ylabel": "counted operations per interaction", "logx": True, "logy": True,
             "series": {meth: {"x": data[meth]["n"]["x"], "y": [p["flops"] for p in data[meth]["n"]["points"]]}
                        for meth in METHODS}}

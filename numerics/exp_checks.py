@@ -433,17 +433,22 @@ def _frontier_plot(ex: dict, axis: str) -> dict:
     for m in LEARNED:
         x = {"flops": flops[m], "selection": flops[m] * (ex["selected"][m]["epochs"] or 0),
              "time": statistics.median(r.epoch_s for r in ex["runs"][m].values())}[axis]
-        pts[m] = {"x": [x], "y": [statistics.fmean(_means(ex, m).values())]}
+        per_split = list(_means(ex, m).values())   # the experiment's unit: one mean NDCG@20 per split
+        pts[m] = {"x": [x], "y": [statistics.fmean(per_split)], "y_splits": per_split}
+        if len(per_split) > 1:
+            iv = run_level_interval(np.array(per_split), 0.95)
+            pts[m] |= {"ylo": [iv.lo], "yhi": [iv.hi]}
     what = {"flops": "counted operations per epoch", "selection": "counted operations to the selected model",
             "time": "wall-clock seconds per epoch"}[axis]
     caption = {
         "flops": "CPX-2 claims softmax lies on the accuracy-cost frontier: no method to its left (cheaper per epoch) "
                  "should lie significantly above it.",
-        "selection": r"The cost to reach each selected model (selected epochs $\times$ operations per epoch); shown "
-                     "only, it enters no decision.",
+        "selection": r"The cost to reach each selected model (selected epochs $\times$ counted operations per epoch); "
+                     "shown only, it enters no decision.",
         "time": "Wall-clock time per epoch (median over splits) is shown only: the cost decisions use counted "
                 "operations."}[axis]
     return {"title": f"Test NDCG@20 vs {what} ({ex['dataset']})", "xlabel": what, "ylabel": "NDCG@20 (test)",
             "caption": f"Test NDCG@20 (mean over splits) against {what}, one point per learned method "
-                       f"({ex['dataset']}). {caption}",
+                       f"({ex['dataset']}); bars: 95% Student-t interval of that mean over the {len(ex['splits'])} "
+                       "splits (descriptive; the decisions use paired split-level differences). " + caption,
             "logx": True, "logy": False, "series": pts, "markers": True}

@@ -14,6 +14,7 @@ LABELS: dict[str, str] = {
     "dataset": "data set", "alpha_per_interval": r"false-alarm share per interval ($\alpha$ over the comparisons)",
     "level": "level of every interval (Bonferroni)", "comparisons_in_family": "comparisons in the experiment's family",
     "splits": "splits (one training seed each)",
+    "runs_from": "where the runs come from (the committed final-runs record, verified, or trained in this run)",
     "comparisons": "split-level comparisons of the selections: mean NDCG@20 difference, lower end, upper end",
     "plausible_pairs": "pairs of plausible configurations each comparison is decided over",
     "over_plausible_pairs": "decision over every plausible pair (intersection-union)",

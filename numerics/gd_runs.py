@@ -180,7 +180,7 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
     n_neg = int(neg.sum())
     rec = set(record_steps(T).tolist())
     zeros = []  # per step: negatives with exactly zero training gradient (= ŷ_j, since y_j = 0)
-    rec_t, rec_loss, rec_norm = [], [], []
+    rec_t, rec_loss, rec_norm, rec_minlog = [], [], [], []
     stats = {"recorded_steps": 0, "off_support_compared": 0, "on_support_compared": 0,
              "near_threshold_not_compared": 0, "underflow_not_compared": 0, "max_abs_difference_off_support": 0.0,
              "max_rel_err_log_space": 0.0}
@@ -216,6 +216,9 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
             rec_t.append(t)
             rec_loss.append(float(per.sum() if X is None else per.mean()))
             rec_norm.append(float(W.norm()))
+            # the smallest negative gradient in log space (log ŷ_j = θ_j − logsumexp θ): how far from
+            # zero (and from float64's underflow) the least-served negative is (DYN-1's plot)
+            rec_minlog.append(float((theta - torch.logsumexp(theta, -1, keepdim=True))[neg].min()))
             max_gap = max(max_gap, float((theta.max(-1).values - theta.min(-1).values).max()))
         if exact and zero_at is None:
             zero_at = t - 1  # GD updates made before ŷ = y exactly (loss exactly 0)
@@ -225,6 +228,7 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
         W = W - step_size(t) * (grad if X is None else X.T @ grad / X.shape[0])
     frac = 1 - torch.tensor(zeros[:steps_run], dtype=DT) / n_neg
     return {"frac": frac, "t": np.array(rec_t), "loss": np.array(rec_loss), "norm": np.array(rec_norm),
+            "min_log_neg": np.array(rec_minlog),
             "route": stats, "zero_at": zero_at, "max_gap": max_gap, "T": T, "steps": steps_run}
 
 

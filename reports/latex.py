@@ -29,7 +29,7 @@ import jinja2
 from .front import front_matter
 from .tables import calibration_table, complexity_table, experiment_table, grids_table
 from .texfmt import _LEGEND, _VERDICT_COLOURS, _ident, _num, _pdfstring, _wallclock, escape
-from .views import BODY_PDF, EVIDENCE_PDF, row_views, verdict_counts
+from .views import BODY_PDF, EVIDENCE_PDF, row_views, shared_protocols, verdict_counts
 
 __all__ = ["escape", "render_appendix", "render_evidence", "compile_pdf"]
 
@@ -55,7 +55,7 @@ def _common(results: Mapping[str, Any], title: str) -> dict[str, Any]:
     wall = _wallclock(meta)
     return {"title": escape(title), "pdftitle": _pdfstring(title), "meta": meta, "claims": claims, "wall": wall,
             "colours": list(_VERDICT_COLOURS.items()), "evidence_pdf": EVIDENCE_PDF, "body_pdf": BODY_PDF,
-            "rows": row_views(claims, wall, results.get("figures_files") or [])}
+            "rows": row_views(claims, wall, results.get("figures_files") or []), "protocols": shared_protocols(claims)}
 
 
 def _false_alarm(meta: Mapping[str, Any]) -> dict[str, Any] | None:

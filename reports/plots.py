@@ -5,7 +5,19 @@ A check that wants a figure puts plot data in its evidence::
     figures["plot"] = {"title": str, "caption": str, "xlabel": str, "ylabel": str, "logx": bool,
                        "logy": bool, "series": {label: {"x": [...], "y": [...]}}, "markers": bool}
 
-(``markers``: points instead of lines.)  The caption is marked text (audit/markup.py) stating
+(``markers``: points instead of lines.)  Optional, all drawn from the spec's own numbers:
+
+* a series' ``"ylo"``/``"yhi"`` (lists beside ``"y"``): an error bar per point, the interval
+  the caption names (on a log axis a lower end at or below 0 is drawn to the axis' foot);
+* ``"reference"``: ``[{"label", "x", "y", "axis"}]``, guide curves (a rate's reference slope,
+  numerics/series.reference) drawn dashed in grey, on the right axis where ``axis`` says so,
+  so that a rate can be read off the plot;
+* ``"right"``: ``{"ylabel", "series": [label, ...], "logy"}``, series on a second y axis
+  (two quantities of different units never share one axis);
+* ``"zoom"``: ``{"ylim": [lo, hi], "xlim": [lo, hi], "title"}``, a second panel beside the
+  first on that window (every series legible where some span many more decades).
+
+Every axis holds every point, marker and error bar whole (margins beyond the data).  The caption is marked text (audit/markup.py) stating
 the claim and what the reader should see; the runner refuses a plot without one.  Labels
 may use matplotlib's mathtext (``"$m$ (samples)"``).  A figure drawn from wall-clock data goes under
 ``figures["plot_time"]`` (a key listed in ``meta.wallclock``), so it is never mistaken
@@ -85,38 +97,106 @@ def series_style(i: int, n_points: int, points_only: bool) -> dict[str, Any]:
     return style
 
 
-def figure_pdf(spec: dict[str, Any]) -> bytes:
-    """One figure as PDF bytes (no CreationDate, so reruns give the same bytes): every series
-    in the style of :func:`series_style`, the legend outside the axes on the right, a log
-    axis named as such in its label."""
+def is_constant(spec: dict[str, Any]) -> bool:
+    """Whether every series of a plot is one constant value (a plot that shows nothing a
+    sentence could not say; issue 24 item 4)."""
+    ys = [y for s in (spec.get("series") or {}).values() for y in s.get("y", [])]
+    return bool(ys) and len(set(ys)) == 1
+
+
+def _draw(ax, spec: dict[str, Any], names: list[str], first: int = 0) -> list:
+    """The series ``names`` of ``spec`` on ``ax``, styles numbered from ``first``; their
+    legend handles, in order."""
+    series, handles = spec.get("series", {}), []
+    log = ax.get_yscale() == "log"
+    for i, label in enumerate(names, first):
+        s = series[label]
+        style = series_style(i, len(s["x"]), bool(spec.get("markers")))
+        if "ylo" not in s or "yhi" not in s:
+            handles += ax.plot(s["x"], s["y"], label=str(label), **style)
+            continue
+        y, foot = s["y"], [log and lo <= 0 for lo in s["ylo"]]
+        down = [0.0 if f else yi - lo for yi, lo, f in zip(y, s["ylo"], foot)]
+        handles.append(ax.errorbar(s["x"], y, yerr=[down, [hi - yi for yi, hi in zip(y, s["yhi"])]],
+                                   label=str(label), capsize=2.5, elinewidth=0.9, **style))
+        for xi, yi, f in zip(s["x"], y, foot):
+            if f:   # an interval reaching 0 on a log axis: its bar runs to the axis' foot
+                ax.annotate("", xy=(xi, 0), xycoords=("data", "axes fraction"), xytext=(xi, yi), textcoords="data",
+                            arrowprops={"arrowstyle": "-", "color": style["color"], "linewidth": 0.9})
+    return handles
+
+
+def _axes(ax, spec: dict[str, Any], xlabel: str, ylabel: str, logy: bool) -> None:
+    if spec.get("logx"):
+        ax.set_xscale("log")
+        _log_formatter(ax.xaxis)
+        xlabel += " (log)"
+    if logy:
+        ax.set_yscale("log")
+        _log_formatter(ax.yaxis)
+        ylabel += " (log)"
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(True, which="major", linewidth=0.4, alpha=0.4)
+    ax.margins(x=0.06, y=0.1)   # a marker or bar at the data's edge is drawn whole
+
+
+def _panel(ax, spec: dict[str, Any]) -> tuple[list, list]:
+    """One panel: the main series, the reference curves, the right-axis series; returns the
+    legend's handles and labels in the spec's order."""
+    right = spec.get("right") or {}
+    on_right = [n for n in right.get("series", []) if n in spec.get("series", {})]
+    left = [n for n in spec.get("series", {}) if n not in on_right]
+    _axes(ax, spec, spec.get("xlabel", ""), spec.get("ylabel", ""), bool(spec.get("logy")))
+    handles = _draw(ax, spec, left)
+    twin = None
+    if on_right:
+        twin = ax.twinx()
+        _axes(twin, {"logx": False}, "", right.get("ylabel", ""), bool(right.get("logy", spec.get("logy"))))
+        twin.grid(False)
+        handles += _draw(twin, spec, on_right, first=len(left))
+    for ref in spec.get("reference") or []:
+        on = twin if (ref.get("axis") == "right" and twin is not None) else ax
+        handles += on.plot(ref["x"], ref["y"], linestyle="--", color="0.45" if on is ax else "0.7", linewidth=1.0,
+                           label=str(ref["label"]))
+    return handles, [h.get_label() for h in handles]
+
+
+def figure(spec: dict[str, Any]):
+    """The matplotlib figure of one spec (the caller closes it): every series in the style of
+    :func:`series_style`, the legend outside the axes on the right, a log axis named as such
+    in its label; the options of the module docstring."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = spec.get("series", {})
-    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    zoom = spec.get("zoom")
+    fig, axs = plt.subplots(1, 2 if zoom else 1, figsize=(8.4 if zoom else 6.4, 3.0), squeeze=False)
+    ax = axs[0][0]
+    handles, labels = _panel(ax, spec)
+    if zoom:
+        _panel(axs[0][1], spec)
+        axs[0][1].set_ylim(*zoom["ylim"])
+        if zoom.get("xlim"):
+            axs[0][1].set_xlim(*zoom["xlim"])
+        axs[0][1].set_title(zoom.get("title", "detail"), fontsize=9)
+    if spec.get("title"):
+        (fig.suptitle if zoom else ax.set_title)(spec["title"], fontsize=9)
+    if handles:   # outside the last panel, clear of a right axis' labels
+        axs[0][-1].legend(handles, labels, fontsize=7, loc="upper left", frameon=False, borderaxespad=0.0,
+                          bbox_to_anchor=(1.13 if spec.get("right") else 1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def figure_pdf(spec: dict[str, Any]) -> bytes:
+    """One figure (:func:`figure`) as PDF bytes (no CreationDate, so reruns give the same bytes)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(spec)
     try:
-        for i, (label, s) in enumerate(series.items()):
-            ax.plot(s["x"], s["y"], label=str(label), **series_style(i, len(s["x"]), bool(spec.get("markers"))))
-        xlabel, ylabel = spec.get("xlabel", ""), spec.get("ylabel", "")
-        if spec.get("logx"):
-            ax.set_xscale("log")
-            _log_formatter(ax.xaxis)
-            xlabel += " (log)"
-        if spec.get("logy"):
-            ax.set_yscale("log")
-            _log_formatter(ax.yaxis)
-            ylabel += " (log)"
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.set_ylabel(ylabel, fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(True, which="major", linewidth=0.4, alpha=0.4)
-        if spec.get("title"):
-            ax.set_title(spec["title"], fontsize=9)
-        if series:
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
-        fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
         return buf.getvalue()

@@ -109,12 +109,53 @@ def _figure(f: Mapping[str, Any]) -> dict[str, str]:
     return {"graphic": graphic, "caption": marked(f.get("caption", ""))}
 
 
+#: an opening of whole sentences at least this long that this many statements share verbatim is
+#: a protocol: printed once, before the rows, and referred to from each (issue 24 item 4)
+PROTOCOL_CHARS = 300
+PROTOCOL_ROWS = 3
+
+
+def _openings(statement: str) -> list[str]:
+    """The statement's openings that end a sentence (``". "`` follows) with balanced math."""
+    return [statement[:k + 1] for k in range(len(statement) - 1)
+            if statement[k] == "." and statement[k + 1] == " " and statement[:k + 1].count("$") % 2 == 0]
+
+
+def shared_protocols(claims: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each protocol (module constants above) with the claims that state it, in first-use order;
+    a statement uses the longest protocol it opens with."""
+    counts: dict[str, int] = {}
+    for row in claims:
+        for head in set(_openings(str(row.get("statement") or ""))):
+            counts[head] = counts.get(head, 0) + 1
+    found: dict[str, list[str]] = {}
+    for row in claims:
+        heads = [h for h in _openings(str(row.get("statement") or ""))
+                 if len(h) >= PROTOCOL_CHARS and counts[h] >= PROTOCOL_ROWS]
+        if heads:
+            ids = found.setdefault(max(heads, key=len), [])
+            if str(row.get("id")) not in ids:
+                ids.append(str(row.get("id")))
+    return [{"n": n, "text": text, "marked": marked(text), "ids": ", ".join(escape(i) for i in ids),
+             "label": f"protocol-{n}"} for n, (text, ids) in enumerate(found.items(), 1)]
+
+
+def _statement(text: str, protocols: list[dict[str, Any]]) -> str:
+    """The statement as printed: a protocol it opens with replaced by a reference to it."""
+    for p in protocols:
+        if text.startswith(p["text"] + " "):
+            return (rf"\hyperref[{p['label']}]{{\emph{{Protocol~{p['n']}}}}} (stated once, on "
+                    rf"page~\pageref{{{p['label']}}}). " + marked(text[len(p["text"]) + 1:]))
+    return marked(text)
+
+
 def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[Mapping[str, Any]] = ()
               ) -> list[dict[str, Any]]:
     by_row: dict[int, list] = {}
     for f in files:
         by_row.setdefault(int(f.get("row", -1)), []).append(_figure(f))
     out = []
+    protocols = shared_protocols(claims)
     for i, row in enumerate(claims, 1):
         cid, reading = str(row.get("id", "?")), str(row.get("reading", ""))
         evs = []
@@ -141,7 +182,7 @@ def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[M
         out.append({
             "i": i, "id": escape(cid), "reading": escape(reading), "verdict": _verdict(row.get("verdict")),
             "pdf_title": f"{_pdfstring(cid)} - {_pdfstring(reading)}" if reading else _pdfstring(cid),
-            "statement": marked(row["statement"]) if row.get("statement") else "",
+            "statement": _statement(str(row["statement"]), protocols) if row.get("statement") else "",
             "decided": decided(row), "evidence": evs, "figures": by_row.get(i - 1, []),
             "crash": [escape(str(c)) for c in row.get("crash") or []],
             "evidence_link": rf"\href{{{EVIDENCE_PDF}#ev-{i}}}{{\small full evidence}}",
