@@ -26,13 +26,16 @@ import sympy as sp
 import torch
 
 import numerics.separable_checks as sep_checks
+import numerics.separable_fy as sep_fy
+import proofs.separable_fy as sym_fy
 from audit.builtin_losses import SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
+from losses.separable import SeparableMap
 from proofs.separable import derive, margin_derivation, smoothness_derivation
 
 from audit import Evidence, SuiteDefect
 
-from .claim import Check, Claim, Planted, patched
+from .claim import Check, Claim, Planted, patched, replacing
 
 TEMPER = sp.Rational(101, 100)
 FLUSH = 2.0**-24   # float16's smallest positive value
@@ -160,9 +163,92 @@ def _fy4(loss: SeparableLoss) -> Claim:
                  note="a user's loss: no registered verdict", constants=constants)
 
 
+OFFSET = sp.Rational(1, 100)     # "Ω* off by a constant": per coordinate, so n/100 in all
+
+
+def _fy1(loss: SeparableLoss) -> Claim:
+    stated = loss.torch_map is not None
+    whose = "the author's map" if stated else "the map the suite derives"
+    statement = (f"For {loss.name}, $\\hat y_i = (g')^{{-1}}(\\operatorname{{clip}}(\\theta_i - \\tau, g'(0^+), "
+                 f"g'(1^-)))$ ({whose}) is $\\operatorname{{argmax}}_{{p \\in \\Delta}} \\langle\\theta, p\\rangle - "
+                 f"\\Omega(p)$ by the KKT conditions; $\\Omega^*(\\theta) = \\langle\\theta, \\hat y\\rangle - "
+                 f"\\Omega(\\hat y)$ and $\\nabla\\Omega^* = \\hat y$.")
+    real_term, real_conj, real_map = sym_fy.conjugate_term, sep_fy.conjugate, sep_fy.map_under_test
+    dense = not derive(loss).sparse
+    # a sparse map's entries are rarely in (0, 2^-24): flushing them is no defect to plant there
+    flushed = (patched("probabilities below $2^{-24}$ flushed to 0 in the map (as a float16 kernel does)",
+                       replacing((sep_fy, "map_under_test", lambda l, f: _flushed(real_map(l, f)))), resolution=True),
+               ) if dense else ()
+    tempered = patched("the map tempered by 1.01 (scores divided by 1.01)",
+                       replacing((sep_fy, "map_under_test", lambda l, f: _tempered(real_map(l, f)))),
+                       resolution=not dense)
+    checks = (
+        # it derives the suite's map: an author's map that the numeric route refutes is outside its scope
+        Check("conjugate-kkt", "symbolic", lambda ctx: sym_fy.conjugate_derivation(loss).evidence("conjugate-kkt"),
+              covers=lambda check, cx: not stated,
+              planted=(patched("$\\Omega^*$ off by a constant ($10^{-2}$ per coordinate)",
+                               replacing((sym_fy, "conjugate_term", lambda t, tau: real_term(t, tau) + OFFSET))),)),
+        Check("certified-argmax", "numeric", lambda ctx: sep_fy.argmax_check(loss, ctx),
+              planted=(tempered, *flushed,
+                       patched("the map reversed (scores negated)",
+                               replacing((sep_fy, "map_under_test",
+                                          lambda l, f: (lambda m: lambda theta, k=1: m(-theta, k))(real_map(l, f))))),
+                       patched("$\\Omega^*$ off by a constant ($10^{-2}$ per coordinate)",
+                               replacing((sep_fy, "conjugate", lambda fm, l, th: real_conj(fm, l, th)
+                                          + float(OFFSET) * th.shape[-1])))),
+              truths=(Planted("softmax's closed form torch.softmax stated as the author's map", truth=True,
+                              run=lambda ctx: sep_fy.argmax_check(STATED_SOFTMAX, ctx)),)),
+    )
+    return Claim("FY-1", f"user:{loss.name}", statement, checks, expected="verified",
+                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()})
+
+
+def _softmax(theta, k=1):
+    return torch.softmax(theta, -1)
+
+
+STATED_SOFTMAX = SeparableLoss("softmax-stated", SOFTMAX.g, SOFTMAX.x, torch_map=_softmax)
+
+
+def _rank_one_flipped(self, y, v):
+    """SeparableMap.jvp with the rank-one term's sign flipped: diag(s) v + s sᵀv/Σs."""
+    return 2 * _diag(self, y, v) - _REAL_JVP(self, y, v)
+
+
+def _diag(self, y, v):
+    inside = (y > 0) & (y < 1)
+    s = torch.where(inside, self.weight(torch.where(inside, y, 0.5)), torch.zeros_like(y))
+    return s * v
+
+
+_REAL_JVP = SeparableMap.jvp
+
+
+def _fy2(loss: SeparableLoss) -> Claim:
+    statement = (f"For {loss.name}: $L(\\theta; y) \\ge 0$; $L = 0 \\iff y = \\hat y(\\theta)$; $L$ is convex in "
+                 f"$\\theta$; $\\nabla_\\theta L = \\hat y(\\theta) - y$; $L(\\theta + c\\mathbf{{1}}; y) = "
+                 f"L(\\theta; y)$.")
+    real_entry, real_conj = sym_fy.jacobian_entry, sep_fy.conjugate
+    checks = (
+        Check("bregman-hessian", "symbolic", lambda ctx: sym_fy.properties_derivation(loss).evidence("bregman-hessian"),
+              planted=(patched("the Jacobian's rank-one term with the wrong sign ($+ss^\\top/\\sum s$)",
+                               replacing((sym_fy, "jacobian_entry",
+                                          lambda si, sj, tot, same: real_entry(si, sj, tot, same)
+                                          + 2 * si * sj / tot))),)),
+        Check("loss-properties", "numeric", lambda ctx: sep_fy.properties_check(loss, ctx),
+              planted=(patched("the map's backward with the rank-one term's sign flipped ($+ss^\\top/\\sum s$)",
+                               replacing((SeparableMap, "jvp", _rank_one_flipped)), resolution=True),
+                       patched("$\\Omega^*$ off by a constant ($10^{-2}$ per coordinate)",
+                               replacing((sep_fy, "conjugate", lambda fm, l, th: real_conj(fm, l, th)
+                                          + float(OFFSET) * th.shape[-1]))))),
+    )
+    return Claim("FY-2", f"user:{loss.name}", statement, checks, expected="verified",
+                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()})
+
+
 def user_claims(loss: SeparableLoss) -> list[Claim]:
-    """The rows decided for ``loss`` (so far FY-3 and FY-4, on the simplex)."""
+    """The rows decided for ``loss`` (FY-1 … FY-4, on the simplex)."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
     if loss.domain != "simplex":
         return []
-    return [_fy3(loss), _fy4(loss)]
+    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss)]

@@ -4,7 +4,8 @@
                          [--jobs N | --scheduler ADDRESS] [--fresh] [--no-pdf]
     softmax-audit tune [--jobs N | --scheduler ADDRESS] [--out PATH] [--methods NAME ...] [--data ml-100k|synthetic]
     softmax-audit experiment [--profile quick|full] [--jobs N | --scheduler ADDRESS] [--out PATH] [--fresh]
-    softmax-audit audit-loss SPEC [--profile quick|full] [--out DIR] [--seed N] [--no-pdf] | --list
+    softmax-audit audit-loss SPEC [--profile quick|full] [--out DIR] [--seed N] [--jobs N | --scheduler ADDRESS]
+                             [--no-pdf] | --list
     softmax-audit recheck [results.json]
     softmax-audit table [results.json]
     softmax-audit data ml-100k [--cache DIR] [--wheel PATH] [--force]
@@ -300,8 +301,11 @@ def _audit_loss(args: argparse.Namespace) -> int:
         loss = resolve(args.spec)
         out = Path(args.out) if args.out else Path("reports/out-audit") / loss.name
         writable_folder(out)
-        results, crashed = write_audit(out, args.spec, RunContext(profile=args.profile, seed=args.seed),
-                                       pdf=not args.no_pdf)
+        from .execution import Engine
+
+        with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
+            results, crashed = write_audit(out, args.spec, RunContext(profile=args.profile, seed=args.seed),
+                                           pdf=not args.no_pdf, engine=engine)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -366,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--out", default=None, help="output directory (default: reports/out-audit/NAME)")
     u.add_argument("--seed", type=_nonnegative, default=0, help="seed of every random stream (default 0)")
     u.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
+    u.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                   help="rows on a local Dask cluster of N workers, each resolving SPEC itself (default 1: in process)")
+    u.add_argument("--scheduler", metavar="ADDRESS", default=None, help="rows on a running Dask scheduler")
     u.set_defaults(func=_audit_loss)
 
     c = sub.add_parser("recheck", help="re-check every stored counterexample from results.json alone (numpy only)")

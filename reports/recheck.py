@@ -149,6 +149,32 @@ def recheck_results(results: dict) -> tuple[list[tuple[bool, str]], int, int, in
     return lines, seen, good, witnesses, wgood
 
 
+def subject_problem(results: dict) -> str | None:
+    """For the results of ``audit-loss`` (``meta.subject``): the spec re-resolved now, and a
+    refusal when it no longer names the loss that was audited (the sha256 of g's canonical
+    text differs, or the spec does not resolve).  None otherwise, and for the main report.
+    Only here is the suite imported (audit/separable.py, sympy), since only it resolves a spec."""
+    subject = (results.get("meta") or {}).get("subject")
+    if not isinstance(subject, dict):
+        return None
+    import hashlib
+
+    spec, stored = subject.get("spec"), subject.get("sha256")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))     # a module of the user's beside them, as audit-loss resolved it
+    try:
+        from audit.separable import resolve
+
+        loss = resolve(spec)
+    except (ImportError, ValueError) as exc:
+        return f"the audited spec {spec!r} does not resolve now ({' '.join(str(exc).split())[:200]})"
+    now = hashlib.sha256(loss.expression().encode()).hexdigest()
+    if now != stored:
+        return (f"the spec {spec!r} now resolves to a different loss (sha256 of g {now[:16]}..., the audited one "
+                f"{str(stored)[:16]}...): these results are not about it; rerun audit-loss")
+    return None
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -164,6 +190,10 @@ def main(argv: list[str]) -> int:
         print(f"recheck: {argv[1]} is not a readable results.json: {' '.join(str(exc).split())[:300]}",
               file=sys.stderr)
         return 2
+    refused = subject_problem(results)
+    if refused is not None:
+        print(f"recheck: refused: {refused}", file=sys.stderr)
+        return 1
     for ok, text in lines:
         print(f"{'ok    ' if ok else 'FAILED'} {text}")
     print(f"{seen} counterexample(s), {good} re-checked; {witnesses} witness(es), {wgood} re-checked")

@@ -26,14 +26,16 @@ BINENT = SeparableLoss("binent", P * sp.log(P) + (1 - P) * sp.log(1 - P), P)
 WRONG = SeparableLoss("sparsemax-half", P**2 / 2, P, margin=sp.Rational(1, 2))   # the true margin is 1
 ROOT = Path(__file__).resolve().parent.parent
 
-# the pinned verdict table: spec -> (FY-3 verdict, its margin constant, FY-4 verdict, the bound a λ must exceed)
-# FY-4 of softmax and 1.5-entmax is supported here (verified in the main report): the generic bracket
-# [½, 1] / [√2/2, 1] holds the constant without pinning it; the main rows derive it for their loss
-KNOWN = {"softmax": ("verified", None, "supported", "0.5"), "sparsemax": ("verified", 1.0, "verified", "1.0"),
-         "entmax-1.5": ("verified", 2.0, "supported", "1.0"),
-         "test_audit_loss:TSALLIS3": ("verified", 0.5, "verified", "inf"),
-         "test_audit_loss:BINENT": ("verified", None, "verified", "0.25"),
-         "test_audit_loss:WRONG": ("refuted", 0.5, "verified", "1.0")}
+# the pinned verdict table: spec -> (FY-1, FY-2, FY-3 verdict, its margin constant, FY-4 verdict, the bound a λ
+# must exceed).  FY-1 and FY-2 hold for every strictly convex separable Ω (Blondel, Martins & Niculae 2020, §3):
+# verified for all five.  FY-4 of softmax and 1.5-entmax is supported here (verified in the main report): the
+# generic bracket [½, 1] / [√2/2, 1] holds the constant without pinning it; the main rows derive it for their loss
+KNOWN = {"softmax": ("verified", "verified", "verified", None, "supported", "0.5"),
+         "sparsemax": ("verified", "verified", "verified", 1.0, "verified", "1.0"),
+         "entmax-1.5": ("verified", "verified", "verified", 2.0, "supported", "1.0"),
+         "test_audit_loss:TSALLIS3": ("verified", "verified", "verified", 0.5, "verified", "inf"),
+         "test_audit_loss:BINENT": ("verified", "verified", "verified", None, "verified", "0.25"),
+         "test_audit_loss:WRONG": ("verified", "verified", "refuted", 0.5, "verified", "1.0")}
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +47,28 @@ def audits():
 def test_known_answers(audits, spec):
     results, crashed = audits[spec]
     assert not crashed
-    fy3, fy4 = results["claims"]
-    v3, margin, v4, bound = KNOWN[spec]
-    assert (fy3["verdict"], fy4["verdict"]) == (v3, v4)
+    fy1, fy2, fy3, fy4 = results["claims"]
+    assert [r["id"] for r in results["claims"]] == ["FY-1", "FY-2", "FY-3", "FY-4"]
+    v1, v2, v3, margin, v4, bound = KNOWN[spec]
+    assert (fy1["verdict"], fy2["verdict"], fy3["verdict"], fy4["verdict"]) == (v1, v2, v3, v4)
     assert fy3["constants"]["margin"] == (None if margin is None else repr(margin))
     assert fy4["constants"]["bound"] == bound
     meta = results["meta"]
-    assert meta["checks"] == 4 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 4
+    # every check shown able to give both answers (its planted defects turned it, or its truths held)
+    assert meta["checks"] == 8 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 8
     assert meta["subject"]["spec"] == spec and len(meta["subject"]["sha256"]) == 64
 
 
 @pytest.mark.parametrize("name", ["softmax", "sparsemax", "entmax-1.5"])
-def test_the_builtins_give_the_main_reports_fy3_verdict(audits, name):
-    main = by_key(f"FY-3[{name.split('-')[0]}]")
-    assert audits[name][0]["claims"][0]["verdict"] == main.expected
+@pytest.mark.parametrize("i,claim", [(0, "FY-1"), (1, "FY-2"), (2, "FY-3")])
+def test_the_builtins_give_the_main_reports_verdicts(audits, name, i, claim):
+    main = by_key(f"{claim}[{name.split('-')[0]}]")
+    assert audits[name][0]["claims"][i]["verdict"] == main.expected
 
 
 def test_a_wrong_stated_constant_is_refuted_at_a_point_the_outside_recheck_confirms():
     loss = SeparableLoss("binent-fifth", BINENT.g, P, lipschitz=sp.Rational(1, 5))     # the constant is 1/4
-    fy4 = audit_rows(loss)[1]
+    fy4 = audit_rows(loss)[3]
     assert fy4["verdict"] == "refuted"
     assert {e["check"]: e["outcome"] for e in fy4["evidence"]} == {"lipschitz-bracket": "fails", "jacobian-search": "fails"}
     results = {"claims": [fy4]}
@@ -81,14 +86,14 @@ def audit_rows(loss):
 
 def test_a_wrong_stated_margin_is_refuted_and_its_counterexamples_recheck_outside(audits):
     results, _ = audits["test_audit_loss:WRONG"]
-    row = results["claims"][0]
+    row = results["claims"][2]
     assert {e["check"]: e["outcome"] for e in row["evidence"]} == {"margin-derivation": "fails",
                                                                    "margin-boundary": "fails"}
     lines, n_cx, n_ok, _, _ = recheck_results(json.loads(json.dumps(results)))
     assert n_cx == 2 and n_ok == 2
     # the same counterexamples against a row that states the true margin do not re-check
     tampered = json.loads(json.dumps(results))
-    tampered["claims"][0]["constants"]["margin"] = "1.0"
+    tampered["claims"][2]["constants"]["margin"] = "1.0"
     assert recheck_results(tampered)[2] == 0
 
 
@@ -107,7 +112,7 @@ def test_the_command_audits_a_module_of_the_users_own(tmp_path):
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert [r["verdict"] for r in results["claims"]] == ["verified", "verified"]
+    assert [r["verdict"] for r in results["claims"]] == ["verified"] * 4
     assert results["meta"]["subject"]["module"] == "my_losses" and (tmp_path / "out" / "appendix.tex").exists()
     for bad, words in [(["audit-loss", "my_losses.BINENT"], "colon"), (["audit-loss", "my_losses:NOPE"], "resolve"),
                        (["audit-loss"], "needs a SPEC")]:
@@ -123,8 +128,8 @@ def test_a_typo_in_a_derived_margin_crashes_the_row_and_a_stated_one_refutes(mon
 
     real = CU._margin
     monkeypatch.setattr(CU, "_margin", lambda loss: (real(loss)[0] * sp.Rational(101, 100), False))
-    row, crashed = run_claim(CU.user_claims(TSALLIS3)[0], RunContext(), raise_errors=False)
+    row, crashed = run_claim(CU.user_claims(TSALLIS3)[2], RunContext(), raise_errors=False)
     assert crashed and row["verdict"] == "crashed"
     monkeypatch.setattr(CU, "_margin", lambda loss: (real(loss)[0] * sp.Rational(101, 100), True))
-    row, crashed = run_claim(CU.user_claims(TSALLIS3)[0], RunContext(), raise_errors=False)
+    row, crashed = run_claim(CU.user_claims(TSALLIS3)[2], RunContext(), raise_errors=False)
     assert not crashed and row["verdict"] == "refuted"

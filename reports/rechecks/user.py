@@ -5,6 +5,8 @@ from the row's constants as the JSON tree of ``audit.separable.SeparableLoss.tre
 from the counterexample, never parsed by ``eval`` or sympy), and g′, g″ are evaluated by
 second-order forward differentiation of that tree, a route of its own.
 
+* FY-1 ``{theta, yhat, point, side, gain}``: the author's map at θ against a feasible point
+  that beats its objective (:func:`recheck_fy1`).
 * FY-3 ``{theta, y, side}`` against the row's margin μ (constants ``margin``: a decimal
   string, or None for "no margin"): whether ŷ(θ) = e_y is decided by the vertex's KKT
   certificate, e_y = argmax ⟨θ, p⟩ − Σ g(pᵢ) iff θ_y − θ_j ≥ g′(1⁻) − g′(0⁺) for every j ≠ y.
@@ -137,5 +139,46 @@ def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, chec
                                   f"{'the same' if same else 'NOT the recomputed value'}), the row's bound {bound}")
 
 
+def _objective(tree: list, theta: list, p: list) -> Decimal:
+    """⟨θ, p⟩ − Σ g(pᵢ) at 100 digits; g at an end is its one-sided value (g at 10⁻⁸⁰ from inside)."""
+    total = Decimal(0)
+    for t, v in zip(theta, p):
+        d = Decimal(repr(float(v)))
+        at = Decimal("1e-80") if d <= 0 else (1 - Decimal("1e-80") if d >= 1 else d)
+        total += Decimal(repr(float(t))) * d - _dual(tree, at)[0]
+    return total
+
+
+def recheck_fy1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
+    """FY-1 of a user's loss, the author's map against a feasible point: ``beats`` -- the
+    stored point is in the simplex and its objective ⟨θ, p⟩ − Ω(p) (g from the row's tree, 100
+    digits) exceeds the map's by more than 10⁻⁹ (1 + |objective|), matching the stored gain to
+    10⁻⁶; ``infeasible`` -- the map's output has a negative entry or does not sum to 1."""
+    constants = dict(constants or {})
+    tree = constants["tree"]
+    theta = [float(v) for v in cx["theta"]]
+    yhat = [float(v) for v in cx["yhat"]]
+    if len(theta) != len(yhat) or len(theta) < 2:
+        raise ValueError("theta and yhat of the same length >= 2 are needed")
+    off = abs(sum(Fraction(repr(v)) for v in yhat) - 1)
+    if cx["side"] == "infeasible":
+        bad = min(yhat) < 0 or off > Fraction(1, 10**12)
+        return bool(bad), f"{reading}: the map's output sums to 1 - {float(off):.3g}, smallest entry {min(yhat):.3g}"
+    if cx["side"] != "beats":
+        raise ValueError(f"unknown FY-1 side {cx['side']!r}")
+    point = [float(v) for v in cx["point"]]
+    if len(point) != len(theta) or min(point) < 0 or abs(sum(Fraction(repr(v)) for v in point) - 1) > Fraction(1, 10**12):
+        return False, f"{reading}: the stored point is not in the simplex"
+    with localcontext() as c:
+        c.prec = PREC
+        mine, theirs = _objective(tree, theta, point), _objective(tree, theta, yhat)
+        gain = mine - theirs
+        enough = gain > Decimal("1e-9") * (1 + abs(mine))
+        same = abs(gain - Decimal(repr(float(cx["gain"])))) <= Decimal("1e-6") * (abs(gain) + Decimal("1e-12"))
+    return bool(enough and same), (f"{reading}: a feasible point beats the map's objective by {float(gain):.9g} at "
+                                   f"theta = {theta} (stored {float(cx['gain']):.9g}: "
+                                   f"{'the same' if same else 'NOT the recomputed gain'})")
+
+
 #: claim id -> re-check of a ``[user:NAME]`` row
-RECHECKERS = {"FY-3": recheck_fy3, "FY-4": recheck_fy4}
+RECHECKERS = {"FY-1": recheck_fy1, "FY-3": recheck_fy3, "FY-4": recheck_fy4}
