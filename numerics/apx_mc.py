@@ -82,6 +82,7 @@ RATE_LABELS = INTERVAL_LABELS | {
     "local_slopes_variance": "local log-log slopes of the variance between consecutive $m$",
     "slopes_variance": "decided slopes of the variance (two largest pairs of $m$)",
     "m_pair": "pair of $m$", "upper": "one-sided upper confidence bound", "claimed": "claimed slope",
+    "rule_upper_bound_at_most": "largest upper bound the rule accepts (claimed slope + 0.25)",
 }
 
 
@@ -228,6 +229,8 @@ def _mc_rate_large(proposal_name: str, ctx: RunContext) -> Evidence:
                "bias2": [r.bias2.to_json() for r in res], "variance": [r.variance.to_json() for r in res],
                "mse": [r.mse.to_json() for r in res]}
     outs, notes = [], []
+    # the rule's thresholds, stored so that the summary's "at most -1.75, -0.75" is a value of the record
+    figures["rule_upper_bound_at_most"] = {"bias2": -2.0 + TOL_SLOPE, "variance": -1.0 + TOL_SLOPE}
     for name, claimed in (("bias2", -2.0), ("variance", -1.0)):
         ivs = [getattr(r, name) for r in res]
         figures[f"local_slopes_{name}"] = [slope(ms[i], ivs[i].est, ms[i + 1], ivs[i + 1].est)

@@ -9,6 +9,7 @@ from scipy.optimize import minimize_scalar
 
 from audit import RunContext, SuiteDefect
 from audit.evidence import _clean
+from audit.falsealarm import share
 from losses import get
 from numerics import dynamics as dyn
 from numerics import gd_runs, order, order_bayes, order_cvx
@@ -18,6 +19,8 @@ from reports.registry import by_key
 from recheck_script import RECHECK
 
 CTX = RunContext()
+# DYN-2[softmax]'s separable check is statistical: the runner hands it its share of the budget
+SOFTMAX_SEP_CTX = RunContext(alpha=share("DYN-2", "softmax", "separable-gd"))
 
 
 def _stored(x):
@@ -50,7 +53,7 @@ def _fabricated_runs(kind):
         frac = torch.ones(T, dtype=torch.float64)
         if kind == "gradient-zeros":
             frac[10:] = 0.75
-        return {"frac": frac, "t": t, "loss": loss, "norm": 2 + np.log(t),
+        return {"frac": frac, "t": t, "loss": loss, "norm": 2 + np.log(t), "min_log_neg": -1.0 - np.log(t),
                 "route": {}, "zero_at": None, "max_gap": 1.0, "T": T, "steps": T}
 
     return runner
@@ -268,7 +271,7 @@ def _rate(cx, constants=None):
 
 def test_softmax_rate_refutation_is_rechecked_from_the_stored_series(monkeypatch):
     monkeypatch.setattr(gd_runs, "run", _fabricated_runs("t^-2"))
-    ev = dyn.separable_dynamics("softmax", CTX)
+    ev = dyn.separable_dynamics("softmax", SOFTMAX_SEP_CTX)
     assert ev.outcome == "fails"
     cx = _stored(ev.counterexample)
     ok, msg = _rate(cx)  # (c) the counterexample re-checks under the row's band
@@ -292,7 +295,7 @@ def test_softmax_rate_made_under_a_typod_band_does_not_recheck(monkeypatch):
     """(a) RATE_BAND typo'd to [-1.05, -0.95]: a decay like t^-1.1 'fails' under it, but not under the row's band."""
     monkeypatch.setattr(gd_runs, "run", _fabricated_runs("t^-1.1"))
     monkeypatch.setattr(dyn, "RATE_BAND", (-1.05, -0.95))
-    ev = dyn.separable_dynamics("softmax", CTX)
+    ev = dyn.separable_dynamics("softmax", SOFTMAX_SEP_CTX)
     assert ev.outcome == "fails"
     assert not _rate(ev.counterexample)[0]
     cx = {k: v for k, v in _stored(ev.counterexample).items() if k not in ("band", "level")}
@@ -324,3 +327,20 @@ def test_bayes_rule_is_the_prestated_one():
     assert dyn.BAYES_RATIO == 0.0035 and "0.35%" in dyn.RULE_BAYES and "0.35 %" in dyn.__doc__
     assert dyn.BAYES_STEPS == {"population": (8_000, 16_000), "sampled": (1_000, 4_000)}
     assert "8000 GD steps (16000 in the full profile)" in dyn.RULE_BAYES
+
+
+def test_softmax_rate_level_is_the_rows_share_of_the_false_alarm_budget():
+    """DYN-2[softmax]'s rate intervals draw on the budget (issue 24): the level the row states for the
+    re-checker is 1 - share/m over its m runs, and the check computes its intervals at that level."""
+    from reports.claim import Check
+
+    row = by_key("DYN-2[softmax]")
+    sep = next(c for c in row.checks if c.name == "separable-gd")
+    assert isinstance(sep, Check) and sep.statistical
+    m = 2 * len(list(gd_runs.variants("softmax", SOFTMAX_SEP_CTX)))
+    assert row.constants["level"] == pytest.approx(1 - share("DYN-2", "softmax", "separable-gd") / m, abs=0)
+    t = np.logspace(2, 4, 60)
+    _, fit = dyn.decay_exponent(t, 3.0 / t * (1 + 0.01 * np.sin(np.log(t) * 5)), row.constants["level"])
+    _, fit95 = dyn.decay_exponent(t, 3.0 / t * (1 + 0.01 * np.sin(np.log(t) * 5)), 0.95)
+    assert fit["level"] == row.constants["level"]
+    assert fit["ci"][1] - fit["ci"][0] > fit95["ci"][1] - fit95["ci"][0]  # a stricter level, a wider interval

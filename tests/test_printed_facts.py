@@ -55,7 +55,7 @@ def test_dyn1_summary_and_caption_state_where_each_run_ends(monkeypatch):
 
 # --------------------------------------------------------------------------- 2. DYN-2[softmax]
 def _softmax_run(ci: list[float], r2: float) -> dict:
-    return {"rate_last_decade": {"exponent": sum(ci) / 2, "ci95": ci, "r2": 0.9999, "band": [-1.2, -0.8],
+    return {"rate_last_decade": {"exponent": sum(ci) / 2, "ci": ci, "level": 0.9995, "r2": 0.9999, "band": [-1.2, -0.8],
                                  "points": 93},
             "norm_growth_last_two_decades": {"log_fit": {"r2": r2}, "r2_floor": 0.999}}
 

@@ -209,7 +209,7 @@ def _recheck_dyn2_rate(cx: dict, constants: dict) -> tuple[bool, str]:
     stored = (close(cx.get("exponent", b), b) and close((cx.get("ci") or [lo, hi])[0], lo)
               and close((cx.get("ci") or [lo, hi])[1], hi))
     ok = (hi < lo_b or lo > hi_b) and stored
-    return bool(ok), (f"{cx.get('setting', '?')}: exponent {b:.4g}, {level:.0%} interval [{lo:.4g}, {hi:.4g}] vs band "
+    return bool(ok), (f"{cx.get('setting', '?')}: exponent {b:.4g}, {level:.4%} interval [{lo:.4g}, {hi:.4g}] vs band "
                       f"[{lo_b}, {hi_b}]: outside = {hi < lo_b or lo > hi_b}; stored fit reproduced = {stored}")
 
 
