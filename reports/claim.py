@@ -31,6 +31,13 @@ is one route to a decision (symbolic, numeric or empirical) and declares, next t
 * ``scope_gap`` -- for a symbolic check whose derivation covers only part of the claim's
   domain: the missing part, in words.  The row is then ``supported``, not ``verified``.
 
+A claim also states its ``scope``: one line, marked text, on the limits of the row's evidence as
+a whole (one free score vector; $n = 3$ symbolic, $n = 6$ numeric; one ray; binary relevance with
+a fixed $k$; a finite grid; the data set and splits), printed beside the verdict on the front line,
+on the claim page and in the evidence record (results.json ``scope``).  It says what the evidence
+was drawn from, not what the statement claims: where a symbolic derivation covers less than the
+statement, the check declares a ``scope_gap`` as well, and that is what moves the verdict.
+
 The verdict of a row follows from its evidence (CLAIMS.md, "Verdicts"):
 
 * ``crashed``      a check raised, broke a rule of the runner, or two of our routes
@@ -130,6 +137,9 @@ class Claim:
     expected_full: str | None = None
     note_full: str = ""
     domain: str = ""  # what the statement quantifies over, when the statement does not say it
+    # the limits of the row's evidence in one line of marked text (module docstring): every
+    # registered row states one (tests/test_claims.py)
+    scope: str = ""
     # execution (reports/execution.py): rows with the same ``shares`` run as one task, since
     # they read one in-process cache (the trained experiment); ``on_device`` rows compute on
     # ctx.device, so a CUDA run gives their task a GPU

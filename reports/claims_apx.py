@@ -52,6 +52,46 @@ _SUPPORTED = {"ssm/uniform": _NOTE_SHRINK}
 _RG_NAME = {"rg2": "RG$^2$", "rgx": r"RG$\times$"}
 
 
+# -- scope: the limits of each row's evidence (Claim.scope), read off its checks
+_AT = r"the canonical $\theta$ only ($n = 6$, $y = 0$)"
+_SCOPE = {
+    "APX-1/ssm": _AT + r"; exact enumeration along $m = 1, 2, 4, \dots, 32$; the decomposition symbolic for any law",
+    "APX-1/ssm/ideal": _AT + r" numerically, $m = 1, 2, 4, \dots, 32$; bias and variance in $m$ symbolic for every "
+                             r"$\theta$, $n$, $m$",
+    "APX-1/nce": _AT + r"; closed form along $k = 1, 2, 4, \dots, 2^{20}$; the decomposition symbolic for any law",
+    "APX-1/det": _AT + r"; variance 0 symbolic for every $\theta$ at $n = 6$",
+    "APX-2/ssm/uniform": r"one $\theta$ (canonical, $n = 6$): delta method derived at $n = 3$, evaluated at this $\theta$; "
+                         r"exact up to $m = 32$; Monte Carlo, 100000 draws",
+    "APX-2/ssm/ideal": r"symbolic: every $n$, $m$, $\theta$ ('only if' at $m = 1$); numeric: canonical and seeded "
+                       r"random $\theta$, $n \le 6$, $m \le 8$",
+    "APX-2/n=100000": r"one synthetic problem ($n = 100{,}000$, Zipf popularity); Monte Carlo at "
+                      r"$m \in \{1, 4, 16, 32, 64\}$; no symbolic route",
+    "APX-3/nce/c=logZ": r"symbolic: every $n$ and full-support noise; closed form at the canonical $\theta$ ($n = 6$) "
+                        r"to $k = 2^{20}$ and at $n = 100{,}000$; Monte Carlo at the canonical $\theta$",
+    "APX-3/nce/c=0": r"symbolic: every $n$; closed form at the canonical $\theta$ ($n = 6$) to $k = 2^{20}$",
+    "APX-3/nce/population": r"symbolic: every $n$ and $k$ (the objective separates over classes); cvxpy at seeded "
+                            r"Dirichlet $p$, $q$, $k \in \{1, 2, 4, 16\}$",
+    "APX-4/hsm/H2": r"symbolic: $n = 3$ at one $\theta$ (one case shows the dependence); numeric: the canonical "
+                    r"$\theta$ ($n = 6$) and seeded random $\theta$",
+    "APX-4/hsm/H1": r"counterexample: symbolic full-support targets at $n = 3$ and $n = 4$, two trees each; numeric: "
+                    r"best fits to seeded targets",
+    "APX-5/scale": r"one ray $\theta = s\,\theta_0$ (canonical $\theta_0$, $n = 6$, $y = 0$): series in $s$ "
+                   r"symbolic, exact values for $s$ from $10^{-3}$ to 1",
+    "APX-5/spread": r"symbolic: every $n$ and mean $c$; numeric: one direction at spread about $4 \times 10^{-6}$, "
+                    r"$c \in \{-2, 1, 3\}$",
+    "APX-5/rg2/squared-loss": r"symbolic: every $n$ (a symbolic sum) and $n = 2, \dots, 6$; numeric: seeded random "
+                              r"$(\theta, y)$, $n = 2, \dots, 49$",
+    "APX-6/sgd": r"symbolic: every step, $\mu$, $b$, $\sigma^2$; numeric: one softmax regression ($N = 256$, "
+                 r"$d = 8$, $n = 10$), SSM, NCE, HSM and RG estimators",
+}
+
+
+def _apx1_scope(reading: str, method: str) -> str:
+    if reading == "ssm/ideal":
+        return _SCOPE["APX-1/ssm/ideal"]
+    return _SCOPE["APX-1/" + (method if method in ("ssm", "nce") else "det")]
+
+
 def _identity_only(check: str, cx) -> bool:
     """The scope of a symbolic decomposition with the shrink gap: a counterexample to the
     identity MSE = bias² + variance (a law), not to the shrinking with the sample count."""
@@ -122,7 +162,7 @@ def _apx1(N, P) -> list[Claim]:
         expected = "refuted" if reading in _NOTES else ("supported" if reading in _SUPPORTED else "verified")
         out.append(Claim("APX-1", reading, statement, checks, expected=expected,
                          note=_NOTES.get(reading, _SUPPORTED.get(reading, "")),
-                         constants=_apx1_constants(reading, method, checks)))
+                         constants=_apx1_constants(reading, method, checks), scope=_apx1_scope(reading, method)))
     return out
 
 
@@ -167,7 +207,8 @@ def claims() -> list[Claim]:
                                         resolution=True)]),
                numeric("mc-vs-exact", N.mc_agreement, "ssm", "uniform", statistical=True,
                        planted=_mc_planted("ssm"))),
-              constants={"method": "ssm", "q": "uniform", "theta": _THETA, "y": 0, "recheck": {}}),
+              constants={"method": "ssm", "q": "uniform", "theta": _THETA, "y": 0, "recheck": {}},
+              scope=_SCOPE["APX-2/ssm/uniform"]),
         Claim("APX-2", "ssm/ideal",
               "SSM bias is exactly zero for every $m$ if and only if the proposal on the negatives is proportional to "
               r"$\exp(\theta)$ (" + _CANON + r" and random $\theta$).",
@@ -181,7 +222,7 @@ def claims() -> list[Claim]:
                                         resolution=True)])),
               constants={"method": "ssm", "ideal": "exp(theta) on the negatives",
                          "recheck": {"ideal-unbiased": "ssm-iff", "only-if": "ssm-iff",
-                                     "exact-ideal-proposal": "ssm-iff"}}),
+                                     "exact-ideal-proposal": "ssm-iff"}}, scope=_SCOPE["APX-2/ssm/ideal"]),
     ]
     for prop, expected, note in (
             ("popularity", "supported", ""),
@@ -200,7 +241,7 @@ def claims() -> list[Claim]:
                         {"truths": [patched_truth(W.POPULARITY_TRUTH,
                                                   lambda: replacing((MC, "large_problem", W.popularity_as_uniform()))())]})),),
             expected=expected, note=note, on_device=True,
-            constants={"method": "ssm", "n": 100_000, "q": prop, "recheck": {}}))
+            constants={"method": "ssm", "n": 100_000, "q": prop, "recheck": {}}, scope=_SCOPE["APX-2/n=100000"]))
     out += [
         Claim("APX-3", "nce/c=logZ",
               r"NCE with $c = \log Z$: $\mathbb{E}\tilde g \to g$ as $k \to \infty$ ($\mathrm{bias} = O(1/k)$); "
@@ -214,7 +255,8 @@ def claims() -> list[Claim]:
                numeric("mc-vs-exact", N.mc_agreement, "nce", "c=logZ", statistical=True,
                        planted=_mc_planted("nce"))),
               constants={"method": "nce", "q": "uniform", "c": "logZ",
-                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}}),
+                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}},
+              scope=_SCOPE["APX-3/nce/c=logZ"]),
         Claim("APX-3", "nce/c=0",
               r"NCE with a wrong fixed normalizer ($c = 0$, $Z \ne 1$): the bias does not vanish as $k \to \infty$.",
               (symbolic("nce-limit", P.nce_limit, "c=0",
@@ -224,7 +266,8 @@ def claims() -> list[Claim]:
                                 patched(W.C_NEAR_LOGZ, replacing((X, "canonical_c", W.normalizer_numeric(-1e-6))),
                                         resolution=True)])),
               constants={"method": "nce", "q": "uniform", "c": 0,
-                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}}),
+                         "recheck": {"nce-limit": "nce-limit", "closed-form-rate": "nce-limit"}},
+              scope=_SCOPE["APX-3/nce/c=0"]),
         Claim("APX-3", "nce/population",
               "Population reading (Gutmann & Hyvarinen): for every $k$, the minimizer of the population NCE "
               r"objective recovers the data distribution, $\exp(\theta^*) = p$.",
@@ -235,7 +278,8 @@ def claims() -> list[Claim]:
                                 patched(W.NOISE_WEIGHT_NEAR, replacing((NN, "noise_weight", W.noise_weight_times(1.01))),
                                         resolution=True)])),
               constants={"noise_weight": "k q",
-                         "recheck": {"population-stationarity": "nce-population", "population-cvxpy": "nce-population"}}),
+                         "recheck": {"population-stationarity": "nce-population", "population-cvxpy": "nce-population"}},
+              scope=_SCOPE["APX-3/nce/population"]),
         Claim("APX-4", "hsm/H2",
               "HSM (reading H2, tied node vectors) has zero variance and a bias that depends on the tree (balanced vs "
               "Huffman by frequency).",
@@ -245,7 +289,7 @@ def claims() -> list[Claim]:
                        planted=[patched(W.H1_FIT, replacing((approx, "hsm_grad", W.hsm_grad_h1_fit)), resolution=True),
                                 patched(W.TREE_IGNORED, replacing((approx, "hsm_grad", W.hsm_grad_tree_ignored)))])),
               constants={"recheck": {"tree-dependence": "hsm-trees", "exact-tree-bias": "hsm-trees"},
-                         "equal_bias2_within": 1e-12}),
+                         "equal_bias2_within": 1e-12}, scope=_SCOPE["APX-4/hsm/H2"]),
         Claim("APX-4", "hsm/H1",
               "HSM (reading H1, free node scores) has zero variance and a bias that depends on the tree (balanced vs "
               "Huffman), comparing best fits.",
@@ -258,7 +302,8 @@ def claims() -> list[Claim]:
               expected="refuted",
               note="with free node scores every tree reproduces any full-support target exactly (u_v = log of the "
                    "left/right subtree mass ratio), so the best fit has zero bias for both trees",
-              constants={"recheck": {"h1-tree-free": "hsm-h1", "h1-best-fit": "hsm-h1"}, "kl_zero_within": 1e-10}),
+              constants={"recheck": {"h1-tree-free": "hsm-h1", "h1-best-fit": "hsm-h1"}, "kl_zero_within": 1e-10},
+              scope=_SCOPE["APX-4/hsm/H1"]),
     ]
     for kind in ("rg2", "rgx"):
         bad, near = W.rg_coeffs(kind, lin=0), W.rg_coeffs(kind, quad=1.01)
@@ -270,7 +315,8 @@ def claims() -> list[Claim]:
                           numeric("exact-scale-series", N.rg_scale, kind,
                                   planted=[patched(W.NO_LINEAR, replacing(W.rg_library(bad))),
                                            patched(W.QUAD_OFF, replacing(W.rg_library(near)), resolution=True)])),
-                         constants=_rg_constants(kind, {"series-in-s": "rg-scale", "exact-scale-series": "rg-scale"})))
+                         constants=_rg_constants(kind, {"series-in-s": "rg-scale", "exact-scale-series": "rg-scale"}),
+                         scope=_SCOPE["APX-5/scale"]))
     for kind in ("rgx", "rg2"):
         if kind == "rgx":  # holds: a planted defect for each check, the 1 % interaction its resolution
             half, near = W.rg_coeffs(kind, inter=sp.Rational(1, 2)), W.rg_coeffs(kind, inter=0.99)
@@ -286,7 +332,7 @@ def claims() -> list[Claim]:
             "score.",
             (symbolic("spread-limit", P.rg_spread, kind, **sym), numeric("exact-spread", N.rg_spread, kind, **num)),
             constants=_rg_constants(kind, {"spread-limit": "rg-spread", "exact-spread": "rg-spread"})
-            | {"spread_at_most": 1e-5, "bias2_at_least": 1e-6},
+            | {"spread_at_most": 1e-5, "bias2_at_least": 1e-6}, scope=_SCOPE["APX-5/spread"],
             **({"expected": "refuted", "note": "theta = (1, 1, 1), y = 0: spread 0 but the RG^2 gradient is off by "
                                                "(1/3) 1, bias^2 = 1/3 (RG^2 is not shift invariant)"}
                if kind == "rg2" else {})))
@@ -302,7 +348,8 @@ def claims() -> list[Claim]:
                      constants=_rg_constants("rg2", {"squared-identity": "rg2-squared",
                                                      "squared-loss-identity": "rg2-squared"})
                      # r = n_e_y * n e_y + ones * 1; constant = log_n * log n + n_minus_1 * (n - 1)
-                     | {"squared_form": {"n_e_y": 1, "ones": -1, "log_n": 1, "n_minus_1": -0.5}}))
+                     | {"squared_form": {"n_e_y": 1, "ones": -1, "log_n": 1, "n_minus_1": -0.5}},
+                     scope=_SCOPE["APX-5/rg2/squared-loss"]))
     out.append(Claim("APX-6", "sgd",
                      r"SGD with a gradient estimator of bias $b$ and variance $\sigma^2$ on a strongly convex softmax "
                      r"regression converges to a neighbourhood of the optimum whose radius grows with $b$ and (at a "
@@ -316,7 +363,8 @@ def claims() -> list[Claim]:
                      # the numeric check's setup (numerics/apx_sgd_problem.py): ridge lambda = strong convexity mu,
                      # step 1/L with L = lambda + lambda_max(X^T X / N)/2, float64 allowance fp_slack (1 + ||W*||)
                      constants={"recheck": {"neighbourhood-fixed-point": "sgd-radius", "sgd-neighbourhood": "sgd-bound"},
-                                "lambda": 0.05, "mu": "lambda", "step": "1/L", "fp_slack": 1e-12}))
+                                "lambda": 0.05, "mu": "lambda", "step": "1/L", "fp_slack": 1e-12},
+                     scope=_SCOPE["APX-6/sgd"]))
     return out
 
 

@@ -63,6 +63,21 @@ _L2_NOTE = ("with the normalized label G(r)/ΣG(r) the Bayes-optimal scores sort
             "(a pair of adjacent gain levels whose half-space reaches inf R), re-checked each run")
 
 
+# -- scope: the limits of each row's evidence (Claim.scope), read off its checks
+_ALPHAS_RUN = r"; numeric $\alpha \in \{1.5, 2.5\}$ (quick), five values (full)"
+_CON1_SCOPE = {
+    "softmax": r"symbolic: every $n$, $k < n$ and label law; numeric: certificates at $\eta$ on a grid, $n \le 6$",
+    "rankmax": r"symbolic: every $n$ and $k' < n$; numeric: certificates for $k$-subset label laws of 1 to 3 atoms, "
+               r"$n \le 6$",
+}
+_CON1_SCOPE["sparsemax"] = _CON1_SCOPE["softmax"]
+_CON1_SCOPE["entmax"] = _CON1_SCOPE["softmax"].replace("label law;", r"label law, every $\alpha > 1$;") + _ALPHAS_RUN
+_CON2_SCOPE = (r"symbolic: every $n$ and law $D$ (any grades); numeric: hypothesis-drawn laws, $n \le 5$, 1 to 3 atoms, "
+               r"grades $r \in \{0, 1, 2\}$")
+_CON2_MULTIHOT_SCOPE = (r"binary relevance with the same $k$ in every draw (the reading); symbolic: every $n$ and "
+                        r"such $D$; numeric: hypothesis-drawn such laws, $n \le 5$, 1 to 3 atoms")
+
+
 def claims() -> list[Claim]:
     from numerics import consistency as num
     from numerics import dcg
@@ -76,7 +91,7 @@ def claims() -> list[Claim]:
             symbolic("properness", sym.properness, loss, planted=[pc.unweighted_target()]),
             symbolic("halfspace-gap", sym.topk_calibration, loss, planted=[pc.flat_regularizer()]),
             numeric("topk-certificate", num.topk_calibration, loss, planted=pc.certificate_planted(loss)),
-        ), constants=con1_constants(loss)))
+        ), constants=con1_constants(loss), scope=_CON1_SCOPE[loss]))
     for loss in ("softmax", "sparsemax", "entmax"):
         for m in ("L1", "L2"):
             stmt = (f"{_NAME.get(loss, loss.capitalize())} loss with {_MAP[m]} is "
@@ -92,11 +107,12 @@ def claims() -> list[Claim]:
                 symbolic("bayes-order", sym.dcg_consistency, loss, m, **sym_opts),
                 numeric("dcg-enumeration", dcg.dcg_consistency, loss, m, **num_opts),
             )
+            scope = _CON2_SCOPE + (_ALPHAS_RUN if loss == "entmax" else "")
             if m == "L1":
-                out.append(Claim("CON-2", f"{loss}/L1", stmt, checks, constants=con2_constants(loss, m)))
+                out.append(Claim("CON-2", f"{loss}/L1", stmt, checks, constants=con2_constants(loss, m), scope=scope))
             else:
                 out.append(Claim("CON-2", f"{loss}/L2", stmt, checks, expected="refuted", note=_L2_NOTE,
-                                 constants=con2_constants(loss, m)))
+                                 constants=con2_constants(loss, m), scope=scope))
     out.append(Claim(
         "CON-2", "rankmax/multihot",
         "Rankmax loss (reading R1, $k$ = number of relevant items) with " + _MAP["multihot"]
@@ -107,5 +123,5 @@ def claims() -> list[Claim]:
                      planted=pc.bayes_order_planted("rankmax", "multihot")),
             numeric("dcg-enumeration", dcg.dcg_consistency, "rankmax", "multihot",
                     planted=pc.enumeration_planted("rankmax", "multihot")),
-        ), constants=con2_constants("rankmax", "multihot")))
+        ), constants=con2_constants("rankmax", "multihot"), scope=_CON2_MULTIHOT_SCOPE))
     return share_derivations(out)

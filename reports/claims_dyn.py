@@ -63,8 +63,47 @@ _DYN2_SOFTMAX_NOTE = ("quick profile (20000 steps): the pre-stated rule's R^2 >=
                       "last two decades is not met on the separable linear model (R^2 = 0.998 at seeds 0, 2, 3; 0.9992 at "
                       "seed 1), so separable-gd is undecided; the rate test holds (exponent CI inside [-1.2, -0.8]) and "
                       "the non-separable part holds. The full profile (200000 steps) meets the rule (R^2 = 0.9994).")
-_PARAMS = {"entmax": r" [$\alpha \in \{1.5, 2.5\}$ quick; more in full]", "rankmax": r" [$k \in \{1, 2\}$, reading R1]",
+# what numerics/gd_runs.variants runs: alpha 1.5 in the quick profile, 1.5 and 2.5 in the full one
+_PARAMS = {"entmax": r" [$\alpha = 1.5$ quick; $\alpha \in \{1.5, 2.5\}$ full]", "rankmax": r" [$k \in \{1, 2\}$, reading R1]",
            "softmax": "", "sparsemax": ""}
+
+
+# -- scope: the limits of each row's evidence (Claim.scope), read off its checks (numerics/order.py,
+# numerics/order_bayes.py, numerics/gd_runs.py, proofs/gd_exact.py)
+_ORDER_GRID = {"softmax": "", "sparsemax": "",
+               "entmax": r"; numeric $\alpha \in \{1.5, 2.5\}$ (quick), four values (full)",
+               "rankmax": r"; $k \in \{1, 2\}$"}
+_GD_GRID = {"softmax": "", "sparsemax": "", "entmax": r"; numeric $\alpha = 1.5$ (quick), $\{1.5, 2.5\}$ (full)",
+            "rankmax": r"; $k \in \{1, 2\}$"}
+_GD_RUNS = r"GD on one free score vector and one separable linear model ($n = 5$, lr 0.5)"
+_SCOPE = {
+    "O1/softmax": r"symbolic: every $n$; numeric: random, tied and near-tied scores, $n = 5$, float64 (ties re-checked "
+                  r"in 60 digits)",
+    "O1/sparse": r"symbolic: every $n$ (WOP) and an exact witness; numeric: random, tied and near-tied scores, $n = 5$",
+    "O2/softmax": r"symbolic: every $n$; numeric: certified roots at interior $\eta$ and GD for $\eta$ with zeros, "
+                  r"$n = 5$",
+    "O2/sparse": r"symbolic: every $n$ (WOP), exact witness at $n = 4$; numeric: minimizers by GD and cvxpy at 4 "
+                 r"targets $\eta$, $n = 5$",
+    "DYN-1/softmax": r"symbolic: every $n$; numeric: " + _GD_RUNS,
+    "DYN-1/sparse": r"symbolic: every KKT pattern of $n \le 4$, any $n$ by the derivation's structure argument; "
+                    r"numeric: " + _GD_RUNS,
+    "DYN-2/softmax": r"numeric only: " + _GD_RUNS + r", 20000 (quick) / 200000 (full) steps; non-separable part: "
+                     r"one synthetic model",
+    "DYN-2/sparse": r"counterexample: one free score vector ({where}, exact); numeric: " + _GD_RUNS
+                    + r"; non-separable part: one synthetic model",
+    "lr=1/L": r"one free score vector (a linear model on one example), not a trained model; symbolic: every $n${k}; "
+              r"numeric: exact GD from random rational starts, $n = 2, \dots, 5$",
+    "entmax/lr=1/L": r"counterexample: one free score vector, $n = 2$, $\alpha = 1.5$, exact",
+}
+_DYN2_WHERE = {"sparsemax": r"$n = 2$ at lr 1/2", "entmax": r"$n = 2$, $\alpha = 1.5$, lr 1/2",
+               "rankmax": r"$n = 3$, $k = 2$ at lr 1/2"}
+
+
+def _scope(key: str, loss: str) -> str:
+    """The scope of a CON-3 (``O1``/``O2``), ``DYN-1`` or ``DYN-2`` row of ``loss``."""
+    kind = "softmax" if loss == "softmax" else "sparse"
+    grid = _ORDER_GRID if key in ("O1", "O2") else _GD_GRID
+    return _SCOPE[f"{key}/{kind}"].replace("{where}", _DYN2_WHERE.get(loss, "")) + grid[loss]
 
 
 def _text(table: dict, loss: str) -> str:
@@ -98,7 +137,7 @@ def _con3(loss: str, reading: str) -> Claim:
     return Claim("CON-3", f"{loss}/{reading}", _text(_O1 if reading == "O1" else _O2, loss), (
         symbolic(f"order-{reading}", derive, loss, planted=[sym_planted]),
         numeric(name, order_preservation, loss, reading, planted=num_planted),
-    ), constants={**_CON3_CONSTANTS, **_CON3_VARIANTS.get(loss, {})})
+    ), constants={**_CON3_CONSTANTS, **_CON3_VARIANTS.get(loss, {})}, scope=_scope(reading, loss))
 
 
 def _dyn1(loss: str) -> Claim:
@@ -117,7 +156,7 @@ def _dyn1(loss: str) -> Claim:
     return Claim("DYN-1", loss, _text(_DYN1, loss), (
         symbolic("gradient-support", gs.gradient_support, loss, planted=[sym_planted]),
         numeric("negative-gradient-fraction", negative_gradients, loss, planted=num_planted),
-    ))
+    ), scope=_scope("DYN-1", loss))
 
 
 def _bayes_planted() -> list[Planted]:
@@ -149,7 +188,7 @@ def _dyn2(loss: str) -> Claim:
                 r"vectors from $\theta_0 = 0$, on which $\lVert\theta_t\rVert = c \log(1 + a t)$ and $L_t \sim 1/t$")])
         return Claim("DYN-2", loss, _DYN2_SOFTMAX + dyn.RULE_SOFTMAX, (
             sep, numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=_bayes_planted()),
-        ), expected="inconclusive", note=_DYN2_SOFTMAX_NOTE, expected_full="supported",
+        ), expected="inconclusive", note=_DYN2_SOFTMAX_NOTE, expected_full="supported", scope=_scope("DYN-2", loss),
             # level: 1 - alpha/m, the check's share alpha = 0.001 of the false-alarm budget over its m = 2 runs
             # (audit/falsealarm.py; tests/test_four_places.py ties the two)
             constants={"rate_band": [-1.2, -0.8], "level": 0.9995, "recheck": {"separable-gd": "rate"}})
@@ -174,7 +213,7 @@ def _dyn2(loss: str) -> Claim:
               numeric("bayes-convergence", dyn.bayes_convergence, loss, expect="holds", planted=_bayes_planted()))
     # reading: every constant step in (0, 1/L] (FY-4: L = 1 for sparsemax/rankmax, 2^{alpha-2} for entmax)
     return Claim("DYN-2", loss, _DYN2_STEP.replace("{loss}", loss) + _PARAMS[loss], checks, expected="refuted",
-                 note=_DYN2_NOTE[loss], constants=constants)
+                 note=_DYN2_NOTE[loss], constants=constants, scope=_scope("DYN-2", loss))
 
 
 def _dyn2_unit(loss: str) -> Claim:
@@ -190,7 +229,8 @@ def _dyn2_unit(loss: str) -> Claim:
                                  replacing((gde, "UNIT_STEP_RUNS", Fraction(1, 2)))),
                          patched(r"exact GD at $\mathrm{lr} = 63/64$, a step $1/64$ short of $1/L = 1$",
                                  replacing((gde, "UNIT_STEP_RUNS", Fraction(63, 64))), resolution=True)]),
-    ), constants={"lr": "1", "L": "1", "recheck": {"unit-step-exact": "unit-runs"}})
+    ), constants={"lr": "1", "L": "1", "recheck": {"unit-step-exact": "unit-runs"}},
+        scope=_SCOPE["lr=1/L"].replace("{k}", ", $k = 1$" if loss == "sparsemax" else " and $k$"))
 
 
 def claims() -> list[Claim]:
@@ -213,5 +253,5 @@ def claims() -> list[Claim]:
                           "s_{t+1} >= s_t (1 - lr s_t / 2) > 0 for every t (s_0 = 1 < 2/lr), so the loss is positive at "
                           "every step",
                      constants={"alpha": 1.5, "lr": "sqrt(2)", "L": "sqrt(1/2)",
-                                "recheck": {"gd-exact": "entmax-shortfall"}}))
+                                "recheck": {"gd-exact": "entmax-shortfall"}}, scope=_SCOPE["entmax/lr=1/L"]))
     return out

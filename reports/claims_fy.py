@@ -49,6 +49,34 @@ _FY4 = {
 }
 
 
+# -- scope: the limits of each row's evidence (Claim.scope), read off its checks
+_SYM_PARAMS = {"softmax": "", "sparsemax": "", "entmax": r" and every $\alpha > 1$", "rankmax": r" and every $k$"}
+_NUM_GRID = {"softmax": "", "sparsemax": "", "entmax": r"; $\alpha \in \{1.25, 1.5, 1.75, 2.5\}$",
+             "rankmax": r"; $k \in \{1, 2, 3\}$"}
+_SCOPE = {
+    "FY-1": r"symbolic: every $n$ (KKT blocks of symbolic size){sym}; numeric: cvxpy at hypothesis-drawn $\theta$, "
+            r"$n \le 200${grid}",
+    "FY-2": r"symbolic: every $n${sym}; numeric: hypothesis-drawn $\theta$ and labels, $n \le 24${grid}",
+    "FY-3": r"symbolic: any $n$ (a generic pair){sym}; numeric: $n \in \{2, 3, 10\}$ at the margin "
+            r"$\pm 10^{-3}$ and $\pm 10^{-6}${grid}",
+    "FY-4": r"symbolic: every $n${sym}; numeric: a search for the supremum, $n = 2, \dots, 6${grid}",
+}
+_SCOPE_ROW = {
+    ("FY-3", "softmax"): r"symbolic: every $n$; numeric: $n \in \{2, 3, 10, 50\}$, margins up to 600 (float64)",
+    ("FY-4", "entmax"): r"symbolic: two-point and uniform supports only, every $\alpha \in (1, 2]$; numeric: a search "
+                        r"for the supremum, $n = 2, \dots, 6$, four values of $\alpha$",
+    ("FY-4", "entmax[alpha>2]"): r"counterexample: uniform $\theta$, $n = 3$ (symbolic at $\alpha = 3$, numeric at "
+                                 r"$\alpha = 2.5$); symbolic in $\alpha > 2$ on uniform supports",
+}
+
+
+def scope(cid: str, loss: str) -> str:
+    """The row's scope (Claim.scope): the sizes and grids its checks ran on."""
+    if (cid, loss) in _SCOPE_ROW:
+        return _SCOPE_ROW[cid, loss]
+    return _SCOPE[cid].replace("{sym}", _SYM_PARAMS[loss]).replace("{grid}", _NUM_GRID[loss])
+
+
 #: FY-3: the margin each row states (reports/rechecks/fy.py compares a counterexample's gap with it);
 #: entmax's 1/(α−1) as its product with α − 1
 FY3_CONSTANTS = {"softmax": {"margin": None}, "sparsemax": {"margin": 1}, "rankmax": {"margin": 1},
@@ -75,27 +103,27 @@ def claims() -> list[Claim]:
             symbolic("kkt-conjugate", sym.conjugate, loss, planted=[pf.conjugate_slip(loss)]),
             numeric("cvxpy-argmax", num.cvx_agreement, loss,
                     planted=[tempered(loss), pf.tempered_formula(loss, resolution=True)]),
-        )))
+        ), scope=scope("FY-1", loss)))
     for loss in FY_LOSSES:
         tail = f" [{_FY_READING_NOTE[loss]}]"
         out.append(Claim("FY-2", loss, _FY2 + tail, (
             symbolic("fy-gradient-shift-convexity", sym.loss_properties, loss, planted=[pf.conjugate_slip(loss)]),
             symbolic("hessian-psd", sym.hessian, loss, planted=[pf.hessian_slip(loss)]),
             numeric("properties", num.loss_properties, loss, planted=[pf.tempered_formula(loss, resolution=True)]),
-        )))
+        ), scope=scope("FY-2", loss)))
     for loss in FY_LOSSES:
         num_planted = ([pf.flushed_softmax(1e-6), pf.flushed_softmax(1e-13, resolution=True)] if loss == "softmax"
                        else [tempered(loss), pf.margin_table_typo(loss)])
         out.append(Claim("FY-3", loss, _FY3[loss], (
             symbolic("margin", sym.margin, loss, planted=[pf.margin_slip(loss)]),
             numeric("margin-eps", num.margin_check, loss, planted=num_planted),
-        ), constants=FY3_CONSTANTS[loss]))
+        ), constants=FY3_CONSTANTS[loss], scope=scope("FY-3", loss)))
     for loss in FY_LOSSES:
         gap = {"scope_gap": ENTMAX_GAP, "covers": pf.entmax_fy4_covers} if loss == "entmax" else {}
         out.append(Claim("FY-4", loss, _FY4[loss], (
             symbolic("lipschitz-constant", sym.smoothness, loss, planted=[pf.lipschitz_slip(loss)], **gap),
             numeric("jacobian-eigen-search", num.smoothness_check, loss, planted=[pf.constant_typo()]),
-        ), constants=FY4_CONSTANTS[loss],
+        ), constants=FY4_CONSTANTS[loss], scope=scope("FY-4", loss),
             **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if loss == "entmax" else {})))
     out.append(Claim(
         "FY-4", "entmax[alpha>2]", _FY4["entmax[alpha>2]"],
@@ -107,6 +135,6 @@ def claims() -> list[Claim]:
         ),
         expected="refuted",
         note="for α > 2 the uniform support of size m gives λ_max = m^{α−2} > 1 (e.g. α = 3, θ = 0 ∈ R³: λ_max = 3)",
-        constants=FY4_CONSTANTS["entmax[alpha>2]"],
+        constants=FY4_CONSTANTS["entmax[alpha>2]"], scope=scope("FY-4", "entmax[alpha>2]"),
     ))
     return share_derivations(out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
+from .claims_r2 import NOT_APPLICABLE as _R2_NOT_APPLICABLE
 from .texfmt import _VERDICT_COLOURS, escape, marked
 
 __all__ = ["CLAIM_WORDS", "READING_ORIGINS", "READING_PATTERNS", "UNINTENDED", "GLOSSARY", "front_matter", "missing",
@@ -229,6 +230,7 @@ GLOSSARY: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                    r"fixed $k$; R2 (Kong et al. 2020) projects $a\theta$ with a per-example scale $a$."),
         ("reading", "one precise statement of a claim; a claim can have several, each decided on its own."),
     )),
+    ("Rankmax reading R2, where it has no row", _R2_NOT_APPLICABLE),
     ("Methods and measures", (
         ("SSM", r"sampled softmax: the softmax over the positive and $m$ sampled negatives, with the $\log Q$ "
                 r"correction."),
@@ -259,6 +261,8 @@ GLOSSARY: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("resolution", "the smallest planted defect a numeric check is shown to catch."),
         ("re-checked", "a counterexample recomputed from results.json alone by an independent script "
                        "(softmax-audit recheck, numpy only)."),
+        ("scope", "the limits of a row's evidence (the sizes, points, data and grids it was drawn from), printed "
+                  "under its line of the verdict table and on its page."),
         ("scope gap", "the part of a statement a symbolic derivation does not cover; a row with one is at most "
                       "supported."),
         ("profile", "quick or full: the budgets of a run (samples, grids, splits); this run's is printed above."),

@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 
 try:  # imported as reports.recheck
-    from .rechecks import apx, con, dyn, exp, fy, maps, order, user
+    from .rechecks import apx, con, dyn, exp, fy, maps, order, r2, user
 except ImportError:  # run (or loaded) as a script: python reports/recheck.py
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from rechecks import apx, con, dyn, exp, fy, maps, order, user  # type: ignore[no-redef]  # noqa: F401
+    from rechecks import apx, con, dyn, exp, fy, maps, order, r2, user  # type: ignore[no-redef]  # noqa: F401
 
 RECHECKERS = {**fy.RECHECKERS, **con.RECHECKERS, **order.RECHECKERS, **dyn.RECHECKERS, **apx.RECHECKERS,
               **exp.RECHECKERS}
@@ -60,8 +60,8 @@ def _evidence_problems(ev: object, where: str, whole: bool) -> list[str]:
 
 def shape_problems(results: object, whole: bool = True) -> list[str]:
     """Where ``results`` departs from the shape of a results.json (ARCHITECTURE.md, the
-    contract): each row an object with the string fields ``id``, ``reading``, ``statement``,
-    a ``verdict`` of the contract and a list of ``evidence`` objects (``kind``, ``check``,
+    contract): each row an object with the string fields ``id``, ``reading``, ``statement``
+    (and ``scope``, the limits of its evidence, where present), a ``verdict`` of the contract and a list of ``evidence`` objects (``kind``, ``check``,
     ``outcome``; text fields strings; ``figures``, ``labels``, ``counterexample`` objects).
     Empty when it has that shape.  Not ``whole``: only what a re-check reads must be there
     (``id``, ``reading``, each evidence's ``check``); the rest, where present, is checked."""
@@ -82,6 +82,8 @@ def shape_problems(results: object, whole: bool = True) -> list[str]:
                 if (whole or k != "statement" or k in row) and not isinstance(row.get(k), str)]
         if (whole or "verdict" in row) and row.get("verdict") not in VERDICTS:
             out.append(f"{where} has verdict {row.get('verdict')!r}, not one of {', '.join(VERDICTS)}")
+        if "scope" in row and not isinstance(row["scope"], str):
+            out.append(f"{where}.scope is not a string")
         if "constants" in row and not isinstance(row["constants"], dict):
             out.append(f"{where}.constants is not an object")
         evidence = row.get("evidence")
@@ -99,7 +101,9 @@ def recheck_one(claim_id: str, reading: str, cx: dict, constants: dict | None = 
     row's own (results.json ``constants``: the margin, step size, band, … the registry states),
     ``check`` the name of the check that reported it."""
     # a user's loss (``ID[user:NAME]``) is re-checked from the g its row carries
-    fn = (user.RECHECKERS if reading.startswith("user:") else RECHECKERS).get(claim_id)
+    # rankmax reading R2 (``ID[rankmax/R2]``): its own re-checker (the scale a(θ, y) first)
+    table = user.RECHECKERS if reading.startswith("user:") else r2.RECHECKERS if r2.is_r2(reading) else RECHECKERS
+    fn = table.get(claim_id)
     if fn is None:
         return False, f"no re-checker for {claim_id}"
     try:
@@ -111,6 +115,8 @@ def recheck_one(claim_id: str, reading: str, cx: dict, constants: dict | None = 
 def recheck_witness(claim_id: str, reading: str, w: dict, constants: dict | None = None) -> tuple[bool, str]:
     if claim_id != "CON-3":
         return False, f"no witness re-checker for {claim_id}"
+    if reading.startswith("user:"):         # a user's loss: from the g its row carries
+        return user.recheck_sop_witness(w, reading, dict(constants or {}))
     return order.recheck_sop_witness(w, reading, dict(constants or {}))
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import claims_apx, claims_con, claims_cpx, claims_dyn, claims_exp, claims_fy
+from . import claims_apx, claims_con, claims_cpx, claims_dyn, claims_exp, claims_fy, claims_r2
 from .claim import Claim
 
 
 @lru_cache(maxsize=1)
 def _claims() -> tuple[Claim, ...]:
-    return (*claims_fy.claims(), *claims_con.claims(), *claims_dyn.claims(), *claims_apx.claims(),
-            *claims_cpx.claims(), *claims_exp.claims())
+    return (*claims_fy.claims(), *claims_r2.claims(), *claims_con.claims(), *claims_dyn.claims(),
+            *claims_apx.claims(), *claims_cpx.claims(), *claims_exp.claims())
 
 
 def all_claims() -> list[Claim]:

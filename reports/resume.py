@@ -12,7 +12,7 @@ checked against the row's registry entry, not against anything the file says:
 * its planted runs are the defects (of a check that held) or the truths (of one that did
   not) the registry declares, each with an outcome a kept row can have;
 * the row is the one the runner assembles from that evidence (:func:`reports.runner.assemble`:
-  statement and constants of the registry, the verdict re-derived by
+  statement, scope and constants of the registry, the verdict re-derived by
   :func:`reports.claim.verdict`), key for key -- and that assembled row is what is published;
 * its outcomes are those the registry pins for the profile (``Claim.pinned``).  A fresh row
   may depart from them (a finding: pytest turns red); a resumed one that does is recomputed,

@@ -278,8 +278,10 @@ def assemble(claim: Claim, evidence: list[dict[str, Any]], verdict_: str,
     """A results.json row of ``claim`` from its evidence entries and verdict (the contract's
     fields, in its order): what a fresh row is, and what a resumed row must be
     (reports/resume.py)."""
-    row = {"id": claim.id, "reading": claim.reading, "statement": claim.statement, "verdict": verdict_,
-           "evidence": evidence}
+    row = {"id": claim.id, "reading": claim.reading, "statement": claim.statement}
+    if claim.scope:  # the limits of the evidence, from the registry (a resumed row gets it from there too)
+        row["scope"] = claim.scope
+    row |= {"verdict": verdict_, "evidence": evidence}
     if claim.constants:
         row["constants"] = _stored(claim.constants)
     if crash is not None:
@@ -371,9 +373,8 @@ def lost_row(claim: Claim, exc: BaseException) -> dict[str, Any]:
     ev = [Evidence(c.kind, c.name, "undecided", detail=f"check crashed: task lost by the engine: {exc!r}"[:300],
                    summary=CRASHED)
           for c in claim.checks]
-    return {"id": claim.id, "reading": claim.reading, "statement": claim.statement,
-            "verdict": verdict(ev, crashed=True), "evidence": [e.to_json() for e in ev],
-            "crash": [f"task lost by the engine: {exc!r}"[:300]]}
+    return assemble(claim, [e.to_json() for e in ev], verdict(ev, crashed=True),
+                    [f"task lost by the engine: {exc!r}"[:300]])
 
 
 def run_all(claims: list[Claim], ctx: RunContext, progress: TextIO | None = sys.stderr,

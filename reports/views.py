@@ -1,6 +1,7 @@
 """What the two documents show of each row, read from results.json alone.
 
-The appendix (body) prints per row its statement, verdict and one line per check (its
+The appendix (body) prints per row its statement, verdict, the scope of its evidence (on its
+front line too) and one line per check (its
 summary, up to three labelled key figures, a link to its counterexample, its planted defects)
 and the row's plots; evidence.pdf prints the complete record (the full account, every
 figure under its label, assumptions, steps, the counterexample whole).  Both take their
@@ -184,6 +185,8 @@ def row_views(claims: list[Mapping[str, Any]], wall: set[str], files: Iterable[M
             "pdf_title": f"{_pdfstring(cid)} - {_pdfstring(reading)}" if reading else _pdfstring(cid),
             "statement": _statement(str(row["statement"]), protocols) if row.get("statement") else "",
             "decided": decided(row), "evidence": evs, "figures": by_row.get(i - 1, []),
+            # the limits of the row's evidence (Claim.scope): under the front line, on the page, in the record
+            "scope": marked(str(row["scope"])) if row.get("scope") else "",
             "crash": [escape(str(c)) for c in row.get("crash") or []],
             "evidence_link": rf"\href{{{EVIDENCE_PDF}#ev-{i}}}{{\small full evidence}}",
             "body_link": rf"\href{{{BODY_PDF}#claim-{i}}}{{\small back to the appendix}}",

@@ -106,7 +106,7 @@ def test_every_statistical_check_has_a_share_of_one_false_alarm_budget():
 
 @pytest.mark.parametrize("prefix", ["FY", "CON", "DYN", "APX", "CPX", "EXP"])
 def test_registry_text_is_marked_text(prefix):
-    """Statements, domains and planted defects follow the marked-text rule (audit/markup.py):
+    """Statements, domains, scopes and planted defects follow the marked-text rule (audit/markup.py):
     mathematics between dollars, so the appendix typesets it instead of escaping it.  (A
     check's own text is held to the rule by the runner, on every run.)"""
     from audit import markup
@@ -115,7 +115,7 @@ def test_registry_text_is_marked_text(prefix):
     for c in all_claims():
         if not c.id.startswith(prefix):
             continue
-        texts = [("statement", c.statement), ("domain", c.domain)]
+        texts = [("statement", c.statement), ("domain", c.domain), ("scope", c.scope)]
         texts += [(f"{ch.name} planted", p.defect) for ch in c.checks for p in ch.planted]
         bad += [f"{c.key} {where}: {p}" for where, t in texts for p in markup.problems(t)]
     assert not bad, "\n".join(bad[:40])

@@ -403,6 +403,7 @@ def test_a_stale_record_is_refused_naming_tune(monkeypatch, tmp_path):
 def test_the_experiment_tables_are_drawn_from_the_rows_alone():
     from reports.readme_table import markdown_table
     from reports.tables import PUBLISHED, calibration_table, experiment_table, grids_table
+    from reports.texfmt import escape
 
     ex = theory_shaped(CTX)
     rows = [json.loads(json.dumps({"id": "EXP-1", "reading": m, "verdict": "supported",
@@ -416,7 +417,11 @@ def test_the_experiment_tables_are_drawn_from_the_rows_alone():
     assert all(f"{v:.3f}" in tex for v in PUBLISHED["ndcg@10"].values()) and "EASE" in tex
     assert tex.count(r"$\in$") == 0 and "\n".join(grids_table(rows)).count(r"$\in$") == \
         sum(len(g) for g in E.GRIDS.values())   # every grid axis printed, in evidence.pdf
-    assert len([x for x in experiment_table(rows, set()) if x.endswith(r"\\")]) == len(METHODS) + 1
+    # one line per method in each column group of the (split, never shrunk) table, and a header per group
+    lines = "\n".join(experiment_table(rows, set())).splitlines()
+    groups = sum(x.startswith(r"\begin{longtable}") for x in lines)
+    assert groups >= 1 and len([x for x in lines if x.endswith(r"\\")]) == groups * (len(METHODS) + 1)
+    assert all(sum(x.startswith(escape(m) + " &") for x in lines) == groups for m in METHODS)
     with pytest.raises(ValueError, match="softmax-audit report"):
         markdown_table({"claims": []})
 

@@ -133,10 +133,11 @@ def _differences(x: Any) -> Iterator[float]:
 
 
 def _row_values(row: Mapping[str, Any]) -> list[float]:
-    """The numbers of a row's record in results.json: its reading, statement and constants, its stored
+    """The numbers of a row's record in results.json: its reading, statement, scope and constants, its stored
     figures and counterexamples (and differences of two stored side by side), and the numbers its details
     state (those print in the evidence record)."""
-    vals = [*_leaves(row.get("reading", "")), *_leaves(row.get("statement", "")), *_leaves(row.get("constants") or {})]
+    vals = [*_leaves(row.get("reading", "")), *_leaves(row.get("statement", "")), *_leaves(row.get("scope", "")),
+            *_leaves(row.get("constants") or {})]
     for ev in row.get("evidence") or []:
         for stored in (ev.get("figures") or {}, ev.get("counterexample")):
             vals += [*_leaves(stored), *_differences(stored)]

@@ -13,7 +13,8 @@ from reports.claim import verdict
 # one pytest-xdist worker for the whole module: its module-scoped fixtures are computed once
 pytestmark = pytest.mark.xdist_group("report-runs")
 
-ONLY = ["FY-3", "FY-4[entmax[alpha>2]]"]  # cheap rows, one of them refuted
+# cheap rows, one of them refuted
+ONLY = ["FY-3[softmax]", "FY-3[sparsemax]", "FY-3[entmax]", "FY-3[rankmax]", "FY-4[entmax[alpha>2]]"]
 
 
 def _cli(*args, cwd=None):
@@ -42,8 +43,9 @@ def test_results_json_follows_the_contract(two_runs):
     ids = {(r["id"], r["reading"]) for r in res["claims"]}
     assert ("FY-3", "softmax") in ids and ("FY-4", "entmax[alpha>2]") in ids and len(ids) == 5
     for row in res["claims"]:
-        assert {"id", "reading", "statement", "verdict", "evidence"} <= set(row) <= {
-            "id", "reading", "statement", "verdict", "evidence", "constants", "crash"}
+        assert {"id", "reading", "statement", "scope", "verdict", "evidence"} <= set(row) <= {
+            "id", "reading", "statement", "scope", "verdict", "evidence", "constants", "crash"}
+        assert isinstance(row["scope"], str) and row["scope"].strip()   # the limits of its evidence (issue 24)
         assert "crash" not in row and row["verdict"] != "crashed"
         assert row["verdict"] in VERDICTS
         for ev in row["evidence"]:

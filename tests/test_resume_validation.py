@@ -66,6 +66,14 @@ def test_an_untouched_row_resumes(finished, tmp_path, monkeypatch):
     assert (out / "results.json").read_bytes() == (finished / "results.json").read_bytes()
 
 
+def test_a_resumed_row_keeps_its_scope(finished, tmp_path, monkeypatch):
+    """The scope a resumed row publishes is the registry's (issue 24 item 2), as a fresh row's is."""
+    out, calls = _rerun(finished, tmp_path, monkeypatch)
+    assert calls == []
+    for key in ONLY:
+        assert _row(out / "results.json", key)["scope"] == select(all_claims(), [key])[0].scope != ""
+
+
 def _fy1_refuted(row):
     """FY-1[softmax] flipped to refuted, its numeric check to fails, with no counterexample."""
     row["verdict"] = "refuted"
@@ -110,6 +118,12 @@ def _variants():
     def statement(r):
         r["statement"] = "Something else entirely."
 
+    def scope_widened(r):
+        r["scope"] = "every $n$ and every $\\theta$"
+
+    def scope_dropped(r):
+        r.pop("scope")
+
     def constants(r):
         r["constants"]["gain_base"] = 3
 
@@ -140,6 +154,8 @@ def _variants():
             ("FY-1[softmax]", planted_outcome, "a planted run is not the registry's or has no possible outcome"),
             ("FY-1[softmax]", no_planted, "its planted runs are not the 1 the registry declares"),
             ("FY-1[softmax]", statement, f"{given} .differs in statement"),
+            ("FY-1[softmax]", scope_widened, f"{given} .differs in scope"),
+            ("CON-2[softmax/L2]", scope_dropped, f"{given} .differs in scope"),
             ("CON-2[softmax/L2]", constants, f"{given} .differs in constants"),
             ("FY-1[softmax]", prose_caret, "marked-text rule.*'\\^' in prose"),
             ("FY-1[softmax]", figure_unlabelled, "figures without a label"),

@@ -1,0 +1,80 @@
+"""FY-1 … FY-3 under rankmax reading R2 (CLAIMS.md §1; Kong et al., NeurIPS 2020; losses/rankmax.py).
+
+R2 projects ``aθ`` on C_k with a per-example scale a(θ, y), the largest a ≤ A = 1000 at which every
+label keeps mass.  What that changes (proofs/rankmax_r2.py): at each fixed a the loss is a times the
+FY loss of Ω_a = ‖p‖²/(2a), so FY-1 holds at fixed a; but a depends on θ and y, so in θ the loss is
+not convex, its gradient is not ŷ − y (it is flat wherever the lowest label sits on the threshold),
+and its zero set starts at the gap 1/A, not 1.  Claims that do not apply to R2 say why in
+:data:`NOT_APPLICABLE` (printed in the appendix's front matter, reports/front.py)."""
+from __future__ import annotations
+
+from .claim import Claim, numeric, share_derivations, symbolic
+
+_R2 = (r"rankmax reading R2: $L_{R2}(\theta; y) = L_{C_k}(a\theta; y)$ with "
+       r"$a = a(\theta, y) = \sup\{a \in (0, A] : \Pi_{C_k}(a\theta)_i > 0 \ \forall i \in Y\}$, $A = 1000$, "
+       r"$y$ multi-hot with $k$ labels $Y$")
+CONSTANTS = {"a_max": 1000}
+
+_FY1 = (r"At each fixed scale $a > 0$, $L_{R2}(\theta; y) = a\,L_{\Omega_a}(\theta; y)$, where "
+        r"$\Omega_a(p) = \lVert p\rVert^2/(2a)$ on $C_k$ has the map $\hat y_a(\theta) = \operatorname{clip}(a\theta "
+        r"- \tau, 0, 1)$ and conjugate $\Omega_a^*(\theta) = \langle\theta, \hat y_a\rangle - \Omega_a(\hat y_a) = "
+        r"\Omega^*(a\theta)/a$, from the KKT conditions; the map at $a(\theta, y)$ depends on the label. [" + _R2 + "]")
+_FY2 = (r"$L_{R2}(\theta; y) \ge 0$; $L_{R2} = 0 \iff y = \hat y$; $L_{R2}$ is convex in $\theta$; "
+        r"$\nabla_\theta L_{R2} = \hat y - y$; $L_{R2}(\theta + c\mathbf{1}; y) = L_{R2}(\theta; y)$, with "
+        r"$\hat y = \Pi_{C_k}(a(\theta, y)\theta)$. [" + _R2 + "]")
+_FY3 = (r"Rankmax under R2 has margin 1: $L_{R2}(\theta; y) = 0 \iff \min_{i \in Y} \theta_i \ge "
+        r"\max_{j \notin Y} \theta_j + 1$. [" + _R2 + "]")
+
+_FY2_NOTE = ("in θ the R2 loss is not convex and its gradient is not ŷ − y: n = 2, k = 1, y = e_1, θ = (t, 0) gives "
+             "L = 1 for t ≤ −1/A (the label on the threshold at a = −1/t), then (1 − At)²/4, then 0; so L(−2, 0) = 1, "
+             "L(1, 0) = 0 but L(−1/2, 0) = 1, and the slope is 0 where ŷ − y = (−1, 1) (losses/ backpropagates "
+             "a(ŷ − y) with a held fixed, the gradient of neither). L ≥ 0, L = 0 iff y = Π(aθ) and the shift "
+             "invariance hold (FY at aθ)")
+_FY3_NOTE = ("a label set on top keeps mass at every scale, so a = A = 1000 and L = 0 once A·gap ≥ 1: the margin in θ "
+             "is 1/A (0.001), 1 only in aθ; θ = (1/2, 0), y = e_1 has zero loss at gap 1/2 (both routes; the "
+             "numeric one finds L = 0 from gap 0.001)")
+
+#: claims of CLAIMS.md with no R2 row, and why (marked text; the appendix's front matter prints them)
+NOT_APPLICABLE: tuple[tuple[str, str], ...] = (
+    ("FY-4", r"not a claim about R2: $L_{R2}$ is not differentiable in $\theta$ (its slope jumps from 0 to $-A$ at "
+             r"$t = -1/A$ in the FY-2 case), and at a fixed scale the constant is $a^2 \le A^2$, fixed by the cap "
+             r"rather than by the loss."),
+    ("CON-1, CON-2, CON-3", r"not checked under R2: the expected loss is not convex in $\theta$ (FY-2), so the "
+                            r"convex certificates and closed-form Bayes minimizers these rows rest on do not apply; a "
+                            r"numeric search at $n = 3$, $k = 1$ finds minimizers off $\eta$ that kept $\eta$'s order, "
+                            r"not a decision."),
+    ("DYN, APX, CPX, EXP", r"about softmax and the losses as trained; the experiment trains rankmax in reading R1."),
+)
+
+
+#: the limits of each row's evidence (Claim.scope)
+_SCOPE_FY1 = (r"symbolic: every $n$ and $k$ at a fixed scale $a > 0$; numeric: $n \in \{2, 3, 4, 6\}$, "
+              r"$k \in \{1, 2, 3\}$, $k < n$, scores at spreads $10^{-3}$, 1 and 10, cap $A = 1000$")
+_SCOPE_FY2 = (r"symbolic: the counterexample on $n = 2$, $k = 1$ (the other properties for every $n$); numeric: "
+              r"$n \in \{2, 3, 4, 6\}$, $k \in \{1, 2, 3\}$, $k < n$, exact one-sided slopes")
+_SCOPE_FY3 = (r"symbolic: $n = 2$, $k = 1$; numeric: a scan of gaps around 1 on $n \in \{2, 3, 4, 6\}$, "
+              r"$k \in \{1, 2, 3\}$, $k < n$, cap $A = 1000$")
+
+
+def claims() -> list[Claim]:
+    from numerics import rankmax_r2 as num
+    from proofs import rankmax_r2 as sym
+
+    from . import planted_r2 as pr
+
+    out = [
+        Claim("FY-1", "rankmax/R2", _FY1, (
+            symbolic("kkt-fixed-scale", sym.conjugate, planted=[pr.omega_slip_symbolic()]),
+            numeric("cvxpy-fixed-scale", num.conjugate_check,
+                    planted=[pr.omega_slip_numeric(), pr.scale_off(0.1), pr.scale_off(1e-7, resolution=True)]),
+        ), constants=CONSTANTS, scope=_SCOPE_FY1),
+        Claim("FY-2", "rankmax/R2", _FY2, (
+            symbolic("piecewise-n2", sym.properties, expect="fails", truths=[pr.fixed_scale_symbolic()]),
+            numeric("exact-vs-torch", num.properties_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
+        ), expected="refuted", note=_FY2_NOTE, constants=CONSTANTS, scope=_SCOPE_FY2),
+        Claim("FY-3", "rankmax/R2", _FY3, (
+            symbolic("margin-n2", sym.margin, expect="fails", truths=[pr.fixed_scale_symbolic()]),
+            numeric("gap-scan", num.margin_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
+        ), expected="refuted", note=_FY3_NOTE, constants={**CONSTANTS, "margin": 1}, scope=_SCOPE_FY3),
+    ]
+    return share_derivations(out)
