@@ -27,6 +27,7 @@ import torch
 
 import numerics.separable_checks as sep_checks
 import numerics.separable_fy as sep_fy
+import proofs.separable_con as sym_con
 import proofs.separable_fy as sym_fy
 from audit.builtin_losses import SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
@@ -36,8 +37,11 @@ from proofs.separable import derive, margin_derivation, smoothness_derivation
 from audit import Evidence, SuiteDefect
 
 from .claim import Check, Claim, Planted, patched, replacing
+from .claims_user_con import con_dyn_claims
 
 TEMPER = sp.Rational(101, 100)
+#: the limits every user row's evidence shares (Claim.scope): the simplex and the loss's own g
+USER_SCOPE = r"the simplex, $\Omega(p) = \sum_i g(p_i)$ with the given $g$; symbolic: every $n$"
 FLUSH = 2.0**-24   # float16's smallest positive value
 
 
@@ -115,7 +119,9 @@ def _fy3(loss: SeparableLoss) -> Claim:
     )
     constants = {"margin": None if margin is None else repr(float(margin)), "tree": loss.tree()}
     return Claim("FY-3", f"user:{loss.name}", statement, checks, expected="verified",
-                 note="a user's loss: no registered verdict", constants=constants)
+                 note="a user's loss: no registered verdict", constants=constants,
+                 scope=USER_SCOPE + (r"; numeric: $n \in \{2, 3, 6\}$ at growing gaps" if margin is None
+                                     else r"; numeric: $n \in \{2, 3, 6\}$ on both sides of the margin"))
 
 
 def _sharpened(fmap):
@@ -160,7 +166,8 @@ def _fy4(loss: SeparableLoss) -> Claim:
     )
     constants = {"bound": "inf" if bound in (None, sp.oo) else repr(float(bound)), "tree": loss.tree()}
     return Claim("FY-4", f"user:{loss.name}", statement, checks, expected="verified",
-                 note="a user's loss: no registered verdict", constants=constants)
+                 note="a user's loss: no registered verdict", constants=constants,
+                 scope=USER_SCOPE + r"; numeric: random $\theta$, $n \in \{3, 5\}$, and two equal entries")
 
 
 OFFSET = sp.Rational(1, 100)     # "Ω* off by a constant": per coordinate, so n/100 in all
@@ -200,7 +207,8 @@ def _fy1(loss: SeparableLoss) -> Claim:
                               run=lambda ctx: sep_fy.argmax_check(STATED_SOFTMAX, ctx)),)),
     )
     return Claim("FY-1", f"user:{loss.name}", statement, checks, expected="verified",
-                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()})
+                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()},
+                 scope=USER_SCOPE + r"; numeric: random $\theta$, $n \in \{2, 3, 6\}$")
 
 
 def _softmax(theta, k=1):
@@ -230,7 +238,7 @@ def _fy2(loss: SeparableLoss) -> Claim:
                  f"L(\\theta; y)$.")
     real_entry, real_conj = sym_fy.jacobian_entry, sep_fy.conjugate
     checks = (
-        Check("bregman-hessian", "symbolic", lambda ctx: sym_fy.properties_derivation(loss).evidence("bregman-hessian"),
+        Check("bregman-hessian", "symbolic", lambda ctx: sym_con.fy2_derivation(loss).evidence("bregman-hessian"),
               planted=(patched("the Jacobian's rank-one term with the wrong sign ($+ss^\\top/\\sum s$)",
                                replacing((sym_fy, "jacobian_entry",
                                           lambda si, sj, tot, same: real_entry(si, sj, tot, same)
@@ -243,12 +251,14 @@ def _fy2(loss: SeparableLoss) -> Claim:
                                           + float(OFFSET) * th.shape[-1]))))),
     )
     return Claim("FY-2", f"user:{loss.name}", statement, checks, expected="verified",
-                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()})
+                 note="a user's loss: no registered verdict", constants={"tree": loss.tree()},
+                 scope=USER_SCOPE + r"; numeric: random $\theta$ and labels, $n \in \{2, 3, 6\}$")
 
 
 def user_claims(loss: SeparableLoss) -> list[Claim]:
-    """The rows decided for ``loss`` (FY-1 … FY-4, on the simplex)."""
+    """The rows decided for ``loss`` (FY-1 … FY-4, CON-3 O1/O2 and DYN-1 of
+    reports/claims_user_con.py, on the simplex)."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
     if loss.domain != "simplex":
         return []
-    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss)]
+    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *con_dyn_claims(loss)]

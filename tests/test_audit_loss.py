@@ -1,7 +1,9 @@
 """``softmax-audit audit-loss`` (issue 23 §5–6): a user's loss through the FY-3 and FY-4 rows,
 with known answers pinned here (literature, not the code: sparsemax margin 1, 1.5-entmax
 1/(α − 1) = 2, Tsallis α = 3 margin ½, softmax and binary entropy none; constants: sparsemax 1,
-softmax ½, binary entropy ¼, Tsallis α = 3 none for n ≥ 3), the built-ins
+softmax ½, binary entropy ¼, Tsallis α = 3 none for n ≥ 3; order preservation and gradients on
+the negatives: strict / every negative for softmax and binary entropy, weak / zero off the
+support for the sparse losses), the built-ins
 through the same path as the main report's FY-3 rows, a wrong stated margin refuted with
 counterexamples that the outside re-checker confirms, and the command on a module of the
 user's own."""
@@ -36,6 +38,13 @@ KNOWN = {"softmax": ("verified", "verified", "verified", None, "supported", "0.5
          "test_audit_loss:TSALLIS3": ("verified", "verified", "verified", 0.5, "verified", "inf"),
          "test_audit_loss:BINENT": ("verified", "verified", "verified", None, "verified", "0.25"),
          "test_audit_loss:WRONG": ("verified", "verified", "refuted", 0.5, "verified", "1.0")}
+# CON-3 (O1, O2) and DYN-1, and the claim they test: strictly order preserving with a gradient on every
+# negative iff g'(0+) = -oo (softmax: Zhang 2004, Blondel et al. 2020; binary entropy: sigma(theta_i - tau) > 0),
+# else weakly but not strictly, with zero gradient off the support (sparsemax: Martins & Astudillo 2016; entmax:
+# Peters et al. 2019; Tsallis 3: g'(0+) = -1/6 finite); every row verified
+CON_DYN = {"softmax": "SOP", "sparsemax": "WOP", "entmax-1.5": "WOP", "test_audit_loss:TSALLIS3": "WOP",
+           "test_audit_loss:BINENT": "SOP", "test_audit_loss:WRONG": "WOP"}
+ROWS = ["FY-1", "FY-2", "FY-3", "FY-4", "CON-3", "CON-3", "DYN-1"]
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +56,21 @@ def audits():
 def test_known_answers(audits, spec):
     results, crashed = audits[spec]
     assert not crashed
-    fy1, fy2, fy3, fy4 = results["claims"]
-    assert [r["id"] for r in results["claims"]] == ["FY-1", "FY-2", "FY-3", "FY-4"]
+    fy1, fy2, fy3, fy4 = results["claims"][:4]
+    assert [r["id"] for r in results["claims"]] == ROWS
     v1, v2, v3, margin, v4, bound = KNOWN[spec]
     assert (fy1["verdict"], fy2["verdict"], fy3["verdict"], fy4["verdict"]) == (v1, v2, v3, v4)
     assert fy3["constants"]["margin"] == (None if margin is None else repr(margin))
     assert fy4["constants"]["bound"] == bound
     meta = results["meta"]
     # every check shown able to give both answers (its planted defects turned it, or its truths held)
-    assert meta["checks"] == 8 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 8
+    assert meta["checks"] == 14 and meta["checks_shown_to_fail"] + meta["checks_shown_to_hold"] == 14
     assert meta["subject"]["spec"] == spec and len(meta["subject"]["sha256"]) == 64
+    o1, o2, dyn1 = results["claims"][4:]
+    name = meta["subject"]["name"]
+    assert (o1["reading"], o2["reading"], dyn1["reading"]) == (f"user:{name}/O1", f"user:{name}/O2", f"user:{name}")
+    assert (o1["verdict"], o2["verdict"], dyn1["verdict"]) == ("verified",) * 3
+    assert {r["constants"]["claim"] for r in (o1, o2, dyn1)} == {CON_DYN[spec]}
 
 
 @pytest.mark.parametrize("name", ["softmax", "sparsemax", "entmax-1.5"])
@@ -64,6 +78,49 @@ def test_known_answers(audits, spec):
 def test_the_builtins_give_the_main_reports_verdicts(audits, name, i, claim):
     main = by_key(f"{claim}[{name.split('-')[0]}]")
     assert audits[name][0]["claims"][i]["verdict"] == main.expected
+
+
+@pytest.mark.parametrize("name", ["softmax", "sparsemax", "entmax-1.5"])
+@pytest.mark.parametrize("i,key", [(4, "CON-3[{}/O1]"), (5, "CON-3[{}/O2]"), (6, "DYN-1[{}]")])
+def test_the_builtins_give_the_main_reports_con3_and_dyn1_verdicts(audits, name, i, key):
+    """The main rows claim SOP for softmax and WOP-not-SOP for the sparse losses (CLAIMS.md §2-3):
+    the user path derives the same claim from g and reaches the main registry's verdict."""
+    base = name.split("-")[0]
+    main = by_key(key.format(base))
+    row = audits[name][0]["claims"][i]
+    assert row["verdict"] == main.expected
+    assert row["constants"]["claim"] == ("SOP" if base == "softmax" else "WOP")
+
+
+@pytest.mark.parametrize("spec", ["sparsemax", "test_audit_loss:TSALLIS3"])
+def test_the_sparse_witnesses_recheck_outside_and_tampered_ones_do_not(audits, spec):
+    results, _ = audits[spec]
+    rows = [r for r in results["claims"] if r["id"] == "CON-3"]
+    lines, _, _, n_w, n_ok = recheck_results(json.loads(json.dumps({"claims": rows})))
+    assert n_w == 2 and n_ok == 2, lines
+
+    def witness_count(mutate):
+        tampered = json.loads(json.dumps(rows))
+        for r in tampered:
+            mutate(r, next(e for e in r["evidence"] if e["kind"] == "numeric")["figures"]["sop_witness"])
+        return recheck_results({"claims": tampered})[4]
+
+    def swap(r, w):
+        w["theta"][w["i"]], w["theta"][w["j"]] = w["theta"][w["j"]], w["theta"][w["i"]]
+
+    def untie(r, w):                       # the tied entries moved: no longer the map's output at theta
+        key = "eta" if r["reading"].endswith("O2") else "yhat"
+        w[key][w["i"]] += 1e-3
+        w[key][0 if w["i"] != 0 and w["j"] != 0 else 1] -= 1e-3
+
+    def sop_row(r, w):                     # the same witness in a row that claims strict preservation
+        r["constants"]["claim"] = "SOP"
+
+    def other_g(r, w):                     # g typo'd (2 g): the KKT certificate no longer holds
+        r["constants"]["tree"] = ["*", ["q", "2"], r["constants"]["tree"]]
+
+    for mutate in (swap, untie, sop_row, other_g):
+        assert witness_count(mutate) == 0, mutate.__name__
 
 
 def test_a_wrong_stated_constant_is_refuted_at_a_point_the_outside_recheck_confirms():
@@ -78,10 +135,11 @@ def test_a_wrong_stated_constant_is_refuted_at_a_point_the_outside_recheck_confi
 
 
 def audit_rows(loss):
+    """The FY rows of ``loss``, without planted runs."""
     from reports.claims_user import user_claims
     from reports.runner import run_claim
 
-    return [run_claim(c, RunContext(), raise_errors=True, planted=False)[0] for c in user_claims(loss)]
+    return [run_claim(c, RunContext(), raise_errors=True, planted=False)[0] for c in user_claims(loss)[:4]]
 
 
 def test_a_wrong_stated_margin_is_refuted_and_its_counterexamples_recheck_outside(audits):
@@ -112,7 +170,7 @@ def test_the_command_audits_a_module_of_the_users_own(tmp_path):
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert [r["verdict"] for r in results["claims"]] == ["verified"] * 4
+    assert [r["verdict"] for r in results["claims"]] == ["verified"] * 7
     assert results["meta"]["subject"]["module"] == "my_losses" and (tmp_path / "out" / "appendix.tex").exists()
     for bad, words in [(["audit-loss", "my_losses.BINENT"], "colon"), (["audit-loss", "my_losses:NOPE"], "resolve"),
                        (["audit-loss"], "needs a SPEC")]:

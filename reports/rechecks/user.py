@@ -14,6 +14,8 @@ second-order forward differentiation of that tree, a route of its own.
   by more than 10⁻⁶ (relative) between 10⁻⁶⁰ and 10⁻⁸⁰ (a power δ^r, r ≥ 1/4, moves by
   < 10⁻¹⁵ there; log δ by 46).  ``plus``: gap ≥ μ yet ŷ ≠ y; ``minus``: gap < μ yet ŷ = y;
   ``nomargin``: a row stating no margin, yet ŷ = y at a finite θ.
+* CON-3 witnesses (:func:`recheck_sop_witness`): a row claiming WOP, θᵢ > θⱼ with ŷᵢ = ŷⱼ at the
+  map's output by the KKT conditions (O2: η := ŷ, a Bayes minimizer).
 * FY-4 ``{theta, yhat, lambda_max}`` against the row's ``bound`` (the claimed constant, or the
   upper end of the derived bracket; "inf" when no finite constant is claimed): ŷ is the map's
   output at θ by the KKT conditions (on the simplex; g′(ŷᵢ) = θᵢ − τ on the support, θᵢ − τ ≤
@@ -105,6 +107,24 @@ def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, chec
     raise ValueError(f"unknown FY-3 side {side!r}")
 
 
+def _kkt(tree: list, theta: list, yhat: list) -> tuple[dict | None, str]:
+    """({i: (g, g′, g″) at ŷᵢ} on the support, "") when ŷ is the map's output at θ by the KKT
+    conditions on the simplex -- g′(ŷᵢ) = θᵢ − τ with one τ on the support (to 10⁻⁸), θᵢ − τ ≤
+    g′(0⁺) where ŷᵢ = 0 --, else (None, why)."""
+    with localcontext() as c:
+        c.prec = PREC
+        duals = {i: _dual(tree, Decimal(repr(v))) for i, v in enumerate(yhat) if v > 0}
+        taus = [Decimal(repr(theta[i])) - d[1] for i, d in duals.items()]
+        d0, _ = one_sided(tree)
+    tau = taus[0]
+    if max(abs(t - tau) for t in taus) > Decimal("1e-8") * (1 + abs(tau)):
+        return None, "yhat is not the map's output at theta (g'(yhat_i) - theta_i differ on the support)"
+    off = [i for i, v in enumerate(yhat) if v == 0]
+    if off and (d0 is None or any(Decimal(repr(theta[i])) - tau > d0 + Decimal("1e-8") for i in off)):
+        return None, "a zero of yhat where theta_i - tau exceeds g'(0+)"
+    return duals, ""
+
+
 def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-4 of a user's loss (module docstring)."""
     import numpy as np
@@ -116,17 +136,9 @@ def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, chec
     yhat = [float(v) for v in cx["yhat"]]
     if len(theta) != len(yhat) or len(theta) < 2 or min(yhat) < 0 or abs(sum(yhat) - 1) > 1e-9:
         return False, f"{reading}: the stored yhat is not a point of the simplex"
-    with localcontext() as c:
-        c.prec = PREC
-        duals = {i: _dual(tree, Decimal(repr(v))) for i, v in enumerate(yhat) if v > 0}
-        taus = [Decimal(repr(theta[i])) - d[1] for i, d in duals.items()]
-        d0, _ = one_sided(tree)
-    tau = taus[0]
-    if max(abs(t - tau) for t in taus) > Decimal("1e-8") * (1 + abs(tau)):
-        return False, f"{reading}: yhat is not the map's output at theta (g'(yhat_i) - theta_i differ on the support)"
-    off = [i for i, v in enumerate(yhat) if v == 0]
-    if off and (d0 is None or any(Decimal(repr(theta[i])) - tau > d0 + Decimal("1e-8") for i in off)):
-        return False, f"{reading}: a zero of yhat where theta_i - tau exceeds g'(0+)"
+    duals, why = _kkt(tree, theta, yhat)
+    if duals is None:
+        return False, f"{reading}: {why}"
     s = np.zeros(len(yhat))
     for i, d in duals.items():
         s[i] = float(1 / d[2])
@@ -178,6 +190,30 @@ def recheck_fy1(cx: dict, reading: str = "", constants: dict | None = None, chec
     return bool(enough and same), (f"{reading}: a feasible point beats the map's objective by {float(gain):.9g} at "
                                    f"theta = {theta} (stored {float(cx['gain']):.9g}: "
                                    f"{'the same' if same else 'NOT the recomputed gain'})")
+
+
+def recheck_sop_witness(w: dict, reading: str = "", constants: dict | None = None,
+                        check: str = "") -> tuple[bool, str]:
+    """CON-3 of a user's loss: a witness that its map is not strictly order preserving, for a
+    row whose ``claim`` is "WOP".  O1 ``{theta, i, j, yhat}``: θᵢ > θⱼ, ŷᵢ = ŷⱼ (to the row's
+    ``tie_tolerance``) and ŷ the map's output at θ by the KKT conditions (:func:`_kkt`, g from
+    the row's tree).  O2 ``{theta, eta, i, j}``: the same with ŷ := η (so θ minimizes the
+    conditional risk of η, FY-2), ηᵢ = ηⱼ, and θᵢ − θⱼ at least the row's ``split``."""
+    constants = dict(constants or {})
+    if constants.get("claim") != "WOP":
+        return False, f"{reading}: a witness against strict order preservation in a row claiming {constants.get('claim')}"
+    o2 = reading.endswith("/O2")
+    theta = [float(v) for v in w["theta"]]
+    yhat = [float(v) for v in w["eta" if o2 else "yhat"]]
+    i, j = int(w["i"]), int(w["j"])
+    if len(theta) != len(yhat) or len(theta) < 2 or min(yhat) < 0 or abs(sum(yhat) - 1) > 1e-9:
+        return False, f"{reading}: the stored {'eta' if o2 else 'yhat'} is not a point of the simplex"
+    wide = theta[i] - theta[j] >= (float(constants["split"]) if o2 else 0) and theta[i] > theta[j]
+    tie = abs(yhat[i] - yhat[j]) <= float(constants["tie_tolerance"])
+    duals, why = _kkt(constants["tree"], theta, yhat)
+    shown = (f"{reading}: theta_i - theta_j = {theta[i] - theta[j]:.6g}, yhat_i = {yhat[i]:.6g}, yhat_j = {yhat[j]:.6g}"
+             + ("" if duals is not None else f"; {why}"))
+    return bool(wide and tie and duals is not None), shown
 
 
 #: claim id -> re-check of a ``[user:NAME]`` row
