@@ -27,6 +27,8 @@ TSALLIS3 = SeparableLoss("tsallis-3", (P**3 - P) / 6, P)
 BINENT = SeparableLoss("binent", P * sp.log(P) + (1 - P) * sp.log(1 - P), P)
 WRONG = SeparableLoss("sparsemax-half", P**2 / 2, P, margin=sp.Rational(1, 2))   # the true margin is 1
 ROOT = Path(__file__).resolve().parent.parent
+# one pytest-xdist worker for the module: its module-scoped audits (six losses with their planted runs) once
+pytestmark = pytest.mark.xdist_group("audit-loss")
 
 # the pinned verdict table: spec -> (FY-1, FY-2, FY-3 verdict, its margin constant, FY-4 verdict, the bound a λ
 # must exceed).  FY-1 and FY-2 hold for every strictly convex separable Ω (Blondel, Martins & Niculae 2020, §3):
