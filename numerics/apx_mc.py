@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.markup import fit_line
 
 from . import apx_exact as X
 from . import apx_plain as P
@@ -286,8 +287,10 @@ def _mc_rate_large(proposal_name: str, ctx: RunContext) -> Evidence:
     # the rule's thresholds: "upper bounds at most -1.75" read as if -1.75 had been measured (issue 24)
     ub = [max((r["upper"] for r in figures[f"slopes_{k}"]), default=None) for k in ("bias2", "variance")]
     measured = ", ".join(tex(math.ceil(u * 100) / 100, 3) for u in ub if u is not None)
-    summary = (f"top slopes: {shown}; " + (f"largest upper bounds {measured} (rule: at most {bounds})" if out == "holds"
-                                           else f"not all resolved below {bounds}"))
+    summary = fit_line(*[f"{lead}{shown}; " + (f"{ub_word} {measured} (rule: at most {bounds})" if out == "holds"
+                                                else f"not all resolved below {bounds}")
+                         for lead, ub_word in (("top slopes: ", "largest upper bounds"), ("top slopes: ", "upper bounds"),
+                                               ("", "upper bounds"))])
     return Evidence("numeric", "mc-rate-n100000", out, detail, figures, summary=summary, labels=RATE_LABELS)
 
 
