@@ -70,6 +70,16 @@ def _device(choice: str) -> str:
     return choice
 
 
+def _cores() -> int:
+    """The cores this process may run on: the report's default number of workers."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _report(args: argparse.Namespace) -> int:
     from audit import RunContext
     from .execution import Engine
@@ -80,7 +90,8 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         select(all_claims(), args.only)     # an unknown --only: refused before anything is created
-        engine = Engine(jobs=args.jobs, scheduler=args.scheduler)
+        jobs = args.jobs if args.jobs is not None else (1 if args.scheduler else _cores())
+        engine = Engine(jobs=jobs, scheduler=args.scheduler)
         if args.device == "cuda" and engine.scheduler is None:
             _device(args.device)            # refused before a cluster starts
         writable_folder(out)
@@ -333,9 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonnegative, default=0, help="seed of every random stream (default 0)")
     r.add_argument("--only", nargs="+", metavar="ID", help="claim ids (FY-3), prefixes (FY) or ID[reading]")
     r.add_argument("--no-pdf", action="store_true", help="skip pdflatex")
-    r.add_argument("--jobs", type=_positive, default=1, metavar="N",
-                   help="run rows on a local Dask cluster of N single-threaded worker processes "
-                        "(default 1: in this process, no cluster)")
+    r.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help="run rows on a local Dask cluster of N single-threaded worker processes (default: one per "
+                        f"core, {_cores()} here; 1: in this process, no cluster)")
     r.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run rows on a running Dask scheduler, e.g. tcp://host:8786 (see the README)")
     r.add_argument("--fresh", action="store_true",
