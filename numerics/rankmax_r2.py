@@ -39,7 +39,8 @@ SIZES = (2, 3, 4, 6)
 
 # ----------------------------------------------------------------------------- exact route
 def _fr(v) -> Fraction:
-    return Fraction(float(v))
+    """A float as the rational it is; a rational as it is (an exact midpoint stays exact)."""
+    return v if isinstance(v, Fraction) else Fraction(float(v))
 
 
 def exact_projection(phi: list[Fraction], k: int) -> list[Fraction]:
@@ -223,7 +224,8 @@ def properties_check(ctx: RunContext) -> Evidence:
         if prev is not None and prev[0].size == theta.size and prev[2] == k and fail is None:
             other = prev[0]
             stats["pairs"] += 1
-            mid = (theta + other) / 2
+            # the exact midpoint: a float64 (θ + θ')/2 is rounded, and at 1e-16 a convex loss can sit above its chord
+            mid = [(_fr(u) + _fr(v)) / 2 for u, v in zip(theta, other)]
             l_o, l_m = exact_loss(other, y, k), exact_loss(mid, y, k)
             if l_m > (lx + l_o) / 2:
                 stats["convexity_violations"] += 1
