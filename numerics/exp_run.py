@@ -101,9 +101,10 @@ def design_work(profile: str, seed: int, device: str) -> list[tuple[str, Callabl
 
 
 def _from_record(profile: str, seed: int, device: str) -> tuple[dict, list[str], str]:
-    """``(runs the record gives, keys to verify, why none)`` for this design: the committed
-    final-runs record's runs of the design (``exp_record.py``), less its verification sample;
-    nothing when the record is stale, or for another seed or device."""
+    """``(runs the record holds, keys of those to recompute, why none)`` for this design: the
+    committed final-runs record's runs of the design (``exp_record.py``) and its verification
+    sample among them (recomputed, compared bit for bit); nothing when the record is stale, or
+    for another seed or device."""
     if seed != 0 or device != "cpu":
         return {}, [], f"the record holds seed 0 on the CPU, this run is seed {seed} on {device}"
     from . import data as D
