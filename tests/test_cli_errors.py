@@ -17,7 +17,7 @@ import torch
 from reports import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CHEAP = ["--only", "FY-3[softmax]", "--no-pdf"]
+CHEAP = ["--only", "FY-3[softmax]", "--no-pdf", "--jobs", "1"]   # in process: no cluster for a refusal
 
 
 def _main(argv, capsys):

@@ -27,7 +27,7 @@ def two_runs(tmp_path_factory):
     for i in range(2):
         out = tmp_path_factory.mktemp(f"run{i}")
         proc = _cli("report", "--profile", "quick", "--seed", "3", "--out", str(out), "--only", *ONLY,
-                    *(["--no-pdf"] if i else []))
+                    *(["--no-pdf", "--jobs", "1"] if i else []))   # the default (a worker per core), then in process
         assert proc.returncode == 0, proc.stderr
         outs.append((out, proc))
     return outs
@@ -189,7 +189,7 @@ def test_measured_rows_are_deterministic_apart_from_wallclock(tmp_path):
     only = ["CPX-1[softmax]"]
     # the two processes run side by side (they share nothing; the test is their agreement)
     procs = [subprocess.Popen([sys.executable, "-m", "reports.cli", "report", "--profile", "quick", "--out",
-                               str(tmp_path / f"run{i}"), "--no-pdf", "--only", *only],
+                               str(tmp_path / f"run{i}"), "--no-pdf", "--jobs", "1", "--only", *only],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(2)]
     runs = []
     for i, proc in enumerate(procs):
