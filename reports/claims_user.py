@@ -37,12 +37,11 @@ from proofs.separable import derive, margin_derivation, smoothness_derivation
 from audit import Evidence, SuiteDefect
 
 from .claim import Check, Claim, Planted, patched, replacing
-from .claims_user_con import con_dyn_claims
+from .claims_user_con import _flushed, con_dyn_claims
 
 TEMPER = sp.Rational(101, 100)
 #: the limits every user row's evidence shares (Claim.scope): the simplex and the loss's own g
 USER_SCOPE = r"the simplex, $\Omega(p) = \sum_i g(p_i)$ with the given $g$; symbolic: every $n$"
-FLUSH = 2.0**-24   # float16's smallest positive value
 
 
 def _margin(loss: SeparableLoss) -> tuple[sp.Expr | None, bool]:
@@ -77,13 +76,6 @@ def _ours(ev: Evidence, stated: bool, what: str) -> Evidence:
 def _tempered(fmap):
     return lambda theta, k=1: fmap(theta / float(TEMPER), k)
 
-
-def _flushed(fmap):
-    def call(theta, k=1):
-        y = fmap(theta, k)
-        y = torch.where(y < FLUSH, torch.zeros_like(y), y)
-        return y / y.sum(-1, keepdim=True)
-    return call
 
 
 def _fy3(loss: SeparableLoss) -> Claim:

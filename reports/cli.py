@@ -189,11 +189,8 @@ def _appendix(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from numerics.data import DataError
     from numerics.recsys.tuning import GRIDS
 
-    from .execution import Engine
-    from .store import writable_folder
     from .tune import RECORD, run_tuning
 
     unknown = sorted(set(args.methods or ()) - set(GRIDS))
@@ -202,39 +199,39 @@ def _tune(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else RECORD
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give the record's file path")
-    try:
-        writable_folder(out.parent)     # the record is written after hours of training: fail now
-        with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
-            run_tuning(out, engine, args.methods, data_name=args.data, fresh=args.fresh)
-    except (ValueError, DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished configurations are kept; the same command resumes", file=sys.stderr)
-        return 130
-    return 0
+    return _record_job(out, args, lambda engine: run_tuning(out, engine, args.methods, data_name=args.data,
+                                                             fresh=args.fresh), "configurations")
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from numerics.data import DataError
     from numerics.exp_record import RECORD
 
-    from .execution import Engine
     from .experiment import run_experiment
-    from .store import writable_folder
 
     out = Path(args.out) if args.out else RECORD
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; give the record's file path")
+    return _record_job(out, args, lambda engine: run_experiment(out, engine, args.profile, fresh=args.fresh), "runs")
+
+
+def _record_job(out: Path, args: argparse.Namespace, job, kept: str) -> int:
+    """A long, resumable job that writes a committed record at ``out`` (``tune``, ``experiment``)
+    on the engine ``args`` name: the folder checked first (the record is written after hours of
+    training), exit 2 on a bad input or missing data, 130 when interrupted."""
+    from numerics.data import DataError
+
+    from .execution import Engine
+    from .store import writable_folder
+
     try:
-        writable_folder(out.parent)     # the record is written after an hour of training: fail now
+        writable_folder(out.parent)
         with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
-            run_experiment(out, engine, args.profile, fresh=args.fresh)
+            job(engine)
     except (ValueError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished runs are kept; the same command resumes", file=sys.stderr)
+        print(f"\ninterrupted: finished {kept} are kept; the same command resumes", file=sys.stderr)
         return 130
     return 0
 
