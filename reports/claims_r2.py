@@ -1,10 +1,12 @@
-"""FY-1 … FY-3 under rankmax reading R2 (CLAIMS.md §1; Kong et al., NeurIPS 2020; losses/rankmax.py).
+"""FY-1 … FY-3 and CON-2 under rankmax reading R2 (CLAIMS.md §1-2; Kong et al., NeurIPS 2020; losses/rankmax.py).
 
 R2 projects ``aθ`` on C_k with a per-example scale a(θ, y), the largest a ≤ A = 1000 at which every
 label keeps mass.  What that changes (proofs/rankmax_r2.py): at each fixed a the loss is a times the
 FY loss of Ω_a = ‖p‖²/(2a), so FY-1 holds at fixed a; but a depends on θ and y, so in θ the loss is
 not convex, its gradient is not ŷ − y (it is flat wherever the lowest label sits on the threshold),
-and its zero set starts at the gap 1/A, not 1.  Claims that do not apply to R2 say why in
+and its zero set starts at the gap 1/A, not 1.  The expected loss is not convex either, so CON-2 is decided by an
+exact piecewise analysis on n = 3, k = 1 (proofs/rankmax_r2_con.py), with a grid search re-evaluated in rationals
+beside it (numerics/rankmax_r2_con.py).  Claims that do not apply to R2 say why in
 :data:`NOT_APPLICABLE` (printed in the appendix's front matter, reports/front.py)."""
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ _FY2 = (r"$L_{R2}(\theta; y) \ge 0$; $L_{R2} = 0 \iff y = \hat y$; $L_{R2}$ is c
 _FY3 = (r"Rankmax under R2 has margin 1: $L_{R2}(\theta; y) = 0 \iff \min_{i \in Y} \theta_i \ge "
         r"\max_{j \notin Y} \theta_j + 1$. [" + _R2 + "]")
 
+_CON2 = (r"Rankmax under R2 with the multi-hot label (binary relevance, the same number $k$ of relevant items in every "
+         r"draw) is DCG-consistent: sorting the Bayes-optimal scores of $R(\theta) = \mathbb{E}_D[L_{R2}(\theta; y)]$ "
+         r"maximizes $\mathbb{E}_D[\mathrm{DCG}]$ for every such $D$. [" + _R2 + "]")
+
 _FY2_NOTE = ("in θ the R2 loss is not convex and its gradient is not ŷ − y: n = 2, k = 1, y = e_1, θ = (t, 0) gives "
              "L = 1 for t ≤ −1/A (the label on the threshold at a = −1/t), then (1 − At)²/4, then 0; so L(−2, 0) = 1, "
              "L(1, 0) = 0 but L(−1/2, 0) = 1, and the slope is 0 where ŷ − y = (−1, 1) (losses/ backpropagates "
@@ -34,15 +40,22 @@ _FY3_NOTE = ("a label set on top keeps mass at every scale, so a = A = 1000 and 
              "is 1/A (0.001), 1 only in aθ; θ = (1/2, 0), y = e_1 has zero loss at gap 1/2 (both routes; the "
              "numeric one finds L = 0 from gap 0.001)")
 
+_CON2_NOTE = ("each label gets its own scale, so a label whose item sits low is scored at the scale where it just "
+              "keeps mass and its loss no longer grows with its gap: at eta = (4/5, 1/20, 3/20) (n = 3, k = 1) the risk "
+              "falls to 0.159559 by ranking item 2 (eta 1/20) above item 3 (eta 3/20) and letting item 3 recede, while "
+              "every ranking that sorts eta stays at or above 0.163816 (R1's Bayes risk is 0.1675): every minimizing "
+              "sequence inverts the pair and loses E[DCG]. Three other laws hold. A finding about our reconstruction "
+              "of R2 (the sharpest scale at which every label keeps mass, capped at A)")
+
 #: claims of CLAIMS.md with no R2 row, and why (marked text; the appendix's front matter prints them)
 NOT_APPLICABLE: tuple[tuple[str, str], ...] = (
     ("FY-4", r"not a claim about R2: $L_{R2}$ is not differentiable in $\theta$ (its slope jumps from 0 to $-A$ at "
              r"$t = -1/A$ in the FY-2 case), and at a fixed scale the constant is $a^2 \le A^2$, fixed by the cap "
              r"rather than by the loss."),
-    ("CON-1, CON-2, CON-3", r"not checked under R2: the expected loss is not convex in $\theta$ (FY-2), so the "
-                            r"convex certificates and closed-form Bayes minimizers these rows rest on do not apply; a "
-                            r"numeric search at $n = 3$, $k = 1$ finds minimizers off $\eta$ that kept $\eta$'s order, "
-                            r"not a decision."),
+    ("CON-1, CON-3", r"not checked under R2: the expected loss is not convex in $\theta$ (FY-2), so the convex "
+                     r"certificates and closed-form Bayes minimizers these rows rest on do not apply (CON-2 under R2 is "
+                     r"decided by an exact piecewise analysis at $n = 3$, $k = 1$ instead, which does not extend to "
+                     r"their general $n$ and $k$)."),
     ("DYN, APX, CPX, EXP", r"about softmax and the losses as trained; the experiment trains rankmax in reading R1."),
 )
 
@@ -52,13 +65,19 @@ _SCOPE_FY1 = (r"symbolic: every $n$ and $k$ at a fixed scale $a > 0$; numeric: $
               r"$k \in \{1, 2, 3\}$, $k < n$, scores at spreads $10^{-3}$, 1 and 10, cap $A = 1000$")
 _SCOPE_FY2 = (r"symbolic: the counterexample on $n = 2$, $k = 1$ (the other properties for every $n$); numeric: "
               r"$n \in \{2, 3, 4, 6\}$, $k \in \{1, 2, 3\}$, $k < n$, exact one-sided slopes")
+_SCOPE_CON2 = (r"symbolic: exact infima of the risk on every ordering, $n = 3$, $k = 1$, the laws $\eta \in "
+               r"\{(\tfrac12, \tfrac3{10}, \tfrac15), (\tfrac45, \tfrac1{20}, \tfrac3{20}), (\tfrac7{10}, \tfrac15, "
+               r"\tfrac1{10}), (\tfrac25, \tfrac7{20}, \tfrac14)\}$; numeric: a grid search with exact re-evaluation "
+               r"on the same laws, cap $A = 1000$")
 _SCOPE_FY3 = (r"symbolic: $n = 2$, $k = 1$; numeric: a scan of gaps around 1 on $n \in \{2, 3, 4, 6\}$, "
               r"$k \in \{1, 2, 3\}$, $k < n$, cap $A = 1000$")
 
 
 def claims() -> list[Claim]:
     from numerics import rankmax_r2 as num
+    from numerics import rankmax_r2_con as num_con
     from proofs import rankmax_r2 as sym
+    from proofs import rankmax_r2_con as sym_con
 
     from . import planted_r2 as pr
 
@@ -76,5 +95,11 @@ def claims() -> list[Claim]:
             symbolic("margin-n2", sym.margin, expect="fails", truths=[pr.fixed_scale_symbolic()]),
             numeric("gap-scan", num.margin_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
         ), expected="refuted", note=_FY3_NOTE, constants={**CONSTANTS, "margin": 1}, scope=_SCOPE_FY3),
+        Claim("CON-2", "rankmax/R2/multihot", _CON2, (
+            symbolic("exact-infima-n3", sym_con.dcg_consistency, expect="fails",
+                     truths=[pr.fixed_scale_con_symbolic()]),
+            numeric("exact-search", num_con.dcg_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
+        ), expected="refuted", note=_CON2_NOTE, constants={**CONSTANTS, "loss_k": "relevant items", "gain_base": 2},
+            scope=_SCOPE_CON2),
     ]
     return share_derivations(out)

@@ -46,3 +46,10 @@ def fixed_scale_symbolic() -> Planted:
 def fixed_scale_numeric() -> Planted:
     import numerics.rankmax_r2 as num
     return patched_truth(_R1_WHY, replacing((num, "READING", "fixed")))
+
+
+def fixed_scale_con_symbolic() -> Planted:
+    import proofs.rankmax_r2_con as sym
+    return patched_truth(r"the scale rule set to a fixed $a = A$ for every label: reading R1, an FY loss in $\theta$, "
+                         r"whose conditional risk is convex and minimized where $\hat y = \eta$",
+                         replacing((sym, "SCALE", "fixed")))

@@ -1,4 +1,4 @@
-"""Re-checks of the rankmax reading R2 rows (FY-1 … FY-3, reading ``rankmax/R2``), plain fractions.
+"""Re-checks of the rankmax reading R2 rows (FY-1 … FY-3, CON-2; readings ``rankmax/R2…``), plain fractions.
 
 R2: L_R2(θ; y) = L_{C_k}(aθ; y) with a = sup{a ∈ (0, A] : Π_{C_k}(aθ)_i > 0 for every label i}
 (Kong et al. 2020; losses/rankmax.py).  Own routes, not the suite's: the projection on C_k by its
@@ -98,9 +98,37 @@ def recheck_fy3(cx: dict, reading: str, constants: dict, check: str = "") -> tup
     return ok, f"gap {float(gap):.6g}, margin {float(mu):g}, exact loss {float(L):.6g} at a = {float(a):.6g}"
 
 
+def _frac(v) -> Fraction:
+    """A stored number: a rational's string ("3/17"), a float's repr, or a number."""
+    return Fraction(str(v)) if isinstance(v, str) else Fraction(float(v))
+
+
+def recheck_con2(cx: dict, reading: str, constants: dict, check: str = "") -> tuple[bool, str]:
+    """A score vector (units of 1/A) that inverts a pair of the law η, whose exact risk Σ η_i L_R2(θ; e_i)
+    lies below the stated infimum over the rankings that sort η, and whose sorting loses E[DCG]."""
+    import itertools
+    import math
+
+    eta, k = [_frac(v) for v in cx["eta"]], int(cx["k"])
+    cap = Fraction(constants["a_max"])
+    theta = [_frac(v) / cap for v in cx["theta_A"]]
+    n = len(eta)
+    if k != 1 or len(theta) != n or sum(eta) != 1 or min(eta) < 0:
+        return False, "the stored law is not a distribution over n items with k = 1"
+    risk = sum(e * _loss(theta, [Fraction(int(i == j)) for j in range(n)], k, cap)[0] for i, e in enumerate(eta))
+    inverted = [(i + 1, j + 1) for i, j in itertools.permutations(range(n), 2) if eta[i] > eta[j] and theta[i] < theta[j]]
+    disc = [1 / math.log2(2 + p) for p in range(n)]
+    edcg = lambda order: sum(float(eta[i]) * disc[p] for p, i in enumerate(order))  # noqa: E731
+    ranked = sorted(range(n), key=lambda i: (-theta[i], eta[i]))   # ties broken against η (worst case)
+    best = max(edcg(o) for o in itertools.permutations(range(n)))
+    ok = bool(inverted) and risk < _frac(cx["inf_sorted"]) and edcg(ranked) < best
+    return ok, (f"exact risk {float(risk):.9g} against {float(_frac(cx['inf_sorted'])):.9g} for the sorting rankings; "
+                f"inverted pairs {inverted}; E[DCG] {edcg(ranked):.6g} of the best {best:.6g}")
+
+
 def is_r2(reading: str) -> bool:
     return reading.split("/")[-1] == "R2" or "/R2/" in reading
 
 
 #: claim id -> re-check for the rows of reading R2
-RECHECKERS = {"FY-1": recheck_fy1, "FY-2": recheck_fy2, "FY-3": recheck_fy3}
+RECHECKERS = {"FY-1": recheck_fy1, "FY-2": recheck_fy2, "FY-3": recheck_fy3, "CON-2": recheck_con2}
