@@ -85,7 +85,7 @@ def _report(args: argparse.Namespace) -> int:
     from .execution import Engine
     from .registry import all_claims, select
     from .report import write_report
-    from .store import writable_folder
+    from .store import out_lock, writable_folder
 
     out = Path(args.out)
     try:
@@ -99,7 +99,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        with engine:
+        # the folder's lock first: a report into a busy folder is refused before a cluster starts
+        with out_lock(out), engine:
             device = _engine_device(args.device, engine)
             ctx = RunContext(profile=args.profile, seed=args.seed, device=device)
             if _runs_experiment(args.only):
@@ -107,7 +108,7 @@ def _report(args: argparse.Namespace) -> int:
 
                 preflight()     # a stale tuning record is refused before anything runs
             results, crashed = write_report(out, ctx, args.only, pdf=not args.no_pdf, engine=engine,
-                                            resume=not args.fresh)
+                                            resume=not args.fresh, lock=False)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """``softmax-audit report``: run the registry, write results.json, appendix.tex and appendix.pdf."""
 from __future__ import annotations
 
+import contextlib
+
 import json
 import sys
 from pathlib import Path
@@ -87,16 +89,17 @@ def write_documents(results: dict, out: Path, engine: Engine | None = None, pdf:
 
 
 def write_report(out: Path, ctx: RunContext, only: list[str] | None = None, pdf: bool = True,
-                 engine: Engine | None = None, resume: bool = True) -> tuple[dict, bool]:
+                 engine: Engine | None = None, resume: bool = True, lock: bool = True) -> tuple[dict, bool]:
     """Write ``out/results.json``, then the documents (:func:`write_documents`): appendix
     and evidence records, .tex and, when pdflatex is on PATH, .pdf.  Finished rows are kept
     under ``out/.resume`` (reports/store.py) and, with ``resume``, reused once they pass the
     rules of a fresh row (reports/resume.py); without it they are discarded first.  ``out``
     is locked for the whole run (``store.out_lock``: a second report into it is refused);
-    an ``only`` that matches no claim is refused before anything is created.  Returns
+    an ``only`` that matches no claim is refused before anything is created.  ``lock=False``:
+    the caller already holds the lock (the CLI takes it before it starts a cluster).  Returns
     (results, crashed)."""
     select(all_claims(), only)
-    with out_lock(out):
+    with (out_lock(out) if lock else contextlib.nullcontext(out)):
         store = RowStore(out, ctx, planted=True)
         if not resume:
             store.clear()
