@@ -8,6 +8,8 @@ the providing package and its version, the table of derived facts), then the app
 """
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import sys
@@ -110,10 +112,10 @@ def audit(spec: str, ctx: RunContext, progress=sys.stderr, engine: Engine | None
 
 
 def write_audit(out: Path, spec: str, ctx: RunContext, pdf: bool = True,
-                engine: Engine | None = None) -> tuple[dict[str, Any], bool]:
+                engine: Engine | None = None, lock: bool = True) -> tuple[dict[str, Any], bool]:
     """``out/results.json`` and the documents of :func:`audit`, written atomically under the
-    folder's lock."""
-    with out_lock(out):
+    folder's lock (``lock=False``: the caller holds it)."""
+    with (out_lock(out) if lock else contextlib.nullcontext(out)):
         results, crashed = audit(spec, ctx, engine=engine)
         atomic_write_text(out / "results.json", dumps(results))
         print(f"wrote {out / 'results.json'}", file=sys.stderr)

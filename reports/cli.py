@@ -296,7 +296,7 @@ def _audit_loss(args: argparse.Namespace) -> int:
     from audit.separable import available, resolve
 
     from .audit_loss import write_audit
-    from .store import writable_folder
+    from .store import out_lock, writable_folder
 
     if args.list:
         for name, target in available().items():
@@ -312,9 +312,9 @@ def _audit_loss(args: argparse.Namespace) -> int:
         writable_folder(out)
         from .execution import Engine
 
-        with Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:
+        with out_lock(out), Engine(jobs=args.jobs, scheduler=args.scheduler) as engine:   # refused before a cluster
             results, crashed = write_audit(out, args.spec, RunContext(profile=args.profile, seed=args.seed),
-                                           pdf=not args.no_pdf, engine=engine)
+                                           pdf=not args.no_pdf, engine=engine, lock=False)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -172,6 +172,7 @@ def test_a_second_report_into_the_same_out_is_refused(tmp_path, capsys, monkeypa
             raise AssertionError("a cluster started for a report the lock refuses")
         monkeypatch.setattr(Engine, "__enter__", no_cluster)     # refused before any cluster starts
         _refused(["report", "--out", out, "--only", "FY-3[softmax]", "--no-pdf", "--jobs", "2"], capsys, "in use")
+        _refused(["audit-loss", "softmax", "--out", out, "--no-pdf", "--jobs", "2"], capsys, "in use")
         _refused(["appendix", _results(tmp_path, [ROW]), "--no-pdf", "--out", out], capsys, "in use")
         assert sorted(p.name for p in out.iterdir()) == [".lock"]              # nothing written
     finally:
