@@ -15,8 +15,12 @@ from .claim import Claim
 
 @lru_cache(maxsize=1)
 def _claims() -> tuple[Claim, ...]:
-    return (*claims_fy.claims(), *claims_r2.claims(), *claims_con.claims(), *claims_dyn.claims(),
-            *claims_apx.claims(), *claims_cpx.claims(), *claims_exp.claims())
+    rows = [*claims_fy.claims(), *claims_con.claims(), *claims_dyn.claims(), *claims_apx.claims(),
+            *claims_cpx.claims(), *claims_exp.claims()]
+    for r in claims_r2.claims():   # each rankmax R2 row right after the last row of its claim
+        at = max(i for i, c in enumerate(rows) if c.id == r.id)
+        rows.insert(at + 1, r)
+    return tuple(rows)
 
 
 def all_claims() -> list[Claim]:
