@@ -218,3 +218,49 @@ def recheck_sop_witness(w: dict, reading: str = "", constants: dict | None = Non
 
 #: claim id -> re-check of a ``[user:NAME]`` row
 RECHECKERS = {"FY-1": recheck_fy1, "FY-3": recheck_fy3, "FY-4": recheck_fy4}
+
+
+def recheck_con2(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
+    """CON-2 of a user's loss ``{D, theta, pair, regret}`` against the row's ``label_map`` (L1 or
+    L2), ``gain_base`` and ``tree``: θ is a Bayes point of D -- q exact from D (``rechecks/con.py``),
+    one τ with g′(qᵢ) = θᵢ − τ on the support (10⁻⁸ relative, g′ of the tree at 100 digits), and
+    θⱼ − τ ≤ g′(0⁺) where qⱼ = 0 (g′(10⁻¹²) where g′(0⁺) = −∞: ŷⱼ ≤ 10⁻¹²) --; the worst ranking
+    that sorts θ (exact ties every way) loses more than 10⁻⁶ of E[DCG] against the best, that
+    loss is the stored regret, and the stored pair has E[G]ᵢ > E[G]ⱼ with θᵢ ≤ θⱼ."""
+    import numpy as np
+
+    from .con import FIGURE_TOL, REGRET_TOL, _dcg_range, _target
+
+    c = dict(constants or {})
+    label_map, base, tree = c["label_map"], int(c["gain_base"]), c["tree"]
+    if label_map not in ("L1", "L2") or (reading and not reading.endswith(f"/{label_map}")):
+        return False, f"{reading}: the row's label map {label_map!r} is not its reading's"
+    D = [(Fraction(a["p"]).limit_denominator(10 ** 6), [int(x) for x in a["r"]]) for a in cx["D"]]
+    tot = sum(p for p, _ in D)
+    D = [(p / tot, r) for p, r in D]
+    q = _target(D, label_map, base)
+    theta = [float(v) for v in cx["theta"]]
+    if len(theta) != len(q) or len(q) < 2:
+        return False, f"{reading}: theta of length {len(theta)} for n = {len(q)}"
+    with localcontext() as ctx:
+        ctx.prec = PREC
+        th = [Decimal(repr(v)) for v in theta]
+        taus = [th[i] - _dual(tree, Decimal(v.numerator) / Decimal(v.denominator))[1] for i, v in enumerate(q) if v > 0]
+        tau = taus[0]
+        d0, _ = one_sided(tree)
+        floor = d0 + Decimal("1e-8") if d0 is not None else _dual(tree, Decimal("1e-12"))[1]
+        one = max(abs(t - tau) for t in taus) <= Decimal("1e-8") * (1 + abs(tau))
+        zeros = all(th[i] - tau <= floor for i, v in enumerate(q) if v == 0)
+    if not (one and zeros):
+        return False, f"{reading}: theta is not a Bayes point of D (q = {[str(v) for v in q]}; KKT conditions fail)"
+    g = np.array([float(sum(p * (base ** r[i] - 1) for p, r in D)) for i in range(len(q))])
+    best, worst = _dcg_range(g, np.array(theta))
+    regret, stored = best - worst, float(cx["regret"])
+    i, j = (int(x) for x in cx["pair"])
+    ok = (regret > REGRET_TOL and abs(stored - regret) <= FIGURE_TOL * (1 + regret) and g[i] > g[j]
+          and theta[i] <= theta[j])
+    return bool(ok), (f"{reading}: the worst sorting of the Bayes point loses {regret:.6g} of E[DCG] (stored "
+                      f"{stored:.6g}), pair ({i}, {j}) with E[G] {g[i]:.6g} > {g[j]:.6g}")
+
+
+RECHECKERS["CON-2"] = recheck_con2
