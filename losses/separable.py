@@ -80,7 +80,10 @@ class SeparableMap:
         safe = th if mask is None else th.masked_fill(mask, 0.0)
         for _ in range(HALVINGS):
             mid = (t_lo + t_hi) / 2
-            over = self._at(safe - mid, mask).sum(-1, keepdim=True) >= k
+            y = self._at(safe - mid, mask)
+            # the capped entries counted as integers: k ≥ 2 capped mass plus 1 − ulp would round up to k
+            cap = (y >= 1).sum(-1, keepdim=True)
+            over = torch.where(y < 1, y, 0.0).sum(-1, keepdim=True) >= k - cap
             t_lo, t_hi = torch.where(over, mid, t_lo), torch.where(over, t_hi, mid)
         # at t_lo the mass is ≥ k: where the solutions form an interval (ŷ a vertex, or rankmax's
         # caps), its end, where every class below the threshold is exactly 0

@@ -37,6 +37,7 @@ from proofs.separable import derive, margin_derivation, smoothness_derivation
 from audit import Evidence, SuiteDefect
 
 from .claim import Check, Claim, Planted, patched, replacing
+from .claims_user_capped import capped_claims
 from .claims_user_con import _flushed, con_dyn_claims
 from .claims_user_dyn import dyn2_claim
 from .claims_user_rank import rank_claims
@@ -252,9 +253,10 @@ def _fy2(loss: SeparableLoss) -> Claim:
 def user_claims(loss: SeparableLoss) -> list[Claim]:
     """The rows decided for ``loss``, in claim order: FY-1 … FY-4 (here), CON-1 and CON-2 L1/L2
     (reports/claims_user_rank.py), CON-3 O1/O2 and DYN-1 (reports/claims_user_con.py), DYN-2
-    (reports/claims_user_dyn.py), on the simplex."""
+    (reports/claims_user_dyn.py) on the simplex; the capped simplex's rows from
+    reports/claims_user_capped.py."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
-    if loss.domain != "simplex":
-        return []
+    if loss.domain == "capped":                   # C_k: reports/claims_user_capped.py
+        return capped_claims(loss)
     return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *rank_claims(loss), *con_dyn_claims(loss),
             dyn2_claim(loss)]
