@@ -32,6 +32,7 @@ the risk is the convex FY risk), read at call time (reports/planted_r2.py patche
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from fractions import Fraction
 
@@ -95,8 +96,15 @@ def _label_loss(j: int, region: str) -> sp.Expr:
 
 def piece(eta_sigma: tuple, region: str) -> sp.Expr:
     """R on ``region`` for the ordering whose positions carry the weights ``eta_sigma``."""
-    return sp.expand(sum(sp.Rational(e.numerator, e.denominator) * _label_loss(j, region)
-                         for j, e in enumerate(eta_sigma)))
+    losses = _label_losses(region, SCALE, (_scale, _support, _label_loss))
+    return sp.expand(sum(sp.Rational(e.numerator, e.denominator) * L for e, L in zip(eta_sigma, losses)))
+
+
+@functools.lru_cache(maxsize=None)
+def _label_losses(region: str, scale: str, code: tuple) -> tuple:
+    """The three positions' losses on ``region`` (they do not depend on η or σ), cached under the scale rule
+    and the functions that derive them, so a patched one is never answered from the cache."""
+    return tuple(code[2](j, region) for j in range(3))
 
 
 def _sign(expr: sp.Expr) -> int | None:
@@ -170,32 +178,83 @@ def _sorts(sigma: tuple, eta: tuple) -> bool:
     return all(eta[sigma[j]] >= eta[sigma[j + 1]] for j in range(2))
 
 
-def decide_law(eta: tuple) -> dict:
-    """Infima per ordering and the law's decision: ``holds`` / ``fails`` / ``undecided``."""
+def _orderings(eta: tuple, scale: str) -> dict | str:
+    """{ordering σ: (inf of R on its closed cone, region, where)} for the law η under ``scale``, or
+    why it is undecided.  Cached (CON-1 and CON-2 read the same infima) under the functions it uses, so a
+    patched one (a planted defect) is never answered from the cache."""
+    code = tuple(globals()[f] for f in ("_scale", "_support", "_label_loss", "piece", "infimum", "_sign", "_min_1d"))
+    return _orderings_cached(eta, scale, code)
+
+
+@functools.lru_cache(maxsize=None)
+def _orderings_cached(eta: tuple, scale: str, code: tuple) -> dict | str:
     per = {}
     for sigma in itertools.permutations(range(3)):
         vals = []
         for region in REGIONS:
             r = infimum(tuple(eta[i] for i in sigma), region)
             if r is None:
-                return {"eta": eta, "decision": "undecided", "why": f"sign of dR/dd2 not shown on {sigma}, {region}"}
+                return f"sign of dR/dd2 not shown on {sigma}, {region}"
             vals.append((r[0], region, r[1]))
         per[sigma] = min(vals, key=lambda v: sp.N(v[0], DIGITS))
-    num = {s: sp.N(v[0], DIGITS) for s, v in per.items()}
+    return per
+
+
+def _num(v) -> sp.Float:
+    return sp.N(v, DIGITS)
+
+
+TOL = sp.Float(10) ** (-(DIGITS - 10))
+
+
+def decide_law(eta: tuple) -> dict:
+    """Infima per ordering and the law's DCG decision: ``holds`` / ``fails`` / ``undecided``."""
+    per = _orderings(tuple(eta), SCALE)
+    if isinstance(per, str):
+        return {"eta": eta, "decision": "undecided", "why": per}
+    num = {s: _num(v[0]) for s, v in per.items()}
     best = min(num.values())
     ok = [s for s in per if _sorts(s, eta)]
     i_ok = min(num[s] for s in ok)
-    tol = sp.Float(10) ** (-(DIGITS - 10))
-    if i_ok - best > tol:
+    if i_ok - best > TOL:
         decision = "fails"
-    elif all(num[s] - best > tol for s in per if s not in ok):
+    elif all(num[s] - best > TOL for s in per if s not in ok):
         decision = "holds"
     else:
         decision = "undecided"
     arg = min(per, key=lambda s: num[s])
     return {"eta": eta, "decision": decision, "per": per, "inf": per[arg][0], "argmin": arg,
-            "inf_sorted": min((per[s][0] for s in ok), key=lambda v: sp.N(v, DIGITS)),
+            "inf_sorted": min((per[s][0] for s in ok), key=_num),
             "r1_inf": sp.Rational(1, 2) * (1 - sum(sp.Rational(e.numerator, e.denominator) ** 2 for e in eta))}
+
+
+def required_pairs(eta: tuple, top: int) -> list[tuple[int, int]]:
+    """The pairs (i, j) with θ_i > θ_j that top-``top`` preservation asks (Yang & Koyejo 2020): i among η's
+    ``top`` largest, j not (η distinct across the boundary, else ``ValueError``)."""
+    order = sorted(range(len(eta)), key=lambda i: -eta[i])
+    if eta[order[top - 1]] == eta[order[top]]:
+        raise ValueError(f"eta ties across its top-{top} boundary: {eta}")
+    return [(i, j) for i in order[:top] for j in order[top:]]
+
+
+def topk_law(eta: tuple, top: int) -> dict:
+    """Top-``top`` calibration on the law: inf{R : θ not top-k preserving} is the least infimum over the
+    orderings that put some j of a required pair (i, j) at or above i (the closed cones of θ_i ≤ θ_j);
+    calibrated iff it exceeds inf R."""
+    per = _orderings(tuple(eta), SCALE)
+    if isinstance(per, str):
+        return {"eta": eta, "top": top, "decision": "undecided", "why": per}
+    pairs = required_pairs(eta, top)
+    pos = {s: {item: j for j, item in enumerate(s)} for s in per}
+    bad = [s for s in per if any(pos[s][j] < pos[s][i] for i, j in pairs)]
+    good = [s for s in per if s not in bad]
+    best = min(_num(v[0]) for v in per.values())
+    i_bad = min(_num(per[s][0]) for s in bad)
+    arg = min(per, key=lambda s: _num(per[s][0]))
+    return {"eta": eta, "top": top, "pairs": pairs, "per": per, "argmin": arg, "inf": per[arg][0],
+            "inf_not_preserving": min((per[s][0] for s in bad), key=_num),
+            "inf_preserving": min((per[s][0] for s in good), key=_num),
+            "decision": "fails" if i_bad - best <= TOL else "holds"}
 
 
 def witness(res: dict) -> list[Fraction]:
@@ -265,4 +324,43 @@ def dcg_consistency() -> Derivation:
     return d.decide(decision)
 
 
-__all__ = ["SCALE", "LAWS", "piece", "infimum", "decide_law", "witness", "dcg_consistency"]
+def topk_calibration() -> Derivation:
+    """CON-1[rankmax/R2] on n = 3, k = 1 over :data:`LAWS`: top-k′ calibration for k′ = 1, 2 (Yang & Koyejo
+    2020) from the same exact infima per ordering (:func:`topk_law`)."""
+    rule = "adaptive (R2)" if SCALE == "adaptive" else "fixed, every label at $a = A$ (R1)"
+    d = Derivation(
+        statement=r"$\inf\{R(\theta) : \theta \text{ not top-}k'\text{ preserving for } \eta\} > \inf R$ for "
+                  r"$k' = 1, 2$, $R(\theta) = \sum_i \eta_i L_{R2}(\theta; e_i)$ (one relevant item: $k = 1$)",
+        scope=r"$n = 3$, $k = 1$, $k' \in \{1, 2\}$, the laws of CON-2[rankmax/R2/multihot], exact infima on every "
+              r"ordering",
+        assumptions=[r"scale rule: " + rule, r"$\theta$ is not top-$k'$ preserving iff $\theta_i \le \theta_j$ for "
+                     r"some $i$ among $\eta$'s $k'$ largest and $j$ not: a union of closed cones of orderings"])
+    decision, cx = True, None
+    for eta in LAWS:
+        tex = "(" + ", ".join(sp.latex(sp.Rational(e.numerator, e.denominator)) for e in eta) + ")"
+        for top in (1, 2):
+            res = topk_law(eta, top)
+            if res["decision"] == "undecided":
+                d.step(rf"$\eta = {tex}$, $k' = {top}$: undecided ({res['why']})")
+                decision = None if decision is not False else False
+                continue
+            d.step(rf"$\eta = {tex}$, $k' = {top}$: $\inf R = {sp.latex(sp.nsimplify(res['inf']))}$; over "
+                   rf"$\theta$ not top-$k'$ preserving ${sp.latex(sp.nsimplify(res['inf_not_preserving']))}$, over "
+                   rf"the preserving orderings ${sp.latex(sp.nsimplify(res['inf_preserving']))}$: {res['decision']}")
+            if res["decision"] == "fails":
+                decision = False
+                if cx is None:
+                    cx = {"eta": [str(e) for e in eta], "top": top, "theta_A": [str(v) for v in witness(res)],
+                          "k": 1, "inf": float(res["inf"]), "inf_preserving": float(res["inf_preserving"]),
+                          "reason": f"the risk's infimum is reached by scores that are not top-{top} preserving"}
+    if decision is False:
+        d.counterexample = cx
+        d.summary = (rf"at $\eta = (" + ", ".join(cx["eta"]) + rf")$ ($n = 3$) inf $R$ {cx['inf']:.6g} is reached "
+                     rf"off top-{cx['top']} preservation (on it: {cx['inf_preserving']:.6g})")
+    elif decision:
+        d.summary = rf"$n = 3$, $k = 1$: top-1 and top-2 calibrated on {len(LAWS)} laws (exact infima)"
+    return d.decide(decision)
+
+
+__all__ = ["SCALE", "LAWS", "piece", "infimum", "decide_law", "topk_law", "required_pairs", "witness",
+           "dcg_consistency", "topk_calibration"]

@@ -1,11 +1,11 @@
-"""FY-1 … FY-3 and CON-2 under rankmax reading R2 (CLAIMS.md §1-2; Kong et al., NeurIPS 2020; losses/rankmax.py).
+"""FY-1 … FY-3, CON-1 and CON-2 under rankmax reading R2 (CLAIMS.md §1-2; Kong et al., NeurIPS 2020; losses/rankmax.py).
 
 R2 projects ``aθ`` on C_k with a per-example scale a(θ, y), the largest a ≤ A = 1000 at which every
 label keeps mass.  What that changes (proofs/rankmax_r2.py): at each fixed a the loss is a times the
 FY loss of Ω_a = ‖p‖²/(2a), so FY-1 holds at fixed a; but a depends on θ and y, so in θ the loss is
 not convex, its gradient is not ŷ − y (it is flat wherever the lowest label sits on the threshold),
-and its zero set starts at the gap 1/A, not 1.  The expected loss is not convex either, so CON-2 is decided by an
-exact piecewise analysis on n = 3, k = 1 (proofs/rankmax_r2_con.py), with a grid search re-evaluated in rationals
+and its zero set starts at the gap 1/A, not 1.  The expected loss is not convex either, so CON-1 and CON-2 are decided by
+an exact piecewise analysis on n = 3, k = 1 (proofs/rankmax_r2_con.py), with a grid search re-evaluated in rationals
 beside it (numerics/rankmax_r2_con.py).  Claims that do not apply to R2 say why in
 :data:`NOT_APPLICABLE` (printed in the appendix's front matter, reports/front.py)."""
 from __future__ import annotations
@@ -31,6 +31,13 @@ _CON2 = (r"Rankmax under R2 with the multi-hot label (binary relevance, the same
          r"draw) is DCG-consistent: sorting the Bayes-optimal scores of $R(\theta) = \mathbb{E}_D[L_{R2}(\theta; y)]$ "
          r"maximizes $\mathbb{E}_D[\mathrm{DCG}]$ for every such $D$. [" + _R2 + "]")
 
+_CON1 = (r"Rankmax under R2 (labels are $k$-subsets, here one relevant item: $k = 1$) is top-$k'$ calibrated for "
+         r"every $k' < n$: $\inf\{R(\theta) : \theta \text{ not top-}k'\text{ preserving for } \eta\} > \inf R$ "
+         r"for every $\eta$ (Yang & Koyejo 2020). [" + _R2 + "]")
+_CON1_NOTE = ("top-1 calibrated on all four laws, top-2 not: at eta = (4/5, 1/20, 3/20) the risk's infimum 0.159559 is "
+              "reached with item 2 (eta 1/20) above item 3 (eta 3/20), i.e. off top-2 preservation, while the "
+              "top-2 preserving orderings stay at or above 0.163816 (the same infima as CON-2[rankmax/R2/multihot])")
+
 _FY2_NOTE = ("in θ the R2 loss is not convex and its gradient is not ŷ − y: n = 2, k = 1, y = e_1, θ = (t, 0) gives "
              "L = 1 for t ≤ −1/A (the label on the threshold at a = −1/t), then (1 − At)²/4, then 0; so L(−2, 0) = 1, "
              "L(1, 0) = 0 but L(−1/2, 0) = 1, and the slope is 0 where ŷ − y = (−1, 1) (losses/ backpropagates "
@@ -52,10 +59,9 @@ NOT_APPLICABLE: tuple[tuple[str, str], ...] = (
     ("FY-4", r"not a claim about R2: $L_{R2}$ is not differentiable in $\theta$ (its slope jumps from 0 to $-A$ at "
              r"$t = -1/A$ in the FY-2 case), and at a fixed scale the constant is $a^2 \le A^2$, fixed by the cap "
              r"rather than by the loss."),
-    ("CON-1, CON-3", r"not checked under R2: the expected loss is not convex in $\theta$ (FY-2), so the convex "
-                     r"certificates and closed-form Bayes minimizers these rows rest on do not apply (CON-2 under R2 is "
-                     r"decided by an exact piecewise analysis at $n = 3$, $k = 1$ instead, which does not extend to "
-                     r"their general $n$ and $k$)."),
+    ("CON-3", r"not a separate claim under R2: reading O1 is the prediction map, which without a label is R1's "
+              r"(the scale needs the label), and reading O2's weak order preservation of the Bayes minimizers is, "
+              r"with one relevant item, exactly what CON-2[rankmax/R2/multihot] decides (it fails there)."),
     ("DYN, APX, CPX, EXP", r"about softmax and the losses as trained; the experiment trains rankmax in reading R1."),
 )
 
@@ -69,6 +75,7 @@ _SCOPE_CON2 = (r"symbolic: exact infima of the risk on every ordering, $n = 3$, 
                r"\{(\tfrac12, \tfrac3{10}, \tfrac15), (\tfrac45, \tfrac1{20}, \tfrac3{20}), (\tfrac7{10}, \tfrac15, "
                r"\tfrac1{10}), (\tfrac25, \tfrac7{20}, \tfrac14)\}$; numeric: a grid search with exact re-evaluation "
                r"on the same laws, cap $A = 1000$")
+_SCOPE_CON1 = (r"$k' \in \{1, 2\}$; otherwise as CON-2[rankmax/R2/multihot]: " + _SCOPE_CON2)
 _SCOPE_FY3 = (r"symbolic: $n = 2$, $k = 1$; numeric: a scan of gaps around 1 on $n \in \{2, 3, 4, 6\}$, "
               r"$k \in \{1, 2, 3\}$, $k < n$, cap $A = 1000$")
 
@@ -95,6 +102,11 @@ def claims() -> list[Claim]:
             symbolic("margin-n2", sym.margin, expect="fails", truths=[pr.fixed_scale_symbolic()]),
             numeric("gap-scan", num.margin_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
         ), expected="refuted", note=_FY3_NOTE, constants={**CONSTANTS, "margin": 1}, scope=_SCOPE_FY3),
+        Claim("CON-1", "rankmax/R2", _CON1, (
+            symbolic("exact-infima-n3", sym_con.topk_calibration, expect="fails",
+                     truths=[pr.fixed_scale_con_symbolic()]),
+            numeric("exact-search", num_con.topk_check, expect="fails", truths=[pr.fixed_scale_numeric()]),
+        ), expected="refuted", note=_CON1_NOTE, constants={**CONSTANTS, "loss_k": "label size"}, scope=_SCOPE_CON1),
         Claim("CON-2", "rankmax/R2/multihot", _CON2, (
             symbolic("exact-infima-n3", sym_con.dcg_consistency, expect="fails",
                      truths=[pr.fixed_scale_con_symbolic()]),

@@ -63,3 +63,20 @@ def test_the_counterexample_rechecks_and_a_sorted_vector_does_not():
     # R1's Bayes point (η itself, in units of 1/A) sorts η: no inversion, and its risk 0.1675 is above the bound
     sorted_cx = {**cx, "theta_A": [str(e) for e in FAILING]}
     assert not recheck_one("CON-2", "rankmax/R2/multihot", sorted_cx, c)[0]
+
+
+def test_top2_calibration_fails_on_the_same_law_and_its_witness_rechecks(monkeypatch):
+    assert sym.topk_law(FAILING, 1)["decision"] == "holds"
+    res = sym.topk_law(FAILING, 2)
+    assert res["decision"] == "fails" and res["pairs"] == [(0, 1), (2, 1)]
+    assert res["inf_not_preserving"] == res["inf"] and float(res["inf_preserving"]) == pytest.approx(0.16381578947, abs=1e-10)
+    c = {"a_max": num.CAP}
+    cx = {"eta": [str(e) for e in FAILING], "top": 2, "k": 1, "theta_A": [str(v) for v in sym.witness(res)],
+          "inf_preserving": float(res["inf_preserving"])}
+    ok, why = recheck_one("CON-1", "rankmax/R2", cx, c)
+    assert ok, why
+    # a top-2 preserving vector (item 3 above item 2) is no counterexample, nor is the same witness read at k' = 1
+    assert not recheck_one("CON-1", "rankmax/R2", {**cx, "theta_A": ["2", "0", "1"]}, c)[0]
+    assert not recheck_one("CON-1", "rankmax/R2", {**cx, "top": 1}, c)[0]
+    monkeypatch.setattr(sym, "SCALE", "fixed")
+    assert sym.topk_law(FAILING, 2)["decision"] == "holds"

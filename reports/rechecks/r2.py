@@ -1,4 +1,4 @@
-"""Re-checks of the rankmax reading R2 rows (FY-1 … FY-3, CON-2; readings ``rankmax/R2…``), plain fractions.
+"""Re-checks of the rankmax reading R2 rows (FY-1 … FY-3, CON-1, CON-2; readings ``rankmax/R2…``), plain fractions.
 
 R2: L_R2(θ; y) = L_{C_k}(aθ; y) with a = sup{a ∈ (0, A] : Π_{C_k}(aθ)_i > 0 for every label i}
 (Kong et al. 2020; losses/rankmax.py).  Own routes, not the suite's: the projection on C_k by its
@@ -126,9 +126,28 @@ def recheck_con2(cx: dict, reading: str, constants: dict, check: str = "") -> tu
                 f"inverted pairs {inverted}; E[DCG] {edcg(ranked):.6g} of the best {best:.6g}")
 
 
+def recheck_con1(cx: dict, reading: str, constants: dict, check: str = "") -> tuple[bool, str]:
+    """A score vector (units of 1/A) that is not top-k′ preserving for η (θ_i ≤ θ_j for some i among η's k′
+    largest and j not), with exact risk below the stated infimum over the preserving rankings: then inf over
+    the non-preserving θ is inf R, and the loss is not top-k′ calibrated at η."""
+    eta, k, top = [_frac(v) for v in cx["eta"]], int(cx["k"]), int(cx["top"])
+    cap = Fraction(constants["a_max"])
+    theta = [_frac(v) / cap for v in cx["theta_A"]]
+    n = len(eta)
+    order = sorted(range(n), key=lambda i: -eta[i])
+    if k != 1 or len(theta) != n or sum(eta) != 1 or not 1 <= top < n or eta[order[top - 1]] == eta[order[top]]:
+        return False, "the stored law, k or k' does not fit the row"
+    risk = sum(e * _loss(theta, [Fraction(int(i == j)) for j in range(n)], k, cap)[0] for i, e in enumerate(eta))
+    off = [(i + 1, j + 1) for i in order[:top] for j in order[top:] if theta[i] <= theta[j]]
+    ok = bool(off) and risk < _frac(cx["inf_preserving"])
+    return ok, (f"exact risk {float(risk):.9g} against {float(_frac(cx['inf_preserving'])):.9g} on top-{top} "
+                f"preservation; pairs off it {off}")
+
+
 def is_r2(reading: str) -> bool:
     return reading.split("/")[-1] == "R2" or "/R2/" in reading
 
 
 #: claim id -> re-check for the rows of reading R2
-RECHECKERS = {"FY-1": recheck_fy1, "FY-2": recheck_fy2, "FY-3": recheck_fy3, "CON-2": recheck_con2}
+RECHECKERS = {"FY-1": recheck_fy1, "FY-2": recheck_fy2, "FY-3": recheck_fy3, "CON-1": recheck_con1,
+              "CON-2": recheck_con2}
