@@ -281,7 +281,8 @@ def _fy4(loss: SeparableLoss) -> Claim:
 
 
 def capped_claims(loss: SeparableLoss) -> list[Claim]:
-    """The rows decided for a loss on C_k: FY-1 … FY-4 (CON, DYN: not yet on C_k)."""
+    """The rows decided for a loss on C_k: FY-1 … FY-4, CON-3 (O1, O2) and DYN-1 (claims_user_capped_con.py)."""
     if loss.domain != "capped":
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
-    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss)]
+    from .claims_user_capped_con import capped_con_dyn_claims
+    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *capped_con_dyn_claims(loss)]

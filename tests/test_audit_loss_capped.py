@@ -143,6 +143,7 @@ def test_the_capped_facts_of_the_named_gs():
 
 
 def test_the_dispatch_and_bad_input():
-    assert [c.key for c in user_claims(RANKMAX)] == [f"FY-{i}[user:rankmax]" for i in range(1, 5)]
+    assert [c.key for c in user_claims(RANKMAX)] == [f"FY-{i}[user:rankmax]" for i in range(1, 5)] + [
+        "CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]", "DYN-1[user:rankmax]"]
     with pytest.raises(ValueError, match="loss must have domain 'capped'"):
         capped_claims(SOFTMAX)
