@@ -22,8 +22,8 @@ from torch import Tensor
 from ._checks import check_k, scan_scores
 
 Fn = Callable[[Tensor], Tensor]
-#: halvings of the bracket on τ: a width below 2^16 (|θ| ≤ 1e4, |g′| ≤ 800 where G is finite) ends below
-#: 2^-48, under the float64 spacing of scores of that size
+#: halvings of the bracket on τ: its width is at most the spread of the scores (SeparableMap.solve), so
+#: below 2^16 for |θ| ≤ 1e4, and it ends below 2^-48, under the float64 spacing of scores of that size
 HALVINGS = 64
 
 
@@ -61,9 +61,36 @@ class SeparableMap:
             raise ValueError(f"k = {k} exceeds the number of classes n = {n}")
         return _Solve.apply(theta, self, k)
 
+    def _over(self, safe: Tensor, t: Tensor, mask: Tensor | None, k: int) -> Tensor:
+        """φ(t) ≥ 0, i.e. Σᵢ ŷᵢ(t) ≥ k, per row."""
+        y = self._at(safe - t, mask)
+        # the capped entries counted as integers: k ≥ 2 capped mass plus 1 − ulp would round up to k
+        cap = (y >= 1).sum(-1, keepdim=True)
+        return torch.where(y < 1, y, 0.0).sum(-1, keepdim=True) >= k - cap
+
+    def lower_bound(self, ranked: Tensor, k: int) -> Tensor:
+        """max over r = k + 1 … n of θ₍ᵣ₎ − g′(k/r) (``ranked``: the scores in decreasing order,
+        masked ones −inf, so an r beyond the unmasked count gives −inf), lowered a little
+        against rounding; −inf where n = k.  At each, the r largest classes are at least k/r."""
+        n = ranked.shape[-1]
+        if n <= k:
+            return torch.full_like(ranked[..., :1], float("-inf"))
+        r = torch.arange(k + 1, n + 1, dtype=ranked.dtype, device=ranked.device)
+        bound = ranked[..., k:] - self.gprime(k / r)
+        return (bound - (1 + bound.abs()) * 2.0**-20).amax(-1, keepdim=True)
+
     def solve(self, theta: Tensor, k: int) -> Tensor:
         """ŷ in float64 (no autograd): bisection on τ over a bracket where φ changes sign,
-        keeping φ(t_lo) ≥ 0 > φ(t_hi)."""
+        keeping φ(t_lo) ≥ 0 > φ(t_hi).
+
+        The bracket: at τ = max θ − g′(k/m) every class is at most k/m, so φ ≤ 0 (t_hi).  At
+        τ = θ₍ᵣ₎ − g′(k/r), with θ₍ᵣ₎ the r-th largest score and k ≤ r ≤ m, the r largest
+        classes are each at least k/r, so φ ≥ 0; t_lo is the largest of these lower bounds
+        (:meth:`lower_bound` for r > k).  r = k alone (the k largest at g′(1⁻)) gives a width
+        of about g′(1⁻) − g′(k/m), unbounded when g′(1⁻) = ∞: at the clip end g′(1 − ε) of a
+        pole 1/(1 − p), 4.5·10¹⁵, the :data:`HALVINGS` left τ only to 2⁻¹², ŷ off by 10⁻⁵.
+        With r = m as well, the width is at most the spread max θ − min θ of the unmasked
+        scores, whatever g′ does at its ends."""
         th = theta.detach().double()
         mask = torch.isneginf(th)
         mask = mask if bool(mask.any()) else None
@@ -71,19 +98,22 @@ class SeparableMap:
         m = (~mask).sum(-1, keepdim=True).double() if mask is not None else torch.full_like(th[..., :1], th.shape[-1])
         if mask is not None and bool((m < k).any()):
             raise ValueError(f"theta has a row with fewer than k = {k} unmasked classes")
-        top = live.topk(k, dim=-1).values[..., -1:]                       # the k-th largest score
-        # τ_lo: the k largest at G(hi) ≈ 1, so φ ≥ 0; τ_hi: every class at most k/m, so φ ≤ 0
-        # lowered a little below top − hi, so that the k largest are past hi in spite of rounding
+        ranked = live.sort(dim=-1, descending=True).values               # masked classes (−inf) last
+        top = ranked[..., k - 1:k]                                        # the k-th largest score
+        # r = k: the k largest at G(hi) ≈ 1, lowered a little below top − hi, so that they are past
+        # hi in spite of rounding; τ_hi: every class at most k/m, so φ ≤ 0
         t_lo = top - self.hi - (1 + (top - self.hi).abs()) * 2.0**-20
-        t_hi = live.max(-1, keepdim=True).values - self.gprime((k / m).clamp(max=1.0))
-        t_lo = torch.minimum(t_lo, t_hi)
+        t_hi = ranked[..., :1] - self.gprime((k / m).clamp(max=1.0))
         safe = th if mask is None else th.masked_fill(mask, 0.0)
+        bound = self.lower_bound(ranked, k)
+        better = bound > t_lo
+        if bool(better.any()):      # kept only where φ ≥ 0 is confirmed there: the bracket never rests on rounding
+            ok = better & self._over(safe, torch.where(better, bound, t_lo), mask, k)
+            t_lo = torch.where(ok, bound, t_lo)
+        t_lo = torch.minimum(t_lo, t_hi)
         for _ in range(HALVINGS):
             mid = (t_lo + t_hi) / 2
-            y = self._at(safe - mid, mask)
-            # the capped entries counted as integers: k ≥ 2 capped mass plus 1 − ulp would round up to k
-            cap = (y >= 1).sum(-1, keepdim=True)
-            over = torch.where(y < 1, y, 0.0).sum(-1, keepdim=True) >= k - cap
+            over = self._over(safe, mid, mask, k)
             t_lo, t_hi = torch.where(over, mid, t_lo), torch.where(over, t_hi, mid)
         # at t_lo the mass is ≥ k: where the solutions form an interval (ŷ a vertex, or rankmax's
         # caps), its end, where every class below the threshold is exactly 0

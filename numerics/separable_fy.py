@@ -198,7 +198,7 @@ def _cvx_agrees(loss: SeparableLoss, theta: np.ndarray, p: np.ndarray, stats: di
     return p
 
 
-PROP_LABELS = {"cases": "(theta, y) pairs", "max_grad_err": r"max $|\nabla L - (\hat y - y)|$ (autograd)",
+PROP_LABELS = {"cases": "(theta, y) pairs", "labels_outside_dom": r"labels with $\Omega(y) = +\infty$, left out", "max_grad_err": r"max $|\nabla L - (\hat y - y)|$ (autograd)",
                "max_fd_err": r"max $|\nabla L - (\hat y - y)|$ (central differences)",
                "min_loss": "smallest $L$", "max_loss_at_yhat": r"max $|L(\theta; \hat y)|$",
                "max_shift_err": r"max $|L(\theta + c\mathbf 1) - L(\theta)|$",
@@ -219,22 +219,40 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
     def defect(what: str, value: float, th: torch.Tensor) -> None:
         raise SuiteDefect(f"{loss.name}: FY-2 {what} ({value:.3g}) at theta = {th.tolist()}")
 
+    def finite(what: str, t: torch.Tensor, th: torch.Tensor) -> None:
+        # a nan compares false and would pass every bound below: a non-finite value is ours to explain
+        bad = ~torch.isfinite(t.detach()).reshape(t.shape[0], -1).all(1)
+        if bool(bad.any()):
+            raise SuiteDefect(f"{loss.name}: FY-2 {what} is not finite at theta = {th[int(bad.nonzero()[0, 0])].tolist()}")
+
     per = ctx.budget(10, 60)
+    st["labels_outside_dom"] = 0
     for n in SIZES:
         th = torch.randn(per, n, generator=gen, dtype=torch.float64) * 3
         e = torch.randn(per, n, generator=gen, dtype=torch.float64)
         ys = [torch.nn.functional.one_hot(torch.randint(n, (per,), generator=gen), n).double(),
               torch.softmax(e, -1)]
         yhat = fmap(th).detach()
+        th_all, yhat_all = th, yhat
         at = L(th, yhat)
+        finite("L(theta; yhat)", at, th)
         st["max_loss_at_yhat"] = max(st["max_loss_at_yhat"], float(at.abs().max()))
         if float(at.abs().max()) > TOL:
             defect("L(theta; yhat) != 0", float(at.abs().max()), th[int(at.abs().argmax())])
         for y in ys:
-            st["cases"] += per
+            # labels with Ω(y) = +∞ (g(1⁻) = ∞ makes every one-hot label one) have L = +∞ for every θ: outside
+            # FY-2's statement, counted and left out rather than compared as nan
+            inside = torch.from_numpy(np.isfinite(omega_np(loss, y.numpy())))
+            st["labels_outside_dom"] += int((~inside).sum())
+            if not bool(inside.any()):
+                continue
+            th, y, yhat = th_all[inside], y[inside], yhat_all[inside]
+            st["cases"] += int(inside.sum())
             t = th.clone().requires_grad_(True)
             loss_v = L(t, y)
             (grad,) = torch.autograd.grad(loss_v.sum(), t)
+            finite("L", loss_v, th)
+            finite("the gradient", grad, th)
             want = yhat - y
             ge = (grad - want).abs().amax(1)
             st["max_grad_err"] = max(st["max_grad_err"], float(ge.max()))
@@ -243,6 +261,7 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
             h = 1e-6
             fd = torch.stack([(L(th + h * torch.eye(n, dtype=th.dtype)[j], y) - L(th - h * torch.eye(n, dtype=th.dtype)[j], y))
                               / (2 * h) for j in range(n)], 1).detach()
+            finite("the central differences", fd, th)
             fe = (fd - want).abs().amax(1)
             st["max_fd_err"] = max(st["max_fd_err"], float(fe.max()))
             if float(fe.max()) > 1e-5:
@@ -259,12 +278,15 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
                     defect("L(theta + c1) != L(theta)", float(se.max()), th[int(se.argmax())])
             other = th.roll(1, 0)
             excess = (L((th + other) / 2, y) - (lv + L(other, y).detach()) / 2).detach()
+            finite("the midpoint excess", excess, th)
             st["max_midpoint_excess"] = max(st["max_midpoint_excess"], float(excess.max()))
             if float(excess.max()) > TOL:
                 defect("midpoint convexity violated", float(excess.max()), th[int(excess.argmax())])
     summary = (f"{st['cases']} pairs: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
                f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
     detail = ("the suite's map and $\\Omega^*$ on random $\\theta$ (scale 3) with one-hot and interior $y$, "
-              "$n \\in \\{2, 3, 6\\}$; gradient by the map's closed-form backward and by central differences")
+              "$n \\in \\{2, 3, 6\\}$; gradient by the map's closed-form backward and by central differences"
+              + (f"; {st['labels_outside_dom']} labels with $\\Omega(y) = +\\infty$ (outside the statement: "
+                 "$L = +\\infty$ for every $\\theta$) left out" if st["labels_outside_dom"] else ""))
     return Evidence("numeric", "loss-properties", "holds", detail=detail, summary=summary, figures=st,
                     labels=PROP_LABELS)

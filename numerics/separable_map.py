@@ -4,7 +4,7 @@ sympy-free :class:`losses.separable.SeparableMap`.
 
 Where sympy found no verified inverse, G is computed by bisection on q ∈ (0, 1) of the
 increasing g′(q) = t (a fixed count of halvings: the result depends on the input alone),
-and the map says so (``SeparableMapOf.inverse_how``)."""
+and the map says so (``inverse_how``, marked text: audit/markup.py)."""
 from __future__ import annotations
 
 import sympy as sp
@@ -13,6 +13,7 @@ from torch import Tensor
 
 from losses.separable import SeparableMap
 from proofs.separable import SYMBOLIC, T, Facts
+from proofs.separable_fy import prose
 
 #: halvings of (0, 1) for an implicit inverse: below float64's resolution
 INVERSE_HALVINGS = 64
@@ -42,6 +43,7 @@ def torch_map(facts: Facts) -> SeparableMap:
     inverse = _torch_fn(inv.value, T) if inv.value is not None else _implicit_inverse(gprime)
     lo, hi = facts["g'(0+)"].value, facts["g'(1-)"].value
     fmap = SeparableMap(inverse, gprime, _torch_fn(facts.s, x), float(lo), float(hi))
-    fmap.inverse_how = inv.how if inv.value is not None else inv.how + "; computed by bisection on g'(q) = t"
+    # marked text, so that evidence may quote it: the fact's (g')^(-1) set as mathematics
+    fmap.inverse_how = prose(inv.how if inv.value is not None else inv.how + "; computed by bisection on $g'(q) = t$")
     fmap.symbolic_inverse = inv.how == SYMBOLIC and inv.value is not None
     return fmap

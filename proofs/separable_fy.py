@@ -54,21 +54,30 @@ def _zero(expr: sp.Expr) -> bool:
     return sp.simplify(_rule(expr.doit())) == 0
 
 
+def prose(how: str) -> str:
+    """A derived fact's ``how`` (proofs/separable.py: plain text such as "beyond sympy:
+    (g')^(-1) kept implicit ...") as marked text (audit/markup.py): the inverse's name set as
+    mathematics, since a ``^`` in prose breaks the rule, and so is the identity the inverse is
+    verified by.  The other ``how`` texts of :func:`proofs.separable.derive` (g'' and 1/g''
+    in words) are prose already."""
+    return how.replace("(g')^(-1)", "$(g')^{-1}$").replace("G(g'(q)) = q", "$G(g'(q)) = q$")
+
+
 def _base(loss: SeparableLoss, statement: str) -> tuple[Derivation, object]:
     f = derive(loss)
     how = f["g''>0 on (0,1)"].how
     d = Derivation(statement=statement, scope="symbolic in $n$ and $\\theta$ ($g$, $G = (g')^{-1}$ undefined "
                                               "functions with $g'(G(t)) = t$; $\\tau$ the multiplier of "
                                               "$\\sum_i \\hat y_i = 1$)",
-                   assumptions=[f"$g'' > 0$ on $(0, 1)$ ({'symbolic' if how == SYMBOLIC else how})",
+                   assumptions=[f"$g'' > 0$ on $(0, 1)$ ({'symbolic' if how == SYMBOLIC else prose(how)})",
                                 "$\\Omega$ on the simplex"])
     if how != SYMBOLIC:
-        d.gap = f"strict convexity of $g$ rests on a check beyond sympy ({how})"
+        d.gap = f"strict convexity of $g$ rests on a check beyond sympy ({prose(how)})"
     inv = f["(g')^(-1)(t)"]
     lo, hi = f["g'(0+)"].value, f["g'(1-)"].value
     d.step(f"For this $g$: $g'(0^+) = {sp.latex(lo)}$, $g'(1^-) = {sp.latex(hi)}$, and "
            + (f"$G = (g')^{{-1}}$ is verified symbolically (${map_latex(f)}$)." if inv.how == SYMBOLIC and
-              inv.value is not None else f"$G = (g')^{{-1}}$ stays implicit ({inv.how}); it exists because "
+              inv.value is not None else f"$G = (g')^{{-1}}$ stays implicit ({prose(inv.how)}); it exists because "
                                           "$g'$ is strictly increasing."))
     return d, f
 
