@@ -75,7 +75,8 @@ _SCOPE_CON2 = (r"symbolic: exact infima of the risk on every ordering, $n = 3$, 
                r"\{(\tfrac12, \tfrac3{10}, \tfrac15), (\tfrac45, \tfrac1{20}, \tfrac3{20}), (\tfrac7{10}, \tfrac15, "
                r"\tfrac1{10}), (\tfrac25, \tfrac7{20}, \tfrac14)\}$; numeric: a grid search with exact re-evaluation "
                r"on the same laws, cap $A = 1000$")
-_SCOPE_CON1 = (r"$k' \in \{1, 2\}$; otherwise as CON-2[rankmax/R2/multihot]: " + _SCOPE_CON2)
+_SCOPE_CON1 = (r"$k' \in \{1, 2\}$, $n = 3$, $k = 1$, the four laws of CON-2[rankmax/R2/multihot]; symbolic: exact "
+               r"infima on every ordering; numeric: a grid search with exact re-evaluation, cap $A = 1000$")
 _SCOPE_FY3 = (r"symbolic: $n = 2$, $k = 1$; numeric: a scan of gaps around 1 on $n \in \{2, 3, 4, 6\}$, "
               r"$k \in \{1, 2, 3\}$, $k < n$, cap $A = 1000$")
 
