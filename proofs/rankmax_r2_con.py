@@ -144,8 +144,9 @@ def _min_1d(h: sp.Expr, lo, hi) -> tuple[sp.Expr, sp.Expr | None]:
     return min(cands, key=lambda c: sp.N(c[0], DIGITS))
 
 
-def infimum(eta_sigma: tuple, region: str) -> tuple[sp.Expr, str] | None:
-    """(inf of R on ``region`` for this ordering, where it is reached), None if not decided."""
+def infimum(eta_sigma: tuple, region: str) -> tuple[sp.Expr, str, bool] | None:
+    """(inf of R on ``region`` for this ordering, where it is reached, whether only as d₂ → ∞), None if not
+    decided."""
     R = piece(eta_sigma, region)
     (lo1, hi1), (lo2, hi2), _ = REGIONS[region]
     if region == "a":   # every label at scale 1: a quadratic; convex is checked, not assumed
@@ -155,22 +156,24 @@ def infimum(eta_sigma: tuple, region: str) -> tuple[sp.Expr, str] | None:
         st = sp.solve([sp.diff(R, d1), sp.diff(R, d2)], [d1, d2], dict=True)
         inside = [s for s in st if s and s[d1] >= 0 and s[d2] >= 0 and s[d1] + 2 * s[d2] <= 1]
         if inside:
-            return sp.simplify(R.subs(inside[0])), rf"$d = ({sp.latex(inside[0][d1])}, {sp.latex(inside[0][d2])})$"
+            return (sp.simplify(R.subs(inside[0])), rf"$d = ({sp.latex(inside[0][d1])}, {sp.latex(inside[0][d2])})$",
+                    False)
         t = sp.Symbol("t", nonnegative=True)
         edges = [(R.subs(d2, 0), d1, 0, 1), (R.subs(d1, 0), d2, 0, sp.Rational(1, 2)),
                  (R.subs({d1: 1 - 2 * t, d2: t}), t, 0, sp.Rational(1, 2))]
         best = min((_min_1d(e.subs(v, d1), a_, b_)[0] for e, v, a_, b_ in edges), key=lambda x: sp.N(x, DIGITS))
-        return sp.simplify(best), "an edge of (a)"
+        return sp.simplify(best), "an edge of (a)", False
     s = _sign(sp.diff(R, d2))
     if s is None:
         return None
-    if s >= 0 or hi2 != sp.oo:
+    to_inf = not (s >= 0 or hi2 != sp.oo)
+    if not to_inf:
         edge = lo2 if s >= 0 else hi2
         h, where = R.subs(d2, edge), rf"$d_2 = {sp.latex(edge)}$"
     else:
         h, where = sp.limit(R, d2, sp.oo), r"$d_2 \to \infty$"
     val, at = _min_1d(sp.simplify(h), lo1, hi1)
-    return val, where + (rf", $d_1 = {sp.latex(at)}$" if at is not None else r", $d_1 \to \infty$")
+    return val, where + (rf", $d_1 = {sp.latex(at)}$" if at is not None else r", $d_1 \to \infty$"), to_inf
 
 
 def _sorts(sigma: tuple, eta: tuple) -> bool:
@@ -195,7 +198,7 @@ def _orderings_cached(eta: tuple, scale: str, code: tuple) -> dict | str:
             r = infimum(tuple(eta[i] for i in sigma), region)
             if r is None:
                 return f"sign of dR/dd2 not shown on {sigma}, {region}"
-            vals.append((r[0], region, r[1]))
+            vals.append((r[0], region, r[1], r[2]))
         per[sigma] = min(vals, key=lambda v: sp.N(v[0], DIGITS))
     return per
 
@@ -261,11 +264,13 @@ def witness(res: dict) -> list[Fraction]:
     """θ (in units of 1/A, up to the factor 1/A) on the best ordering's minimizing path of a failing law:
     the gaps of its infimum, with d₂ = 10⁶ standing in for the limit d₂ → ∞."""
     sigma = res["argmin"]
-    val, region, where = res["per"][sigma]
+    val, region, where, to_inf = res["per"][sigma]
+    if not to_inf:   # the only failing laws found reach their infimum as d₂ → ∞; any other needs its own witness
+        raise SuiteDefect(f"CON R2: no witness for an infimum reached at {where} on {sigma}")
     eta_sigma = tuple(res["eta"][i] for i in sigma)
     R = piece(eta_sigma, region)
     big = sp.Integer(10) ** 6
-    h = sp.limit(R, d2, sp.oo) if r"\infty" in where.split(",")[0] else R
+    h = sp.limit(R, d2, sp.oo)
     _, at = _min_1d(sp.simplify(h), *REGIONS[region][0])
     x1 = sp.nsimplify(sp.N(at, 30), rational=True) if at is not None else big
     phi = [v.subs({d1: x1, d2: big}) for v in PHI]
