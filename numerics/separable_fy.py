@@ -116,6 +116,23 @@ def _thetas(ctx: RunContext, n: int, salt: int) -> np.ndarray:
     return torch.cat([torch.randn(per, n, generator=g, dtype=torch.float64) * s for s in SCALES]).numpy()
 
 
+def certified(stats: dict, P: np.ndarray, D: np.ndarray, conj: np.ndarray, y: np.ndarray,
+              p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows certified by a duality gap ≤ GAP·(1 + |D|), Ω*'s distance outside [P, D] over that scale, the
+    map's max error against the primal point p), with ``stats`` (cases, uncertified, max_gap, max_err_conj,
+    max_err_map) updated over the certified rows; shared by the simplex and the capped simplex routes."""
+    scale = 1 + np.abs(D)
+    ok = (D - P) <= GAP * scale
+    stats["uncertified"] += int((~ok).sum())
+    stats["cases"] += int(ok.sum())
+    stats["max_gap"] = max(stats["max_gap"], float((D - P)[ok].max(initial=0.0)))
+    off = np.maximum(P - conj, conj - D) / scale
+    stats["max_err_conj"] = max(stats["max_err_conj"], float(off[ok].max(initial=0.0)))
+    err = np.abs(y - p).max(1)
+    stats["max_err_map"] = max(stats["max_err_map"], float(err[ok].max(initial=0.0)))
+    return ok, off, err
+
+
 def argmax_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
     """FY-1's numeric route (module docstring)."""
     facts = derive(loss)
@@ -134,15 +151,8 @@ def argmax_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
         conj = conjugate(ours, loss, tt).detach().numpy()
         y = fmap(tt).detach().double().numpy()
         obj = (theta * y).sum(1) - omega_np(loss, np.clip(y, 0, None))
+        ok, off_c, err = certified(stats, P, D, conj, y, p)
         scale = 1 + np.abs(D)
-        ok = (D - P) <= GAP * scale
-        stats["uncertified"] += int((~ok).sum())
-        stats["cases"] += int(ok.sum())
-        stats["max_gap"] = max(stats["max_gap"], float((D - P)[ok].max(initial=0.0)))
-        off_c = np.maximum(P - conj, conj - D) / scale
-        stats["max_err_conj"] = max(stats["max_err_conj"], float(off_c[ok].max(initial=0.0)))
-        err = np.abs(y - p).max(1)
-        stats["max_err_map"] = max(stats["max_err_map"], float(err[ok].max(initial=0.0)))
         if bool((ok & (off_c > VTOL)).any()):
             i = int(np.argmax(np.where(ok, off_c, -1)))
             raise SuiteDefect(f"{loss.name}: the suite's Omega*(theta) = {conj[i]:.15g} lies outside the certified "
