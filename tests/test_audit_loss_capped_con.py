@@ -16,6 +16,7 @@ Ground truth from outside the code under test, by hand:
 import math
 
 import pytest
+from planted_run import planted_result
 import sympy as sp
 import torch
 
@@ -29,7 +30,7 @@ from reports.claims_user import user_claims
 from reports.claims_user_capped_con import ENTROPY_CAPPED, capped_con_dyn_claims
 from reports.claims_user_con import _derived
 from reports.registry import by_key
-from reports.runner import clear_caches, run_claim, run_planted
+from reports.runner import run_claim, run_planted
 
 pytestmark = pytest.mark.xdist_group("audit-loss-capped-con")
 MAIN = ("CON-3[rankmax/O1]", "CON-3[rankmax/O2]", "DYN-1[rankmax]")
@@ -160,11 +161,7 @@ def test_the_tables_cover_every_planted_defect():
                          ids=[f"{d[0].name}-{d[2]}-{d[3]}" for d in NUMERIC])
 def test_each_numeric_defect_turns_its_check_for_its_own_reason(loss, i, check, defect, outcome, words):
     claim, chk = _check(loss, i, check)
-    clear_caches()
-    try:
-        (res,) = [r for r in run_planted(claim, chk, RunContext(), which="defects") if defect in r.defect]
-    finally:
-        clear_caches()
+    res = planted_result(claim, chk, defect)
     assert res.outcome == outcome and words in res.detail
 
 

@@ -7,12 +7,13 @@ gradient on every class (ŷ = softmax(θ) > 0), sparsemax only weakly, with exac
 support (Martins & Astudillo 2016; its map at θ = (½, ½, 0, −1) is (½, ½, 0, 0) by hand).
 The verdict tables of the five test losses are pinned in tests/test_audit_loss.py."""
 import pytest
+from planted_run import planted_result
 
 from audit import RunContext, SuiteDefect
 from audit.builtin_losses import SOFTMAX, SPARSEMAX
 from proofs import separable_con as sym_con
 from reports.claims_user_con import con_dyn_claims
-from reports.runner import clear_caches, run_planted
+from reports.runner import run_planted
 
 # (loss, row index, check, defect words, the outcome, the reason in the crash / the evidence)
 DEFECTS = [
@@ -36,11 +37,7 @@ def _check(loss, i, name):
                          ids=[f"{d[0].name}-{d[2]}-{d[3]}" for d in DEFECTS])
 def test_each_planted_defect_turns_its_check_for_its_own_reason(loss, i, check, defect, outcome, words):
     claim, chk = _check(loss, i, check)
-    clear_caches()
-    try:
-        (res,) = [r for r in run_planted(claim, chk, RunContext(), which="defects") if defect in r.defect]
-    finally:
-        clear_caches()
+    res = planted_result(claim, chk, defect)
     assert res.outcome == outcome and words in res.detail
 
 

@@ -9,6 +9,7 @@ margin g′(1⁻) − g′(0⁺) is finite (Blondel, Martins & Niculae, JMLR 202
 < 1), nor a sparse g with g′(1⁻) = ∞.  Sparsemax at lr ½ from the all-free region never
 reaches exactly zero (L_t = (1/4)^{t+1}, n = 2: the counterexample of DYN-2[sparsemax])."""
 import pytest
+from planted_run import planted_result
 import sympy as sp
 import torch
 
@@ -19,7 +20,7 @@ from audit.separable import SeparableLoss
 from reports.claim import replacing
 from reports.claims_user_dyn import dyn2_claim
 from reports.registry import by_key
-from reports.runner import clear_caches, run_claim, run_planted
+from reports.runner import run_claim, run_planted
 
 P = sp.Symbol("p", positive=True)
 TSALLIS3 = SeparableLoss("tsallis-3", (P**3 - P) / 6, P)
@@ -81,10 +82,7 @@ DEFECTS = [
 @pytest.mark.parametrize("name,defect,words", DEFECTS, ids=[f"{d[0]}-{d[1]}" for d in DEFECTS])
 def test_each_planted_defect_turns_the_check_for_its_own_reason(name, defect, words):
     claim = dyn2_claim(LOSSES[name])
-    try:
-        (res,) = [r for r in run_planted(claim, claim.checks[0], RunContext(), which="defects") if defect in r.defect]
-    finally:
-        clear_caches()
+    res = planted_result(claim, claim.checks[0], defect)
     assert res.outcome == "crash" and words in res.detail, res.detail
 
 

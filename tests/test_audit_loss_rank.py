@@ -10,6 +10,7 @@ Tewari & Yang 2011 for the weighting); the sparsemax half-space gap is (a − b)
 import json
 
 import pytest
+from planted_run import planted_result
 import sympy as sp
 
 from audit import RunContext
@@ -18,7 +19,7 @@ from audit.separable import SeparableLoss
 from reports.claims_user_rank import rank_claims
 from reports.recheck import recheck_one
 from reports.registry import by_key
-from reports.runner import clear_caches, run_claim, run_planted
+from reports.runner import run_claim, run_planted
 
 P = sp.Symbol("p", positive=True)
 TSALLIS3 = SeparableLoss("tsallis-3", (P**3 - P) / 6, P)
@@ -95,11 +96,7 @@ def _check(loss, i, name):
                          ids=[f"{d[0].name}-{d[2]}-{d[3].split()[0]}" for d in DEFECTS])
 def test_each_planted_defect_turns_its_check_for_its_own_reason(loss, i, check, defect, outcome, words):
     claim, chk = _check(loss, i, check)
-    clear_caches()
-    try:
-        (res,) = [r for r in run_planted(claim, chk, RunContext(), which="defects") if defect in r.defect]
-    finally:
-        clear_caches()
+    res = planted_result(claim, chk, defect)
     assert res.outcome == outcome and words in res.detail
 
 
