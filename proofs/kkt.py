@@ -59,9 +59,18 @@ def generator(loss: str, x: sp.Expr) -> sp.Expr:
     return x**2 / 2
 
 
+@lru_cache(maxsize=None)
+def generator_at_zero(loss: str) -> sp.Expr:
+    """g(0⁺) = lim_{x→0⁺} g(x): the value a zero entry contributes (0 log 0 = 0 for softmax);
+    taken as a limit, not assumed, so a generator with g(0⁺) ≠ 0 is summed right."""
+    t = sp.Symbol("t", positive=True)
+    return sp.limit(generator(loss, t), t, 0, "+")
+
+
 def omega(loss: str, p) -> sp.Expr:
-    """Ω(p) on its domain, as in losses/regularizers.py."""
-    g = sum((generator(loss, x) for x in p if x != 0), sp.S.Zero)
+    """Ω(p) on its domain, as in losses/regularizers.py; an entry that is exactly 0 contributes
+    g(0⁺) (:func:`generator_at_zero`), where g itself may be undefined (x log x)."""
+    g = sum((generator(loss, x) if x != 0 else generator_at_zero(loss) for x in p), sp.S.Zero)
     if loss == "sparsemax":
         return g - sp.Rational(1, 2)
     if loss == "entmax":

@@ -193,3 +193,18 @@ def test_entmax_gt2_can_hold_with_the_true_uniform_value(monkeypatch):
     assert d.decision == "holds" and "uniform supports only" in d.gap
     monkeypatch.setattr(S, "GT2_UPPER", "2**(alpha - 2)")
     assert smoothness("entmax", "gt2").decision == "fails"
+
+
+def test_omega_takes_a_zero_entry_at_g_of_zero_plus():
+    """A zero entry of p contributes lim_{x→0⁺} g(x), not 0 by assumption (issue 23: omega skipped
+    zero entries): with g = x log x + 1, Ω(1, 0) = g(1) + g(0⁺) = 1 + 1."""
+    from proofs import kkt
+
+    kkt.generator_at_zero.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(kkt, "generator", lambda loss, x: x * sp.log(x) + 1)
+            assert kkt.omega("softmax", [sp.Integer(1), sp.Integer(0)]) == 2
+    finally:
+        kkt.generator_at_zero.cache_clear()
+    assert kkt.omega("softmax", [sp.Integer(1), sp.Integer(0)]) == 0
