@@ -65,7 +65,8 @@ SPLIT, RES, SLACK, CERT = num_con.SPLIT, num_con.RES, 1e-3, num_con.CERT
 RESOLVE, KKT_TOL, OFF_TOL, MASS_TOL = num_con.RESOLVE, num_con.KKT_TOL, num_con.OFF_TOL, num_con.MASS_TOL
 LIMIT_T = (2, 4, 8, 16)
 INNER = (1e-290, 1 - 2.0**-50)
-LABELS = {**num_con.LABELS, "cases_k": "$(k, n)$ pairs", "witnesses": "witnesses on $C_k$ by $k$ (certified here)",
+LABELS = {**num_con.LABELS, "cases_k": "$(k, n)$ pairs", "witnesses": "witnesses on $C_k$, one per $k$ (KKT-certified)",
+          "sop_witness": r"witnesses on $C_k$ ($\theta_i > \theta_j$, $\hat y_i = \hat y_j$; re-checked outside)",
           "claim_m": "largest $k$ with SOP under test", "by_k": "by $k$", "caps_certified": "ones certified at the cap",
           "labelled_zero": "labelled classes with zero gradient at the cap (steps summed)",
           "float64_vertices": "labelled ones of a dense map at $k$ entries equal to 1 (rounding)",
@@ -178,11 +179,13 @@ def _split(loss, fmap, theta: torch.Tensor, y: torch.Tensor, k: int, eta: bool) 
     return None
 
 
-def _store(figures: dict, m, k: int, w: dict) -> None:
-    """A k = 1 witness of a row claiming WOP goes where the outside re-checker reads it (a point of
-    the simplex); the others are certified here only (no outside re-checker covers C_k yet)."""
-    if k == 1 and m == 0 and "sop_witness" not in figures:
-        figures["sop_witness"] = {key: v for key, v in w.items() if key not in ("k", "flat")}
+def _store(figures: dict, k: int, w: dict) -> None:
+    """A witness (found at a k > m, where the claim is not SOP) goes where the outside re-checker
+    reads it, ``sop_witness`` as ``{"witnesses": [{theta, i, j, yhat | eta, k}, …]}``
+    (reports/rechecks/user.py: each by the KKT conditions on C_k), and with the flat piece it
+    lies in under ``witnesses``."""
+    figures.setdefault("sop_witness", {"witnesses": []})["witnesses"].append(
+        {key: v for key, v in w.items() if key != "flat"})
     figures.setdefault("witnesses", {})[str(k)] = w
 
 
@@ -239,7 +242,7 @@ def _order_search(loss, m, ctx, cases) -> Evidence:
             if w is None:
                 missing.append(k)
             else:
-                _store(figures, m, k, w)
+                _store(figures, k, w)
             continue
         genuine = _split(loss, fmap, theta, y, k, eta=False)     # both inside one flat piece: SOP is refuted
         if genuine is not None:
@@ -288,7 +291,7 @@ def _targets(E: int, n: int, k: int, g: torch.Generator) -> torch.Tensor:
     return _perm_rows(torch.cat([torch.ones(E, ones, dtype=DT), e, torch.zeros(E, 2, dtype=DT)], 1), g)
 
 
-def _split_points(loss, fmap, k, n, m, ctx, g, figures) -> bool:
+def _split_points(loss, fmap, k, n, ctx, g, figures) -> bool:
     E, starts, T = ctx.budget(4, 12), ctx.budget(4, 16), ctx.budget(20, 400)
     et = _targets(E, n, k, g).repeat_interleave(starts, 0)
     th = 2 * torch.randn(et.shape, generator=g, dtype=DT) + 4 * (2 * et - 1) * ((et == 0) | (et == 1))
@@ -304,7 +307,7 @@ def _split_points(loss, fmap, k, n, m, ctx, g, figures) -> bool:
                           f"(theta = {th[b].tolist()}, i = {i}, j = {j}): WOP is derived for every k")
     w = _split(loss, fmap, th, yp, k, eta=True)
     if w is not None:
-        _store(figures, m, k, w)
+        _store(figures, k, w)
     return w is not None
 
 
@@ -392,7 +395,7 @@ def minimizer_order(loss: SeparableLoss, m, ctx: RunContext, cases=CASES) -> Evi
             elif k == 2 and d0 == -sp.oo and d1 != sp.oo:
                 ok = _limit_split(loss, fmap, ctx, figures)
             else:
-                ok = _split_points(loss, fmap, k, n, m, ctx, g, figures)
+                ok = _split_points(loss, fmap, k, n, ctx, g, figures)
             if not ok:
                 missing.append(k)
     if missing:

@@ -72,8 +72,10 @@ def margin_boundary(loss: SeparableLoss, margin: sp.Expr | None, ctx: RunContext
                     figures=figures, labels=LABELS, counterexample=found)
 
 
-#: the construction's a = 2^{-j} (two equal entries a; n = 2 for a = ½)
-CONSTRUCTION = tuple(range(1, 9))
+#: the construction's a = 2^{-j} (two equal entries a; n = 2 for a = ½), down to 2⁻¹² as on C_k: a supremum
+#: of s at 0⁺ approached linearly is reached to 10⁻³ there (g = −log(1 − p) + p²: s(a) ≈ ⅓ − 2a/9, 2.6·10⁻³
+#: short of ⅓ at 2⁻⁸, 1.6·10⁻⁴ at 2⁻¹²); one approached more slowly stays undecided, as it should
+CONSTRUCTION = tuple(range(1, 13))
 FD_STEP = 1e-6
 #: at the construction, the step is also kept below 10⁻³ of θ's distance g′(a) − g′(0⁺) to the support's edge
 FD_EDGE = 1e-3
@@ -102,8 +104,8 @@ def jacobian_search(loss: SeparableLoss, constant: sp.Expr | None, ctx: RunConte
     whose e₁ − e₂ the finite differences must reproduce the eigenvalue s(a) = 1/g″(a) (to 10⁻⁵:
     otherwise our map and our derivation disagree, a defect of ours).  A finite claimed constant fails if a
     larger λ is found, holds if one within 10⁻³ of it is found (attained), else stays undecided;
-    "no finite constant" holds once λ ≥ 100 (s(2⁻⁸) = 256 for Tsallis α = 3); without a claim, the search must stay below the
-    derived bracket's upper end and reach its lower end."""
+    "no finite constant" holds once λ ≥ 100 (s(2⁻¹²) = 4096 for Tsallis α = 3); without a claim, the search must
+    stay below the derived bracket's upper end and reach its lower end."""
     from audit import SuiteDefect
 
     facts = derive(loss)
@@ -149,7 +151,7 @@ def jacobian_search(loss: SeparableLoss, constant: sp.Expr | None, ctx: RunConte
             f"largest $\\lambda_{{\\max}}$ found {best:.6g} does not reach the bracket"
     elif constant == sp.oo:
         outcome = "holds" if best >= UNBOUNDED else "undecided"
-        summary = f"$\\lambda_{{\\max}}$ reaches {best:.3g} (two equal entries down to $a = 2^{{-8}}$)"
+        summary = f"$\\lambda_{{\\max}}$ reaches {best:.3g} (two equal entries down to $a = 2^{{-{CONSTRUCTION[-1]}}}$)"
     else:
         c = float(constant)
         if best > c * (1 + AGREE) + 1e-12:

@@ -40,6 +40,12 @@ Decision rules (stated before running):
   only): an uncertified zero is a defect of ours, a certified one a float64 underflow
   (undecided: a positive loss float64 cannot show; the generic map floors such entries at
   G(g′(10⁻³⁰⁰)), so there only a map that underflows, or a defect, gives a zero);
+* Ω(e_c) = +∞ (g(1⁻) = ∞, e.g. g = −log(1 − p) + p²): L(θ; e_c) = +∞ at every θ, so L > 0 holds
+  trivially and "L never rises" says nothing; the rules are applied to L − Ω(e_c) = Ω*(θ) − θ_c,
+  finite at every θ, whose gradient ŷ − e_c is GD's step (the argument above holds for it
+  unchanged); it is unbounded below (no slope of log L is measured) and −∞ exactly where
+  ŷ = e_c (L = 0 there, which the map gives only by underflow or a defect: such a zero is
+  certified as above).  Any other non-finite value of it is ours: :class:`SuiteDefect`;
 * fails (the derived claim contradicted: reports/claims_user_dyn.py turns it into a crash):
   L rising beyond rounding (64 ε per unit of its terms, plus |τ| times ŷ's mass defect, which
   moves L to first order), γ falling short of γ + lr (1 − ŷ_c), a probe at lr_min (1 + 10⁻⁶)
@@ -95,7 +101,8 @@ LABELS = {"claim": "claim under test", "margin": "margin $m$ the check reads", "
           "loss_first": "largest loss at the unit starts", "loss_last": "largest loss at the last step (unit starts)",
           "slope_last_decade": r"slope of $\log L$ against $\log t$ over the last decade, lr $\frac12$ (measured, "
                                "no rate claimed)",
-          "norm_last": r"largest $\lVert\theta\rVert$ at the last step, lr $\frac12$"}
+          "norm_last": r"largest $\lVert\theta\rVert$ at the last step, lr $\frac12$",
+          "label_outside_dom": r"the loss compared ($\Omega(e_c) = +\infty$: $L = +\infty$ at every $\theta$)"}
 
 
 def _single_threaded(fn):
@@ -157,9 +164,13 @@ class _Loss:
         self.loss = loss
         e = np.zeros(N)
         e[0] = 1.0
+        # Ω(e_c) = +∞ (g(1⁻) = ∞): L = +∞ at every θ, and L − Ω(e_c) is compared instead (module docstring)
         self.omega_e = float(omega_np(loss, e))
+        self.finite_label = bool(np.isfinite(self.omega_e))
+        self.omega_e = self.omega_e if self.finite_label else 0.0
         grid = np.concatenate([[0.0, 1.0], np.linspace(1e-6, 1 - 1e-6, 101)])
-        self.gmax = 1 + float(np.abs(omega_np(loss, grid[:, None])).max())
+        vals = np.abs(omega_np(loss, grid[:, None]))
+        self.gmax = 1 + float(vals[np.isfinite(vals)].max())
         g1 = sp.lambdify(loss.x, derive(loss).g1, "torch")
         self.g1 = lambda z: g1(z) + torch.zeros_like(z)
 
@@ -171,6 +182,13 @@ class _Loss:
         tau = theta.gather(-1, k[:, None])[:, 0] - self.g1(top.clamp(max=1 - 2.0**-52))
         tol = (ROUND * (1 + 2 * N * theta.abs().amax(-1) + 2 * N * self.gmax + abs(self.omega_e))
                + 4 * (1 + tau.abs()) * (yhat.sum(-1) - 1).abs())
+        bad = ~torch.isfinite(value) | ~torch.isfinite(tol)
+        if not self.finite_label:       # at ŷ = e_c, L = 0: L − Ω(e_c) = −∞ there, and only there
+            bad &= ~((yhat[:, 0] == 1) & (yhat[:, 1:] == 0).all(-1) & torch.isneginf(value))
+        if bool(bad.any()):
+            b = int(bad.nonzero()[0])
+            raise SuiteDefect(f"{self.loss.name}: the loss compared, {float(value[b])}, or its rounding allowance, "
+                              f"{float(tol[b])}, is not finite at theta = {theta[b].tolist()}: no rule can compare it")
         return value, tol
 
 
@@ -214,7 +232,7 @@ def _runs(loss, fmap, lossfn, starts, m, T, stats) -> dict:
         yhat = fmap(theta)
         zero = (yhat == y).all(-1)
         L, tol = lossfn(theta, yhat)
-        if (zero & (L.abs() > tol)).any():
+        if lossfn.finite_label and (zero & (L.abs() > tol)).any():
             b = int((zero & (L.abs() > tol)).nonzero()[0])
             raise SuiteDefect(f"{loss.name}: y-hat = e_c but the torch loss is {float(L[b]):.3g} (rounding "
                               f"{float(tol[b]):.2g}) at theta = {theta[b].tolist()}: the map and the loss disagree")
@@ -233,14 +251,16 @@ def _runs(loss, fmap, lossfn, starts, m, T, stats) -> dict:
         norms.append(theta.norm(dim=-1))
         prev = (theta, L, tol, yhat, lr)
         theta = theta - lr[:, None] * training_gradient(yhat, y)
-    return {"first": first, "loss": torch.stack(losses), "norm": torch.stack(norms), "theta": theta, "lr": lr}
+    return {"first": first, "loss": torch.stack(losses), "norm": torch.stack(norms), "theta": theta, "lr": lr,
+            "finite_label": lossfn.finite_label}
 
 
 def _monotone(loss, prev, now, t) -> dict | None:
     """L never rises; γ rises by at least lr (1 − ŷ_c) (module docstring).  A counterexample, or None."""
     th0, L0, tol0, yhat0, lr = prev
     th1, L1, tol1 = now
-    rise = L1 - L0 - tol0 - tol1
+    # L − Ω(e_c) = −∞ at a zero (Ω(e_c) = +∞) stays there: −∞ ≤ −∞ is no rise (and not ∞ − ∞ = nan)
+    rise = torch.where(torch.isneginf(L1), float("-inf"), L1 - L0 - tol0 - tol1)
     short = _gap(th0) + lr * (1 - yhat0[:, 0]) - _gap(th1) - ROUND * (1 + th0.abs().amax(-1) + th1.abs().amax(-1))
     for what, bad in (("the loss rose", rise > 0), ("the gap fell short of gap + lr (1 - yhat_c)", short > 0)):
         if bad.any():
@@ -362,18 +382,27 @@ def _positive(r: dict, figures: dict, stats: dict, T: int, B: int) -> Evidence:
     half = torch.arange(len(LRS) * B) < B              # lr ½: the first B runs
     ts = np.arange(T + 1)
     last = ts >= max(T // 10, 1)
-    slope = float(np.polyfit(np.log(ts[last]), np.log(L[last][:, half & unit].mean(-1).numpy()), 1)[0])
+    mean = L[last][:, half & unit].mean(-1).numpy()
+    # L − Ω(e_c) (Ω(e_c) = +∞) is unbounded below: no log to fit
+    fit = r["finite_label"] and bool((mean > 0).all())
+    slope = float(np.polyfit(np.log(ts[last]), np.log(mean), 1)[0]) if fit else None
     figures.update({"loss_first": float(L[0][unit].max()), "loss_last": float(L[-1][unit].max()),
                     "slope_last_decade": slope, "norm_last": float(nrm[-1][half].max())})
+    detail = _DETAIL
+    if not r["finite_label"]:
+        figures["label_outside_dom"] = "L - Omega(e_c)"
+        detail = (r"$\Omega(e_c) = +\infty$ ($g(1^-) = \infty$): $L = +\infty$ at every $\theta$, so the rules "
+                  r"compare $L - \Omega(e_c) = \Omega^*(\theta) - \theta_c$, the part GD descends. " + _DETAIL)
     if stats["underflow_zeros"]:
-        return Evidence("numeric", "separable-gd", "undecided", "float64 underflow. " + _DETAIL, figures,
+        return Evidence("numeric", "separable-gd", "undecided", "float64 underflow. " + detail, figures,
                         labels=LABELS, summary=f"{stats['underflow_zeros']} iterates at $\\hat y = y$ in float64, "
                                                "certified as underflow: a positive loss float64 cannot show")
-    summary = (f"no GD iterate at zero loss ({B * len(LRS)} runs, {T} steps); the loss never rises and falls from "
-               f"{figures['loss_first']:.3g} to {figures['loss_last']:.3g}; measured slope of $\\log L$ on $\\log t$ "
-               f"{slope:.2f} (no rate claimed)")
+    what = "the loss" if r["finite_label"] else r"$L = +\infty$ ($\Omega(e_c) = +\infty$); $L - \Omega(e_c)$"
+    summary = (f"no GD iterate at zero loss ({B * len(LRS)} runs, {T} steps); {what} never rises and falls from "
+               f"{figures['loss_first']:.3g} to {figures['loss_last']:.3g}"
+               + ("" if slope is None else f"; measured slope of $\\log L$ on $\\log t$ {slope:.2f} (no rate claimed)"))
     return Evidence("numeric", "separable-gd", "holds" if falls else "undecided",
-                    ("" if falls else "the loss did not fall beyond rounding. ") + _DETAIL, figures, labels=LABELS,
+                    ("" if falls else "the loss did not fall beyond rounding. ") + detail, figures, labels=LABELS,
                     summary=summary)
 
 _DETAIL = (r"GD $\theta \leftarrow \theta - \mathrm{lr}\,(\hat y(\theta) - e_c)$ on free scores, $n = 5$, 8 starts "

@@ -37,7 +37,10 @@ from proofs.separable import derive, margin_derivation, smoothness_derivation
 from audit import Evidence, SuiteDefect
 
 from .claim import Check, Claim, Planted, patched, replacing
-from .claims_user_capped import capped_claims
+from .claims_user_capped import capped_fy_claims
+from .claims_user_capped_con import capped_con_dyn_claims
+from .claims_user_capped_dyn import capped_dyn2_claim
+from .claims_user_capped_rank import capped_rank_claims
 from .claims_user_con import _flushed, con_dyn_claims
 from .claims_user_dyn import dyn2_claim
 from .claims_user_rank import rank_claims
@@ -250,13 +253,19 @@ def _fy2(loss: SeparableLoss) -> Claim:
                  scope=USER_SCOPE + r"; numeric: random $\theta$ and labels, $n \in \{2, 3, 6\}$")
 
 
+def capped_claims(loss: SeparableLoss) -> list[Claim]:
+    """The rows decided for a loss on C_k, in claim order: FY-1 … FY-4 (claims_user_capped.py), CON-1
+    and CON-2 multi-hot (claims_user_capped_rank.py), CON-3 (O1, O2) and DYN-1
+    (claims_user_capped_con.py), DYN-2 (claims_user_capped_dyn.py)."""
+    return [*capped_fy_claims(loss), *capped_rank_claims(loss), *capped_con_dyn_claims(loss), capped_dyn2_claim(loss)]
+
+
 def user_claims(loss: SeparableLoss) -> list[Claim]:
     """The rows decided for ``loss``, in claim order: FY-1 … FY-4 (here), CON-1 and CON-2 L1/L2
     (reports/claims_user_rank.py), CON-3 O1/O2 and DYN-1 (reports/claims_user_con.py), DYN-2
-    (reports/claims_user_dyn.py) on the simplex; the capped simplex's rows from
-    reports/claims_user_capped.py."""
+    (reports/claims_user_dyn.py) on the simplex; on the capped simplex :func:`capped_claims`."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
-    if loss.domain == "capped":                   # C_k: reports/claims_user_capped.py
+    if loss.domain == "capped":
         return capped_claims(loss)
     return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *rank_claims(loss), *con_dyn_claims(loss),
             dyn2_claim(loss)]

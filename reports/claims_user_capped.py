@@ -8,23 +8,30 @@ symbolic routes (proofs/separable_capped.py) are symbolic in n and k; the numeri
 in each row's constants as ``k``.  The built-in rankmax (Kong et al. 2020, reading R1) gets the
 main registry's verdicts: FY-1 … FY-4[rankmax] are verified (margin 1, constant 1).
 
-The claims: FY-1 and FY-2 are theorems for every admissible g (the suite's map; an author's
-``torch_map`` is not tested on C_k).  FY-3 tests the author's stated margin, else the derived
+The claims: FY-1 and FY-2 are theorems for every admissible g (the suite's map).  FY-1 tests the
+author's ``torch_map(theta, k)`` instead where one is given (as on the simplex: the symbolic route
+derives the suite's map and does not cover it; a wrong one is refuted at a point of C_k that beats
+it, or by its output outside C_k).  FY-3 tests the author's stated margin, else the derived
 g′(1⁻) − g′(0⁺) (or none), the same for every k.  FY-4 tests the author's stated constant, else
 the derived sup over k, n and θ of λ_max, which is sup_{(0,1)} 1/g″ (attained at k ≥ 2).  A
 check that contradicts a claim the suite derived is a disagreement of our routes: a crash.
-Counterexamples are stored at k = 1 only (one-hot labels, points of the simplex), which is what
-the outside re-checker covers.
+Counterexamples state their k, and the outside re-checker (reports/rechecks/user.py) re-checks
+them on C_k by the KKT conditions: FY-1 at the k where it was found; FY-3 at k = 1 (the margin does
+not depend on k, so one only at k ≥ 2 is a crash); FY-4 at k = 1 where a point there exceeds the
+constant, else at the k ≥ 2 where one does.
 
 Planted defects enter where a bug would, by a patch of the attribute the real code looks up:
 Ω* off by a constant (``proofs.separable_fy.conjugate_term``, ``numerics.separable_fy.conjugate``),
 the cap ignored (``proofs.separable_capped.coordinate`` past g′(1⁻); the generic map's
-``SeparableMap._at`` clamping below only), the map tempered, reversed or sharpened
-(``numerics.separable_capped.capped_map``), the Jacobian's rank-one term with the wrong sign
+``SeparableMap._at`` clamping below only; an author's map replaced by k·ŷ(θ/k) on the simplex,
+its extension to C_k without the cap), the map tempered, reversed or sharpened
+(``numerics.separable_capped.capped_map``; for FY-1 ``map_under_test``, the author's map where
+given), the Jacobian's rank-one term with the wrong sign
 (``proofs.separable_fy.jacobian_entry``, ``SeparableMap.jvp``), the backward's weight kept on the
 capped coordinates, a margin 1 % high or a constant 1 % low.  The cap defects are planted only
 where this g has a cap region (g′(1⁻) finite; the map's, where G is in closed form).  Planted
-truths: rankmax (margin 1, constant 1) and the entropy on C_k (no margin: g′(0⁺) = −∞).
+truths: rankmax (margin 1, constant 1; its closed form clip(θ − τ, 0, 1), τ by sorting, stated as the
+author's map for FY-1) and the entropy on C_k (no margin: g′(0⁺) = −∞).
 """
 from __future__ import annotations
 
@@ -139,9 +146,41 @@ def _cap_weight_finite(loss: SeparableLoss) -> bool:
     return bool(v.is_finite and v.is_positive)
 
 
+def rankmax_sorted(theta: torch.Tensor, k: int = 1) -> torch.Tensor:
+    """rankmax's map written plainly (Kong et al. 2020): clip(θ − τ, 0, 1) with Σ = k.  S(τ) =
+    Σᵢ clip(θᵢ − τ, 0, 1) is continuous, piecewise linear and non-increasing with breakpoints θᵢ
+    (entry i leaves 0) and θᵢ − 1 (it reaches 1); sorted decreasingly b₁ ≥ … ≥ b₂ₙ, S(b₁) = 0 < k
+    < n = S(b₂ₙ), so k lies on one segment S(b_{j−1}) < k ≤ S(b_j), where τ interpolates linearly."""
+    b = torch.cat([theta, theta - 1], -1).sort(-1, descending=True).values
+    S = (theta[..., None, :] - b[..., :, None]).clamp(0, 1).sum(-1)          # S(b_j), non-decreasing in j
+    j = (S < k).sum(-1, keepdim=True).clamp(1, b.shape[-1] - 1)
+    s0, s1, b0, b1 = S.gather(-1, j - 1), S.gather(-1, j), b.gather(-1, j - 1), b.gather(-1, j)
+    tau = b0 - (k - s0) * (b0 - b1) / (s1 - s0)
+    return (theta - tau).clamp(0, 1)
+
+
+#: rankmax with its closed form stated as the author's map: FY-1's planted truth for a stated map on C_k
+STATED_RANKMAX = SeparableLoss("rankmax-stated", RANKMAX.g, RANKMAX.x, domain="capped", torch_map=rankmax_sorted)
+
+
+def _stated_patch(wrap):
+    """The map FY-1 tests (the author's, else the suite's), as numerics/separable_capped.py looks it up,
+    with a defect wrapped around it."""
+    real = num_cap.map_under_test
+    return replacing((num_cap, "map_under_test", lambda loss, facts: wrap(real(loss, facts))))
+
+
+def _simplex_scaled(fmap):
+    """The cap ignored by an author who extends a simplex map to C_k: k·ŷ(θ/k) on the simplex, summing
+    to k but past 1 (for rankmax exactly the projection on kΔ, clip(θ − τ, 0, ∞))."""
+    return lambda theta, k=1: k * fmap(theta / k, 1)
+
+
 def _fy1(loss: SeparableLoss) -> Claim:
-    statement = (f"For {loss.name} on $C_k$ and every $k < n$, $\\hat y_i = (g')^{{-1}}(\\operatorname{{clip}}(\\theta_i - "
-                 f"\\tau, g'(0^+), g'(1^-)))$ with $\\sum_i \\hat y_i = k$ (the map the suite derives) is "
+    stated = loss.torch_map is not None
+    whose = "the author's map" if stated else "the map the suite derives"
+    statement = (f"For {loss.name} on $C_k$ and every $k < n$, $\\hat y_i = (g')^{{-1}}(\\operatorname{{clip}}("
+                 f"\\theta_i - \\tau, g'(0^+), g'(1^-)))$ with $\\sum_i \\hat y_i = k$ ({whose}) is "
                  f"$\\operatorname{{argmax}}_{{p \\in C_k}} \\langle\\theta, p\\rangle - \\Omega(p)$ by the KKT "
                  f"conditions; "
                  f"$\\Omega^*(\\theta) = \\langle\\theta, \\hat y\\rangle - \\Omega(\\hat y)$ and "
@@ -152,20 +191,28 @@ def _fy1(loss: SeparableLoss) -> Claim:
                       replacing((sym_fy, "conjugate_term", lambda t, tau: real_term(t, tau) + OFFSET)))
     cap_sym = (patched("the cap ignored: $\\hat y_i = G(\\theta_i - \\tau)$ past $g'(1^-)$",
                        replacing((sym_cap, "coordinate", _uncapped_coordinate))),) if cap else ()
-    cap_num = (patched("the cap ignored: the map clamps $\\theta_i - \\tau$ below only",
-                       replacing((SeparableMap, "_at", _uncapped_at))),) if cap and _explicit(loss) else ()
+    if stated:      # the author's map with the cap ignored: their simplex map scaled to mass k
+        cap_num = (patched("the cap ignored: the map under test is $k\\,\\hat y(\\theta / k)$ on the simplex",
+                           _stated_patch(_simplex_scaled)),) if cap else ()
+    else:
+        cap_num = (patched("the cap ignored: the map clamps $\\theta_i - \\tau$ below only",
+                           replacing((SeparableMap, "_at", _uncapped_at))),) if cap and _explicit(loss) else ()
     checks = (
+        # it derives the suite's map: an author's map that the numeric route refutes is outside its scope
         Check("conjugate-kkt", "symbolic", lambda ctx: sym_cap.conjugate_derivation(loss).evidence("conjugate-kkt"),
-              planted=(off_sym, *cap_sym)),
+              covers=lambda check, cx: not stated, planted=(off_sym, *cap_sym)),
         Check("certified-argmax", "numeric", lambda ctx: num_cap.argmax_check(loss, ctx),
-              planted=(patched("the map tempered by 1.01 (scores divided by 1.01)", _map_patch(_tempered),
+              planted=(patched("the map tempered by 1.01 (scores divided by 1.01)", _stated_patch(_tempered),
                                resolution=True),
-                       patched("the map reversed (scores negated)", _map_patch(_reversed)), *cap_num,
+                       patched("the map reversed (scores negated)", _stated_patch(_reversed)), *cap_num,
                        patched("$\\Omega^*$ off by a constant ($10^{-2}$ per coordinate)",
                                replacing((sep_fy, "conjugate", lambda fm, l, th: real_conj(fm, l, th)
                                           + float(OFFSET) * th.shape[-1])))),
               truths=(Planted("rankmax, the Euclidean projection on $C_k$ (Kong et al. 2020)", truth=True,
-                              run=lambda ctx: num_cap.argmax_check(RANKMAX, ctx)),)),
+                              run=lambda ctx: num_cap.argmax_check(RANKMAX, ctx)),
+                      Planted("rankmax's closed form $\\operatorname{clip}(\\theta - \\tau, 0, 1)$ ($\\tau$ by sorting) "
+                              "stated as the author's map", truth=True,
+                              run=lambda ctx: num_cap.argmax_check(STATED_RANKMAX, ctx)))),
     )
     return Claim("FY-1", f"user:{loss.name}", statement, checks, expected="verified", note=NOTE,
                  constants={"k": KS, "tree": loss.tree()}, scope=SCOPE)
@@ -280,9 +327,8 @@ def _fy4(loss: SeparableLoss) -> Claim:
                  constants=constants, scope=SCOPE + r"; random $\theta$ and two equal entries at $k = 1, 2$")
 
 
-def capped_claims(loss: SeparableLoss) -> list[Claim]:
-    """The rows decided for a loss on C_k: FY-1 … FY-4, CON-3 (O1, O2) and DYN-1 (claims_user_capped_con.py)."""
+def capped_fy_claims(loss: SeparableLoss) -> list[Claim]:
+    """FY-1 … FY-4 of a loss on C_k (the dispatcher ``reports.claims_user.capped_claims`` adds the others)."""
     if loss.domain != "capped":
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
-    from .claims_user_capped_con import capped_con_dyn_claims
-    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *capped_con_dyn_claims(loss)]
+    return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss)]

@@ -23,9 +23,10 @@ most k − 1 at a time, none at k = 1).  The main row's "every class outside the
 about the negatives, as its measurement says: a labelled class outside the support gets −1.
 
 Each claim is a theorem of the suite's for every admissible g, so a check contradicting it is a
-disagreement of our own routes: the row crashes (``_derived``), never refutes.  Witnesses at
-k = 1 of a row claiming WOP are stored where the outside re-checker reads them (points of the
-simplex); those at k ≥ 2 are certified by the KKT conditions on C_k here only.
+disagreement of our own routes: the row crashes (``_derived``), never refutes.  The witnesses,
+one at each k where the row claims no SOP (k > m), are stored where the outside re-checker reads
+them (``sop_witness``, each with its k; reports/rechecks/user.py re-checks them by the KKT
+conditions on C_k against the row's ``claim`` and ``sop_through_k``).
 
 Planted defects enter where a bug would, by a patch of the attribute the real code looks up:
 the simplex rows' (the per-coordinate map reversed, the minimizer's score with its sign

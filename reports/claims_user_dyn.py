@@ -74,6 +74,9 @@ def _statement(loss: SeparableLoss) -> tuple[str, str]:
           r"on one separable example, $x = 1$)")
     always = (r"at every step size the gap $\theta_y - \max_{j \ne y} \theta_j$ rises by at least "
               r"$\mathrm{lr}\,(1 - \hat y_y)$ and $L$ never rises")
+    if sp.limit(loss.g, loss.x, 1, "-") == sp.oo:   # Ω(e_y) = +∞: L ≡ +∞, so the rules read L − Ω(e_y)
+        always += (r" (here $g(1^-) = \infty$, so $L \equiv +\infty$ at every $\theta$, and the statements on $L$ are "
+                   r"read on $L - \Omega(e_y) = \Omega^*(\theta) - \theta_y$)")
     if m is None:
         return "positive", (
             f"On separable data GD keeps the {loss.name} loss positive at every step, for every constant step size "

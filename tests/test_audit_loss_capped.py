@@ -19,7 +19,7 @@ from audit.builtin_losses import RANKMAX, SOFTMAX
 from audit.separable import SeparableLoss
 from reports.audit_loss import audit
 from reports.claims_user import user_claims
-from reports.claims_user_capped import capped_claims
+from reports.claims_user import capped_claims
 from reports.recheck import recheck_results
 from reports.registry import by_key
 from reports.runner import clear_caches, run_claim, shown
@@ -114,19 +114,20 @@ def test_a_wrong_stated_margin_is_refuted_at_k_1_and_rechecks_outside():
     assert recheck_results(results)[2] == 0
 
 
-def test_a_wrong_stated_constant_is_refuted_at_k_1_and_one_only_k_2_exceeds_stays_inconclusive():
+def test_a_wrong_stated_constant_is_refuted_at_k_1_and_one_only_k_2_exceeds_too():
     low = SeparableLoss("rankmax-half-l", P**2 / 2, P, domain="capped", lipschitz=sp.Rational(1, 2))
     row, crashed = run_claim(capped_claims(low)[3], RunContext(), planted=True)
     assert not crashed and row["verdict"] == "refuted" and shown(row) == (2, 0, 2)
     results = json.loads(json.dumps({"claims": [row]}))
     assert recheck_results(results)[1:3] == (2, 2)
-    # the entropy on C_k: ½ at k = 1, sup p = 1 at k >= 2; 3/4 is exceeded only at k >= 2, which the outside
-    # re-checker (points of the simplex) does not cover: undecided, never refuted without a re-check
+    # the entropy on C_k: ½ at k = 1, sup p = 1 at k >= 2; 3/4 is exceeded only at k >= 2, where the outside
+    # re-checker now reads the record on C_k (the KKT conditions at the stored k)
     mid = SeparableLoss("entropy-c-34", SOFTMAX.g, SOFTMAX.x, domain="capped", lipschitz=sp.Rational(3, 4))
     row, _ = run_claim(capped_claims(mid)[3], RunContext(), planted=False)
-    assert row["verdict"] == "inconclusive"
-    assert [e["outcome"] for e in row["evidence"]] == ["undecided", "undecided"]
-    assert all(e.get("counterexample") is None for e in row["evidence"])
+    assert row["verdict"] == "refuted"
+    found = [e["counterexample"] for e in row["evidence"] if e.get("counterexample")]
+    assert found and all(c["k"] >= 2 and c["lambda_max"] > 0.75 for c in found)
+    assert recheck_results(json.loads(json.dumps({"claims": [row]})))[1:3] == (len(found), len(found))
 
 
 def test_the_capped_facts_of_the_named_gs():
@@ -144,6 +145,7 @@ def test_the_capped_facts_of_the_named_gs():
 
 def test_the_dispatch_and_bad_input():
     assert [c.key for c in user_claims(RANKMAX)] == [f"FY-{i}[user:rankmax]" for i in range(1, 5)] + [
-        "CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]", "DYN-1[user:rankmax]"]
+        "CON-1[user:rankmax]", "CON-2[user:rankmax/multihot]", "CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]",
+        "DYN-1[user:rankmax]", "DYN-2[user:rankmax]"]
     with pytest.raises(ValueError, match="loss must have domain 'capped'"):
         capped_claims(SOFTMAX)

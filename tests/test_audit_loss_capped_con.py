@@ -34,13 +34,15 @@ from reports.runner import run_claim, run_planted
 
 pytestmark = pytest.mark.xdist_group("audit-loss-capped-con")
 MAIN = ("CON-3[rankmax/O1]", "CON-3[rankmax/O2]", "DYN-1[rankmax]")
+MINE = ("CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]", "DYN-1[user:rankmax]")
 
 
 @pytest.fixture(scope="module")
 def rows():
     """The three rows of rankmax (through the user path's dispatch) and of the entropy on C_k."""
     out = {}
-    for loss, claims in ((RANKMAX, user_claims(RANKMAX)[4:]), (ENTROPY_CAPPED, capped_con_dyn_claims(ENTROPY_CAPPED))):
+    ours = [c for c in user_claims(RANKMAX) if c.key in MINE]        # by key: other rows come and go beside them
+    for loss, claims in ((RANKMAX, ours), (ENTROPY_CAPPED, capped_con_dyn_claims(ENTROPY_CAPPED))):
         for c in claims:
             row, crashed = run_claim(c, RunContext(), planted=False)
             assert not crashed
@@ -50,15 +52,15 @@ def rows():
 
 def test_the_dispatch_appends_the_three_rows():
     keys = [c.key for c in user_claims(RANKMAX)]
-    assert keys[4:] == ["CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]", "DYN-1[user:rankmax]"]
+    i = keys.index(MINE[0])
+    assert keys[i:i + 3] == list(MINE) and keys.index("CON-2[user:rankmax/multihot]") < i
     with pytest.raises(ValueError, match="loss must have domain 'capped'"):
         capped_con_dyn_claims(SOFTMAX)
     with pytest.raises(ValueError, match="reading must be"):
         sym_cc.sop_through(RANKMAX, "O3")
 
 
-@pytest.mark.parametrize("mine,main", zip(("CON-3[user:rankmax/O1]", "CON-3[user:rankmax/O2]", "DYN-1[user:rankmax]"),
-                                          MAIN))
+@pytest.mark.parametrize("mine,main", zip(MINE, MAIN))
 def test_rankmax_through_the_user_path_gives_the_main_registrys_verdicts(rows, mine, main):
     row = rows[mine]
     assert row["verdict"] == by_key(main).expected == "verified"
@@ -69,8 +71,10 @@ def test_rankmax_through_the_user_path_gives_the_main_registrys_verdicts(rows, m
         words = "weakly but not strictly" if "O1" in mine else "splits a tie"
         assert words in row["statement"] and words in by_key(main).statement
         num = row["evidence"][1]["figures"]
-        point = num["sop_witness"]["yhat" if "O1" in mine else "eta"]
-        assert sorted(num["witnesses"]) == ["1", "2", "3"] and sum(point) == pytest.approx(1.0)   # a simplex point
+        ws = num["sop_witness"]["witnesses"]         # one per k, each re-checked outside on C_k
+        assert [w["k"] for w in ws] == [1, 2, 3] and sorted(num["witnesses"]) == ["1", "2", "3"]
+        point = ws[0]["yhat" if "O1" in mine else "eta"]
+        assert sum(point) == pytest.approx(1.0)   # k = 1: a simplex point
     else:
         assert "outside the support" in row["statement"] and "at the cap" in row["statement"]
 
@@ -82,7 +86,7 @@ def test_the_entropy_on_ck_is_strict_only_for_small_k(rows):
     assert (o1["constants"]["sop_through_k"], o2["constants"]["sop_through_k"]) == (2, 1)
     w = o1["evidence"][1]["figures"]["witnesses"]
     assert list(w) == ["3"] and w["3"]["flat"] == "cap" and w["3"]["yhat"][w["3"]["i"]] == 1.0
-    assert "sop_witness" not in o1["evidence"][1]["figures"]        # no simplex witness: SOP at k = 1
+    assert [w["k"] for w in o1["evidence"][1]["figures"]["sop_witness"]["witnesses"]] == [3]   # SOP at k <= 2
     lim = o2["evidence"][1]["figures"]["limit"]
     assert lim["gap"] == 1.0 and lim["losses"][-1] < 1e-6 * lim["losses"][0]
     figs = dyn["evidence"][1]["figures"]

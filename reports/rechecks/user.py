@@ -5,23 +5,31 @@ from the row's constants as the JSON tree of ``audit.separable.SeparableLoss.tre
 from the counterexample, never parsed by ``eval`` or sympy), and g′, g″ are evaluated by
 second-order forward differentiation of that tree, a route of its own.
 
-* FY-1 ``{theta, yhat, point, side, gain}``: the author's map at θ against a feasible point
-  that beats its objective (:func:`recheck_fy1`).
-* FY-3 ``{theta, y, side}`` against the row's margin μ (constants ``margin``: a decimal
-  string, or None for "no margin"): whether ŷ(θ) = e_y is decided by the vertex's KKT
-  certificate, e_y = argmax ⟨θ, p⟩ − Σ g(pᵢ) iff θ_y − θ_j ≥ g′(1⁻) − g′(0⁺) for every j ≠ y.
-  The one-sided limits are g′ at 10⁻⁸⁰ and 1 − 10⁻⁸⁰, taken as infinite when g′ still moves
-  by more than 10⁻⁶ (relative) between 10⁻⁶⁰ and 10⁻⁸⁰ (a power δ^r, r ≥ 1/4, moves by
-  < 10⁻¹⁵ there; log δ by 46).  ``plus``: gap ≥ μ yet ŷ ≠ y; ``minus``: gap < μ yet ŷ = y;
-  ``nomargin``: a row stating no margin, yet ŷ = y at a finite θ.
-* CON-3 witnesses (:func:`recheck_sop_witness`): a row claiming WOP, θᵢ > θⱼ with ŷᵢ = ŷⱼ at the
-  map's output by the KKT conditions (O2: η := ŷ, a Bayes minimizer).
-* FY-4 ``{theta, yhat, lambda_max}`` against the row's ``bound`` (the claimed constant, or the
-  upper end of the derived bracket; "inf" when no finite constant is claimed): ŷ is the map's
-  output at θ by the KKT conditions (on the simplex; g′(ŷᵢ) = θᵢ − τ on the support, θᵢ − τ ≤
-  g′(0⁺) off it), the Jacobian there is diag(s) − ssᵀ/Σs with s = 1/g″(ŷ) on the support
-  (implicit differentiation), its largest eigenvalue (numpy) exceeds the bound and matches
-  the stored λ_max to 10⁻⁴.
+The domain is the simplex Δ or the capped simplex C_k = {0 ≤ p ≤ 1, Σp = k} (C_1 = Δ).  **k**:
+a row on C_k lists its k in ``constants["k"]`` and a record states its own ``k``, one of them
+(a record without one is at k = 1; one at another k is refused); a simplex row is at k = 1.  A point
+is in C_k when every entry is a finite number in [0, 1] and the exact sum is k (to 10⁻⁹; FY-1
+10⁻¹²).  ŷ is *the map's output at θ* when the KKT conditions of argmax_{p ∈ C_k} ⟨θ, p⟩ −
+Σ g(pᵢ) hold (:func:`_kkt`): one τ with g′(ŷᵢ) = θᵢ − τ where 0 < ŷᵢ < 1, θᵢ − τ ≤ g′(0⁺)
+where ŷᵢ = 0, θᵢ − τ ≥ g′(1⁻) where ŷᵢ = 1 (Boyd & Vandenberghe 2004, §5.5.3; on Δ the
+bound p ≤ 1 is implied and these are its own conditions).
+
+* FY-1 ``{theta, yhat, point, side, gain, k}``: the author's map at θ against a point of C_k
+  that beats its objective, or its output outside C_k (:func:`recheck_fy1`).
+* FY-3 ``{theta, y, side, k}`` against the row's margin μ (constants ``margin``: a decimal
+  string, or None for "no margin"): whether ŷ(θ) = y = 1_Y (k-hot) is decided by the vertex's
+  KKT certificate, 1_Y = argmax iff min_{i∈Y} θᵢ − max_{j∉Y} θⱼ ≥ g′(1⁻) − g′(0⁺) (a τ between
+  the two bounds exists).  The one-sided limits are g′ at 10⁻⁸⁰ and 1 − 10⁻⁸⁰, taken as infinite
+  when g′ still moves by more than 10⁻⁶ (relative) between 10⁻⁶⁰ and 10⁻⁸⁰ (a power δ^r,
+  r ≥ 1/4, moves by < 10⁻¹⁵ there; log δ by 46).  ``plus``: gap ≥ μ yet ŷ ≠ y; ``minus``:
+  gap < μ yet ŷ = y; ``nomargin``: a row stating no margin, yet ŷ = y at a finite θ.
+* CON-3 witnesses (:func:`recheck_sop_witness`): at a k where the row claims no strict order
+  preservation, θᵢ > θⱼ with ŷᵢ = ŷⱼ at the map's output (O2: η := ŷ, a Bayes minimizer).
+* FY-4 ``{theta, yhat, lambda_max, k}`` against the row's ``bound`` (the claimed constant, or
+  the upper end of the derived bracket; "inf" when no finite constant is claimed): ŷ is the
+  map's output at θ, the Jacobian there is diag(s) − ssᵀ/Σs with s = 1/g″(ŷ) on the free
+  entries and 0 at 0 and 1 (implicit differentiation of the KKT conditions), its largest
+  eigenvalue (numpy) exceeds the bound and matches the stored λ_max to 10⁻⁴.
 """
 from __future__ import annotations
 
@@ -80,20 +88,44 @@ def one_sided(tree: list) -> tuple[Decimal | None, Decimal | None]:
         return out[0], out[1]
 
 
+def _k_of(rec: dict, constants: dict, n: int) -> int:
+    """The k a record is at (module docstring, "k"): its ``k``, 1 where it states none (the
+    simplex's records, and the symbolic routes' at k = 1); one of the row's ``constants["k"]``
+    on C_k, 1 on the simplex (a row without ``k``).  1 ≤ k < n."""
+    k = rec.get("k", 1)
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise ValueError(f"the record's k = {k!r} is not an integer")
+    ks = constants.get("k")
+    if k not in ([1] if ks is None else [int(v) for v in ks]):
+        raise ValueError(f"the record's k = {k} is not one of the row's k "
+                         f"({'the simplex' if ks is None else list(ks)})")
+    if not 1 <= k < n:
+        raise ValueError(f"k = {k} outside 1 <= k < n = {n}")
+    return k
+
+
+def _in_ck(p: list, k: int, tol: Fraction) -> bool:
+    """p ∈ C_k = {0 ≤ p ≤ 1, Σp = k}: every entry a number in [0, 1], |Σp − k| ≤ tol (the exact sum
+    of the decimals as stored)."""
+    if not all(isinstance(v, float) and 0 <= v <= 1 for v in p):      # a nan compares false
+        return False
+    return abs(sum(Fraction(repr(v)) for v in p) - k) <= tol
+
+
 def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
     """FY-3 of a user's loss (module docstring)."""
     constants = dict(constants or {})
     d0, d1 = one_sided(constants["tree"])
     theta = [Fraction(str(float(v))) for v in cx["theta"]]
     y = [int(round(float(v))) for v in cx["y"]]
-    if sum(y) != 1 or len(y) != len(theta) or len(theta) < 2:
-        raise ValueError("theta and a one-hot y of the same length ≥ 2 are needed")
-    iy = y.index(1)
-    gap = theta[iy] - max(t for i, t in enumerate(theta) if i != iy)
+    k = _k_of(cx, constants, len(theta))
+    if len(y) != len(theta) or any(v not in (0, 1) for v in y) or sum(y) != k:
+        raise ValueError(f"theta and a {k}-hot y of the same length are needed")
+    gap = min(t for t, v in zip(theta, y) if v) - max(t for t, v in zip(theta, y) if not v)
     is_y = d0 is not None and d1 is not None and Decimal(gap.numerator) / Decimal(gap.denominator) >= d1 - d0
     mu = constants.get("margin")
     side = cx["side"]
-    shown = f"{reading}: gap {float(gap):.9g}, ŷ {'=' if is_y else '≠'} y (certificate margin " \
+    shown = f"{reading}: k = {k}, gap {float(gap):.9g}, ŷ {'=' if is_y else '≠'} y (certificate margin " \
             f"{'none' if d0 is None or d1 is None else f'{float(d1 - d0):.9g}'})"
     if side == "nomargin":
         return bool(mu is None and is_y), shown + " against a row stating no margin"
@@ -108,21 +140,39 @@ def recheck_fy3(cx: dict, reading: str = "", constants: dict | None = None, chec
 
 
 def _kkt(tree: list, theta: list, yhat: list) -> tuple[dict | None, str]:
-    """({i: (g, g′, g″) at ŷᵢ} on the support, "") when ŷ is the map's output at θ by the KKT
-    conditions on the simplex -- g′(ŷᵢ) = θᵢ − τ with one τ on the support (to 10⁻⁸), θᵢ − τ ≤
-    g′(0⁺) where ŷᵢ = 0 --, else (None, why)."""
+    """({i: (g, g′, g″) at ŷᵢ} on the free entries 0 < ŷᵢ < 1, "") when ŷ (a point of C_k, the
+    caller's check) is the map's output at θ by the KKT conditions on C_k -- one τ with
+    g′(ŷᵢ) = θᵢ − τ on the free entries (to 10⁻⁸(1 + |τ|)), θᵢ − τ ≤ g′(0⁺) where ŷᵢ = 0,
+    θᵢ − τ ≥ g′(1⁻) where ŷᵢ = 1 (an infinite end admits no entry there); with no free entry,
+    the interval [max(θᵢ − g′(0⁺)), min(θᵢ − g′(1⁻))] the ends leave τ in is non-empty (to 10⁻⁸)
+    --, else (None, why).  On the simplex (k = 1) p ≤ 1 is implied and the conditions are its own."""
     with localcontext() as c:
         c.prec = PREC
-        duals = {i: _dual(tree, Decimal(repr(v))) for i, v in enumerate(yhat) if v > 0}
-        taus = [Decimal(repr(theta[i])) - d[1] for i, d in duals.items()]
-        d0, _ = one_sided(tree)
-    tau = taus[0]
-    if max(abs(t - tau) for t in taus) > Decimal("1e-8") * (1 + abs(tau)):
-        return None, "yhat is not the map's output at theta (g'(yhat_i) - theta_i differ on the support)"
-    off = [i for i, v in enumerate(yhat) if v == 0]
-    if off and (d0 is None or any(Decimal(repr(theta[i])) - tau > d0 + Decimal("1e-8") for i in off)):
-        return None, "a zero of yhat where theta_i - tau exceeds g'(0+)"
-    return duals, ""
+        th = [Decimal(repr(float(t))) for t in theta]
+        free = {i: _dual(tree, Decimal(repr(v))) for i, v in enumerate(yhat) if 0 < v < 1}
+        d0, d1 = one_sided(tree)
+        zeros = [i for i, v in enumerate(yhat) if v == 0]
+        ones = [i for i, v in enumerate(yhat) if v == 1]
+        if zeros and d0 is None:
+            return None, "a zero of yhat where g'(0+) = -inf (the map has none)"
+        if ones and d1 is None:
+            return None, "an entry 1 of yhat where g'(1-) = +inf (the map has none)"
+        lo = max((th[i] - d0 for i in zeros), default=None)             # τ ≥ θᵢ − g′(0⁺) at a zero
+        hi = min((th[i] - d1 for i in ones), default=None)              # τ ≤ θᵢ − g′(1⁻) at a one
+        if not free:
+            if lo is not None and hi is not None and lo > hi + Decimal("1e-8") * (1 + abs(hi)):
+                return None, "no tau: a zero's theta_i - g'(0+) exceeds a one's theta_i - g'(1-)"
+            return free, ""
+        taus = [th[i] - d[1] for i, d in free.items()]
+        tau = taus[0]
+        tol = Decimal("1e-8") * (1 + abs(tau))
+        if max(abs(t - tau) for t in taus) > tol:
+            return None, "yhat is not the map's output at theta (g'(yhat_i) - theta_i differ on the free entries)"
+        if lo is not None and lo > tau + tol:
+            return None, "a zero of yhat where theta_i - tau exceeds g'(0+)"
+        if hi is not None and hi < tau - tol:
+            return None, "an entry 1 of yhat where theta_i - tau is below g'(1-)"
+    return free, ""
 
 
 def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
@@ -134,21 +184,25 @@ def recheck_fy4(cx: dict, reading: str = "", constants: dict | None = None, chec
     tree = constants["tree"]
     theta = [float(v) for v in cx["theta"]]
     yhat = [float(v) for v in cx["yhat"]]
-    if len(theta) != len(yhat) or len(theta) < 2 or min(yhat) < 0 or abs(sum(yhat) - 1) > 1e-9:
-        return False, f"{reading}: the stored yhat is not a point of the simplex"
+    if len(theta) != len(yhat) or len(theta) < 2:
+        raise ValueError("theta and yhat of the same length >= 2 are needed")
+    k = _k_of(cx, constants, len(theta))
+    if not _in_ck(yhat, k, Fraction(1, 10**9)):
+        return False, f"{reading}: the stored yhat is not a point of C_{k}"
     duals, why = _kkt(tree, theta, yhat)
     if duals is None:
-        return False, f"{reading}: {why}"
+        return False, f"{reading}: {why} (k = {k})"
     s = np.zeros(len(yhat))
     for i, d in duals.items():
         s[i] = float(1 / d[2])
-    J = np.diag(s) - np.outer(s, s) / s.sum()
+    J = np.diag(s) - (np.outer(s, s) / s.sum() if s.sum() > 0 else 0)
     lam = float(np.linalg.eigvalsh(J).max())
     stored = float(cx["lambda_max"])
     same = abs(lam - stored) <= 1e-4 * max(1.0, abs(lam))
     above = bound != "inf" and lam > float(bound) * (1 + 1e-9)
-    return bool(above and same), (f"{reading}: lambda_max = {lam:.9g} at theta = {theta} (stored {stored:.9g}: "
-                                  f"{'the same' if same else 'NOT the recomputed value'}), the row's bound {bound}")
+    return bool(above and same), (f"{reading}: lambda_max = {lam:.9g} at k = {k}, theta = {theta} (stored "
+                                  f"{stored:.9g}: {'the same' if same else 'NOT the recomputed value'}), the row's "
+                                  f"bound {bound}")
 
 
 def _objective(tree: list, theta: list, p: list) -> Decimal:
@@ -162,58 +216,92 @@ def _objective(tree: list, theta: list, p: list) -> Decimal:
 
 
 def recheck_fy1(cx: dict, reading: str = "", constants: dict | None = None, check: str = "") -> tuple[bool, str]:
-    """FY-1 of a user's loss, the author's map against a feasible point: ``beats`` -- the
-    stored point is in the simplex and its objective ⟨θ, p⟩ − Ω(p) (g from the row's tree, 100
-    digits) exceeds the map's by more than 10⁻⁹ (1 + |objective|), matching the stored gain to
-    10⁻⁶; ``infeasible`` -- the map's output has a negative entry or does not sum to 1."""
+    """FY-1 of a user's loss, the author's map against a feasible point, at the record's k (C_1 = Δ):
+    ``beats`` -- the stored point is in C_k (|Σ − k| ≤ 10⁻¹², the decimals summed exactly) and its
+    objective ⟨θ, p⟩ − Ω(p) (g from the row's tree, 100 digits) exceeds the map's by more than
+    10⁻⁹ (1 + |objective|), so the map's output is not the argmax over C_k; the stored gain agrees
+    to 10⁻⁶ of it plus 10⁻¹² (1 + |objective|) (the suite evaluates it in float64); ``infeasible``
+    -- the map's output has an entry outside [0, 1] or does not sum to k (10⁻¹²), while the stored
+    point is in C_k (10⁻⁹: it ties the record to its k)."""
     constants = dict(constants or {})
     tree = constants["tree"]
     theta = [float(v) for v in cx["theta"]]
     yhat = [float(v) for v in cx["yhat"]]
     if len(theta) != len(yhat) or len(theta) < 2:
         raise ValueError("theta and yhat of the same length >= 2 are needed")
-    off = abs(sum(Fraction(repr(v)) for v in yhat) - 1)
+    k = _k_of(cx, constants, len(theta))
+    tol = Fraction(1, 10**12)
     if cx["side"] == "infeasible":
-        bad = min(yhat) < 0 or off > Fraction(1, 10**12)
-        return bool(bad), f"{reading}: the map's output sums to 1 - {float(off):.3g}, smallest entry {min(yhat):.3g}"
+        # the stored point (the certified argmax) ties the record to its k: a record moved to another k is refused
+        if not _in_ck([float(v) for v in cx["point"]], k, Fraction(1, 10**9)):
+            return False, f"{reading}: the stored point is not in C_{k}: the record is not at k = {k}"
+        bad = not _in_ck(yhat, k, tol)
+        return bool(bad), (f"{reading}: the map's output at k = {k} has entries in [{min(yhat):.3g}, {max(yhat):.3g}] "
+                           f"and sum {sum(yhat):.15g}" + ("" if bad else ": a point of C_k"))
     if cx["side"] != "beats":
         raise ValueError(f"unknown FY-1 side {cx['side']!r}")
     point = [float(v) for v in cx["point"]]
-    if len(point) != len(theta) or min(point) < 0 or abs(sum(Fraction(repr(v)) for v in point) - 1) > Fraction(1, 10**12):
-        return False, f"{reading}: the stored point is not in the simplex"
+    if len(point) != len(theta) or not _in_ck(point, k, tol):
+        return False, f"{reading}: the stored point is not in C_{k}"
     with localcontext() as c:
         c.prec = PREC
         mine, theirs = _objective(tree, theta, point), _objective(tree, theta, yhat)
         gain = mine - theirs
         enough = gain > Decimal("1e-9") * (1 + abs(mine))
-        same = abs(gain - Decimal(repr(float(cx["gain"])))) <= Decimal("1e-6") * (abs(gain) + Decimal("1e-12"))
-    return bool(enough and same), (f"{reading}: a feasible point beats the map's objective by {float(gain):.9g} at "
+        same = abs(gain - Decimal(repr(float(cx["gain"])))) <= Decimal("1e-6") * abs(gain) + Decimal("1e-12") * (
+            1 + abs(mine))
+    return bool(enough and same), (f"{reading}: a point of C_{k} beats the map's objective by {float(gain):.9g} at "
                                    f"theta = {theta} (stored {float(cx['gain']):.9g}: "
                                    f"{'the same' if same else 'NOT the recomputed gain'})")
 
 
-def recheck_sop_witness(w: dict, reading: str = "", constants: dict | None = None,
-                        check: str = "") -> tuple[bool, str]:
-    """CON-3 of a user's loss: a witness that its map is not strictly order preserving, for a
-    row whose ``claim`` is "WOP".  O1 ``{theta, i, j, yhat}``: θᵢ > θⱼ, ŷᵢ = ŷⱼ (to the row's
-    ``tie_tolerance``) and ŷ the map's output at θ by the KKT conditions (:func:`_kkt`, g from
-    the row's tree).  O2 ``{theta, eta, i, j}``: the same with ŷ := η (so θ minimizes the
-    conditional risk of η, FY-2), ηᵢ = ηⱼ, and θᵢ − θⱼ at least the row's ``split``."""
-    constants = dict(constants or {})
-    if constants.get("claim") != "WOP":
-        return False, f"{reading}: a witness against strict order preservation in a row claiming {constants.get('claim')}"
+def _not_sop_at(constants: dict, k: int) -> bool:
+    """Does the row claim that its map is not strictly order preserving at k?  ``claim`` "WOP"
+    (at no k), or a capped row's "SOP for k <= m, WOP above" with ``sop_through_k`` m < k."""
+    if constants.get("claim") == "WOP":
+        return True
+    m = constants.get("sop_through_k")
+    return "k" in constants and isinstance(m, int) and not isinstance(m, bool) and k > m
+
+
+def _one_witness(w: dict, reading: str, constants: dict) -> tuple[bool, str]:
     o2 = reading.endswith("/O2")
     theta = [float(v) for v in w["theta"]]
     yhat = [float(v) for v in w["eta" if o2 else "yhat"]]
     i, j = int(w["i"]), int(w["j"])
-    if len(theta) != len(yhat) or len(theta) < 2 or min(yhat) < 0 or abs(sum(yhat) - 1) > 1e-9:
-        return False, f"{reading}: the stored {'eta' if o2 else 'yhat'} is not a point of the simplex"
+    if len(theta) != len(yhat) or len(theta) < 2:
+        raise ValueError("theta and yhat of the same length >= 2 are needed")
+    k = _k_of(w, constants, len(theta))
+    if not _not_sop_at(constants, k):
+        return False, (f"{reading}: a witness at k = {k} against strict order preservation in a row claiming "
+                       f"{constants.get('claim')}")
+    if not _in_ck(yhat, k, Fraction(1, 10**9)):
+        return False, f"{reading}: the stored {'eta' if o2 else 'yhat'} is not a point of C_{k}"
     wide = theta[i] - theta[j] >= (float(constants["split"]) if o2 else 0) and theta[i] > theta[j]
     tie = abs(yhat[i] - yhat[j]) <= float(constants["tie_tolerance"])
     duals, why = _kkt(constants["tree"], theta, yhat)
-    shown = (f"{reading}: theta_i - theta_j = {theta[i] - theta[j]:.6g}, yhat_i = {yhat[i]:.6g}, yhat_j = {yhat[j]:.6g}"
-             + ("" if duals is not None else f"; {why}"))
+    shown = (f"{reading}: k = {k}, theta_i - theta_j = {theta[i] - theta[j]:.6g}, yhat_i = {yhat[i]:.6g}, "
+             f"yhat_j = {yhat[j]:.6g}" + ("" if duals is not None else f"; {why}"))
     return bool(wide and tie and duals is not None), shown
+
+
+def recheck_sop_witness(w: dict, reading: str = "", constants: dict | None = None,
+                        check: str = "") -> tuple[bool, str]:
+    """CON-3 of a user's loss: a witness that its map is not strictly order preserving at the
+    record's k (C_1 = Δ), for a row claiming so there (:func:`_not_sop_at`).  O1
+    ``{theta, i, j, yhat, k}``: θᵢ > θⱼ, ŷᵢ = ŷⱼ (to the row's ``tie_tolerance``) and ŷ the
+    map's output at θ on C_k by the KKT conditions (:func:`_kkt`, g from the row's tree).  O2
+    ``{theta, eta, i, j, k}``: the same with ŷ := η (so θ minimizes the conditional risk of η,
+    FY-2), ηᵢ = ηⱼ, and θᵢ − θⱼ at least the row's ``split``.  A row on C_k stores
+    ``{"witnesses": [record, …]}``, one per k where it claims no SOP: each must re-check."""
+    constants = dict(constants or {})
+    try:
+        if "witnesses" not in w:
+            return _one_witness(w, reading, constants)
+        found = [_one_witness(x, reading, constants) for x in w["witnesses"]]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:     # a malformed witness does not re-check
+        return False, f"{reading}: malformed witness: {exc!r}"
+    return bool(found) and all(ok for ok, _ in found), " | ".join(m for _, m in found) or f"{reading}: no witness"
 
 
 #: claim id -> re-check of a ``[user:NAME]`` row
