@@ -25,7 +25,7 @@ _EXP_METHODS = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", 
 
 #: rows whose decisions are intervals of one shared family, each interval computed once and
 #: read by every row that needs it: the pool is split over the family's distinct comparisons
-#: (numerics/exp_checks.py, Bonferroni over 21 comparisons), so it counts once in the total
+#: (numerics/exp/checks.py, Bonferroni over 21 comparisons), so it counts once in the total
 POOLS: dict[str, float] = {"experiment": 0.004}
 POOLED: dict[tuple[str, str, str], str] = {
     **{("EXP-1", m, "ndcg-ordering"): "experiment" for m in _EXP_METHODS},

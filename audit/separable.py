@@ -12,7 +12,7 @@ one positive symbol, built from rationals, +, ×, powers, log and exp.  Floats a
 (a derivation over floats decides nothing exactly), and so are strings: a user's string is
 never parsed or sympified, because sympify evaluates Python.  The analytic conditions
 (strict convexity on (0, 1), g(0⁺) finite, the one-sided derivatives) are decided in
-:mod:`proofs.separable`, which refuses a g that violates them.
+:mod:`proofs.user.facts`, which refuses a g that violates them.
 """
 from __future__ import annotations
 

@@ -3,11 +3,11 @@
 For Ω(p) = Σᵢ g(pᵢ) on {0 ≤ p ≤ 1, Σp = k} (k = 1: the simplex), the maximizer of
 ⟨θ, p⟩ − Ω(p) is ŷᵢ = G(clip(θᵢ − τ, g′(0⁺), g′(1⁻))) with G = (g′)⁻¹ and τ the root of the
 decreasing function φ(τ) = Σᵢ ŷᵢ(τ) − k (Blondel, Martins & Niculae, JMLR 2020, §4; the
-KKT conditions are in proofs/separable.py).  On the support 0 < ŷᵢ < 1 the Jacobian is
+KKT conditions are in proofs/user/facts.py).  On the support 0 < ŷᵢ < 1 the Jacobian is
 J = diag(s) − ssᵀ/Σs with s = 1/g″(ŷ) (s = 0 off it), which the backward applies.
 
-The map is given its pieces as torch callables (``proofs.separable`` derives them from g
-and ``numerics.separable_map`` lambdifies them), so this module stays free of sympy.
+The map is given its pieces as torch callables (``proofs.user.facts`` derives them from g
+and ``numerics.user.map`` lambdifies them), so this module stays free of sympy.
 Work is bounded by a fixed count of halvings, never by time: the result is a function of
 the input alone.  θ is solved in float64 and returned in its own dtype; −inf entries are
 masked classes (ŷ = 0), NaN and +inf are errors.

@@ -1,6 +1,6 @@
 """What a computed result is a function of besides its inputs: the libraries' versions and
 the source of the code that computes it.  Here (not in ``reports/``) because numerics'
-committed records (the experiment's final runs, ``exp_record.py``) are keyed by it and
+committed records (the experiment's final runs, ``numerics/exp/record.py``) are keyed by it and
 ``numerics`` never imports ``reports``."""
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ z *symbols*, a sympy ``Sum`` over a block is a sum over a set of symbolic size, 
   by their values; what remains are independent symbols.
 
 Nothing here assumes a particular n: an identity that simplifies to 0 here holds for every
-block size, which is what "symbolic in n" means in the scopes of proofs/conjugates.py,
-proofs/hessians.py and proofs/smoothness.py.  An identity that does not simplify is
+block size, which is what "symbolic in n" means in the scopes of proofs/fy/conjugates.py,
+proofs/fy/hessians.py and proofs/fy/smoothness.py.  An identity that does not simplify is
 evaluated at a generic rational point (sums and block values as independent symbols): a
 non-zero value refutes it (``False``), otherwise it is undecided (``None``).
 """

@@ -208,7 +208,7 @@ def share_derivations(claims: Iterable[Claim]) -> list[Claim]:
     return [replace(c, shares=f"derivations:{re.split(r'[/[]', c.reading)[0]}") for c in claims]
 
 
-# -- constructors used by the claims_* modules -------------------------------------------
+# -- constructors used by the claims modules (reports/<family>/claims.py) ----------------
 _CHECK_OPTIONS = ("planted", "expect", "expect_full", "statistical", "scope_gap", "heavy", "truths", "covers")
 
 

@@ -104,7 +104,7 @@ def _report(args: argparse.Namespace) -> int:
             device = _engine_device(args.device, engine)
             ctx = RunContext(profile=args.profile, seed=args.seed, device=device)
             if _runs_experiment(args.only):
-                from numerics.exp_run import preflight
+                from numerics.exp.run import preflight
 
                 preflight()     # a stale tuning record is refused before anything runs
             results, crashed = write_report(out, ctx, args.only, pdf=not args.no_pdf, engine=engine,
@@ -192,7 +192,7 @@ def _appendix(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace) -> int:
     from numerics.recsys.tuning import GRIDS
 
-    from .tune import RECORD, run_tuning
+    from .exp.tune import RECORD, run_tuning
 
     unknown = sorted(set(args.methods or ()) - set(GRIDS))
     if unknown:
@@ -205,9 +205,9 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from numerics.exp_record import RECORD
+    from numerics.exp.record import RECORD
 
-    from .experiment import run_experiment
+    from .exp.experiment import run_experiment
 
     out = Path(args.out) if args.out else RECORD
     if out.is_dir():
@@ -256,11 +256,11 @@ def _bench(args: argparse.Namespace) -> int:
     if args.batch is None:
         args.batch = 256
     if args.what == "losses":
-        from numerics.bench_losses import main as bench_losses
+        from numerics.fy.bench_losses import main as bench_losses
 
         return bench_losses(n=args.n, batch=args.batch, repeats=args.repeats, device=_device(args.device))
     if args.what == "montecarlo":
-        from numerics.bench_montecarlo import main as bench_mc
+        from numerics.apx.bench_montecarlo import main as bench_mc
 
         return bench_mc(n=args.n, draws=args.draws, repeats=args.repeats, device=_device(args.device))
     if args.what == "report":
@@ -295,7 +295,7 @@ def _audit_loss(args: argparse.Namespace) -> int:
     from audit import RunContext
     from audit.separable import available, resolve
 
-    from .audit_loss import write_audit
+    from .user.audit_loss import write_audit
     from .store import out_lock, writable_folder
 
     if args.list:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .claims_r2 import NOT_APPLICABLE as _R2_NOT_APPLICABLE
+from .r2.claims import NOT_APPLICABLE as _R2_NOT_APPLICABLE
 from .texfmt import _VERDICT_COLOURS, escape, marked
 
 __all__ = ["CLAIM_WORDS", "READING_ORIGINS", "READING_PATTERNS", "UNINTENDED", "GLOSSARY", "front_matter", "missing",

@@ -88,7 +88,7 @@ def render_appendix(results: Mapping[str, Any]) -> str:
     return text
 
 
-#: how the derived facts of a user's loss (proofs/separable.py) are named in print
+#: how the derived facts of a user's loss (proofs/user/facts.py) are named in print
 _FACT_NAMES = {"g''>0 on (0,1)": r"$g'' > 0$ on $(0, 1)$", "g(0+)": "$g(0^+)$", "g'(0+)": "$g'(0^+)$",
                "g'(1-)": "$g'(1^-)$", "(g')^(-1)(t)": "$(g')^{-1}(t)$", "sparse": r"sparse ($\hat y$ can have zeros)",
                "margin": "separation margin", "Lipschitz >= (n >= 3)": r"Lipschitz constant of $\nabla L$, at least "

@@ -1,6 +1,6 @@
 """The claims registry: every claim × reading, in report order.
 
-This module only lists the claims (one ``claims_*`` module per claim group); what a claim
+This module only lists the claims (one ``claims`` module per claim family, ``reports/<family>/claims.py``); what a claim
 and a check are lives in :mod:`reports.claim`.  The list is the single source for both
 ``pytest`` (tests/test_claims.py, tests/test_planted.py) and the report
 (reports/runner.py), so a claim is never checked in two different ways.
@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import claims_apx, claims_con, claims_cpx, claims_dyn, claims_exp, claims_fy, claims_r2
+from .apx import claims as claims_apx
+from .con import claims as claims_con
+from .cpx import claims as claims_cpx
+from .dyn import claims as claims_dyn
+from .exp import claims as claims_exp
+from .fy import claims as claims_fy
+from .r2 import claims as claims_r2
 from .claim import Claim
 
 

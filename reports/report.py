@@ -21,7 +21,8 @@ SCHEMA = 1
 
 def wallclock_keys() -> list[str]:
     """Figure keys holding wall-clock measurements, from the modules that produce them."""
-    from numerics import complexity, exp_checks
+    from numerics.cpx import complexity
+    from numerics.exp import checks as exp_checks
 
     return sorted(set(complexity.WALLCLOCK_KEYS) | set(exp_checks.WALLCLOCK_KEYS))
 

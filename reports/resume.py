@@ -23,7 +23,7 @@ A row that fails a rule is not published: it is recomputed, and stderr says why.
 
 What a row is keyed by (besides its key, the profile, the seed, the device, planted defects
 on or off and the code version, reports/store.py): the experiment's rows (``Claim.shares ==
-"experiment"``, numerics/exp_run.py) read MovieLens-100K and the tuning record, so their key
+"experiment"``, numerics/exp/run.py) read MovieLens-100K and the tuning record, so their key
 holds the cached data file's sha256 and the record's and its per-user scores' sha256
 (:func:`experiment_inputs`).  A row of the experiment is kept only when the data verified
 when the run started and still does: a row computed while the data was unavailable says so

@@ -1,4 +1,4 @@
-"""Approximate Softmax estimators (losses/approx.py) and their exact ground truth (numerics/apx_exact.py)."""
+"""Approximate Softmax estimators (losses/approx.py) and their exact ground truth (numerics/apx/exact.py)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from losses import approx as A
-from numerics import apx_exact as X
+from numerics.apx import exact as X
 
 TH = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
 
@@ -100,7 +100,7 @@ def test_ssm_ideal_proposal_is_unbiased_exactly():
         r = X.ssm_exact(th, 2, A.ideal_proposal(th[None], torch.tensor([2]))[0], m)
         assert r["bias2"] < 1e-28 and abs(r["total_weight"] - 1) < 1e-12
     # exact: symbolic in x_j = exp θ_j, every θ, n = 6, y = 0 (m = 8 takes ~30 s; run by hand)
-    from proofs.apx import ssm_ideal_bias_symbolic
+    from proofs.apx.api import ssm_ideal_bias_symbolic
 
     for m in (1, 2, 4):
         assert ssm_ideal_bias_symbolic(6, 0, m) == [0] * 6

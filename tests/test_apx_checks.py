@@ -1,5 +1,5 @@
 """The APX numeric checks: their independent ground truth, and that they turn -- for the
-reason they check -- on wrong inputs (the planted defects of reports/planted_apx.py)."""
+reason they check -- on wrong inputs (the planted defects of reports/apx/planted.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +8,10 @@ import torch
 
 from audit import RunContext, SuiteDefect
 from losses import approx as A
-from numerics import apx_checks as N
-from numerics import apx_exact as X
-from numerics import apx_plain as P
-from reports import planted_apx as W
+from numerics.apx import checks as N
+from numerics.apx import exact as X
+from numerics.apx import plain as P
+from reports.apx import planted as W
 from reports.rechecks.apx import recheck_apx
 
 TH = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
@@ -46,8 +46,8 @@ def test_plain_draws_follow_the_formulas():
 
 
 def _row(key: str) -> dict:
-    """The constants of an APX row (reports/claims_apx.py), as results.json stores them."""
-    from reports.claims_apx import claims
+    """The constants of an APX row (reports/apx/claims.py), as results.json stores them."""
+    from reports.apx.claims import claims
 
     return next(dict(c.constants) for c in claims() if c.key == key)
 
@@ -119,21 +119,21 @@ def test_mc_agreement_is_an_equivalence_test(monkeypatch):
     assert ev.outcome == "holds"
     assert all(r["max_abs_interval_end_over_margin"] < 0.8 for r in ev.figures["rows"])
     assert ev.figures["interval_decisions"] == 4 * (6 + 4)
-    from numerics import montecarlo as MC
+    from numerics.apx import montecarlo as MC
 
     with monkeypatch.context() as mp:
         mp.setattr(MC, "draw", W.shifted_sampler)
         with pytest.raises(SuiteDefect, match="disagrees"):
             N.mc_agreement("ssm", "uniform", CTX)
     # an interval that straddles the margin shows no equivalence: undecided, never holds
-    from numerics.apx_mc import _classify
+    from numerics.apx.mc import _classify
 
     assert _classify(-0.01, 0.01, 0.02) == "inside" and _classify(0.03, 0.05, 0.02) == "outside"
     assert _classify(-0.03, 0.01, 0.02) == "straddles" == _classify(0.01, 0.03, 0.02)
 
 
 def test_mc_rate_plugin_bias_turns_the_check_through_the_slope(monkeypatch):
-    from numerics import montecarlo as MC
+    from numerics.apx import montecarlo as MC
 
     ev = N.mc_rate_large("popularity", RunContext(alpha=0.001))
     assert ev.outcome == "holds" and len(ev.figures["slopes_bias2"]) == 2 == len(ev.figures["slopes_variance"])
@@ -146,8 +146,8 @@ def test_mc_rate_plugin_bias_turns_the_check_through_the_slope(monkeypatch):
 
 def test_large_sums_are_keyed_by_the_problem(monkeypatch):
     """A proposal patched into the n = 100,000 problem never reads the sums of the real one."""
-    from numerics import apx_mc
-    from numerics import montecarlo as MC
+    from numerics.apx import mc as apx_mc
+    from numerics.apx import montecarlo as MC
 
     theta, _, props = MC.large_problem(apx_mc.LARGE_N, seed=0)
     real = apx_mc.fingerprint(theta, props["uniform"])
@@ -183,7 +183,7 @@ def test_a_tree_blind_hsm_estimator_fails_and_is_rejected_outside(monkeypatch):
 
 
 def test_rg_with_a_wrong_coefficient_fails_and_is_rejected_outside(monkeypatch):
-    from numerics import apx_rg as NR
+    from numerics.apx import rg as NR
 
     with monkeypatch.context() as mp:
         mp.setattr(A, "rg_grad", W.rg_grad_coeffs(0, 1, 1))

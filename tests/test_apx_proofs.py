@@ -1,4 +1,4 @@
-"""APX derivations (proofs/apx.py): decisions, and independent numeric checks of what they derive
+"""APX derivations (proofs/apx/api.py): decisions, and independent numeric checks of what they derive
 (exact enumeration, closed forms at huge k, float64 slopes, the library estimators)."""
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import sympy as sp
 import torch
 
 from losses import approx as A
-from numerics import apx_exact as X
-from proofs import apx
-from proofs.apx_common import hsm_h2_grad
-from proofs.sgd_bound import neighbourhood_radius, radius_after
+from numerics.apx import exact as X
+from proofs.apx import api as apx
+from proofs.apx.common import hsm_h2_grad
+from proofs.apx.sgd_bound import neighbourhood_radius, radius_after
 
 TH = list(X.CANONICAL_THETA)
 
@@ -108,7 +108,7 @@ def _b1_closed(theta, y, q):
 
 def _ssm_moments_by_counts(theta, y, q, m):
     """Exact E g̃ of canonical SSM over every multiset of m negatives, enumerated here with
-    itertools (bars positions), independently of numerics.apx_exact.count_vectors, each
+    itertools (bars positions), independently of numerics.apx.exact.count_vectors, each
     multiset passed through losses.approx.ssm_grad."""
     t = torch.tensor(theta, dtype=torch.float64)
     n = t.shape[0]
@@ -167,7 +167,7 @@ def test_ssm_delta_method_v1_matches_closed_form_and_enumeration():
 
 def test_ssm_delta_method_rejects_a_covariance_that_is_not_the_draws(monkeypatch):
     from audit import SuiteDefect
-    from proofs import apx_ssm
+    from proofs.apx import ssm as apx_ssm
 
     def poisson(x, t):
         return sp.Matrix(len(x), len(x), lambda i, k: x[i] ** 2 / t[i] if i == k else 0)
@@ -188,7 +188,7 @@ def test_ssm_ideal_moments_variance_formula_matches_enumeration(monkeypatch):
         for m in (1, 2, 5):
             want = (S / Z) ** 2 * (1 - Q2) / m
             assert X.ssm_exact(t, y, q, m)["variance"] == pytest.approx(want, rel=1e-12)
-    from proofs import apx_ssm
+    from proofs.apx import ssm as apx_ssm
 
     # a tempered proposal (q~ prop. to exp(theta/2)): the corrected logit depends on the draw
     monkeypatch.setattr(apx_ssm, "ideal_weight", lambda x: x ** sp.Rational(1, 2))
@@ -310,8 +310,8 @@ def test_apx4_derivations_read_their_estimator_and_fit_at_call_time(monkeypatch)
     """The planted inputs of APX-4 enter through the attributes the derivations look up: a
     fit constrained so that the best fits differ by tree makes the H1 derivation hold, a
     tree-blind one leaves it undecided; an estimator that ignores the tree refutes H2's."""
-    from proofs import apx_hsm as PH
-    from reports import planted_apx as W
+    from proofs.apx import hsm as PH
+    from reports.apx import planted as W
 
     with monkeypatch.context() as mp:
         mp.setattr(PH, "h1_fit", W.h1_frozen_root_fit)          # root split frozen at 1/2
@@ -325,9 +325,9 @@ def test_apx4_derivations_read_their_estimator_and_fit_at_call_time(monkeypatch)
 
 def test_apx5_apx6_derivations_read_their_constants_at_call_time(monkeypatch):
     from audit import SuiteDefect
-    from proofs import apx_rg as PR
-    from proofs import sgd_bound
-    from reports import planted_apx as W
+    from proofs.apx import rg as PR
+    from proofs.apx import sgd_bound
+    from reports.apx import planted as W
 
     with monkeypatch.context() as mp:                          # RGx's coefficients in RG^2's entry
         mp.setattr(PR, "RG_COEFFS", {**PR.RG_COEFFS, "rg2": (1, 1, 1)})

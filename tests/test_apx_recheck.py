@@ -26,8 +26,8 @@ BALANCED6 = "(((0,1),2),((3,4),5))"
 
 @lru_cache(maxsize=None)
 def _rows() -> dict:
-    """Every APX row's constants as results.json stores them (reports/claims_apx.py)."""
-    from reports.claims_apx import claims
+    """Every APX row's constants as results.json stores them (reports/apx/claims.py)."""
+    from reports.apx.claims import claims
 
     return {c.key: json.loads(json.dumps(dict(c.constants))) for c in claims()}
 
@@ -58,7 +58,7 @@ def _real(key: str) -> dict:
     """The counterexample the registered check exact-decomposition stores for ``key`` (as
     results.json stores it), under whatever is patched at the time."""
     from audit import RunContext
-    from numerics import apx_checks as N
+    from numerics.apx import checks as N
     from reports.runner import _stored
 
     ev = N.decomposition("nce", key[key.index("[") + 1:-1], RunContext(alpha=0.001))
@@ -86,8 +86,8 @@ def test_the_real_counterexamples_recheck(key):
 def test_a_counterexample_made_under_a_typod_normalizer_is_rejected(monkeypatch):
     """Our normalizer off by 0.1 (log Z + 0.1): the variance still rises from k = 1 to 2, but
     not at the row's c, so the stored rise is not a counterexample to the row."""
-    from numerics import apx_exact as X
-    from reports import planted_apx as W
+    from numerics.apx import exact as X
+    from reports.apx import planted as W
 
     monkeypatch.setattr(X, "canonical_c", W.normalizer_numeric(0.1))
     cx = _real("APX-1[nce/c=logZ]")
@@ -106,7 +106,7 @@ def test_a_counterexample_made_under_a_typod_normalizer_is_rejected(monkeypatch)
 def test_a_counterexample_made_under_another_proposal_is_rejected(monkeypatch):
     import torch
 
-    from numerics import apx_exact as X
+    from numerics.apx import exact as X
 
     other = np.array([1.0, 5, 3, 9, 2, 4]) / 24
     monkeypatch.setattr(X, "nce_noise", lambda theta: torch.tensor(other, dtype=torch.float64))
@@ -241,10 +241,10 @@ def test_nce_population_rejects_log_p_and_a_theta_optimal_for_another_noise_weig
 
 # ------------------------------------------------ APX-4/5/6: the row's constants decide
 def _apx(key: str) -> dict:
-    """The constants of an APX-4/5/6 row (reports/claims_apx.py), as results.json stores them."""
+    """The constants of an APX-4/5/6 row (reports/apx/claims.py), as results.json stores them."""
     import json
 
-    from reports.claims_apx import claims
+    from reports.apx.claims import claims
 
     return json.loads(json.dumps(next(dict(c.constants) for c in claims() if c.key == key)))
 
@@ -259,8 +259,8 @@ def _stored(cx: dict) -> dict:
 
 def _h1_counterexamples() -> dict:
     from audit import RunContext
-    from numerics import apx_hsm
-    from proofs import apx_hsm as PH
+    from numerics.apx import hsm as apx_hsm
+    from proofs.apx import hsm as PH
 
     return {"h1-tree-free": _stored(PH.hsm_h1_tree_free().counterexample),
             "h1-best-fit": _stored(apx_hsm.hsm_h1_fit(RunContext()).counterexample)}
@@ -268,8 +268,8 @@ def _h1_counterexamples() -> dict:
 
 def test_real_apx4_h1_and_apx5_spread_counterexamples_recheck_and_tampered_ones_do_not():
     from audit import RunContext
-    from numerics import apx_rg
-    from proofs import apx_rg as PR
+    from numerics.apx import rg as apx_rg
+    from proofs.apx import rg as PR
 
     h1 = _apx("APX-4[hsm/H1]")
     for check, cx in _h1_counterexamples().items():
@@ -301,9 +301,9 @@ def test_apx5_counterexamples_made_under_a_typod_constant_do_not_recheck(monkeyp
     constants carrying the same typo (the re-check reads the row's, not the check's)."""
     from audit import RunContext
     from losses import approx
-    from numerics import apx_rg
-    from proofs import apx_rg as PR
-    from reports import planted_apx as W
+    from numerics.apx import rg as apx_rg
+    from proofs.apx import rg as PR
+    from reports.apx import planted as W
 
     ctx = RunContext()
     with monkeypatch.context() as mp:                                   # RGx's interaction 1 % low
@@ -340,8 +340,8 @@ def test_apx5_counterexamples_made_under_a_typod_constant_do_not_recheck(monkeyp
 def test_apx4_tree_counterexamples_follow_the_row(monkeypatch):
     from audit import RunContext
     from losses import approx
-    from numerics import apx_hsm
-    from reports import planted_apx as W
+    from numerics.apx import hsm as apx_hsm
+    from reports.apx import planted as W
 
     row = _apx("APX-4[hsm/H2]")
     cx = {"shape": "hsm-trees", "theta": [1.0, -0.5, 0.0], "y": 0, "trees": ["((0,1),2)", "(0,(1,2))"],
@@ -425,7 +425,7 @@ def test_numpy_estimators_match_the_library():
     tree = approx.balanced_tree(6)
     lib = approx.hsm_grad(th[None], torch.tensor([4]), tree)[1][0].tolist()
     assert E.hsm_h2_grad(np.array(TH), 4, E.parse_tree("(((0,1),2),((3,4),5))")) == pytest.approx(lib, abs=1e-14)
-    from numerics import apx_exact as X
+    from numerics.apx import exact as X
 
     q = approx.uniform_proposal(6)
     for m in (1, 3):

@@ -1,5 +1,5 @@
 """APX-6: SGD with approximate-softmax gradients converges to the neighbourhood bound
-(numerics/apx_sgd.py)."""
+(numerics/apx/sgd.py)."""
 import copy
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from losses import approx
-from numerics import apx_sgd
+from numerics.apx import sgd as apx_sgd
 from audit import RunContext
 
 # one pytest-xdist worker for the whole module: its module-scoped fixtures are computed once
@@ -117,8 +117,8 @@ def test_planted_failure_gives_counterexample(ev, rows):
 
 
 def test_bias_measured_at_the_start_fails_and_the_outside_recheck_rejects_it(ev, monkeypatch):
-    from reports.claims_apx import claims
-    from reports.planted_apx import moments_at_start
+    from reports.apx.claims import claims
+    from reports.apx.planted import moments_at_start
     from reports.rechecks.apx import recheck_apx
 
     monkeypatch.setattr(apx_sgd, "_moments", moments_at_start)      # the planted defect: b at W_0 only

@@ -18,7 +18,7 @@ import sympy as sp
 
 from audit import RunContext
 from audit.separable import SeparableLoss
-from reports.audit_loss import audit
+from reports.user.audit_loss import audit
 from reports.recheck import recheck_results
 from reports.registry import by_key
 
@@ -49,7 +49,7 @@ CON_DYN = {"softmax": "SOP", "sparsemax": "WOP", "entmax-1.5": "WOP", "test_audi
 ROWS = ["FY-1", "FY-2", "FY-3", "FY-4", "CON-1", "CON-2", "CON-2", "CON-3", "CON-3", "DYN-1", "DYN-2"]
 # CON-1 (top-k calibration) and CON-2 L1 hold for every strictly convex separable Ω, CON-2 L2 fails for every one
 # (the Bayes point sorts E[G/ΣG], not E[G]); DYN-2 is the derived prediction (zero loss in finitely many steps iff
-# the margin is finite), numeric runs only: supported at most (reports/claims_user_rank.py, claims_user_dyn.py)
+# the margin is finite), numeric runs only: supported at most (reports/user/claims_rank.py, claims_user_dyn.py)
 RANK_DYN2 = ("verified", "verified", "refuted", "supported")
 CHECKS = 21
 
@@ -145,7 +145,7 @@ def test_a_wrong_stated_constant_is_refuted_at_a_point_the_outside_recheck_confi
 
 def audit_rows(loss):
     """The FY rows of ``loss``, without planted runs."""
-    from reports.claims_user import user_claims
+    from reports.user.claims import user_claims
     from reports.runner import run_claim
 
     return [run_claim(c, RunContext(), raise_errors=True, planted=False)[0] for c in user_claims(loss)[:4]]
@@ -193,7 +193,7 @@ def test_the_command_audits_a_module_of_the_users_own(tmp_path):
 def test_a_typo_in_a_derived_margin_crashes_the_row_and_a_stated_one_refutes(monkeypatch):
     """The suite's own derived margin 1 % off is a defect of ours (its routes disagree): the row
     crashes, never refutes; the same number stated by the author is a finding (refuted)."""
-    import reports.claims_user as CU
+    import reports.user.claims as CU
     from reports.runner import run_claim
 
     real = CU._margin

@@ -17,9 +17,9 @@ import torch
 from audit import RunContext, SuiteDefect
 from audit.builtin_losses import RANKMAX, SOFTMAX
 from audit.separable import SeparableLoss
-from reports.audit_loss import audit
-from reports.claims_user import user_claims
-from reports.claims_user import capped_claims
+from reports.user.audit_loss import audit
+from reports.user.claims import user_claims
+from reports.user.claims import capped_claims
 from reports.recheck import recheck_results
 from reports.registry import by_key
 from reports.runner import clear_caches, run_claim, shown
@@ -94,8 +94,8 @@ def test_the_symbolic_defects_of_fy3_and_fy4_fail_with_a_k1_counterexample():
 
 def test_the_generic_map_returns_the_exact_label_at_k_2():
     """The bisection counts capped entries as integers: 1 − ulp + 1 no longer rounds up to k = 2."""
-    from numerics.separable_map import torch_map
-    from proofs.separable import derive
+    from numerics.user.map import torch_map
+    from proofs.user.facts import derive
 
     theta = torch.tensor([[1.613171422957091, 2.435326594005286, 0.6121714229570911]], dtype=torch.float64)
     assert torch_map(derive(RANKMAX))(theta, 2).tolist() == [[1.0, 1.0, 0.0]]
@@ -131,7 +131,7 @@ def test_a_wrong_stated_constant_is_refuted_at_k_1_and_one_only_k_2_exceeds_too(
 
 
 def test_the_capped_facts_of_the_named_gs():
-    from proofs.separable_capped import capped_facts
+    from proofs.user.capped import capped_facts
 
     def facts(g):
         f = capped_facts(SeparableLoss("x", g, P, domain="capped"))

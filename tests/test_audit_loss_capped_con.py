@@ -20,15 +20,15 @@ from planted_run import planted_result
 import sympy as sp
 import torch
 
-import proofs.separable_capped_con as sym_cc
+import proofs.user.capped_con as sym_cc
 from audit import Evidence, RunContext, SuiteDefect
 from audit.builtin_losses import RANKMAX, SOFTMAX
-from numerics import separable_capped_con as num_cc
-from numerics.separable_capped import capped_map
-from proofs.separable import derive
-from reports.claims_user import user_claims
-from reports.claims_user_capped_con import ENTROPY_CAPPED, capped_con_dyn_claims
-from reports.claims_user_con import _derived
+from numerics.user import capped_con as num_cc
+from numerics.user.capped import capped_map
+from proofs.user.facts import derive
+from reports.user.claims import user_claims
+from reports.user.claims_capped_con import ENTROPY_CAPPED, capped_con_dyn_claims
+from reports.user.claims_con import _derived
 from reports.registry import by_key
 from reports.runner import run_claim, run_planted
 

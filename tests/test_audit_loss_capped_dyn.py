@@ -26,16 +26,16 @@ from planted_run import planted_result
 import sympy as sp
 import torch
 
-import numerics.separable_capped as num_cap
-import numerics.separable_capped_dyn as num_cd
+import numerics.user.capped as num_cap
+import numerics.user.capped_dyn as num_cd
 from audit import RunContext
 from audit.builtin_losses import RANKMAX, SPARSEMAX
 from audit.separable import SeparableLoss
-from proofs.separable import derive
+from proofs.user.facts import derive
 from reports.claim import replacing
-from reports.claims_user import capped_claims
-from reports.claims_user_capped_con import ENTROPY_CAPPED
-from reports.claims_user_capped_dyn import capped_dyn2_claim
+from reports.user.claims import capped_claims
+from reports.user.claims_capped_con import ENTROPY_CAPPED
+from reports.user.claims_capped_dyn import capped_dyn2_claim
 from reports.registry import by_key
 from reports.runner import run_claim, run_planted
 

@@ -34,18 +34,18 @@ from planted_run import planted_result
 import sympy as sp
 import torch
 
-import numerics.separable_capped_rank as num_cr
-import proofs.separable_capped_rank as sym_cr
+import numerics.user.capped_rank as num_cr
+import proofs.user.capped_rank as sym_cr
 from audit import RunContext
 from audit.builtin_losses import RANKMAX, SOFTMAX
 from audit.separable import SeparableLoss
-from numerics import separable_rank as num_rank
-from numerics.dcg import dcg_regret
-from numerics.separable_capped import capped_map
-from proofs.separable import derive
-from reports.claims_user import user_claims
-from reports.claims_user_capped_con import ENTROPY_CAPPED
-from reports.claims_user_capped_rank import capped_rank_claims
+from numerics.user import rank as num_rank
+from numerics.con.dcg import dcg_regret
+from numerics.user.capped import capped_map
+from proofs.user.facts import derive
+from reports.user.claims import user_claims
+from reports.user.claims_capped_con import ENTROPY_CAPPED
+from reports.user.claims_capped_rank import capped_rank_claims
 from reports.registry import by_key
 from reports.runner import run_claim, run_planted
 
@@ -198,7 +198,7 @@ def test_the_planted_truths_hold(i, check):
 
 def test_the_enumeration_can_fail_and_its_counterexample_is_a_real_loss():
     """Under the off-by-one label the Bayes points are proper (of the rolled target) but misordered: the
-    route reports the law, and its regret is the one numerics/dcg.py computes from the law alone."""
+    route reports the law, and its regret is the one numerics/con/dcg.py computes from the law alone."""
     _, chk = _check(RANKMAX, 1, "dcg-enumeration")
     planted = next(p for p in chk.planted if "off by one" in p.defect)
     with planted.patch():

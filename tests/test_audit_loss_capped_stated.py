@@ -26,16 +26,16 @@ import pytest
 import sympy as sp
 import torch
 
-import numerics.separable_capped as num_cap
+import numerics.user.capped as num_cap
 from audit import RunContext
 from audit.builtin_losses import RANKMAX
 from audit.separable import SeparableLoss
-from proofs.separable import derive
-from reports.audit_loss import subject
-from reports.claims_user import user_claims
-from reports.claims_user import capped_claims
-from reports.claims_user_capped import STATED_RANKMAX, rankmax_sorted
-from reports.claims_user_capped_con import ENTROPY_CAPPED
+from proofs.user.facts import derive
+from reports.user.audit_loss import subject
+from reports.user.claims import user_claims
+from reports.user.claims import capped_claims
+from reports.user.claims_capped import STATED_RANKMAX, rankmax_sorted
+from reports.user.claims_capped_con import ENTROPY_CAPPED
 from reports.cli import main as cli_main
 from reports.recheck import recheck_one, recheck_results, recheck_witness
 from reports.runner import clear_caches, run_claim, shown
@@ -179,7 +179,7 @@ def test_a_constant_exceeded_only_at_k_2_is_refuted_there():
 
 
 @pytest.mark.parametrize("spec,loss,ks", [("rankmax", RANKMAX, [1, 2, 3]),
-                                          ("reports.claims_user_capped_con:ENTROPY_CAPPED", ENTROPY_CAPPED, [3])])
+                                          ("reports.user.claims_capped_con:ENTROPY_CAPPED", ENTROPY_CAPPED, [3])])
 def test_recheck_of_an_audit_loss_results_json_confirms_the_witnesses_at_every_k(tmp_path, capsys, spec, loss, ks):
     """The rows ``audit-loss`` writes (DYN-2 left out: it stores nothing), through ``softmax-audit recheck``."""
     rows = [run_claim(c, RunContext(), planted=False)[0] for c in user_claims(loss) if c.id != "DYN-2"]

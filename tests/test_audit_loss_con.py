@@ -11,8 +11,8 @@ from planted_run import planted_result
 
 from audit import RunContext, SuiteDefect
 from audit.builtin_losses import SOFTMAX, SPARSEMAX
-from proofs import separable_con as sym_con
-from reports.claims_user_con import con_dyn_claims
+from proofs.user import con as sym_con
+from reports.user.claims_con import con_dyn_claims
 from reports.runner import run_planted
 
 # (loss, row index, check, defect words, the outcome, the reason in the crash / the evidence)
@@ -79,7 +79,7 @@ def test_the_derivations_decide_the_opposite_claim_against_themselves():
 
 
 def test_a_numeric_route_contradicting_the_derived_claim_crashes_the_row():
-    from reports.claims_user_con import _derived
+    from reports.user.claims_con import _derived
     from audit import Evidence
 
     with pytest.raises(SuiteDefect, match="contradicted by its own check"):

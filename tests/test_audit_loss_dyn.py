@@ -13,12 +13,12 @@ from planted_run import planted_result
 import sympy as sp
 import torch
 
-import numerics.separable_dyn as num_dyn
+import numerics.user.dyn as num_dyn
 from audit import RunContext
 from audit.builtin_losses import ENTMAX15, SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
 from reports.claim import replacing
-from reports.claims_user_dyn import dyn2_claim
+from reports.user.claims_dyn import dyn2_claim
 from reports.registry import by_key
 from reports.runner import run_claim, run_planted
 

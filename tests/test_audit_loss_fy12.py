@@ -14,7 +14,7 @@ import torch
 
 from audit import RunContext, SuiteDefect
 from audit.separable import SeparableLoss
-from reports.claims_user import STATED_SOFTMAX, user_claims
+from reports.user.claims import STATED_SOFTMAX, user_claims
 from reports.recheck import main as recheck_main
 from reports.recheck import recheck_results
 from reports.runner import clear_caches, run_claim
@@ -87,7 +87,7 @@ def test_each_planted_defect_crashes_the_check_for_its_own_reason(i, check, defe
 
 
 def test_recheck_refuses_results_whose_spec_now_names_another_loss(tmp_path, capsys, monkeypatch):
-    from reports.audit_loss import subject
+    from reports.user.audit_loss import subject
 
     import test_audit_loss as here
 
@@ -106,7 +106,7 @@ def test_recheck_refuses_results_whose_spec_now_names_another_loss(tmp_path, cap
 
 @pytest.mark.xdist_group("dask-cluster")
 def test_audit_loss_on_a_local_cluster_gives_the_bytes_of_an_in_process_run():
-    from reports.audit_loss import audit
+    from reports.user.audit_loss import audit
     from reports.execution import Engine
     from reports.report import dumps
 

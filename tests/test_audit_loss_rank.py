@@ -16,7 +16,7 @@ import sympy as sp
 from audit import RunContext
 from audit.builtin_losses import ENTMAX15, SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss
-from reports.claims_user_rank import rank_claims
+from reports.user.claims_rank import rank_claims
 from reports.recheck import recheck_one
 from reports.registry import by_key
 from reports.runner import run_claim, run_planted
@@ -62,7 +62,7 @@ def test_the_sparsemax_gap_is_the_hand_value(rows):
     multiples of 1/(4·count²), the smallest (1/16)²/4 here."""
     import numpy as np
 
-    from numerics import separable_rank as num
+    from numerics.user import rank as num
 
     eta = np.array([[0.5, 0.25, 0.25, 0.0], [0.1, 0.2, 0.3, 0.4]])
     pair = np.array([[0, 3], [3, 0]])
@@ -138,8 +138,8 @@ def test_a_law_with_an_irrelevant_item_rechecks(loss):
     sequence) re-checks as a Bayes point; the same score at the support's level does not."""
     import numpy as np
 
-    from numerics import separable_rank as num
-    from numerics.dcg import dcg_regret
+    from numerics.user import rank as num
+    from numerics.con.dcg import dcg_regret
 
     D = [{"p": 0.4, "r": [0, 2, 0, 0]}, {"p": 0.6, "r": [0, 0, 1, 0]}]      # the main report's L2 law, n = 4
     theta = num._scores(loss, np.array([[0.0, 0.4, 0.6, 0.0]]))[0].tolist()

@@ -1,5 +1,5 @@
-"""CPX-1: the claimed costs and their orderings (proofs/complexity.py), the local-exponent
-functions, and the numeric decision (numerics/complexity.py), including planted defects
+"""CPX-1: the claimed costs and their orderings (proofs/cpx/complexity.py), the local-exponent
+functions, and the numeric decision (numerics/cpx/complexity.py), including planted defects
 (each entering the real code path: the claimed table, or the counted step) and the
 re-checker's negative tests (reports/rechecks/cost.py, under the row's constants)."""
 import json
@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 import sympy as sp
 
-from numerics import complexity as X
-from proofs import complexity as P
+from numerics.cpx import complexity as X
+from proofs.cpx import complexity as P
 from audit import RunContext
 
 N, U, n, d, m = P.N, P.U, P.n, P.d, P.m
@@ -197,8 +197,8 @@ def test_wall_clock_stays_in_wallclock_keys(monkeypatch):
 # ------------------------------------------------------------------ the implementation's cost, derived
 from fractions import Fraction  # noqa: E402
 
-from numerics import cost_derivation as CD  # noqa: E402
-from reports.claims_cpx import constants  # noqa: E402
+from numerics.cpx import cost_derivation as CD  # noqa: E402
+from reports.cpx.claims import constants  # noqa: E402
 from reports.recheck import recheck_one  # noqa: E402
 
 
@@ -232,7 +232,7 @@ def test_derived_cost_holds_and_reproduces_the_measured_count(method):
 
 
 def test_softmax_count_is_the_measured_per_interaction_count():
-    """The softmax count 6Bnd + Bd + 13Bn + 10B + 5 (numerics/opcount.py rules), at B = 32,
+    """The softmax count 6Bnd + Bd + 13Bn + 10B + 5 (numerics/cpx/opcount.py rules), at B = 32,
     n = 1000, d = 32, is the per-interaction count the numeric check measures.  (12Bn + 1
     before issue 22: the loss's forward now reads the batch once more, a min/max whose
     spread tells whether a row's θ − max θ overflows, plus four scalar operations.)"""
@@ -245,9 +245,9 @@ def test_softmax_count_is_the_measured_per_interaction_count():
 
 def _extra_step(monkeypatch, method, work):
     """The method's counted step doing extra work (work(self, *step args)): how a planted
-    defect enters (reports/planted_cpx.py), here as a test's patch."""
+    defect enters (reports/cpx/planted.py), here as a test's patch."""
     from numerics.recsys import methods as M
-    from reports.planted_cpx import _class, doing_extra
+    from reports.cpx.planted import _class, doing_extra
 
     cls_name, attr = _class(method)
     cls = getattr(M, cls_name)
@@ -258,7 +258,7 @@ def _reduce(like, numel):
     like.new_zeros(()).expand(numel).sum()
 
 
-_CONSTANTS = {method: constants(method) for method in X.METHODS}  # the rows' (reports/claims_cpx.py)
+_CONSTANTS = {method: constants(method) for method in X.METHODS}  # the rows' (reports/cpx/claims.py)
 
 
 def _recheck(method, cx, check="counted-flops-exponents", constants=None):
@@ -391,7 +391,7 @@ def test_row_constants_agree_with_the_suites_transcriptions():
 def test_measurement_cache_is_keyed_by_the_implementation():
     """A patched step is counted afresh (never served the real count), and the real count is
     served again once the patch is gone (the cache is kept across planted runs)."""
-    from reports.claims_cpx import claims
+    from reports.cpx.claims import claims
 
     ctx = RunContext()
     check = next(k for c in claims() if c.reading == "nce" for k in c.checks if k.name == "counted-flops-exponents")
@@ -406,7 +406,7 @@ def test_measurement_cache_is_keyed_by_the_implementation():
 
 def _per_interaction_extra(method, size):
     """The extra operations per interaction of a defect ``size`` times the declared resolution."""
-    from reports.planted_cpx import _EXACT_C
+    from reports.cpx.planted import _EXACT_C
 
     if method in _EXACT_C:
         return lambda n: size * n * n / _EXACT_C[method]
@@ -436,7 +436,7 @@ def test_every_cpx1_planted_defect_turns_its_check():
     constants), a suite defect for the claimed formulas (a wrong table contradicts our own
     stated relations); a claimed-formula check covers no counterexample of its row."""
     from audit import SuiteDefect
-    from reports.claims_cpx import claims
+    from reports.cpx.claims import claims
 
     ctx = RunContext()
     for claim in claims():

@@ -1,12 +1,12 @@
-"""The CON symbolic routes (proofs/consistency.py): they hold on the losses' own Ω and
+"""The CON symbolic routes (proofs/con/consistency.py): they hold on the losses' own Ω and
 premises, carry a premise's scope gap, and do not hold when what they read (Ω, the target
 mean, the label-map table) is wrong -- patched where the derivations look it up."""
 from dataclasses import replace
 
 import sympy as sp
 
-from proofs import consistency as S
-from reports import planted_con as pc
+from proofs.con import consistency as S
+from reports.con import planted as pc
 
 
 def _map(monkeypatch, name, **changes):

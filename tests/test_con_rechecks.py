@@ -8,12 +8,12 @@ import math
 import pytest
 
 from audit import RunContext
-from numerics import dcg
-from numerics import labels as lab
-from proofs import consistency as S
-from reports import planted_con as pc
+from numerics.con import dcg
+from numerics.con import labels as lab
+from proofs.con import consistency as S
+from reports.con import planted as pc
 from reports.claim import replacing
-from reports.claims_con import claims
+from reports.con.claims import claims
 from reports.recheck import recheck_one
 from reports.runner import _stored
 

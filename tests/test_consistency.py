@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from audit import RunContext, SuiteDefect
-from numerics import consistency as C
-from numerics import dcg
-from numerics import labels as lab
-from numerics import risk
-from reports import planted_con as pc
-from reports.claims_con import con2_constants
+from numerics.con import consistency as C
+from numerics.con import dcg
+from numerics.con import labels as lab
+from numerics.con import risk
+from reports.con import planted as pc
+from reports.con.claims import con2_constants
 from reports.planted import reversed_map
 from reports.rechecks.con import recheck_dcg_counterexample
 

@@ -11,14 +11,14 @@ import torch
 
 from audit import RunContext
 from audit.falsealarm import POOLS
-from numerics import exp_checks as E
-from numerics.exp_run import PER_INTERACTION
-from numerics import exp_run
+from numerics.exp import checks as E
+from numerics.exp.run import PER_INTERACTION
+from numerics.exp import run as exp_run
 from numerics.recsys.methods import METHODS
 from reports.claim import replacing
-from reports.planted_exp import swapped, theory_shaped, with_plausible
+from reports.exp.planted import swapped, theory_shaped, with_plausible
 from reports.recheck import recheck_one
-from reports.claims_exp import claims as exp_claims
+from reports.exp.claims import claims as exp_claims
 
 from exec_helpers import prepare_on_every_core
 
@@ -192,7 +192,7 @@ def test_an_undecided_comparison_says_equivalent_or_undetermined():
     """TOST at the stated margin (full profile: 10 splits of 943 users): a difference of 0
     with splits agreeing is equivalent; the same mean with splits scattering by ±0.01 is
     undetermined (the data too weak to say)."""
-    from numerics.exp_decide import MARGIN
+    from numerics.exp.decide import MARGIN
 
     full = RunContext(profile="full", alpha=POOLS["experiment"])
     tie = ordering("nce", _ex({"nce": 0.1}, ctx=full), full)
@@ -363,7 +363,7 @@ def test_the_rechecks_t_quantile_is_the_t_distributions():
 
 
 def test_missing_data_is_undecided_and_tried_once(monkeypatch):
-    from numerics import exp_run
+    from numerics.exp import run as exp_run
     from numerics.data import DataError
 
     calls = []
@@ -381,7 +381,7 @@ def test_missing_data_is_undecided_and_tried_once(monkeypatch):
 
 
 def test_a_stale_record_is_refused_naming_tune(monkeypatch, tmp_path):
-    from numerics import exp_run
+    from numerics.exp import run as exp_run
     from numerics.recsys import final as F
 
     stale = json.loads(F.RECORD.read_text())
@@ -446,7 +446,7 @@ def test_a_final_run_is_bitwise_deterministic_whatever_the_threads(method, confi
         assert torch.equal(a.per_user[key], b.per_user[key]), key
 
 
-# ------------------------------------------------------------------ planted inputs (reports/planted_exp.py)
+# ------------------------------------------------------------------ planted inputs (reports/exp/planted.py)
 @pytest.mark.parametrize("claim", list(ROWS.values()), ids=lambda c: c.key)
 def test_every_planted_input_of_the_experiment_rows_shows_its_answer(claim):
     """Every declared defect turns its check (a ``fails`` re-checked against the row's
@@ -468,7 +468,7 @@ def test_every_planted_input_of_the_experiment_rows_shows_its_answer(claim):
 def test_the_popularity_near_miss_refutes_and_a_tie_is_not_claimed(profile, seed):
     """EXP-1[popularity]'s resolution: rg2/sgd 0.02 below popularity (above the interval's
     half-width in both profiles) is a re-checked refutation; level with popularity it is undecided."""
-    from reports.planted_exp import NEAR_BELOW_POPULARITY, shifted
+    from reports.exp.planted import NEAR_BELOW_POPULARITY, shifted
 
     ctx = RunContext(profile=profile, seed=seed, alpha=POOLS["experiment"])
     near = ordering("popularity", shifted(theory_shaped(ctx), "rg2/sgd", -0.1 - NEAR_BELOW_POPULARITY), ctx)

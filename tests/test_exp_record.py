@@ -1,4 +1,4 @@
-"""The committed final-runs record (numerics/exp_record.py): when the experiment takes runs
+"""The committed final-runs record (numerics/exp/record.py): when the experiment takes runs
 from it, how it is verified, and that a stale, tampered or non-reproducing record is never
 read.  The logic is exercised with a cheap stand-in for a training run (its value a function
 of the run's arguments); the committed record itself is checked against today's code and,
@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from numerics import exp_record as R
-from numerics import exp_run as X
+from numerics.exp import record as R
+from numerics.exp import run as X
 from numerics.recsys import final as F
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_another_seed_never_reads_the_record(fake):
 
 def test_the_command_writes_resumes_and_keeps_a_larger_designs_runs(fake, tmp_path, capsys):
     from reports.execution import Engine
-    from reports.experiment import run_experiment
+    from reports.exp.experiment import run_experiment
 
     out = tmp_path / "record.json"
     with Engine(jobs=1) as engine:

@@ -1,12 +1,12 @@
 """The FY re-checkers (reports/rechecks/fy.py) accept genuine counterexamples and reject
 stored non-counterexamples of every shape the FY checks can produce; FY-3 and FY-4 re-check
-against the row's constants (reports/claims_fy.py), so a counterexample made under a typo'd
+against the row's constants (reports/fy/claims.py), so a counterexample made under a typo'd
 constant of the suite, or a tampered stored figure, does not re-check."""
 import numpy as np
 import pytest
 import sympy as sp
 
-from reports.claims_fy import FY3_CONSTANTS, FY4_CONSTANTS
+from reports.fy.claims import FY3_CONSTANTS, FY4_CONSTANTS
 from reports.recheck import recheck_one
 from reports.rechecks import fy as R
 
@@ -147,10 +147,10 @@ def test_fy3_needs_the_rows_margin():
 
 
 def test_fy3_symbolic_witnesses_of_wrong_stated_margins(monkeypatch):
-    """The derivation's witness under a mistyped stated margin (proofs.margins.STATED) re-checks
+    """The derivation's witness under a mistyped stated margin (proofs.fy.margins.STATED) re-checks
     against a row stating that margin, and not against the row's true one."""
-    import proofs.margins as M
-    from proofs.fy import margin
+    import proofs.fy.margins as M
+    from proofs.fy.api import margin
 
     for loss, stated, key in (("sparsemax", sp.Rational(101, 100), "margin"),
                               ("entmax", 1 / (M.ALPHA - 1) + sp.Rational(1, 10), None),
@@ -185,7 +185,7 @@ def _c4(reading):
 
 
 def test_fy4_accepts_the_gt2_counterexamples():
-    from proofs.fy import smoothness
+    from proofs.fy.api import smoothness
 
     for cx in (smoothness("entmax", "gt2").counterexample,
                {"alpha": 2.5, "theta": [0.0, 0.0, 0.0], "lambda_max": 3 ** 0.5},
@@ -200,7 +200,7 @@ def test_fy4_the_real_counterexamples_recheck_from_the_stored_row():
     import json
 
     from audit import RunContext
-    from reports.claims_fy import claims
+    from reports.fy.claims import claims
     from reports.runner import run_claim
 
     claim = next(c for c in claims() if c.key == "FY-4[entmax[alpha>2]]")
@@ -216,7 +216,7 @@ def test_fy4_the_real_counterexamples_recheck_from_the_stored_row():
 
 def test_fy4_rejects_a_tampered_lambda_max():
     """Issue 20: a stored λ_max tampered 3 → 0.9 used to re-check (it was printed, never compared)."""
-    from proofs.fy import smoothness
+    from proofs.fy.api import smoothness
 
     cx = dict(smoothness("entmax", "gt2").counterexample)
     assert recheck_one("FY-4", "entmax[alpha>2]", cx, _c4("entmax[alpha>2]"))[0]
@@ -277,7 +277,7 @@ def test_fy4_rejects_a_symbolic_witness_against_a_wrong_claim():
 
 # -- the scope of FY-4[entmax]'s symbolic supremum as a predicate --------------------------
 def test_fy4_entmax_covers_two_point_and_uniform_supports_only():
-    from reports.planted_fy import entmax_fy4_covers as covers
+    from reports.fy.planted import entmax_fy4_covers as covers
 
     assert covers("jacobian-eigen-search", {"theta": [0.3, -0.2], "alpha": 1.5})  # two points
     assert covers("jacobian-eigen-search", {"theta": [0.0, 0.0, 0.0, 0.0], "alpha": 1.25})  # uniform, m = 4

@@ -1,4 +1,4 @@
-"""DYN-2 in exact arithmetic (proofs/gd_exact.py) and its standalone re-checker (reports/recheck.py)."""
+"""DYN-2 in exact arithmetic (proofs/dyn/gd_exact.py) and its standalone re-checker (reports/recheck.py)."""
 import json
 import random
 import time
@@ -9,7 +9,7 @@ import sympy as sp
 import torch
 
 from losses import get
-from proofs import gd_exact as gde
+from proofs.dyn import gd_exact as gde
 from audit import RunContext
 from audit.evidence import _clean
 from recheck_script import RECHECK

@@ -1,4 +1,4 @@
-"""Monte Carlo moments (numerics/montecarlo.py) against exact enumeration (numerics/apx_exact.py).
+"""Monte Carlo moments (numerics/apx/montecarlo.py) against exact enumeration (numerics/apx/exact.py).
 
 Statistics: the comparisons below use intervals at level 1 − 0.001/K, K the number of
 interval decisions in this file (Bonferroni), with fixed seeds; the chance that the
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from losses import approx as A
-from numerics import apx_exact as X
-from numerics import montecarlo as MC
+from numerics.apx import exact as X
+from numerics.apx import montecarlo as MC
 
 TH = torch.tensor(X.CANONICAL_THETA, dtype=torch.float64)
 

@@ -1,4 +1,4 @@
-"""Numeric FY checks (numerics/fy1_conjugate.py … fy4_smoothness.py): each can fail, and each
+"""Numeric FY checks (numerics/fy/fy1_conjugate.py … fy4_smoothness.py): each can fail, and each
 tells a finding about the claim (``fails``) from a defect of ours (``SuiteDefect``).
 That each registered FY check holds, and turns on its planted defects, is asserted through
 the registry (tests/test_claims.py, tests/test_planted.py)."""
@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from audit import RunContext, SuiteDefect
 from losses import projections as proj
 from losses import regularizers as regs
-from numerics import cvx, fy_checks as F
-from numerics import fy3_margin as M3
-from numerics import fy4_smoothness as S4
-from numerics.fy4_smoothness import _fd_jacobian, _lam
+from numerics import cvx
+from numerics.fy import checks as F
+from numerics.fy import fy3_margin as M3
+from numerics.fy import fy4_smoothness as S4
+from numerics.fy.fy4_smoothness import _fd_jacobian, _lam
 from numerics.strategies import capped_points, scores, simplex_points
 
 CTX = RunContext(profile="quick")
@@ -143,13 +144,13 @@ def test_margin_check_fails_on_a_wrong_claimed_margin(monkeypatch):
 
 
 def _row(key):
-    from reports.claims_fy import claims
+    from reports.fy.claims import claims
 
     return next(c for c in claims() if c.key == key)
 
 
 def test_a_typo_in_the_margin_table_crashes_the_row(monkeypatch):
-    """Issue 20's typo 1: sparsemax's margin typed 1.01 in numerics/fy3_margin.py.  The numeric
+    """Issue 20's typo 1: sparsemax's margin typed 1.01 in numerics/fy/fy3_margin.py.  The numeric
     counterexample does not re-check against the row's margin 1, and the symbolic margin
     (no scope gap) holds: the row crashes, never 'refuted'; with the table intact it is verified."""
     from reports.runner import CheckCrashed, run_claim
@@ -186,7 +187,7 @@ def test_margin_check_catches_a_softmax_flushing_small_probabilities(threshold):
     """Issue 20's surviving near miss: a kernel flushing probabilities below 5e-14 held when
     margins were tested only up to 30; margins up to 600 catch a flush anywhere above
     e^{-600}: the check does not hold (a fails that cannot re-check, or ours)."""
-    from reports.planted_fy import flushed_softmax
+    from reports.fy.planted import flushed_softmax
 
     with flushed_softmax(threshold).patch():
         try:
@@ -217,7 +218,7 @@ def test_loss_tolerance_covers_the_rounding_of_a_wide_theta():
     computed loss 4.8e-9 below ½‖y − ŷ‖² (a theorem for Euclidean projections); the loss
     tolerance covers it, the old one did not, and a real gap of 1e-6·ptp² would not pass."""
     from losses import get
-    from numerics.fy_common import loss_tol, round_tol
+    from numerics.fy.common import loss_tol, round_tol
 
     theta = np.array([-0.000896528047779, 4.01330962135e-05, 5276.78537432, 0.000384008410963, 2.19003803812e-05])
     y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
@@ -234,7 +235,7 @@ def test_fy4_catches_a_wrong_backward_of_the_map(monkeypatch):
     a backward that drops softmax's −ppᵀ term is our defect, raised as such."""
     from audit import SuiteDefect
     from losses.regularizers import Shannon
-    from numerics.fy4_smoothness import smoothness_check
+    from numerics.fy.fy4_smoothness import smoothness_check
 
     monkeypatch.setattr(Shannon, "vjp", lambda self, p, g: p * g)
     with pytest.raises(SuiteDefect, match="autograd"):

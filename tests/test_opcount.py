@@ -1,10 +1,10 @@
-"""numerics/opcount.py: the cost model on known cases, and determinism."""
+"""numerics/cpx/opcount.py: the cost model on known cases, and determinism."""
 import math
 
 import pytest
 import torch
 
-from numerics.opcount import Count, OpCounter, count
+from numerics.cpx.opcount import Count, OpCounter, count
 
 
 def _total(fn, **kw) -> Count:
@@ -139,7 +139,7 @@ def test_topk_sort_model_charges_a_full_sort():
 
 
 def test_every_special_rule_has_a_hand_counted_case():
-    from numerics.opcount import _SPECIAL
+    from numerics.cpx.opcount import _SPECIAL
 
     seen = {op for fn, op, _ in RULE_CASES.values()}
     missing = {f"aten.{k}" for k in _SPECIAL} - seen
@@ -231,7 +231,7 @@ def test_top_lists_largest_first():
 def test_exact_counter_keeps_thirds_and_refuses_log_terms():
     from fractions import Fraction
 
-    from numerics.opcount import NotPolynomial
+    from numerics.cpx.opcount import NotPolynomial
 
     A = torch.eye(4, dtype=torch.float64) * 3 + torch.ones(4, 4, dtype=torch.float64)
     r = _total(lambda: torch.linalg.cholesky(A), exact=True)

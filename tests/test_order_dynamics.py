@@ -11,9 +11,10 @@ from audit import RunContext, SuiteDefect
 from audit.evidence import _clean
 from audit.falsealarm import share
 from losses import get
-from numerics import dynamics as dyn
-from numerics import gd_runs, order, order_bayes, order_cvx
-from numerics.negative_gradients import negative_gradients
+from numerics.dyn import dynamics as dyn
+from numerics.dyn import gd_runs
+from numerics.con import order, order_bayes, order_cvx
+from numerics.dyn.negative_gradients import negative_gradients
 from reports import planted as pl
 from reports.registry import by_key
 from recheck_script import RECHECK
@@ -311,7 +312,7 @@ def test_sparse_separable_gd_is_undecided_when_the_loss_never_reaches_zero(monke
 def test_bayes_convergence_turns_on_labels_at_temperature_1_05(monkeypatch):
     """The check's resolution on a short run: softmax converges to eta fast (ratio ~1e-3 after 1000 steps); labels
     drawn at temperature 1.05 leave it 2.5 % of the start away from eta (rule: 0.35 %)."""
-    from reports.planted_dyn import tempered_labels
+    from reports.dyn.planted import tempered_labels
 
     monkeypatch.setattr(dyn, "BAYES_STEPS", {"population": (1000, 1000), "sampled": (200, 200)})
     monkeypatch.setattr(dyn, "BAYES_EXAMPLES", (200, 200))

@@ -1,12 +1,12 @@
-"""CON-3 / DYN-1 derivations (proofs/order.py, proofs/gradient_support.py) hold on the
+"""CON-3 / DYN-1 derivations (proofs/con/order.py, proofs/dyn/gradient_support.py) hold on the
 derived inputs and fail on wrong ones: each input is derived from FY-1's KKT solutions,
 not typed, and each derivation can turn."""
 import pytest
 import sympy as sp
 
-from proofs import gd_exact as gde
-from proofs import gradient_support as gs
-from proofs import order as o
+from proofs.dyn import gd_exact as gde
+from proofs.dyn import gradient_support as gs
+from proofs.con import order as o
 
 
 def test_free_maps_are_derived_from_the_kkt_condition():

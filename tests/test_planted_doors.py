@@ -5,7 +5,7 @@ under ``losses/``, ``proofs/`` or ``numerics/`` that only planting sets.
 
 Read from the source, not run: every keyword argument passed to one of our functions is
 classed as a real use (package code outside the planting constructors) or a planted use
-(``reports/planted*.py``, and the calls inside ``Planted(...)``, ``patched(...)``,
+(``reports/planted.py`` and ``reports/<family>/planted.py``, and the calls inside ``Planted(...)``, ``patched(...)``,
 ``replacing(...)`` and ``truth_derivation(...)``, whose keywords are forwarded to the derivation).
 A defaulted parameter with planted uses and no real use is a door that real code never
 opens, and fails the test.  Tests' own calls count as neither."""
@@ -72,6 +72,15 @@ class _Uses(ast.NodeVisitor):
         self.depth -= inside
 
 
+#: the planted-defect modules: reports/planted.py and one reports/<family>/planted.py per claim family
+PLANTED_FILES = {p for p in (ROOT / "reports").rglob("planted*.py")}
+
+
+def test_the_planted_modules_are_found():
+    assert {p.relative_to(ROOT).parent.as_posix() for p in PLANTED_FILES} >= {
+        "reports", "reports/fy", "reports/con", "reports/dyn", "reports/apx", "reports/cpx", "reports/exp", "reports/r2"}
+
+
 def doors() -> list[str]:
     ours = [p for pkg in OURS for p in (ROOT / pkg).rglob("*.py")]
     params = _defaulted_params(ours)
@@ -79,7 +88,7 @@ def doors() -> list[str]:
     planted: set[tuple[str, str]] = set()
     for pkg in PACKAGE:
         for path in (ROOT / pkg).rglob("*.py"):
-            v = _Uses(planted_file=path.parent.name == "reports" and path.name.startswith("planted"))
+            v = _Uses(planted_file=path in PLANTED_FILES)
             v.visit(ast.parse(path.read_text(encoding="utf-8")))
             real |= v.real
             planted |= v.planted

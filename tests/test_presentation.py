@@ -1,6 +1,6 @@
 """Presentation of the two documents (issue 24, item 4): every evidence record printed whole
 and never shrunk below 8 pt, the experiment's protocol stated once, "counted operations"
-the one printed name of what numerics/opcount.py counts, and plots that show what their
+the one printed name of what numerics/cpx/opcount.py counts, and plots that show what their
 captions say (no constant plot, error bars over the experiment's splits, axes that hold
 every point, reference slopes, a window on series that one axis would squeeze)."""
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _registry_results() -> dict:
 
 
 def test_the_experiments_protocol_is_printed_once_and_referred_to():
-    from reports.claims_exp import _SETUP   # the registered protocol, as the statements open with it
+    from reports.exp.claims import _SETUP   # the registered protocol, as the statements open with it
 
     results = _registry_results()
     sharing = [c for c in results["claims"] if c["statement"].startswith(_SETUP)]
@@ -149,7 +149,7 @@ def test_a_statement_shared_by_too_few_rows_is_printed_in_place():
 
 # ----------------------------------------------------------------------------- counted operations
 
-PRINTED_SOURCES = ("numerics/complexity.py", "numerics/exp_checks.py", "numerics/exp_labels.py", "reports/tables.py",
+PRINTED_SOURCES = ("numerics/cpx/complexity.py", "numerics/exp/checks.py", "numerics/exp/labels.py", "reports/tables.py",
                    "reports/figtables.py", "reports/views.py", "reports/latex.py")
 
 
@@ -165,7 +165,7 @@ def _printed_strings(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", PRINTED_SOURCES)
 def test_no_flops_in_printed_text(path):
-    """What numerics/opcount.py counts is printed as "counted operations" (defined once, in the
+    """What numerics/cpx/opcount.py counts is printed as "counted operations" (defined once, in the
     glossary); figure keys such as ``flops_per_epoch`` are identifiers and stay."""
     found = [s for s in _printed_strings(ROOT / path) if "FLOP" in s]
     assert found == []
@@ -184,7 +184,7 @@ def test_a_constant_plot_is_recognised():
 
 
 def test_dyn1_softmax_plots_the_smallest_negative_gradient_not_a_constant():
-    from numerics.negative_gradients import negative_gradients
+    from numerics.dyn.negative_gradients import negative_gradients
 
     ev = negative_gradients("softmax", RunContext())
     spec = ev.figures["plot"]
@@ -197,7 +197,7 @@ def test_dyn1_softmax_plots_the_smallest_negative_gradient_not_a_constant():
 
 
 def _fake_experiment(per_split: dict[str, list[float]]) -> dict:
-    from numerics.exp_run import LEARNED
+    from numerics.exp.run import LEARNED
 
     def run(v):
         return SimpleNamespace(mean=lambda key, v=v: v, epoch_s=0.25)
@@ -209,7 +209,7 @@ def _fake_experiment(per_split: dict[str, list[float]]) -> dict:
 
 @pytest.mark.parametrize("axis", ["flops", "selection", "time"])
 def test_experiment_frontier_plots_carry_per_split_values_and_error_bars(axis):
-    from numerics.exp_checks import _frontier_plot
+    from numerics.exp.checks import _frontier_plot
 
     per_split = {"softmax": [0.43, 0.44, 0.45], "hsm": [0.36, 0.37, 0.38]}
     spec = _frontier_plot(_fake_experiment(per_split), axis)
@@ -238,7 +238,7 @@ def test_every_axis_holds_every_point_and_bar_whole():
 
 
 def test_right_axis_reference_curves_and_zoom_panel_are_drawn():
-    from numerics.series import reference
+    from numerics.dyn.series import reference
 
     t = [1.0, 10.0, 100.0, 1000.0]
     loss, norm = {"x": t, "y": [1.0, 0.1, 0.01, 0.001]}, {"x": t, "y": [0.1, 2.4, 4.7, 7.0]}
@@ -264,7 +264,7 @@ def test_right_axis_reference_curves_and_zoom_panel_are_drawn():
 
 
 def test_the_apx6_window_holds_every_plateau():
-    from numerics.apx_sgd import _plateau_window
+    from numerics.apx.sgd import _plateau_window
 
     lo, hi = _plateau_window([0.005, 0.1, 12.0, 0.0])
     assert lo < 0.005 and hi > 12.0 and lo > 0

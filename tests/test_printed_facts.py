@@ -36,8 +36,8 @@ def _runs_ending_at(ends: dict[str, float]):
 
 
 def test_dyn1_summary_and_caption_state_where_each_run_ends(monkeypatch):
-    from numerics import gd_runs
-    from numerics.negative_gradients import negative_gradients
+    from numerics.dyn import gd_runs
+    from numerics.dyn.negative_gradients import negative_gradients
 
     # one run reaches 0, the other ends at 0.02: "falls to 0 in 2 GD runs" would be false
     monkeypatch.setattr(gd_runs, "run", _runs_ending_at({"free": 0.0, "separable": 0.02}))
@@ -61,7 +61,7 @@ def _softmax_run(ci: list[float], r2: float) -> dict:
 
 
 def test_dyn2_softmax_summary_prints_the_rules_interval_and_an_r2_below_its_floor():
-    from numerics.dynamics import _separable_summary
+    from numerics.dyn.dynamics import _separable_summary
 
     runs = {"softmax/free": _softmax_run([-1.00183, -1.00164], 0.999988),
             "softmax/separable": _softmax_run([-0.91660, -0.91411], 0.998378)}
@@ -132,7 +132,7 @@ def test_scope_gap_says_supported_only_on_a_supported_row(render):
 # --------------------------------------------------------------------------- 5. internal names
 @pytest.mark.parametrize("loss", ["softmax", "sparsemax"])
 def test_properness_derivation_prints_the_conjugate_as_omega_star(loss):
-    from proofs.consistency import properness
+    from proofs.con.consistency import properness
 
     steps = "\n".join(properness(loss).steps)
     assert "Omegastar" not in steps and r"\operatorname{Omega" not in steps, steps
@@ -142,7 +142,7 @@ def test_properness_derivation_prints_the_conjugate_as_omega_star(loss):
 # --------------------------------------------------------------------------- 6. CON-3 O2, CON-2 indexing
 @pytest.mark.parametrize("loss", ["sparsemax", "entmax", "rankmax"])
 def test_con3_o2_summary_has_the_statements_inequality(loss):
-    from proofs.order import sparse_o2
+    from proofs.con.order import sparse_o2
     from reports.registry import by_key
 
     statement = by_key(f"CON-3[{loss}/O2]").statement
@@ -153,7 +153,7 @@ def test_con3_o2_summary_has_the_statements_inequality(loss):
 
 
 def test_con2_l2_items_in_print_are_the_stored_pair_counted_from_one():
-    from proofs.consistency import dcg_consistency
+    from proofs.con.consistency import dcg_consistency
 
     d = dcg_consistency("softmax", "L2")
     pair = d.counterexample["pair"]                       # 0-based, as results.json stores it
@@ -164,7 +164,7 @@ def test_con2_l2_items_in_print_are_the_stored_pair_counted_from_one():
 
 
 def test_con2_l2_enumeration_summary_counts_items_from_one_and_says_so():
-    from numerics import dcg
+    from numerics.con import dcg
 
     ev = dcg.dcg_consistency("sparsemax", "L2", CTX)
     pair = ev.counterexample["pair"]                      # 0-based, as results.json stores it
@@ -176,7 +176,7 @@ def test_con2_l2_enumeration_summary_counts_items_from_one_and_says_so():
 
 # --------------------------------------------------------------------------- 7. CPX-1 exponents
 def test_cpx1_rg2_als_says_which_grid_points_each_n_exponent_comes_from():
-    from numerics.complexity import cpx1
+    from numerics.cpx.complexity import cpx1
 
     ev = cpx1("rg2/als", CTX)
     f, labels = ev.figures, ev.labels

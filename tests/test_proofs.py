@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 
 from proofs.derivation import Derivation
-from proofs.fy import (LOSSES, check_conjugate, check_hessian, check_margin, check_smoothness, conjugate,
+from proofs.fy.api import (LOSSES, check_conjugate, check_hessian, check_margin, check_smoothness, conjugate,
                        derived_conjugate, entmax_lipschitz, hessian, loss_properties, margin, smoothness,
                        stated_hessian)
 
@@ -105,8 +105,8 @@ def test_entmax_constant_matches_numpy(alpha):
     assert 0.5 < entmax_lipschitz(alpha) <= 1.0
 
 
-# -- symbolic in n: the generic identities (proofs/fy_generic.py) can fail -------------------
-from proofs import fy_generic as G  # noqa: E402
+# -- symbolic in n: the generic identities (proofs/fy/identities.py) can fail -------------------
+from proofs.fy import identities as G  # noqa: E402
 from proofs.kkt import ALPHA, TAU  # noqa: E402
 
 
@@ -138,10 +138,10 @@ def test_generic_projection_and_variance_identities():
 
 
 # -- the stated inputs of the derivations, read at call time ---------------------------------
-import proofs.conjugates as C  # noqa: E402
-import proofs.hessians as H  # noqa: E402
-import proofs.margins as M  # noqa: E402
-import proofs.smoothness as S  # noqa: E402
+import proofs.fy.conjugates as C  # noqa: E402
+import proofs.fy.hessians as H  # noqa: E402
+import proofs.fy.margins as M  # noqa: E402
+import proofs.fy.smoothness as S  # noqa: E402
 
 
 def _stated(monkeypatch, mod, loss, value):
@@ -149,7 +149,7 @@ def _stated(monkeypatch, mod, loss, value):
 
 
 def test_stated_margins_and_constants_are_decided(monkeypatch):
-    """A typo in a table the derivations read (proofs.margins.STATED, proofs.smoothness.STATED)
+    """A typo in a table the derivations read (proofs.fy.margins.STATED, proofs.fy.smoothness.STATED)
     is what they decide, through the real call (no cached result of the true table survives)."""
     for loss, value, decision in (("sparsemax", sp.Rational(101, 100), "fails"), ("softmax", 10, "fails")):
         with monkeypatch.context() as m:
@@ -166,8 +166,8 @@ def test_stated_margins_and_constants_are_decided(monkeypatch):
 
 
 def test_a_slip_in_the_closed_form_or_the_hessian_form_is_decided(monkeypatch):
-    """The closed form of Ω* (proofs.conjugates.closed_form) and the stated Hessian entry
-    (proofs.hessians.stated_form) are read at call time: a slip there fails the derivation."""
+    """The closed form of Ω* (proofs.fy.conjugates.closed_form) and the stated Hessian entry
+    (proofs.fy.hessians.stated_form) are read at call time: a slip there fails the derivation."""
     orig = C.closed_form
     monkeypatch.setattr(C, "closed_form", lambda loss, s: orig(loss, s) + sp.Rational(1, 2))
     assert conjugate("sparsemax").decision == "fails"

@@ -1,4 +1,4 @@
-"""Rankmax reading R2 (reports/claims_r2.py): the exact routes agree with each other and with the
+"""Rankmax reading R2 (reports/r2/claims.py): the exact routes agree with each other and with the
 torch loss; the refuting counterexamples re-check and a wrong one does not; the planted defects
 of the verified row turn it; the claims without an R2 row are named in the front matter."""
 from fractions import Fraction
@@ -9,8 +9,8 @@ import torch
 
 from audit import RunContext, markup
 from losses import get
-from numerics import rankmax_r2 as num
-from proofs import rankmax_r2 as sym
+from numerics.fy import rankmax_r2 as num
+from proofs.fy import rankmax_r2 as sym
 from reports.recheck import recheck_one
 from reports.rechecks import r2 as rr
 
@@ -73,7 +73,7 @@ def test_the_numeric_checks_are_deterministic():
 
 
 def test_every_claim_without_an_r2_row_says_why_in_marked_text():
-    from reports.claims_r2 import NOT_APPLICABLE
+    from reports.r2.claims import NOT_APPLICABLE
     from reports.front import GLOSSARY
     from reports.registry import all_claims
 

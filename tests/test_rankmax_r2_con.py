@@ -1,4 +1,4 @@
-"""CON-2 under rankmax reading R2 (proofs/rankmax_r2_con.py, numerics/rankmax_r2_con.py): the symbolic
+"""CON-2 under rankmax reading R2 (proofs/con/rankmax_r2.py, numerics/con/rankmax_r2.py): the symbolic
 pieces are the exact risk, the failing law fails only under the adaptive scale, its counterexample
 re-checks and a sorted score vector does not."""
 from fractions import Fraction
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import rankmax_r2 as num
-from proofs import rankmax_r2_con as sym
+from numerics.fy import rankmax_r2 as num
+from proofs.con import rankmax_r2 as sym
 from reports.recheck import recheck_one
 
 FAILING = (Fraction(4, 5), Fraction(1, 20), Fraction(3, 20))

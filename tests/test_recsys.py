@@ -225,7 +225,7 @@ def test_the_wrong_positive_enters_through_the_exact_losses_label_source():
     other exact losses keep theirs."""
     from numerics.recsys.methods import Batch, make
     from reports.claim import replacing
-    from reports.planted_exp import wrong_positives
+    from reports.exp.planted import wrong_positives
 
     g = torch.Generator().manual_seed(0)
     n_users, n_items = 300, 50

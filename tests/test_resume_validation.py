@@ -210,7 +210,7 @@ def _experiment_rows():
 
 
 def test_rows_of_an_unavailable_data_set_are_never_resumed(cache, tmp_path, monkeypatch):
-    from numerics import exp_checks
+    from numerics.exp import checks as exp_checks
 
     monkeypatch.setattr(exp_checks, "_UNAVAILABLE", {})
     monkeypatch.setattr(report, "all_claims", _experiment_rows)

@@ -16,7 +16,7 @@ from reports.runner import CheckCrashed, clear_caches, run_claim, run_planted, s
 Evidence = partial(_Evidence, summary="a test check")
 CTX = RunContext()
 FY4_CX = {"alpha": 3.0, "theta": [0.0, 0.0, 0.0], "lambda_max": 3.0}  # a real FY-4 [alpha>2] counterexample
-FY4_GT2 = {"lipschitz_upper": 1}  # the constant that row states (reports/claims_fy.py)
+FY4_GT2 = {"lipschitz_upper": 1}  # the constant that row states (reports/fy/claims.py)
 
 
 def _claim(*evidence_fns, cid="FY-4", reading="entmax[alpha>2]"):

@@ -12,8 +12,8 @@ import torch
 import losses
 from audit.builtin_losses import BUILTINS, ENTMAX15, RANKMAX, SOFTMAX, SPARSEMAX
 from audit.separable import SeparableLoss, available, resolve
-from numerics.separable_map import torch_map
-from proofs.separable import T, derive
+from numerics.user.map import torch_map
+from proofs.user.facts import T, derive
 
 P = sp.Symbol("p", positive=True)
 TSALLIS3 = SeparableLoss("tsallis-3", (P**3 - P) / 6, P)

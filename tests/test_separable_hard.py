@@ -18,12 +18,12 @@ import pytest
 import sympy as sp
 import torch
 
-import proofs.separable_fy as sym_fy
+import proofs.user.fy as sym_fy
 from audit.markup import problems
 from audit.separable import SeparableLoss
 from losses.separable import SeparableMap
-from numerics.separable_map import torch_map
-from proofs.separable import derive
+from numerics.user.map import torch_map
+from proofs.user.facts import derive
 from reports.runner import text_problems
 
 P = sp.Symbol("p", positive=True)
@@ -131,7 +131,7 @@ def test_fy2_leaves_out_labels_with_infinite_omega_and_never_passes_a_nan(monkey
 
     from audit import RunContext, SuiteDefect
     from audit.builtin_losses import SPARSEMAX
-    import numerics.separable_fy as num_fy
+    import numerics.user.fy as num_fy
 
     ev = num_fy.properties_check(LOGSQ, RunContext())
     assert ev.outcome == "holds" and ev.figures["labels_outside_dom"] == ev.figures["cases"] > 0

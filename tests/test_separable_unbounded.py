@@ -25,14 +25,14 @@ from planted_run import planted_result
 import sympy as sp
 import torch
 
-import numerics.separable_capped as num_cap
-import numerics.separable_checks as sep_checks
-import numerics.separable_dyn as num_dyn
+import numerics.user.capped as num_cap
+import numerics.user.checks as sep_checks
+import numerics.user.dyn as num_dyn
 from audit import RunContext, SuiteDefect
 from audit.separable import SeparableLoss
 from reports.claim import replacing
-from reports.claims_user import user_claims
-from reports.claims_user_dyn import dyn2_claim
+from reports.user.claims import user_claims
+from reports.user.claims_dyn import dyn2_claim
 from reports.runner import run_claim
 
 P = sp.Symbol("p", positive=True)

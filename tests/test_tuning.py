@@ -1,4 +1,4 @@
-"""The equal-budget tuning (numerics/recsys/tuning.py, reports/tune.py): grids of equal
+"""The equal-budget tuning (numerics/recsys/tuning.py, reports/exp/tune.py): grids of equal
 size, selection and edge flags, a sweep through the execution layer that resumes and gives
 the same record in process and on a cluster, and a stale record refused by name."""
 import json
@@ -9,7 +9,7 @@ import pytest
 from numerics.recsys import tuning as T
 from numerics.recsys.train import Config
 from reports.execution import Engine
-from reports.tune import run_tuning
+from reports.exp.tune import run_tuning
 
 pytestmark = pytest.mark.xdist_group("dask-cluster")
 

@@ -12,7 +12,7 @@ fitted in closed form on the same training part; popularity counts it.
 Tuning uncertainty (issue 21): every configuration of a method that validation cannot
 tell from its selection (the plausible set, ``plausible.py``, from the record's per-user
 validation scores) is refitted the same way, each with its own epoch count from the record;
-a verdict must come out the same for every plausible configuration (``numerics/exp_decide.py``).
+a verdict must come out the same for every plausible configuration (``numerics/exp/decide.py``).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Run-level comparison of two recommenders by test NDCG@20: the t-interval that
-``numerics/exp_decide.py`` applies at the split level (one run per split), a two-stage
+``numerics/exp/decide.py`` applies at the split level (one run per split), a two-stage
 bootstrap and Bonferroni levels.
 
 Why run level.  A training run r = (split_seed, train_seed) draws a split and an

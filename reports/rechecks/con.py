@@ -1,7 +1,7 @@
 """Re-checks of CON-1 and CON-2 counterexamples from their stored data and the row's
 constants alone (numpy and fractions; each prediction map by its own route in :mod:`.maps`).
 
-Row constants (results.json ``constants``, typed in reports/claims_con.py from the
+Row constants (results.json ``constants``, typed in reports/con/claims.py from the
 statement) define the claim; nothing that defines it is read from the counterexample:
 
 * ``loss``; ``alphas`` (entmax): the α grid -- a counterexample's α must lie on it;

@@ -1,7 +1,7 @@
 """Re-checks of CPX-1 counterexamples from the stored counts alone (stdlib: math, fractions).
 
 What defines the claim comes from the row's ``constants`` (typed in the registry from the
-statement, reports/claims_cpx.py), never from the counterexample: ``claimed_terms`` (the
+statement, reports/cpx/claims.py), never from the counterexample: ``claimed_terms`` (the
 claimed per-epoch cost, a sum of unit-constant terms ``Π x^k``, times ``log x`` where the
 claim has one), ``tol`` (the statement's tolerance above the O(·) band), ``rechecks`` (which
 re-check each check's counterexample gets) and, for a derived cost, ``per_epoch`` (how a

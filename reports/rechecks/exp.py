@@ -3,7 +3,7 @@ and counted operations (standard library and numpy only), and of CPX-1's from st
 (``cost.py``).
 
 What defines the claim comes from the row's ``constants`` (typed in the registry from the
-statement, reports/claims_exp.py), never from the counterexample:
+statement, reports/exp/claims.py), never from the counterexample:
 
 * ``rule``: ``intervals`` (run-level intervals), ``dominated`` (intervals and counted
   operations) or ``dearer`` (counted operations);

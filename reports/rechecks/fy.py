@@ -77,7 +77,7 @@ def _loss(loss: str, theta: np.ndarray, y: np.ndarray, alpha, k) -> tuple[float,
 
 def _tol(theta: np.ndarray) -> float:
     """Float64 resolution of an FY loss from θ: n terms of size ptp θ weighed by scores of
-    size ptp θ (as numerics/fy_common.py's loss tolerance, with a factor 4 to spare)."""
+    size ptp θ (as numerics/fy/common.py's loss tolerance, with a factor 4 to spare)."""
     n = theta.size
     return 64 * (n + 1) * EPS * (1.0 + float(np.ptp(theta))) ** 2
 

@@ -1,0 +1,1 @@
+"""CPX-1: per-epoch costs (CLAIMS.md §5): numeric checks."""

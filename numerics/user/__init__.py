@@ -1,0 +1,1 @@
+"""audit-loss: the rows of a user's separable loss (issue 23): numeric checks."""

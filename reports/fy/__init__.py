@@ -1,0 +1,1 @@
+"""FY-1 … FY-4: the Fenchel–Young properties (CLAIMS.md §1): claims and planted defects."""
