@@ -149,3 +149,18 @@ def test_a_law_with_an_irrelevant_item_rechecks(loss):
     ok, msg = recheck_one("CON-2", f"user:{loss.name}/L2", cx, c)
     assert ok, msg
     assert not recheck_one("CON-2", f"user:{loss.name}/L2", {**cx, "theta": [theta[1], *theta[1:]]}, c)[0]
+
+
+def test_a_g_infinite_at_one_says_its_risk_is_read_centred():
+    """g = −log(1 − p) + p² has g(1⁻) = +∞, so L(θ; e_y) = +∞ at every θ: CON-1 and CON-2 say they read
+    R without its infinite constant (L(θ; η)); a g finite at 1 (binary entropy) says nothing of it."""
+    import sympy as sp
+
+    from audit.separable import SeparableLoss
+    from reports.user.claims_rank import rank_claims
+
+    p = sp.Symbol("p", positive=True)
+    unbounded = SeparableLoss("unbounded", -sp.log(1 - p) + p**2, p)
+    binent = SeparableLoss("binent", p * sp.log(p) + (1 - p) * sp.log(1 - p), p)
+    assert all("read centred" in c.statement for c in rank_claims(unbounded))
+    assert not any("read centred" in c.statement for c in rank_claims(binent))

@@ -72,6 +72,16 @@ def _tempered_map() -> Planted:
     return patched("the map tempered by 1.01 (scores divided by 1.01)", _map_patch(_tempered), resolution=True)
 
 
+def _centred(loss: SeparableLoss) -> str:
+    """The reading of R where g(1⁻) = +∞: every one-hot label has L ≡ +∞, so R = L(θ; η) + const
+    (CLAIMS.md §2) has an infinite constant and is read without it (as DYN-2[user:NAME] does)."""
+    if sp.limit(loss.g, loss.x, 1, "-") != sp.oo:
+        return ""
+    return (r" Here $g(1^-) = +\infty$: $L(\theta; e_y) \equiv +\infty$, so $R$ is read centred, "
+            r"$R(\theta) - \mathbb{E}\,\Omega(e_y) + \Omega(\eta) = L(\theta; \eta)$, finite where every "
+            r"$\eta_i < 1$.")
+
+
 def _con1(loss: SeparableLoss) -> Claim:
     def symbolic(ctx):
         return sym_rank.topk_calibration(loss, fy2_premise(loss)).evidence("halfspace-gap")
@@ -85,7 +95,7 @@ def _con1(loss: SeparableLoss) -> Claim:
     statement = (f"{loss.name} is top-$k$ calibrated for every $k < n$: $\\inf\\{{R(\\theta) : \\theta$ not top-$k$ "
                  "preserving for $\\eta\\} > \\inf R$ for every $\\eta$ (derived by the suite: each half-space "
                  "$\\theta_i \\le \\theta_j$ with $\\eta_i > \\eta_j$ stays $g(\\eta_i) + g(\\eta_j) - "
-                 "2g((\\eta_i + \\eta_j)/2) > 0$ above $\\inf R$).")
+                 "2g((\\eta_i + \\eta_j)/2) > 0$ above $\\inf R$)." + _centred(loss))
     return Claim("CON-1", f"user:{loss.name}", statement, checks, expected="verified",
                  note="a user's loss: no registered verdict", constants={"tree": loss.tree()}, scope=_CON1_SCOPE)
 
@@ -123,7 +133,7 @@ def _con2(loss: SeparableLoss, m: str) -> Claim:
               Check("dcg-enumeration", "numeric", numeric, **num_opts))
     statement = (f"{loss.name} with {_MAP[m]} is DCG-consistent: sorting its Bayes-optimal scores maximizes "
                  r"$\mathbb{E}_D[\mathrm{DCG}]$ for every relevance law $D$ (worst ranking over the minimizer set, "
-                 "ties broken every way).")
+                 "ties broken every way)." + _centred(loss))
     constants = {"tree": loss.tree(), "label_map": m, "gain_base": 2}
     if m == "L1":
         return Claim("CON-2", f"user:{loss.name}/L1", statement, checks, expected="verified",
