@@ -268,21 +268,7 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
             if not float(fe.max()) <= 1e-5:
                 defect("central-difference gradient != yhat - y", float(fe.max()), th[int(fe.nan_to_num(1.0).argmax())])
             lv = lv.detach()
-            st["min_loss"] = min(st["min_loss"], float(lv.min()))
-            far = (y - yhat).abs().amax(1) >= 0.05
-            if bool((lv < -TOL).any()) or bool((far & (lv <= 1e-12)).any()):
-                defect("L < 0, or L = 0 at y away from yhat", float(lv.min()), th[int(lv.argmin())])
-            for c in (-3.0, 5.0):
-                se = (L(th + c, y) - lv).abs().detach()
-                st["max_shift_err"] = max(st["max_shift_err"], float(se.max()))
-                if float(se.max()) > TOL * (1 + abs(c)) * 10:
-                    defect("L(theta + c1) != L(theta)", float(se.max()), th[int(se.argmax())])
-            other = th.roll(1, 0)
-            excess = (L((th + other) / 2, y) - (lv + L(other, y).detach()) / 2).detach()
-            finite("the midpoint excess", excess, th)
-            st["max_midpoint_excess"] = max(st["max_midpoint_excess"], float(excess.max()))
-            if float(excess.max()) > TOL:
-                defect("midpoint convexity violated", float(excess.max()), th[int(excess.argmax())])
+            sep_fy.value_properties(L, th, y, yhat, lv, st, defect, finite)
     summary = (f"{st['cases']} pairs on $C_k$: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
                f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
     detail = ("the suite's map on $C_k$ and $\\Omega^*$ on random $\\theta$ (scale 3) with $k$-hot and interior "

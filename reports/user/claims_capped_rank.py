@@ -45,6 +45,7 @@ from proofs.user.facts import derive
 from proofs.user.capped_con import fy2_premise
 
 from ..claim import Check, Claim, Planted, patched, replacing
+from .claims_capped import _uncapped_at, _uncapped_coordinate
 from .claims_capped_con import _map_patch
 from .claims_con import _derived, _reversed
 from .claims_rank import _MOVED, _tempered
@@ -62,22 +63,6 @@ def _has_cap(loss: SeparableLoss) -> bool:
     return "cap" in sym_cap.regions(loss)
 
 
-# the FY rows' cap defects (reports/user/claims_capped.py) written again: importing them would close a circle,
-# as that module imports this one
-_REAL_COORDINATE = sym_cap.coordinate
-
-
-def _uncapped_coordinate(region, u):
-    """The stated map without its cap: ŷᵢ = G(θᵢ − τ) past g′(1⁻) as well."""
-    return sym_cap.G(u) if region == "cap" else _REAL_COORDINATE(region, u)
-
-
-def _uncapped_at(self, z, mask):
-    """SeparableMap._at clamping below only: the cap at g′(1⁻) forgotten."""
-    y = self.inverse(z.clamp(min=self.lo))
-    if self.exact_lo:
-        y = y.masked_fill(z <= self.lo, 0.0)
-    return y if mask is None else y.masked_fill(mask, 0.0)
 
 
 def _cap_defects(loss: SeparableLoss, numeric: bool) -> tuple[Planted, ...]:
