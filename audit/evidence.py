@@ -33,17 +33,19 @@ class SuiteDefect(RuntimeError):
     data): a bug of ours, reported as a crash, never as a finding about the paper."""
 
 
-def _clean(x: Any) -> Any:
-    """JSON-ready copy: tuples → lists, tensors/numpy → Python floats, rounded so
-    the last bits of float noise do not break byte-identical reports."""
+def as_stored(x: Any) -> Any:
+    """A value as results.json stores it (public: a check that stores a record must build it
+    from these values, so that the outside re-checker sees what it saw): JSON-ready, tuples →
+    lists, tensors/numpy → Python floats, rounded so the last bits of float noise do not break
+    byte-identical reports."""
     if isinstance(x, Mapping):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): as_stored(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [as_stored(v) for v in x]
     if isinstance(x, torch.Tensor):
-        return _clean(x.tolist())
+        return as_stored(x.tolist())
     if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):  # numpy scalars/arrays
-        return _clean(x.tolist())
+        return as_stored(x.tolist())
     if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
         return x
     if isinstance(x, float):
@@ -90,11 +92,11 @@ class Evidence:
         if self.detail:
             out["detail"] = self.detail
         if self.figures:
-            out["figures"] = _clean(self.figures)
+            out["figures"] = as_stored(self.figures)
         if self.labels:
             out["labels"] = {str(k): str(v) for k, v in self.labels.items()}
         if self.counterexample is not None:
-            out["counterexample"] = _clean(self.counterexample)
+            out["counterexample"] = as_stored(self.counterexample)
         if self.assumptions:
             out["assumptions"] = list(self.assumptions)
         if self.steps:

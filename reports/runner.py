@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence, TextIO
 
 from audit import Evidence, RunContext, SuiteDefect, markup
-from audit.evidence import PLOT_KEYS, _clean
+from audit.evidence import PLOT_KEYS, as_stored
 from audit.falsealarm import share
 
 from .claim import Check, Claim, verdict
@@ -94,7 +94,7 @@ def check_context(claim: Claim, check: Check, ctx: RunContext) -> RunContext:
 
 def _stored(x: Any) -> Any:
     """As results.json stores it."""
-    return json.loads(json.dumps(_clean(x)))
+    return json.loads(json.dumps(as_stored(x)))
 
 
 #: the summary of a crashed check (its traceback is the detail, printed in evidence.pdf)

@@ -252,9 +252,9 @@ def _apx(key: str) -> dict:
 def _stored(cx: dict) -> dict:
     import json
 
-    from audit.evidence import _clean
+    from audit.evidence import as_stored
 
-    return json.loads(json.dumps(_clean(cx)))
+    return json.loads(json.dumps(as_stored(cx)))
 
 
 def _h1_counterexamples() -> dict:

@@ -147,9 +147,9 @@ def test_moments_are_read_along_the_whole_run(ev):
 def json_round_trip(x):
     import json
 
-    from audit.evidence import _clean
+    from audit.evidence import as_stored
 
-    return json.loads(json.dumps(_clean(x)))
+    return json.loads(json.dumps(as_stored(x)))
 
 
 def test_false_alarm_level_is_the_context_share_and_split(ev):

@@ -11,7 +11,7 @@ import torch
 from losses import get
 from proofs.dyn import gd_exact as gde
 from audit import RunContext
-from audit.evidence import _clean
+from audit.evidence import as_stored
 from recheck_script import RECHECK
 from reports.registry import by_key
 from reports.runner import run_claim
@@ -24,14 +24,14 @@ def _constants(key):
 
 def _recheck(key, cx, check="gd-exact", constants=None):
     claim = by_key(key)
-    return RECHECK.recheck_one("DYN-2", claim.reading, json.loads(json.dumps(_clean(cx))),
+    return RECHECK.recheck_one("DYN-2", claim.reading, json.loads(json.dumps(as_stored(cx))),
                                _constants(key) if constants is None else constants, check)
 
 
 
 def _stored(d):
     """The counterexample as results.json stores it."""
-    return json.loads(json.dumps(_clean(d.counterexample)))
+    return json.loads(json.dumps(as_stored(d.counterexample)))
 
 
 # -------------------------------------------------------------------- exact primitives

@@ -8,7 +8,7 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from audit import RunContext, SuiteDefect
-from audit.evidence import _clean
+from audit.evidence import as_stored
 from audit.falsealarm import share
 from losses import get
 from numerics.dyn import dynamics as dyn
@@ -25,7 +25,7 @@ SOFTMAX_SEP_CTX = RunContext(alpha=share("DYN-2", "softmax", "separable-gd"))
 
 
 def _stored(x):
-    return json.loads(json.dumps(_clean(x)))
+    return json.loads(json.dumps(as_stored(x)))
 
 
 def _constants(key):

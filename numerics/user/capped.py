@@ -45,7 +45,7 @@ import sympy as sp
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
-from audit.evidence import _clean
+from audit.evidence import as_stored
 from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
@@ -131,13 +131,13 @@ def _in_ck(y: list[float], k: int) -> bool:
 def _stated_counterexample(loss: SeparableLoss, theta: np.ndarray, y: np.ndarray, p: np.ndarray, D: np.ndarray,
                            rows: np.ndarray, k: int) -> dict | None:
     """FY-1's record against the author's map, from the values as results.json stores them (12
-    digits, :func:`audit.evidence._clean`; the point on the grid, :func:`_on_grid`): among ``rows``
+    digits, :func:`audit.evidence.as_stored`; the point on the grid, :func:`_on_grid`): among ``rows``
     the first whose output leaves C_k (``infeasible``), else the one where the certified point beats
     the map's objective by the most, if by more than GAIN (1 + |D|) (``beats``); else None."""
     best = None
     for i in np.flatnonzero(rows):
-        th = [float(v) for v in _clean(theta[i])]
-        yv = [float(v) for v in _clean(y[i])]                    # a nan is stored as "nan"
+        th = [float(v) for v in as_stored(theta[i])]
+        yv = [float(v) for v in as_stored(y[i])]                    # a nan is stored as "nan"
         rec = {"theta": th, "yhat": yv, "point": _on_grid(p[i].tolist(), k), "k": k}
         if not _in_ck(yv, k):
             return rec | {"side": "infeasible", "gain": 0.0}
