@@ -3,7 +3,11 @@ separable data with a k-hot label reach *exactly* zero loss in finitely many ste
 simplex route (numerics/user/dyn.py) carried to C_k = {0 ≤ p ≤ 1, Σp = k}, on the capped
 map (numerics/user/capped.py ``capped_map``, looked up at call time, where a planted
 defect replaces it), the margin the suite derives on C_k (:func:`derived_margin`,
-proofs/user/capped.py) and the simplex's GD step (``separable_dyn.training_gradient``).
+proofs/user/capped.py) and the one-step threshold :func:`step_threshold`.  The runs, rules
+and probes are the simplex route's, which takes k (the simplex is C_k at k = 1): its GD step
+``dyn.training_gradient``, loss ``dyn._Loss`` and ``dyn.gd_case``; what is this route's own is
+the map, lr_min over pairs, the KKT certificate on C_k, the gap rule with the negatives' fall,
+the cases (k, n) and their seeds, and the figures per k.
 
 Setting: free scores θ ∈ Rⁿ, label y = 1_Y with Y the first k classes (k < n), GD
 θ ← θ − lr (ŷ(θ) − 1_Y) at a constant lr; γ(θ) = min_{i∈Y} θᵢ − max_{j∉Y} θⱼ.  Derived by
@@ -45,7 +49,7 @@ iterate's γ is compared with m outside the band |γ − m| ≤ 10⁻⁹(1 + max
 and each probe outside it re-compared exactly (float64 scores as fractions, m by sympy); a
 mismatch, a zero GD leaves, or a pair capped and zeroed below the margin is a disagreement of
 our routes (``SuiteDefect``).  With no margin a zero must pass the KKT certificate on C_k
-(numerics/separable_capped_con.kkt_certificate, g′ and θ only): else ours, if it does an
+(numerics/user/capped_con.py ``kkt_certificate``, g′ and θ only): else ours, if it does an
 underflow (undecided).  fails (a crash, reports/user/claims_capped_dyn.py): L rising beyond
 rounding, γ short of the bound above, a probe at lr_min (1 + 10⁻⁶) not at zero or one at
 lr_min (1 − 10⁻⁶) at zero, or (no margin) a confirmed zero.  Zero claimed: holds iff in
@@ -57,28 +61,22 @@ n = 3, never, DYN-2[rankmax]), and without margin the slope of log L on log t pe
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
-import numpy as np
 import sympy as sp
-import torch
 
 import proofs.user.capped as sym_cap
-from audit import Evidence, RunContext, SuiteDefect
+from audit import Evidence, RunContext
 from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
 from . import capped as num_cap
 from . import dyn as num_dyn
 from .capped_con import kkt_certificate
-from .fy import conjugate, omega_np
 from ..threads import one_thread
 
-DT = torch.float64
 CASES = ((1, 5), (2, 5), (3, 6))
 KS = [k for k, _ in CASES]
 LRS, STEPS, DEEP, UNIT = num_dyn.LRS, num_dyn.STEPS, num_dyn.DEEP, num_dyn.UNIT
-DELTA, BAND, ROUND = num_dyn.DELTA, num_dyn.BAND, num_dyn.ROUND
+DELTA, BAND = num_dyn.DELTA, num_dyn.BAND
 SALT = 329
 LABELS = {**num_dyn.LABELS, "cases_k": "$(k, n)$ pairs", "runs": "GD runs (all $(k, n)$)",
           "reached_zero": "runs at exactly zero loss (confirmed), per $k$ and step size",
@@ -87,207 +85,14 @@ LABELS = {**num_dyn.LABELS, "cases_k": "$(k, n)$ pairs", "runs": "GD runs (all $
                                "(measured, no rate claimed)",
           "labelled_at_cap": r"iterates with a labelled class at the cap $\hat y_i = 1$ and $L > 0$, per $k$",
           "label_outside_dom": r"the loss compared ($\Omega(\mathbf 1_Y) = +\infty$: $L = +\infty$ at every $\theta$)"}
+#: lr_min(θ) per row (module docstring), the attribute this route looks up (planted defects replace it)
+step_threshold = num_dyn.pair_threshold
 
 
 def derived_margin(loss: SeparableLoss) -> sp.Expr | None:
     """The margin on C_k the suite derives (proofs/user/capped.py), None for "none"."""
     m = sym_cap.capped_facts(loss)["margin"][0]
     return None if m == sp.oo else m
-
-
-def step_threshold(theta: torch.Tensor, yhat: torch.Tensor, k: int, m: float) -> torch.Tensor:
-    """lr_min(θ) per row (module docstring): max over pairs i < k ≤ j below the margin of
-    (m − θᵢ + θⱼ)/(1 − ŷᵢ + ŷⱼ); a pair at the cap and at 0 is at the margin and left out."""
-    num = m - (theta[:, :k, None] - theta[:, None, k:])
-    den = 1 - yhat[:, :k, None] + yhat[:, None, k:]
-    ratio = torch.where(den > 0, num / torch.where(den > 0, den, 1.0), torch.full_like(num, float("-inf")))
-    return ratio.flatten(1).amax(-1)
-
-
-def _gap(theta: torch.Tensor, k: int) -> torch.Tensor:
-    return theta[:, :k].amin(-1) - theta[:, k:].amax(-1)
-
-
-def _at_least(gap: Fraction, m: sp.Expr) -> bool:
-    """gap ≥ m decided exactly (sympy evaluates an irrational m to the digits it needs)."""
-    return bool(sp.Rational(gap.numerator, gap.denominator) >= m)
-
-
-def _exact_gap(row: list, k: int) -> Fraction:
-    fr = [Fraction(float(v)) for v in row]
-    return min(fr[:k]) - max(fr[k:])
-
-
-def _starts(loss: SeparableLoss, k: int, n: int, ctx: RunContext) -> torch.Tensor:
-    g1 = sp.lambdify(loss.x, derive(loss).g1, "numpy")
-    q = np.asarray(DEEP)[:, None]
-    target = np.concatenate([np.repeat(1 - (n - k) * q / k, k, 1), np.repeat(q, n - k, 1)], 1)
-    with np.errstate(all="ignore"):
-        deep = torch.as_tensor(np.asarray(g1(target), dtype=float) + np.zeros_like(target), dtype=DT)
-    unit = 0.5 * torch.randn(UNIT, n, generator=ctx.generator(salt=SALT + 7 * k + n), dtype=DT)
-    return torch.cat([unit, deep])
-
-
-class _Loss:
-    """L(θ; 1_Y) = Ω*(θ) + Ω(1_Y) − Σ_Y θᵢ from the map's ŷ, and its rounding allowance: 64 ε per
-    unit of its terms, plus (max|θ| + |g′(k/n)|) ≥ |τ| times ŷ's mass defect (∂L/∂ŷᵢ = τ on the
-    support).  Ω(1_Y) = +∞: L − Ω(1_Y) instead, −∞ exactly where ŷ = 1_Y (module docstring)."""
-
-    def __init__(self, loss: SeparableLoss, k: int, n: int):
-        self.loss, self.k, self.n = loss, k, n
-        label = np.r_[np.ones(k), np.zeros(n - k)]
-        omega = float(omega_np(loss, label))
-        self.finite_label = bool(np.isfinite(omega))
-        self.omega_y = omega if self.finite_label else 0.0
-        grid = np.concatenate([[0.0, 1.0], np.linspace(1e-6, 1 - 1e-6, 101)])
-        vals = np.abs(omega_np(loss, grid[:, None]))
-        self.gmax = 1 + float(vals[np.isfinite(vals)].max())
-        with np.errstate(all="ignore"):
-            self.gk = abs(float(sp.lambdify(loss.x, derive(loss).g1, "numpy")(k / n)))
-
-    def __call__(self, theta: torch.Tensor, yhat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        k, n = self.k, self.n
-        value = conjugate(lambda _: yhat, self.loss, theta) + self.omega_y - theta[:, :k].sum(-1)
-        big = theta.abs().amax(-1)
-        tol = (ROUND * (1 + 2 * n * big + 2 * n * self.gmax + abs(self.omega_y))
-               + 4 * (1 + big + self.gk) * (yhat.sum(-1) - k).abs())
-        bad = ~torch.isfinite(value) | ~torch.isfinite(tol)
-        if not self.finite_label:
-            bad &= ~(_at_label(yhat, k) & torch.isneginf(value))
-        if bool(bad.any()):
-            b = int(bad.nonzero()[0])
-            raise SuiteDefect(f"{self.loss.name}: the loss compared on C_k, {float(value[b])}, or its rounding "
-                              f"allowance is not finite at k = {k}, theta = {theta[b].tolist()}")
-        return value, tol
-
-
-def _at_label(yhat: torch.Tensor, k: int) -> torch.Tensor:
-    return (yhat[:, :k] == 1).all(-1) & (yhat[:, k:] == 0).all(-1)
-
-
-def _compare(zero, theta, k, m, stats, where) -> None:
-    """The map's zeros against γ ≥ m outside the band; SuiteDefect on a mismatch."""
-    gap = _gap(theta, k)
-    far = (gap - m).abs() > BAND * (1 + theta.abs().amax(-1))
-    bad = far & (zero != (gap >= m))
-    stats["compared"] += int(far.sum())
-    stats["in_band"] += int((~far).sum())
-    if bad.any():
-        b = int(bad.nonzero()[0])
-        raise SuiteDefect(f"{where}: the map's support says L {'=' if zero[b] else '>'} 0 at k = {k}, theta = "
-                          f"{theta[b].tolist()} but its gap {float(gap[b]):.12g} is {'below' if zero[b] else 'past'} "
-                          f"the margin {m:.12g}: the map, the margin and FY-3 on C_k disagree")
-
-
-def _runs(loss, fmap, lossfn, starts, k, m, T, stats) -> dict:
-    """GD at every lr of LRS from every start, one batch; the rules checked at every step."""
-    B = starts.shape[0]
-    theta = starts.repeat(len(LRS), 1)
-    lr = torch.tensor(LRS, dtype=DT).repeat_interleave(B)
-    y = torch.zeros_like(theta)
-    y[:, :k] = 1.0
-    first = torch.full((theta.shape[0],), -1, dtype=torch.long)
-    losses, prev = [], None
-    for t in range(T + 1):
-        yhat = fmap(theta, k)
-        zero = (yhat == y).all(-1)
-        L, tol = lossfn(theta, yhat)
-        if lossfn.finite_label and (zero & (L.abs() > tol)).any():
-            b = int((zero & (L.abs() > tol)).nonzero()[0])
-            raise SuiteDefect(f"{loss.name}: y-hat = 1_Y but the torch loss is {float(L[b]):.3g} at k = {k}, theta "
-                              f"= {theta[b].tolist()}: the map and the loss disagree")
-        if ((first >= 0) & ~zero).any():
-            raise SuiteDefect(f"{loss.name}: GD left exactly zero loss at k = {k} (the gradient there is not 0)")
-        if m is not None:
-            _compare(zero, theta, k, m, stats, f"{loss.name}, k = {k}, GD step {t}")
-        elif zero.any():
-            rows = zero.nonzero().flatten()
-            bad = kkt_certificate(loss, theta[rows].numpy(), yhat[rows].numpy(), k, {})[0]
-            if bad.any():
-                b = int(rows[int(np.argmax(bad))])
-                raise SuiteDefect(f"{loss.name}: a zero of the map that fails the KKT conditions on C_k (no margin: "
-                                  f"L > 0 at every finite theta): y-hat = 1_Y at k = {k}, theta = {theta[b].tolist()}")
-            stats["underflow_zeros"] += len(rows)
-        first = torch.where((first < 0) & zero, torch.full_like(first, t), first)
-        stats["labelled_at_cap"][f"k = {k}"] += int(((yhat[:, :k] == 1).any(-1) & ~zero).sum())
-        if prev is not None:
-            cx = _monotone(prev, (theta, L, tol), k, t)
-            if cx is not None:
-                return {"fails": cx}
-        losses.append(L)
-        prev = (theta, L, tol, yhat, lr)
-        theta = theta - lr[:, None] * num_dyn.training_gradient(yhat, y)
-    return {"first": first, "loss": torch.stack(losses), "theta": theta, "lr": lr}
-
-
-def _monotone(prev, now, k, t) -> dict | None:
-    """L never rises; γ rises by at least lr (min_Y (1 − ŷᵢ) + min_{∉Y} ŷⱼ).  A counterexample, or None."""
-    th0, L0, tol0, yhat0, lr = prev
-    th1, L1, tol1 = now
-    # L − Ω(1_Y) = −∞ at a zero (Ω(1_Y) = +∞) stays there: no rise (and not ∞ − ∞)
-    rise = torch.where(torch.isneginf(L1), float("-inf"), L1 - L0 - tol0 - tol1)
-    bound = _gap(th0, k) + lr * ((1 - yhat0[:, :k]).amin(-1) + yhat0[:, k:].amin(-1))
-    short = bound - _gap(th1, k) - ROUND * (1 + th0.abs().amax(-1) + th1.abs().amax(-1))
-    for what, bad in (("the loss rose", rise > 0),
-                      ("the gap fell short of gap + lr (min_Y (1 - yhat_i) + min_notY yhat_j)", short > 0)):
-        if bad.any():
-            b = int(bad.nonzero()[0])
-            return {"what": what, "k": k, "step": t, "lr": float(lr[b]), "theta_before": th0[b].tolist(),
-                    "theta_after": th1[b].tolist(), "loss_before": float(L0[b]), "loss_after": float(L1[b])}
-    return None
-
-
-def _probes(loss, fmap, starts, k, m_expr, m, stats) -> dict | None:
-    """One step at lr_min (1 ± DELTA) from each start with L > 0.  A counterexample, or None."""
-    y = torch.zeros_like(starts)
-    y[:, :k] = 1.0
-    y0 = fmap(starts, k)
-    live = ~(y0 == y).all(-1)
-    th, yh, y = starts[live], y0[live], y[live]
-    den = 1 - yh[:, :k, None] + yh[:, None, k:]
-    below = (th[:, :k, None] - th[:, None, k:]) < m - BAND * (1 + th.abs().amax(-1))[:, None, None]
-    if bool((below & (den <= 0)).any()):
-        b = int((below & (den <= 0)).flatten(1).any(-1).nonzero()[0])
-        raise SuiteDefect(f"{loss.name}: the map puts a labelled class at 1 and a negative at 0 whose scores are "
-                          f"closer than the margin, k = {k}, theta = {th[b].tolist()}: the map and FY-3 disagree")
-    lr_min = step_threshold(th, yh, k, m)
-    out = {}
-    for sign, want in ((1, True), (-1, False)):
-        lr = lr_min * (1 + sign * DELTA)
-        th1 = th - lr[:, None] * num_dyn.training_gradient(yh, y)
-        zero = (fmap(th1, k) == y).all(-1)
-        _compare(zero, th1, k, m, stats, f"{loss.name}, one step at lr_min (1 {'+' if sign > 0 else '-'} 1e-6)")
-        far = ((_gap(th1, k) - m).abs() > BAND * (1 + th1.abs().amax(-1))).tolist()
-        stats["probes"] += len(far)
-        for b in [i for i, f in enumerate(far) if f]:
-            exact = _at_least(_exact_gap(th1[b].tolist(), k), m_expr)
-            stats["probes_decided"] += 1
-            if exact != bool(zero[b]):
-                raise SuiteDefect(f"{loss.name}: one-step probe at k = {k}, theta = {th1[b].tolist()}: the map says "
-                                  f"L {'=' if zero[b] else '>'} 0, exact arithmetic says the gap is "
-                                  f"{'past' if exact else 'below'} the margin")
-            if exact != want and not out:
-                out = {"what": f"one step at lr_min (1 {'+' if sign > 0 else '-'} 1e-6) "
-                               f"{'did not reach' if want else 'reached'} zero loss",
-                       "k": k, "theta0": th[b].tolist(), "lr": float(lr[b]), "theta1": th1[b].tolist()}
-    return out or None
-
-
-def _confirm_zeros(loss, theta, hit, k, m_expr, m, stats) -> torch.Tensor:
-    """Runs whose zero is confirmed in exact arithmetic (within the band of m: not counted)."""
-    out = torch.zeros_like(hit)
-    for b in hit.nonzero().flatten().tolist():          # ≤ 24 rows per case, once
-        row = theta[b].tolist()
-        gap = _exact_gap(row, k)
-        if abs(float(gap) - m) <= BAND * (1 + max(abs(v) for v in row)):
-            stats["zeros_in_band"] += 1
-            continue
-        if not _at_least(gap, m_expr):
-            raise SuiteDefect(f"{loss.name}: GD reached y-hat = 1_Y at k = {k}, theta = {row} whose exact gap is "
-                              "below the margin")
-        out[b] = True
-    stats["zeros_exact"] += int(out.sum())
-    return out
 
 
 def capped_gd(loss: SeparableLoss, claim: str, ctx: RunContext) -> Evidence:
@@ -303,45 +108,30 @@ def _capped_gd(loss, claim, ctx) -> Evidence:
     m_expr = derived_margin(loss)
     m = None if m_expr is None else float(m_expr)
     T = ctx.budget(*STEPS)
-    stats = dict.fromkeys(("compared", "in_band", "zeros_exact", "zeros_in_band", "probes", "probes_decided",
-                           "underflow_zeros"), 0)
+    stats = dict.fromkeys(num_dyn.STATS, 0)
     stats["labelled_at_cap"] = {f"k = {k}": 0 for k, _ in CASES}
     figures: dict = {"claim": claim, "margin": m, "runs": 0, "steps": T, "lrs": list(LRS), "starts": [UNIT, len(DEEP)],
                      "cases_k": [list(c) for c in CASES], "reached_zero": {}, "most_steps_to_zero": {}}
-    falls, firsts, losses, outside = True, [], {}, False
+    falls, losses, outside = True, {}, False
     for k, n in CASES:
-        starts = _starts(loss, k, n, ctx)
+        starts = num_dyn.starts_on(loss, k, n, ctx, SALT + 7 * k + n)
         B = starts.shape[0]
         figures["runs"] += B * len(LRS)
-        lossfn = _Loss(loss, k, n)
+        lossfn = num_dyn._Loss(loss, k, n)
         outside |= not lossfn.finite_label
-        r = _runs(loss, fmap, lossfn, starts, k, m, T, stats)
+        route = num_dyn.Route(fmap, lambda th, yh: step_threshold(th, yh, k, m),
+                              lambda th, yh: kkt_certificate(loss, th, yh, k, {})[0], True)
+        r = num_dyn.gd_case(loss, route, lossfn, starts, k, claim, m_expr, m, T, stats)
+        stats["labelled_at_cap"][f"k = {k}"] += r["at_cap"]
         cx = r.get("fails")
-        if cx is None and m is not None:
-            cx = _probes(loss, fmap, starts, k, m_expr, m, stats)
         if cx is not None:
             figures.update(stats)
             return Evidence("numeric", "separable-gd", "fails", _DETAIL, figures, cx, labels=LABELS,
-                            summary=f"GD on $C_k$ contradicts the derived dynamics: {cx['what']}")
-        first = r["first"]
-        confirmed = (_confirm_zeros(loss, r["theta"], first >= 0, k, m_expr, m, stats) if m is not None
-                     else torch.zeros_like(first, dtype=torch.bool))
-        if claim == "positive" and bool(confirmed.any()):   # a zero confirmed against a margin the check read
-            b = int(confirmed.nonzero()[0])
-            cx = {"what": "GD reached exactly zero loss", "k": k, "step": int(first[b]), "lr": float(r["lr"][b]),
-                  "theta": r["theta"][b].tolist()}
-            figures.update(stats)
-            return Evidence("numeric", "separable-gd", "fails", _DETAIL, figures, cx, labels=LABELS,
-                            summary=f"GD on $C_k$ reached exactly zero loss at $k = {k}$ after {int(first[b])} steps")
-        per_lr = torch.where(confirmed, first, -1).reshape(len(LRS), B)
-        for i, lr in enumerate(LRS):
-            key = f"k = {k}, lr {lr:g}"
-            figures["reached_zero"][key] = int((per_lr[i] >= 0).sum())
-            figures["most_steps_to_zero"][key] = int(per_lr[i].max()) if (per_lr[i] >= 0).any() else None
-        L = r["loss"]
-        unit = (torch.arange(len(LRS) * B) % B) < UNIT
-        falls &= bool((L[-1][unit] < L[0][unit] - 1e-12 * (1 + L[0][unit].abs())).all())
-        losses[k] = (L, unit, B)
+                            summary=f"GD on $C_k$ contradicts the derived dynamics at $k = {k}$: {cx['what']}")
+        num_dyn.tally(figures, r["first"], B, f"k = {k}, ")
+        fell, unit = num_dyn.unit_falls(r["loss"], B)
+        falls &= fell
+        losses[k] = (r["loss"], unit, B)
     figures.update(stats)
     if claim == "zero":
         ok = stats["probes_decided"] > 0
@@ -358,13 +148,7 @@ def _capped_gd(loss, claim, ctx) -> Evidence:
 
 def _positive(figures, stats, losses, falls, outside, T) -> Evidence:
     """No margin: holds iff no iterate is at zero and every unit start's loss falls."""
-    ts = np.arange(T + 1)
-    last = ts >= max(T // 10, 1)
-    slopes = {}
-    for k, (L, unit, B) in losses.items():
-        mean = L[last][:, unit & (torch.arange(L.shape[1]) < B)].mean(-1).numpy()
-        slopes[f"k = {k}"] = (float(np.polyfit(np.log(ts[last]), np.log(mean), 1)[0])
-                              if not outside and (mean > 0).all() else None)
+    slopes = {f"k = {k}": num_dyn.slope(L, unit, B, T, not outside) for k, (L, unit, B) in losses.items()}
     first = max(float(L[0][u].max()) for L, u, _ in losses.values())
     final = max(float(L[-1][u].max()) for L, u, _ in losses.values())
     figures.update({"loss_first": first, "loss_last": final, "slope_last_decade": slopes})
@@ -373,17 +157,11 @@ def _positive(figures, stats, losses, falls, outside, T) -> Evidence:
         figures["label_outside_dom"] = "L - Omega(1_Y)"
         detail = (r"$\Omega(\mathbf 1_Y) = +\infty$ ($g(1^-) = \infty$): $L = +\infty$ at every $\theta$, so the rules "
                   r"compare $L - \Omega(\mathbf 1_Y) = \Omega^*(\theta) - \sum_{i \in Y} \theta_i$. " + _DETAIL)
-    if stats["underflow_zeros"]:
-        return Evidence("numeric", "separable-gd", "undecided", "float64 underflow. " + detail, figures,
-                        labels=LABELS, summary=f"{stats['underflow_zeros']} iterates at $\\hat y = \\mathbf 1_Y$ in "
-                                               "float64, certified as underflow: a positive loss float64 cannot show")
     what = "the loss" if not outside else r"$L - \Omega(\mathbf 1_Y)$ ($L = +\infty$)"
     ks = ", ".join(map(str, losses))
     summary = (f"on $C_k$, $k \\in \\{{{ks}\\}}$: no GD iterate at zero loss ({figures['runs']} runs, {T} steps)"
                f"; {what} never rises and falls from at most {first:.3g} to at most {final:.3g}")
-    return Evidence("numeric", "separable-gd", "holds" if falls else "undecided",
-                    ("" if falls else "the loss did not fall beyond rounding. ") + detail, figures, labels=LABELS,
-                    summary=summary)
+    return num_dyn.positive_verdict(falls, stats, detail, figures, LABELS, summary, r"\mathbf 1_Y")
 
 
 _DETAIL = (r"GD $\theta \leftarrow \theta - \mathrm{lr}\,(\hat y(\theta) - \mathbf 1_Y)$ on free scores with a $k$-hot "
