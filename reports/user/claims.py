@@ -34,18 +34,16 @@ from audit.separable import SeparableLoss
 from losses.separable import SeparableMap
 from proofs.user.facts import derive, margin_derivation, smoothness_derivation
 
-from audit import Evidence, SuiteDefect
-
 from ..claim import Check, Claim, Planted, patched, replacing
 from .claims_capped import capped_fy_claims
 from .claims_capped_con import capped_con_dyn_claims
 from .claims_capped_dyn import capped_dyn2_claim
 from .claims_capped_rank import capped_rank_claims
-from .claims_con import _flushed, con_dyn_claims
+from .claims_con import _ours, con_dyn_claims
 from .claims_dyn import dyn2_claim
 from .claims_rank import rank_claims
+from .planted import TEMPER, _flushed, _sharpened, _tempered
 
-TEMPER = sp.Rational(101, 100)
 #: the limits every user row's evidence shares (Claim.scope): the simplex and the loss's own g
 USER_SCOPE = r"the simplex, $\Omega(p) = \sum_i g(p_i)$ with the given $g$; symbolic: every $n$"
 
@@ -68,19 +66,6 @@ def _wrapped_map(wrap) -> Iterator[None]:
         yield
     finally:
         sep_checks.torch_map = real
-
-
-def _ours(ev: Evidence, stated: bool, what: str) -> Evidence:
-    """A check of a value the suite derived (no statement of the author's): contradicting it
-    means two of our own routes disagree (the derivation and the check), a defect of ours,
-    never a finding about the loss."""
-    if not stated and ev.outcome == "fails":
-        raise SuiteDefect(f"{ev.check}: the {what} the suite derived is contradicted by its own check: {ev.summary}")
-    return ev
-
-
-def _tempered(fmap):
-    return lambda theta, k=1: fmap(theta / float(TEMPER), k)
 
 
 
@@ -120,10 +105,6 @@ def _fy3(loss: SeparableLoss) -> Claim:
                  note="a user's loss: no registered verdict", constants=constants,
                  scope=USER_SCOPE + (r"; numeric: $n \in \{2, 3, 6\}$ at growing gaps" if margin is None
                                      else r"; numeric: $n \in \{2, 3, 6\}$ on both sides of the margin"))
-
-
-def _sharpened(fmap):
-    return lambda theta, k=1: fmap(theta * float(TEMPER), k)
 
 
 def _fy4(loss: SeparableLoss) -> Claim:

@@ -42,18 +42,16 @@ import numerics.user.capped as num_cap
 import numerics.user.fy as sep_fy
 import proofs.user.capped as sym_cap
 import proofs.user.fy as sym_fy
-from audit import Evidence, SuiteDefect
 from audit.builtin_losses import RANKMAX, SOFTMAX
 from audit.separable import SeparableLoss
 from losses.separable import SeparableMap
 from proofs.user.facts import derive
 
 from ..claim import Check, Claim, Planted, patched, replacing
-from .claims_con import _reversed
+from .claims_con import _ours
+from .planted import FLUSH, TEMPER, _reversed, _sharpened, _tempered
 
-TEMPER = sp.Rational(101, 100)
 OFFSET = sp.Rational(1, 100)
-FLUSH = 2.0**-24
 KS = list(num_cap.KS)
 #: the limits every capped row's evidence shares (Claim.scope)
 SCOPE = (r"the capped simplex $C_k$, $\Omega(p) = \sum_i g(p_i)$ with the given $g$; symbolic: every $n$ and "
@@ -67,25 +65,10 @@ def _has_cap(loss: SeparableLoss) -> bool:
     return "cap" in sym_cap.regions(loss)
 
 
-def _ours(ev: Evidence, stated: bool, what: str) -> Evidence:
-    """A check of a value the suite derived: contradicting it is a disagreement of our routes."""
-    if not stated and ev.outcome == "fails":
-        raise SuiteDefect(f"{ev.check}: the {what} the suite derived is contradicted by its own check: {ev.summary}")
-    return ev
-
-
 def _map_patch(wrap):
     """The generic map, as numerics/user/capped.py looks it up, with a defect wrapped around it."""
     real = num_cap.capped_map
     return replacing((num_cap, "capped_map", lambda facts: wrap(real(facts))))
-
-
-def _tempered(fmap):
-    return lambda theta, k=1: fmap(theta / float(TEMPER), k)
-
-
-def _sharpened(fmap):
-    return lambda theta, k=1: fmap(theta * float(TEMPER), k)
 
 
 def _flushed_to_ends(fmap):

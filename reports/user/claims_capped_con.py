@@ -53,7 +53,8 @@ from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
 from ..claim import Check, Claim, Planted, patched, replacing
-from .claims_con import FLUSH, LEAK, _biased, _derived, _reversed
+from .claims_con import _derived
+from .planted import FLUSH, LEAK, _biased, _reversed
 
 #: the entropy p log p on C_k (no facts stated): a dense g with a cap, g′(1⁻) = 1; at k = 1 it is softmax
 ENTROPY_CAPPED = SeparableLoss("entropy-capped", SOFTMAX.g, SOFTMAX.x, domain="capped")

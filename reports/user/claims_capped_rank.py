@@ -47,8 +47,9 @@ from proofs.user.capped_con import fy2_premise
 from ..claim import Check, Claim, Planted, patched, replacing
 from .claims_capped import _uncapped_at, _uncapped_coordinate
 from .claims_capped_con import _map_patch
-from .claims_con import _derived, _reversed
-from .claims_rank import _MOVED, _tempered
+from .claims_con import _derived
+from .claims_rank import _MOVED
+from .planted import _reversed, _tempered
 
 NOTE = "a user's loss: no registered verdict"
 _CASES = ", ".join(f"({k}, {n})" for k, n in num_cr.CASES)

@@ -19,7 +19,6 @@ softmax (SOP) on the same numeric routes.
 from __future__ import annotations
 
 import sympy as sp
-import torch
 
 import numerics.user.con as num_con
 import proofs.user.con as sym_con
@@ -29,15 +28,13 @@ from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
 from ..claim import Check, Claim, Planted, patched, replacing
+from .planted import _biased, _flushed, _leaking, _reversed
 
-FLUSH = 2.0**-24   # float16's smallest positive value
 #: the limits of the rows' evidence (Claim.scope)
 SCOPE = r"the simplex, $\Omega(p) = \sum_i g(p_i)$ with the given $g$; symbolic: every $n$"
 _NUMERIC_SCOPE = {"O1": r"; numeric: random $\theta$, $n = 5$",
                   "O2": r"; numeric: minimizers found by GD and Newton, $n = 5$",
                   "DYN-1": r"; numeric: GD on free scores, $n = 5$, 8 starts"}
-LEAK = 1e-12
-BIAS = 1e-9
 
 
 def _derived(ev: Evidence) -> Evidence:
@@ -48,37 +45,19 @@ def _derived(ev: Evidence) -> Evidence:
     return ev
 
 
+def _ours(ev: Evidence, stated: bool, what: str) -> Evidence:
+    """A check of a value the suite derived (no statement of the author's): contradicting it
+    means two of our own routes disagree (the derivation and the check), a defect of ours,
+    never a finding about the loss; a statement of the author's it contradicts is refuted."""
+    if not stated and ev.outcome == "fails":
+        raise SuiteDefect(f"{ev.check}: the {what} the suite derived is contradicted by its own check: {ev.summary}")
+    return ev
+
+
 def _map_patch(wrap):
     """The generic map, as numerics/user/con.py looks it up, with a defect wrapped around it."""
     real = num_con.torch_map
     return replacing((num_con, "torch_map", lambda facts: wrap(real(facts))))
-
-
-def _reversed(fmap):
-    return lambda theta, k=1: fmap(-theta, k)
-
-
-def _flushed(fmap):
-    def call(theta, k=1):
-        y = fmap(theta, k)
-        y = torch.where(y < FLUSH, torch.zeros_like(y), y)
-        return y / y.sum(-1, keepdim=True)
-    return call
-
-
-def _leaking(fmap):
-    """(1 − ε)ŷ + ε softmax(θ): still in the simplex and weakly order preserving, but no exact
-    tie or zero left (reports/dyn/planted.py's leaking map, on the generic one)."""
-    return lambda theta, k=1: (1 - LEAK) * fmap(theta, k) + LEAK * torch.softmax(theta, -1)
-
-
-def _biased(fmap):
-    """The last class's score raised by 10⁻⁹ inside the map (a bias a minimizer must absorb)."""
-    def call(theta, k=1):
-        shift = torch.zeros_like(theta)
-        shift[..., -1] = BIAS
-        return fmap(theta + shift, k)
-    return call
 
 
 def _numeric_defects(dense: bool, o2: bool = False) -> tuple[Planted, ...]:

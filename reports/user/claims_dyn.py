@@ -34,7 +34,8 @@ from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
 from ..claim import Check, Claim, Planted, patched, replacing
-from .claims_con import _derived, _flushed, _leaking
+from .claims_con import _derived
+from .planted import _flushed, _leaking
 
 OFF = sp.Rational(101, 100)
 SMOOTH = 1e-3

@@ -36,9 +36,9 @@ from proofs.user.con import fy2_premise
 
 from ..con import planted as pc
 from ..claim import Check, Claim, Planted, patched, replacing
-from .claims_con import SCOPE, _derived, _reversed
+from .claims_con import SCOPE, _derived
+from .planted import _reversed, _tempered
 
-TEMPER = 1.01
 _CON1_SCOPE = SCOPE + r"; numeric: grid $\eta$, $n \in \{4, 5\}$, every pair $\eta_i > \eta_j$, certified Newton solves"
 _CON2_SCOPE = SCOPE + r"; numeric: drawn laws, $n \in \{3, 4\}$, 1 to 3 atoms, grades $r \in \{0, 1, 2\}$"
 _MAP = {"L1": r"label map L1 (summed: the loss on $G(r)/\sum G(r)$ weighted by $\sum G(r)$, $G(r) = 2^r - 1$)",
@@ -53,10 +53,6 @@ def _map_patch(wrap):
     """The generic map, as numerics/user/rank.py looks it up, with a defect wrapped around it."""
     real = num_rank.torch_map
     return replacing((num_rank, "torch_map", lambda facts: wrap(real(facts))))
-
-
-def _tempered(fmap):
-    return lambda theta, k=1: fmap(theta / TEMPER, k)
 
 
 def _moved(a, b):
