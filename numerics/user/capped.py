@@ -56,7 +56,6 @@ from .map import torch_map
 CASES = ((1, 2), (1, 3), (1, 6), (2, 3), (2, 4), (2, 6), (3, 6))
 KS = sorted({k for k, _ in CASES})
 SCALES = (1.0, 4.0, 16.0)
-TAU_HALVINGS, Q_HALVINGS = 200, 64
 YTOL, VTOL = sep_fy.YTOL, sep_fy.VTOL
 
 
@@ -71,28 +70,9 @@ def _at_k(fmap, k: int):
 
 
 def reference(loss: SeparableLoss, theta: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(p, P, D) for each row of θ (B, n) on C_k (module docstring)."""
-    f = derive(loss)
-    g1 = sep_fy._np(f.g1, loss.x)
-    lo, hi = float(f["g'(0+)"].value), float(f["g'(1-)"].value)
-
-    def q_of(t: np.ndarray) -> np.ndarray:
-        a, b = np.zeros_like(t), np.ones_like(t)
-        for _ in range(Q_HALVINGS):
-            mid = (a + b) / 2
-            with np.errstate(all="ignore"):
-                below = g1(mid) < t
-            a, b = np.where(below, mid, a), np.where(below, b, mid)
-        return np.where(t <= lo, 0.0, np.where(t >= hi, 1.0, (a + b) / 2))
-
-    n = theta.shape[1]
-    with np.errstate(all="ignore"):
-        gk = float(g1(np.array(k / n)))
-    t_lo, t_hi = theta.min(1) - gk, theta.max(1) - gk          # every q ≥ k/n (mass ≥ k), resp. ≤ k/n
-    for _ in range(TAU_HALVINGS):
-        mid = (t_lo + t_hi) / 2
-        over = q_of(theta - mid[:, None]).sum(1) >= k
-        t_lo, t_hi = np.where(over, mid, t_lo), np.where(over, t_hi, mid)
+    """(p, P, D) for each row of θ (B, n) on C_k (module docstring; τ bracketed by
+    ``numerics.user.fy.tau_bracket``)."""
+    t_lo, t_hi, q_of = sep_fy.tau_bracket(loss, theta, k)
     q_lo, q_hi = q_of(theta - t_lo[:, None]), q_of(theta - t_hi[:, None])
     m_lo, m_hi = q_lo.sum(1), q_hi.sum(1)
     lam = np.where(m_lo > m_hi, (k - m_hi) / np.where(m_lo > m_hi, m_lo - m_hi, 1.0), 1.0)[:, None]

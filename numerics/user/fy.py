@@ -63,9 +63,10 @@ def omega_np(loss: SeparableLoss, p: np.ndarray) -> np.ndarray:
     return np.where(p <= 0, g0, np.where(p >= 1, g1, inner)).sum(-1)
 
 
-def reference(loss: SeparableLoss, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(p, P, D) for each row of θ (B, n): the primal solve by nested bisection, the
-    objective P at the feasible p and Lagrange's bound D (module docstring)."""
+def tau_bracket(loss: SeparableLoss, theta: np.ndarray, k: int = 1):
+    """(τ₋, τ₊, q) of the primal solve on {0 ≤ p ≤ 1, Σp = k} (k = 1: the simplex; numerics/user/capped.py
+    for k ≥ 2): q(t) = argmax_{q ∈ [0, 1]} tq − g(q) by bisection on g′ (no use of the derived
+    G), and τ bisected until the masses Σ q(θᵢ − τ₋) ≥ k ≥ Σ q(θᵢ − τ₊) bracket k."""
     f = derive(loss)
     g1 = _np(f.g1, loss.x)
     lo, hi = float(f["g'(0+)"].value), float(f["g'(1-)"].value)
@@ -81,12 +82,19 @@ def reference(loss: SeparableLoss, theta: np.ndarray) -> tuple[np.ndarray, np.nd
 
     n = theta.shape[1]
     with np.errstate(all="ignore"):
-        gn = float(g1(np.array(1.0 / n)))
-    t_lo, t_hi = theta.min(1) - gn, theta.max(1) - gn          # every q ≥ 1/n, resp. ≤ 1/n
+        gk = float(g1(np.array(k / n)))
+    t_lo, t_hi = theta.min(1) - gk, theta.max(1) - gk          # every q ≥ k/n (mass ≥ k), resp. ≤ k/n
     for _ in range(TAU_HALVINGS):
         mid = (t_lo + t_hi) / 2
-        over = q_of(theta - mid[:, None]).sum(1) >= 1
+        over = q_of(theta - mid[:, None]).sum(1) >= k
         t_lo, t_hi = np.where(over, mid, t_lo), np.where(over, t_hi, mid)
+    return t_lo, t_hi, q_of
+
+
+def reference(loss: SeparableLoss, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p, P, D) for each row of θ (B, n): the primal solve by nested bisection (:func:`tau_bracket`),
+    the objective P at the feasible p and Lagrange's bound D (module docstring)."""
+    t_lo, _, q_of = tau_bracket(loss, theta)
     q = q_of(theta - t_lo[:, None])
     p = q / q.sum(1, keepdims=True)
     P = (theta * p).sum(1) - omega_np(loss, p)
