@@ -6,7 +6,7 @@ own loss w.r.t. θ, an estimate of the full-softmax gradient ``g = softmax(θ) �
 (:func:`softmax_grad`).  The losses are plain torch expressions, so autograd through
 them (e.g. into user and item embeddings of an MF model, θ = U Vᵀ) gives the same
 ``g̃``; the closed forms here are what the bias–variance ground truth
-(``numerics/apx_exact.py``) and Monte Carlo share.
+(``numerics/apx/exact.py``) and Monte Carlo share.
 
 Sampling methods take the samples explicitly, ``samples`` (B, m) of class indices, so
 exact enumeration (every multiset with its multinomial weight) and Monte Carlo

@@ -11,6 +11,9 @@ from importlib import metadata
 from pathlib import Path
 
 _VERSIONED = ("torch", "sympy", "cvxpy", "clarabel", "numpy", "scipy", "hypothesis")
+#: the libraries a training run calls (torch; numpy for the data and splits): only their
+#: versions key the scoring code, so a new sympy or hypothesis leaves the records current
+_SCORING_LIBS = ("torch", "numpy")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,13 +40,12 @@ _NOT_SCORING = ("numerics/recsys/tuning.py", "numerics/recsys/final.py", "numeri
 @lru_cache(maxsize=1)
 def scoring_version() -> str:
     """sha256 of the code a training run's score depends on (:data:`_SCORING`, and the source
-    of ``tuning.score_configuration`` and ``final.configured``/``final.split_of``)
-    and of :func:`versions`: the tuning sweep's and the final runs' resume key and the final-runs
-    record's identity, so that moving a grid reuses every configuration already scored while any
+    of ``tuning.score_configuration``) and of the versions of :data:`_SCORING_LIBS`: the tuning
+    sweep's and the final runs' resume key and the final-runs record's identity, so that moving a grid reuses every configuration already scored while any
     change to how one is scored recomputes it."""
     import inspect
 
-    from .recsys import final, tuning
+    from .recsys import tuning
 
     h = hashlib.sha256()
     for entry in _SCORING:
@@ -52,7 +54,6 @@ def scoring_version() -> str:
             rel = f.relative_to(ROOT).as_posix()
             if rel not in _NOT_SCORING:
                 h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
-    for fn in (tuning.score_configuration, final.configured, final.split_of):
-        h.update(inspect.getsource(fn).encode() + b"\0")
-    h.update(json.dumps(versions(), sort_keys=True).encode())
+    h.update(inspect.getsource(tuning.score_configuration).encode() + b"\0")
+    h.update(json.dumps({k: v for k, v in versions().items() if k in _SCORING_LIBS}, sort_keys=True).encode())
     return h.hexdigest()

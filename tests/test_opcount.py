@@ -195,7 +195,8 @@ def test_backward_is_counted():
 def test_counts_are_deterministic_across_runs():
     """A seeded block with data-dependent control flow (sparse top-K slices, a sampler
     with rejection) gives identical per-operator counts on every run."""
-    from numerics.recsys.methods import Batch, make
+    from numerics.recsys.catalog import make
+    from numerics.recsys.methods import Batch
 
     def run(name):
         g = torch.Generator().manual_seed(3)

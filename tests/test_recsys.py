@@ -11,6 +11,7 @@ from losses import approx, get
 from losses.rankmax import capped_projection
 from numerics.data import synthetic
 from numerics.recsys import methods as M
+from numerics.recsys.catalog import make
 from numerics.recsys.metrics import evaluate
 from numerics.recsys.split import Split, batches, holdout, split
 from numerics.recsys.train import Config, experiment
@@ -24,7 +25,7 @@ BATCH = M.Batch(USERS, COUNTS, ROWS, ITEMS)
 
 
 def _init(name, seed=0, scale=1.0):
-    meth = M.make(name, m=7)
+    meth = make(name, m=7)
     g = torch.Generator().manual_seed(seed)
     params = meth.init(U, N_ITEMS, D, torch.arange(N_ITEMS, dtype=torch.float64) % 7 + 1, g, dtype=torch.float64)
     with torch.no_grad():
@@ -134,11 +135,11 @@ def test_ssm_and_nce_match_the_dense_estimators_on_the_same_samples():
 
 def test_make_rejects_bad_names_and_sizes():
     with pytest.raises(ValueError, match="name"):
-        M.make("softmaxx")
+        make("softmaxx")
     with pytest.raises(ValueError, match="m"):
-        M.make("ssm/uniform", m=0)
+        make("ssm/uniform", m=0)
     with pytest.raises(ValueError, match="item_counts"):
-        M.make("softmax").init(3, 5, 2, torch.ones(4), torch.Generator())
+        make("softmax").init(3, 5, 2, torch.ones(4), torch.Generator())
 
 
 def _toy():
@@ -223,7 +224,8 @@ def test_the_wrong_positive_enters_through_the_exact_losses_label_source():
     """The training defect patches ``ExactFY.positives`` (the label source the loss reads):
     a fixed share of softmax's interactions get another item, the same in every epoch; the
     other exact losses keep theirs."""
-    from numerics.recsys.methods import Batch, make
+    from numerics.recsys.catalog import make
+    from numerics.recsys.methods import Batch
     from reports.claim import replacing
     from reports.exp.planted import wrong_positives
 

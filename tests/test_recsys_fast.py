@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from losses import approx
 from numerics.recsys import bench_refs as R
 from numerics.recsys import methods as M
+from numerics.recsys.catalog import make
 
 U, N_ITEMS, D, m = 30, 200, 6, 5
 COUNTS = (torch.arange(N_ITEMS) % 11).double() ** 2     # skewed popularity, some zero counts
@@ -30,7 +31,7 @@ DENSE, GATHER = _batch(3, 40), _batch(25, 1)
 
 
 def _init(name: str, seed: int = 0):
-    meth = M.make(name, m=m)
+    meth = make(name, m=m)
     params = meth.init(U, N_ITEMS, D, COUNTS, torch.Generator().manual_seed(seed), dtype=torch.float64)
     return meth, params
 
@@ -236,7 +237,7 @@ def test_reference_sampled_steps_compute_our_objective_on_their_own_samples(name
 
 @pytest.mark.parametrize("name", ["rg2/als", "rg2/als-authors"])
 def test_reference_als_sweeps_equal_ours(name):
-    meth = M.make(name, lam=0.5, alpha=0.1)
+    meth = make(name, lam=0.5, alpha=0.1)
     start = meth.init(U, N_ITEMS, D, COUNTS, torch.Generator().manual_seed(0), dtype=torch.float64)
     b = _batch(U, 12, seed=4)
     users, items = b.users[b.rows], b.items

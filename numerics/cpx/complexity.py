@@ -163,7 +163,8 @@ def make_step(method: str, n: int, d: int, m: int, *, seed: int = 0, device: str
     of interactions it serves (module docstring).  ``batch`` overrides B; ``als_users`` and
     ``als_interactions`` set U and N of the ALS sweep (numerics/cpx/cost_derivation.py traces
     the step at small sizes)."""
-    from numerics.recsys.methods import Batch, make
+    from numerics.recsys.catalog import make
+    from numerics.recsys.methods import Batch
 
     for name, v in (("n", n), ("d", d), ("m", m), ("als_users", als_users), ("als_interactions", als_interactions)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -222,13 +223,14 @@ def implementation(method: str) -> tuple:
     ``als_epoch``, along its MRO) and the module-level helpers of numerics/recsys/methods.py,
     all looked up at call time.  The measurement caches are keyed by it (module docstring)."""
     from numerics.recsys import methods as M
+    from numerics.recsys.catalog import make
 
     from .opcount import OpCounter
 
     def functions(namespace) -> tuple:
         return tuple(v for _, v in sorted(vars(namespace).items()) if inspect.isfunction(v))
 
-    cls = type(M.make(method, m=BASE["m"]))
+    cls = type(make(method, m=BASE["m"]))
     return (make_step, measure_point, count, *functions(OpCounter), *functions(M),
             *(f for k in cls.__mro__ if k is not object for f in functions(k)))
 

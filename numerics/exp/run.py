@@ -223,7 +223,8 @@ def epoch_flops(selected: dict, split_seed: int, seed: int) -> dict[str, int]:
     selected optimizer) of every learned method, and of the per-interaction softmax;
     deterministic (seeded model, batches and samples)."""
     from ..cpx.opcount import count
-    from ..recsys.methods import make, naive_softmax_epoch
+    from ..recsys.catalog import make
+    from ..recsys.methods import naive_softmax_epoch
     from ..recsys.train import optimizer, sgd_epoch
 
     cfg = Config()

@@ -27,8 +27,8 @@ import time
 
 import torch
 
-GRADIENT = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm", "rg2/sgd")
-ALS = ("rg2/als", "rg2/als-authors")
+from .runs import ALS, GRADIENT
+
 LIMIT = 1.2   # ours / reference, per method (issue 21)
 REFIT_GOAL = 5.0   # seconds per final run on one core (issue 21)
 ALS_ALPHA = 0.02   # the authors' positive weight selected on ML-100K: its α-Gram terms are exercised
@@ -58,7 +58,7 @@ def _epochs(name: str, sp, d: int, device: str, seed: int):
     """(ours, reference): one training epoch of ``name`` each, as calls, from the same
     initialization and the same seeds."""
     from .bench_refs import Reference
-    from .methods import make
+    from .catalog import make
     from .train import Config, optimizer, sgd_epoch
 
     cfg = Config(d=d, als_alpha=ALS_ALPHA)

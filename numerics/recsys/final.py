@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import tuning as T
+from .runs import CALIBRATION, calibration_model, configured, split_of
 
 #: the committed tuning record (``softmax-audit tune`` writes it)
 RECORD = Path(__file__).resolve().parent / "tuning-ml-100k.json"
-#: closed-form calibration baselines: in the tables, not in the family's comparisons
-CALIBRATION = ("ease", "itemknn")
 
 
 def load_record(path: Path = RECORD) -> dict[str, Any]:
@@ -82,35 +80,6 @@ def plausible_set(record: dict[str, Any], method: str, path: Path | None = None)
 def _per_user(meta: str, path: str):
     """The record's per-user validation array (cached by its metadata and place)."""
     return T.load_per_user({"per_user": json.loads(meta)}, Path(path))
-
-
-def calibration_model(method: str, config: dict[str, Any]):
-    """The closed-form baseline ``method`` (``ease`` or ``itemknn``) at ``config``, unfitted."""
-    from .baselines import EASE, ItemKNN
-
-    return EASE(config["lam"]) if method == "ease" else ItemKNN(config["k"], config["shrink"])
-
-
-def configured(cfg, method: str, config: dict[str, Any]):
-    """``cfg`` with ``method``'s configuration applied (the one mapping tuning and the final
-    runs share)."""
-    if method in T.ALS:
-        return replace(cfg, als_lam=float(config["lam"]), als_alpha=float(config.get("alpha", 0.0)))
-    if method in T.GRADIENT:
-        return replace(cfg, lr=float(config["lr"]), weight_decay=float(config["weight_decay"]))
-    return cfg
-
-
-@functools.lru_cache(maxsize=16)   # every split of the full design, in a worker that runs them in turn
-def split_of(data_name: str, split_seed: int):
-    """``(outer, inner)`` of ``split.holdout`` on the named data (``ml-100k`` or the small
-    ``synthetic`` set of the tests)."""
-    from .. import data as D
-    from .split import holdout
-
-    data = D.load_ml100k(D.fetch_ml100k(log=lambda m: None)) if data_name == "ml-100k" else \
-        D.synthetic(n_users=120, n_items=90, per_user=15, d=6, zipf=0.5, seed=0)
-    return holdout(data, split_seed)
 
 
 def final_run(method: str, config: dict[str, Any], epochs: int | None, data_name: str, split_seed: int, seed: int,

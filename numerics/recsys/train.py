@@ -23,7 +23,8 @@ from typing import TextIO
 import torch
 from torch import Tensor
 
-from .methods import Batch, Method, make
+from .catalog import make
+from .methods import Batch, Method
 from .metrics import evaluate
 from .split import Split, batches, holdout
 

@@ -36,9 +36,8 @@ from typing import Any
 
 import numpy as np
 
-GRADIENT = ("softmax", "sparsemax", "entmax-1.5", "rankmax", "ssm/uniform", "ssm/popularity", "nce", "hsm",
-            "rg2/sgd")
-ALS = ("rg2/als", "rg2/als-authors")
+from .runs import ALS, CALIBRATION, GRADIENT, calibration_model, configured, split_of
+
 BUDGET = 20
 #: the training seeds every configuration is scored with (their spread is the seed noise)
 TUNING_SEEDS = (0, 1)
@@ -137,7 +136,6 @@ def score_configuration(method: str, config: dict[str, Any], data_name: str, spl
     """One configuration with one training seed on the tuning split (a task of
     ``softmax-audit tune``): its validation NDCG@20 (mean and per user, at the best epoch),
     best epoch and cap flag; ``data_name`` is ``ml-100k`` or ``synthetic`` (tests)."""
-    from .final import CALIBRATION, calibration_model, configured, split_of
     from .metrics import evaluate
     from .train import Config, train
 
