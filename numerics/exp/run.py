@@ -91,7 +91,7 @@ def _configs(sel: dict, method: str) -> list[dict]:
 
 def design_work(profile: str, seed: int, device: str) -> list[tuple[str, Callable, tuple]]:
     """Every final run of the design as ``(key, fn, args)``: one per (method, plausible
-    configuration, split), ``fn`` the summarised run (``exp_record.summarised_run``)."""
+    configuration, split), ``fn`` the summarised run (``record.summarised_run``)."""
     record = checked_record()
     runs = design(record, profile, seed)
     selected = {m: F.selection(record, m) for m in (*METHODS, *F.CALIBRATION)}
@@ -171,7 +171,7 @@ def results(profile: str, seed: int, device: str) -> dict:
     "runs": {method: {(split, seed): run}} (the selections), "plausible": {method:
     [{"config", "epochs", "at_cap", "valid_ndcg@20", "runs"}]} (the selection first),
     "flops": {method: int}, "source": where the runs come from}``; each run a
-    :class:`.exp_record.RecordedRun`."""
+    :class:`.record.RecordedRun`."""
     record = checked_record()
     design_runs = design(record, profile, seed)
     held, verify, why = _from_record(profile, seed, device)
