@@ -32,6 +32,8 @@ import warnings
 import cvxpy as cp
 import numpy as np
 
+from audit.members import Member, member
+
 #: Tolerance rungs (duality gap / feasibility).  At 1e-12 an "optimal" Clarabel answer has
 #: ‖p − p*‖∞ ≲ 1e-8 in our measurements but the solver reports "optimal_inaccurate" on
 #: about half the power-cone problems; at 1e-11 it reports "optimal" almost always but p
@@ -57,9 +59,6 @@ RUNGS = tuple(clarabel_opts(t) for t in TOL_RUNGS) + (
 #: different algorithm) as the last resort before "undecided".
 N_RUNGS = len(RUNGS) + 1
 
-#: Losses whose argmax is a quadratic program (OSQP with polishing first).
-QP_LOSSES = ("sparsemax", "rankmax")
-
 
 def _scs_opts(tol: float) -> dict:
     return dict(eps_abs=tol, eps_rel=tol, max_iters=200_000)
@@ -70,45 +69,51 @@ def solver_name() -> str:
     return "CLARABEL" if "CLARABEL" in cp.installed_solvers() else "SCS"
 
 
+def _member(loss_name: str) -> Member:
+    """The member named ``loss_name``; an unknown name keeps this module's refusal text."""
+    try:
+        return member(loss_name)
+    except ValueError:
+        raise ValueError(f"loss_name must be softmax, sparsemax, entmax or rankmax, got {loss_name!r}") from None
+
+
 def omega_numpy(loss_name: str, p: np.ndarray, **params) -> float:
     """Ω(p) in numpy (float64) on the domain -- an implementation independent of ``losses/``."""
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
-    if loss_name == "softmax":
+    L = _member(loss_name)
+    if L.dense:  # the dense member's g = p log p, with 0 log 0 = 0
         nz = p[p > 0]
         return float(np.sum(nz * np.log(nz)))
-    if loss_name == "sparsemax":
-        return float(0.5 * np.dot(p, p) - 0.5)
-    if loss_name == "entmax":
+    if L.tsallis:
         a = float(params["alpha"])
         return float((np.sum(p ** a) - 1.0) / (a * (a - 1.0)))
-    if loss_name == "rankmax":
-        return float(0.5 * np.dot(p, p))
-    raise ValueError(f"loss_name must be softmax, sparsemax, entmax or rankmax, got {loss_name!r}")
+    return float(0.5 * np.dot(p, p) + float(L.offset))
 
 
 def _problem(loss_name: str, t: np.ndarray, params: dict) -> tuple[cp.Problem, cp.Variable]:
     n = t.shape[0]
     p = cp.Variable(n)
-    if loss_name == "softmax":
+    L = _member(loss_name)
+    if L.dense:  # g = p log p, the only dense member: the exponential cone's entr
         obj = t @ p + cp.sum(cp.entr(p))
         cons = [cp.sum(p) == 1]  # entr's domain gives p ≥ 0
-    elif loss_name == "sparsemax":
-        obj = t @ p - 0.5 * cp.sum_squares(p) + 0.5
-        cons = [p >= 0, cp.sum(p) == 1]
-    elif loss_name == "entmax":
+    elif L.tsallis:
         a = float(params["alpha"])
         if not a > 1:
             raise ValueError(f"alpha must be > 1 for the Tsallis program, got {a}")
         obj = t @ p - (cp.sum(cp.power(p, a, approx=False)) - 1.0) / (a * (a - 1.0))
         cons = [p >= 0, cp.sum(p) == 1]
-    elif loss_name == "rankmax":
-        k = int(params["k"])
-        if not 1 <= k <= n - 1:
-            raise ValueError(f"k must lie in [1, n − 1] = [1, {n - 1}], got {k}")
+    else:  # g = p²/2: a QP; Ω's constant c only moves the value, so it enters only when c ≠ 0
         obj = t @ p - 0.5 * cp.sum_squares(p)
-        cons = [p >= 0, p <= 1, cp.sum(p) == k]
-    else:
-        raise ValueError(f"loss_name must be softmax, sparsemax, entmax or rankmax, got {loss_name!r}")
+        if L.offset:
+            obj = obj + float(-L.offset)
+        if L.capped:  # C_k: the cap 1 and the mass k
+            k = int(params["k"])
+            if not 1 <= k <= n - 1:
+                raise ValueError(f"k must lie in [1, n − 1] = [1, {n - 1}], got {k}")
+            cons = [p >= 0, p <= 1, cp.sum(p) == k]
+        else:
+            cons = [p >= 0, cp.sum(p) == 1]
     return cp.Problem(cp.Maximize(obj), cons), p
 
 
@@ -128,8 +133,8 @@ def solve_argmax(loss_name: str, theta, *, tol: float | None = None, rung: int =
         raise ValueError("theta must be a finite vector with n ≥ 2 entries")
     t = theta - theta.max()
     prob, p = _problem(loss_name, t, params)
-    if loss_name in QP_LOSSES and "OSQP" in cp.installed_solvers():
-        # QPs: OSQP's polish step solves the KKT system on the detected active set, which
+    if member(loss_name).quadratic and "OSQP" in cp.installed_solvers():
+        # QPs (g = p²/2): OSQP's polish step solves the KKT system on the detected active set, which
         # gives the argmax to ~1e-9 where an interior point stops at ~sqrt(gap); trusted only
         # when the polish succeeded, else the interior-point rungs below decide
         try:

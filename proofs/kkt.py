@@ -26,11 +26,12 @@ from typing import Callable
 
 import sympy as sp
 
+from audit.members import ALPHA, MEMBERS, member
+
 from .derivation import is_zero
 
-LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
+LOSSES = tuple(m.name for m in MEMBERS)
 
-ALPHA = sp.Symbol("alpha", positive=True)  # entmax α (> 1 where it matters)
 TAU = sp.Symbol("tau", real=True)  # entmax threshold, implicit function of θ
 LAM = sp.Symbol("lambda", real=True)  # multiplier of Σp = k (when undetermined)
 
@@ -41,9 +42,7 @@ def eq(lhs: str, rhs) -> str:
 
 
 def check_loss(loss: str) -> str:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
-    return loss
+    return member(loss).name
 
 
 def thetas(n: int) -> tuple[sp.Symbol, ...]:
@@ -51,12 +50,8 @@ def thetas(n: int) -> tuple[sp.Symbol, ...]:
 
 
 def generator(loss: str, x: sp.Expr) -> sp.Expr:
-    """Per-coordinate part g of the separable Ω = Σ g(p_i) + const."""
-    if loss == "softmax":
-        return x * sp.log(x)
-    if loss == "entmax":
-        return x**ALPHA / (ALPHA * (ALPHA - 1))
-    return x**2 / 2
+    """Per-coordinate part g of the separable Ω = Σ g(p_i) + const (the member's g)."""
+    return member(loss).g(x)
 
 
 @lru_cache(maxsize=None)
@@ -71,11 +66,7 @@ def omega(loss: str, p) -> sp.Expr:
     """Ω(p) on its domain, as in losses/regularizers.py; an entry that is exactly 0 contributes
     g(0⁺) (:func:`generator_at_zero`), where g itself may be undefined (x log x)."""
     g = sum((generator(loss, x) if x != 0 else generator_at_zero(loss) for x in p), sp.S.Zero)
-    if loss == "sparsemax":
-        return g - sp.Rational(1, 2)
-    if loss == "entmax":
-        return g - 1 / (ALPHA * (ALPHA - 1))
-    return g
+    return g + member(loss).offset
 
 
 @dataclass
@@ -145,7 +136,7 @@ def decide_zero(case: Case | None, expr: sp.Expr, extra: dict | None = None) -> 
         if _entmax_zero(case, expr):
             return True
     else:
-        if case is not None and case.loss == "softmax":  # e^{θ_i} → E_i > 0: rational functions
+        if case is not None and member(case.loss).dense:  # e^{θ_i} → E_i > 0: rational functions
             E = sp.symbols(f"E_1:{case.n + 1}", positive=True)
             e = sp.expand_log(expr, force=True).subs({sp.exp(t): e for t, e in zip(case.theta, E)})
             if sp.cancel(sp.together(sp.expand(sp.expand_log(e, force=True)))) == 0:
@@ -195,7 +186,8 @@ def softmax_stationary() -> sp.Expr:
     return pi
 
 
-def _solve_softmax(n: int) -> Case:
+def _solve_softmax(loss: str, n: int) -> Case:
+    """g = p log p (the dense member): ŷ = e^θ/Σe^θ on the one pattern, full support."""
     th = thetas(n)
     lam = sp.Symbol("lambda", real=True)
     pi = softmax_stationary()
@@ -204,7 +196,7 @@ def _solve_softmax(n: int) -> Case:
     (w_sol,) = sp.solve(sum(sp.expand(x.subs(lam, -1 - sp.log(w)), power_exp=True) for x in ps) - 1, w)
     lam_sol = -1 - sp.log(w_sol)  # λ = log Σ e^θ − 1
     yhat = tuple(sp.expand(x.subs(lam, lam_sol), power_exp=True) for x in ps)  # e^{θ_i}/Σe^θ
-    return Case("softmax", n, 1, th, tuple(range(n)), (), (), yhat, lam_sol, {})
+    return Case(loss, n, 1, th, tuple(range(n)), (), (), yhat, lam_sol, {})
 
 
 def _solve_linear(loss: str, n: int, k: int, free, upper, zero) -> Case:
@@ -227,7 +219,8 @@ def _solve_linear(loss: str, n: int, k: int, free, upper, zero) -> Case:
     return Case(loss, n, k, th, tuple(free), tuple(upper), tuple(zero), tuple(yhat), lam_sol, mult)
 
 
-def _solve_entmax(n: int, free) -> Case:
+def _solve_entmax(loss: str, n: int, free) -> Case:
+    """g = p^α/(α(α − 1)) (the Tsallis member): ŷ on the support with τ implicit."""
     th = thetas(n)
     a = ALPHA
     q = sp.Symbol("q", positive=True)  # q = p^{α−1}
@@ -248,17 +241,18 @@ def _solve_entmax(n: int, free) -> Case:
     P = sp.symbols(f"P_1:{len(free) + 1}", positive=True)
     sub1 = {th[i]: (P[j] ** (a - 1) + TAU) / (a - 1) for j, i in enumerate(free)}
     sub2 = {P[-1]: 1 - sum(P[:-1])}
-    return Case("entmax", n, 1, th, tuple(free), (), zero, tuple(yhat), TAU / (a - 1), mult,
+    return Case(loss, n, 1, th, tuple(free), (), zero, tuple(yhat), TAU / (a - 1), mult,
                 tau=TAU, constraint=G, P=P, canon=[sub1, sub2])
 
 
 def patterns(loss: str, n: int, k: int = 1):
     """Every KKT pattern (free, upper, zero) of ŷ for n coordinates."""
     idx = range(n)
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:
         yield tuple(idx), (), ()
         return
-    if loss in ("sparsemax", "entmax"):
+    if not L.capped:
         for s in range(1, n + 1):
             for S in itertools.combinations(idx, s):
                 yield S, (), tuple(i for i in idx if i not in S)
@@ -277,24 +271,26 @@ _CACHE: dict = {}
 def solve_case(loss: str, n: int, free, upper=(), zero=(), k: int = 1) -> Case:
     key = (loss, n, tuple(free), tuple(upper), tuple(zero), k)
     if key not in _CACHE:
-        if loss == "softmax":
-            _CACHE[key] = _solve_softmax(n)
-        elif loss == "entmax":
-            _CACHE[key] = _solve_entmax(n, tuple(free))
+        L = member(loss)
+        if L.dense:
+            _CACHE[key] = _solve_softmax(loss, n)
+        elif L.tsallis:
+            _CACHE[key] = _solve_entmax(loss, n, tuple(free))
         else:
             _CACHE[key] = _solve_linear(loss, n, k, free, upper, zero)
     return _CACHE[key]
 
 
 def cases(loss: str, sizes=(2, 3, 4)):
-    """All cases of a loss over the concrete sizes (rankmax: every k in [1, n−1])."""
-    if loss == "entmax":  # one support per size s = 1..n (patterns agree up to permutation)
+    """All cases of a loss over the concrete sizes (on C_k: every k in [1, n−1])."""
+    L = member(loss)
+    if L.tsallis:  # one support per size s = 1..n (patterns agree up to permutation)
         for n in sizes:
             for s in range(1, n + 1):
                 yield solve_case(loss, n, tuple(range(s)), (), tuple(range(s, n)))
         return
     for n in sizes:
-        ks = range(1, n) if loss == "rankmax" else (1,)
+        ks = range(1, n) if L.capped else (1,)
         for k in ks:
             for F, U, Z in patterns(loss, n, k):
                 yield solve_case(loss, n, F, U, Z, k)

@@ -53,6 +53,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from audit import Evidence, RunContext
+from audit.members import member
 
 from . import risk
 
@@ -254,6 +255,7 @@ def _topk_runs(loss: str, ctx: RunContext) -> list[tuple[dict, list]]:
     """(params, certify results) per parameter setting of the loss; ends at the first failure.
     The loss under test for the cvxpy programs is ``risk.spec(loss, ·)``, looked up here."""
     out: list[tuple[dict, list]] = []
+    L = member(loss)
 
     def search(params: dict, strategy, salt: int) -> list:
         found: list[dict] = []
@@ -263,7 +265,7 @@ def _topk_runs(loss: str, ctx: RunContext) -> list[tuple[dict, list]]:
         def run(x):
             if found and found[-1]["decision"] == "fails":  # hypothesis replays the failing example
                 raise Stop()
-            if loss == "rankmax":
+            if L.capped:  # a law on k-subsets: its marginals lie in C_k
                 k, m, atoms = x
                 r = certify_eta(risk.spec(loss, k=k), m, atoms)
                 r["label_k"] = k
@@ -279,9 +281,9 @@ def _topk_runs(loss: str, ctx: RunContext) -> list[tuple[dict, list]]:
             pass
         return found
 
-    if loss == "rankmax":
+    if L.capped:
         return [({}, search({}, subset_law(), 7))]
-    grid = [dict(alpha=a) for a in ctx.budget(ALPHAS_QUICK, ALPHAS_FULL)] if loss == "entmax" else [{}]
+    grid = [dict(alpha=a) for a in ctx.budget(ALPHAS_QUICK, ALPHAS_FULL)] if L.tsallis else [{}]
     for s, params in enumerate(grid):
         out.append((params, search(params, grid_eta(), s)))
         if any(r["decision"] == "fails" for r in out[-1][1]):
@@ -314,6 +316,7 @@ LABELS = {
 def topk_calibration(loss: str, ctx: RunContext) -> Evidence:
     """CON-1 certificate for one loss (entmax: on an α grid; rankmax: k-subset labels); the
     loss under test for the cvxpy programs is ``risk.spec(loss, ·)``."""
+    L = member(loss)
     runs = _topk_runs(loss, ctx)
     results = [r for _, rs in runs for r in rs]
     fails = [r for r in results if r["decision"] == "fails"]
@@ -337,13 +340,13 @@ def topk_calibration(loss: str, ctx: RunContext) -> Evidence:
         "gap_tol": GAP_TOL,
         "seed": ctx.seed,
     }
-    if loss == "entmax":
+    if L.tsallis:
         figures["alphas"] = [p["alpha"] for p, _ in runs]
         figures["min_gap_by_alpha"] = {str(p["alpha"]): min((r["min_gap"] for r in rs if math.isfinite(r["min_gap"])),
                                                             default=None) for p, rs in runs}
-    if loss == "softmax":
+    if L.dense:  # full support: a zero of η is approached (θ_j → −∞), never attained
         figures["unattained_inf"] = figures["etas_with_zeros"]
-    scope = (r"$\eta$ on the grid $c/\sum c$, $c_i \in \{0, \dots, 6\}$, $n \le 6$, every $k < n$" if loss != "rankmax"
+    scope = (r"$\eta$ on the grid $c/\sum c$, $c_i \in \{0, \dots, 6\}$, $n \le 6$, every $k < n$" if not L.capped
              else r"$k$-subset label laws (1–3 atoms, weights 1–4), $n \le 6$, top-$k'$ on the marginals "
              r"$m_i = P(i \in S)$, every $k' < n$")
     detail = (r"certificate: every violating pair's half-space gap $\inf\{R : \theta_i \le \theta_j\} - \inf R$ "
@@ -351,17 +354,17 @@ def topk_calibration(loss: str, ctx: RunContext) -> Evidence:
               f"the non-preserving set is solved exactly (one cone per violating pattern); the loss implementation's "
               f"risk at each minimizer agrees with the cvxpy transcription; {scope}; hypothesis seeded by the run "
               f"seed; {len(cert)} certified, {len(undec)} undecided, {len(fails)} failed of {len(results)}")
-    if loss == "softmax":
+    if L.dense:
         detail += (f"; {figures['etas_with_zeros']} " + r"$\eta$ have zeros, where $\inf R$ is not attained "
                    r"($\theta_j \to -\infty$; solved on the box $-B \le \theta \le 0$, $B$ in "
                    f"{list(risk.BOXES)}, " + r"bias $\le n e^{-B}$)")
-    what = r"$\eta$" if loss != "rankmax" else "label laws"
-    grid = (r" on $\alpha \in \{" + ", ".join(f"{p['alpha']:g}" for p, _ in runs) + r"\}$") if loss == "entmax" else ""
+    what = r"$\eta$" if not L.capped else "label laws"
+    grid = (r" on $\alpha \in \{" + ", ".join(f"{p['alpha']:g}" for p, _ in runs) + r"\}$") if L.tsallis else ""
     if fails:
         cx = dict(fails[0]["bad"])
-        if loss == "entmax":
+        if L.tsallis:
             cx["alpha"] = [p for p, rs in runs if fails[0] in rs][0]["alpha"]
-        if loss == "rankmax":
+        if L.capped:
             cx["label_k"] = fails[0]["label_k"]
         eta = "(" + ", ".join(f"{x:.2g}" for x in cx["eta"]) + ")"
         summary = (f"counterexample $\\eta = {eta}$: $\\theta$ at $\\inf R$ (gap {cx['gap']:.2g}), not "

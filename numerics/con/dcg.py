@@ -54,6 +54,7 @@ from hypothesis import strategies as st
 
 from audit import Evidence, RunContext, SuiteDefect
 from audit.markup import SUMMARY_CHARS, visible_length
+from audit.members import member
 
 from . import labels as lab
 from . import risk
@@ -110,14 +111,16 @@ def canonical_theta(sp_: risk.LossSpec, q: Sequence) -> list[float] | None:
     """∇Ω(q): an exact Bayes-optimal score vector with ŷ(θ) = q (softmax with q_j = 0:
     −BOX, standing in for the unattained −∞); None for a loss without one."""
     qf = [float(x) for x in q]
-    if sp_.name == "softmax":
+    L = sp_.member
+    if L is None:
+        return None
+    # g′(q) up to the shift: log q is that of the dense member's g = p log p
+    if L.dense:
         return [math.log(x) if x > 0 else -risk.BOX for x in qf]
-    if sp_.name == "entmax":
+    if L.tsallis:
         a = float(sp_.param("alpha"))
         return [x ** (a - 1) / (a - 1) for x in qf]
-    if sp_.name in ("sparsemax", "rankmax"):
-        return qf  # the projection of q ∈ dom Ω is q itself
-    return None
+    return qf  # g = p²/2: the projection of q ∈ dom Ω is q itself
 
 
 # --------------------------------------------------------------------------------------
@@ -147,7 +150,7 @@ def decide_law(sp_: risk.LossSpec, lm: lab.LabelMap, D) -> dict:
     q, g = lab.target_of(atoms), lab.expected_gains(D)
     res = {"D": D, "q": q, "g": g, "decision": "certified", "solves": 1, "pairs": 0, "min_gap": math.inf,
            "closed_regret": dcg_regret(g, q)[0], "proper_err": None, "transcription_err": None, "why": "",
-           "attained": not (sp_.name == "softmax" and min(q) == 0)}
+           "attained": not (sp_.dense and min(q) == 0)}
     base = risk.solve_risk(sp_, q)
     if not base.ok:
         res.update(decision="undecided", why=f"risk minimization: {risk.status_text(base.status)}")
@@ -278,7 +281,8 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext) -> Evidence:
     label's number of relevant items); the loss under test is ``risk.spec(loss, ·)``, the
     label map ``labels.label_map(label_map)``."""
     lm = lab.label_map(label_map)
-    alphas = ctx.budget(ALPHAS_QUICK, ALPHAS_FULL) if loss == "entmax" else None
+    L = member(loss)
+    alphas = ctx.budget(ALPHAS_QUICK, ALPHAS_FULL) if L.tsallis else None
     param_list = [{"alpha": a} for a in alphas] if alphas else [{}]
     max_n = ctx.budget(5, 6)
     laws = list(_draw_laws(ctx.seed, ctx.profile, lm.binary, max_n))
@@ -288,7 +292,7 @@ def dcg_consistency(loss: str, label_map: str, ctx: RunContext) -> Evidence:
     for params in param_list:
         for D in todo:
             p = dict(params)
-            if loss == "rankmax":
+            if L.capped:  # the mass k of C_k: the label's number of relevant items
                 p["k"] = int(sum(lm.atoms(D)[0][1]))
             r = decide_law(risk.spec(loss, **p), lm, D)
             r["params"] = p

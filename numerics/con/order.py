@@ -26,6 +26,7 @@ import torch
 
 from losses import get
 from audit import Evidence, RunContext
+from audit.members import member
 
 # the labels are shared with order_bayes.py, which order.py calls: a module of their own, no cycle
 from .order_labels import LABELS, _variant_label  # noqa: F401
@@ -34,17 +35,18 @@ DT = torch.float64
 
 
 def variants(loss: str, ctx: RunContext) -> list[tuple[dict, dict]]:
-    """(get-kwargs, witness extras) for the loss in this profile."""
-    if loss == "softmax":
-        return [({}, {})]
-    if loss == "sparsemax":
-        return [({}, {})]
-    if loss == "entmax":
+    """(get-kwargs, witness extras) for the loss in this profile: a grid of the Tsallis α,
+    two masses k of C_k, else the loss alone."""
+    try:
+        L = member(loss)
+    except ValueError:
+        raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}") from None
+    if L.tsallis:
         alphas = (1.5, 2.5) if ctx.profile == "quick" else (1.25, 1.5, 2.5, 3.0)
         return [({"alpha": a}, {"alpha": a}) for a in alphas]
-    if loss == "rankmax":
+    if L.capped:
         return [({"k": k}, {"k": k}) for k in (1, 2)]
-    raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
+    return [({}, {})]
 
 
 def _predictor(loss: str, params: dict):
@@ -179,6 +181,6 @@ def order_preservation(loss: str, reading: str, ctx: RunContext) -> Evidence:
 
     vs = variants(loss, ctx)  # validates the name
     with one_thread():
-        if loss == "softmax":
+        if member(loss).dense:  # full support: SOP is the claim, on its own route
             return _o1_softmax(ctx) if reading == "O1" else o2_softmax(ctx)
         return _o1_sparse(loss, ctx) if reading == "O1" else o2_sparse(loss, vs, ctx)

@@ -43,6 +43,7 @@ import math
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
 from .order_labels import LABELS as _ORDER_LABELS
@@ -162,7 +163,7 @@ def o2_sparse(loss: str, variants: list[tuple[dict, dict]], ctx: RunContext, use
         obj = get(loss, **params)
         key = ",".join(f"{k}={v}" for k, v in extra.items()) or loss
         eta = targets(E, g, float(params.get("k", 1)))
-        lr = 1.0 if loss != "entmax" else 0.5
+        lr = 1.0 if not member(loss).tsallis else 0.5
         th, et = _gd_points(obj, eta, starts, lr, ctx.budget(200, 400), g)
         yp = obj.predict(th)
         cert = _certify_properness(obj, th, yp)

@@ -32,24 +32,36 @@ import warnings
 import cvxpy as cp
 import numpy as np
 
+from audit.members import Member, member
+
 from ..cvx import clarabel_opts
+
+
+def _sparse_member(loss: str) -> Member:
+    """The member named ``loss``, which must be sparse: the τ-dual below clips at p_i = 0,
+    where a dense ŷ never is."""
+    try:
+        L = member(loss)
+    except ValueError:
+        L = None
+    if L is None or L.dense:
+        raise ValueError(f"loss must be one of sparsemax, entmax, rankmax, got {loss!r}")
+    return L
 
 
 def omega_np(loss: str, eta: np.ndarray, params: dict) -> np.ndarray:
     """Ω(η) row-wise (η in the domain)."""
-    if loss == "sparsemax":
-        return 0.5 * (eta ** 2).sum(-1) - 0.5
-    if loss == "rankmax":
-        return 0.5 * (eta ** 2).sum(-1)
-    if loss == "entmax":
+    L = _sparse_member(loss)
+    if L.tsallis:  # (Σ η^α − 1)/(α(α − 1)): Σ g plus the member's offset, at this α
         a = float(params["alpha"])
         return ((eta ** a).sum(-1) - 1) / (a * (a - 1))
-    raise ValueError(f"loss must be one of sparsemax, entmax, rankmax, got {loss!r}")
+    return 0.5 * (eta ** 2).sum(-1) + float(L.offset)  # g = p²/2; the offset is exact in float
 
 
 def dual_conjugate(loss: str, theta, tau, params: dict):
     """The τ-dual objective of Ω* (a cvxpy expression per row, or a numpy array when
     ``theta``/``tau`` are arrays: its minimum over τ is Ω*(θ))."""
+    L = _sparse_member(loss)
     numeric = isinstance(theta, np.ndarray)
     R, n = theta.shape
     if numeric:
@@ -60,20 +72,18 @@ def dual_conjugate(loss: str, theta, tau, params: dict):
         Z = theta - cp.reshape(tau, (R, 1), order="C") @ np.ones((1, n))
         pos = cp.pos(Z)
         rowsum = lambda x: cp.sum(x, axis=1)  # noqa: E731
-    if loss == "sparsemax":
-        return tau + 0.5 * rowsum(pos ** 2 if numeric else cp.square(pos)) + 0.5
-    if loss == "rankmax":
+    if L.capped:  # 0 ≤ p_i ≤ 1 makes the inner maximum the Huber function; Σp = k
         k = int(params["k"])
         if numeric:
             h = np.where(pos <= 1, 0.5 * pos ** 2, pos - 0.5)
             return k * tau + rowsum(h)
         return k * tau + rowsum(cp.huber(pos, 1)) / 2
-    if loss == "entmax":
+    if L.tsallis:
         a = float(params["alpha"])
         q = a / (a - 1)
         body = (a - 1) * pos
         return tau + rowsum(body ** q if numeric else cp.power(body, q)) / a + 1 / (a * (a - 1))
-    raise ValueError(f"loss must be one of sparsemax, entmax, rankmax, got {loss!r}")
+    return tau + 0.5 * rowsum(pos ** 2 if numeric else cp.square(pos)) + float(-L.offset)  # g = p²/2 on Δ
 
 
 def sublevel_points(loss: str, params: dict, eta: np.ndarray, directions: np.ndarray, eps: float,

@@ -51,7 +51,7 @@ import cvxpy as cp
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from audit import SuiteDefect
+from audit import SuiteDefect, members
 
 #: box half-width on the scores (shift-normalized: −BOX ≤ θ ≤ 0); a second, smaller box is
 #: (and third) are tried when Clarabel is not "optimal" on the first (softmax with zeros in q is badly
@@ -90,41 +90,50 @@ class LossSpec:
     def param(self, name: str):
         return dict(self.params)[name]
 
+    @property
+    def member(self) -> members.Member | None:
+        """The paper's loss this spec transcribes (:mod:`audit.members`); ``None`` for the
+        improper flat test losses, which are none of them."""
+        return None if self.name == "flat" else members.member(self.name)
+
+    @property
+    def dense(self) -> bool:
+        """ŷ has full support (g′(0⁺) = −∞), so a target q with zeros has no risk minimizer
+        (θ_j → −∞); the flat test losses attain their infimum."""
+        L = self.member
+        return L is not None and L.dense
+
     # Ω on its domain (numpy, independent of losses/)
     def omega(self, p: np.ndarray) -> float:
         p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
-        if self.name == "softmax":
-            nz = p[p > 0]
-            return float(np.sum(nz * np.log(nz)))
-        if self.name == "sparsemax":
-            return float(0.5 * p @ p - 0.5)
-        if self.name == "entmax":
-            a = float(self.param("alpha"))
-            return float((np.sum(p ** a) - 1.0) / (a * (a - 1.0)))
-        if self.name == "rankmax":
-            return float(0.5 * p @ p)
         if self.name == "flat":
             return 0.0
-        raise ValueError(f"unknown loss {self.name!r}")
+        L = self.member
+        if L.dense:  # g = p log p, the only dense member; 0 log 0 = 0
+            nz = p[p > 0]
+            return float(np.sum(nz * np.log(nz)))
+        if L.tsallis:  # (Σ p^α − 1)/(α(α − 1)): Σ g plus the member's offset, at this α
+            a = float(self.param("alpha"))
+            return float((np.sum(p ** a) - 1.0) / (a * (a - 1.0)))
+        return float(0.5 * p @ p + float(L.offset))  # g = p²/2; the offset is exact in float
 
     # Ω*(θ) as a convex cvxpy expression (possibly with an auxiliary variable τ)
     def conjugate_expr(self, theta: cp.Variable) -> cp.Expression:
-        if self.name == "softmax":
-            return cp.log_sum_exp(theta)
         if self.name == "flat":  # Ω ≡ 0 on the domain: Ω* = the sum of the `mass` largest scores
             return cp.max(theta) if self.mass == 1 else cp.sum_largest(theta, int(self.mass))
+        L = self.member
+        if L.dense:  # log Σ e^θ, the conjugate of g = p log p on Δ (no threshold τ needed)
+            return cp.log_sum_exp(theta)
         tau = cp.Variable()
         u = cp.pos(theta - tau)
-        if self.name == "sparsemax":
-            return tau + 0.5 * cp.sum_squares(u) + 0.5
-        if self.name == "entmax":
+        if L.tsallis:
             a = float(self.param("alpha"))
             b = a / (a - 1.0)
             c = (a - 1.0) ** b / a
             return tau + c * cp.sum(cp.power(u, b)) + 1.0 / (a * (a - 1.0))
-        if self.name == "rankmax":
+        if L.capped:  # 0 ≤ p_i ≤ 1 makes f* the Huber function; Σp = mass
             return self.mass * tau + 0.5 * cp.sum(cp.huber(u, 1.0))
-        raise ValueError(f"unknown loss {self.name!r}")
+        return tau + 0.5 * cp.sum_squares(u) + float(-L.offset)  # g = p²/2 on Δ: f*(u) = ½ pos(u)²
 
     def predict(self, theta: np.ndarray) -> np.ndarray:
         """ŷ(θ) from the project's implementation (losses/), for the properness cross-check."""
@@ -151,21 +160,26 @@ def spec(loss: str | LossSpec, **params) -> LossSpec:
         return LossSpec("flat", (("k", k),), mass=float(k), cap=1.0, proper=False)
     if loss == "flat":
         params = {key: v for key, v in params.items() if key != "k"}
-    if loss in ("softmax", "sparsemax", "flat"):
         if params:
             raise ValueError(f"{loss} takes no parameters, got {sorted(params)}")
-        return LossSpec(loss, proper=(loss != "flat"))
-    if loss == "entmax":
+        return LossSpec(loss, proper=False)
+    try:
+        L = members.member(loss)
+    except ValueError:
+        raise ValueError(f"loss must be softmax, sparsemax, entmax, rankmax or flat, got {loss!r}") from None
+    if L.tsallis:  # α is the Tsallis family's parameter
         a = float(params.get("alpha", 1.5))
         if not a > 1:
             raise ValueError(f"alpha must be > 1, got {a}")
-        return LossSpec("entmax", (("alpha", a),))
-    if loss == "rankmax":
+        return LossSpec(L.name, (("alpha", a),))
+    if L.capped:  # C_k: the mass k is a parameter, and every entry is capped at 1
         k = params.get("k")
         if not isinstance(k, int) or k < 1:
-            raise ValueError(f"rankmax needs an integer k ≥ 1, got {k!r}")
-        return LossSpec("rankmax", (("k", k),), mass=float(k), cap=1.0)
-    raise ValueError(f"loss must be softmax, sparsemax, entmax, rankmax or flat, got {loss!r}")
+            raise ValueError(f"{L.name} needs an integer k ≥ 1, got {k!r}")
+        return LossSpec(L.name, (("k", k),), mass=float(k), cap=1.0)
+    if params:
+        raise ValueError(f"{loss} takes no parameters, got {sorted(params)}")
+    return LossSpec(L.name)
 
 
 # --------------------------------------------------------------------------------------
@@ -269,8 +283,8 @@ def solve_risk(loss: str | LossSpec, q: Sequence, pair: tuple[int, int] | None =
         return RiskSolution(str(prog.prob.status), None, None, False)
     th = np.asarray(prog.theta.value, dtype=np.float64)
     th = th - th.max()
-    # softmax's minimizer exists iff q > 0 (log q); otherwise θ_j → −∞ on {q_j = 0}
-    attained = not (sp_.name == "softmax" and bool(np.any(q <= 0)))
+    # a dense ŷ meets q only where q > 0 (softmax: θ* = log q); otherwise θ_j → −∞ on {q_j = 0}
+    attained = not (sp_.dense and bool(np.any(q <= 0)))
     return RiskSolution(status, float(prog.prob.value), th, attained)
 
 

@@ -52,6 +52,7 @@ import torch
 from scipy import stats
 
 from audit import Evidence, RunContext
+from audit.members import member
 from losses import get
 
 from . import gd_runs
@@ -219,6 +220,8 @@ def _softmax_entry(r: dict, level: float) -> tuple[str, dict, dict | None]:
 def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
     """DYN-2, separable part: finite-time exact zero loss (sparse) or the 1/t and log t rates
     (softmax), on the runs of ``gd_runs.run(name, params, setting, ctx)``."""
+    # a dense map (full support) never reaches exactly zero loss: its rule is the rates' (1/t, log t)
+    dense = member(loss).dense
     figures: dict = {}
     labels = dict(LABELS)
     series_: dict = {}
@@ -231,7 +234,7 @@ def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
         key = f"{label}/{setting}"
         labels[key] = f"{gd_runs.variant_text(label)}, {gd_runs.SETTING_TEXT[setting]}"
         series_[f"{label} ({setting})"] = curve(r, "loss")
-        if loss == "softmax":
+        if dense:
             o, entry, cx = _softmax_entry(r, level)
             if cx is not None:
                 cxs[key] = cx
@@ -246,7 +249,7 @@ def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
         outcomes.append(o)
         figures[key] = entry
     runs = dict(figures)
-    if loss == "softmax":
+    if dense:
         ylabel = r"training loss and $\Vert\theta\Vert$ (norm series)"
         caption = (r"DYN-2 claims the softmax loss stays positive and decays about like $1/t$ while "
                    r"$\lVert\theta\rVert$ grows about like $\log t$: the loss curves (left, log-log) fall beside the "
@@ -259,7 +262,7 @@ def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
                    rf"the log axis); a curve that runs to the budget never did.")
     figures["plot"] = {"title": f"DYN-2 {loss}: GD on separable problems (lr {gd_runs.LR})", "caption": caption,
                        "xlabel": "GD step $t$", "ylabel": ylabel, "logx": True, "logy": True, "series": series_}
-    if loss == "softmax":   # the norm on its own linear axis, and guides for the two rates the claim names
+    if dense:   # the norm on its own linear axis, and guides for the two rates the claim names
         norms = [k for k in series_ if k.endswith(" norm")]
         losses_ = [k for k in series_ if not k.endswith(" norm")]
         figures["plot"] |= {
@@ -267,10 +270,10 @@ def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
             "right": {"ylabel": r"$\Vert\theta\Vert$ (norm series)", "series": norms, "logy": False},
             "reference": [reference(series_[losses_[0]], "1/t", r"$\propto 1/t$", scale=3.0),
                           reference(series_[norms[0]], "log t", r"$\propto \log t$", decades=4, axis="right")]}
-    rule = RULE_SOFTMAX if loss == "softmax" else RULE_SPARSE
+    rule = RULE_SOFTMAX if dense else RULE_SPARSE
     out = combine(outcomes)
     detail = f"{rule} lr = {gd_runs.LR}, $n = {N_CLASSES}$, $d = {DIM}$ + bias, float64."
-    if loss == "softmax":
+    if dense:
         detail += (f" Rate intervals at level {_percent(level)}: share $\\alpha = {ctx.alpha:g}$ of the false-alarm "
                    f"budget over $m = {len(runs_)}$ runs.")
     unmet = {k: v["rule_parts_not_met"] for k, v in runs.items() if v.get("rule_parts_not_met")}
@@ -287,7 +290,7 @@ def separable_dynamics(loss: str, ctx: RunContext) -> Evidence:
 
 def _separable_summary(loss: str, runs: dict, out: str) -> str:
     n = len(runs)
-    if loss != "softmax":
+    if member(loss).sparse:  # finite-time zero loss; a dense map's line is its rates'
         reached = [v["steps_to_zero_loss"] for v in runs.values() if v["steps_to_zero_loss"] is not None]
         budget = max(v["budget"] for v in runs.values())
         if len(reached) == n:
@@ -381,7 +384,7 @@ def _bayes_cached(name: str, key: tuple, T_pop: int, T_smp: int, N: int, seed: i
     loss = get(name, **params)
     g = torch.Generator().manual_seed(seed)
     n = N_CLASSES
-    scale = 1.0 if name == "softmax" else 1.5
+    scale = 1.0 if member(name).dense else 1.5  # a sparse map's η(x) is to have zeros: a wider score spread
     Wstar = scale * torch.randn(DIM + 1, n, generator=g, dtype=DT)
     X = torch.cat([torch.randn(N, DIM, generator=g, dtype=DT), torch.ones(N, 1, dtype=DT)], -1)
     eta = loss.predict(X @ Wstar)

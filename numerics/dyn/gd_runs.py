@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from audit import RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
 from ..threads import one_thread
@@ -61,16 +62,16 @@ def step_size(t: int) -> float:
 
 def variants(loss: str, ctx: RunContext) -> list[tuple[str, dict]]:
     """(label, params) pairs checked for a loss in this profile."""
-    if loss == "softmax":
-        return [("softmax", {})]
-    if loss == "sparsemax":
-        return [("sparsemax", {})]
-    if loss == "entmax":
+    try:
+        L = member(loss)
+    except ValueError:
+        raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}") from None
+    if L.tsallis:  # α is a parameter of the family: the runs take one or two of its values
         alphas = (1.5,) if ctx.profile == "quick" else (1.5, 2.5)
-        return [(f"entmax(alpha={a})", {"alpha": a}) for a in alphas]
-    if loss == "rankmax":
-        return [(f"rankmax(k={k})", {"k": k}) for k in (1, 2)]
-    raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
+        return [(f"{L.name}(alpha={a})", {"alpha": a}) for a in alphas]
+    if L.capped:  # the mass k of C_k is a parameter: k = 1 and a multi-hot k = 2
+        return [(f"{L.name}(k={k})", {"k": k}) for k in (1, 2)]
+    return [(L.name, {})]
 
 
 def variant_text(label: str) -> str:
@@ -125,8 +126,9 @@ def data(name: str, params: dict, setting: str, seed: int) -> tuple[torch.Tensor
 
 
 def _log_space(name: str, theta: torch.Tensor, yhat: torch.Tensor, mask: torch.Tensor, stats: dict) -> None:
-    """softmax: ŷ_j against exp(θ_j − logsumexp θ) on ``mask`` (see the module docstring)."""
-    if name != "softmax" or not mask.any():
+    """softmax: ŷ_j against exp(θ_j − logsumexp θ) on ``mask`` (see the module docstring); the
+    route is the closed form of the dense member's map (g = p log p), none for a sparse one."""
+    if not member(name).dense or not mask.any():
         return
     ref = (theta - torch.logsumexp(theta, -1, keepdim=True))[mask]
     got = yhat[mask]
@@ -190,8 +192,9 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
     if hasattr(reg, "check_n"):
         reg.check_n(y.shape[-1])
     # softmax trains with torch.softmax (one kernel; the long rate runs are its hot path) and the
-    # library's map must agree with it at every recorded step; the other maps are the library's
-    fast = name == "softmax"
+    # library's map must agree with it at every recorded step (torch.softmax is the map of the dense
+    # member, g = p log p); the other maps are the library's
+    fast = member(name).dense
     for t in range(1, T + 1):
         theta = W if X is None else X @ W
         yhat = torch.softmax(theta, -1) if fast else reg.solve(theta).dense(DT)
@@ -199,7 +202,7 @@ def gd(name: str, params: dict, setting: str, T: int, seed: int, stop_at_zero: b
         zero_neg = (grad == 0) & neg
         n_zero = int(zero_neg.sum())
         zeros.append(n_zero)
-        if name == "softmax" and n_zero:
+        if fast and n_zero:  # a dense map has no zeros: one here is underflow, checked in log space
             _log_space(name, theta, yhat, zero_neg, stats)
         # ŷ = y exactly ⟺ no negative in the support (ŷ sums to Σy); robust to the last-bit
         # rounding of the positive entries, which the loss value also carries (~1e-16)
@@ -244,7 +247,8 @@ _run_cached.keep_across_planted = True  # type: ignore[attr-defined]
 
 
 def horizon(name: str, ctx: RunContext) -> int:
-    return ctx.budget(*HORIZON["softmax" if name == "softmax" else "sparse"])
+    # a dense map never reaches zero loss: its rate fit needs the long horizon
+    return ctx.budget(*HORIZON["softmax" if member(name).dense else "sparse"])
 
 
 def run(name: str, params: dict, setting: str, ctx: RunContext) -> dict:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from audit import Evidence, RunContext
+from audit.members import member
 
 from . import gd_runs
 from .series import curve
@@ -46,6 +47,9 @@ LABELS = {
 
 def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
     """DYN-1 on the GD runs of ``gd_runs.run(name, params, setting, ctx)``."""
+    # a dense map (full support) has no zeros to count: its rule, plot and summary are of the
+    # smallest negative gradient; a sparse map's are of the fraction of negatives with one
+    dense = member(loss).dense
     figures: dict = {}
     labels = dict(LABELS)
     series: dict = {}
@@ -57,7 +61,7 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
             entry = {"steps": len(frac), "frac_first": float(frac[0]), "frac_min": float(frac.min()),
                      "frac_last": float(frac[-1]), "frac_mean": float(frac.mean()), "max_score_gap": r["max_gap"],
                      "independent_route": r["route"]}
-            if loss == "softmax":
+            if dense:
                 o = "holds" if bool(np.all(frac == 1.0)) else "undecided"  # zeros reaching here are underflow
             else:
                 o = "holds" if bool((frac < 1.0).any()) else "undecided"
@@ -69,9 +73,9 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
             labels[f"{label}/{setting}"] = f"{gd_runs.variant_text(label)}, {gd_runs.SETTING_TEXT[setting]}"
             # softmax's fraction is 1 throughout (a constant says nothing a sentence cannot): its plot
             # shows how far from 0 the smallest negative gradient stays
-            series[f"{label} ({setting})"] = (curve(r, "min_log_neg") if loss == "softmax" else curve(r, "frac"))
+            series[f"{label} ({setting})"] = (curve(r, "min_log_neg") if dense else curve(r, "frac"))
     runs = dict(figures)
-    if loss == "softmax":
+    if dense:
         caption = ("DYN-1 claims softmax gives every negative class a non-zero gradient at every finite $\\theta$; "
                    "the fraction of negatives with one is 1 at every step of every run (summary). Plotted: the "
                    "smallest such gradient, $\\min_j \\log \\hat y_j$ over the negatives of every example "
@@ -84,11 +88,11 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
         caption = (f"DYN-1 claims {loss} gives exactly zero gradient to every class outside the support of "
                    f"$\\hat y$: each curve is one GD run's fraction per step; it falls below 1 and reaches 0 only "
                    f"once every example has its margin. Last values: {ends}.")
-    figures["plot"] = {"title": (f"DYN-1 {loss}: smallest negative gradient" if loss == "softmax" else
+    figures["plot"] = {"title": (f"DYN-1 {loss}: smallest negative gradient" if dense else
                                  f"DYN-1 {loss}: fraction of negatives with non-zero gradient"), "caption": caption,
                        "xlabel": "GD step $t$", "logx": True, "logy": False, "series": series,
-                       "ylabel": r"$\min_j \log \hat y_j$ (negatives)" if loss == "softmax" else "fraction of negatives"}
-    if loss == "softmax":
+                       "ylabel": r"$\min_j \log \hat y_j$ (negatives)" if dense else "fraction of negatives"}
+    if dense:
         rule = ("holds iff the fraction equals 1 at every step of (a) free scores and (b) separable linear model; "
                 "undecided if a zero is float64 underflow (log-space value below $-700$)")
     else:
@@ -103,7 +107,7 @@ def negative_gradients(loss: str, ctx: RunContext) -> Evidence:
     steps = max(v["steps"] for v in runs.values())
     compared = sum(v["independent_route"].get("off_support_compared", 0)
                    + v["independent_route"].get("on_support_compared", 0) for v in runs.values())
-    if loss == "softmax":
+    if dense:
         summary = (f"every negative keeps a non-zero gradient at every step of {len(runs)} GD runs (up to {steps} "
                    "steps)" if out == "holds" else
                    f"fraction of negatives with a non-zero gradient drops as low as {fmin:.3g} in {len(runs)} GD runs "

@@ -36,7 +36,9 @@ import torch
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
-LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
+from audit.members import MEMBERS, member
+
+LOSSES = tuple(m.name for m in MEMBERS)
 ENTMAX_ALPHAS = (1.25, 1.5, 1.75, 2.5)
 RANKMAX_KS = (1, 2, 3)
 SMOOTH_ALPHAS = {"le2": (1.25, 1.5, 1.75, 2.0), "gt2": (2.5, 3.0)}
@@ -73,9 +75,10 @@ class Found(Exception):
 def grid(loss: str) -> list[dict]:
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if loss == "entmax":
+    L = member(loss)
+    if L.tsallis:
         return [{"alpha": a} for a in ENTMAX_ALPHAS]
-    if loss == "rankmax":
+    if L.capped:
         return [{"k": k} for k in RANKMAX_KS]
     return [{}]
 
@@ -178,15 +181,17 @@ def tex_setting(loss: str, params: dict) -> str:
 def mp_predict(loss: str, theta: np.ndarray, params: dict, dps: int = 50):
     """ŷ in mpmath (``dps`` digits) by bisection on the threshold, in the shifted frame
     z = θ − max θ.  Returns (z, p, Ω) with Ω a function on mpmath vectors.  Independent of
-    losses/ and of cvxpy: the arbiter when the two disagree."""
+    losses/ and of cvxpy: the arbiter when the two disagree.  The dense member's map is the
+    closed form of its g = p log p; sparsemax is the Tsallis bisection at α = 2."""
+    L = member(loss)
     with mpmath.workdps(dps):
         m = max(mpmath.mpf(float(v)) for v in theta)
         z = [mpmath.mpf(float(v)) - m for v in theta]
-        if loss == "softmax":
+        if L.dense:
             e = [mpmath.exp(zi) for zi in z]
             s = mpmath.fsum(e)
             return z, [ei / s for ei in e], lambda q: mpmath.fsum(qi * mpmath.log(qi) for qi in q if qi > 0)
-        if loss == "rankmax":
+        if L.capped:
             k = params["k"]
 
             def mass(tau):
@@ -225,25 +230,26 @@ def mp_loss(loss: str, theta: np.ndarray, y: np.ndarray, params: dict, dps: int 
 
 def mp_objective(loss: str, z, q, params: dict, dps: int = 50) -> mpmath.mpf:
     """⟨z, q⟩ − Ω(q) in mpmath for a point q of the domain (the argmax problem's objective)."""
+    L = member(loss)
     with mpmath.workdps(dps):
         zz = [mpmath.mpf(v) for v in z]
         qq = [mpmath.mpf(v) for v in q]
         inner = mpmath.fsum(a * b for a, b in zip(zz, qq))
-        if loss == "softmax":
+        if L.dense:  # the dense member's g = p log p, with 0 log 0 = 0
             return inner - mpmath.fsum(v * mpmath.log(v) for v in qq if v > 0)
-        if loss == "entmax":
+        if L.tsallis:
             a = mpmath.mpf(params["alpha"])
             return inner - (mpmath.fsum(v ** a for v in qq) - 1) / (a * (a - 1))
-        const = mpmath.mpf(0.5) if loss == "sparsemax" else 0  # Ω = ½‖p‖² − ½ on Δ, ½‖p‖² on C_k
-        return inner - mpmath.fsum(v * v for v in qq) / 2 + const
+        # Ω = ½‖p‖² + c: c = −½ on Δ (sparsemax), 0 on C_k (rankmax)
+        return inner - mpmath.fsum(v * v for v in qq) / 2 - mpmath.mpf(L.offset)
 
 
 def mp_feasible(loss: str, p: np.ndarray, params: dict, dps: int = 50) -> list:
     """A point of the exact domain next to a solver's p: on Δ clipped at 0 and renormalized;
     on C_k its Euclidean projection (50-digit bisection, shift-invariant)."""
     with mpmath.workdps(dps):
-        if loss == "rankmax":
-            return mp_predict("rankmax", np.asarray(p, dtype=np.float64), params, dps)[1]
+        if member(loss).capped:  # ŷ of ½‖p‖² on C_k at θ = p is that projection
+            return mp_predict(loss, np.asarray(p, dtype=np.float64), params, dps)[1]
         q = [max(mpmath.mpf(float(v)), 0) for v in p]
         s = mpmath.fsum(q)
         return [v / s for v in q]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
-from .common import ENTMAX_ALPHAS, SETTING_LABELS, outcome, single_thread, tex_num
+from .common import ENTMAX_ALPHAS, LOSSES, SETTING_LABELS, outcome, single_thread, tex_num
 
 LABELS = {
     **SETTING_LABELS,
@@ -36,10 +37,12 @@ def entmax_differential(loss: str, ctx: RunContext) -> Evidence:
     ``entmax_bisect`` with 80 iterations; sparsemax ``sparsemax``."""
     import entmax as em
 
-    if loss not in ("sparsemax", "entmax"):
+    # the package's maps are the Tsallis family on Δ (sparsemax is α = 2): no dense member, no cap
+    M = member(loss) if loss in LOSSES else None
+    if M is None or M.dense or M.capped:
         raise ValueError(f"entmax_differential covers 'sparsemax' and 'entmax', got {loss!r}")
     g = ctx.generator(5)
-    grid = [{}] if loss == "sparsemax" else [{"alpha": a} for a in ENTMAX_ALPHAS]
+    grid = [{"alpha": a} for a in ENTMAX_ALPHAS] if M.tsallis else [{}]
     batches: list[tuple[str, torch.Tensor]] = []
     for n in ctx.budget((2, 3, 10, 100), (2, 3, 5, 10, 50, 100, 1000, 5000)):
         for s in ctx.budget((0.1, 10.0), (0.1, 1.0, 10.0)):
@@ -55,7 +58,7 @@ def entmax_differential(loss: str, ctx: RunContext) -> Evidence:
     for params in grid:
         a = params.get("alpha", 2.0)
         L = get(loss, **params)
-        if loss == "sparsemax":
+        if not M.tsallis:
             ref_p, ref_l = em.sparsemax, em.sparsemax_loss
         elif a == 1.5:
             ref_p, ref_l = em.entmax15, em.entmax15_loss
@@ -70,7 +73,7 @@ def entmax_differential(loss: str, ctx: RunContext) -> Evidence:
             ours_l = L(th1, target)
             ours_l.sum().backward()
             with torch.no_grad():
-                theirs_p = ref_p(theta.clone(), dim=-1) if loss != "entmax" or a == 1.5 else ref_p(theta.clone())
+                theirs_p = ref_p(theta.clone(), dim=-1) if not M.tsallis or a == 1.5 else ref_p(theta.clone())
             th2 = theta.clone().requires_grad_(True)
             theirs_l = ref_l(th2, target)
             theirs_l.sum().backward()

@@ -6,6 +6,7 @@ import mpmath
 import numpy as np
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
 from .. import cvx
@@ -50,10 +51,10 @@ LABELS = {
 def stated_mp(loss: str, theta: np.ndarray, params: dict) -> tuple[list, list, mpmath.mpf]:
     """(z, ŷ, Ω*) of the stated closed forms at z = θ − max θ in 50 digits: ŷ by bisection on
     the threshold of the stated map (:func:`mp_predict`), Ω* = logsumexp(z) for softmax and
-    ⟨z, ŷ⟩ − Ω(ŷ) otherwise."""
+    ⟨z, ŷ⟩ − Ω(ŷ) otherwise (logsumexp is the conjugate of the dense member's g = p log p)."""
     with mpmath.workdps(50):
         z, ref, _ = mp_predict(loss, theta, params)
-        claimed = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z)) if loss == "softmax" else \
+        claimed = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in z)) if member(loss).dense else \
             mp_objective(loss, z, ref, params)
         return z, ref, claimed
 

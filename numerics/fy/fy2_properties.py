@@ -20,6 +20,7 @@ import torch
 from hypothesis import strategies as st
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
 from .common import (
@@ -78,9 +79,10 @@ def _strong_convexity(loss: str, params: dict) -> tuple[float, str] | None:
     """(σ, norm) with Ω σ-strongly convex on its domain w.r.t. the norm, so that
     L(θ; y) ≥ σ/2 ‖y − ŷ‖² (Blondel et al. 2020, Prop. 3).  Tsallis with α ≤ 2 has
     Ω'' = p^{α−2} ≥ 1 on [0, 1]; for α > 2 no such bound (None)."""
-    if loss == "softmax":
-        return 1.0, "l1"  # Pinsker
-    if loss == "entmax" and params["alpha"] > 2:
+    L = member(loss)
+    if L.dense:
+        return 1.0, "l1"  # Pinsker: the dense member's Σ p log p is 1-strongly convex in ‖·‖₁
+    if L.tsallis and params["alpha"] > 2:
         return None
     return 1.0, "l2"
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from audit import Evidence, RunContext, SuiteDefect
+from audit.members import member
 from losses import get
 
 from .fy2_properties import generic_points
@@ -72,9 +73,10 @@ def _lam(J: torch.Tensor) -> torch.Tensor:
 def _closed_jacobian(loss: str, params: dict, p: torch.Tensor) -> torch.Tensor:
     """J_ŷ from the closed forms: softmax diag(p) − ppᵀ; α-entmax diag(s) − ssᵀ/Σs with
     s = p^{2−α} on the support (α = 2: sparsemax); rankmax I_F − 1_F1_Fᵀ/|F| on the free set."""
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:  # the closed form of the dense member's g = p log p
         return torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
-    if loss == "rankmax":
+    if L.capped:  # entries at the cap 1 are as fixed as those at 0
         s = ((p > 0) & (p < 1)).to(p.dtype)
     else:
         a = params.get("alpha", 2.0)
@@ -85,9 +87,10 @@ def _closed_jacobian(loss: str, params: dict, p: torch.Tensor) -> torch.Tensor:
 
 def claimed_constant(loss: str, params: dict) -> float:
     """The constant each FY-4 row states: softmax ½, sparsemax and rankmax 1, α-entmax 2^{α−2}."""
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:
         return 0.5
-    if loss == "entmax":
+    if L.tsallis:
         return 2.0 ** (params["alpha"] - 2.0)
     return 1.0
 
@@ -117,12 +120,13 @@ def smoothness_check(loss: str, ctx: RunContext, alpha_range: str = "le2") -> Ev
 
     if alpha_range not in SMOOTH_ALPHAS:
         raise ValueError(f"alpha_range must be 'le2' or 'gt2', got {alpha_range!r}")
-    if alpha_range == "gt2" and loss != "entmax":
+    M = member(loss) if loss in LOSSES else None  # an unknown name is refused below, after the α range
+    if alpha_range == "gt2" and not (M is not None and M.tsallis):
         raise ValueError("alpha_range='gt2' applies to entmax only")
-    if loss not in LOSSES:
+    if M is None:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     claimed = claimed_constant if alpha_range == "le2" else gt2_upper
-    settings = [{"alpha": a} for a in SMOOTH_ALPHAS[alpha_range]] if loss == "entmax" else grid(loss)
+    settings = [{"alpha": a} for a in SMOOTH_ALPHAS[alpha_range]] if M.tsallis else grid(loss)
     h = 1e-6
     g = ctx.generator(4)
     n_random = ctx.budget(256, 2048)

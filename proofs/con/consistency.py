@@ -42,6 +42,8 @@ from typing import Callable
 
 import sympy as sp
 
+from audit.members import member
+
 from ..derivation import Derivation, is_zero
 from ..kkt import ALPHA, LOSSES, omega as kkt_omega
 
@@ -217,14 +219,14 @@ def order_premise(d: Derivation, loss: str) -> bool | None:
 def topk_calibration(loss: str) -> Derivation:
     """CON-1 by strict Jensen on the half-spaces of the covering lemma (Ω: this loss's,
     from the FY derivations, ``kkt_omega``)."""
-    _check(loss)
+    L = member(_check(loss))
     d = Derivation(
         loss + r": every half-space $\theta_i \le \theta_j$ with $\eta_i > \eta_j$ has conditional-risk infimum "
         r"strictly above $\inf R$, so " + loss + r" is top-$k$ calibrated for every $k < n$ (properness + strictly "
         r"convex separable $\Omega$).",
         r"symbolic in $a = \eta_i > b = \eta_j \ge 0$ ($b = 0$ by continuity of $\varphi$ at 0)"
-        + (r" and $\alpha > 1$" if loss == "entmax" else "")
-        + (r"; rankmax: $\eta$ = marginals in $C_k$, $a, b \in [0, 1]$" if loss == "rankmax" else "")
+        + (r" and $\alpha > 1$" if L.tsallis else "")
+        + (r"; rankmax: $\eta$ = marginals in $C_k$, $a, b \in [0, 1]$" if L.capped else "")
         + r"; every $n$ and $k < n$ through the covering lemma",
         assumptions=[
             r"$\Omega(p) = \sum_i \varphi(p_i) + \mathrm{const}$ on its domain (checked below on the FY derivations' "
@@ -232,7 +234,7 @@ def topk_calibration(loss: str) -> Derivation:
             r"duality: $\inf_{\theta_i \le \theta_j} \Omega^*(\theta) - \langle \theta, \eta\rangle = "
             r"-\min_{\mu \ge 0} \Omega(\eta + \mu(e_j - e_i))$ (one linear constraint: strong duality); "
             r"$\inf R = -\Omega(\eta)$ (properness, the row's properness check)",
-            r"$a - b > 0$" + (r"; $\alpha > 1$" if loss == "entmax" else ""),
+            r"$a - b > 0$" + (r"; $\alpha > 1$" if L.tsallis else ""),
         ],
         summary=loss + r": each half-space $\theta_i \le \theta_j$, $\eta_i > \eta_j$, stays above $\inf R$: "
         r"top-$k$ calibrated for every $k < n$")
@@ -250,8 +252,9 @@ def topk_calibration(loss: str) -> Derivation:
     d.step(r"$h'((\eta_i - \eta_j)/2) = 0$ (checked):", sp.simplify(hp.subs(mu, (a - b) / 2)))
     phi2 = sp.simplify(sp.diff(phi_x, x, 2))
     d.step(r"$\varphi''(x) =$", phi2)
-    pos = _alpha_gt_1(phi2).is_positive if loss == "entmax" else phi2.is_positive
-    at0 = _alpha_gt_1(sp.limit(phi_x, x, 0, "+")) if loss == "entmax" else sp.limit(phi_x, x, 0, "+")
+    # α symbolic: signs and limits are decided at α = 1 + t, t > 0
+    pos = _alpha_gt_1(phi2).is_positive if L.tsallis else phi2.is_positive
+    at0 = _alpha_gt_1(sp.limit(phi_x, x, 0, "+")) if L.tsallis else sp.limit(phi_x, x, 0, "+")
     d.step(r"$\varphi(0^+) =$", at0)
     cont = bool(at0.is_finite)
     gap = sp.simplify(phi(a) + phi(b) - 2 * phi((a + b) / 2))
@@ -382,7 +385,7 @@ def dcg_consistency(loss: str, label_map: str) -> Derivation:
                r"$\theta^*$ (any tie-break) sorts $\mathbb{E}[G]$ non-increasingly, and $\mathbb{E}[\mathrm{DCG}(\pi)] "
                r"= \sum_{\mathrm{pos}} \mathbb{E}[G_{\pi(\mathrm{pos})}]/\log_2(1 + \mathrm{pos})$ is maximized by "
                r"exactly those orders (rearrangement, discounts strictly decreasing).")
-        if loss == "softmax":
+        if member(loss).dense:  # full support: a zero of q is approached, never attained
             d.step(r"Softmax with $\mathbb{E}[G]_j = 0$ ($q_j = 0$): the minimizer is not attained; along a minimizing "
                    r"sequence $\theta_j \to -\infty$ below every item with $q > 0$, and items with $q_j = 0$ tie in "
                    r"$\mathbb{E}[G] = A$ as well.")
@@ -408,15 +411,17 @@ def _counterexample(d: Derivation, loss: str, lm: LabelMap, premises: bool | Non
     d.step(r"$\mathbb{E}[\mathrm{DCG}]$ of the $\mathbb{E}[G]$-order minus $\mathbb{E}[\mathrm{DCG}]$ of the "
            r"$\hat y$-order (items 1-based):", loss_dcg)
     positive = sp.simplify(loss_dcg).is_positive
-    if loss == "softmax":
+    L = member(loss)
+    # ∇Ω(q) = g′(q) up to a shift: log q is that of the dense member's g = p log p
+    if L.dense:
         theta = [sp.log(v) if v > 0 else -sp.oo for v in q]
-    elif loss == "entmax":
+    elif L.tsallis:
         al = sp.Rational(3, 2)
         theta = [v ** (al - 1) / (al - 1) for v in q]
     else:
         theta = list(q)
     d.step(r"Bayes-optimal scores ($\nabla\Omega(q)$; softmax: $\theta_1 \to -\infty$, not attained"
-           + (r", $\alpha = 3/2$" if loss == "entmax" else "") + "):", sp.Matrix(theta))
+           + (r", $\alpha = 3/2$" if L.tsallis else "") + "):", sp.Matrix(theta))
     flip = q[1] < q[2] and EG[1] > EG[2]
     d.step(r"$q_2 < q_3$ but $\mathbb{E}[G]_2 > \mathbb{E}[G]_3$; by the order premise "
            r"($\hat y_i < \hat y_j \Rightarrow \theta_i < \theta_j$) EVERY minimizer ranks item 3 strictly above "
@@ -428,7 +433,7 @@ def _counterexample(d: Derivation, loss: str, lm: LabelMap, premises: bool | Non
         return d.decide(None)
     d.counterexample = {"D": [{"p": float(pa), "r": list(r)} for pa, r in D],
                         "theta": [float(t) for t in theta], "pair": [1, 2], "regret": float(loss_dcg),
-                        **({"alpha": 1.5} if loss == "entmax" else {})}
+                        **({"alpha": 1.5} if L.tsallis else {})}
     # items counted from 1 in print, as in the steps; the stored pair counts from 0 (Python indices)
     d.summary = (r"$D = \{2/5: (0,2,0),\ 3/5: (0,0,1)\}$: every minimizer ranks item 3 over 2 (from 1), "
                  rf"losing {float(loss_dcg):.4g} of $\mathbb{{E}}[\mathrm{{DCG}}]$")

@@ -30,10 +30,12 @@ from typing import Callable
 
 import sympy as sp
 
+from audit.members import MEMBERS, member
+
 from ..derivation import Derivation
 from ..kkt import ALPHA, generator
 
-SPARSE = ("sparsemax", "entmax", "rankmax")
+SPARSE = tuple(m.name for m in MEMBERS if m.sparse)
 U = sp.Symbol("u", positive=True)  # θ_i − λ on the free interval
 S_ALPHA = sp.Symbol("s", positive=True)  # α = 1 + s, s > 0
 
@@ -57,7 +59,7 @@ def _flat_values(loss: str) -> tuple[sp.Expr, sp.Expr | None]:
     x = sp.Symbol("x", positive=True)
     gp = sp.diff(generator(loss, x), x).subs(ALPHA, 1 + S_ALPHA)
     lo = sp.limit(gp, x, 0, "+")
-    return lo, (gp.subs(x, 1) if loss == "rankmax" else None)
+    return lo, (gp.subs(x, 1) if member(loss).capped else None)
 
 
 def piecewise_map(loss: str, f_free: sp.Expr) -> Callable[[sp.Expr], sp.Expr]:
@@ -97,13 +99,14 @@ def monotone_steps(d: Derivation, loss: str, f_free: sp.Expr) -> bool | None:
 
 def _witness(loss: str, param, f) -> tuple[list, list, object]:
     """Exact θ, its ŷ = f(θ − λ) and λ for a sparse map."""
-    if loss == "sparsemax" or (loss == "rankmax" and param == 1):
+    L = member(loss)
+    if L.quadratic and (not L.capped or param == 1):  # g = p²/2 with mass 1
         theta = [sp.Integer(2), sp.Integer(0), sp.Integer(-1)]
         lam = sp.Integer(1)
-    elif loss == "entmax":
+    elif L.tsallis:
         theta = [1 / S_ALPHA, sp.Integer(0), -1 / S_ALPHA]  # α − 1 = s
         lam = sp.Integer(0)
-    else:  # rankmax, k ≥ 2: k items saturated at 1, two below the threshold
+    else:  # C_k, k ≥ 2: k items saturated at 1, two below the threshold
         theta = [sp.Integer(3)] + [sp.Integer(2)] * (param - 1) + [sp.Integer(0), sp.Integer(-1)]
         lam = sp.Integer(1)
     return theta, [f(t - lam) for t in theta], lam
@@ -115,11 +118,12 @@ def sparse_o1(loss: str) -> Derivation:
     params, scope = {"entmax": ([None], r"symbolic in $\alpha = 1 + s$, $s > 0$; any $n$"),
                      "rankmax": ([1, 2, 3], r"any $n$ (WOP); witnesses for $k \in \{1, 2, 3\}$"),
                      "sparsemax": ([None], "any $n$ (WOP); exact rational witness")}[loss]
+    L = member(loss)
     d = Derivation(f"{loss}: " + r"$\theta_i > \theta_j$ implies $\hat y_i \ge \hat y_j$ (WOP), but not SOP: "
                    r"$\hat y$ is flat outside its support (and, for rankmax, at the cap 1)", scope,
                    [r"$\hat y_i = f(\theta_i - \lambda)$ with one threshold $\lambda$ (separable $\Omega$, KKT)"],
                    summary=f"{loss}: " + r"$\theta_i > \theta_j \Rightarrow \hat y_i \ge \hat y_j$ (WOP), but not SOP: "
-                           r"$\hat y$ is flat outside its support" + (" and at the cap 1" if loss == "rankmax" else ""))
+                           r"$\hat y$ is flat outside its support" + (" and at the cap 1" if L.capped else ""))
     f_free = derived_free_map(loss)
     mono = monotone_steps(d, loss, f_free)
     d.step(r"$\theta_i > \theta_j$ gives $\theta_i - \lambda > \theta_j - \lambda$, so $f$ non-decreasing gives "
@@ -128,7 +132,7 @@ def sparse_o1(loss: str) -> Derivation:
     ok = True
     for param in params:
         theta, yhat, lam = _witness(loss, param, f)
-        mass = 1 if loss != "rankmax" else param
+        mass = 1 if not L.capped else param
         kkt_ok = sp.simplify(sum(yhat) - mass) == 0
         i, j = len(theta) - 2, len(theta) - 1
         strict = sp.simplify(theta[i] - theta[j]).is_positive
@@ -166,7 +170,7 @@ def softmax_o1() -> Derivation:
 
 
 def order_o1(loss: str) -> Derivation:
-    return softmax_o1() if loss == "softmax" else sparse_o1(loss)
+    return softmax_o1() if member(loss).dense else sparse_o1(loss)
 
 
 # --------------------------------------------------------------------------------------
@@ -226,12 +230,13 @@ def softmax_o2() -> Derivation:
 
 
 def sparse_o2(loss: str) -> Derivation:
+    L = member(loss)
     d = Derivation(f"{loss}: " + r"the minimizers of the conditional risk are the $\theta$ with "
                    r"$\hat y(\theta) = \eta$; every one has $\eta_i > \eta_j \Rightarrow \theta_i \ge \theta_j$ (WOP; "
                    r"the argument below even gives $\theta_i > \theta_j$), "
                    "and ties at a flat value (0; 1 for rankmax) can split (not SOP)",
                    "any $n$ (WOP, from $f$ non-decreasing); exact witness $n = 4$"
-                   + (r" ($\alpha = 3/2$)" if loss == "entmax" else ""),
+                   + (r" ($\alpha = 3/2$)" if L.tsallis else ""),
                    [r"$R(\theta; \eta) = L(\theta; \eta) + \mathrm{const} \ge \mathrm{const}$, with equality iff "
                     r"$\hat y(\theta) = \eta$ (FY-2)",
                     r"$\hat y_i = f(\theta_i - \lambda)$, one threshold (KKT)"],
@@ -243,9 +248,9 @@ def sparse_o2(loss: str) -> Derivation:
     d.step(r"at a minimizer $f(\theta_i - \lambda) = \eta_i$; if $\eta_i > \eta_j$ then $\theta_i \le \theta_j$ "
            r"would give $f(\theta_i - \lambda) \le f(\theta_j - \lambda)$ ($f$ non-decreasing): so "
            r"$\theta_i > \theta_j$, so $\theta_i \ge \theta_j$ (WOP)")
-    sub = {S_ALPHA: sp.Rational(1, 2)} if loss == "entmax" else {}
+    sub = {S_ALPHA: sp.Rational(1, 2)} if L.tsallis else {}
     f = piecewise_map(loss, f_free.subs(sub))
-    if loss == "rankmax":  # k = 2: two ones and two zeros; λ = −1/2
+    if L.capped:  # k = 2: two ones and two zeros; λ = −1/2
         eta = [1, 1, 0, 0]
         theta = [sp.Integer(2), sp.Rational(3, 2), sp.Rational(-1, 2), sp.Integer(-2)]
         lam = sp.Rational(-1, 2)
@@ -266,7 +271,7 @@ def sparse_o2(loss: str) -> Derivation:
 
 
 def order_o2(loss: str) -> Derivation:
-    return softmax_o2() if loss == "softmax" else sparse_o2(loss)
+    return softmax_o2() if member(loss).dense else sparse_o2(loss)
 
 
 __all__ = ["derived_free_map", "piecewise_map", "sparse_o1", "softmax_o1", "softmax_map", "order_o1",

@@ -36,6 +36,7 @@ from functools import lru_cache
 import sympy as sp
 
 from audit import Evidence, RunContext
+from audit.members import member
 
 from ..derivation import Derivation, is_zero
 from ..kkt import all_true, eq
@@ -58,9 +59,7 @@ def free_region_factor(eta):
     return 1 - eta
 
 
-# --------------------------------------------------------------------------------------
-# exact projections and losses (Fractions)
-# --------------------------------------------------------------------------------------
+# -- exact projections and losses (Fractions) ------------------------------------------
 def project_capped(theta, k: int = 1) -> list[Fr]:
     """Exact Euclidean projection of rational θ on C_k = {p ∈ [0,1]^n : Σp = k}
     (k = 1: the simplex, i.e. sparsemax), by enumerating the active sets in sorted order:
@@ -123,9 +122,15 @@ def _fr(x: Fr) -> str:
     return str(Fr(x))
 
 
-# --------------------------------------------------------------------------------------
-# (1) sparsemax / rankmax, constant lr ∈ (0, 1]: the all-free region
-# --------------------------------------------------------------------------------------
+def _member(loss: str):
+    """The member named ``loss``, None for another name: each derivation raises its own error."""
+    try:
+        return member(loss)
+    except ValueError:
+        return None
+
+
+# -- (1) sparsemax / rankmax, constant lr ∈ (0, 1]: the all-free region ----------------
 def _poly_zero(expr) -> bool:
     """A polynomial identity: zero iff its expanded form is 0 (decided, never None)."""
     return sp.expand(expr) == 0
@@ -161,14 +166,15 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
 
     The per-step factor of the gradient on R is the one :func:`free_region_factor` states
     (1 − lr); a wrong one is rejected by sympy and the derivation is undecided."""
-    if loss not in ("sparsemax", "rankmax") or (loss == "sparsemax" and k != 1) or not 1 <= k < n:
+    L = _member(loss)  # a quadratic g: ŷ is the projection on the simplex, or on C_k when capped (any k)
+    if L is None or not L.quadratic or (not L.capped and k != 1) or not 1 <= k < n:
         raise ValueError(f"bad loss/k/n: {loss}, k={k}, n={n}")
     lr = sp.nsimplify(lr)
     if not (0 < lr <= 1):
         raise ValueError("lr must lie in (0, 1/L] = (0, 1]")
     ratio = free_region_factor(LR)
     lab = "$e_1$" if k == 1 else r"$\mathbf{1}_Y$, $Y = \{" + ", ".join(str(i) for i in range(1, k + 1)) + r"\}$"
-    kpart = "" if loss == "sparsemax" else f" ($k = {k}$)"
+    kpart = f" ($k = {k}$)" if L.capped else ""
     lr_tex = sp.latex(lr)
     d = Derivation(
         statement=(f"{loss}{kpart}: GD with constant step $\\mathrm{{lr}} = {lr_tex}$ on the free score vector "
@@ -242,9 +248,7 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
     return d
 
 
-# --------------------------------------------------------------------------------------
-# (2) sparsemax / rankmax, lr = 1/L = 1, every start, any n, k
-# --------------------------------------------------------------------------------------
+# -- (2) sparsemax / rankmax, lr = 1/L = 1, every start, any n, k ----------------------
 def _unit_step_cases(lr) -> list[tuple[str, bool | None]]:
     """The sympy-checked inequalities of the unit-step argument (τ the threshold of ŷ(θ),
     nonnegative/positive symbols parametrize each case); ``lr`` is the step of the update
@@ -289,7 +293,8 @@ def _unit_step_cases(lr) -> list[tuple[str, bool | None]]:
 def unit_step_finite(loss: str = "sparsemax") -> Derivation:
     """lr = 1/L = 1 (:data:`UNIT_STEP`): exactly zero loss after at most ⌈1 − g_0⌉ steps
     from every start (the argument run at another step does not hold)."""
-    if loss not in ("sparsemax", "rankmax"):
+    L = _member(loss)  # the clip(θ − τ, 0, 1) argument is that of the projection (a quadratic g)
+    if L is None or not L.quadratic:
         raise ValueError(loss)
     lr = UNIT_STEP
     step = "1/L = 1" if lr == 1 else sp.latex(sp.nsimplify(lr))
@@ -299,7 +304,7 @@ def unit_step_finite(loss: str = "sparsemax") -> Derivation:
                    r"$\lceil 1 - g_0 \rceil$ steps where "
                    r"$g_0 = \min_{i \in Y} \theta_{0,i} - \max_{j \notin Y} \theta_{0,j} < 1$"),
         scope=(r"symbolic: any $n \ge 2$"
-               + (r", any $k \in [1, n-1]$ and multi-hot $y$ with $|Y| = k$" if loss == "rankmax" else ", $k = 1$")
+               + (r", any $k \in [1, n-1]$ and multi-hot $y$ with $|Y| = k$" if L.capped else ", $k = 1$")
                + "; the per-case inequalities are checked by sympy with parametrized symbols, the case split "
                  r"and the support lemma ($\sum_i \hat y_i = k$) are stated"),
         assumptions=["free score vector = linear model on one example with $x = 1$", "$L = 1$ (FY-4)",
@@ -326,13 +331,13 @@ def unit_step_exact(loss: str, ctx: RunContext) -> Evidence:
     from random rational starts (n = 2..5; k = 1 for sparsemax, k ∈ {1, 2, 3} ∩ [1, n−1] for
     rankmax) must reach L = 0 exactly within ⌈1 − g_0⌉ steps (0 if g_0 ≥ 1), never increase
     the loss, and stay at 0."""
-    lr = Fr(UNIT_STEP_RUNS)
+    lr, capped = Fr(UNIT_STEP_RUNS), member(loss).capped  # the mass k is a parameter of C_k only
     rng = random.Random(ctx.seed * 1_000_003 + 31)
     runs = ctx.budget(150, 1500)
     worst, fails, max_steps = None, [], 0
     for r in range(runs):
         n = rng.randint(2, 5)
-        k = 1 if loss == "sparsemax" else rng.randint(1, min(3, n - 1))
+        k = rng.randint(1, min(3, n - 1)) if capped else 1
         scale = rng.choice([1, 3, 10])
         th0 = [Fr(rng.randint(-12 * scale, 12 * scale), rng.randint(1, 7)) for _ in range(n)]
         y = [1] * k + [0] * (n - k)
@@ -369,9 +374,7 @@ UNIT_STEP_LABELS = {"runs": "exact GD runs", "max_steps_to_zero": "most steps to
                     "steps": "steps to exactly zero loss", "bound": r"bound $\lceil 1 - g_0 \rceil$", "failures": "runs that break the rule"}
 
 
-# --------------------------------------------------------------------------------------
-# (3) 1.5-entmax, n = 2: the shortfall never reaches 0, for any lr
-# --------------------------------------------------------------------------------------
+# -- (3) 1.5-entmax, n = 2: the shortfall never reaches 0, for any lr ------------------
 def _entmax15_closed_form():
     """(v(s), u(s), h(s), L(s)) for n = 2, y = e_0, d = θ₀ − θ₁ = 2 − s, both in the support."""
     u, v, dd = sp.symbols("u v d", real=True)
@@ -476,17 +479,14 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
     return d.decide(False)
 
 
-# --------------------------------------------------------------------------------------
-# registry helpers
-# --------------------------------------------------------------------------------------
+# -- registry helpers ------------------------------------------------------------------
 def finite_steps_row(loss: str) -> Derivation:
     """The counterexample for the reading "any constant step in (0, 1/L]" of each sparse loss."""
-    if loss == "sparsemax":
-        return sparse_finite_steps("sparsemax", ROW_STEPS["sparsemax"], 1, 2)
-    if loss == "rankmax":
-        return sparse_finite_steps("rankmax", ROW_STEPS["rankmax"], 2, 3)
-    if loss == "entmax":
-        return entmax15_never_zero(ROW_STEPS["entmax"], ROW_STARTS["entmax"])
+    L = _member(loss)
+    if L is not None and L.quadratic:  # on C_k the row's counterexample takes the mass k = 2 of n = 3
+        return sparse_finite_steps(L.name, ROW_STEPS[L.name], *((2, 3) if L.capped else (1, 2)))
+    if L is not None and L.tsallis:  # the closed form of α = 3/2 (2√p₀ − 2√p₁ = θ₀ − θ₁) decides the row
+        return entmax15_never_zero(ROW_STEPS[L.name], ROW_STARTS[L.name])
     raise ValueError(loss)
 
 

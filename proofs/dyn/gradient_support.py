@@ -26,6 +26,8 @@ from typing import Callable
 
 import sympy as sp
 
+from audit.members import member
+
 from ..fy.conjugates import derived_conjugate
 from ..derivation import Derivation
 from ..kkt import Case, all_true, cases, decide_zero
@@ -72,12 +74,13 @@ def _structure(case: Case) -> bool:
 
 
 def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
+    L = member(loss)
     sizes = SIZES[loss]
     d = Derivation(f"{loss}: a negative class gets exactly zero gradient iff it is outside the support of "
                    r"$\hat y$ (and a non-zero gradient inside it)",
                    r"every KKT pattern for $n \in \{" + ", ".join(map(str, sizes)) + r"\}$"
-                   + (" and every $k < n$" if loss == "rankmax" else "")
-                   + (r", symbolic $\alpha$" if loss == "entmax" else "")
+                   + (" and every $k < n$" if L.capped else "")  # the mass k is a parameter
+                   + (r", symbolic $\alpha$" if L.tsallis else "")
                    + "; any $n$ by the structure of the KKT system (checked on every pattern solved)",
                    [r"$L(\theta; y) = \Omega^*(\theta) + \Omega(y) - \langle\theta, y\rangle$, $y_j = 0$ for a negative "
                     r"$j$ (FY-2)",
@@ -112,7 +115,7 @@ def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
     d.step(r"$j \in Z$ ($\hat y_j = 0$): " + dL + f" = 0$ on every pattern: {all_true(zero_ok)}")
     d.step(r"$j \in F$ ($0 < \hat y_j < \mathrm{cap}$): " + dL + r" = \hat y_j$, not identically 0: "
            + f"{all_true(free_ok)}, {all_true(nonzero)}")
-    if loss == "rankmax":
+    if L.capped:  # only on C_k can a negative sit at the cap 1
         d.step(r"$j \in U$ ($\hat y_j = 1$): " + dL + f" = 1$ on a negative: {all_true(cap_ok)}")
     d.step(r"$\hat y$, $\lambda$ (and $\tau$'s constraint) on each pattern contain no $\theta_Z$: " + str(all(struct))
            + r"; so for any $n$ the region's $\Omega^*$ does not depend on $\theta_Z$ and the zero-gradient "
@@ -128,11 +131,13 @@ def _sparse(loss: str, derived: Callable[[Case], sp.Expr]) -> Derivation:
 def gradient_support(loss: str) -> Derivation:
     """DYN-1 on the conjugates of this module: softmax, ``softmax_conjugate`` (θ_j, R) → Ω*;
     sparse, ``derived_conjugate`` Case → Ω* on the pattern (FY-1's derived conjugate)."""
-    if loss == "softmax":
+    try:
+        L = member(loss)
+    except ValueError:
+        raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}") from None
+    if L.dense:  # full support: every negative's gradient is ŷ_j > 0 (Ω* = logsumexp, the dense member's)
         return _softmax(softmax_conjugate, derived_conjugate)
-    if loss not in ("sparsemax", "entmax", "rankmax"):
-        raise ValueError(f"loss must be one of softmax, sparsemax, entmax, rankmax, got {loss!r}")
-    return _sparse(loss, derived_conjugate)
+    return _sparse(L.name, derived_conjugate)
 
 
 def smeared_conjugate(eps=sp.Rational(1, 1000)) -> Callable[[Case], sp.Expr]:

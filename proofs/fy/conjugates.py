@@ -20,6 +20,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from audit.members import member
+
 from ..derivation import Derivation, agree
 from .identities import ClosedForm, closed_form, concrete_sums, generic_sums, kkt_solution, conjugate_identities
 from .identities import IDENTITY_TEXT, loss_identities
@@ -80,12 +82,13 @@ _GENERIC_SCOPE = ("symbolic in the block sizes $f = |F|$, $u = |U|$, $z = |Z|$ (
 
 
 def _scope(loss: str, sizes) -> str:
+    L = member(loss)
     n = sizes[-1]
     where = f"$n = {n}$, supports of size 1..{n} (every pattern of $n \\le {n}$ up to permutation)" \
-        if loss == "entmax" else \
-        f"$n = {', '.join(map(str, sizes))}$" + (r" and every $k \in [1, n-1]$" if loss == "rankmax" else "")
-    return _GENERIC_SCOPE.format(k=", every $k$" if loss == "rankmax" else "",
-                                 a=r" and $\alpha > 1$" if loss == "entmax" else "", sizes=where)
+        if L.tsallis else \
+        f"$n = {', '.join(map(str, sizes))}$" + (r" and every $k \in [1, n-1]$" if L.capped else "")
+    return _GENERIC_SCOPE.format(k=", every $k$" if L.capped else "",
+                                 a=r" and $\alpha > 1$" if L.tsallis else "", sizes=where)
 
 
 _CONJ = r"$\Omega^* = \langle\theta,\hat y\rangle - \Omega(\hat y)$ and $\nabla\Omega^* = \hat y$"
@@ -129,9 +132,14 @@ _FINITE = r"$\theta \in \mathbb{R}^n$ finite"
 
 
 def _sums_latex(loss: str) -> dict:
-    return {"softmax": {"Z": sp.Symbol(r"Z")}, "entmax": {"D": sp.Symbol(r"\langle\theta,\hat y\rangle")}}.get(
-        loss, {"A": sp.Symbol("A"), "B": sp.Symbol("B"), "f": sp.Symbol("f"), "T": sp.Symbol("T"),
-               "u": sp.Symbol("u") if loss == "rankmax" else 0, "k": sp.Symbol("k") if loss == "rankmax" else 1})
+    """The block sums of :func:`proofs.fy.identities.closed_form` as display symbols."""
+    L = member(loss)
+    if L.dense:
+        return {"Z": sp.Symbol(r"Z")}
+    if L.tsallis:
+        return {"D": sp.Symbol(r"\langle\theta,\hat y\rangle")}
+    return {"A": sp.Symbol("A"), "B": sp.Symbol("B"), "f": sp.Symbol("f"), "T": sp.Symbol("T"),
+            "u": sp.Symbol("u") if L.capped else 0, "k": sp.Symbol("k") if L.capped else 1}
 
 
 def _build_conjugate(loss: str, candidate: ClosedForm) -> Derivation:
@@ -146,7 +154,7 @@ def _build_conjugate(loss: str, candidate: ClosedForm) -> Derivation:
     d.step(r"Closed form of $\Omega^*$ in block sums ($Z = \sum_F e^\theta$; $A = \sum_F \theta$, "
            r"$B = \sum_F \theta^2$, $T = \sum_U \theta$):",
            eq(r"\Omega^*(\theta)", candidate(loss, _sums_latex(loss))))
-    if loss == "entmax":
+    if member(loss).tsallis:
         d.step(r"Derivatives through $\tau(\theta)$ by implicit differentiation of "
                r"$G(\theta, \tau) = \sum_{j \in F} \hat y_j - 1 = 0$; sums over $F$ re-expressed in canonical "
                r"variables $q_j = \hat y_j$ ($\sum_j q_j = 1$, $\sum_j q_j^{2-\alpha} = \sigma$):",
@@ -226,6 +234,7 @@ def _gradient(case: Case, conj: Candidate) -> bool | None:
 def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
     from .hessians import hessian  # convexity = PSD Hessian of Ω*
 
+    L = member(loss)
     d = Derivation(
         statement=f"{loss}: " + r"$L(\theta;y) = \Omega^*(\theta) + \Omega(y) - \langle\theta,y\rangle$ has "
                   r"$\nabla_\theta L = \hat y - y$, $L(\theta + c\mathbf{1}; y) = L(\theta; y)$, $L \ge 0$ with "
@@ -234,7 +243,7 @@ def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
                 r"$L = 0 \iff y = \hat y$, $L$ convex",
         scope=_scope(loss, PROP_SIZES[loss]) + f"; convexity from the Hessian derivation of {loss} (hessian-psd)",
         assumptions=[_FINITE, r"$y \in \operatorname{dom}\Omega$ ("
-                     + ("$C_k$" if loss == "rankmax" else r"$\Delta$") + r"), so $\sum_j y_j = \sum_j \hat y_j$"],
+                     + ("$C_k$" if L.capped else r"$\Delta$") + r"), so $\sum_j y_j = \sum_j \hat y_j$"],
     )
     d.step(r"$L$ with the closed form $\Omega^*$ of FY-1 (block sums as there):",
            eq(r"L(\theta;y)", candidate(loss, _sums_latex(loss)) + sp.Symbol(r"\Omega(y)")
@@ -253,7 +262,7 @@ def _build_loss_properties(loss: str, candidate: ClosedForm) -> Derivation:
            r"L=\sum_i\big[g(y_i)-g(\hat y_i)-g'(\hat y_i)(y_i-\hat y_i)\big]+\sum_{Z}\mu_i y_i+\sum_{U}\nu_i(1-y_i)")
     x = sp.Symbol("x", positive=True)
     g2 = sp.simplify(sp.diff(generator(loss, x), x, 2))
-    conv_g = g2.subs(ALPHA, 1 + sp.Symbol("a", positive=True)).is_positive if loss == "entmax" else g2.is_positive
+    conv_g = g2.subs(ALPHA, 1 + sp.Symbol("a", positive=True)).is_positive if L.tsallis else g2.is_positive
     d.step(r"$g$ is strictly convex on $(0, \infty)$ ($\alpha > 1$), so each Bregman term is $\ge 0$ and $= 0$ only "
            r"at $y_i = \hat y_i$:",
            eq("g''(x)", g2))

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from audit.members import member
+
 from ..derivation import Derivation, agree
 from .identities import HessianForm, jacobian_identity, psd_identity, stated_form
 from ..kkt import ALPHA, Case, Candidate, all_true, cases, check_loss, decide_zero, eq
@@ -22,16 +24,17 @@ SIZES = {"softmax": (2, 3, 4), "sparsemax": (2, 3, 4), "entmax": (4,), "rankmax"
 
 def weights(case: Case) -> list:
     """w with J_ŷ = diag(w) − w wᵀ/Σw: p (softmax), 1 on S / F (sparsemax, rankmax),
-    s_i = ŷ_i^{2−α} on S (entmax); 0 elsewhere."""
-    if case.loss == "softmax":
+    s_i = ŷ_i^{2−α} on S (entmax); 0 elsewhere: w_i = 1/g''(ŷ_i) on the free set."""
+    L = member(case.loss)
+    if L.dense:
         return list(case.yhat)
-    if case.loss == "entmax":
+    if L.tsallis:
         return [case.yhat[i] ** (2 - ALPHA) if i in case.free else sp.S.Zero for i in range(case.n)]
     return [sp.S.One if i in case.free else sp.S.Zero for i in range(case.n)]
 
 
 def _wsum(case: Case, w: list) -> sp.Expr:
-    return sp.S.One if case.loss == "softmax" else sum(w)
+    return sp.S.One if member(case.loss).dense else sum(w)  # w = ŷ on the full support: Σw = 1
 
 
 def form_on_case(candidate: HessianForm) -> Candidate:
@@ -99,11 +102,12 @@ _STATEMENT = {
 
 
 def _build_hessian(loss: str, candidate: HessianForm) -> Derivation:
-    sizes = "$n = 4$, supports of size 1..4" if loss == "entmax" else \
-        "$n = 2, 3, 4$" + (r", every $k \in [1, n-1]$" if loss == "rankmax" else "")
+    L = member(loss)
+    sizes = "$n = 4$, supports of size 1..4" if L.tsallis else \
+        "$n = 2, 3, 4$" + (r", every $k \in [1, n-1]$" if L.capped else "")
     d = Derivation(
         statement=_STATEMENT[loss],
-        scope=_SCOPE.format(a=r" and $\alpha > 1$, $\tau(\theta)$ implicit" if loss == "entmax" else "", sizes=sizes),
+        scope=_SCOPE.format(a=r" and $\alpha > 1$, $\tau(\theta)$ implicit" if L.tsallis else "", sizes=sizes),
         assumptions=[r"$\theta \in \mathbb{R}^n$ finite",
                      r"$\theta$ in the interior of a region with fixed KKT pattern ($\hat y$ is piecewise smooth; "
                      r"on region boundaries the one-sided Jacobians are these forms)",
@@ -113,7 +117,7 @@ def _build_hessian(loss: str, candidate: HessianForm) -> Derivation:
     wl, wi, W = sp.symbols("w_l w_i W", positive=True)
     d.step(r"Candidate entry, with the loss's weights $w$ and $W = \sum_F w$:",
            eq(r"H_{li}", candidate(sp.Symbol(r"\delta_{li}"), wl, wi, W)))
-    if loss == "entmax":
+    if L.tsallis:
         d.assumptions.append(r"$\alpha > 1$ (symbolic)")
         d.step(r"Differentiating the normalisation $\sum_S \hat y_j(\theta, \tau(\theta)) = 1$ implicitly:",
                r"\frac{\partial\tau}{\partial\theta_i}=\frac{(\alpha-1)\,s_i}{\sum_{j\in S}s_j},\quad s_i=\hat y_i^{\,2-\alpha}")
@@ -122,7 +126,7 @@ def _build_hessian(loss: str, candidate: HessianForm) -> Derivation:
            + {True: "simplifies to 0", False: "does not vanish", None: "undecided"}[gen.ok], _STATED[loss])
     if gen.ok is False:
         return d.decide(False)
-    if loss != "entmax":
+    if not L.tsallis:  # an explicit Jacobian to show; the Tsallis one carries the implicit τ
         c = next(c for c in cases(loss, (3,)) if len(c.free) >= 2)
         d.step(r"Jacobian of the KKT solution $\hat y(\theta)$ ($n = 3$, free set "
                f"$\\{{{', '.join(str(i + 1) for i in c.free)}\\}}$):",

@@ -24,6 +24,8 @@ from typing import Callable, Iterator
 
 import sympy as sp
 
+from audit.members import member
+
 from ..generic import (
     F,
     I,
@@ -61,41 +63,44 @@ WSUM = sp.Symbol("W", positive=True)
 
 
 def blocks(loss: str) -> tuple[str, ...]:
-    return {"softmax": ("F",), "sparsemax": ("F", "Z"), "entmax": ("F", "Z"), "rankmax": ("F", "U", "Z")}[loss]
+    """F always; U where ŷ may sit at the cap 1 (C_k); Z where ŷ can have zeros (g′(0⁺) finite)."""
+    L = member(loss)
+    return ("F",) + (("U",) if L.capped else ()) + (("Z",) if L.sparse else ())
 
 
 def _mass(loss: str) -> sp.Expr:
-    return K if loss == "rankmax" else sp.S.One
+    return K if member(loss).capped else sp.S.One
 
 
 def _u(loss: str) -> sp.Expr:
-    return U if loss == "rankmax" else sp.S.Zero
+    return U if member(loss).capped else sp.S.Zero
 
 
 # -- the closed form of Ω*, in sums over the blocks -------------------------------------------
 def closed_form(loss: str, s: dict) -> sp.Expr:
     """Ω* as derived (FY-1): softmax log Z; sparsemax ½B − (A − 1)²/(2f) + ½;
     rankmax T − u/2 + ½B − (A − (k − u))²/(2f); entmax ((α−1)/α)D + (1 + τ)/(α(α−1)),
-    with Z = Σ_F e^θ, A = Σ_F θ, B = Σ_F θ², T = Σ_U θ, D = Σ_F θ ŷ."""
-    if loss == "softmax":
+    with Z = Σ_F e^θ, A = Σ_F θ, B = Σ_F θ², T = Σ_U θ, D = Σ_F θ ŷ.  The quadratic form
+    is one for Δ and C_k (u = 0, k = 1 on Δ); its constant is −c of Ω = Σ g + c."""
+    L = member(loss)
+    if L.dense:  # the closed form of g = p log p, the one dense member
         return sp.log(s["Z"])
-    if loss == "entmax":
+    if L.tsallis:
         a = ALPHA
         return (a - 1) / a * s["D"] + (1 + TAU) / (a * (a - 1))
     out = s["T"] - s["u"] / 2
     if s["f"] != 0:
         out += s["B"] / 2 - (s["A"] - (s["k"] - s["u"])) ** 2 / (2 * s["f"])
-    if loss == "sparsemax":
-        out += sp.Rational(1, 2)
-    return out
+    return out - L.offset
 
 
 def concrete_sums(case) -> dict:
     """The sums of :func:`closed_form` on a concrete KKT case (proofs/kkt.py)."""
     th, Fs, Us = case.theta, case.free, case.upper
-    if case.loss == "softmax":
+    L = member(case.loss)
+    if L.dense:
         return {"Z": sum(sp.exp(t) for t in th)}
-    if case.loss == "entmax":
+    if L.tsallis:
         return {"D": sum((th[i] * case.yhat[i] for i in Fs), sp.S.Zero)}
     return {"A": sum((th[i] for i in Fs), sp.S.Zero), "B": sum((th[i] ** 2 for i in Fs), sp.S.Zero),
             "f": len(Fs), "T": sum((th[i] for i in Us), sp.S.Zero), "u": len(Us), "k": case.k}
@@ -107,32 +112,36 @@ def _entmax_p(t: sp.Expr) -> sp.Expr:
 
 def generic_sums(loss: str) -> dict:
     """The sums of :func:`closed_form` as sympy sums over the symbolic blocks."""
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:
         return {"Z": block_sum(sp.exp(THETA[J]), "F")}
-    if loss == "entmax":
+    if L.tsallis:
         return {"D": block_sum(THETA[J] * _entmax_p(THETA[J]), "F")}
     return {"A": block_sum(THETA[J], "F"), "B": block_sum(THETA[J] ** 2, "F"), "f": F,
-            "T": block_sum(THETA[J], "U") if loss == "rankmax" else sp.S.Zero, "u": _u(loss), "k": _mass(loss)}
+            "T": block_sum(THETA[J], "U") if L.capped else sp.S.Zero, "u": _u(loss), "k": _mass(loss)}
 
 
 def _to_symbols(loss: str) -> dict:
-    """Sums of θ replaced by symbols once differentiation is done."""
-    if loss == "softmax":
+    """Sums of θ replaced by symbols once differentiation is done (none for the Tsallis member:
+    its sums stay in θ until :func:`_entmax_canon`)."""
+    L = member(loss)
+    if L.dense:
         return {block_sum(sp.exp(THETA[J]), "F"): ZS}
-    if loss == "entmax":
+    if L.tsallis:
         return {}
     return {block_sum(THETA[J], "F"): AS, block_sum(THETA[J] ** 2, "F"): BS, block_sum(THETA[J], "U"): US}
 
 
 # -- the KKT solution on the region ---------------------------------------------------------
 def omega_const(loss: str) -> sp.Expr:
-    return {"sparsemax": -sp.Rational(1, 2), "entmax": -1 / (ALPHA * (ALPHA - 1))}.get(loss, sp.S.Zero)
+    """c of Ω = Σ g + c (the constants of losses/regularizers.py)."""
+    return member(loss).offset
 
 
 def _gprime_at(loss: str, v: int) -> sp.Expr:
     """g'(0), g'(1) (α > 1 makes the Tsallis g'(0) = 0)."""
     x = sp.Symbol("x", positive=True)
-    if loss == "entmax" and v == 0:
+    if member(loss).tsallis and v == 0:
         return sp.S.Zero
     return sp.diff(generator(loss, x), x).subs(x, v)
 
@@ -144,7 +153,7 @@ def kkt_solution(loss: str) -> tuple[sp.Expr, list[str]]:
     p = sp.Symbol("p", positive=True)
     t = sp.Symbol("t", real=True)
     (p_of,) = sp.solve(sp.Eq(t - sp.diff(generator(loss, p), p) - LAMBDA, 0), p)
-    if loss == "entmax":  # τ = (α−1)λ kept implicit: Σ_F ŷ = 1 has no closed form in τ
+    if member(loss).tsallis:  # τ = (α−1)λ kept implicit: Σ_F ŷ = 1 has no closed form in τ
         solved = p_of.subs(LAMBDA, TAU / (ALPHA - 1)).subs(t, THETA[I])
         yhat = _entmax_p(THETA[I])  # the same, with its base kept as the polynomial (α−1)θ_i − τ
         if sp.cancel(solved.base - yhat.base) != 0 or sp.simplify(solved.exp - yhat.exp) != 0:
@@ -180,13 +189,14 @@ def _entmax_canon(expr: sp.Expr, i_in_f: bool) -> sp.Expr:
 def _finish(loss: str, expr: sp.Expr | None, i_in_f: bool = True):
     if expr is None:
         return decide(None)
-    if loss == "entmax":
+    if member(loss).tsallis:
         return decide(_entmax_canon(expr, i_in_f))
     return decide(linear(expr).xreplace(_to_symbols(loss)))
 
 
 def _constraint(loss: str) -> sp.Expr | None:
-    return block_sum(_entmax_p(THETA[J]), "F") - 1 if loss == "entmax" else None
+    """Σ_F ŷ = 1 defining the implicit τ(θ) (Tsallis member); None where ŷ is explicit."""
+    return block_sum(_entmax_p(THETA[J]), "F") - 1 if member(loss).tsallis else None
 
 
 def _fenchel_value(loss: str, yhat_f: sp.Expr) -> sp.Expr:
@@ -257,7 +267,7 @@ def loss_identities(loss: str, candidate: ClosedForm = closed_form) -> Iterator[
         e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == THETA, lambda x: x + C_SHIFT)
         return e.xreplace({TAU: TAU + (ALPHA - 1) * C_SHIFT})
 
-    if loss == "entmax":
+    if member(loss).tsallis:
         con = _constraint(loss)
         yield "Σ_F ŷ(θ + c1) = Σ_F ŷ(θ)", _finish(loss, moved(con) - con)
     res = linear(moved(L) - L).xreplace(_label_mass(loss, bl))
@@ -273,7 +283,7 @@ def _bregman(loss: str, cand: sp.Expr, bl) -> Verdict:
 
     def to_canon(e: sp.Expr) -> sp.Expr:
         e = map_sums(e, lambda f_, b: tidy(sp.expand(tidy(f_.xreplace({THETA[J]: canon[b](J)})))))
-        return e.xreplace({TAU: (ALPHA - 1) * LAMBDA}) if loss == "entmax" else e
+        return e.xreplace({TAU: (ALPHA - 1) * LAMBDA}) if member(loss).tsallis else e
 
     omega_y = sum(block_sum(g(YV[J]), b) for b in bl) + omega_const(loss)
     L = to_canon(cand + omega_y - _inner_y(bl))
@@ -294,23 +304,28 @@ def stated_form(delta: sp.Expr, wl: sp.Expr, wi: sp.Expr, W: sp.Expr) -> sp.Expr
 
 
 def _weights(loss: str, idx) -> sp.Expr:
-    if loss == "softmax":
+    """w_i = 1/g''(ŷ_i): ŷ_i for p log p, ŷ_i^{2−α} for the Tsallis g, 1 for p²/2."""
+    L = member(loss)
+    if L.dense:
         return sp.exp(THETA[idx]) / ZS
-    if loss == "entmax":
+    if L.tsallis:
         return Q[idx] ** (2 - ALPHA)
     return sp.S.One
 
 
 def _wsum(loss: str) -> sp.Expr:
-    return {"softmax": sp.S.One, "entmax": SIGMA}.get(loss, F)
+    """W = Σ_F w: Σŷ = 1 on the full support, σ = Σ_F q^{2−α}, or f = |F| for unit weights."""
+    L = member(loss)
+    return sp.S.One if L.dense else SIGMA if L.tsallis else F
 
 
 def jacobian_identity(loss: str, candidate: HessianForm = stated_form) -> object:
     """dŷ_l/dθ_i (l, i ∈ F; ŷ on U and Z is locally constant and ŷ_F does not depend on θ_U,
     θ_Z) equals the candidate entry with the loss's weights."""
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:
         yl = sp.exp(THETA[L2]) / block_sum(sp.exp(THETA[J]), "F")
-    elif loss == "entmax":
+    elif L.tsallis:
         yl = _entmax_p(THETA[L2])
     else:
         yl = THETA[L2] - (block_sum(THETA[J], "F") + _u(loss) - _mass(loss)) / F
@@ -319,7 +334,7 @@ def jacobian_identity(loss: str, candidate: HessianForm = stated_form) -> object
         return decide(None)
     cand = candidate(sp.KroneckerDelta(L2, I), _weights(loss, L2), _weights(loss, I), _wsum(loss))
     res = Jli - cand
-    if loss == "entmax":
+    if L.tsallis:
         return decide(_entmax_canon(res.xreplace({THETA[L2]: (Q[L2] ** (ALPHA - 1) + TAU) / (ALPHA - 1)}), True))
     return decide(linear(res).xreplace(_to_symbols(loss)))
 
@@ -329,7 +344,7 @@ def psd_identity(loss: str, candidate: HessianForm = stated_form) -> Verdict:
     positive weights w on a block of symbolic size, W = Σ w (softmax: w = p, so W = Σp = 1),
     so H ⪰ 0."""
     m = sp.Symbol("m_", integer=True, positive=True)
-    W = sp.S.One if loss == "softmax" else WSUM
+    W = sp.S.One if member(loss).dense else WSUM
     H = candidate(sp.KroneckerDelta(m, J), W_[m], W_[J], W)
     quad = resolve(sp.Sum(block_sum(X[m] * H * X[J], "F"), (m, 1, F)).doit(), {m: "F"})
     known = {block_sum(W_[J], "F"): W}

@@ -8,6 +8,7 @@ from functools import lru_cache
 import sympy as sp
 
 from audit import SuiteDefect
+from audit.members import member
 
 from .conjugates import derived_conjugate
 from ..derivation import Derivation
@@ -23,8 +24,9 @@ def _gap_multiplier(loss: str):
     sparsemax / entmax: support {y}, j off it: μ_j = λ − θ_j ≥ 0.
     rankmax: Y = upper set, j ∉ Y: ν_i + μ_j = (θ_i − 1 − λ) + (λ − θ_j) ≥ 0 for every pair
     i ∈ Y, j ∉ Y is exactly the condition that some λ makes every multiplier ≥ 0."""
-    if loss == "rankmax":
-        c = solve_case("rankmax", 4, (), (0, 1), (2, 3), k=2)  # k = 2, Y = {1, 2}
+    mem = member(loss)  # ``L`` names the loss value here
+    if mem.capped:
+        c = solve_case(loss, 4, (), (0, 1), (2, 3), k=2)  # k = 2, Y = {1, 2}
         i, j = 0, 2
         comb = c.mult[i] + c.mult[j]
         comb = comb.subs(c.theta[j], c.theta[i] - GAP)
@@ -32,13 +34,13 @@ def _gap_multiplier(loss: str):
     else:
         c = solve_case(loss, 2, (0,), (), (1,))
         lam = c.lam
-        if loss == "entmax":  # Σ_S ŷ = 1 on S = {y}, solved for τ
+        if mem.tsallis:  # Σ_S ŷ = 1 on S = {y}, solved for τ
             (tau,) = sp.solve(c.constraint, TAU)
             lam = lam.subs(TAU, tau)
         comb = (lam - c.theta[1]).subs(c.theta[1], c.theta[0] - GAP)
         y = [1, 0]
     conj = derived_conjugate(c)
-    if loss == "entmax":
+    if mem.tsallis:
         conj = conj.subs(TAU, tau)
     L = conj + omega(loss, y) - sum(t * yi for t, yi in zip(c.theta, y))
     return sp.simplify(comb), L, c
@@ -51,7 +53,7 @@ def check_margin(loss: str, m) -> bool | None:
     equal, is decided non-zero, so no finite m is a margin."""
     check_loss(loss)
     m = sp.sympify(m)
-    if loss == "softmax":
+    if member(loss).dense:  # full support, so ŷ ≠ e_y; the L below is that of g = p log p, the one dense member
         n = 3
         th = sp.symbols(f"theta_1:{n + 1}", real=True)
         L = sp.log(sum(sp.exp(t) for t in th)) - th[0]
@@ -98,20 +100,22 @@ def _witness(loss: str, claimed: sp.Expr, derived: sp.Expr) -> dict | None:
         return None
     gap = (c + m) / 2
     side = "plus" if c < m else "minus"
-    params = {"alpha": float(_WITNESS_ALPHA)} if loss == "entmax" else {"k": 2} if loss == "rankmax" else {}
+    mem = member(loss)
+    params = {"alpha": float(_WITNESS_ALPHA)} if mem.tsallis else {"k": 2} if mem.capped else {}
     g = float(gap)
-    theta, y = ([g, g, 0.0], [1.0, 1.0, 0.0]) if loss == "rankmax" else ([g, 0.0], [1.0, 0.0])
+    theta, y = ([g, g, 0.0], [1.0, 1.0, 0.0]) if mem.capped else ([g, 0.0], [1.0, 0.0])
     return {"theta": theta, "y": y, **params, "side": side, "eps": float(abs(c - gap)), "claimed_margin": float(c),
             "source": "symbolic"}
 
 
 def _build_margin(loss: str, claimed) -> Derivation:
     d = Derivation(statement=_STMT[loss], scope="", assumptions=[_FINITE])
-    if loss == "softmax":
+    mem = member(loss)
+    if mem.dense:  # no margin; the steps below are those of g = p log p, the one dense member
         if claimed is not None:  # a finite margin claimed for softmax: L must vanish at that gap
             d.statement = f"softmax has separation margin ${sp.latex(sp.sympify(claimed))}$"
             d.scope = r"$n = 3$ with symbolic $\theta$ at the claimed gap, other scores equal"
-            ok = check_margin("softmax", claimed)
+            ok = check_margin(loss, claimed)
             d.step(r"$L(\theta; e_y)$ at the claimed gap, other scores 0 (sympy):",
                    r"\log\left(1+(n-1)e^{-m}\right)" + (r"=0" if ok else r"\ne0"))
             return d.decide(ok)
@@ -136,7 +140,7 @@ def _build_margin(loss: str, claimed) -> Derivation:
     claimed = sp.sympify(claimed, locals={"alpha": ALPHA})
     comb, L, c = _gap_multiplier(loss)
     (m,) = sp.solve(sp.Eq(comb, 0), GAP)
-    if loss == "rankmax":
+    if mem.capped:
         d.scope = (r"symbolic in $\theta$ for a generic pair $i \in Y$, $j \notin Y$ (any $n$, $k$): $\lambda$ cancels "
                    r"from $\nu_i + \mu_j$; shown on $n = 4$, $k = 2$; $k = 1$ is the sparsemax case with the cap "
                    "inactive")
@@ -146,10 +150,10 @@ def _build_margin(loss: str, claimed) -> Derivation:
                r"$\mu_j = \lambda - \theta_j \ge 0$ off $Y$; some $\lambda$ exists iff for all pairs",
                r"\nu_i+\mu_j=" + sp.latex(comb.subs(GAP, sp.Symbol("g"))) + r",\quad g=\theta_i-\theta_j")
     else:
-        d.scope = (r"symbolic in $\theta$" + (r" and $\alpha$" if loss == "entmax" else "") +
+        d.scope = (r"symbolic in $\theta$" + (r" and $\alpha$" if mem.tsallis else "") +
                    r" for the pair $(y, j)$, $j \ne y$ generic, so any $n$")
         d.assumptions += [r"$y$ one-hot $e_y$", r"support $S = \{y\}$"] + (
-            [r"$\alpha > 1$ (symbolic)"] if loss == "entmax" else [])
+            [r"$\alpha > 1$ (symbolic)"] if mem.tsallis else [])
         d.step(r"KKT on $S = \{y\}$: $\sum_S \hat y = 1$ fixes the multiplier; off-support multiplier at gap "
                r"$g = \theta_y - \theta_j$:",
                eq(r"\mu_j", comb))

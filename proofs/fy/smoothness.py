@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from audit.members import member
+
 from ..derivation import Derivation
 from .hessians import jacobian, stated_hessian
 from .identities import idempotent_identity, variance_identity
@@ -87,9 +89,10 @@ def check_smoothness(loss: str, constant, alpha_range: str = "le2") -> bool | No
     """Decide ``constant`` == the derived Lipschitz constant of ∇L (entmax: symbolic in α)."""
     check_loss(loss)
     constant = sp.sympify(constant, locals={"alpha": ALPHA})
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:  # _softmax_sup is the supremum of g = p log p, the one dense member
         derived = _softmax_sup()[1]
-    elif loss in ("sparsemax", "rankmax"):
+    elif L.quadratic:
         derived = _projection_sup(loss)[1]
     else:
         derived = entmax_two_point_max()[1]
@@ -130,10 +133,10 @@ def _projection_sup(loss: str) -> tuple[bool | None, sp.Expr, str]:
     """J = I_F − 11ᵀ/|F| is an orthogonal projection for every |F| (symmetric, and
     idempotent by a sympy sum over a free set of symbolic size): eigenvalues {0, 1}; 1 is
     attained once |F| ≥ 2 (sparsemax θ = (0, 0); rankmax n = 4, k = 2, θ = 0)."""
-    if loss == "sparsemax":
-        c = solve_case("sparsemax", 2, (0, 1), (), ())
+    if member(loss).capped:  # θ = 0 on C_k: ŷ = k/n, all free (n = 4, k = 2 as in _WITNESS)
+        c = solve_case(loss, 4, (0, 1, 2, 3), (), (), k=2)
     else:
-        c = solve_case("rankmax", 4, (0, 1, 2, 3), (), (), k=2)
+        c = solve_case(loss, 2, (0, 1), (), ())
     J = jacobian(c)
     idem = all(decide_zero(None, e) for e in (J * J - J))
     sym = J == J.T
@@ -168,7 +171,7 @@ def _compare(d: Derivation, loss: str, derived: sp.Expr, claimed: sp.Expr, ok: b
         d.counterexample = {"theta": theta, **params, "lambda_max": float(m), "claimed": float(c), "source": "symbolic"}
         d.step(f"The claimed constant ${sp.latex(claimed)}$ is below the supremum, attained at "
                f"$\\theta = ({', '.join(f'{v:g}' for v in theta)})$"
-               + (r" ($\alpha = 3/2$)" if loss == "entmax" else "") + ".")
+               + (r" ($\alpha = 3/2$)" if member(loss).tsallis else "") + ".")
         return d.decide(False)
     d.step("The claimed constant is not the derived supremum but not below it either: undecided.")
     return d.decide(None)
@@ -179,10 +182,11 @@ def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
                                                         r"$y$ fixed in $\operatorname{dom}\Omega$"])
     d.step(r"$\nabla_\theta L = \hat y(\theta) - y$ (FY-2), so the Lipschitz constant of $\nabla L$ is "
            r"$\sup_\theta \lambda_{\max}(J_{\hat y}(\theta))$ ($J_{\hat y}$ symmetric PSD).")
-    if loss == "entmax" and alpha_range == "gt2":
+    L = member(loss)
+    if L.tsallis and alpha_range == "gt2":
         return _gt2(d, sp.sympify(claimed, locals={"alpha": ALPHA, "m": M}))
     claimed = sp.sympify(claimed, locals={"alpha": ALPHA})
-    if loss == "softmax":
+    if L.dense:  # the supremum and the texts below are those of g = p log p, the one dense member
         ok, val, steps = _softmax_sup()
         d.statement = (r"$\nabla L$ is $L$-Lipschitz with "
                        r"$L = \sup_\theta \lambda_{\max}(\operatorname{diag}(p) - pp^\top) = "
@@ -199,14 +203,14 @@ def _build_smoothness(loss: str, alpha_range: str, claimed) -> Derivation:
                r"x^\top(\operatorname{diag}p-pp^\top)x=\operatorname{Var}_p(x)\le\tfrac14(x_i-x_j)^2\le\tfrac12")
         d.step("Check at $n = 3$:", steps[2])
         return _compare(d, loss, val, claimed, ok)
-    if loss in ("sparsemax", "rankmax"):
+    if L.quadratic:  # g = p²/2: ŷ is a Euclidean projection, J an orthogonal projector
         ok, lm, Jl = _projection_sup(loss)
         d.statement = (f"$\\nabla L$ is $L$-Lipschitz with $L = {sp.latex(lm)}$ ($\\hat y$ is a Euclidean projection; "
                        r"$J_{\hat y} = I_F - \mathbf{1}\mathbf{1}^\top/|F|$)")
         d.scope = (r"$J = I_F - \mathbf{1}\mathbf{1}^\top/|F|$ symmetric idempotent for a free set of symbolic size "
                    r"(the Hessian derivation gives $J$ for every $|F|$); $\hat y$ is continuous and piecewise linear, "
                    "so the piecewise bound is global")
-        where = r"$\theta = (0, 0)$" if loss == "sparsemax" else r"$n = 4$, $k = 2$, $\theta = 0$"
+        where = r"$n = 4$, $k = 2$, $\theta = 0$" if L.capped else r"$\theta = (0, 0)$"
         d.step(f"Jacobian at {where} (sympy), idempotent and symmetric:", Jl)
         d.step(r"$(H^2)_{li} = \sum_{m \in F} H_{lm} H_{mi} = H_{li}$ for $|F|$ symbolic (sympy sum), so the "
                "eigenvalues are 0 and 1, and",
@@ -301,5 +305,5 @@ def smoothness(loss: str, alpha_range: str = "le2") -> Derivation:
     check_loss(loss)
     if alpha_range not in ALPHA_RANGES:
         raise ValueError(f"alpha_range must be one of {ALPHA_RANGES}, got {alpha_range!r}")
-    claimed = GT2_UPPER if (loss == "entmax" and alpha_range == "gt2") else STATED[loss]
+    claimed = GT2_UPPER if (member(loss).tsallis and alpha_range == "gt2") else STATED[loss]
     return copy.deepcopy(_smoothness(loss, alpha_range, claimed))

@@ -6,6 +6,8 @@ $\alpha$ grid (entmax), the label map and the gains $G(r) = 2^r - 1$ (CON-2), an
 rankmax $k$ is fixed (the label's size)."""
 from __future__ import annotations
 
+from audit.members import member
+
 from ..claim import Claim, numeric, share_derivations, symbolic
 
 CON_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
@@ -38,9 +40,9 @@ def con1_constants(loss: str) -> dict:
     """CON-1: the loss; rankmax's k is the size of its label subsets (the mass of η); the
     α grid of entmax."""
     out: dict = {"loss": loss}
-    if loss == "rankmax":
+    if member(loss).capped:
         out["loss_k"] = "label size"
-    if loss == "entmax":
+    if member(loss).tsallis:
         out["alphas"] = list(ALPHA_GRID)
     return out
 
@@ -49,9 +51,9 @@ def con2_constants(loss: str, label_map: str) -> dict:
     """CON-2: the loss, the label map, the gains G(r) = gain_base^r − 1 (2^r − 1); the α
     grid of entmax; rankmax's k is the number of relevant items of the multi-hot label."""
     out: dict = {"loss": loss, "label_map": label_map, "gain_base": 2}
-    if loss == "entmax":
+    if member(loss).tsallis:
         out["alphas"] = list(ALPHA_GRID)
-    if loss == "rankmax":
+    if member(loss).capped:
         out["loss_k"] = "relevant items"
     return out
 
@@ -107,7 +109,7 @@ def claims() -> list[Claim]:
                 symbolic("bayes-order", sym.dcg_consistency, loss, m, **sym_opts),
                 numeric("dcg-enumeration", dcg.dcg_consistency, loss, m, **num_opts),
             )
-            scope = _CON2_SCOPE + (_ALPHAS_RUN if loss == "entmax" else "")
+            scope = _CON2_SCOPE + (_ALPHAS_RUN if member(loss).tsallis else "")
             if m == "L1":
                 out.append(Claim("CON-2", f"{loss}/L1", stmt, checks, constants=con2_constants(loss, m), scope=scope))
             else:

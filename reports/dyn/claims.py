@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import sympy as sp
 
+from audit.members import member
+
 from ..claim import Claim, Planted, numeric, patched, patched_truth, replacing, share_derivations, symbolic
 from ..planted import reversed_map, smeared, tempered
 from .planted import (
@@ -109,13 +111,13 @@ _DYN2_WHERE = {"sparsemax": r"$n = 2$ at lr 1/2", "entmax": r"$n = 2$, $\alpha =
 
 def _scope(key: str, loss: str) -> str:
     """The scope of a CON-3 (``O1``/``O2``), ``DYN-1`` or ``DYN-2`` row of ``loss``."""
-    kind = "softmax" if loss == "softmax" else "sparse"
+    kind = "softmax" if member(loss).dense else "sparse"
     grid = _ORDER_GRID if key in ("O1", "O2") else _GD_GRID
     return _SCOPE[f"{key}/{kind}"].replace("{where}", _DYN2_WHERE.get(loss, "")) + grid[loss]
 
 
 def _text(table: dict, loss: str) -> str:
-    return (table["softmax"] if loss == "softmax" else table["sparse"].replace("{loss}", loss)) + _PARAMS[loss]
+    return (table["softmax"] if member(loss).dense else table["sparse"].replace("{loss}", loss)) + _PARAMS[loss]
 
 
 #: what the CON-3 re-checker reads (reports/rechecks/order.py): the resolution of ŷ differences
@@ -129,11 +131,12 @@ def _con3(loss: str, reading: str) -> Claim:
     from proofs.con import order as sym
 
     derive = sym.order_o1 if reading == "O1" else sym.order_o2
-    if loss == "softmax" and reading == "O1":
+    dense = member(loss).dense   # the dense map's own closed forms get their own defects
+    if dense and reading == "O1":
         sym_planted = patched(r"softmax map at $-\theta$ (sign error)",
                               replacing((sym, "softmax_map", reversed_softmax_map)))
         num_planted = [quantized("softmax"), flushed("softmax", resolution=True)]
-    elif loss == "softmax":
+    elif dense:
         sym_planted = patched(r"claimed minimizer $\theta^*_i = \eta_i$ (scores set to the probabilities)",
                               replacing((sym, "softmax_minimizer", lambda e, Z: e)))
         num_planted = [reversed_map("softmax"), biased(resolution=True)]
@@ -152,7 +155,7 @@ def _dyn1(loss: str) -> Claim:
     from numerics.dyn.negative_gradients import negative_gradients
     from proofs.dyn import gradient_support as gs
 
-    if loss == "softmax":
+    if member(loss).dense:
         sym_planted = patched(r"conjugate $\max(\theta_j, \log R)$ (softmax at temperature 0)",
                               replacing((gs, "softmax_conjugate", lambda tj, R: sp.Max(tj, sp.log(R)))))
         num_planted = [quantized("softmax"), flushed("softmax", resolution=True)]
@@ -185,7 +188,8 @@ def _dyn2(loss: str) -> Claim:
     from numerics.dyn import gd_runs
     from proofs.dyn import gd_exact as gde
 
-    if loss == "softmax":
+    L = member(loss)
+    if L.dense:
         sep = numeric(
             "separable-gd", dyn.separable_dynamics, loss, expect="undecided", expect_full="holds", statistical=True,
             planted=[patched(r"a GD step growing like $t^{1/4}$ (a schedule bug: the loss decays like $t^{-5/4}$)",
@@ -200,7 +204,7 @@ def _dyn2(loss: str) -> Claim:
             # level: 1 - alpha/m, the check's share alpha = 0.001 of the false-alarm budget over its m = 2 runs
             # (audit/falsealarm.py; tests/test_four_places.py ties the two)
             constants={"rate_band": [-1.2, -0.8], "level": 0.9995, "recheck": {"separable-gd": "rate"}})
-    if loss == "entmax":
+    if L.tsallis:
         gd_truth = patched_truth(r"step $\mathrm{lr} = 4$ from $\theta_0 = (0, 0)$: $s_1 = s_0 - 4 h(s_0) = -2 \le 0$, "
                                  "the first step jumps past the margin (zero loss after one step)",
                                  replacing((gde, "ROW_STEPS", {**gde.ROW_STEPS, "entmax": sp.Integer(4)})))
@@ -209,7 +213,7 @@ def _dyn2(loss: str) -> Claim:
         gd_truth = patched_truth(r"the step $\mathrm{lr} = 1 = 1/L$, which the theorem covers: $L_1 = 0$ from "
                                  r"$\theta_0 = 0$ (rows lr=1/L)",
                                  replacing((gde, "ROW_STEPS", {**gde.ROW_STEPS, loss: sp.Integer(1)})))
-        constants = {"L": "1", "lr_max": "1", "k": [1] if loss == "sparsemax" else [1, 2],
+        constants = {"L": "1", "lr_max": "1", "k": [1, 2] if L.capped else [1],
                      "recheck": {"gd-exact": "projection"}}
     sep_truth = _decoupled_truth(
         r"step $\mathrm{lr} = 8$, and (b) on separable data of orthogonal directions ($x = 2 e_d$, free score "
@@ -238,7 +242,7 @@ def _dyn2_unit(loss: str) -> Claim:
                          patched(r"exact GD at $\mathrm{lr} = 63/64$, a step $1/64$ short of $1/L = 1$",
                                  replacing((gde, "UNIT_STEP_RUNS", Fraction(63, 64))), resolution=True)]),
     ), constants={"lr": "1", "L": "1", "recheck": {"unit-step-exact": "unit-runs"}},
-        scope=_SCOPE["lr=1/L"].replace("{k}", ", $k = 1$" if loss == "sparsemax" else " and $k$"))
+        scope=_SCOPE["lr=1/L"].replace("{k}", " and $k$" if member(loss).capped else ", $k = 1$"))
 
 
 def claims() -> list[Claim]:

@@ -1,6 +1,8 @@
 """FY-1 … FY-4: the exact family as Fenchel–Young losses (CLAIMS.md §1)."""
 from __future__ import annotations
 
+from audit.members import member
+
 from ..claim import Claim, numeric, share_derivations, symbolic, truth_derivation
 
 FY_LOSSES = ("softmax", "sparsemax", "entmax", "rankmax")
@@ -112,19 +114,19 @@ def claims() -> list[Claim]:
             numeric("properties", num.loss_properties, loss, planted=[pf.tempered_formula(loss, resolution=True)]),
         ), scope=scope("FY-2", loss)))
     for loss in FY_LOSSES:
-        num_planted = ([pf.flushed_softmax(1e-6), pf.flushed_softmax(1e-13, resolution=True)] if loss == "softmax"
+        num_planted = ([pf.flushed_softmax(1e-6), pf.flushed_softmax(1e-13, resolution=True)] if member(loss).dense
                        else [tempered(loss), pf.margin_table_typo(loss)])
         out.append(Claim("FY-3", loss, _FY3[loss], (
             symbolic("margin", sym.margin, loss, planted=[pf.margin_slip(loss)]),
             numeric("margin-eps", num.margin_check, loss, planted=num_planted),
         ), constants=FY3_CONSTANTS[loss], scope=scope("FY-3", loss)))
     for loss in FY_LOSSES:
-        gap = {"scope_gap": ENTMAX_GAP, "covers": pf.entmax_fy4_covers} if loss == "entmax" else {}
+        gap = {"scope_gap": ENTMAX_GAP, "covers": pf.entmax_fy4_covers} if member(loss).tsallis else {}
         out.append(Claim("FY-4", loss, _FY4[loss], (
             symbolic("lipschitz-constant", sym.smoothness, loss, planted=[pf.lipschitz_slip(loss)], **gap),
             numeric("jacobian-eigen-search", num.smoothness_check, loss, planted=[pf.constant_typo()]),
         ), constants=FY4_CONSTANTS[loss], scope=scope("FY-4", loss),
-            **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if loss == "entmax" else {})))
+            **({"expected": "supported", "note": _ENTMAX_FY4_NOTE} if member(loss).tsallis else {})))
     out.append(Claim(
         "FY-4", "entmax[alpha>2]", _FY4["entmax[alpha>2]"],
         (
