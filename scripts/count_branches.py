@@ -1,7 +1,13 @@
 """Per-loss branches left (issue 23 item 7): comparisons of a value with a built-in loss's
 name (``== "rankmax"``, ``in ("softmax", "entmax")``) and dictionary entries keyed by one,
 counted in the AST of every module of losses/, proofs/, numerics/ and reports/, per package.
-Run from the repository root: ``python scripts/count_branches.py``."""
+Run from the repository root: ``python scripts/count_branches.py``.
+
+The totals are split by what the name stands for there (:func:`kind`): a *loss* (a branch the
+loss's properties should replace, audit/members.py), a training *method* of the experiment
+(EXP and CPX claims are about softmax the method, beside ssm/uniform or hsm), the outside
+*re-checker* (reports/rechecks: its own route per loss by design, importing nothing of the
+suite), or the *resolver* that turns a name into the torch loss (losses.get)."""
 from __future__ import annotations
 
 import ast
@@ -31,18 +37,38 @@ def count(path: Path) -> tuple[int, int]:
     return branches, entries
 
 
+#: where a built-in's name stands for something other than a loss value (module docstring)
+_METHOD = ("numerics/exp/", "numerics/cpx/", "numerics/recsys/", "proofs/cpx/", "reports/exp/", "reports/cpx/",
+           "reports/tables.py", "reports/readme_table.py")
+_RECHECK = ("reports/rechecks/",)
+_RESOLVER = ("losses/__init__.py",)
+
+
+def kind(rel: str) -> str:
+    for prefixes, what in ((_METHOD, "method"), (_RECHECK, "re-checker"), (_RESOLVER, "resolver")):
+        if rel.startswith(prefixes):
+            return what
+    return "loss"
+
+
 def main(root: Path) -> None:
-    b, e = Counter(), Counter()
+    b, e, kb, ke = Counter(), Counter(), Counter(), Counter()
     for top in ("losses", "proofs", "numerics", "reports"):
         for p in sorted((root / top).rglob("*.py")):
-            parts = p.relative_to(root).parts
+            rel = p.relative_to(root)
+            parts = rel.parts
             group = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
             nb, ne = count(p)
             b[group] += nb
             e[group] += ne
+            kb[kind(rel.as_posix())] += nb
+            ke[kind(rel.as_posix())] += ne
     for g in sorted(set(b) | set(e)):
         print(f"{g:<20} {b[g]:4d} branches {e[g]:4d} dict entries")
     print(f"{'total':<20} {sum(b.values()):4d} branches {sum(e.values()):4d} dict entries")
+    for k, label in (("loss", "a loss value"), ("method", "a training method"), ("re-checker", "in the re-checker"),
+                     ("resolver", "in the resolver")):
+        print(f"  {label + ':':<22} {kb[k]:4d} branches {ke[k]:4d} dict entries")
 
 
 if __name__ == "__main__":
