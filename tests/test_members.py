@@ -48,3 +48,24 @@ def test_a_name_resolves_to_its_member_and_an_unknown_one_is_refused():
         member("softmaxx")
     with pytest.raises(ValueError, match="domain"):
         Member("x", lambda x: x**2, sp.S.Zero, domain="cube")
+
+
+#: the user path's value of each member (audit/builtin_losses.py, registered as entry points)
+def _builtin(m: Member):
+    from audit.builtin_losses import BUILTINS
+
+    return next(b for b in BUILTINS if b.name == (m.name if not m.tsallis else "entmax-1.5"))
+
+
+@pytest.mark.parametrize("m", MEMBERS, ids=str)
+def test_a_member_and_its_audit_loss_value_are_the_same_loss(m):
+    """The main rows' member and the value ``audit-loss`` resolves for the same name agree:
+    the same domain, the facts the user path derives from its g (proofs/user/facts.py) are the
+    member's, and the two g differ by an affine term (which changes neither ŷ nor the loss)."""
+    from proofs.user.facts import derive
+
+    b = _builtin(m)
+    assert (b.domain == "capped") is m.capped
+    assert derive(b).sparse is m.sparse
+    mine = _at(m, sp.Rational(3, 2) if m.tsallis else None).subs(X, b.x)
+    assert sp.simplify(sp.diff(mine - b.g, b.x, 2)) == 0
