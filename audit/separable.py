@@ -101,6 +101,12 @@ class SeparableLoss:
             if getattr(self, what) is not None and not callable(getattr(self, what)):
                 raise ValueError(f"{what} must be callable")
 
+    @property
+    def capped(self) -> bool:
+        """ŷ lives on C_k (entries may sit at the cap 1, the mass k a parameter), as
+        :attr:`audit.members.Member.capped` for the main rows' losses."""
+        return self.domain == "capped"
+
     def tree(self) -> list:
         """g as a JSON tree the outside re-checker evaluates without sympy and without eval
         (reports/rechecks/user.py): ``["x"]``, ``["q", "p/q"]`` (a rational), ``["e"]``,

@@ -166,7 +166,7 @@ def derive(loss: SeparableLoss) -> Facts:
     inv, how = _inverse(g1, x)
     f.add("(g')^(-1)(t)", inv, how)
     f.add("sparse", sp.true if d0 != -sp.oo else sp.false)
-    if loss.domain == "simplex":
+    if not loss.capped:
         finite = d0.is_finite and d1.is_finite
         f.add("margin", sp.simplify(d1 - d0) if finite else sp.oo, none_if_infinite=True)
         lo, how_lo = _sup(s, x, sp.Interval.Lopen(0, sp.Rational(1, 2)))

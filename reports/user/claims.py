@@ -246,7 +246,7 @@ def user_claims(loss: SeparableLoss) -> list[Claim]:
     (reports/user/claims_rank.py), CON-3 O1/O2 and DYN-1 (reports/user/claims_con.py), DYN-2
     (reports/user/claims_dyn.py) on the simplex; on the capped simplex :func:`capped_claims`."""
     derive(loss)                                   # refuses a g outside the conditions before any row runs
-    if loss.domain == "capped":
+    if loss.capped:
         return capped_claims(loss)
     return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss), *rank_claims(loss), *con_dyn_claims(loss),
             dyn2_claim(loss)]

@@ -312,6 +312,6 @@ def _fy4(loss: SeparableLoss) -> Claim:
 
 def capped_fy_claims(loss: SeparableLoss) -> list[Claim]:
     """FY-1 … FY-4 of a loss on C_k (the dispatcher ``reports.user.claims.capped_claims`` adds the others)."""
-    if loss.domain != "capped":
+    if not loss.capped:
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
     return [_fy1(loss), _fy2(loss), _fy3(loss), _fy4(loss)]

@@ -224,6 +224,6 @@ def _dyn1(loss: SeparableLoss) -> Claim:
 
 def capped_con_dyn_claims(loss: SeparableLoss) -> list[Claim]:
     """CON-3 (O1, O2) and DYN-1 of ``loss`` on C_k."""
-    if loss.domain != "capped":
+    if not loss.capped:
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
     return [_con3(loss, "O1"), _con3(loss, "O2"), _dyn1(loss)]

@@ -133,7 +133,7 @@ def _defects(claim: str) -> tuple[Planted, ...]:
 
 def capped_dyn2_claim(loss: SeparableLoss) -> Claim:
     """DYN-2 of ``loss`` on C_k: the module docstring."""
-    if loss.domain != "capped":
+    if not loss.capped:
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
     claim, text = _statement(loss)
     m = num_cd.derived_margin(loss)

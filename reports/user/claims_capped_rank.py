@@ -165,7 +165,7 @@ def _con2(loss: SeparableLoss) -> Claim:
 
 def capped_rank_claims(loss: SeparableLoss) -> list[Claim]:
     """CON-1 and CON-2 (multi-hot) of ``loss`` on C_k."""
-    if loss.domain != "capped":
+    if not loss.capped:
         raise ValueError(f"loss must have domain 'capped', got {loss.domain!r}")
     return [_con1(loss), _con2(loss)]
 
