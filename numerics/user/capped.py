@@ -211,44 +211,8 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
             if bool(bad.any()):
                 defect(f"{what} is not finite", float("nan"), th[int(bad.nonzero()[0, 0])])
 
-        th_all = torch.randn(per, n, generator=gen, dtype=torch.float64) * 3
-        yhat_all = fmap(th_all, k).detach()
-        at = L(th_all, yhat_all).abs()
-        finite("L(theta; yhat)", at, th_all)
-        st["max_loss_at_yhat"] = max(st["max_loss_at_yhat"], float(at.max()))
-        if float(at.max()) > TOL:
-            defect("L(theta; yhat) != 0", float(at.max()), th_all[int(at.argmax())])
-        for y in _labels(gen, per, n, k):
-            # Ω(y) = +∞ (a k-hot y when g(1⁻) = ∞): L = +∞ at every θ, outside FY-2's statement; left out
-            inside = torch.from_numpy(np.isfinite(sep_fy.omega_np(loss, y.numpy())))
-            st["labels_outside_dom"] += int((~inside).sum())
-            if not bool(inside.any()):
-                continue
-            th, y, yhat = th_all[inside], y[inside], yhat_all[inside]
-            st["cases"] += int(inside.sum())
-            t = th.clone().requires_grad_(True)
-            lv = L(t, y)
-            (grad,) = torch.autograd.grad(lv.sum(), t)
-            finite("L", lv, th)
-            finite("the gradient", grad, th)
-            want = yhat - y
-            ge = (grad - want).abs().amax(1)
-            st["max_grad_err"] = max(st["max_grad_err"], float(ge.max()))
-            if not float(ge.max()) <= 1e-8:                         # NaN too
-                defect("autograd gradient != yhat - y", float(ge.max()), th[int(ge.nan_to_num(1.0).argmax())])
-            # every θ ± h eⱼ in one batch (row j·B + b): one solve of the map instead of 2n
-            h, eye = 1e-6, torch.eye(n, dtype=th.dtype)
-            ys = y.repeat(n, 1)
-            plus = L((th[None] + h * eye[:, None]).reshape(-1, n), ys).reshape(n, -1)
-            minus = L((th[None] - h * eye[:, None]).reshape(-1, n), ys).reshape(n, -1)
-            fd = ((plus - minus) / (2 * h)).T.detach()
-            finite("the central differences", fd, th)
-            fe = (fd - want).abs().amax(1)
-            st["max_fd_err"] = max(st["max_fd_err"], float(fe.max()))
-            if not float(fe.max()) <= 1e-5:
-                defect("central-difference gradient != yhat - y", float(fe.max()), th[int(fe.nan_to_num(1.0).argmax())])
-            lv = lv.detach()
-            sep_fy.value_properties(L, th, y, yhat, lv, st, defect, finite)
+        th = torch.randn(per, n, generator=gen, dtype=torch.float64) * 3
+        sep_fy.gradient_checks(L, th, fmap(th, k).detach(), _labels(gen, per, n, k), loss, st, defect, finite)
     summary = (f"{st['cases']} pairs on $C_k$: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
                f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
     detail = ("the suite's map on $C_k$ and $\\Omega^*$ on random $\\theta$ (scale 3) with $k$-hot and interior "

@@ -246,6 +246,50 @@ def value_properties(L, th, y, yhat, lv, st, defect, finite) -> None:
         defect("midpoint convexity violated", float(excess.max()), th[int(excess.argmax())])
 
 
+def gradient_checks(L, th_all: torch.Tensor, yhat_all: torch.Tensor, labels, loss: SeparableLoss, st: dict,
+                    defect, finite) -> None:
+    """FY-2 at one batch of scores, on the simplex and on C_k alike: L(θ; ŷ) = 0, then for each
+    label batch ∇L = ŷ − y by autograd and by central differences (every θ ± h eⱼ in one batch:
+    one solve of the map instead of 2n), and :func:`value_properties`.  A label with Ω(y) = +∞
+    (g(1⁻) = ∞ makes every vertex one) has L = +∞ for every θ: outside FY-2's statement, it is
+    counted and left out rather than compared as nan.  ``defect`` and ``finite`` raise the
+    caller's :class:`SuiteDefect`."""
+    n = th_all.shape[1]
+    at = L(th_all, yhat_all).abs()
+    finite("L(theta; yhat)", at, th_all)
+    st["max_loss_at_yhat"] = max(st["max_loss_at_yhat"], float(at.max()))
+    if float(at.max()) > TOL:
+        defect("L(theta; yhat) != 0", float(at.max()), th_all[int(at.argmax())])
+    for y in labels:
+        inside = torch.from_numpy(np.isfinite(omega_np(loss, y.numpy())))
+        st["labels_outside_dom"] += int((~inside).sum())
+        if not bool(inside.any()):
+            continue
+        th, y, yhat = th_all[inside], y[inside], yhat_all[inside]
+        st["cases"] += int(inside.sum())
+        t = th.clone().requires_grad_(True)
+        lv = L(t, y)
+        (grad,) = torch.autograd.grad(lv.sum(), t)
+        finite("L", lv, th)
+        finite("the gradient", grad, th)
+        want = yhat - y
+        ge = (grad - want).abs().amax(1)
+        st["max_grad_err"] = max(st["max_grad_err"], float(ge.max()))
+        if not float(ge.max()) <= 1e-8:                         # NaN too
+            defect("autograd gradient != yhat - y", float(ge.max()), th[int(ge.nan_to_num(1.0).argmax())])
+        h, eye = 1e-6, torch.eye(n, dtype=th.dtype)
+        ys = y.repeat(n, 1)                                     # row j·B + b: θ_b ± h e_j
+        plus = L((th[None] + h * eye[:, None]).reshape(-1, n), ys).reshape(n, -1)
+        minus = L((th[None] - h * eye[:, None]).reshape(-1, n), ys).reshape(n, -1)
+        fd = ((plus - minus) / (2 * h)).T.detach()
+        finite("the central differences", fd, th)
+        fe = (fd - want).abs().amax(1)
+        st["max_fd_err"] = max(st["max_fd_err"], float(fe.max()))
+        if not float(fe.max()) <= 1e-5:
+            defect("central-difference gradient != yhat - y", float(fe.max()), th[int(fe.nan_to_num(1.0).argmax())])
+        value_properties(L, th, y, yhat, lv.detach(), st, defect, finite)
+
+
 def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
     """FY-2's numeric route (module docstring)."""
     fmap = torch_map(derive(loss))
@@ -273,41 +317,7 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
         ys = [torch.nn.functional.one_hot(torch.randint(n, (per,), generator=gen), n).double(),
               torch.softmax(e, -1)]
         yhat = fmap(th).detach()
-        th_all, yhat_all = th, yhat
-        at = L(th, yhat)
-        finite("L(theta; yhat)", at, th)
-        st["max_loss_at_yhat"] = max(st["max_loss_at_yhat"], float(at.abs().max()))
-        if float(at.abs().max()) > TOL:
-            defect("L(theta; yhat) != 0", float(at.abs().max()), th[int(at.abs().argmax())])
-        for y in ys:
-            # labels with Ω(y) = +∞ (g(1⁻) = ∞ makes every one-hot label one) have L = +∞ for every θ: outside
-            # FY-2's statement, counted and left out rather than compared as nan
-            inside = torch.from_numpy(np.isfinite(omega_np(loss, y.numpy())))
-            st["labels_outside_dom"] += int((~inside).sum())
-            if not bool(inside.any()):
-                continue
-            th, y, yhat = th_all[inside], y[inside], yhat_all[inside]
-            st["cases"] += int(inside.sum())
-            t = th.clone().requires_grad_(True)
-            loss_v = L(t, y)
-            (grad,) = torch.autograd.grad(loss_v.sum(), t)
-            finite("L", loss_v, th)
-            finite("the gradient", grad, th)
-            want = yhat - y
-            ge = (grad - want).abs().amax(1)
-            st["max_grad_err"] = max(st["max_grad_err"], float(ge.max()))
-            if float(ge.max()) > 1e-8:
-                defect("autograd gradient != yhat - y", float(ge.max()), th[int(ge.argmax())])
-            h = 1e-6
-            fd = torch.stack([(L(th + h * torch.eye(n, dtype=th.dtype)[j], y) - L(th - h * torch.eye(n, dtype=th.dtype)[j], y))
-                              / (2 * h) for j in range(n)], 1).detach()
-            finite("the central differences", fd, th)
-            fe = (fd - want).abs().amax(1)
-            st["max_fd_err"] = max(st["max_fd_err"], float(fe.max()))
-            if float(fe.max()) > 1e-5:
-                defect("central-difference gradient != yhat - y", float(fe.max()), th[int(fe.argmax())])
-            lv = loss_v.detach()
-            value_properties(L, th, y, yhat, lv, st, defect, finite)
+        gradient_checks(L, th, yhat, ys, loss, st, defect, finite)
     summary = (f"{st['cases']} pairs: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
                f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
     detail = ("the suite's map and $\\Omega^*$ on random $\\theta$ (scale 3) with one-hot and interior $y$, "
