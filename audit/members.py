@@ -21,22 +21,42 @@ user path fixes it (``audit.builtin_losses``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Protocol, runtime_checkable
 
 import sympy as sp
 
+from .separable import DOMAINS
+
 #: entmax's α, symbolic (> 1 where it matters); the symbol every derivation shares
 ALPHA = sp.Symbol("alpha", positive=True)
-DOMAINS = ("simplex", "capped")
+#: the variable of every member's g
+P = sp.Symbol("p", positive=True)
+
+
+@runtime_checkable
+class Regulariser(Protocol):
+    """What every loss value answers, a member here or a user's
+    :class:`~audit.separable.SeparableLoss`: its name, g as an expression in the positive symbol
+    ``x``, the domain, and whether that domain is C_k."""
+
+    name: str
+    g: sp.Expr
+    x: sp.Symbol
+    domain: str
+
+    @property
+    def capped(self) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Member:
     """One of the paper's four losses (module docstring): its name (the registry's key and
-    the torch loss's name in ``losses.get``), g, the constant c of Ω = Σ g + c, and its facts."""
+    the torch loss's name in ``losses.get``), g in ``x`` (α symbolic for the Tsallis member),
+    the constant c of Ω = Σ g + c, and its facts; a :class:`Regulariser`."""
 
     name: str
-    g: Callable[[sp.Expr], sp.Expr]
+    g: sp.Expr
+    x: sp.Symbol
     offset: sp.Expr
     dense: bool = False
     tsallis: bool = False
@@ -53,6 +73,10 @@ class Member:
         """ŷ lives on C_k: entries may sit at the cap 1, and the mass k is a parameter."""
         return self.domain == "capped"
 
+    def at(self, value: sp.Expr) -> sp.Expr:
+        """g(value)."""
+        return self.g.subs(self.x, value)
+
     @property
     def quadratic(self) -> bool:
         """g = p²/2: stationarity is linear in p, so every KKT pattern solves in closed form."""
@@ -67,10 +91,10 @@ class Member:
         return self.name
 
 
-SOFTMAX = Member("softmax", lambda x: x * sp.log(x), sp.S.Zero, dense=True)
-SPARSEMAX = Member("sparsemax", lambda x: x**2 / 2, -sp.Rational(1, 2))
-ENTMAX = Member("entmax", lambda x: x**ALPHA / (ALPHA * (ALPHA - 1)), -1 / (ALPHA * (ALPHA - 1)), tsallis=True)
-RANKMAX = Member("rankmax", lambda x: x**2 / 2, sp.S.Zero, domain="capped")
+SOFTMAX = Member("softmax", P * sp.log(P), P, sp.S.Zero, dense=True)
+SPARSEMAX = Member("sparsemax", P**2 / 2, P, -sp.Rational(1, 2))
+ENTMAX = Member("entmax", P**ALPHA / (ALPHA * (ALPHA - 1)), P, -1 / (ALPHA * (ALPHA - 1)), tsallis=True)
+RANKMAX = Member("rankmax", P**2 / 2, P, sp.S.Zero, domain="capped")
 
 MEMBERS = (SOFTMAX, SPARSEMAX, ENTMAX, RANKMAX)
 _BY_NAME = {m.name: m for m in MEMBERS}

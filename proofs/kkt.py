@@ -51,7 +51,7 @@ def thetas(n: int) -> tuple[sp.Symbol, ...]:
 
 def generator(loss: str, x: sp.Expr) -> sp.Expr:
     """Per-coordinate part g of the separable Ω = Σ g(p_i) + const (the member's g)."""
-    return member(loss).g(x)
+    return member(loss).at(x)
 
 
 @lru_cache(maxsize=None)

@@ -5,7 +5,8 @@ import pytest
 import sympy as sp
 import torch
 
-from audit.members import ALPHA, MEMBERS, Member, member
+from audit.builtin_losses import BUILTINS
+from audit.members import ALPHA, MEMBERS, Member, Regulariser, member
 from losses import get
 
 X = sp.Symbol("x", positive=True)
@@ -14,7 +15,7 @@ ALPHAS = (sp.Rational(3, 2), sp.Integer(3))
 
 
 def _at(m: Member, alpha) -> sp.Expr:
-    return m.g(X) if alpha is None else m.g(X).subs(ALPHA, alpha)
+    return m.at(X) if alpha is None else m.at(X).subs(ALPHA, alpha)
 
 
 @pytest.mark.parametrize("m", MEMBERS, ids=str)
@@ -24,7 +25,7 @@ def test_each_stated_fact_is_the_fact_of_its_g(m):
         assert sp.limit(sp.diff(g, X), X, 0, "+") is (sp.S.NegativeInfinity if m.dense else sp.S.Zero), (m, alpha)
         assert (sp.simplify(sp.diff(g, X, 2) - 1) == 0) is m.quadratic
         assert sp.simplify(sp.diff(g, X, 2)).is_positive     # strictly convex on (0, 1)
-    assert (ALPHA in m.g(X).free_symbols) is m.tsallis
+    assert (ALPHA in m.g.free_symbols) is m.tsallis
 
 
 @pytest.mark.parametrize("m", MEMBERS, ids=str)
@@ -47,7 +48,7 @@ def test_a_name_resolves_to_its_member_and_an_unknown_one_is_refused():
     with pytest.raises(ValueError, match="unknown loss 'softmaxx'"):
         member("softmaxx")
     with pytest.raises(ValueError, match="domain"):
-        Member("x", lambda x: x**2, sp.S.Zero, domain="cube")
+        Member("x", X**2, X, sp.S.Zero, domain="cube")
 
 
 #: the user path's value of each member (audit/builtin_losses.py, registered as entry points)
@@ -69,3 +70,7 @@ def test_a_member_and_its_audit_loss_value_are_the_same_loss(m):
     assert derive(b).sparse is m.sparse
     mine = _at(m, sp.Rational(3, 2) if m.tsallis else None).subs(X, b.x)
     assert sp.simplify(sp.diff(mine - b.g, b.x, 2)) == 0
+
+
+def test_members_and_a_users_losses_are_values_of_one_interface():
+    assert all(isinstance(v, Regulariser) for v in (*MEMBERS, *BUILTINS))
