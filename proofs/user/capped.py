@@ -42,7 +42,7 @@ from audit.separable import SeparableLoss
 
 from . import fy as sym_fy
 from ..derivation import Derivation, is_zero
-from .facts import SYMBOLIC, _finite, _sup, derive, map_latex, margin_counterexample, smoothness_point
+from .facts import SYMBOLIC, _finite, _sup, derive, margin_counterexample, smoothness_point
 
 g, G = sym_fy.g, sym_fy.G
 LO, HI = sp.symbols("g'(0^+) g'(1^-)", real=True)   # the clip ends, generic
@@ -96,25 +96,8 @@ def regions(loss: SeparableLoss) -> tuple[str, ...]:
                                    ("cap", f["g'(1-)"].value != sp.oo)) if keep)
 
 
-def _prose(how: str) -> str:
-    """A fact's ``how`` as marked text: its (g′)⁻¹ set as mathematics (a ^ in prose breaks the rule)."""
-    return how.replace("(g')^(-1)", "$(g')^{-1}$")
-
-
 def _base(loss: SeparableLoss, statement: str) -> tuple[Derivation, object]:
-    f = derive(loss)
-    how = f["g''>0 on (0,1)"].how
-    d = Derivation(statement=statement, scope=SCOPE,
-                   assumptions=[f"$g'' > 0$ on $(0, 1)$ ({'symbolic' if how == SYMBOLIC else _prose(how)})", ON_CK])
-    if how != SYMBOLIC:
-        d.gap = f"strict convexity of $g$ rests on a check beyond sympy ({_prose(how)})"
-    inv = f["(g')^(-1)(t)"]
-    lo, hi = f["g'(0+)"].value, f["g'(1-)"].value
-    d.step(f"For this $g$: $g'(0^+) = {sp.latex(lo)}$, $g'(1^-) = {sp.latex(hi)}$, and "
-           + (f"$G = (g')^{{-1}}$ is verified symbolically (${map_latex(f)}$)." if inv.how == SYMBOLIC and
-              inv.value is not None else f"$G = (g')^{{-1}}$ stays implicit ({_prose(inv.how)}); it exists because "
-                                          "$g'$ is strictly increasing."))
-    return d, f
+    return sym_fy.base(loss, statement, SCOPE, ON_CK)
 
 
 def _kkt(region: str) -> None:
@@ -345,7 +328,7 @@ def smoothness_derivation(loss: SeparableLoss, constant: sp.Expr | None) -> Deri
            f"$k = 1$ only $a \\le \\tfrac12$ is reachable: $[{sp.latex(lo1) if lo1 is not None else '?'}, "
            f"{sp.latex(top) if top is not None else '?'}]$.")
     if top is None:
-        d.summary = f"constant not derived ({_prose(how)})"
+        d.summary = f"constant not derived ({sym_fy.prose(how)})"
         return d.decide(None)
     d.summary = (("no finite constant: $\\sup_{(0,1)} 1/g'' = \\infty$" if top == sp.oo else
                   f"constant ${sp.latex(top)}$ over $k$ and $n$ (the bound is attained at $k \\ge 2$)")

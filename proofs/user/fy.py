@@ -63,14 +63,19 @@ def prose(how: str) -> str:
     return how.replace("(g')^(-1)", "$(g')^{-1}$").replace("G(g'(q)) = q", "$G(g'(q)) = q$")
 
 
-def _base(loss: SeparableLoss, statement: str) -> tuple[Derivation, object]:
+SCOPE = ("symbolic in $n$ and $\\theta$ ($g$, $G = (g')^{-1}$ undefined functions with $g'(G(t)) = t$; $\\tau$ "
+         "the multiplier of $\\sum_i \\hat y_i = 1$)")
+
+
+def base(loss: SeparableLoss, statement: str, scope: str = SCOPE,
+         domain: str = "$\\Omega$ on the simplex") -> tuple[Derivation, object]:
+    """A FY derivation of ``loss`` opened with what every one rests on, on the simplex or (with
+    its scope and domain) on C_k: g″ > 0 on (0, 1) and how it was decided, g′ at the ends, and
+    G = (g′)⁻¹ verified or kept implicit; with the derived facts."""
     f = derive(loss)
     how = f["g''>0 on (0,1)"].how
-    d = Derivation(statement=statement, scope="symbolic in $n$ and $\\theta$ ($g$, $G = (g')^{-1}$ undefined "
-                                              "functions with $g'(G(t)) = t$; $\\tau$ the multiplier of "
-                                              "$\\sum_i \\hat y_i = 1$)",
-                   assumptions=[f"$g'' > 0$ on $(0, 1)$ ({'symbolic' if how == SYMBOLIC else prose(how)})",
-                                "$\\Omega$ on the simplex"])
+    d = Derivation(statement=statement, scope=scope,
+                   assumptions=[f"$g'' > 0$ on $(0, 1)$ ({'symbolic' if how == SYMBOLIC else prose(how)})", domain])
     if how != SYMBOLIC:
         d.gap = f"strict convexity of $g$ rests on a check beyond sympy ({prose(how)})"
     inv = f["(g')^(-1)(t)"]
@@ -90,7 +95,7 @@ def conjugate_derivation(loss: SeparableLoss) -> Derivation:
     whose stationarity in τ is Σ h′(θᵢ − τ) = 1 and h′ = G (envelope); (ii) ∂/∂θⱼ of the
     per-coordinate terms with τ = τ(θ): δᵢⱼ G(uᵢ) + τ ∂ⱼG(uᵢ), which sums to ŷⱼ since
     Σᵢ ∂ⱼ G(uᵢ) = ∂ⱼ Σᵢ ŷᵢ = 0."""
-    d, f = _base(loss, f"{loss.name}: $\\hat y_i = (g')^{{-1}}(\\operatorname{{clip}}(\\theta_i - \\tau))$ is the "
+    d, f = base(loss, f"{loss.name}: $\\hat y_i = (g')^{{-1}}(\\operatorname{{clip}}(\\theta_i - \\tau))$ is the "
                        "argmax of $\\langle\\theta, p\\rangle - \\Omega(p)$ on the simplex, "
                        "$\\Omega^*(\\theta) = \\langle\\theta, \\hat y\\rangle - \\Omega(\\hat y)$ and "
                        "$\\nabla\\Omega^* = \\hat y$")
@@ -132,7 +137,7 @@ def properties_derivation(loss: SeparableLoss) -> Derivation:
     Hessian J = diag(s) − ssᵀ/Σs positive semidefinite (convexity) with J1 = 0, and
     L(θ + c1; y) = L(θ; y).  The stated J (:func:`jacobian_entry`) is checked against the
     implicit differentiation of ŷᵢ = G(θᵢ − τ(θ)) with Σŷ = 1."""
-    d, f = _base(loss, f"{loss.name}: $L \\ge 0$; $L = 0 \\iff y = \\hat y(\\theta)$; $L$ convex in $\\theta$; "
+    d, f = base(loss, f"{loss.name}: $L \\ge 0$; $L = 0 \\iff y = \\hat y(\\theta)$; $L$ convex in $\\theta$; "
                        "$\\nabla_\\theta L = \\hat y - y$; $L(\\theta + c\\mathbf 1; y) = L(\\theta; y)$")
     lo = f["g'(0+)"].value
     q = G(TI - TAU)
