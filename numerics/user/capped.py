@@ -202,15 +202,7 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
             return sep_fy.conjugate(m, loss, th) + torch.from_numpy(sep_fy.omega_np(loss, y.detach().numpy())) \
                 - (th * y).sum(-1)
 
-        def defect(what: str, value: float, th: torch.Tensor) -> None:
-            raise SuiteDefect(f"{loss.name}: FY-2 on C_k {what} ({value:.3g}) at k = {k}, theta = {th.tolist()}")
-
-        def finite(what: str, t: torch.Tensor, th: torch.Tensor) -> None:
-            # a nan compares false and would pass a bound: a non-finite value on dom Ω is ours to explain
-            bad = ~torch.isfinite(t.detach()).reshape(t.shape[0], -1).all(1)
-            if bool(bad.any()):
-                defect(f"{what} is not finite", float("nan"), th[int(bad.nonzero()[0, 0])])
-
+        defect, finite = sep_fy.reporters(loss, f"k = {k} on C_k, ")
         th = torch.randn(per, n, generator=gen, dtype=torch.float64) * 3
         sep_fy.gradient_checks(L, th, fmap(th, k).detach(), _labels(gen, per, n, k), loss, st, defect, finite)
     summary = (f"{st['cases']} pairs on $C_k$: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "

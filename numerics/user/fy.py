@@ -246,6 +246,22 @@ def value_properties(L, th, y, yhat, lv, st, defect, finite) -> None:
         defect("midpoint convexity violated", float(excess.max()), th[int(excess.argmax())])
 
 
+def reporters(loss: SeparableLoss, at: str = ""):
+    """(defect, finite) of FY-2's numeric checks: ``defect(what, value, θ)`` raises
+    :class:`SuiteDefect` naming the loss, ``at`` (where on the domain, e.g. "k = 2 on C_k, ")
+    and θ; ``finite(what, t, θ)`` raises it at the first row of ``t`` that is not finite."""
+    def defect(what: str, value: float, th: torch.Tensor) -> None:
+        raise SuiteDefect(f"{loss.name}: FY-2 {what} ({value:.3g}) at {at}theta = {th.tolist()}")
+
+    def finite(what: str, t: torch.Tensor, th: torch.Tensor) -> None:
+        # a nan compares false and would pass every bound: a non-finite value is ours to explain
+        bad = ~torch.isfinite(t.detach()).reshape(t.shape[0], -1).all(1)
+        if bool(bad.any()):
+            defect(f"{what} is not finite", float("nan"), th[int(bad.nonzero()[0, 0])])
+
+    return defect, finite
+
+
 def gradient_checks(L, th_all: torch.Tensor, yhat_all: torch.Tensor, labels, loss: SeparableLoss, st: dict,
                     defect, finite) -> None:
     """FY-2 at one batch of scores, on the simplex and on C_k alike: L(θ; ŷ) = 0, then for each
@@ -300,15 +316,7 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
     def L(th: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return conjugate(fmap, loss, th) + torch.from_numpy(omega_np(loss, y.detach().numpy())) - (th * y).sum(-1)
 
-    def defect(what: str, value: float, th: torch.Tensor) -> None:
-        raise SuiteDefect(f"{loss.name}: FY-2 {what} ({value:.3g}) at theta = {th.tolist()}")
-
-    def finite(what: str, t: torch.Tensor, th: torch.Tensor) -> None:
-        # a nan compares false and would pass every bound below: a non-finite value is ours to explain
-        bad = ~torch.isfinite(t.detach()).reshape(t.shape[0], -1).all(1)
-        if bool(bad.any()):
-            raise SuiteDefect(f"{loss.name}: FY-2 {what} is not finite at theta = {th[int(bad.nonzero()[0, 0])].tolist()}")
-
+    defect, finite = reporters(loss)
     per = ctx.budget(10, 60)
     st["labels_outside_dom"] = 0
     for n in SIZES:
