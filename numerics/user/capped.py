@@ -50,6 +50,7 @@ from audit.separable import SeparableLoss
 from proofs.user.facts import derive
 
 from . import fy as sep_fy
+from .checks import AGREE, UNBOUNDED, constant_outcome
 from .map import torch_map
 
 #: (k, n) pairs every check runs on: k < n; n = 2k for the k = 2 construction; k = n − 1 the mirror of the simplex
@@ -205,14 +206,8 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
         defect, finite = sep_fy.reporters(loss, f"k = {k} on C_k, ")
         th = torch.randn(per, n, generator=gen, dtype=torch.float64) * 3
         sep_fy.gradient_checks(L, th, fmap(th, k).detach(), _labels(gen, per, n, k), loss, st, defect, finite)
-    summary = (f"{st['cases']} pairs on $C_k$: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
-               f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
-    detail = ("the suite's map on $C_k$ and $\\Omega^*$ on random $\\theta$ (scale 3) with $k$-hot and interior "
-              "$y \\in C_k$; gradient by the map's closed-form backward and by central differences"
-              + (f"; {st['labels_outside_dom']} labels with $\\Omega(y) = +\\infty$ (outside the statement: "
-                 "$L = +\\infty$ for every $\\theta$) left out" if st["labels_outside_dom"] else ""))
-    return Evidence("numeric", "loss-properties", "holds", detail=detail, summary=summary, figures=st,
-                    labels=PROP_LABELS)
+    return sep_fy.properties_evidence(st, " on $C_k$", "the suite's map on $C_k$ and $\\Omega^*$ on random $\\theta$ "
+                                      "(scale 3) with $k$-hot and interior $y \\in C_k$", PROP_LABELS)
 
 
 EPS = 1e-3
@@ -272,7 +267,7 @@ def margin_boundary(loss: SeparableLoss, margin: sp.Expr | None, ctx: RunContext
 
 #: a = 2^{-j}: at k = 2 both a and 1 − a, so s near both ends (s(1 − 2^{-12}) reaches a supremum at 1⁻ to 10⁻³)
 CONSTRUCTION = tuple(range(1, 13))
-FD_STEP, FD_EDGE, AGREE, ATTAINED, UNBOUNDED = 1e-6, 1e-3, 1e-5, 1e-3, 100.0
+FD_STEP, FD_EDGE = 1e-6, 1e-3
 JAC_LABELS = {"cases": "score vectors searched", "largest": r"largest $\lambda_{\max}$ found",
               "largest_k1": r"largest $\lambda_{\max}$ found at $k = 1$", "claimed": "constant under test",
               "construction": r"$\lambda_{\max}$ at $k = 2$, $\hat y = (a, a, 1 - a, 1 - a)$, $a = 2^{-j}$",
@@ -359,15 +354,12 @@ def jacobian_search(loss: SeparableLoss, constant: sp.Expr | None, ctx: RunConte
         summary = f"$\\lambda_{{\\max}}$ reaches {best:.3g} ($a$ down to $2^{{-12}}$ at $k = 1, 2$)"
     else:
         c = float(constant)
-        if best > c * (1 + AGREE) + 1e-12:
+        outcome, summary = constant_outcome(best, c)
+        if outcome == "fails":
             # a point of the simplex (k = 1) where one exceeds, else the largest at k >= 2 (both re-checked outside)
-            th, yv, kk, lv = (*row_k1, 1, best_k1) if best_k1 > c * (1 + AGREE) + 1e-12 else (*row_best, best)
-            outcome, found = "fails", {"theta": th, "yhat": yv, "lambda_max": lv, "k": kk}
+            th, yv, kk, lv = (*row_k1, 1, best_k1) if constant_outcome(best_k1, c)[0] == "fails" else (*row_best, best)
+            found = {"theta": th, "yhat": yv, "lambda_max": lv, "k": kk}
             summary = f"$\\lambda_{{\\max}} = {lv:.6g}$ found at $k = {kk}$, above the claimed {c:.6g}"
-        elif best >= c * (1 - ATTAINED):
-            outcome, summary = "holds", f"largest $\\lambda_{{\\max}}$ found {best:.6g}: the claimed {c:.6g} attained"
-        else:
-            outcome, summary = "undecided", f"largest $\\lambda_{{\\max}}$ found {best:.6g}, below the claimed {c:.6g}"
     detail = (f"central differences of the generic map on $C_k$ on {cases} score vectors, and the constructions' "
               f"eigenvalues $s(a)$ reproduced to {AGREE:g}")
     return Evidence("numeric", "jacobian-search", outcome, detail=detail, summary=summary, figures=figures,

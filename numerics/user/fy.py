@@ -326,11 +326,16 @@ def properties_check(loss: SeparableLoss, ctx: RunContext) -> Evidence:
               torch.softmax(e, -1)]
         yhat = fmap(th).detach()
         gradient_checks(L, th, yhat, ys, loss, st, defect, finite)
-    summary = (f"{st['cases']} pairs: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
+    return properties_evidence(st, "", "the suite's map and $\\Omega^*$ on random $\\theta$ (scale 3) with one-hot and "
+                               "interior $y$, $n \\in \\{2, 3, 6\\}$", PROP_LABELS)
+
+
+def properties_evidence(st: dict, on: str, sample: str, labels: dict) -> Evidence:
+    """FY-2's evidence once :func:`gradient_checks` passed everywhere: ``on`` names the domain
+    in the summary (" on $C_k$"), ``sample`` the scores and labels run."""
+    summary = (f"{st['cases']} pairs{on}: $L \\ge 0$, $L(\\theta; \\hat y) = 0$, $\\nabla L = \\hat y - y$ (autograd "
                f"{st['max_grad_err']:.1e}, differences {st['max_fd_err']:.1e}), shift and midpoint convexity")
-    detail = ("the suite's map and $\\Omega^*$ on random $\\theta$ (scale 3) with one-hot and interior $y$, "
-              "$n \\in \\{2, 3, 6\\}$; gradient by the map's closed-form backward and by central differences"
+    detail = (sample + "; gradient by the map's closed-form backward and by central differences"
               + (f"; {st['labels_outside_dom']} labels with $\\Omega(y) = +\\infty$ (outside the statement: "
                  "$L = +\\infty$ for every $\\theta$) left out" if st["labels_outside_dom"] else ""))
-    return Evidence("numeric", "loss-properties", "holds", detail=detail, summary=summary, figures=st,
-                    labels=PROP_LABELS)
+    return Evidence("numeric", "loss-properties", "holds", detail=detail, summary=summary, figures=st, labels=labels)
