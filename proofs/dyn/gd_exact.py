@@ -122,14 +122,6 @@ def _fr(x: Fr) -> str:
     return str(Fr(x))
 
 
-def _member(loss: str):
-    """The member named ``loss``, None for another name: each derivation raises its own error."""
-    try:
-        return member(loss)
-    except ValueError:
-        return None
-
-
 # -- (1) sparsemax / rankmax, constant lr ∈ (0, 1]: the all-free region ----------------
 def _poly_zero(expr) -> bool:
     """A polynomial identity: zero iff its expanded form is 0 (decided, never None)."""
@@ -166,8 +158,8 @@ def sparse_finite_steps(loss: str = "sparsemax", lr=sp.Rational(1, 2), k: int = 
 
     The per-step factor of the gradient on R is the one :func:`free_region_factor` states
     (1 − lr); a wrong one is rejected by sympy and the derivation is undecided."""
-    L = _member(loss)  # a quadratic g: ŷ is the projection on the simplex, or on C_k when capped (any k)
-    if L is None or not L.quadratic or (not L.capped and k != 1) or not 1 <= k < n:
+    L = member(loss)  # a quadratic g: ŷ is the projection on the simplex, or on C_k when capped (any k)
+    if not L.quadratic or (not L.capped and k != 1) or not 1 <= k < n:
         raise ValueError(f"bad loss/k/n: {loss}, k={k}, n={n}")
     lr = sp.nsimplify(lr)
     if not (0 < lr <= 1):
@@ -293,8 +285,8 @@ def _unit_step_cases(lr) -> list[tuple[str, bool | None]]:
 def unit_step_finite(loss: str = "sparsemax") -> Derivation:
     """lr = 1/L = 1 (:data:`UNIT_STEP`): exactly zero loss after at most ⌈1 − g_0⌉ steps
     from every start (the argument run at another step does not hold)."""
-    L = _member(loss)  # the clip(θ − τ, 0, 1) argument is that of the projection (a quadratic g)
-    if L is None or not L.quadratic:
+    L = member(loss)  # the clip(θ − τ, 0, 1) argument is that of the projection (a quadratic g)
+    if not L.quadratic:
         raise ValueError(loss)
     lr = UNIT_STEP
     step = "1/L = 1" if lr == 1 else sp.latex(sp.nsimplify(lr))
@@ -482,10 +474,10 @@ def entmax15_never_zero(lr=sp.Rational(1, 2), theta0=(0, 0)) -> Derivation:
 # -- registry helpers ------------------------------------------------------------------
 def finite_steps_row(loss: str) -> Derivation:
     """The counterexample for the reading "any constant step in (0, 1/L]" of each sparse loss."""
-    L = _member(loss)
-    if L is not None and L.quadratic:  # on C_k the row's counterexample takes the mass k = 2 of n = 3
+    L = member(loss)
+    if L.quadratic:  # on C_k the row's counterexample takes the mass k = 2 of n = 3
         return sparse_finite_steps(L.name, ROW_STEPS[L.name], *((2, 3) if L.capped else (1, 2)))
-    if L is not None and L.tsallis:  # the closed form of α = 3/2 (2√p₀ − 2√p₁ = θ₀ − θ₁) decides the row
+    if L.tsallis:  # the closed form of α = 3/2 (2√p₀ − 2√p₁ = θ₀ − θ₁) decides the row
         return entmax15_never_zero(ROW_STEPS[L.name], ROW_STARTS[L.name])
     raise ValueError(loss)
 
